@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine (Node 20 + npm present) for this repository:
+# pnpm (pinned), the SentencePiece trainer (Debian package, used by @asam/nmt), and all npm dependencies.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+want=$(node -p "require('./package.json').packageManager.split('@')[1]")
+if [ "$(pnpm --version 2>/dev/null || true)" != "$want" ]; then
+  echo "[setup] installing pnpm@$want"
+  npm install -g "pnpm@$want" >/dev/null
+fi
+if ! command -v spm_train >/dev/null 2>&1; then
+  echo "[setup] installing the SentencePiece trainer (apt: sentencepiece)"
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq >/dev/null 2>&1 || true
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq sentencepiece >/dev/null \
+    || echo "[setup] warning: could not install sentencepiece; NMT tokenizer training will fail until spm_train is on PATH"
+fi
+pnpm install --frozen-lockfile
