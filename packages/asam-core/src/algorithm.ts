@@ -1,0 +1,191 @@
+/**
+ * The sharpness-aware gradient, shared by SGD (method 'none'), SAM and ASAM.
+ *
+ *   1. g = dL/dw at w                       (clean pass; BatchNorm statistics update here)
+ *   2. eps = rule(g, w)                     (see perturbation.ts)
+ *   3. g' = dL/dw at w + eps                (perturbed pass)
+ *   4. w restored exactly (copied back, not subtracted), guarded state restored to its
+ *      post-clean-pass value (e.g. BatchNorm moving statistics)
+ *   5. descent gradient = clip(g') + weightDecay * w, handed to any base optimizer.
+ *
+ * With method 'none' only step 1 and 5 run, so SGD and SAM share this one code path; with
+ * rho = 0 the perturbed pass sees w + 0 = w and the result equals the base optimizer's bit for bit.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { defaultNormalizeFilter, resolveSharpnessConfig, type NormalizeFilter, type SharpnessConfig } from './config';
+import { globalNorm, perturbation, type PerturbationRule } from './perturbation';
+
+/** Which micro-batch a loss closure should evaluate (m-sharpness); undefined = the whole batch. */
+export interface Part {
+  index: number;
+  count: number;
+}
+
+/** A loss closure. It must return a scalar; with `mSharpness > 1` it is called with the part to evaluate. */
+export type LossFn = (part?: Part) => tf.Scalar;
+
+/** State the perturbed pass must not change: a tf.Variable, or anything with read()/write() (tfjs-layers LayerVariable). */
+export type Guardable = tf.Variable | { read(): tf.Tensor; write(value: tf.Tensor): unknown };
+
+export interface GradientOptions {
+  /** State restored to its post-clean-pass value after each perturbed pass (BatchNorm moving mean/variance). */
+  guard?: Guardable[];
+  /** Which variables ASAM normalizes (default: all but names ending in `bias`/`beta`). */
+  normalizeFilter?: NormalizeFilter;
+  /** false: take the plain gradient this step (used by `every`). Default true. */
+  perturb?: boolean;
+}
+
+export interface SharpnessAwareResult {
+  /** Loss at w (mean over parts with m-sharpness). */
+  loss: tf.Scalar;
+  /** Descent gradient keyed by variable name. */
+  grads: tf.NamedTensorMap;
+  /** Loss at w + eps (mean over parts), or null when no perturbation was taken. */
+  perturbedLoss: tf.Scalar | null;
+}
+
+/** Builds the perturbation rule of a config; null for method 'none'. */
+export function ruleFromConfig(config: SharpnessConfig, filter: NormalizeFilter = defaultNormalizeFilter): PerturbationRule | null {
+  const c = resolveSharpnessConfig(config);
+  if (c.method === 'none') return null;
+  return {
+    rho: c.rho,
+    p: c.p,
+    normalize: c.method === 'asam' ? { eta: c.eta, normalization: c.normalization, filter } : null,
+  };
+}
+
+function isVariableLike(v: unknown): v is tf.Variable {
+  return v != null && typeof (v as tf.Variable).assign === 'function' && typeof (v as tf.Variable).name === 'string';
+}
+
+/** Throws a clear error for an unusable variable list. */
+export function checkVariables(vars: tf.Variable[]): void {
+  if (!Array.isArray(vars) || vars.length === 0) {
+    throw new Error('Invalid variable list: got an empty list; pass the trainable tf.Variables to optimize (for a tfjs-layers model: model.trainableWeights.map((w) => w.read() as tf.Variable)).');
+  }
+  const seen = new Set<string>();
+  vars.forEach((v, i) => {
+    if (!isVariableLike(v)) throw new Error(`Invalid variable list: element ${i} is not a tf.Variable (got ${typeof v}).`);
+    if (!v.trainable) throw new Error(`Invalid variable list: '${v.name}' is not trainable; gradients are only taken with respect to trainable variables.`);
+    if (seen.has(v.name)) throw new Error(`Invalid variable list: '${v.name}' appears twice.`);
+    seen.add(v.name);
+  });
+}
+
+function readGuard(g: Guardable): tf.Tensor {
+  return isVariableLike(g) ? tf.clone(g) : tf.clone(g.read());
+}
+
+function writeGuard(g: Guardable, value: tf.Tensor): void {
+  if (isVariableLike(g)) g.assign(value);
+  else g.write(value);
+}
+
+function gradsInOrder(vars: tf.Variable[], grads: tf.NamedTensorMap): tf.Tensor[] {
+  return vars.map((v) => {
+    const g = grads[v.name];
+    if (g == null) throw new Error(`No gradient for variable '${v.name}': the loss does not depend on it. Remove it from the variable list.`);
+    return g;
+  });
+}
+
+/**
+ * Loss at w and the sharpness-aware descent gradient (see the module comment for the algorithm).
+ * Weights and guarded state are restored exactly even if the loss closure throws.
+ * The caller disposes `loss`, `grads` and `perturbedLoss`.
+ */
+export function sharpnessAwareGradients(
+  f: LossFn,
+  vars: tf.Variable[],
+  config: SharpnessConfig,
+  opts: GradientOptions = {},
+): SharpnessAwareResult {
+  const cfg = resolveSharpnessConfig(config);
+  checkVariables(vars);
+  const rule = opts.perturb === false ? null : ruleFromConfig(cfg, opts.normalizeFilter ?? defaultNormalizeFilter);
+  const guard = opts.guard ?? [];
+
+  let loss: tf.Scalar;
+  let descent: tf.Tensor[];
+  let perturbedLoss: tf.Scalar | null = null;
+
+  if (rule == null) {
+    const { value, grads } = tf.variableGrads(() => f(), vars);
+    loss = value;
+    descent = gradsInOrder(vars, grads);
+  } else {
+    const m = cfg.mSharpness;
+    const losses: tf.Scalar[] = [];
+    const plosses: tf.Scalar[] = [];
+    let sum: tf.Tensor[] | null = null;
+    for (let i = 0; i < m; i++) {
+      const part = m > 1 ? { index: i, count: m } : undefined;
+      const { value, grads } = tf.variableGrads(() => f(part), vars);
+      losses.push(value);
+      let eps: tf.Tensor[];
+      try {
+        const g = gradsInOrder(vars, grads);
+        eps = tf.tidy(() => {
+          const ascent = cfg.weightDecayInAscent && cfg.weightDecay > 0 ? g.map((x, j) => tf.add(x, tf.mul(vars[j]!, cfg.weightDecay))) : g;
+          return perturbation(ascent, vars, rule);
+        });
+      } finally {
+        tf.dispose(grads);
+      }
+      const snapshot = vars.map((v) => tf.clone(v));
+      const guarded = guard.map(readGuard);
+      let g2: tf.NamedTensorMap;
+      try {
+        vars.forEach((v, j) => tf.tidy(() => v.assign(tf.add(v, eps[j]!))));
+        const r = tf.variableGrads(() => f(part), vars);
+        plosses.push(r.value);
+        g2 = r.grads;
+      } finally {
+        vars.forEach((v, j) => v.assign(snapshot[j]!));
+        guard.forEach((g, j) => writeGuard(g, guarded[j]!));
+        tf.dispose([...snapshot, ...guarded, ...eps]);
+      }
+      const g2list = gradsInOrder(vars, g2);
+      if (sum == null) sum = g2list;
+      else {
+        const prev: tf.Tensor[] = sum;
+        sum = prev.map((s, j) => tf.add(s, g2list[j]!));
+        tf.dispose([...prev, ...g2list]);
+      }
+    }
+    const total = sum!;
+    if (m > 1) {
+      descent = total.map((s) => tf.div(s, m));
+      tf.dispose(total);
+      loss = tf.tidy(() => tf.div(tf.addN(losses), m) as tf.Scalar);
+      perturbedLoss = tf.tidy(() => tf.div(tf.addN(plosses), m) as tf.Scalar);
+      tf.dispose([...losses, ...plosses]);
+    } else {
+      descent = total;
+      loss = losses[0]!;
+      perturbedLoss = plosses[0]!;
+    }
+  }
+
+  if (cfg.clipNorm != null) {
+    const clip = cfg.clipNorm;
+    const clipped = tf.tidy(() => {
+      const factor = tf.minimum(1, tf.div(clip, tf.add(globalNorm(descent), 1e-6)));
+      return descent.map((g) => tf.mul(g, factor));
+    });
+    tf.dispose(descent);
+    descent = clipped;
+  }
+  if (cfg.weightDecay > 0) {
+    const decayed = tf.tidy(() => descent.map((g, j) => tf.add(g, tf.mul(vars[j]!, cfg.weightDecay))));
+    tf.dispose(descent);
+    descent = decayed;
+  }
+  const grads: tf.NamedTensorMap = {};
+  vars.forEach((v, j) => {
+    grads[v.name] = descent[j]!;
+  });
+  return { loss, grads, perturbedLoss };
+}

@@ -1,0 +1,191 @@
+/**
+ * `SharpnessAwareOptimizer`: a `tf.Optimizer` that wraps any base tfjs optimizer (SGD, momentum,
+ * Adam, ...) and makes every `minimize(f)` a full sharpness-aware step. tfjs's `minimize(f)` already
+ * receives the loss closure, which is what SAM needs: the closure is evaluated at w and at w + eps.
+ *
+ * `applyGradients` alone cannot be sharpness-aware (there is no closure to re-evaluate) and throws.
+ * Do not use these optimizers with `model.fit()`: it evaluates metrics and BatchNorm updates
+ * around a single closure call; write a training loop that calls `minimize` instead.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { sharpnessAwareGradients, type Guardable, type LossFn } from './algorithm';
+import {
+  defaultNormalizeFilter,
+  resolveSharpnessConfig,
+  type NormalizeFilter,
+  type Normalization,
+  type PNorm,
+  type ResolvedSharpnessConfig,
+  type SharpnessConfig,
+} from './config';
+
+export interface WrapperOptions {
+  /** State the perturbed pass must not change (BatchNorm moving mean/variance). See `setGuard`. */
+  guard?: Guardable[];
+  /** Which variables ASAM normalizes (default: all but names ending in `bias`/`beta`). */
+  normalizeFilter?: NormalizeFilter;
+}
+
+/** A named tensor, as tfjs optimizers' getWeights/setWeights use. */
+export interface NamedTensor {
+  name: string;
+  tensor: tf.Tensor;
+}
+
+const STEP_WEIGHT = 'sharpness_aware/step';
+
+type WithLearningRate = tf.Optimizer & { learningRate?: number; setLearningRate?: (lr: number) => void };
+
+function trainableVariables(): tf.Variable[] {
+  const reg = tf.engine().registeredVariables;
+  return Object.keys(reg)
+    .map((k) => reg[k]!)
+    .filter((v) => v.trainable);
+}
+
+export class SharpnessAwareOptimizer extends tf.Optimizer {
+  static className = 'SharpnessAwareOptimizer';
+  readonly config: ResolvedSharpnessConfig;
+  private guard: Guardable[];
+  private readonly normalizeFilter: NormalizeFilter;
+  private step = 0;
+
+  constructor(
+    readonly base: tf.Optimizer,
+    config: SharpnessConfig,
+    opts: WrapperOptions = {},
+  ) {
+    super();
+    if (base == null || typeof base.applyGradients !== 'function') {
+      throw new Error(`Invalid base optimizer: got ${String(base)}; pass a tfjs optimizer such as tf.train.sgd(0.1), tf.train.momentum(0.1, 0.9) or tf.train.adam(5e-4).`);
+    }
+    this.config = resolveSharpnessConfig(config);
+    this.guard = opts.guard ?? [];
+    this.normalizeFilter = opts.normalizeFilter ?? defaultNormalizeFilter;
+  }
+
+  override getClassName(): string {
+    return SharpnessAwareOptimizer.className;
+  }
+
+  /** Replaces the guarded state (e.g. after a model is rebuilt). */
+  setGuard(vars: Guardable[]): void {
+    this.guard = vars;
+  }
+
+  /** Steps taken by this wrapper (counts plain steps taken with `every > 1` too). */
+  get stepCount(): number {
+    return this.step;
+  }
+
+  get learningRate(): number {
+    const lr = (this.base as WithLearningRate).learningRate;
+    if (typeof lr !== 'number') throw new Error(`The base optimizer ${this.base.getClassName()} has no numeric learningRate.`);
+    return lr;
+  }
+
+  /** Sets the base optimizer's learning rate (for schedules). */
+  setLearningRate(lr: number): void {
+    if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) throw new Error(`Invalid learning rate: got ${lr}; expected a finite number >= 0.`);
+    const b = this.base as WithLearningRate;
+    if (typeof b.setLearningRate === 'function') b.setLearningRate(lr);
+    else b.learningRate = lr;
+  }
+
+  /**
+   * One full step: loss at w, descent gradient at w + eps (see `sharpnessAwareGradients`),
+   * applied by the base optimizer. Returns the loss at w when `returnCost`.
+   */
+  override minimize(f: LossFn, returnCost = false, varList?: tf.Variable[]): tf.Scalar | null {
+    const vars = varList ?? trainableVariables();
+    const perturb = this.step % this.config.every === 0;
+    const { loss, grads, perturbedLoss } = sharpnessAwareGradients(f, vars, this.config, {
+      guard: this.guard,
+      normalizeFilter: this.normalizeFilter,
+      perturb,
+    });
+    perturbedLoss?.dispose();
+    try {
+      this.base.applyGradients(vars.map((v) => ({ name: v.name, tensor: grads[v.name]! })));
+    } finally {
+      tf.dispose(grads);
+    }
+    this.step++;
+    if (returnCost) return loss;
+    loss.dispose();
+    return null;
+  }
+
+  override computeGradients(f: () => tf.Scalar, varList?: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+    const vars = varList ?? trainableVariables();
+    const { loss, grads, perturbedLoss } = sharpnessAwareGradients(f, vars, this.config, {
+      guard: this.guard,
+      normalizeFilter: this.normalizeFilter,
+    });
+    perturbedLoss?.dispose();
+    return { value: loss, grads };
+  }
+
+  override applyGradients(_variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
+    throw new Error(
+      'SharpnessAwareOptimizer.applyGradients() cannot take a sharpness-aware step: SAM/ASAM must re-evaluate the loss at w + eps, ' +
+        'so they need the loss closure. Call minimize(() => loss, true, vars) instead, or use sharpnessAwareGradients() ' +
+        'and hand its gradients to the base optimizer yourself.',
+    );
+  }
+
+  override async getWeights(): Promise<NamedTensor[]> {
+    const base = await this.base.getWeights();
+    return [{ name: STEP_WEIGHT, tensor: tf.scalar(this.step, 'int32') }, ...base];
+  }
+
+  override async setWeights(weightValues: NamedTensor[]): Promise<void> {
+    const own = weightValues.find((w) => w.name === STEP_WEIGHT);
+    if (own == null) {
+      throw new Error(`setWeights: missing '${STEP_WEIGHT}'; pass the list returned by SharpnessAwareOptimizer.getWeights().`);
+    }
+    this.step = (await own.tensor.data())[0]!;
+    await this.base.setWeights(weightValues.filter((w) => w.name !== STEP_WEIGHT));
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...this.config,
+      base: this.base.getClassName(),
+      baseConfig: this.base.getConfig(),
+    } as unknown as tf.serialization.ConfigDict;
+  }
+
+  override dispose(): void {
+    this.base.dispose();
+    super.dispose();
+  }
+}
+
+/** Wraps `base` with the given sharpness-aware config (method 'none' | 'sam' | 'asam'). */
+export function sharpnessAware(base: tf.Optimizer, config: SharpnessConfig, opts: WrapperOptions = {}): SharpnessAwareOptimizer {
+  return new SharpnessAwareOptimizer(base, config, opts);
+}
+
+type Extra = Omit<SharpnessConfig, 'method' | 'rho' | 'eta' | 'normalization'>;
+
+/**
+ * SAM (Foret et al., ICLR 2021): eps = rho * g / ||g||_2, descend with the gradient at w + eps.
+ * @example const opt = sam(tf.train.momentum(0.1, 0.9), { rho: 0.05 });
+ */
+export function sam(base: tf.Optimizer, o: { rho: number } & Extra, opts: WrapperOptions = {}): SharpnessAwareOptimizer {
+  return new SharpnessAwareOptimizer(base, { ...o, method: 'sam' }, opts);
+}
+
+/**
+ * ASAM (Kwon et al., ICML 2021): eps = rho * T_w^2 g / ||T_w g||_2 with T_w = |w| + eta (element-wise)
+ * or ||w_f||_2 + eta (filter-wise); p = 'inf' gives eps = rho * T_w sign(g).
+ * @example const opt = asam(tf.train.momentum(0.1, 0.9), { rho: 0.5, eta: 0.01 });
+ */
+export function asam(
+  base: tf.Optimizer,
+  o: { rho: number; eta?: number; p?: PNorm; normalization?: Normalization } & Extra,
+  opts: WrapperOptions = {},
+): SharpnessAwareOptimizer {
+  return new SharpnessAwareOptimizer(base, { ...o, method: 'asam' }, opts);
+}
