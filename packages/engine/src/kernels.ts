@@ -1,0 +1,377 @@
+/**
+ * Training kernels composed from a backend's own fast kernels.
+ *
+ * TensorFlow.js 4.22's wasm backend lacks `Conv2DBackpropFilter` and `UnsortedSegmentSum`
+ * (the gradients of conv2d and of gather), and its `Conv2DBackpropInput` and transposed
+ * `BatchMatMul` are slow. The cpu backend has pathological `Conv2DBackpropFilter` and
+ * `UnsortedSegmentSum` kernels. Each kernel here is written against the kernel API
+ * (`{inputs, backend, attrs}` → TensorInfo), calls the backend's original kernels, frees every
+ * temporary with `backend.disposeData`, and is registered with `tf.registerKernel`, so the
+ * public tfjs ops and gradients stay unchanged.
+ *
+ * Nothing is registered on import: call {@link setTrainingKernels}.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { backend_util, util } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+
+/** The parts of a tfjs backend the composed kernels use (present on cpu and wasm). */
+interface BackendLike {
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+/** wasm backend: outputs are allocated on the wasm heap and read through typed-array views. */
+interface WasmBackendLike extends BackendLike {
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+/** cpu backend: values live in JS typed arrays. */
+interface CpuBackendLike extends BackendLike {
+  readSync(dataId: object): tf.backend_util.BackendValues;
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): TensorInfo;
+}
+
+type Inputs = Record<string, TensorInfo>;
+
+/** Backends for which composed kernels exist. */
+export type KernelBackendName = 'wasm' | 'cpu';
+
+/** Original kernel configs replaced by an override, keyed `${kernel}/${backend}`. */
+const originals = new Map<string, KernelConfig>();
+/** Kernels currently registered by this module, per backend. */
+const registered = new Map<KernelBackendName, string[]>();
+
+function key(kernelName: string, backendName: string): string {
+  return `${kernelName}/${backendName}`;
+}
+
+/**
+ * The kernel a backend had before this module replaced it, or the one registered now.
+ * Tests use it to compare a composed kernel with the stock one on the same backend.
+ */
+export function stockKernel(kernelName: string, backendName: string): KernelConfig | undefined {
+  return originals.get(key(kernelName, backendName)) ?? tf.getKernel(kernelName, backendName);
+}
+
+/** Runs a backend's original kernel (never one of the overrides) on TensorInfos. */
+function run(
+  backendName: KernelBackendName,
+  backend: BackendLike,
+  kernelName: string,
+  inputs: Inputs,
+  attrs: NamedAttrMap = {},
+): TensorInfo {
+  const config = stockKernel(kernelName, backendName);
+  if (config === undefined) {
+    throw new Error(`Kernel '${kernelName}' is not registered for backend '${backendName}', ` +
+      `but the composed training kernels need it; check the @tensorflow/tfjs-backend-${backendName} version (4.22.0 expected).`);
+  }
+  const out = config.kernelFunc({ inputs, backend: backend as never, attrs });
+  if (Array.isArray(out)) throw new Error(`Kernel '${kernelName}' returned several outputs where one was expected.`);
+  return out as TensorInfo;
+}
+
+/** Frees temporaries created inside a composed kernel (each TensorInfo holds one reference). */
+function free(backend: BackendLike, ...ts: TensorInfo[]): void {
+  for (const t of ts) backend.disposeData(t.dataId);
+}
+
+function transpose(b: KernelBackendName, be: BackendLike, x: TensorInfo, perm: number[]): TensorInfo {
+  return run(b, be, 'Transpose', { x }, { perm });
+}
+function reshape(b: KernelBackendName, be: BackendLike, x: TensorInfo, shape: number[]): TensorInfo {
+  return run(b, be, 'Reshape', { x }, { shape });
+}
+
+/**
+ * Conv2DBackpropFilter as one dilated convolution ("dilated" composition).
+ *
+ * For a conv with stride s and padding (top, left), the filter gradient is
+ *   dW[kh,kw,ci,co] = Σ_{n,oh,ow} xpad[n, oh·s+kh, ow·s+kw, ci] · dy[n,oh,ow,co].
+ * With xT = x transposed to [Cin,H,W,N] (batch ↔ channels) and dyT = dy transposed to
+ * [OH,OW,N,Cout] used as a filter, this is Conv2D(xT, dyT, stride 1, dilation s, the original
+ * padding): output [Cin, KH', KW', Cout] with KH' ≥ KH; crop to [Cin,KH,KW,Cout] and transpose
+ * to [KH,KW,Cin,Cout]. A 1x1, stride-1, unpadded conv is the plain matmul xᵀ·dy instead.
+ */
+function makeConv2DBackpropFilter(b: KernelBackendName): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const be = backend as unknown as BackendLike;
+    const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+    const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as {
+      strides: [number, number] | number; pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
+      dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: [number, number, number, number];
+    };
+    if (dataFormat !== undefined && dataFormat !== 'NHWC') {
+      throw new Error(`Conv2DBackpropFilter (${b}, composed): dataFormat '${dataFormat}' is not supported; use 'NHWC'.`);
+    }
+    const info = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+    const [kh, kw, cin, cout] = filterShape;
+    const [n, h, w] = x.shape as [number, number, number, number];
+    const { top, bottom, left, right } = info.padInfo;
+    if (kh === 1 && kw === 1 && info.strideHeight === 1 && info.strideWidth === 1 &&
+        top === 0 && bottom === 0 && left === 0 && right === 0) {
+      // dW = xᵀ·dy over the N·H·W rows.
+      const x2 = reshape(b, be, x, [n * h * w, cin]);
+      const xt = transpose(b, be, x2, [1, 0]);
+      const dy2 = reshape(b, be, dy, [n * h * w, cout]);
+      const prod = run(b, be, 'BatchMatMul', { a: xt, b: dy2 }, { transposeA: false, transposeB: false });
+      const out = reshape(b, be, prod, [1, 1, cin, cout]);
+      free(be, x2, xt, dy2, prod);
+      return out;
+    }
+    const xT = transpose(b, be, x, [3, 1, 2, 0]);
+    const dyT = transpose(b, be, dy, [1, 2, 0, 3]);
+    const conv = run(b, be, 'Conv2D', { x: xT, filter: dyT }, {
+      strides: [1, 1], dilations: [info.strideHeight, info.strideWidth],
+      pad: [[0, 0], [top, bottom], [left, right], [0, 0]], dataFormat: 'NHWC',
+    });
+    free(be, xT, dyT);
+    let cropped = conv;
+    if (conv.shape[1] !== kh || conv.shape[2] !== kw) {
+      cropped = run(b, be, 'Slice', { x: conv }, { begin: [0, 0, 0, 0], size: [cin, kh, kw, cout] });
+      free(be, conv);
+    }
+    const out = transpose(b, be, cropped, [1, 2, 0, 3]);
+    free(be, cropped);
+    return out;
+  };
+}
+
+/**
+ * Conv2DBackpropInput as one stride-1 convolution.
+ *
+ * dx[n,h,w,ci] = Σ dy[n,oh,ow,co]·W[kh,kw,ci,co] over h = oh·s + kh − top. Insert s−1 zeros
+ * between the rows/columns of dy (reshape to 6-D, PadV2, reshape), pad by K−1−top before, then
+ * correlate with the filter reversed in (kh, kw) and transposed to [KH,KW,Cout,Cin].
+ * Falls back to the backend's own kernel when top > K−1 (padding wider than the filter).
+ */
+function makeConv2DBackpropInput(b: KernelBackendName): KernelFunc {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const be = backend as unknown as BackendLike;
+    const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+    const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as {
+      strides: [number, number] | number; pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
+      dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor' | 'round' | 'ceil'; inputShape: [number, number, number, number];
+    };
+    if (dataFormat !== undefined && dataFormat !== 'NHWC') {
+      throw new Error(`Conv2DBackpropInput (${b}, composed): dataFormat '${dataFormat}' is not supported; use 'NHWC'.`);
+    }
+    const fshape = filter.shape as [number, number, number, number];
+    const info = backend_util.computeConv2DInfo(inputShape, fshape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+    const [kh, kw, cin, cout] = fshape;
+    const [n, h, w] = inputShape;
+    const [, oh, ow] = dy.shape as [number, number, number, number];
+    const sh = info.strideHeight;
+    const sw = info.strideWidth;
+    const { top, left } = info.padInfo;
+    const beforeH = kh - 1 - top;
+    const beforeW = kw - 1 - left;
+    if (beforeH < 0 || beforeW < 0) return run(b, be, 'Conv2DBackpropInput', inputs as Inputs, attrs);
+
+    // Zero-inserted dy: [N, OH·sh, OW·sw, Cout]; rows past (OH−1)·sh+1 are zeros.
+    let dyz = dy;
+    let zh = oh;
+    let zw = ow;
+    if (sh > 1 || sw > 1) {
+      const d6 = reshape(b, be, dy, [n, oh, 1, ow, 1, cout]);
+      const p6 = run(b, be, 'PadV2', { x: d6 }, {
+        paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0,
+      });
+      zh = oh * sh;
+      zw = ow * sw;
+      dyz = reshape(b, be, p6, [n, zh, zw, cout]);
+      free(be, d6, p6);
+    }
+    // Output height = zh + before + after − kh + 1 = h.
+    let afterH = h + kh - 1 - zh - beforeH;
+    let afterW = w + kw - 1 - zw - beforeW;
+    if (afterH < 0 || afterW < 0) {
+      // Trailing zero rows/cols would overrun: crop them.
+      const ch = zh + Math.min(afterH, 0);
+      const cw = zw + Math.min(afterW, 0);
+      const sliced = run(b, be, 'Slice', { x: dyz }, { begin: [0, 0, 0, 0], size: [n, ch, cw, cout] });
+      if (dyz !== dy) free(be, dyz);
+      dyz = sliced;
+      afterH = Math.max(afterH, 0);
+      afterW = Math.max(afterW, 0);
+    }
+    let rev = filter;
+    if (kh > 1 || kw > 1) rev = run(b, be, 'Reverse', { x: filter }, { dims: [0, 1] });
+    const ft = transpose(b, be, rev, [0, 1, 3, 2]);
+    if (rev !== filter) free(be, rev);
+    const out = run(b, be, 'Conv2D', { x: dyz, filter: ft }, {
+      strides: [1, 1], dilations: [1, 1],
+      pad: [[0, 0], [beforeH, afterH], [beforeW, afterW], [0, 0]], dataFormat: 'NHWC',
+    });
+    free(be, ft);
+    if (dyz !== dy) free(be, dyz);
+    if (out.shape[1] !== h || out.shape[2] !== w || out.shape[3] !== cin) {
+      free(be, out);
+      throw new Error(`Conv2DBackpropInput (${b}, composed): produced shape [${out.shape}] instead of [${inputShape}]; ` +
+        `this padding/stride combination is not handled (strides ${sh}x${sw}, pad ${JSON.stringify(pad)}).`);
+    }
+    return out;
+  };
+}
+
+/**
+ * BatchMatMul with transposeA/transposeB done as Transpose + untransposed matmul
+ * (the wasm matmul is about 11x slower with a transpose flag than without).
+ * The result is bitwise identical: only the memory layout of the operands changes.
+ */
+function makeTransposeFreeMatMul(b: KernelBackendName, kernelName: 'BatchMatMul' | '_FusedMatMul'): KernelFunc {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const be = backend as unknown as BackendLike;
+    const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
+    if (!transposeA && !transposeB && (kernelName === 'BatchMatMul' || inputs['bias'] === undefined ||
+        util.sizeFromShape((inputs['bias'] as TensorInfo).shape) !== 1)) {
+      return run(b, be, kernelName, inputs as Inputs, attrs);
+    }
+    const swapLast = (t: TensorInfo): TensorInfo => {
+      const r = t.shape.length;
+      const perm = [...Array(r).keys()];
+      perm[r - 2] = r - 1;
+      perm[r - 1] = r - 2;
+      return transpose(b, be, t, perm);
+    };
+    const a0 = inputs['a'] as TensorInfo;
+    const b0 = inputs['b'] as TensorInfo;
+    const a = transposeA ? swapLast(a0) : a0;
+    const bb = transposeB ? swapLast(b0) : b0;
+    const extra: Inputs = {};
+    const bias0 = inputs['bias'] as TensorInfo | undefined;
+    const cols = bb.shape[bb.shape.length - 1] as number;
+    // The stock wasm _FusedMatMul mis-broadcasts a one-element bias when transposeB is false
+    // (only the first output gets it): give it a full [cols] bias.
+    if (bias0 !== undefined && util.sizeFromShape(bias0.shape) === 1 && cols > 1) {
+      const flat = reshape(b, be, bias0, [1]);
+      extra['bias'] = run(b, be, 'Tile', { x: flat }, { reps: [cols] });
+      free(be, flat);
+    }
+    try {
+      return run(b, be, kernelName, { ...(inputs as Inputs), a, b: bb, ...extra }, { ...attrs, transposeA: false, transposeB: false });
+    } finally {
+      if (a !== a0) free(be, a);
+      if (bb !== b0) free(be, bb);
+      if (extra['bias'] !== undefined) free(be, extra['bias']);
+    }
+  };
+}
+
+/**
+ * UnsortedSegmentSum: out[segmentIds[i], ...] += x[i, ...], one pass over x (O(size)),
+ * ids outside [0, numSegments) dropped as in TensorFlow. This is the gradient of gather
+ * (embeddings). Output shape [numSegments, ...x.shape.slice(segmentIds.rank)].
+ */
+function makeUnsortedSegmentSum(b: KernelBackendName): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { x, segmentIds } = inputs as { x: TensorInfo; segmentIds: TensorInfo };
+    const numSegments = (attrs as { numSegments: number }).numSegments;
+    if (!Number.isInteger(numSegments) || numSegments < 0) {
+      throw new Error(`UnsortedSegmentSum: numSegments must be an integer >= 0, got ${numSegments}.`);
+    }
+    const nIds = util.sizeFromShape(segmentIds.shape);
+    const inner = nIds === 0 ? 0 : util.sizeFromShape(x.shape) / nIds;
+    if (!Number.isInteger(inner)) {
+      throw new Error(`UnsortedSegmentSum: x shape [${x.shape}] does not start with segmentIds shape [${segmentIds.shape}].`);
+    }
+    const outShape = [numSegments, ...x.shape.slice(segmentIds.shape.length)];
+    const accumulate = (xs: ArrayLike<number>, ids: ArrayLike<number>, out: Float32Array | Int32Array): void => {
+      out.fill(0);
+      for (let i = 0; i < nIds; i++) {
+        const s = ids[i] as number;
+        if (s < 0 || s >= numSegments) continue;
+        const src = i * inner;
+        const dst = s * inner;
+        for (let j = 0; j < inner; j++) out[dst + j] = (out[dst + j] as number) + (xs[src + j] as number);
+      }
+    };
+    if (b === 'wasm') {
+      const be = backend as unknown as WasmBackendLike;
+      const out = be.makeOutput(outShape, x.dtype);
+      // Views are taken after the allocation (which may grow and move the heap).
+      const xs = be.typedArrayFromHeap(x);
+      const ids = be.typedArrayFromHeap(segmentIds);
+      accumulate(xs, ids, be.typedArrayFromHeap(out) as Float32Array | Int32Array);
+      return out;
+    }
+    const be = backend as unknown as CpuBackendLike;
+    const xs = be.readSync(x.dataId) as Float32Array | Int32Array;
+    const ids = be.readSync(segmentIds.dataId) as Int32Array;
+    const values = x.dtype === 'int32' ? new Int32Array(util.sizeFromShape(outShape)) : new Float32Array(util.sizeFromShape(outShape));
+    accumulate(xs, ids, values);
+    return be.makeTensorInfo(outShape, x.dtype, values);
+  };
+}
+
+interface KernelSpec { kernelName: string; make: (b: KernelBackendName) => KernelFunc; why: string }
+
+/** Which composed kernel goes on which backend, and why. */
+const SPECS: Record<KernelBackendName, KernelSpec[]> = {
+  wasm: [
+    { kernelName: 'Conv2DBackpropFilter', make: makeConv2DBackpropFilter, why: 'missing on wasm; dilated-conv composition' },
+    { kernelName: 'Conv2DBackpropInput', make: makeConv2DBackpropInput, why: 'zero-insert + stride-1 conv (stock wasm kernel is slow)' },
+    { kernelName: 'UnsortedSegmentSum', make: makeUnsortedSegmentSum, why: 'missing on wasm; gradient of gather' },
+    { kernelName: 'BatchMatMul', make: (b) => makeTransposeFreeMatMul(b, 'BatchMatMul'), why: 'transpose flags done as Transpose + plain matmul' },
+    { kernelName: '_FusedMatMul', make: (b) => makeTransposeFreeMatMul(b, '_FusedMatMul'), why: 'transpose flags done as Transpose + plain matmul' },
+  ],
+  cpu: [
+    { kernelName: 'Conv2DBackpropFilter', make: makeConv2DBackpropFilter, why: 'stock cpu kernel is pathological; dilated-conv composition' },
+    { kernelName: 'UnsortedSegmentSum', make: makeUnsortedSegmentSum, why: 'stock cpu kernel is O(numSegments·size)' },
+  ],
+};
+
+/**
+ * Registers (enabled = true) or removes (enabled = false, restoring the stock kernels) the
+ * composed training kernels of one backend. Idempotent. Returns the kernel names now
+ * registered by this module for that backend, as `backend:Kernel` strings.
+ *
+ * Safe to call before or after the backend is initialised: an override keeps the original's
+ * `setupFunc`, and the original kernel functions are called through the saved configs.
+ */
+export function setTrainingKernels(backendName: KernelBackendName, enabled: boolean): string[] {
+  const specs = SPECS[backendName];
+  if (specs === undefined) {
+    throw new Error(`setTrainingKernels: unknown backend '${String(backendName)}'; valid: ${Object.keys(SPECS).join(', ')}.`);
+  }
+  const current = registered.get(backendName) ?? [];
+  if (enabled && current.length === specs.length) return current.map((k) => `${backendName}:${k}`);
+  if (!enabled && current.length === 0) return [];
+  for (const spec of specs) {
+    const k = key(spec.kernelName, backendName);
+    const isOurs = current.includes(spec.kernelName);
+    if (enabled && !isOurs) {
+      const original = tf.getKernel(spec.kernelName, backendName);
+      if (original !== undefined) {
+        originals.set(k, original);
+        tf.unregisterKernel(spec.kernelName, backendName);
+      }
+      const config: KernelConfig = { kernelName: spec.kernelName, backendName, kernelFunc: spec.make(backendName) };
+      if (original?.setupFunc !== undefined) config.setupFunc = original.setupFunc;
+      if (original?.disposeFunc !== undefined) config.disposeFunc = original.disposeFunc;
+      tf.registerKernel(config);
+      current.push(spec.kernelName);
+    } else if (!enabled && isOurs) {
+      tf.unregisterKernel(spec.kernelName, backendName);
+      const original = originals.get(k);
+      if (original !== undefined) {
+        tf.registerKernel(original);
+        originals.delete(k);
+      }
+    }
+  }
+  const now = enabled ? current : [];
+  registered.set(backendName, now);
+  return now.map((k) => `${backendName}:${k}`);
+}
+
+/** Human-readable list of the composed kernels available per backend (for docs and env.json). */
+export function describeTrainingKernels(): Record<KernelBackendName, { kernel: string; why: string }[]> {
+  const out = {} as Record<KernelBackendName, { kernel: string; why: string }[]>;
+  for (const [b, specs] of Object.entries(SPECS) as [KernelBackendName, KernelSpec[]][]) {
+    out[b] = specs.map((s) => ({ kernel: s.kernelName, why: s.why }));
+  }
+  return out;
+}
