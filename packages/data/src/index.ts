@@ -1,1 +1,28 @@
-export {};
+/**
+ * @asam/data: datasets in their official formats (CIFAR-10/100 binary, ImageNet folders, IWSLT'14 de-en,
+ * Multi30k), seeded randomness, augmentation, label noise, batching, download + verification.
+ */
+export { resolveDataDir } from './paths.ts';
+export { DataNotFoundError, DataFormatError, ChecksumError, downloadCommand } from './errors.ts';
+export {
+  loadCifar10,
+  loadCifar100,
+  decodeCifarRecords,
+  CIFAR10_MEAN,
+  CIFAR10_STD,
+  CIFAR100_MEAN,
+  CIFAR100_STD,
+  CIFAR10_CLASSES,
+  CIFAR100_FINE_CLASSES,
+  CIFAR100_COARSE_CLASSES,
+} from './cifar.ts';
+export type { ImageDataset } from './cifar.ts';
+export { Rng } from './rng.ts';
+export type { RngState } from './rng.ts';
+export { normalizationTable, sampleCifarAugment, transformInto } from './augment.ts';
+export type { AugmentParams } from './augment.ts';
+export { ImageBatcher } from './batcher.ts';
+export type { ImageBatch, ImageBatcherOptions, PreparedBatch } from './batcher.ts';
+export { labelNoise, saveLabelNoise, loadLabelNoise } from './label-noise.ts';
+export type { LabelNoiseKind, LabelNoiseResult, LabelNoiseFile } from './label-noise.ts';
+export { readTarEntries, writeTar } from './tar.ts';
