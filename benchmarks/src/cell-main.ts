@@ -1,0 +1,53 @@
+/**
+ * Child-process entry of the sweep runner (a CLI): runs one cell in its folder.
+ *   tsx src/cell-main.ts --cell-dir DIR --backend auto|wasm|cpu|none --data-dir DIR --task-module FILE
+ * Reads DIR/cell.json, picks the backend with @asam/engine (before any tensor exists; `none` skips
+ * it for tasks without tensors), writes DIR/env.json, runs the task. On error writes result.json
+ * with status failed and the error, and exits 1.
+ */
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { collectEnv } from './env-info.ts';
+import { readJsonIfExists, writeJsonAtomic } from './fs-util.ts';
+import type { BackendReport, TaskModule } from './tasks/types.ts';
+
+function arg(name: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? process.argv[i + 1] : undefined;
+  if (v === undefined) throw new Error(`cell-main: missing --${name}`);
+  return v;
+}
+
+async function main(): Promise<void> {
+  const dir = path.resolve(arg('cell-dir'));
+  const backendName = arg('backend');
+  const dataDir = arg('data-dir');
+  const modPath = arg('task-module');
+  const cell = readJsonIfExists<{ config: Record<string, unknown>; experiment: string; id: string }>(path.join(dir, 'cell.json'));
+  if (!cell) throw new Error(`cell-main: ${dir}/cell.json is missing`);
+  try {
+    let backend: BackendReport;
+    if (backendName === 'none') {
+      backend = { backend: 'none', requested: 'none', reason: 'the task creates no tensors' };
+    } else {
+      const { initEngine } = await import('@asam/engine');
+      backend = (await initEngine({ backend: backendName as never })) as unknown as BackendReport;
+    }
+    const mod = (await import(pathToFileURL(modPath).href)) as TaskModule;
+    if (typeof mod.run !== 'function') throw new Error(`task module ${modPath} has no run(ctx) export`);
+    const dataFiles = mod.dataFiles ? mod.dataFiles(cell.config, dataDir) : [];
+    writeJsonAtomic(path.join(dir, 'env.json'), collectEnv({ backend, dataDir, dataFiles, cwd: dir }));
+    console.log(`backend ${backend.backend} (requested ${backend.requested}: ${backend.reason})`);
+    await mod.run({ config: cell.config, outDir: dir, dataDir, backend, log: (l) => console.log(l) });
+  } catch (e) {
+    const err = e as Error;
+    const prev = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json')) ?? {};
+    writeJsonAtomic(path.join(dir, 'result.json'), { ...prev, status: 'failed', error: err.message ?? String(e), stack: err.stack, failedAt: new Date().toISOString() });
+    console.error(`cell failed: ${err.stack ?? String(e)}`);
+    process.exitCode = 1;
+  }
+}
+
+await main();
+// tfjs backends may keep handles open; the cell is done once main() returns.
+process.exit(process.exitCode ?? 0);

@@ -1,0 +1,97 @@
+/** Collects env.json for a run folder: git revision, backend, versions, data hash, machine. */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { BackendReport } from './tasks/types.ts';
+
+const require = createRequire(import.meta.url);
+
+/** The installed version of an npm package as seen from this package, or null when it is absent. */
+export function packageVersion(name: string): string | null {
+  try {
+    let dir = path.dirname(require.resolve(name));
+    for (;;) {
+      const pj = path.join(dir, 'package.json');
+      if (fs.existsSync(pj)) {
+        const j = JSON.parse(fs.readFileSync(pj, 'utf8')) as { name?: string; version?: string };
+        if (j.name === name) return j.version ?? null;
+      }
+      const up = path.dirname(dir);
+      if (up === dir) return null;
+      dir = up;
+    }
+  } catch {
+    return null;
+  }
+}
+
+function git(args: string[], cwd: string): string | null {
+  try {
+    return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+/** SHA-256 of a file's bytes (hex). */
+export function sha256File(file: string): string {
+  const h = createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+/**
+ * Hashes the data files a cell uses: per-file sha256 (relative to dataDir) and one combined hash
+ * = sha256 over the sorted "path  sha256" lines. Missing files are listed as missing.
+ */
+export function hashDataFiles(files: string[], dataDir: string): { files: Record<string, string>; combined: string | null } {
+  const out: Record<string, string> = {};
+  for (const f of [...new Set(files)].sort()) {
+    const rel = path.relative(dataDir, f) || f;
+    out[rel] = fs.existsSync(f) && fs.statSync(f).isFile() ? sha256File(f) : 'missing';
+  }
+  const keys = Object.keys(out);
+  if (keys.length === 0) return { files: out, combined: null };
+  const combined = createHash('sha256').update(keys.map((k) => `${k}  ${out[k]}`).join('\n')).digest('hex');
+  return { files: out, combined };
+}
+
+/** The env.json record of a run. */
+export function collectEnv(o: { backend: BackendReport; dataDir: string; dataFiles: string[]; cwd: string }): Record<string, unknown> {
+  const sha = git(['rev-parse', 'HEAD'], o.cwd);
+  const dirty = git(['status', '--porcelain', '--untracked-files=no'], o.cwd);
+  const cpus = os.cpus();
+  return {
+    createdAt: new Date().toISOString(),
+    git: { sha, dirty: dirty === null ? null : dirty.length > 0 },
+    backend: o.backend,
+    versions: {
+      node: process.version,
+      tfjsCore: packageVersion('@tensorflow/tfjs-core'),
+      tfjsBackendWasm: packageVersion('@tensorflow/tfjs-backend-wasm'),
+      tfjsBackendCpu: packageVersion('@tensorflow/tfjs-backend-cpu'),
+    },
+    data: { dir: o.dataDir, ...hashDataFiles(o.dataFiles, o.dataDir) },
+    machine: {
+      hostname: os.hostname(),
+      platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+      cpuCount: cpus.length,
+      cpuModel: cpus[0]?.model ?? null,
+      totalMemGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    },
+    pid: process.pid,
+  };
+}

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { defineExperiment, expandGrid, ExperimentRegistry, matchesFilter, type ExperimentDef } from './experiment.ts';
+
+const def = (over: Partial<ExperimentDef> = {}): ExperimentDef => ({
+  id: 'toy_exp', title: 'toy', task: 'vision', description: 'd',
+  base: { model: 'resnet20', epochs: 10, optimizer: { eta: 0.01 } },
+  grid: { optimizer: ['sgd', 'sam', 'asam'], rho: { sam: [0.05], asam: [0.5, 1] }, seed: [0, 1] },
+  profiles: { smoke: { base: { epochs: 1 }, grid: { seed: [0] } }, paper: {} },
+  ...over,
+});
+
+describe('experiment registry', () => {
+  it('refuses duplicate ids', () => {
+    const r = new ExperimentRegistry([def()]);
+    expect(() => r.register(def())).toThrow(/already registered/);
+  });
+  it('an unknown id lists the valid ones', () => {
+    const r = new ExperimentRegistry([def(), def({ id: 'other_exp' })]);
+    expect(() => r.get('nope')).toThrow(/unknown experiment "nope"; valid: toy_exp, other_exp/);
+    expect(r.forProfile('smoke').map((d) => d.id)).toEqual(['toy_exp', 'other_exp']);
+  });
+  it('validates fields with the value and the valid choices', () => {
+    expect(() => defineExperiment(def({ id: 'Bad-Id' }))).toThrow(/lower_snake/);
+    expect(() => defineExperiment(def({ task: 'speech' as never }))).toThrow(/task "speech" is unknown; valid: vision, nmt/);
+    expect(() => defineExperiment(def({ grid: { optimizer: ['adam' as never] } }))).toThrow(/"adam"; valid: sgd, sam, asam/);
+    expect(() => defineExperiment(def({ grid: { optimizer: ['sam'], rho: { sam: [-1] } } }))).toThrow(/ρ must be a finite number >= 0/);
+    expect(() => defineExperiment(def({ grid: { optimizer: ['sam'] } }))).toThrow(/optimizer "sam" has no ρ list/);
+    expect(() => defineExperiment(def({ profiles: { fast: {} } as never }))).toThrow(/profile "fast" is unknown; valid: smoke, cpu, paper/);
+  });
+});
+
+describe('expandGrid', () => {
+  it('expands optimizer × ρ × seed with stable ids and merged configs', () => {
+    const cells = expandGrid(def(), 'paper');
+    expect(cells.map((c) => c.id)).toEqual([
+      'sgd-seed0', 'sgd-seed1', 'sam-rho0.05-seed0', 'sam-rho0.05-seed1',
+      'asam-rho0.5-seed0', 'asam-rho0.5-seed1', 'asam-rho1-seed0', 'asam-rho1-seed1',
+    ]);
+    const a = cells.find((c) => c.id === 'asam-rho0.5-seed1')!;
+    expect(a.config).toEqual({ model: 'resnet20', epochs: 10, seed: 1, optimizer: { eta: 0.01, method: 'asam', rho: 0.5 } });
+    expect(cells[0]!.config.optimizer).toEqual({ eta: 0.01, method: 'none', rho: 0 });
+  });
+  it('applies the profile patch and grid override', () => {
+    const cells = expandGrid(def(), 'smoke');
+    expect(cells).toHaveLength(4);
+    expect(cells.every((c) => c.config.epochs === 1 && c.seed === 0 && c.profile === 'smoke')).toBe(true);
+    expect(() => expandGrid(def(), 'cpu')).toThrow(/has no profile "cpu"; it has: smoke, paper/);
+  });
+  it('a task without an optimizer axis gives one cell per seed', () => {
+    const cells = expandGrid(def({ task: 'step_time', grid: {}, profiles: { cpu: {} } }), 'cpu');
+    expect(cells.map((c) => c.id)).toEqual(['seed0']);
+    expect(cells[0]!.optimizer).toBeNull();
+  });
+  it('filters cells for --only', () => {
+    const cells = expandGrid(def(), 'paper');
+    const ids = (f: string) => cells.filter((c) => matchesFilter(c, f)).map((c) => c.id);
+    expect(ids('optimizer=sam')).toEqual(['sam-rho0.05-seed0', 'sam-rho0.05-seed1']);
+    expect(ids('sam-*')).toEqual(['sam-rho0.05-seed0', 'sam-rho0.05-seed1']);
+    expect(ids('*seed1')).toHaveLength(4);
+    expect(ids('toy_exp/sgd-seed0,rho=1')).toEqual(['sgd-seed0', 'asam-rho1-seed0', 'asam-rho1-seed1']);
+    expect(() => ids('colour=red')).toThrow(/unknown key "colour"/);
+  });
+});

@@ -1,0 +1,285 @@
+/**
+ * Experiments as typed values: a base task config, a grid (optimizer × ρ × seed) and named
+ * profiles (`smoke`, `cpu`, `paper`) that override both. `expandGrid` turns an experiment and a
+ * profile into the list of cells the sweep runner executes, one child process per cell.
+ */
+
+/** Tasks a cell can run. Each has an adapter in `src/tasks/`. */
+export const TASKS = ['vision', 'nmt', 'scale_invariance', 'sharpness_gap', 'step_time'] as const;
+export type TaskName = (typeof TASKS)[number];
+
+/** Optimizer names used in experiment grids; `sgd` is the base optimizer alone (method 'none', ρ = 0). */
+export const OPTIMIZERS = ['sgd', 'sam', 'asam'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+
+export const PROFILES = ['smoke', 'cpu', 'paper'] as const;
+export type ProfileName = (typeof PROFILES)[number];
+
+/** Task config: a plain JSON object handed to the task (e.g. @asam/vision's `trainClassifier`). */
+export type TaskConfig = Record<string, unknown>;
+
+/** The swept dimensions. A missing `optimizer` list means the task has no optimizer axis. */
+export interface Grid {
+  optimizer?: OptimizerName[];
+  /** ρ values per optimizer; `sgd` always uses ρ = 0. */
+  rho?: Partial<Record<OptimizerName, number[]>>;
+  seed?: number[];
+}
+
+/** What a profile changes: a deep-merged patch of the base config and replacements of grid axes. */
+export interface ProfileSpec {
+  base?: TaskConfig;
+  grid?: Grid;
+  /** One line shown in reports: what this profile is sized for. */
+  note?: string;
+}
+
+/** Published numbers, shown beside measured ones. */
+export interface PaperReference {
+  /** The paper setting these numbers belong to (model, dataset, recipe). */
+  setting: string;
+  values: Partial<Record<OptimizerName, number>>;
+  source: string;
+}
+
+export interface MetricSpec {
+  /** Key in the normalised outcome (`testAccuracy` or `bleu`). */
+  key: string;
+  label: string;
+  /** Multiply stored values by this for display (accuracy stored in [0,1] and shown in %). */
+  displayScale: number;
+  unit: string;
+}
+
+export interface ExperimentDef {
+  id: string;
+  title: string;
+  task: TaskName;
+  description: string;
+  base: TaskConfig;
+  grid: Grid;
+  profiles: Partial<Record<ProfileName, ProfileSpec>>;
+  /** Only for training tasks: which number the tables compare. */
+  metric?: MetricSpec;
+  /** Published numbers per profile (the paper's recipe is only comparable to the `paper` profile). */
+  paper?: PaperReference;
+}
+
+/** One grid point: the unit the runner executes in its own folder and process. */
+export interface Cell {
+  experiment: string;
+  profile: ProfileName;
+  task: TaskName;
+  /** Folder name, stable and readable: `sam-rho0.05-seed0`, `sgd-seed1`, `seed0`. */
+  id: string;
+  optimizer: OptimizerName | null;
+  rho: number | null;
+  seed: number;
+  config: TaskConfig;
+}
+
+const ID_RE = /^[a-z][a-z0-9_]*$/;
+
+function fail(where: string, msg: string): never {
+  throw new Error(`experiment ${where}: ${msg}`);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function validateGrid(where: string, g: Grid): void {
+  if (!isPlainObject(g)) fail(where, `grid must be an object, got ${JSON.stringify(g)}`);
+  for (const k of Object.keys(g)) {
+    if (!['optimizer', 'rho', 'seed'].includes(k)) fail(where, `unknown grid field "${k}"; valid fields: optimizer, rho, seed`);
+  }
+  if (g.optimizer !== undefined) {
+    if (!Array.isArray(g.optimizer) || g.optimizer.length === 0) fail(where, 'grid.optimizer must be a non-empty array');
+    for (const o of g.optimizer) {
+      if (!OPTIMIZERS.includes(o)) fail(where, `grid.optimizer has "${String(o)}"; valid: ${OPTIMIZERS.join(', ')}`);
+    }
+    if (new Set(g.optimizer).size !== g.optimizer.length) fail(where, `grid.optimizer has duplicates: ${g.optimizer.join(', ')}`);
+  }
+  if (g.rho !== undefined) {
+    if (!isPlainObject(g.rho)) fail(where, 'grid.rho must be an object { sam: [...], asam: [...] }');
+    for (const [k, vals] of Object.entries(g.rho)) {
+      if (!OPTIMIZERS.includes(k as OptimizerName)) fail(where, `grid.rho has key "${k}"; valid: ${OPTIMIZERS.join(', ')}`);
+      if (!Array.isArray(vals) || vals.length === 0) fail(where, `grid.rho.${k} must be a non-empty array of numbers >= 0`);
+      for (const r of vals) {
+        if (typeof r !== 'number' || !Number.isFinite(r) || r < 0) fail(where, `grid.rho.${k} has ${JSON.stringify(r)}; ρ must be a finite number >= 0`);
+      }
+    }
+  }
+  if (g.seed !== undefined) {
+    if (!Array.isArray(g.seed) || g.seed.length === 0) fail(where, 'grid.seed must be a non-empty array of integers');
+    for (const s of g.seed) {
+      if (!Number.isInteger(s) || s < 0) fail(where, `grid.seed has ${JSON.stringify(s)}; seeds are integers >= 0`);
+    }
+    if (new Set(g.seed).size !== g.seed.length) fail(where, `grid.seed has duplicates: ${g.seed.join(', ')}`);
+  }
+}
+
+/**
+ * Checks an experiment definition and returns it unchanged (typed). Throws with the field, the
+ * value and the valid choices when something is wrong: unknown task, profile or optimizer, bad ρ,
+ * a `sam`/`asam` optimizer without a ρ list in some profile.
+ */
+export function defineExperiment(def: ExperimentDef): ExperimentDef {
+  const where = `"${String(def?.id)}"`;
+  if (typeof def.id !== 'string' || !ID_RE.test(def.id)) fail(where, `id must match ${ID_RE} (lower_snake), got ${JSON.stringify(def.id)}`);
+  if (!TASKS.includes(def.task)) fail(where, `task "${String(def.task)}" is unknown; valid: ${TASKS.join(', ')}`);
+  if (!isPlainObject(def.base)) fail(where, 'base must be a config object');
+  validateGrid(where, def.grid);
+  const names = Object.keys(def.profiles ?? {});
+  if (names.length === 0) fail(where, `needs at least one profile (${PROFILES.join(', ')})`);
+  for (const p of names) {
+    if (!PROFILES.includes(p as ProfileName)) fail(where, `profile "${p}" is unknown; valid: ${PROFILES.join(', ')}`);
+    const spec = def.profiles[p as ProfileName]!;
+    if (spec.base !== undefined && !isPlainObject(spec.base)) fail(`${where} profile ${p}`, 'base must be an object');
+    if (spec.grid) validateGrid(`${where} profile ${p}`, spec.grid);
+    const g = resolveGrid(def, p as ProfileName);
+    for (const o of g.optimizer ?? []) {
+      if (o !== 'sgd' && !(g.rho?.[o]?.length)) fail(`${where} profile ${p}`, `optimizer "${o}" has no ρ list; add grid.rho.${o}, e.g. [0.05]`);
+    }
+  }
+  if (def.paper) {
+    for (const k of Object.keys(def.paper.values)) {
+      if (!OPTIMIZERS.includes(k as OptimizerName)) fail(where, `paper.values has key "${k}"; valid: ${OPTIMIZERS.join(', ')}`);
+    }
+  }
+  return def;
+}
+
+/** Recursive merge of plain objects; arrays and scalars in `patch` replace those in `base`. */
+export function deepMerge(base: TaskConfig, patch: TaskConfig | undefined): TaskConfig {
+  const out: TaskConfig = { ...base };
+  for (const [k, v] of Object.entries(patch ?? {})) {
+    const b = out[k];
+    out[k] = isPlainObject(b) && isPlainObject(v) ? deepMerge(b, v) : v;
+  }
+  return out;
+}
+
+function resolveGrid(def: ExperimentDef, profile: ProfileName): Grid {
+  const p = def.profiles[profile]?.grid ?? {};
+  return {
+    ...(def.grid.optimizer || p.optimizer ? { optimizer: p.optimizer ?? def.grid.optimizer } : {}),
+    rho: { ...(def.grid.rho ?? {}), ...(p.rho ?? {}) },
+    seed: p.seed ?? def.grid.seed ?? [0],
+  };
+}
+
+/** Formats ρ for a folder name without float noise: 0.05 → "0.05", 1 → "1". */
+function fmtRho(r: number): string {
+  return String(Number(r.toPrecision(6)));
+}
+
+/** Maps a grid optimizer name to the @asam/core `SharpnessConfig.method`. */
+export function methodOf(o: OptimizerName): 'none' | 'sam' | 'asam' {
+  return o === 'sgd' ? 'none' : o;
+}
+
+/**
+ * All cells of an experiment under a profile, in a stable order (optimizer, ρ, seed).
+ * Each cell's config = deepMerge(base, profile.base) with `optimizer.method`, `optimizer.rho` and
+ * `seed` set from the grid point. Throws if the experiment has no such profile.
+ */
+export function expandGrid(def: ExperimentDef, profile: ProfileName): Cell[] {
+  const spec = def.profiles[profile];
+  if (!spec) {
+    throw new Error(`experiment "${def.id}" has no profile "${profile}"; it has: ${Object.keys(def.profiles).join(', ')}`);
+  }
+  const base = deepMerge(def.base, spec.base);
+  const g = resolveGrid(def, profile);
+  const seeds = g.seed ?? [0];
+  const cells: Cell[] = [];
+  const points: Array<{ optimizer: OptimizerName | null; rho: number | null }> = [];
+  if (g.optimizer) {
+    for (const o of g.optimizer) {
+      const rhos = o === 'sgd' ? [0] : g.rho?.[o] ?? [];
+      for (const r of rhos) points.push({ optimizer: o, rho: r });
+    }
+  } else {
+    points.push({ optimizer: null, rho: null });
+  }
+  for (const pt of points) {
+    for (const seed of seeds) {
+      const parts: string[] = [];
+      if (pt.optimizer) parts.push(pt.optimizer);
+      if (pt.optimizer && pt.optimizer !== 'sgd') parts.push(`rho${fmtRho(pt.rho!)}`);
+      parts.push(`seed${seed}`);
+      let config: TaskConfig = { ...base, seed };
+      if (pt.optimizer) {
+        const prev = isPlainObject(base.optimizer) ? base.optimizer : {};
+        config = { ...config, optimizer: { ...prev, method: methodOf(pt.optimizer), rho: pt.rho } };
+      }
+      cells.push({ experiment: def.id, profile, task: def.task, id: parts.join('-'), optimizer: pt.optimizer, rho: pt.rho, seed, config });
+    }
+  }
+  return cells;
+}
+
+/** A strict registry of experiments: duplicate ids are refused; unknown ids list the valid ones. */
+export class ExperimentRegistry {
+  private readonly byId = new Map<string, ExperimentDef>();
+
+  constructor(defs: ExperimentDef[] = []) {
+    for (const d of defs) this.register(d);
+  }
+
+  /** Adds an experiment (validated by `defineExperiment`); throws on a duplicate id. */
+  register(def: ExperimentDef): void {
+    defineExperiment(def);
+    if (this.byId.has(def.id)) throw new Error(`experiment "${def.id}" is already registered; experiment ids must be unique`);
+    this.byId.set(def.id, def);
+  }
+
+  /** The experiment with this id; throws listing the registered ids otherwise. */
+  get(id: string): ExperimentDef {
+    const d = this.byId.get(id);
+    if (!d) throw new Error(`unknown experiment "${id}"; valid: ${this.ids().join(', ')}`);
+    return d;
+  }
+
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+
+  ids(): string[] {
+    return [...this.byId.keys()];
+  }
+
+  list(): ExperimentDef[] {
+    return [...this.byId.values()];
+  }
+
+  /** Experiments that define the given profile, in registration order. */
+  forProfile(profile: ProfileName): ExperimentDef[] {
+    return this.list().filter((d) => d.profiles[profile] !== undefined);
+  }
+}
+
+/**
+ * Cell filter for `--only`: comma-separated patterns, a cell is kept if any matches. A pattern is
+ * `key=value` (keys: optimizer, seed, rho, id, experiment), or a glob (`*` = any run of characters)
+ * matched against the cell id or `<experiment>/<cell id>`.
+ */
+export function matchesFilter(cell: Cell, filter: string | undefined): boolean {
+  if (!filter) return true;
+  const pats = filter.split(',').map((s) => s.trim()).filter(Boolean);
+  return pats.some((p) => {
+    const eq = p.indexOf('=');
+    if (eq > 0) {
+      const key = p.slice(0, eq);
+      const val = p.slice(eq + 1);
+      const have: Record<string, string> = {
+        optimizer: String(cell.optimizer), seed: String(cell.seed), rho: cell.rho === null ? 'null' : fmtRho(cell.rho),
+        id: cell.id, experiment: cell.experiment,
+      };
+      if (!(key in have)) throw new Error(`--only: unknown key "${key}" in "${p}"; valid keys: ${Object.keys(have).join(', ')}`);
+      return have[key] === val;
+    }
+    const re = new RegExp('^' + p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+    return re.test(cell.id) || re.test(`${cell.experiment}/${cell.id}`);
+  });
+}

@@ -1,0 +1,205 @@
+/**
+ * The sweep runner: executes grid cells, each in its own child process (tsx) and folder
+ * `<runsDir>/<experiment>/<cell-id>/`. Finished cells are skipped; an interrupted or failed cell is
+ * started again and the task resumes from its checkpoint; a failed cell is recorded in its
+ * `result.json` (status failed + error) and the sweep goes on.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Cell } from './experiment.ts';
+import { readJsonIfExists, writeJsonAtomic } from './fs-util.ts';
+
+/** result.json statuses that mean "done, skip on re-run". */
+const FINISHED = new Set(['completed', 'complete', 'done', 'finished', 'ok', 'success']);
+
+/** True when a result.json status means the cell finished successfully. */
+export function isFinishedStatus(status: unknown): boolean {
+  return typeof status === 'string' && FINISHED.has(status.toLowerCase());
+}
+
+/** The cell's folder under a runs root. */
+export function cellDir(runsDir: string, cell: Pick<Cell, 'experiment' | 'id'>): string {
+  return path.join(runsDir, cell.experiment, cell.id);
+}
+
+/** The identity of a cell written to `cell.json`; a folder whose identity differs is stale. */
+export function cellIdentity(cell: Cell): Record<string, unknown> {
+  return { experiment: cell.experiment, profile: cell.profile, task: cell.task, id: cell.id, optimizer: cell.optimizer, rho: cell.rho, seed: cell.seed, config: cell.config };
+}
+
+function stableStringify(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableStringify).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v as object).sort().map((k) => `${JSON.stringify(k)}:${stableStringify((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+export type CellStatus = 'skipped' | 'completed' | 'failed';
+
+export interface CellRunRecord {
+  cell: Cell;
+  dir: string;
+  status: CellStatus;
+  wallS: number;
+  error?: string;
+}
+
+export interface SweepOptions {
+  cells: Cell[];
+  /** Root folder of the run folders (e.g. benchmarks/runs/<profile>). */
+  runsDir: string;
+  /** Backend requested for the child processes (`auto`, `wasm`, `cpu`, ...). */
+  backend: string;
+  dataDir: string;
+  /** Parallel child processes (default 1). */
+  jobs?: number;
+  /** Overrides the adapter module per task (tests use a stand-in task). */
+  taskModule: (task: string) => string;
+  /** Extra environment for children. */
+  env?: Record<string, string | undefined>;
+  /** Console sink (default: process.stdout). */
+  log?: (line: string) => void;
+  /** Forward child output lines to `log` (default true). */
+  echoChildOutput?: boolean;
+}
+
+export interface SweepSummary {
+  records: CellRunRecord[];
+  failed: number;
+  completed: number;
+  skipped: number;
+  wallS: number;
+}
+
+function fmtDuration(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  if (s < 60) return `${s.toFixed(0)}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+const CELL_MAIN = fileURLToPath(new URL('./cell-main.ts', import.meta.url));
+
+function tsxBin(): string {
+  // tsx's CLI entry, resolved from this package so the child uses the same tsx as the parent.
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (let d = here; ; d = path.dirname(d)) {
+    const cand = path.join(d, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+    if (fs.existsSync(cand)) return cand;
+    if (path.dirname(d) === d) break;
+  }
+  throw new Error('cannot find tsx (node_modules/tsx/dist/cli.mjs) above benchmarks/src; run `pnpm install` at the repository root');
+}
+
+/** Runs one child process for a cell; resolves with its exit code/signal and the last output lines. */
+function runChild(cell: Cell, dir: string, o: SweepOptions, prefix: string): Promise<{ code: number | null; signal: string | null; tail: string[] }> {
+  return new Promise((resolve) => {
+    const args = [tsxBin(), CELL_MAIN, '--cell-dir', dir, '--backend', o.backend, '--data-dir', o.dataDir, '--task-module', o.taskModule(cell.task)];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } });
+    const logFile = fs.openSync(path.join(dir, 'log.txt'), 'a');
+    fs.writeSync(logFile, `\n=== ${new Date().toISOString()} start pid ${child.pid}\n`);
+    const tail: string[] = [];
+    const onData = (buf: Buffer) => {
+      fs.writeSync(logFile, buf);
+      for (const line of buf.toString('utf8').split(/\r?\n/)) {
+        if (!line.trim()) continue;
+        tail.push(line);
+        if (tail.length > 30) tail.shift();
+        if (o.echoChildOutput !== false) (o.log ?? console.log)(`${prefix} ${line}`);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const onSignal = () => child.kill('SIGTERM');
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    child.on('close', (code, signal) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      fs.writeSync(logFile, `=== ${new Date().toISOString()} exit code ${code} signal ${signal}\n`);
+      fs.closeSync(logFile);
+      resolve({ code, signal, tail });
+    });
+  });
+}
+
+/**
+ * Runs the cells (in order, `jobs` at a time), each in its own child process. Prints progress
+ * lines (cell i/n, elapsed, ETA from the mean time of the cells run so far). Never throws for a
+ * failing cell: the failure is written to the cell's result.json and counted in the summary.
+ */
+export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
+  const log = o.log ?? ((l: string) => console.log(l));
+  const t0 = Date.now();
+  const n = o.cells.length;
+  const records: CellRunRecord[] = new Array(n);
+  const durations: number[] = [];
+  let next = 0;
+
+  const runOne = async (i: number) => {
+    const cell = o.cells[i]!;
+    const dir = cellDir(o.runsDir, cell);
+    const label = `${cell.experiment}/${cell.id}`;
+    fs.mkdirSync(dir, { recursive: true });
+    const ident = cellIdentity(cell);
+    const prev = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'cell.json'));
+    if (prev && stableStringify(prev) !== stableStringify(ident)) {
+      const error = `folder ${dir} holds a different cell definition (cell.json differs: the experiment changed since it ran); delete the folder or pass another --out`;
+      log(`[bench] cell ${i + 1}/${n} ${label}: FAILED: ${error}`);
+      records[i] = { cell, dir, status: 'failed', wallS: 0, error };
+      return;
+    }
+    const result = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json'));
+    if (result && isFinishedStatus(result.status)) {
+      log(`[bench] cell ${i + 1}/${n} ${label}: finished earlier, skipped`);
+      records[i] = { cell, dir, status: 'skipped', wallS: 0 };
+      return;
+    }
+    writeJsonAtomic(path.join(dir, 'cell.json'), ident);
+    const elapsed = (Date.now() - t0) / 1000;
+    const remaining = o.cells.length - i;
+    const eta = durations.length ? (durations.reduce((a, b) => a + b, 0) / durations.length) * remaining / (o.jobs ?? 1) : NaN;
+    const resumed = result ? ` (resuming after status "${String(result.status)}")` : '';
+    log(`[bench] cell ${i + 1}/${n} ${label}: start${resumed}; elapsed ${fmtDuration(elapsed)}, ETA ${durations.length ? fmtDuration(eta) : 'after the first cell'}`);
+    const c0 = Date.now();
+    const { code, signal, tail } = await runChild(cell, dir, o, `  [${cell.id}]`);
+    const wallS = (Date.now() - c0) / 1000;
+    durations.push(wallS);
+    const after = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json'));
+    if (code === 0 && after && isFinishedStatus(after.status)) {
+      log(`[bench] cell ${i + 1}/${n} ${label}: completed in ${fmtDuration(wallS)}`);
+      records[i] = { cell, dir, status: 'completed', wallS };
+      return;
+    }
+    let error: string;
+    if (after && after.status === 'failed' && typeof after.error === 'string') {
+      error = after.error;
+    } else {
+      error = code === 0
+        ? `child exited 0 but result.json has status ${JSON.stringify(after?.status)} (expected "completed")`
+        : `child process exited with ${signal ? `signal ${signal}` : `code ${code}`}`;
+      writeJsonAtomic(path.join(dir, 'result.json'), {
+        ...(after ?? {}), status: 'failed', error, exitCode: code, signal, logTail: tail.slice(-15), failedAt: new Date().toISOString(),
+      });
+    }
+    log(`[bench] cell ${i + 1}/${n} ${label}: FAILED after ${fmtDuration(wallS)}: ${error.split('\n')[0]} (see ${path.join(dir, 'log.txt')})`);
+    records[i] = { cell, dir, status: 'failed', wallS, error };
+  };
+
+  const worker = async () => {
+    while (next < n) {
+      const i = next++;
+      await runOne(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.jobs ?? 1, n)) }, worker));
+  const failed = records.filter((r) => r.status === 'failed').length;
+  const completed = records.filter((r) => r.status === 'completed').length;
+  const skipped = records.filter((r) => r.status === 'skipped').length;
+  const wallS = (Date.now() - t0) / 1000;
+  log(`[bench] sweep done in ${fmtDuration(wallS)}: ${completed} completed, ${skipped} skipped (finished earlier), ${failed} failed`);
+  return { records, failed, completed, skipped, wallS };
+}

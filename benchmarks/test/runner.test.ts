@@ -1,0 +1,89 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { defineExperiment, expandGrid } from '../src/experiment.ts';
+import { runSweep } from '../src/runner.ts';
+
+const STAND_IN = fileURLToPath(new URL('./stand-in-task.ts', import.meta.url));
+
+function exp(base: Record<string, unknown>) {
+  return defineExperiment({
+    id: 'stand_in', title: 'stand-in', task: 'vision', description: 'test', base,
+    grid: { optimizer: ['sgd', 'sam'], rho: { sam: [0.05] }, seed: [0] },
+    profiles: { smoke: {} },
+  });
+}
+
+function tmp(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'asam-bench-runner-'));
+}
+
+const common = { backend: 'none', dataDir: os.tmpdir(), taskModule: () => STAND_IN, log: () => {} };
+
+describe('runSweep', () => {
+  it('runs each cell in its own folder, skips finished cells on re-run', async () => {
+    const runsDir = tmp();
+    const cells = expandGrid(exp({ steps: 3 }), 'smoke');
+    const s1 = await runSweep({ ...common, cells, runsDir });
+    expect(s1.failed).toBe(0);
+    expect(s1.completed).toBe(2);
+    for (const c of cells) {
+      const d = path.join(runsDir, 'stand_in', c.id);
+      for (const f of ['cell.json', 'env.json', 'config.json', 'metrics.csv', 'result.json', 'log.txt']) expect(fs.existsSync(path.join(d, f)), `${c.id}/${f}`).toBe(true);
+      const env = JSON.parse(fs.readFileSync(path.join(d, 'env.json'), 'utf8'));
+      expect(env.backend.backend).toBe('none');
+      expect(env.machine.cpuCount).toBeGreaterThan(0);
+      expect(env.versions.node).toBe(process.version);
+    }
+    const cfg = JSON.parse(fs.readFileSync(path.join(runsDir, 'stand_in', 'sam-rho0.05-seed0', 'config.json'), 'utf8'));
+    expect(cfg.optimizer).toEqual({ method: 'sam', rho: 0.05 });
+    const s2 = await runSweep({ ...common, cells, runsDir });
+    expect(s2.skipped).toBe(2);
+    expect(s2.completed).toBe(0);
+  }, 60_000);
+
+  it('records a failed cell, goes on with the others, and reports failure', async () => {
+    const runsDir = tmp();
+    const cells = expandGrid(exp({ steps: 2 }), 'smoke');
+    cells[0]!.config = { ...cells[0]!.config, failAlways: true };
+    const lines: string[] = [];
+    const s = await runSweep({ ...common, cells, runsDir, log: (l) => lines.push(l) });
+    expect(s.failed).toBe(1);
+    expect(s.completed).toBe(1);
+    const r = JSON.parse(fs.readFileSync(path.join(runsDir, 'stand_in', cells[0]!.id, 'result.json'), 'utf8'));
+    expect(r.status).toBe('failed');
+    expect(r.error).toMatch(/configured to fail/);
+    expect(lines.some((l) => /cell 1\/2 .*FAILED/.test(l))).toBe(true);
+    expect(lines.some((l) => /cell 2\/2 .*completed/.test(l))).toBe(true);
+  }, 60_000);
+
+  it('an interrupted cell is recorded as failed, then resumes from its checkpoint on the next sweep', async () => {
+    const runsDir = tmp();
+    const cells = expandGrid(exp({ steps: 4, crashOnceAtStep: 2 }), 'smoke').slice(0, 1);
+    const s1 = await runSweep({ ...common, cells, runsDir });
+    expect(s1.failed).toBe(1);
+    const dir = path.join(runsDir, 'stand_in', cells[0]!.id);
+    const r1 = JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8'));
+    expect(r1.status).toBe('failed');
+    expect(r1.error).toMatch(/code 7/);
+    const s2 = await runSweep({ ...common, cells, runsDir });
+    expect(s2.completed).toBe(1);
+    const r2 = JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8'));
+    expect(r2.status).toBe('completed');
+    expect(r2.resumedFrom).toBe(2);
+    const rows = fs.readFileSync(path.join(dir, 'metrics.csv'), 'utf8').trim().split('\n');
+    expect(rows).toHaveLength(5); // header + 4 steps, no step repeated
+  }, 60_000);
+
+  it('refuses a folder that holds a different cell definition', async () => {
+    const runsDir = tmp();
+    const cells = expandGrid(exp({ steps: 1 }), 'smoke').slice(0, 1);
+    await runSweep({ ...common, cells, runsDir });
+    const changed = expandGrid(exp({ steps: 2 }), 'smoke').slice(0, 1);
+    const s = await runSweep({ ...common, cells: changed, runsDir });
+    expect(s.failed).toBe(1);
+    expect(s.records[0]!.error).toMatch(/different cell definition/);
+  }, 60_000);
+});

@@ -1,0 +1,39 @@
+/**
+ * A tiny stand-in task for runner tests (no tensors): "trains" a scalar w toward a target by
+ * gradient steps, checkpoints after every step, writes metrics.csv and result.json like a real task.
+ * Config: { steps, failAlways?, crashOnceAtStep? } — crashOnceAtStep kills the process once (a
+ * marker file remembers it), to test resume from the checkpoint.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { TaskContext } from '../src/tasks/types.ts';
+import { readJsonIfExists, writeJsonAtomic } from '../src/fs-util.ts';
+
+export async function run(ctx: TaskContext): Promise<void> {
+  const c = ctx.config as { steps: number; failAlways?: boolean; crashOnceAtStep?: number; optimizer?: { method: string; rho: number } };
+  if (c.failAlways) throw new Error('stand-in task: configured to fail (failAlways)');
+  const ckptFile = path.join(ctx.outDir, 'checkpoint.json');
+  const ckpt = readJsonIfExists<{ step: number; w: number }>(ckptFile);
+  let step = ckpt?.step ?? 0;
+  let w = ckpt?.w ?? 0;
+  const resumedFrom = ckpt ? step : null;
+  const metrics = path.join(ctx.outDir, 'metrics.csv');
+  if (!ckpt) fs.writeFileSync(metrics, 'epoch,train_loss,test_accuracy\n');
+  writeJsonAtomic(path.join(ctx.outDir, 'config.json'), c);
+  while (step < c.steps) {
+    const marker = path.join(ctx.outDir, 'crashed-once');
+    if (c.crashOnceAtStep === step && !fs.existsSync(marker)) {
+      fs.writeFileSync(marker, '');
+      ctx.log(`crashing at step ${step}`);
+      process.exit(7);
+    }
+    w += 0.5 * (1 - w);
+    step++;
+    fs.appendFileSync(metrics, `${step},${(1 - w) ** 2},${w}\n`);
+    writeJsonAtomic(ckptFile, { step, w });
+    ctx.log(`step ${step}/${c.steps} w=${w.toFixed(4)}`);
+  }
+  writeJsonAtomic(path.join(ctx.outDir, 'result.json'), {
+    status: 'completed', bestTestAccuracy: w, finalTestAccuracy: w, wallTimeS: 0.01, meanStepTimeS: 0.001, resumedFrom,
+  });
+}
