@@ -1,1 +1,6 @@
 export {};
+export * from './decode-types.ts';
+export * from './decode-util.ts';
+export * from './decode-greedy.ts';
+export * from './beam-search.ts';
+export * from './decode-table.ts';
