@@ -63,8 +63,9 @@ function maxOverBall(f: () => tf.Scalar, vars: tf.Variable[], ops: (tf.Tensor | 
   try {
     for (let s = 0; s < steps; s++) {
       // gradient with respect to u at w + T u is T * dL/dw
-      const { grads } = tf.variableGrads(() => f(), vars);
-      const d = tf.tidy(() => vars.map((v, i) => (ops[i] == null ? grads[v.name]! : tf.mul(ops[i]!, grads[v.name]!))));
+      const { value, grads } = tf.variableGrads(() => f(), vars);
+      value.dispose();
+      const d = tf.tidy(() => vars.map((v, i) => (ops[i] == null ? tf.clone(grads[v.name]!) : tf.mul(ops[i]!, grads[v.name]!))));
       tf.dispose(grads);
       const alpha = s === 0 ? rho : rho / 2;
       const next = tf.tidy(() => {

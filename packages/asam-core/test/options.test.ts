@@ -1,0 +1,185 @@
+/** Options of the sharpness-aware step: validation, guard, m-sharpness, every-k, weight decay, clipping. */
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { readFileSync } from 'node:fs';
+import {
+  ConfigError, asam, defaultNormalizeFilter, resolveSharpnessConfig, sam, sharpnessAware, sharpnessAwareGradients,
+  type SharpnessConfig,
+} from '../src/index';
+import { makeMlp, useCpu, values } from './helpers';
+
+const ref = JSON.parse(readFileSync(new URL('./fixtures/reference.json', import.meta.url), 'utf8'));
+const newMlp = () => makeMlp(ref.init, ref.shapes, ref.x, ref.xShape, ref.y);
+
+beforeAll(useCpu);
+
+describe('validation', () => {
+  const bad: [Partial<SharpnessConfig> & Record<string, unknown>, RegExp][] = [
+    [{ method: 'sam', rho: -0.1 }, /'rho': got -0\.1; expected a finite number >= 0/],
+    [{ method: 'asam', rho: 0.5, eta: -1 }, /'eta': got -1; expected a finite number >= 0/],
+    [{ method: 'asam', rho: 0.5, p: 1 as never }, /'p': got 1; expected 2 or 'inf'/],
+    [{ method: 'asam', rho: 0.5, normalization: 'layerwise' as never }, /'normalization': got "layerwise"; expected 'elementwise' or 'filterwise'/],
+    [{ method: 'adam' as never, rho: 0.5 }, /'method': got "adam"; expected one of none, sam, asam/],
+    [{ method: 'sam', rho: Number.NaN }, /'rho'/],
+    [{ method: 'sam', rho: 0.1, mSharpness: 0 }, /'mSharpness': got 0; expected an integer >= 1/],
+    [{ method: 'sam', rho: 0.1, every: 1.5 }, /'every': got 1.5/],
+    [{ method: 'sam', rho: 0.1, clipNorm: 0 }, /'clipNorm': got 0/],
+    [{ method: 'sam', rho: 0.1, rh0: 3 }, /'rh0'.*no such option; valid options are method, rho/],
+  ];
+  it.each(bad)('%j is refused with a message naming option, value and range', (cfg, msg) => {
+    expect(() => resolveSharpnessConfig(cfg as SharpnessConfig)).toThrow(ConfigError);
+    expect(() => resolveSharpnessConfig(cfg as SharpnessConfig)).toThrow(msg);
+  });
+
+  it('an empty or invalid variable list is refused', () => {
+    expect(() => sharpnessAwareGradients(() => tf.scalar(0), [], { method: 'sam', rho: 0.1 })).toThrow(/empty list/);
+    const frozen = tf.variable(tf.scalar(1), false, 'frozen');
+    expect(() => sharpnessAwareGradients(() => tf.mul(frozen, 1) as tf.Scalar, [frozen], { method: 'sam', rho: 0.1 })).toThrow(/'frozen' is not trainable/);
+    frozen.dispose();
+  });
+
+  it('applyGradients alone explains that the closure is needed', () => {
+    const opt = sam(tf.train.sgd(0.1), { rho: 0.05 });
+    expect(() => opt.applyGradients({})).toThrow(/need the loss closure\. Call minimize/);
+  });
+
+  it('the default ASAM filter excludes biases and BN beta only', () => {
+    const names = { 'conv2d_1/kernel': true, 'dense/bias': false, 'batch_normalization_3/gamma': true, 'batch_normalization_3/beta': false, 'embedding/embeddings': true, 'dense/bias_1': false, 'enc/layer0/ln1/beta': false, 'my_bias_term/kernel': true };
+    for (const [n, want] of Object.entries(names)) {
+      const v = tf.variable(tf.scalar(0), true, `f${Math.random()}/${n}`);
+      expect(defaultNormalizeFilter(v), n).toBe(want);
+      v.dispose();
+    }
+  });
+});
+
+describe('guarded state (BatchNorm moving statistics)', () => {
+  it('after a SAM step the guarded variable holds its value from the clean pass', () => {
+    const w = tf.variable(tf.tensor1d([1, 2]), true, 'g/kernel');
+    const moving = tf.variable(tf.scalar(0), false, 'g/moving_mean');
+    // the closure updates a moving average of sum(w), as BatchNorm does in training mode
+    const f = () => {
+      moving.assign(tf.add(tf.mul(moving, 0.9), tf.mul(tf.sum(w), 0.1)));
+      return tf.sum(tf.square(w)) as tf.Scalar;
+    };
+    const opt = sam(tf.train.sgd(0.1), { rho: 0.5 }, { guard: [moving] });
+    opt.minimize(f, false, [w]);
+    expect(moving.dataSync()[0]).toBeCloseTo(0.3, 6); // one clean-pass update: 0.1 * (1 + 2)
+    // without a guard the perturbed pass updates it a second time
+    const moving2 = tf.variable(tf.scalar(0), false, 'g2/moving_mean');
+    const w2 = tf.variable(tf.tensor1d([1, 2]), true, 'g2/kernel');
+    const f2 = () => {
+      moving2.assign(tf.add(tf.mul(moving2, 0.9), tf.mul(tf.sum(w2), 0.1)));
+      return tf.sum(tf.square(w2)) as tf.Scalar;
+    };
+    sam(tf.train.sgd(0.1), { rho: 0.5 }).minimize(f2, false, [w2]);
+    expect(moving2.dataSync()[0]).not.toBeCloseTo(0.3, 3);
+    // read()/write() objects (tfjs-layers LayerVariable) are guarded too
+    const box = { v: tf.variable(tf.scalar(5), false, 'g3/moving'), read() { return this.v; }, write(t: tf.Tensor) { this.v.assign(t as tf.Scalar); } };
+    const w3 = tf.variable(tf.tensor1d([1, 2]), true, 'g3/kernel');
+    const f3 = () => {
+      box.v.assign(tf.add(box.v, 1));
+      return tf.sum(tf.square(w3)) as tf.Scalar;
+    };
+    sam(tf.train.sgd(0.1), { rho: 0.5 }, { guard: [box] }).minimize(f3, false, [w3]);
+    expect(box.v.dataSync()[0]).toBe(6);
+    tf.dispose([w, moving, moving2, w2, box.v, w3]);
+  });
+
+  it('weights are restored even when the perturbed pass throws', () => {
+    const w = tf.variable(tf.tensor1d([1, 2]), true, 'thr/kernel');
+    let calls = 0;
+    const f = () => {
+      if (++calls === 2) throw new Error('boom');
+      return tf.sum(tf.square(w)) as tf.Scalar;
+    };
+    expect(() => sharpnessAwareGradients(f, [w], { method: 'sam', rho: 0.5 })).toThrow('boom');
+    expect(Array.from(w.dataSync())).toEqual([1, 2]);
+    w.dispose();
+  });
+});
+
+describe('m-sharpness and every-k', () => {
+  it('m = 2 averages the per-half sharpness-aware gradients', () => {
+    const net = newMlp();
+    const cfg: SharpnessConfig = { method: 'asam', rho: 0.5 };
+    const both = sharpnessAwareGradients(net.loss, net.vars, { ...cfg, mSharpness: 2 });
+    const h0 = sharpnessAwareGradients(() => net.loss({ index: 0, count: 2 }), net.vars, cfg);
+    const h1 = sharpnessAwareGradients(() => net.loss({ index: 1, count: 2 }), net.vars, cfg);
+    for (const v of net.vars) {
+      const want = tf.div(tf.add(h0.grads[v.name]!, h1.grads[v.name]!), 2);
+      const got = both.grads[v.name]!.dataSync();
+      want.dataSync().forEach((x, i) => expect(got[i]).toBeCloseTo(x, 6));
+      want.dispose();
+    }
+    // and it differs from the whole-batch SAM gradient
+    const whole = sharpnessAwareGradients(net.loss, net.vars, cfg);
+    const k = net.vars[0]!.name;
+    expect(Array.from(whole.grads[k]!.dataSync())).not.toEqual(Array.from(both.grads[k]!.dataSync()));
+    for (const r of [both, h0, h1, whole]) tf.dispose([r.loss, r.perturbedLoss!, ...Object.values(r.grads)]);
+    net.dispose();
+  });
+
+  it('every = 2 alternates sharpness-aware and plain steps', () => {
+    const a = newMlp();
+    const b = newMlp();
+    const optA = sharpnessAware(tf.train.momentum(0.1, 0.9), { method: 'sam', rho: 0.2, every: 2 });
+    const baseB = tf.train.momentum(0.1, 0.9);
+    for (let i = 0; i < 4; i++) {
+      optA.minimize(() => a.loss(), false, a.vars);
+      const r = sharpnessAwareGradients(() => b.loss(), b.vars, { method: i % 2 === 0 ? 'sam' : 'none', rho: 0.2 });
+      baseB.applyGradients(b.vars.map((v) => ({ name: v.name, tensor: r.grads[v.name]! })));
+      tf.dispose([r.loss, ...Object.values(r.grads)]);
+      r.perturbedLoss?.dispose();
+    }
+    const va = values(a.vars);
+    values(b.vars).forEach((x, i) => expect(Array.from(x)).toEqual(Array.from(va[i]!)));
+    a.dispose();
+    b.dispose();
+  });
+});
+
+describe('weight decay and clipping', () => {
+  // linear loss L(w) = c . w: gradient c everywhere, so eps is visible in L(w + eps)
+  const c = [3, 4];
+  const setup = () => {
+    const w = tf.variable(tf.tensor1d([1, -2]), true, `lin${Math.random()}/kernel`);
+    const ct = tf.tensor1d(c);
+    return { w, f: () => tf.sum(tf.mul(ct, w)) as tf.Scalar, dispose: () => tf.dispose([w, ct]) };
+  };
+
+  it('weight decay enters the descent gradient at the restored w (and the ascent only on request)', () => {
+    const s = setup();
+    const wd = 0.5;
+    const r = sharpnessAwareGradients(s.f, [s.w], { method: 'sam', rho: 1, weightDecay: wd });
+    // descent: c + wd * w = [3.5, 3]
+    expect(Array.from(r.grads[s.w.name]!.dataSync())).toEqual([3.5, 3]);
+    // ascent without decay: eps = c / |c| = [0.6, 0.8]; L(w + eps) = -5 + 5 = 0
+    expect(r.perturbedLoss!.dataSync()[0]).toBeCloseTo(0, 6);
+    const r2 = sharpnessAwareGradients(s.f, [s.w], { method: 'sam', rho: 1, weightDecay: wd, weightDecayInAscent: true });
+    // ascent gradient [3.5, 3], eps = [3.5, 3] / sqrt(21.25); L(w + eps) = -5 + (10.5 + 12) / sqrt(21.25)
+    expect(r2.perturbedLoss!.dataSync()[0]).toBeCloseTo(-5 + 22.5 / Math.sqrt(21.25), 5);
+    for (const x of [r, r2]) tf.dispose([x.loss, x.perturbedLoss!, ...Object.values(x.grads)]);
+    s.dispose();
+  });
+
+  it('clipNorm scales the descent gradient to the given global norm before weight decay', () => {
+    const s = setup();
+    const r = sharpnessAwareGradients(s.f, [s.w], { method: 'none', rho: 0, clipNorm: 1, weightDecay: 0.1 });
+    const g = r.grads[s.w.name]!.dataSync();
+    expect(g[0]).toBeCloseTo(0.6 + 0.1, 5);
+    expect(g[1]).toBeCloseTo(0.8 - 0.2, 5);
+    tf.dispose([r.loss, ...Object.values(r.grads)]);
+    s.dispose();
+  });
+
+  it('asam() and sam() factories set the method and learning rate delegates to the base', () => {
+    const o = asam(tf.train.sgd(0.1), { rho: 0.5, eta: 0.02, normalization: 'filterwise' });
+    expect(o.config).toMatchObject({ method: 'asam', rho: 0.5, eta: 0.02, normalization: 'filterwise', p: 2 });
+    expect(o.learningRate).toBe(0.1);
+    o.setLearningRate(0.05);
+    expect(o.learningRate).toBe(0.05);
+    expect((o.base as unknown as { learningRate: number }).learningRate).toBe(0.05);
+    expect(() => o.setLearningRate(-1)).toThrow(/Invalid learning rate: got -1/);
+  });
+});
