@@ -3,8 +3,8 @@
  *
  * The stock tfjs-core gradient (gradients/FusedBatchNorm_grad.ts) materialises
  * rsqrt(var + ε) tiled to the full [N,H,W,C] shape before multiplying, which costs a Tile
- * kernel per BN layer per step (about a quarter of a small ResNet step on wasm) and only works
- * for rank-4 x. Here the same products are formed by broadcasting, in the same order, so every
+ * kernel per BN layer per step (about a quarter of a small ResNet step on wasm; tf.batchNorm
+ * always hands the kernel a rank-4 x). Here the same products are formed by broadcasting, in the same order, so every
  * output is bitwise identical to the stock gradient. For y = (x − μ)·γ/√(σ² + ε) + β:
  *   ∂x = dy·r·γ,  ∂μ = Σ(−r·dy·γ),  ∂σ² = Σ(−½r³·(x − μ)·dy·γ),  ∂γ = Σ dy·(x − μ)·r,  ∂β = Σ dy,
  * with r = 1/√(σ² + ε) and the sums over the broadcast (non-channel) axes.
