@@ -121,7 +121,7 @@ describe.skipIf(NO_DATA)(`CIFAR-10 real files (${NO_DATA ? SKIP_REASON : DATA_DI
     expect(counts).toEqual([396, 366, 420, 384, 422, 393, 414, 385, 407, 413]);
     // the per-channel mean of this 4000-image subset is close to the full-train-set constants
     const sums = [0, 0, 0];
-    for (let i = 0; i < ds.images.length; i++) sums[i % 3] += ds.images[i] as number;
+    for (let i = 0; i < ds.images.length; i++) sums[i % 3] = (sums[i % 3] as number) + (ds.images[i] as number);
     sums.forEach((s, c) => expect(Math.abs(s / (ds.images.length / 3) / 255 - (CIFAR10_MEAN[c] as number))).toBeLessThan(0.01));
   });
 

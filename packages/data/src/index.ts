@@ -26,3 +26,16 @@ export type { ImageBatch, ImageBatcherOptions, PreparedBatch } from './batcher.t
 export { labelNoise, saveLabelNoise, loadLabelNoise } from './label-noise.ts';
 export type { LabelNoiseKind, LabelNoiseResult, LabelNoiseFile } from './label-noise.ts';
 export { readTarEntries, writeTar } from './tar.ts';
+export {
+  loadMulti30k,
+  loadIwslt14,
+  MULTI30K_SPLITS,
+  IWSLT14_TEST_SETS,
+  extractXmlSegments,
+  filterTrainTags,
+  cleanCorpus,
+  unescapeXml,
+  readLines,
+  splitLines,
+} from './text.ts';
+export type { ParallelCorpus, Multi30kSplit, Multi30kLang, Iwslt14Options } from './text.ts';
