@@ -157,7 +157,10 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
   }
 
   override dispose(): void {
+    // tfjs's MomentumOptimizer.dispose() does not free the learning-rate scalar `c` it inherits from SGD
+    const c = (this.base as unknown as { c?: tf.Tensor }).c;
     this.base.dispose();
+    if (c != null && !c.isDisposed) c.dispose();
     super.dispose();
   }
 }
