@@ -1,0 +1,215 @@
+/**
+ * Training configuration: the paper's CIFAR recipe as defaults (Kwon et al. 2021, §5.1, following Foret et al. 2021:
+ * SGD momentum 0.9, lr 0.1, cosine schedule, weight decay 5e-4, batch 128, label smoothing 0.1, crop + flip,
+ * 200 epochs), validated at the boundary. Errors name the field, the value and the valid range.
+ */
+import type { Method } from '@asam/core';
+
+/** Sharpness-aware part of the config (passed to `sharpnessAware` of @asam/core). */
+export interface OptimizerConfig {
+  /** 'none' = plain SGD (the same code path with ρ = 0). */
+  method: Method;
+  /** Neighbourhood radius ρ; default 0 (none), 0.05 (sam), 0.5 (asam) — the paper's CIFAR-10 values. */
+  rho: number;
+  /** ASAM η (T_w = |w| + η); default 0.01. */
+  eta: number;
+  p: 2 | 'inf';
+  normalization: 'elementwise' | 'filterwise';
+  /** Coupled L2 weight decay added to the descent gradient; default 5e-4. */
+  weightDecay: number;
+  weightDecayInAscent: boolean;
+  /** Global-norm clipping of the descent gradient; null = off. */
+  clipNorm: number | null;
+  /** Take a sharpness-aware step every k steps (plain steps in between); default 1. */
+  every: number;
+}
+
+/** Full training config (what `config.json` holds). */
+export interface TrainConfig {
+  /** Registry id, e.g. 'resnet20'. */
+  model: string;
+  dataset: 'cifar10' | 'cifar100' | 'imagenet';
+  /** Run directory (config.json, metrics.csv, result.json, checkpoint.bin). */
+  out: string;
+  seed: number;
+  epochs: number;
+  batchSize: number;
+  evalBatchSize: number;
+  /** Peak learning rate of the schedule. */
+  lr: number;
+  momentum: number;
+  nesterov: boolean;
+  /** 'cosine': lr_t = lr · ½(1 + cos(π t / T)), per step; 'constant'. */
+  schedule: 'cosine' | 'constant';
+  optimizer: OptimizerConfig;
+  labelSmoothing: number;
+  augment: 'cifar' | 'none';
+  cutout: number;
+  /** Dropout rate (models with a dropout option only, e.g. WRN). */
+  dropout: number;
+  /** Synthetic label noise on the train labels (evaluation stays on clean test labels). */
+  labelNoise: { rate: number; kind: 'symmetric' | 'pairflip' } | null;
+  /** Use only the first N train / test images (null = all). */
+  trainLimit: number | null;
+  testLimit: number | null;
+  /** Cap on steps per epoch (null = the full epoch). */
+  maxStepsPerEpoch: number | null;
+  /** Also checkpoint every N optimizer steps (null = only at epoch ends). */
+  checkpointEverySteps: number | null;
+  /** Report progress every N steps. */
+  progressEvery: number;
+}
+
+/** Partial config accepted by `resolveConfig` (optimizer fields may be partial too). */
+export type PartialTrainConfig = Partial<Omit<TrainConfig, 'optimizer'>> & {
+  model: string;
+  out: string;
+  optimizer?: Partial<OptimizerConfig>;
+};
+
+/** Thrown for invalid config values; the message names field, value, valid range and fix. */
+export class TrainConfigError extends Error {
+  constructor(readonly field: string, readonly value: unknown, readonly valid: string) {
+    super(`config.${field} = ${JSON.stringify(value)} is invalid: expected ${valid}`);
+    this.name = 'TrainConfigError';
+  }
+}
+
+/** ρ default per method (Kwon et al. 2021, Table 2 settings for CIFAR-10). */
+export const DEFAULT_RHO: Record<Method, number> = { none: 0, sam: 0.05, asam: 0.5 };
+
+const TOP_KEYS: (keyof TrainConfig)[] = ['model', 'dataset', 'out', 'seed', 'epochs', 'batchSize', 'evalBatchSize', 'lr', 'momentum',
+  'nesterov', 'schedule', 'optimizer', 'labelSmoothing', 'augment', 'cutout', 'dropout', 'labelNoise', 'trainLimit', 'testLimit',
+  'maxStepsPerEpoch', 'checkpointEverySteps', 'progressEvery'];
+const OPT_KEYS: (keyof OptimizerConfig)[] = ['method', 'rho', 'eta', 'p', 'normalization', 'weightDecay', 'weightDecayInAscent', 'clipNorm', 'every'];
+
+function num(field: string, v: unknown, o: { min?: number; max?: number; gt?: number; lt?: number; int?: boolean; nullable?: boolean }): void {
+  if (v === null && o.nullable) return;
+  const range = [
+    o.int ? 'an integer' : 'a finite number',
+    o.min !== undefined ? `>= ${o.min}` : o.gt !== undefined ? `> ${o.gt}` : '',
+    o.max !== undefined ? `<= ${o.max}` : o.lt !== undefined ? `< ${o.lt}` : '',
+    o.nullable ? '(or null)' : '',
+  ].filter(Boolean).join(' ');
+  if (typeof v !== 'number' || !Number.isFinite(v) || (o.int && !Number.isInteger(v))
+    || (o.min !== undefined && v < o.min) || (o.max !== undefined && v > o.max)
+    || (o.gt !== undefined && !(v > o.gt)) || (o.lt !== undefined && !(v < o.lt))) {
+    throw new TrainConfigError(field, v, range);
+  }
+}
+
+function oneOf<T>(field: string, v: unknown, allowed: readonly T[]): void {
+  if (!allowed.includes(v as T)) throw new TrainConfigError(field, v, `one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
+}
+
+function bool(field: string, v: unknown): void {
+  if (typeof v !== 'boolean') throw new TrainConfigError(field, v, 'true or false');
+}
+
+/**
+ * Fills every missing field with the paper's CIFAR recipe and validates the result. Unknown fields are refused
+ * (typos would otherwise silently fall back to defaults). Does not check that the model id exists (the trainer
+ * does, with the registry's list of valid ids).
+ */
+export function resolveConfig(partial: PartialTrainConfig): TrainConfig {
+  if (partial === null || typeof partial !== 'object') throw new TrainConfigError('(root)', partial, 'an object');
+  for (const k of Object.keys(partial)) {
+    if (!TOP_KEYS.includes(k as keyof TrainConfig)) throw new TrainConfigError(k, (partial as Record<string, unknown>)[k], `no such field; valid fields: ${TOP_KEYS.join(', ')}`);
+  }
+  const po = partial.optimizer ?? {};
+  if (po === null || typeof po !== 'object') throw new TrainConfigError('optimizer', po, 'an object');
+  for (const k of Object.keys(po)) {
+    if (!OPT_KEYS.includes(k as keyof OptimizerConfig)) throw new TrainConfigError(`optimizer.${k}`, (po as Record<string, unknown>)[k], `no such field; valid fields: ${OPT_KEYS.join(', ')}`);
+  }
+  const method = po.method ?? 'asam';
+  oneOf('optimizer.method', method, ['none', 'sam', 'asam'] as const);
+  const optimizer: OptimizerConfig = {
+    method,
+    rho: po.rho ?? DEFAULT_RHO[method],
+    eta: po.eta ?? 0.01,
+    p: po.p ?? 2,
+    normalization: po.normalization ?? 'elementwise',
+    weightDecay: po.weightDecay ?? 5e-4,
+    weightDecayInAscent: po.weightDecayInAscent ?? false,
+    clipNorm: po.clipNorm ?? null,
+    every: po.every ?? 1,
+  };
+  const c: TrainConfig = {
+    model: partial.model,
+    dataset: partial.dataset ?? 'cifar10',
+    out: partial.out,
+    seed: partial.seed ?? 0,
+    epochs: partial.epochs ?? 200,
+    batchSize: partial.batchSize ?? 128,
+    evalBatchSize: partial.evalBatchSize ?? 256,
+    lr: partial.lr ?? 0.1,
+    momentum: partial.momentum ?? 0.9,
+    nesterov: partial.nesterov ?? false,
+    schedule: partial.schedule ?? 'cosine',
+    optimizer,
+    labelSmoothing: partial.labelSmoothing ?? 0.1,
+    augment: partial.augment ?? 'cifar',
+    cutout: partial.cutout ?? 0,
+    dropout: partial.dropout ?? 0,
+    labelNoise: partial.labelNoise ?? null,
+    trainLimit: partial.trainLimit ?? null,
+    testLimit: partial.testLimit ?? null,
+    maxStepsPerEpoch: partial.maxStepsPerEpoch ?? null,
+    checkpointEverySteps: partial.checkpointEverySteps ?? null,
+    progressEvery: partial.progressEvery ?? 10,
+  };
+  validateConfig(c);
+  return c;
+}
+
+/** Validates a full config (e.g. one read back from config.json). */
+export function validateConfig(c: TrainConfig): void {
+  if (typeof c.model !== 'string' || !/^[a-z][a-z0-9_]*$/.test(c.model)) throw new TrainConfigError('model', c.model, 'a registry id (lower_snake), e.g. "resnet20"; see listModels()');
+  oneOf('dataset', c.dataset, ['cifar10', 'cifar100', 'imagenet'] as const);
+  if (typeof c.out !== 'string' || c.out.length === 0) throw new TrainConfigError('out', c.out, 'a non-empty directory path for the run');
+  num('seed', c.seed, { int: true, min: 0, max: 2 ** 31 - 1 });
+  num('epochs', c.epochs, { int: true, min: 1, max: 100000 });
+  num('batchSize', c.batchSize, { int: true, min: 1, max: 65536 });
+  num('evalBatchSize', c.evalBatchSize, { int: true, min: 1, max: 65536 });
+  num('lr', c.lr, { gt: 0 });
+  num('momentum', c.momentum, { min: 0, lt: 1 });
+  bool('nesterov', c.nesterov);
+  oneOf('schedule', c.schedule, ['cosine', 'constant'] as const);
+  const o = c.optimizer;
+  if (o === null || typeof o !== 'object') throw new TrainConfigError('optimizer', o, 'an object');
+  oneOf('optimizer.method', o.method, ['none', 'sam', 'asam'] as const);
+  num('optimizer.rho', o.rho, { min: 0 });
+  if (o.method === 'none' && o.rho !== 0) throw new TrainConfigError('optimizer.rho', o.rho, '0 when optimizer.method is "none" (use method "sam" or "asam" for rho > 0)');
+  num('optimizer.eta', o.eta, { min: 0 });
+  oneOf('optimizer.p', o.p, [2, 'inf'] as const);
+  oneOf('optimizer.normalization', o.normalization, ['elementwise', 'filterwise'] as const);
+  num('optimizer.weightDecay', o.weightDecay, { min: 0, max: 1 });
+  bool('optimizer.weightDecayInAscent', o.weightDecayInAscent);
+  num('optimizer.clipNorm', o.clipNorm, { gt: 0, nullable: true });
+  num('optimizer.every', o.every, { int: true, min: 1 });
+  num('labelSmoothing', c.labelSmoothing, { min: 0, lt: 1 });
+  oneOf('augment', c.augment, ['cifar', 'none'] as const);
+  num('cutout', c.cutout, { int: true, min: 0, max: 64 });
+  if (c.cutout > 0 && c.augment !== 'cifar') throw new TrainConfigError('cutout', c.cutout, '0 unless augment is "cifar"');
+  num('dropout', c.dropout, { min: 0, lt: 1 });
+  if (c.labelNoise !== null) {
+    if (typeof c.labelNoise !== 'object') throw new TrainConfigError('labelNoise', c.labelNoise, 'null or {rate, kind}');
+    num('labelNoise.rate', c.labelNoise.rate, { min: 0, lt: 1 });
+    oneOf('labelNoise.kind', c.labelNoise.kind, ['symmetric', 'pairflip'] as const);
+  }
+  num('trainLimit', c.trainLimit, { int: true, min: 1, nullable: true });
+  num('testLimit', c.testLimit, { int: true, min: 1, nullable: true });
+  num('maxStepsPerEpoch', c.maxStepsPerEpoch, { int: true, min: 1, nullable: true });
+  num('checkpointEverySteps', c.checkpointEverySteps, { int: true, min: 1, nullable: true });
+  num('progressEvery', c.progressEvery, { int: true, min: 1 });
+}
+
+/**
+ * Learning rate at global step t of T: cosine annealing lr·½(1 + cos(π t/T)) (Loshchilov & Hutter 2017, no
+ * restarts, per step) or constant.
+ */
+export function learningRateAt(c: Pick<TrainConfig, 'lr' | 'schedule'>, step: number, totalSteps: number): number {
+  if (c.schedule === 'constant') return c.lr;
+  const t = Math.min(Math.max(step, 0), totalSteps);
+  return c.lr * 0.5 * (1 + Math.cos((Math.PI * t) / Math.max(1, totalSteps)));
+}

@@ -1,0 +1,401 @@
+/**
+ * One training loop for SGD, SAM and ASAM (Foret et al. 2021; Kwon et al. 2021): the base optimizer is SGD with
+ * momentum, wrapped by `sharpnessAware` from @asam/core with the BatchNorm moving statistics as guarded state, so
+ * the statistics come from the clean pass only. `model.fit` is never used: it would run the two-pass step's
+ * closure in a way that updates BN statistics and metrics twice.
+ *
+ * A run directory holds `config.json` (resolved config), `metrics.csv` (one row per epoch), `result.json`,
+ * `checkpoint.bin` (atomic; every epoch and optionally every N steps) and `label-noise.json` for noisy-label runs.
+ * Data order and augmentation depend only on (seed, epoch, step), so a run resumes mid-epoch by skipping consumed
+ * batches; on the deterministic cpu backend a resumed run ends bit-identical to an uninterrupted one.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { sharpnessAware, type SharpnessAwareOptimizer } from '@asam/core';
+import {
+  CIFAR10_MEAN, CIFAR10_STD, CIFAR100_MEAN, CIFAR100_STD, ImageBatcher, labelNoise, loadCifar10, loadCifar100,
+  resolveDataDir, Rng, saveLabelNoise, type ImageDataset, type RngState,
+} from '@asam/data';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildModel, getModelSpec, type BuiltModel } from '../models/registry.ts';
+import { learningRateAt, resolveConfig, validateConfig, type PartialTrainConfig, type TrainConfig } from './config.ts';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
+
+/** ImageNet channel statistics (torchvision). */
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
+export const IMAGENET_STD = [0.229, 0.224, 0.225];
+
+/** Progress report (per `progressEvery` steps and at the end of each epoch / evaluation). */
+export interface TrainProgress {
+  phase: 'train' | 'eval' | 'epoch_end';
+  epoch: number;
+  epochs: number;
+  step: number;
+  stepsPerEpoch: number;
+  globalStep: number;
+  totalSteps: number;
+  /** Running mean train loss / accuracy of the current epoch. */
+  loss: number;
+  acc: number;
+  lr: number;
+  imagesPerSec: number;
+  etaSeconds: number;
+}
+
+/** One row of metrics.csv. */
+export interface EpochMetrics {
+  epoch: number;
+  lr: number;
+  train_loss: number;
+  train_acc: number;
+  test_loss: number;
+  test_acc: number;
+  test_top5: number | null;
+  seconds: number;
+  images_per_sec: number;
+}
+
+/** result.json. */
+export interface TrainResult {
+  status: 'completed' | 'diverged';
+  model: string;
+  method: string;
+  rho: number;
+  epochs: number;
+  epochsCompleted: number;
+  steps: number;
+  bestTestAcc: number | null;
+  bestEpoch: number | null;
+  finalTestAcc: number | null;
+  finalTestTop5: number | null;
+  finalTestLoss: number | null;
+  wallSeconds: number;
+  meanStepSeconds: number | null;
+  trainableParams: number;
+  backend: string | null;
+  resumedFrom: { epoch: number; step: number } | null;
+  divergedAt: { epoch: number; step: number; loss: number } | null;
+  outDir: string;
+}
+
+/** Caller-side options and callbacks (the library reads no environment itself). */
+export interface TrainHooks {
+  onProgress?: (p: TrainProgress) => void;
+  onEpoch?: (m: EpochMetrics) => void;
+  /** Backend name to record in result.json (the caller chose it). */
+  backend?: string;
+  /** Data directory (default: `resolveDataDir()` without env, i.e. the per-user cache). */
+  dataDir?: string;
+  /**
+   * What to do when the run dir already holds a checkpoint: 'auto' (default) resumes it, 'never' refuses
+   * (error), 'require' errors when there is none.
+   */
+  resume?: 'auto' | 'never' | 'require';
+  /** Supply datasets directly (e.g. an ImageNet folder loader); otherwise CIFAR is loaded from dataDir. */
+  datasets?: { train: ImageDataset; test: ImageDataset };
+}
+
+/** Training state stored in the checkpoint header. */
+interface RunState {
+  modelId: string;
+  config: TrainConfig;
+  /** Epoch in progress (0-based) and the number of its steps already taken. */
+  epoch: number;
+  stepInEpoch: number;
+  globalStep: number;
+  rows: EpochMetrics[];
+  /** Running sums of the epoch in progress. */
+  epochLossSum: number;
+  epochCorrect: number;
+  epochSeen: number;
+  epochTrainSeconds: number;
+  dropoutRng: RngState;
+  wallSeconds: number;
+  stepSecondsSum: number;
+  stepsTimed: number;
+}
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, text);
+  await rename(tmp, path);
+}
+
+/** Renders metrics rows as CSV (the top-5 column only for ImageNet runs). */
+export function metricsCsv(rows: EpochMetrics[], withTop5: boolean): string {
+  const cols = ['epoch', 'lr', 'train_loss', 'train_acc', 'test_loss', 'test_acc', ...(withTop5 ? ['test_top5'] : []), 'seconds', 'images_per_sec'];
+  const lines = [cols.join(',')];
+  for (const r of rows) lines.push(cols.map((c) => { const v = r[c as keyof EpochMetrics]; return v === null ? '' : String(v); }).join(','));
+  return lines.join('\n') + '\n';
+}
+
+function stripPrefix(name: string, prefix: string): string {
+  return name.startsWith(`${prefix}.`) ? name.slice(prefix.length + 1) : name;
+}
+
+function diffFields(a: unknown, b: unknown, path = ''): string[] {
+  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].flatMap((k) => diffFields((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k));
+  }
+  return a === b ? [] : [`${path}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`];
+}
+
+async function loadDatasets(cfg: TrainConfig, hooks: TrainHooks): Promise<{ train: ImageDataset; test: ImageDataset }> {
+  if (hooks.datasets) return hooks.datasets;
+  const root = hooks.dataDir ?? resolveDataDir();
+  const tl = cfg.trainLimit === null ? {} : { limit: cfg.trainLimit };
+  const vl = cfg.testLimit === null ? {} : { limit: cfg.testLimit };
+  if (cfg.dataset === 'cifar10') return { train: await loadCifar10(root, 'train', tl), test: await loadCifar10(root, 'test', vl) };
+  if (cfg.dataset === 'cifar100') return { train: await loadCifar100(root, 'train', tl), test: await loadCifar100(root, 'test', vl) };
+  throw new Error(`dataset "imagenet": @asam/data has no ImageNet loader that trainClassifier can call; pass hooks.datasets = {train, test} (ImageDataset) built from an ImageNet folder`);
+}
+
+/** Serialises model variables (names without the instance prefix) and optimizer state. */
+async function snapshot(built: BuiltModel, opt: SharpnessAwareOptimizer) {
+  const tensors: { group: 'model' | 'optimizer'; name: string; shape: number[]; data: Float32Array | Int32Array }[] = [];
+  let finite = true;
+  for (const v of built.all) {
+    const data = (await v.data()) as Float32Array;
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i] as number)) { finite = false; break; }
+    tensors.push({ group: 'model', name: stripPrefix(v.name, built.prefix), shape: v.shape.slice(), data: Float32Array.from(data) });
+  }
+  const ow = await opt.getWeights();
+  for (const w of ow) {
+    const raw = await w.tensor.data();
+    const data = w.tensor.dtype === 'int32' ? Int32Array.from(raw as Int32Array) : Float32Array.from(raw as Float32Array);
+    tensors.push({ group: 'optimizer', name: w.name, shape: w.tensor.shape.slice(), data });
+    if (!(w.tensor instanceof tf.Variable)) w.tensor.dispose(); // fresh scalars (iteration counters); variables are live state
+  }
+  return { tensors, finite };
+}
+
+/**
+ * Trains an image classifier with SGD / SAM / ASAM (one code path) and evaluates it every epoch.
+ *
+ * Per step t (global), with lr_t from the cosine schedule:
+ *   L(w) = CE_smooth(f(x; w, BN in training mode), y),  w ← SharpnessAware(momentum SGD)(∇L at w + ε(w))
+ * where ε is 0 (none), ρ g/‖g‖ (SAM) or ρ T_w² g/‖T_w g‖ (ASAM, T_w = |w| + η), computed by @asam/core.
+ * Writes config.json, metrics.csv, result.json and checkpoint.bin into `config.out`; resumes from the checkpoint
+ * found there (see `TrainHooks.resume`). Returns the result (also in result.json). A non-finite loss stops the run
+ * with status 'diverged' and leaves the last good checkpoint in place.
+ */
+export async function trainClassifier(partial: PartialTrainConfig | TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const cfg = resolveConfig(partial as PartialTrainConfig);
+  const spec = getModelSpec(cfg.model); // unknown ids: error listing the valid ones
+  if (cfg.dropout > 0 && !spec.hasDropout) throw new Error(`config.dropout = ${cfg.dropout}: model '${cfg.model}' has no dropout option; use 0`);
+  const out = cfg.out;
+  await mkdir(out, { recursive: true });
+  const ckptPath = join(out, 'checkpoint.bin');
+  const resumeMode = hooks.resume ?? 'auto';
+  const hasCkpt = existsSync(ckptPath);
+  if (hasCkpt && resumeMode === 'never') throw new Error(`${ckptPath} exists; resume it, or choose another output directory`);
+  if (!hasCkpt && resumeMode === 'require') throw new Error(`cannot resume: no checkpoint at ${ckptPath}`);
+  if (hasCkpt && existsSync(join(out, 'config.json'))) {
+    const saved = JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as TrainConfig;
+    validateConfig(saved);
+    const diff = diffFields(saved, cfg);
+    if (diff.length) throw new Error(`cannot resume ${out}: its config.json differs from this config (${diff.join('; ')}); use the same settings or a new output directory`);
+  }
+  await writeAtomic(join(out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
+
+  const { train, test } = await loadDatasets(cfg, hooks);
+  const numClasses = train.numClasses;
+  const isImageNet = cfg.dataset === 'imagenet';
+  const mean = isImageNet ? IMAGENET_MEAN : cfg.dataset === 'cifar100' ? [...CIFAR100_MEAN] : [...CIFAR10_MEAN];
+  const std = isImageNet ? IMAGENET_STD : cfg.dataset === 'cifar100' ? [...CIFAR100_STD] : [...CIFAR10_STD];
+
+  let trainLabels = train.labels;
+  if (cfg.labelNoise) {
+    const noise = labelNoise(train.labels, numClasses, { rate: cfg.labelNoise.rate, kind: cfg.labelNoise.kind, seed: cfg.seed });
+    trainLabels = noise.labels;
+    const p = join(out, 'label-noise.json');
+    if (!existsSync(p)) await saveLabelNoise(p, noise, { kind: cfg.labelNoise.kind, rate: cfg.labelNoise.rate, seed: cfg.seed, numClasses });
+  }
+
+  const built = buildModel(cfg.model, { numClasses, inputShape: [train.height, train.width, train.channels], seed: cfg.seed, dropout: cfg.dropout });
+  const base = tf.train.momentum(cfg.lr, cfg.momentum, cfg.nesterov);
+  const o = cfg.optimizer;
+  const opt = sharpnessAware(base, {
+    method: o.method, rho: o.rho, eta: o.eta, p: o.p, normalization: o.normalization, weightDecay: o.weightDecay,
+    weightDecayInAscent: o.weightDecayInAscent, clipNorm: o.clipNorm, every: o.every,
+  }, { guard: built.bnStats });
+
+  try {
+    const batcher = new ImageBatcher(train, { batchSize: cfg.batchSize, shuffle: true, seed: cfg.seed, augment: cfg.augment, cutout: cfg.cutout, mean, std, labels: trainLabels });
+    const evalBatcher = new ImageBatcher(test, { batchSize: cfg.evalBatchSize, shuffle: false, seed: cfg.seed, augment: 'none', mean, std });
+    const stepsPerEpoch = Math.min(batcher.stepsPerEpoch(), cfg.maxStepsPerEpoch ?? Infinity);
+    const totalSteps = cfg.epochs * stepsPerEpoch;
+
+    let st: RunState = {
+      modelId: cfg.model, config: cfg, epoch: 0, stepInEpoch: 0, globalStep: 0, rows: [],
+      epochLossSum: 0, epochCorrect: 0, epochSeen: 0, epochTrainSeconds: 0,
+      dropoutRng: Rng.derive(cfg.seed, 0x0d70).getState(), wallSeconds: 0, stepSecondsSum: 0, stepsTimed: 0,
+    };
+    let resumedFrom: TrainResult['resumedFrom'] = null;
+    if (hasCkpt) {
+      const ck = await readCheckpoint<RunState>(ckptPath);
+      const byName = new Map(ck.tensors.filter((t) => t.meta.group === 'model').map((t) => [t.meta.name, t]));
+      for (const v of built.all) {
+        const key = stripPrefix(v.name, built.prefix);
+        const t = byName.get(key);
+        if (!t) throw new Error(`${ckptPath}: no tensor '${key}' (checkpoint of another model?)`);
+        if (t.data.length !== v.size) throw new Error(`${ckptPath}: tensor '${key}' has ${t.data.length} values, model needs ${v.size}`);
+        const val = tf.tensor(t.data, v.shape, 'float32');
+        v.assign(val);
+        val.dispose();
+      }
+      const ow = ck.tensors.filter((t) => t.meta.group === 'optimizer')
+        .map((t) => ({ name: t.meta.name, tensor: tf.tensor(t.data, t.meta.shape, t.meta.dtype) }));
+      await opt.setWeights(ow);
+      for (const w of ow) w.tensor.dispose();
+      st = ck.state;
+      resumedFrom = { epoch: st.epoch, step: st.stepInEpoch };
+    }
+
+    const dropoutRng = Rng.fromState(st.dropoutRng);
+    built.setDropoutSeeds({ nextSeed: () => dropoutRng.nextU32() });
+    const wallStart = performance.now() - st.wallSeconds * 1000;
+    const nowWall = () => (performance.now() - wallStart) / 1000;
+
+    const saveCheckpoint = async (): Promise<boolean> => {
+      const snap = await snapshot(built, opt);
+      if (!snap.finite) return false;
+      st.dropoutRng = dropoutRng.getState();
+      st.wallSeconds = nowWall();
+      await writeCheckpoint(ckptPath, st, snap.tensors);
+      return true;
+    };
+
+    const finish = async (status: TrainResult['status'], divergedAt: TrainResult['divergedAt']): Promise<TrainResult> => {
+      let best: EpochMetrics | null = null;
+      for (const r of st.rows) if (!best || r.test_acc > best.test_acc) best = r;
+      const last = st.rows[st.rows.length - 1] ?? null;
+      const result: TrainResult = {
+        status, model: cfg.model, method: o.method, rho: o.rho, epochs: cfg.epochs, epochsCompleted: st.rows.length,
+        steps: st.globalStep, bestTestAcc: best?.test_acc ?? null, bestEpoch: best?.epoch ?? null,
+        finalTestAcc: last?.test_acc ?? null, finalTestTop5: last?.test_top5 ?? null, finalTestLoss: last?.test_loss ?? null,
+        wallSeconds: nowWall(), meanStepSeconds: st.stepsTimed ? st.stepSecondsSum / st.stepsTimed : null,
+        trainableParams: built.trainableParams, backend: hooks.backend ?? null, resumedFrom, divergedAt, outDir: out,
+      };
+      await writeAtomic(join(out, 'result.json'), JSON.stringify(result, null, 2) + '\n');
+      return result;
+    };
+
+    const lossOf = (logits: tf.Tensor, y: tf.Tensor1D): tf.Scalar => {
+      const onehot = tf.oneHot(y, numClasses);
+      return tf.losses.softmaxCrossEntropy(onehot, logits as tf.Tensor2D, undefined, cfg.labelSmoothing) as tf.Scalar;
+    };
+
+    for (; st.epoch < cfg.epochs; ) {
+      const epoch = st.epoch;
+      let lr = learningRateAt(cfg, st.globalStep, totalSteps);
+      if (st.stepInEpoch < stepsPerEpoch) {
+        for await (const batch of batcher.epoch(epoch, { startStep: st.stepInEpoch })) {
+          if (batch.step >= stepsPerEpoch) { batch.x.dispose(); batch.y.dispose(); break; }
+          const t0 = performance.now();
+          lr = learningRateAt(cfg, st.globalStep, totalSteps);
+          opt.setLearningRate(lr);
+          let clean: tf.Tensor | null = null;
+          let lossT: tf.Scalar | null = null;
+          let lossV = NaN;
+          let correct = 0;
+          try {
+            lossT = opt.minimize(() => {
+              const logits = built.model.apply(batch.x, { training: true }) as tf.Tensor;
+              if (clean === null) clean = tf.keep(tf.argMax(logits, 1)); // predictions of the clean pass
+              return lossOf(logits, batch.y);
+            }, true, built.trainable);
+            lossV = (await lossT!.data())[0] as number;
+            if (clean) {
+              const c = tf.tidy(() => tf.sum(tf.cast(tf.equal(clean as unknown as tf.Tensor, batch.y), 'int32')));
+              correct = (await c.data())[0] as number;
+              c.dispose();
+            }
+          } finally {
+            lossT?.dispose();
+            (clean as tf.Tensor | null)?.dispose();
+            batch.x.dispose();
+            batch.y.dispose();
+          }
+          const dt = (performance.now() - t0) / 1000;
+          if (!Number.isFinite(lossV)) {
+            return await finish('diverged', { epoch, step: st.stepInEpoch, loss: lossV });
+          }
+          st.epochLossSum += lossV * batch.size;
+          st.epochCorrect += correct;
+          st.epochSeen += batch.size;
+          st.epochTrainSeconds += dt;
+          st.stepSecondsSum += dt;
+          st.stepsTimed++;
+          st.stepInEpoch++;
+          st.globalStep++;
+          const done = st.stepInEpoch >= stepsPerEpoch;
+          if (hooks.onProgress && (done || st.stepInEpoch % cfg.progressEvery === 0)) {
+            const meanStep = st.stepSecondsSum / st.stepsTimed;
+            hooks.onProgress({
+              phase: 'train', epoch, epochs: cfg.epochs, step: st.stepInEpoch, stepsPerEpoch, globalStep: st.globalStep, totalSteps,
+              loss: st.epochLossSum / st.epochSeen, acc: st.epochCorrect / st.epochSeen, lr,
+              imagesPerSec: st.epochSeen / Math.max(1e-9, st.epochTrainSeconds), etaSeconds: meanStep * (totalSteps - st.globalStep),
+            });
+          }
+          if (!done && cfg.checkpointEverySteps !== null && st.globalStep % cfg.checkpointEverySteps === 0) {
+            if (!(await saveCheckpoint())) return await finish('diverged', { epoch, step: st.stepInEpoch, loss: NaN });
+          }
+          if (done) break;
+        }
+      }
+
+      // evaluation on the clean test set
+      const te0 = performance.now();
+      let tLoss = 0;
+      let top1 = 0;
+      let top5 = 0;
+      let seen = 0;
+      for await (const b of evalBatcher.epoch(0)) {
+        const [l, c1, c5] = tf.tidy(() => {
+          const logits = built.model.apply(b.x, { training: false }) as tf.Tensor2D;
+          const onehot = tf.oneHot(b.y, numClasses);
+          const lsum = tf.losses.softmaxCrossEntropy(onehot, logits, undefined, 0, tf.Reduction.SUM);
+          const c1 = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), b.y), 'int32'));
+          const k = Math.min(5, numClasses);
+          const idx = tf.topk(logits, k).indices;
+          const c5 = tf.sum(tf.cast(tf.equal(idx, tf.expandDims(b.y, 1)), 'int32'));
+          return [lsum, c1, c5];
+        });
+        tLoss += (await l.data())[0] as number;
+        top1 += (await c1.data())[0] as number;
+        top5 += (await c5.data())[0] as number;
+        seen += b.size;
+        l.dispose(); c1.dispose(); c5.dispose(); b.x.dispose(); b.y.dispose();
+      }
+      const evalSeconds = (performance.now() - te0) / 1000;
+      const row: EpochMetrics = {
+        epoch: epoch + 1, lr,
+        train_loss: st.epochLossSum / Math.max(1, st.epochSeen), train_acc: st.epochCorrect / Math.max(1, st.epochSeen),
+        test_loss: tLoss / Math.max(1, seen), test_acc: top1 / Math.max(1, seen), test_top5: isImageNet ? top5 / Math.max(1, seen) : null,
+        seconds: st.epochTrainSeconds + evalSeconds, images_per_sec: st.epochSeen / Math.max(1e-9, st.epochTrainSeconds),
+      };
+      if (!Number.isFinite(row.test_loss)) {
+        return await finish('diverged', { epoch, step: st.stepInEpoch, loss: row.test_loss });
+      }
+      st.rows.push(row);
+      st.epoch++;
+      st.stepInEpoch = 0;
+      st.epochLossSum = 0; st.epochCorrect = 0; st.epochSeen = 0; st.epochTrainSeconds = 0;
+      await writeAtomic(join(out, 'metrics.csv'), metricsCsv(st.rows, isImageNet));
+      if (!(await saveCheckpoint())) { st.rows.pop(); return await finish('diverged', { epoch, step: stepsPerEpoch, loss: NaN }); }
+      hooks.onEpoch?.(row);
+      hooks.onProgress?.({
+        phase: 'epoch_end', epoch, epochs: cfg.epochs, step: stepsPerEpoch, stepsPerEpoch, globalStep: st.globalStep, totalSteps,
+        loss: row.train_loss, acc: row.train_acc, lr, imagesPerSec: row.images_per_sec,
+        etaSeconds: (st.stepsTimed ? st.stepSecondsSum / st.stepsTimed : 0) * (totalSteps - st.globalStep) + evalSeconds * (cfg.epochs - st.epoch),
+      });
+    }
+    return await finish('completed', null);
+  } finally {
+    opt.dispose();
+    built.dispose();
+  }
+}
