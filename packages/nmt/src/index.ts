@@ -4,3 +4,4 @@ export * from './decode-util.ts';
 export * from './decode-greedy.ts';
 export * from './beam-search.ts';
 export * from './decode-table.ts';
+export * from './bleu.ts';
