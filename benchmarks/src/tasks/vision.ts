@@ -1,0 +1,42 @@
+/**
+ * Vision task adapter: runs @asam/vision's `trainClassifier` for one cell. The cell folder is the
+ * run directory (config.json, metrics.csv, result.json, checkpoint.bin); vision resumes from the
+ * checkpoint it finds there. A diverged run is reported as a failure.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { TaskConfig } from '../experiment.ts';
+import type { TaskContext } from './types.ts';
+
+/** The dataset files a vision cell reads (those that exist), for env.json's data hash. */
+export function dataFiles(config: TaskConfig, dataDir: string): string[] {
+  const ds = (config.dataset as string | undefined) ?? 'cifar10';
+  const cand = ds === 'cifar100'
+    ? ['cifar-100-binary/train.bin', 'cifar-100-binary/test.bin', 'cifar-100-binary.tar.gz']
+    : ds === 'cifar10'
+      ? ['cifar-10-batches-bin/data_batch_1.bin', 'cifar-10-batches-bin/data_batch_2.bin', 'cifar-10-batches-bin/data_batch_3.bin',
+        'cifar-10-batches-bin/data_batch_4.bin', 'cifar-10-batches-bin/data_batch_5.bin', 'cifar-10-batches-bin/test_batch.bin', 'cifar-10-binary.tar.gz']
+      : [];
+  return cand.map((f) => path.join(dataDir, f)).filter((f) => fs.existsSync(f));
+}
+
+export async function run(ctx: TaskContext): Promise<void> {
+  const { trainClassifier } = await import('@asam/vision');
+  const config = { ...ctx.config, out: ctx.outDir };
+  let lastLog = 0;
+  const res = await trainClassifier(config as never, {
+    backend: ctx.backend.backend,
+    dataDir: ctx.dataDir,
+    onProgress: (p) => {
+      const now = Date.now();
+      if (p.phase === 'epoch_end' || (p.phase === 'train' && now - lastLog < 5000 && p.step !== p.stepsPerEpoch)) return;
+      lastLog = now;
+      ctx.log(`epoch ${p.epoch + 1}/${p.epochs} ${p.phase} step ${p.step}/${p.stepsPerEpoch} (global ${p.globalStep}/${p.totalSteps}) ` +
+        `loss ${p.loss.toFixed(4)} acc ${(p.acc * 100).toFixed(1)}% lr ${p.lr.toExponential(2)} ${p.imagesPerSec.toFixed(1)} img/s ETA ${Math.round(p.etaSeconds)}s`);
+    },
+    onEpoch: (m) => ctx.log(`epoch ${m.epoch} done: train acc ${(m.train_acc * 100).toFixed(2)}% test acc ${(m.test_acc * 100).toFixed(2)}% test loss ${m.test_loss.toFixed(4)} (${m.seconds.toFixed(0)}s)`),
+  });
+  if (res.status !== 'completed') {
+    throw new Error(`training ${res.status}${res.divergedAt ? ` at epoch ${res.divergedAt.epoch} step ${res.divergedAt.step} (loss ${res.divergedAt.loss})` : ''}; lower the learning rate or ρ`);
+  }
+}
