@@ -39,3 +39,18 @@ export {
   splitLines,
 } from './text.ts';
 export type { ParallelCorpus, Multi30kSplit, Multi30kLang, Iwslt14Options } from './text.ts';
+export {
+  listImageFolder,
+  decodeJpeg,
+  readJpeg,
+  resizeBox,
+  flipHorizontal,
+  randomResizedCropBox,
+  trainTransform,
+  evalTransform,
+  loadImageFolderDataset,
+  ImageFolderBatcher,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+} from './imagenet.ts';
+export type { RgbImage, ImageFolderEntry, ImageFolderIndex } from './imagenet.ts';
