@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { learningRateAt, resolveConfig, TrainConfigError } from './config.ts';
+
+describe('resolveConfig', () => {
+  it('fills the paper CIFAR recipe', () => {
+    const c = resolveConfig({ model: 'resnet20', out: 'runs/x' });
+    expect(c).toMatchObject({
+      dataset: 'cifar10', epochs: 200, batchSize: 128, lr: 0.1, momentum: 0.9, nesterov: false, schedule: 'cosine',
+      labelSmoothing: 0.1, augment: 'cifar', labelNoise: null, trainLimit: null,
+      optimizer: { method: 'asam', rho: 0.5, eta: 0.01, p: 2, normalization: 'elementwise', weightDecay: 5e-4, every: 1 },
+    });
+    expect(resolveConfig({ model: 'resnet20', out: 'x', optimizer: { method: 'sam' } }).optimizer.rho).toBe(0.05);
+    expect(resolveConfig({ model: 'resnet20', out: 'x', optimizer: { method: 'none' } }).optimizer.rho).toBe(0);
+  });
+
+  it('rejects bad values naming field, value and valid range', () => {
+    const bad: [object, RegExp][] = [
+      [{ lr: 0 }, /config\.lr = 0 is invalid: expected a finite number > 0/],
+      [{ lr: Number.NaN }, /config\.lr = null is invalid/],
+      [{ epochs: 1.5 }, /config\.epochs = 1\.5 is invalid: expected an integer >= 1/],
+      [{ batchSize: 0 }, /config\.batchSize = 0 .*>= 1/],
+      [{ momentum: 1 }, /config\.momentum = 1 .*< 1/],
+      [{ dataset: 'mnist' }, /config\.dataset = "mnist" is invalid: expected one of "cifar10", "cifar100", "imagenet"/],
+      [{ optimizer: { method: 'adam' } }, /config\.optimizer\.method = "adam" .*"none", "sam", "asam"/],
+      [{ optimizer: { rho: -0.1 } }, /config\.optimizer\.rho = -0\.1 .*>= 0/],
+      [{ optimizer: { method: 'none', rho: 0.1 } }, /config\.optimizer\.rho = 0\.1 .*0 when optimizer\.method is "none"/],
+      [{ optimizer: { rhoo: 1 } }, /config\.optimizer\.rhoo .*no such field; valid fields: method, rho/],
+      [{ labelNoise: { rate: 1.2, kind: 'symmetric' } }, /config\.labelNoise\.rate = 1\.2 .*< 1/],
+      [{ labelNoise: { rate: 0.2, kind: 'random' } }, /config\.labelNoise\.kind = "random"/],
+      [{ trainLimit: -5 }, /config\.trainLimit = -5 .*>= 1 \(or null\)/],
+      [{ cutout: 8, augment: 'none' }, /config\.cutout = 8 .*unless augment is "cifar"/],
+      [{ epoch: 3 }, /config\.epoch = 3 .*no such field; valid fields: model, dataset/],
+      [{ model: 'ResNet20' }, /config\.model = "ResNet20"/],
+    ];
+    for (const [patch, re] of bad) {
+      expect(() => resolveConfig({ model: 'resnet20', out: 'x', ...patch } as never), JSON.stringify(patch)).toThrow(re);
+      expect(() => resolveConfig({ model: 'resnet20', out: 'x', ...patch } as never)).toThrow(TrainConfigError);
+    }
+  });
+});
+
+describe('learningRateAt', () => {
+  it('cosine: lr at t=0, T/2 and T; constant stays put', () => {
+    const c = { lr: 0.1, schedule: 'cosine' as const };
+    expect(learningRateAt(c, 0, 100)).toBe(0.1);
+    expect(learningRateAt(c, 50, 100)).toBeCloseTo(0.05, 12);
+    expect(learningRateAt(c, 25, 100)).toBeCloseTo(0.05 * (1 + Math.SQRT1_2), 12);
+    expect(learningRateAt(c, 100, 100)).toBeCloseTo(0, 12);
+    expect(learningRateAt({ lr: 0.3, schedule: 'constant' }, 77, 100)).toBe(0.3);
+  });
+});

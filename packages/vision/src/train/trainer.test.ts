@@ -1,0 +1,123 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { initEngine } from '@asam/engine';
+import { sharpnessAware } from '@asam/core';
+import { resolveDataDir, loadCifar10, CIFAR10_MEAN, CIFAR10_STD, ImageBatcher } from '@asam/data';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildModel } from '../models/registry.ts';
+import { trainClassifier, type TrainResult } from './trainer.ts';
+import { readCheckpoint } from './checkpoint.ts';
+
+// Real CIFAR-10 subset: ASAM_DATA_DIR (the test runner passes the environment in; the library does not read it).
+const dataDir = resolveDataDir({ env: process.env });
+const tmp = () => mkdtempSync(join(tmpdir(), 'asam-vision-'));
+
+beforeAll(async () => { await initEngine({ backend: 'cpu' }); });
+
+describe('trainClassifier on the CIFAR-10 subset (resnet8_tiny, cpu)', () => {
+  for (const method of ['none', 'sam', 'asam'] as const) {
+    it(`${method}: train loss falls over 5 steps, tensors stay flat, run files written`, async () => {
+      const out = tmp();
+      const counts: number[] = [];
+      const r: TrainResult = await trainClassifier({
+        model: 'resnet8_tiny', out, epochs: 5, batchSize: 16, trainLimit: 16, testLimit: 16, evalBatchSize: 16,
+        augment: 'none', schedule: 'constant', lr: 0.1, optimizer: { method }, progressEvery: 1,
+      }, { dataDir, backend: 'cpu', onProgress: (p) => { if (p.phase === 'train') counts.push(tf.memory().numTensors); } });
+      expect(r.status).toBe('completed');
+      expect(r.epochsCompleted).toBe(5);
+      const csv = readFileSync(join(out, 'metrics.csv'), 'utf8').trim().split('\n');
+      expect(csv[0]).toBe('epoch,lr,train_loss,train_acc,test_loss,test_acc,seconds,images_per_sec');
+      expect(csv.length).toBe(6);
+      const loss = csv.slice(1).map((l) => Number(l.split(',')[2]));
+      // same 16 images every step (full batch): the loss at the 5th step is clearly below the first
+      expect(loss[4]!).toBeLessThan(loss[0]! - 0.05);
+      expect(counts.length).toBe(5);
+      expect(new Set(counts.slice(1)).size).toBe(1); // no tensor leak from step to step
+      const res = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+      expect(res).toMatchObject({ status: 'completed', method, backend: 'cpu', epochsCompleted: 5, steps: 5 });
+      expect(res.bestTestAcc).toBeGreaterThanOrEqual(res.finalTestAcc);
+      const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+      expect(cfg.optimizer.method).toBe(method);
+      expect(cfg.optimizer.weightDecay).toBe(5e-4);
+      expect(existsSync(join(out, 'checkpoint.bin'))).toBe(true);
+    });
+  }
+
+  it('BN moving statistics after a SAM/ASAM step equal those after the clean pass alone', async () => {
+    const ds = await loadCifar10(dataDir, 'train', { limit: 8 });
+    const batcher = new ImageBatcher(ds, { batchSize: 8, shuffle: false, seed: 0, mean: [...CIFAR10_MEAN], std: [...CIFAR10_STD] });
+    const it = batcher.epoch(0)[Symbol.asyncIterator]();
+    const b = (await it.next()).value as { x: tf.Tensor4D; y: tf.Tensor1D };
+    for (const method of ['sam', 'asam'] as const) {
+      const m = buildModel('resnet8_tiny', { seed: 1 });
+      try {
+        const init = m.bnStats.map((v) => tf.clone(v));
+        // clean pass only (training mode updates the moving statistics inside call)
+        tf.tidy(() => { m.model.apply(b.x, { training: true }); });
+        const clean = await Promise.all(m.bnStats.map((v) => v.data()));
+        m.bnStats.forEach((v, i) => v.assign(init[i]!));
+        const opt = sharpnessAware(tf.train.momentum(0.1, 0.9), { method, rho: method === 'sam' ? 0.05 : 0.5 }, { guard: m.bnStats });
+        let calls = 0;
+        const loss = opt.minimize(() => {
+          calls++;
+          const logits = m.model.apply(b.x, { training: true }) as tf.Tensor2D;
+          return tf.losses.softmaxCrossEntropy(tf.oneHot(b.y, 10), logits) as tf.Scalar;
+        }, true, m.trainable);
+        loss?.dispose();
+        expect(calls).toBe(2); // clean + perturbed pass
+        const after = await Promise.all(m.bnStats.map((v) => v.data()));
+        after.forEach((a, i) => expect(Array.from(a), m.bnStats[i]!.name).toEqual(Array.from(clean[i]!)));
+        // and they did move away from the initial values (the clean pass updated them)
+        expect(Array.from(after[0]!)).not.toEqual(Array.from(await init[0]!.data()));
+        tf.dispose(init);
+        opt.dispose();
+      } finally {
+        m.dispose();
+      }
+    }
+    b.x.dispose(); b.y.dispose();
+  });
+
+  it('a diverging run (lr 1e6) stops with status "diverged" and keeps the last good checkpoint', async () => {
+    const out = tmp();
+    const r = await trainClassifier({
+      model: 'resnet8_tiny', out, epochs: 3, batchSize: 8, trainLimit: 32, testLimit: 8, evalBatchSize: 8, lr: 1e6,
+      schedule: 'constant', optimizer: { method: 'none' }, checkpointEverySteps: 1, augment: 'none',
+    }, { dataDir });
+    expect(r.status).toBe('diverged');
+    expect(r.divergedAt).not.toBeNull();
+    const res = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+    expect(res.status).toBe('diverged');
+    if (existsSync(join(out, 'checkpoint.bin'))) {
+      const ck = await readCheckpoint<{ globalStep: number }>(join(out, 'checkpoint.bin'));
+      for (const t of ck.tensors) for (const x of t.data) expect(Number.isFinite(x)).toBe(true);
+      expect(ck.state.globalStep).toBeLessThanOrEqual(r.steps);
+    }
+  });
+
+  it('label noise: noisy train labels saved beside the run, evaluation on clean test labels', async () => {
+    const out = tmp();
+    const r = await trainClassifier({
+      model: 'resnet8_tiny', out, epochs: 1, batchSize: 16, trainLimit: 200, testLimit: 16, evalBatchSize: 16,
+      maxStepsPerEpoch: 1, labelNoise: { rate: 0.4, kind: 'symmetric' }, optimizer: { method: 'none' },
+    }, { dataDir });
+    expect(r.status).toBe('completed');
+    const noise = JSON.parse(readFileSync(join(out, 'label-noise.json'), 'utf8'));
+    expect(noise).toMatchObject({ kind: 'symmetric', rate: 0.4, n: 200 });
+    expect(noise.realisedRate).toBeGreaterThan(0.35);
+    expect(noise.realisedRate).toBeLessThan(0.45);
+    const clean = await loadCifar10(dataDir, 'train', { limit: 200 });
+    for (let j = 0; j < noise.flippedIndices.length; j++) expect(noise.newLabels[j]).not.toBe(clean.labels[noise.flippedIndices[j]]);
+  });
+
+  it('refuses to overwrite a run with a checkpoint unless resuming, and rejects a changed config', async () => {
+    const out = tmp();
+    const base = { model: 'resnet8_tiny', out, epochs: 1, batchSize: 8, trainLimit: 8, testLimit: 8, evalBatchSize: 8, optimizer: { method: 'none' as const } };
+    await trainClassifier(base, { dataDir });
+    await expect(trainClassifier(base, { dataDir, resume: 'never' })).rejects.toThrow(/checkpoint\.bin exists/);
+    await expect(trainClassifier({ ...base, lr: 0.2 }, { dataDir })).rejects.toThrow(/config\.json differs .*lr: 0\.1 vs 0\.2/);
+    await expect(trainClassifier({ ...base, model: 'resnet8_tinyy' }, { dataDir })).rejects.toThrow(/valid models: resnet20/);
+  });
+});
