@@ -44,5 +44,5 @@ export class ChecksumError extends Error {
 
 /** Shell command that downloads a named dataset into `dir` (used in DataNotFoundError messages). */
 export function downloadCommand(name: string, dir = '$ASAM_DATA_DIR'): string {
-  return `pnpm --filter @asam/data exec tsx src/download-cli.ts ${name} ${dir}`;
+  return `pnpm --filter @asam/data exec tsx src/download-cli.ts ${name} --dir ${dir}`;
 }

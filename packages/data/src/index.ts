@@ -54,3 +54,5 @@ export {
   IMAGENET_STD,
 } from './imagenet.ts';
 export type { RgbImage, ImageFolderEntry, ImageFolderIndex } from './imagenet.ts';
+export { download, downloadFile, DATASETS } from './download.ts';
+export type { DatasetSource, RemoteFile, DownloadOptions, DownloadProgress } from './download.ts';

@@ -1,0 +1,152 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCifar10 } from './cifar.ts';
+import { download, downloadFile, type DatasetSource, type DownloadProgress } from './download.ts';
+import { ChecksumError, DataNotFoundError } from './errors.ts';
+import { resolveDataDir } from './paths.ts';
+import { writeTar } from './tar.ts';
+
+// a CIFAR-10-layout tarball with 40 records (≈123 KB), built here
+const records = Buffer.alloc(40 * 3073);
+let lcg = 12345;
+for (let i = 0; i < records.length; i++) { lcg = (Math.imul(lcg, 1103515245) + 12345) >>> 0; records[i] = lcg >>> 24; } // incompressible
+for (let r = 0; r < 40; r++) { records[r * 3073] = r % 10; records[r * 3073 + 1] = r; }
+const TARBALL = writeTar([{ name: 'cifar-10-batches-bin/test_batch.bin', data: records }], { gzip: true });
+const SHA = createHash('sha256').update(TARBALL).digest('hex');
+const MD5 = createHash('md5').update(TARBALL).digest('hex');
+
+type Mode = 'ok' | 'corrupt' | 'interrupt-once' | 'interrupt-always' | 'no-range';
+let mode: Mode = 'ok';
+const log: { range: string | undefined }[] = [];
+let interrupted = 0;
+let server: http.Server;
+let base = '';
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    const range = req.headers.range;
+    log.push({ range });
+    if (req.url === '/missing') { res.writeHead(404); res.end(); return; }
+    const body = mode === 'corrupt' ? Buffer.concat([TARBALL.subarray(0, 1000), Buffer.from([TARBALL[1000]! ^ 0xff]), TARBALL.subarray(1001)]) : TARBALL;
+    let start = 0;
+    const m = /^bytes=(\d+)-$/.exec(range ?? '');
+    if (m && mode !== 'no-range') start = Number(m[1]);
+    const chunk = body.subarray(start);
+    res.writeHead(start > 0 ? 206 : 200, {
+      'content-length': String(chunk.length),
+      ...(start > 0 ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
+    });
+    if (mode === 'interrupt-always' || (mode === 'interrupt-once' && interrupted === 0)) {
+      interrupted++;
+      // send part of the body, then drop the connection mid-body
+      res.write(chunk.subarray(0, Math.min(50000, Math.floor(chunk.length / 2))), () => setTimeout(() => res.socket?.destroy(), 20));
+      return;
+    }
+    res.end(chunk);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+const fresh = () => mkdtempSync(join(tmpdir(), 'asam-dl-'));
+const reset = (m: Mode) => { mode = m; log.length = 0; interrupted = 0; };
+
+describe('downloadFile', () => {
+  it('downloads, verifies sha256 and renames atomically; progress is reported', async () => {
+    reset('ok');
+    const dest = join(fresh(), 'sub', 'x.tar.gz');
+    const seen: DownloadProgress[] = [];
+    await downloadFile(`${base}/x.tar.gz`, dest, { sha256: SHA, onProgress: (p) => seen.push(p) });
+    expect(readFileSync(dest).equals(TARBALL)).toBe(true);
+    expect(existsSync(`${dest}.part`)).toBe(false);
+    expect(seen.some((p) => p.phase === 'downloading' && p.total === TARBALL.length)).toBe(true);
+    expect(seen.at(-1)?.phase).toBe('done');
+    // present + valid → skipped without a request
+    log.length = 0;
+    await downloadFile(`${base}/x.tar.gz`, dest, { sha256: SHA });
+    expect(log).toHaveLength(0);
+  });
+
+  it('a connection closed mid-body is resumed with a Range request', async () => {
+    reset('interrupt-once');
+    const dest = join(fresh(), 'x.tar.gz');
+    await downloadFile(`${base}/x.tar.gz`, dest, { md5: MD5, retryDelayMs: 10 });
+    expect(log.map((l) => l.range)).toEqual([undefined, 'bytes=50000-']);
+    expect(readFileSync(dest).equals(TARBALL)).toBe(true);
+  });
+
+  it('gives up after the retries, keeps only the .part file, and a later call resumes it', async () => {
+    reset('interrupt-always');
+    const dest = join(fresh(), 'x.tar.gz');
+    await expect(downloadFile(`${base}/x.tar.gz`, dest, { sha256: SHA, retries: 1, retryDelayMs: 10 })).rejects.toThrow(/gave up after 2 attempts.*\.part/);
+    expect(existsSync(dest)).toBe(false);
+    const partSize = readFileSync(`${dest}.part`).length;
+    const first = Math.min(50000, Math.floor(TARBALL.length / 2));
+    expect(partSize).toBe(first + Math.min(50000, Math.floor((TARBALL.length - first) / 2))); // both partial bodies kept
+    expect(log.map((l) => l.range)).toEqual([undefined, `bytes=${first}-`]);
+    reset('ok');
+    await downloadFile(`${base}/x.tar.gz`, dest, { sha256: SHA });
+    expect(log.map((l) => l.range)).toEqual([`bytes=${partSize}-`]);
+    expect(readFileSync(dest).equals(TARBALL)).toBe(true);
+  });
+
+  it('a server that ignores Range restarts from zero (200) and still yields the right file', async () => {
+    reset('no-range');
+    const dir = fresh();
+    const dest = join(dir, 'x.tar.gz');
+    writeFileSync(`${dest}.part`, TARBALL.subarray(0, 777));
+    await downloadFile(`${base}/x.tar.gz`, dest, { sha256: SHA });
+    expect(readFileSync(dest).equals(TARBALL)).toBe(true);
+  });
+
+  it('a corrupted download fails the checksum, and neither the file nor the .part is kept', async () => {
+    reset('corrupt');
+    const dest = join(fresh(), 'x.tar.gz');
+    const err = await downloadFile(`${base}/x.tar.gz`, dest, { sha256: SHA }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ChecksumError);
+    expect((err as Error).message).toMatch(/sha256 mismatch \(expected [0-9a-f]{64}, got [0-9a-f]{64}\)/);
+    expect(existsSync(dest)).toBe(false);
+    expect(existsSync(`${dest}.part`)).toBe(false);
+    const md5err = await downloadFile(`${base}/x.tar.gz`, dest, { md5: MD5 }).catch((e: unknown) => e);
+    expect((md5err as Error).message).toMatch(/md5 mismatch/);
+  });
+
+  it('HTTP 404 fails at once with the URL', async () => {
+    reset('ok');
+    await expect(downloadFile(`${base}/missing`, join(fresh(), 'm'), { retries: 3 })).rejects.toThrow(/GET .*\/missing: HTTP 404/);
+    expect(log).toHaveLength(1);
+  });
+});
+
+describe('download (registry) + loader end to end', () => {
+  it('fetches a dataset by name into the layout the loader reads', async () => {
+    reset('ok');
+    const dir = fresh();
+    await expect(loadCifar10(dir, 'test')).rejects.toThrow(DataNotFoundError);
+    const registry: Record<string, DatasetSource> = {
+      cifar10: { description: 'test', checksumNote: 'test', files: [{ url: `${base}/cifar-10-binary.tar.gz`, path: 'cifar-10-binary.tar.gz', md5: MD5 }] },
+    };
+    const paths = await download('cifar10', dir, { registry });
+    expect(paths).toEqual([join(dir, 'cifar-10-binary.tar.gz')]);
+    const ds = await loadCifar10(dir, 'test');
+    expect(ds.n).toBe(40);
+    expect(ds.labels[13]).toBe(3);
+    expect(ds.images[13 * 3072]).toBe(13);
+    await expect(download('imagenet', dir, { registry })).rejects.toThrow(/unknown dataset "imagenet"; known: cifar10/);
+  });
+});
+
+describe('resolveDataDir', () => {
+  it('explicit dir > ASAM_DATA_DIR > XDG cache > ~/.cache', () => {
+    expect(resolveDataDir({ dir: '/a', env: { ASAM_DATA_DIR: '/b' } })).toBe('/a');
+    expect(resolveDataDir({ env: { ASAM_DATA_DIR: '/b', XDG_CACHE_HOME: '/c' } })).toBe('/b');
+    expect(resolveDataDir({ env: { XDG_CACHE_HOME: '/c' } })).toBe('/c/asam/data');
+    expect(resolveDataDir({ env: {} })).toMatch(/\.cache\/asam\/data$/);
+  });
+});
