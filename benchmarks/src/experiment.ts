@@ -42,15 +42,6 @@ export interface PaperReference {
   source: string;
 }
 
-export interface MetricSpec {
-  /** Key in the normalised outcome (`testAccuracy` or `bleu`). */
-  key: string;
-  label: string;
-  /** Multiply stored values by this for display (accuracy stored in [0,1] and shown in %). */
-  displayScale: number;
-  unit: string;
-}
-
 export interface ExperimentDef {
   id: string;
   title: string;
@@ -59,8 +50,6 @@ export interface ExperimentDef {
   base: TaskConfig;
   grid: Grid;
   profiles: Partial<Record<ProfileName, ProfileSpec>>;
-  /** Only for training tasks: which number the tables compare. */
-  metric?: MetricSpec;
   /** Published numbers per profile (the paper's recipe is only comparable to the `paper` profile). */
   paper?: PaperReference;
 }

@@ -25,7 +25,8 @@ export async function run(ctx: TaskContext): Promise<void> {
   const train = nmt.trainTranslation as undefined | ((c: unknown, h?: unknown) => Promise<{ status: string; divergedAt?: unknown }>);
   if (typeof train !== 'function') throw new Error('@asam/nmt does not export trainTranslation yet; the translation experiments cannot run');
   const cacheDir = (ctx.config.cacheDir as string | undefined) ?? path.join(ctx.outDir, '..', '..', '.cache', 'nmt');
-  const config = { ...ctx.config, dataDir: ctx.dataDir, outDir: ctx.outDir, cacheDir };
+  const { bench: _bench, ...rest } = ctx.config;
+  const config = { ...rest, dataDir: ctx.dataDir, outDir: ctx.outDir, cacheDir };
   let lastLog = 0;
   const res = await train(config, {
     onProgress: (p: { epoch: number; update: number; totalUpdates: number; loss: number; lr: number; tokensPerSec: number; etaSeconds: number }) => {

@@ -20,9 +20,27 @@ export function dataFiles(config: TaskConfig, dataDir: string): string[] {
   return cand.map((f) => path.join(dataDir, f)).filter((f) => fs.existsSync(f));
 }
 
+/** Throws unless every file of the full dataset is present (paper-profile cells must not train on a subset). */
+function checkFullDataset(config: TaskConfig, dataDir: string): void {
+  const ds = (config.dataset as string | undefined) ?? 'cifar10';
+  const need = ds === 'cifar100'
+    ? [['cifar-100-binary/train.bin', 'cifar-100-binary/test.bin'], ['cifar-100-binary.tar.gz']]
+    : [['cifar-10-batches-bin/data_batch_1.bin', 'cifar-10-batches-bin/data_batch_2.bin', 'cifar-10-batches-bin/data_batch_3.bin',
+      'cifar-10-batches-bin/data_batch_4.bin', 'cifar-10-batches-bin/data_batch_5.bin', 'cifar-10-batches-bin/test_batch.bin'], ['cifar-10-binary.tar.gz']];
+  const ok = need.some((set) => set.every((f) => fs.existsSync(path.join(dataDir, f))));
+  const partial = ds === 'cifar10' && fs.existsSync(path.join(dataDir, 'cifar-10-batches-bin/data_batch_1.bin'))
+    && fs.statSync(path.join(dataDir, 'cifar-10-batches-bin/data_batch_1.bin')).size !== 10000 * 3073;
+  if (!ok || partial) {
+    throw new Error(`this experiment needs the full ${ds} dataset (${need.map((s) => s.join(' + ')).join(' or ')}) in ${dataDir}` +
+      `${partial ? '; data_batch_1.bin there is a partial file' : ''}; download it (see @asam/data) and point ASAM_DATA_DIR / --data-dir at it`);
+  }
+}
+
 export async function run(ctx: TaskContext): Promise<void> {
   const { trainClassifier } = await import('@asam/vision');
-  const config = { ...ctx.config, out: ctx.outDir };
+  const { bench, ...rest } = ctx.config as TaskConfig & { bench?: { requireFullDataset?: boolean } };
+  if (bench?.requireFullDataset) checkFullDataset(rest, ctx.dataDir);
+  const config = { ...rest, out: ctx.outDir };
   let lastLog = 0;
   const res = await trainClassifier(config as never, {
     backend: ctx.backend.backend,

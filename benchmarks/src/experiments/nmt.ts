@@ -1,0 +1,34 @@
+/**
+ * Translation experiments (task `nmt`, @asam/nmt). IWSLT'14 De→En with fairseq's
+ * transformer_iwslt_de_en and the published ρ (SAM 0.1, ASAM 0.2; Kwon et al. 2021 §5.2), and a
+ * CPU-sized Transformer on Multi30k.
+ */
+import { defineExperiment } from '../experiment.ts';
+
+const NMT_RHO = { sam: [0.1], asam: [0.2] };
+
+export const iwslt14Transformer = defineExperiment({
+  id: 'iwslt14_transformer',
+  title: "IWSLT'14 De→En, transformer_iwslt_de_en",
+  task: 'nmt',
+  description: 'SGD(Adam) vs SAM vs ASAM on IWSLT\'14 German→English with the fairseq transformer_iwslt_de_en preset; BLEU on the test set.',
+  base: { preset: 'transformer_iwslt_de_en', corpus: 'iwslt14', testSplit: 'test' },
+  grid: { optimizer: ['sgd', 'sam', 'asam'], rho: NMT_RHO, seed: [1, 2, 3] },
+  profiles: { paper: { note: 'full IWSLT\'14 (needs the 160k-pair train split), 3 seeds.' } },
+  paper: { setting: "IWSLT'14 De→En, transformer_iwslt_de_en, test BLEU (Adam base optimizer)", values: { sgd: 34.86, sam: 34.78, asam: 35.02 }, source: 'Kwon et al., ASAM, ICML 2021, Table 5' },
+});
+
+export const multi30kTransformer = defineExperiment({
+  id: 'multi30k_transformer',
+  title: 'Multi30k De→En, small Transformer',
+  task: 'nmt',
+  description: 'SGD(Adam) vs SAM vs ASAM on Multi30k German→English (test2016), CPU-sized Transformer; the base optimizer is Adam with inverse-sqrt warm-up (the "sgd" row is plain Adam).',
+  base: { preset: 'transformer_mini', corpus: 'multi30k', testSplit: 'test2016' },
+  grid: { optimizer: ['sgd', 'sam', 'asam'], rho: NMT_RHO, seed: [1] },
+  profiles: {
+    cpu: {
+      base: { maxUpdates: 600, warmupUpdates: 200, lr: 1e-3, maxTokens: 2048, vocabSize: 4000, validLimit: 300, testLimit: 500, search: { kind: 'greedy' } },
+      note: 'transformer_mini (2+2 layers, d 128), 600 updates of ≤2,048 tokens, greedy decoding on 500 test sentences; one seed.',
+    },
+  },
+});
