@@ -7,6 +7,7 @@ import jpeg from 'jpeg-js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DataFormatError, DataNotFoundError } from './errors.ts';
 import { decodeJpeg, evalTransform, ImageFolderBatcher, listImageFolder, loadImageFolderDataset, randomResizedCropBox, readJpeg, resizeBox, trainTransform, type RgbImage } from './imagenet.ts';
+import { JpegDecoderPool } from './jpeg-pool.ts';
 import { Rng } from './rng.ts';
 import { DATA_DIR, NO_DATA, SKIP_REASON, realPath } from '../test/real-data.ts';
 
@@ -94,6 +95,24 @@ describe('JPEG decoding errors', () => {
   });
 });
 
+describe('JpegDecoderPool (worker threads)', () => {
+  it('decodes identically to the main thread and names the file on errors', async () => {
+    const pool = new JpegDecoderPool(2);
+    try {
+      const imgs = [0, 1, 2].map((k) => {
+        const data = Buffer.alloc(24 * 16 * 4);
+        for (let i = 0; i < data.length; i++) data[i] = (i * (7 + k)) % 251;
+        return jpeg.encode({ width: 24, height: 16, data }, 85).data;
+      });
+      const viaPool = await Promise.all(imgs.map((b, i) => pool.decode(b, `img${i}.JPEG`)));
+      imgs.forEach((b, i) => expect(viaPool[i]).toEqual(decodeJpeg(b, 'x')));
+      await expect(pool.decode(Buffer.from('garbage'), '/d/bad.JPEG')).rejects.toThrow(/\/d\/bad\.JPEG: unreadable JPEG/);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
 describe.skipIf(NO_DATA)(`ImageNet samples (${NO_DATA ? SKIP_REASON : DATA_DIR})`, () => {
   it('lists 42 images with class indices from LOC_synset_mapping.txt', async () => {
     const dir = realPath('imagenet-samples', 'LOC_synset_mapping.txt').replace(/\/LOC_synset_mapping\.txt$/, '');
@@ -148,6 +167,19 @@ describe.skipIf(NO_DATA)(`ImageNet samples (${NO_DATA ? SKIP_REASON : DATA_DIR})
       expect(sizes).toEqual([4, 2]);
     }
     expect(tf.memory().numTensors).toBe(before);
+    // decoding in worker threads gives the same batches
+    const pool = new JpegDecoderPool(2);
+    try {
+      const grab = async (decoder?: JpegDecoderPool) => {
+        const b = new ImageFolderBatcher(small, { batchSize: 4, shuffle: true, seed: 3, mode: 'train', size: 64, ...(decoder ? { decoder } : {}) });
+        const xs: Float32Array[] = [];
+        for await (const batch of b.epoch(1)) { xs.push(batch.x.dataSync() as Float32Array); tf.dispose([batch.x, batch.y]); }
+        return xs;
+      };
+      expect(await grab(pool)).toEqual(await grab());
+    } finally {
+      await pool.close();
+    }
     const ds = await loadImageFolderDataset(small, { limit: 2 });
     expect(ds.images.length).toBe(2 * 224 * 224 * 3);
   });

@@ -18,6 +18,7 @@ import jpeg from 'jpeg-js';
 import { normalizationTable, transformInto } from './augment.ts';
 import type { ImageDataset } from './cifar.ts';
 import { DataFormatError, DataNotFoundError } from './errors.ts';
+import type { JpegDecoderPool } from './jpeg-pool.ts';
 import { Rng } from './rng.ts';
 
 /** ImageNet per-channel mean and std in [0,1] units (torchvision convention). */
@@ -276,14 +277,19 @@ export async function loadImageFolderDataset(index: ImageFolderIndex, o: { size?
 /**
  * Batches of an image folder, decoded on the fly: 'train' mode = random-resized-crop + flip, 'eval' = resize
  * 256 + centre crop; normalised with mean/std (ImageNet constants by default); float32 NHWC + int32 labels.
- * Deterministic given (seed, epoch, step) like `ImageBatcher`; files of the next `prefetch` batches are read
- * asynchronously while the current batch is in use.
+ * Deterministic given (seed, epoch, step) like `ImageBatcher`. The next `prefetch` batches are started while
+ * the current one is in use: files are read asynchronously and, with a `JpegDecoderPool`, decoded in worker
+ * threads in parallel with training (without a pool, decoding runs on the main thread when it is idle).
  */
 export class ImageFolderBatcher {
   private readonly lut: Float32Array;
   constructor(
     private readonly index: ImageFolderIndex,
-    private readonly o: { batchSize: number; shuffle: boolean; seed: number; mode: 'train' | 'eval'; size?: number; mean?: number[]; std?: number[]; dropLast?: boolean; prefetch?: number },
+    private readonly o: {
+      batchSize: number; shuffle: boolean; seed: number; mode: 'train' | 'eval'; size?: number; mean?: number[]; std?: number[]; dropLast?: boolean; prefetch?: number;
+      /** decode in worker threads (true parallelism); default: decode on the main thread */
+      decoder?: JpegDecoderPool;
+    },
   ) {
     if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new RangeError(`ImageFolderBatcher: batchSize must be a positive integer, got ${o.batchSize}`);
     if (o.mode !== 'train' && o.mode !== 'eval') throw new RangeError(`ImageFolderBatcher: mode must be 'train' or 'eval', got ${JSON.stringify(o.mode)}`);
@@ -298,13 +304,16 @@ export class ImageFolderBatcher {
     const S = this.o.size ?? 224;
     const start = step * this.o.batchSize;
     const size = Math.min(this.o.batchSize, this.index.entries.length - start);
-    const files = await Promise.all(Array.from({ length: size }, (_, i) => readFile((this.index.entries[order[start + i] as number] as ImageFolderEntry).path)));
+    const batchEntries = Array.from({ length: size }, (_, i) => this.index.entries[order[start + i] as number] as ImageFolderEntry);
+    const files = await Promise.all(batchEntries.map((e) => readFile(e.path)));
+    const pool = this.o.decoder;
+    const imgs = pool ? await Promise.all(files.map((f, i) => pool.decode(f, (batchEntries[i] as ImageFolderEntry).path))) : null;
     const rng = Rng.derive(this.o.seed, epoch, step, 2);
     const x = new Float32Array(size * S * S * 3);
     const y = new Int32Array(size);
     for (let i = 0; i < size; i++) {
-      const e = this.index.entries[order[start + i] as number] as ImageFolderEntry;
-      const img = decodeJpeg(files[i] as Buffer, e.path);
+      const e = batchEntries[i] as ImageFolderEntry;
+      const img = imgs ? (imgs[i] as RgbImage) : decodeJpeg(files[i] as Buffer, e.path);
       const t = this.o.mode === 'train' ? trainTransform(img, rng, S) : evalTransform(img, Math.round((S * 256) / 224), S);
       transformInto(t.data, 0, S, S, 3, x, i * S * S * 3, this.lut, null, 0, 0);
       y[i] = e.label;

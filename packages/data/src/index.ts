@@ -56,3 +56,4 @@ export {
 export type { RgbImage, ImageFolderEntry, ImageFolderIndex } from './imagenet.ts';
 export { download, downloadFile, DATASETS } from './download.ts';
 export type { DatasetSource, RemoteFile, DownloadOptions, DownloadProgress } from './download.ts';
+export { JpegDecoderPool } from './jpeg-pool.ts';
