@@ -460,7 +460,8 @@ export class Transformer {
   startDecoding(src: tf.Tensor2D): TransformerDecoderState {
     const [b, s] = src.shape;
     const d = this.arch.dModel;
-    return tf.tidy(() => {
+    let state: TransformerDecoderState | undefined;
+    tf.tidy(() => {
       const enc = this.encode(src, false);
       const encFlat = tf.reshape(enc.out, [b * s, d]) as tf.Tensor2D;
       const layers = this.decLayers.map((l) => ({
@@ -469,8 +470,9 @@ export class Transformer {
         crossK: tf.keep(this.splitHeadsT(this.dense(encFlat, l.crossAttn.k), b, s)),
         crossV: tf.keep(this.splitHeads(this.dense(encFlat, l.crossAttn.v), b, s)),
       }));
-      return { batch: b, step: 0, keyMask: tf.keep(enc.keyMask), layers };
+      state = { batch: b, step: 0, keyMask: tf.keep(enc.keyMask), layers };
     });
+    return state!;
   }
 
   /**
@@ -481,7 +483,6 @@ export class Transformer {
   decodeStep(state: TransformerDecoderState, tokens: ArrayLike<number>): tf.Tensor2D {
     const b = state.batch;
     if (tokens.length !== b) throw new Error(`decodeStep got ${tokens.length} tokens for a state with ${b} rows.`);
-    const d = this.arch.dModel;
     const newCache: Array<{ k: tf.Tensor4D; v: tf.Tensor4D }> = [];
     const out = tf.tidy(() => {
       const tok = tf.tensor2d(Array.from(tokens), [b, 1], 'int32');
@@ -514,7 +515,6 @@ export class Transformer {
       c.selfV = newCache[i]!.v;
     });
     state.step += 1;
-    void d;
     return out;
   }
 
