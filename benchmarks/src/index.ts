@@ -1,1 +1,13 @@
-export {};
+/**
+ * @asam/benchmarks: experiments (optimizer × ρ × seed grids with smoke / cpu / paper profiles), the
+ * sweep runner (one child process and folder per cell) and report generation from run folders.
+ * CLIs: src/cli.ts (`pnpm bench`), src/report-cli.ts (`report`), src/check-report.ts (`check-report`).
+ */
+export * from './experiment.ts';
+export { createExperimentRegistry } from './experiments/index.ts';
+export { runSweep, cellDir, isFinishedStatus, type SweepOptions, type SweepSummary, type CellRunRecord } from './runner.ts';
+export { generateReport, markdownToHtml, type ReportOptions, type ReportResult, type GroupRow } from './report.ts';
+export { readOutcome, type CellOutcome } from './outcome.ts';
+export { checkReport, type CheckResult } from './check.ts';
+export { kendallTau, mean, std, median, fmtMeanStd } from './stats.ts';
+export type { TaskContext, TaskModule, BackendReport } from './tasks/types.ts';

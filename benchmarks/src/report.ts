@@ -184,7 +184,7 @@ function scaleSection(def: ExperimentDef, outcome: CellOutcome): Section {
   }
   const { rho, eta, a } = r.config;
   const regions = canvas({
-    title: `SAM ρ-ball vs ASAM ellipse at w and A·w (ρ=${rho}, η=${eta})`, xLabel: 'w1', yLabel: 'w2', xRange: r.config.range, yRange: r.config.range,
+    title: `SAM ρ-ball vs ASAM ellipse at w and A·w (ρ=${rho}, η=${eta})`, xLabel: 'w1', yLabel: 'w2', xRange: r.config.range, yRange: r.config.range, equalAspect: true,
     legend: [{ name: 'loss contours', color: '#bbb' }, { name: 'SAM region', color: colorFor('sam') }, { name: 'ASAM region', color: colorFor('asam') }, { name: 'w1·w2 = const', color: '#444', dashed: true }],
     body: (X, Y) => {
       const parts = [contourBody(r, X, Y)];
@@ -209,7 +209,7 @@ function scaleSection(def: ExperimentDef, outcome: CellOutcome): Section {
     },
   });
   const traj = canvas({
-    title: `Trajectories from (${r.config.start.join(', ')}) (SAM ρ=${r.config.rhoTrain.sam}, ASAM ρ=${r.config.rhoTrain.asam})`, xLabel: 'w1', yLabel: 'w2', xRange: r.config.range, yRange: r.config.range,
+    title: `Trajectories from (${r.config.start.join(', ')}) (SAM ρ=${r.config.rhoTrain.sam}, ASAM ρ=${r.config.rhoTrain.asam})`, xLabel: 'w1', yLabel: 'w2', xRange: r.config.range, yRange: r.config.range, equalAspect: true,
     legend: Object.keys(r.trajectories).map((k) => ({ name: OPT_LABEL[k] ?? k, color: colorFor(k) })),
     body: (X, Y) => [contourBody(r, X, Y), ...Object.entries(r.trajectories).map(([k, pts]) => {
       const d = pts.map(([x, y], i) => `${i ? 'L' : 'M'}${X(x).toFixed(1)},${Y(y).toFixed(1)}`).join('');

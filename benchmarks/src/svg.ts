@@ -154,7 +154,7 @@ export interface Bar {
 
 /** Vertical bars with ±err whiskers and optional reference ticks. */
 export function barChart(o: { title: string; yLabel: string; bars: Bar[]; width?: number; height?: number; yMin?: number }): string {
-  const width = o.width ?? Math.max(360, 110 * o.bars.length + 120);
+  const width = o.width ?? Math.max(360, 110 * o.bars.length + 120, 8 * o.title.length + 40);
   const height = o.height ?? 360;
   const vals = o.bars.flatMap((b) => [b.value + (b.err ?? 0), b.value - (b.err ?? 0), ...(b.reference !== undefined ? [b.reference] : [])]);
   let [y0, y1] = extent(vals, 0.15);
@@ -220,11 +220,16 @@ export function canvas(o: {
   width?: number;
   height?: number;
   legend?: Array<{ name: string; color: string; dashed?: boolean }>;
+  /** Same scale on both axes (circles stay circles): the width follows from the height. */
+  equalAspect?: boolean;
   body: (toX: (x: number) => number, toY: (y: number) => number) => string;
 }): string {
-  const width = o.width ?? 520;
   const height = o.height ?? 460;
-  const f: Frame = { width, height, left: 56, right: o.legend ? 170 : 20, top: 30, bottom: 42, x0: o.xRange[0], x1: o.xRange[1], y0: o.yRange[0], y1: o.yRange[1] };
+  const right = o.legend ? 170 : 20;
+  const width = o.equalAspect
+    ? 56 + right + ((height - 72) * (o.xRange[1] - o.xRange[0])) / (o.yRange[1] - o.yRange[0])
+    : o.width ?? 520;
+  const f: Frame = { width, height, left: 56, right, top: 30, bottom: 42, x0: o.xRange[0], x1: o.xRange[1], y0: o.yRange[0], y1: o.yRange[1] };
   const clipId = `c${Math.abs(hashString(o.title)) % 100000}`;
   const parts = [axes(f, o.title, o.xLabel, o.yLabel)];
   parts.push(`<clipPath id="${clipId}"><rect x="${f.left}" y="${f.top}" width="${width - f.left - f.right}" height="${height - f.top - f.bottom}"/></clipPath>`);

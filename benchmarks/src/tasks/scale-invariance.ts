@@ -34,7 +34,7 @@ interface Cfg {
 }
 
 export const DEFAULTS: Cfg = {
-  target: 2, a: 3, rho: 0.5, eta: 0.01, lr: 0.05, steps: 150, start: [2.8, 0.15], rhoTrain: { sam: 0.3, asam: 0.3 }, range: [-0.5, 3.6], grid: 61,
+  target: 2, a: 3, rho: 0.5, eta: 0.01, lr: 0.02, steps: 400, start: [2.8, 0.15], rhoTrain: { sam: 0.2, asam: 0.2 }, range: [-0.5, 3.6], grid: 61,
 };
 
 /** L(w) = ½ (w1·w2 − c)² in plain JS (for the brute-force reference and the contour grid). */

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { expandGrid, PROFILES } from '../src/experiment.ts';
+import { createExperimentRegistry } from '../src/experiments/index.ts';
+import { taskModulePath } from '../src/tasks/registry.ts';
+import * as fs from 'node:fs';
+
+describe('the experiment registry', () => {
+  const reg = createExperimentRegistry();
+  it('every experiment expands for each of its profiles with unique cell ids and an adapter', () => {
+    for (const d of reg.list()) {
+      expect(fs.existsSync(taskModulePath(d.task)), d.task).toBe(true);
+      for (const p of PROFILES) {
+        if (!d.profiles[p]) continue;
+        const ids = expandGrid(d, p).map((c) => c.id);
+        expect(new Set(ids).size, `${d.id}/${p}`).toBe(ids.length);
+      }
+    }
+  });
+  it('uses the published ρ per dataset', () => {
+    const rho = (id: string) => expandGrid(reg.get(id), 'paper').map((c) => `${c.optimizer}:${c.rho}`);
+    expect(new Set(rho('cifar10_wrn28_10'))).toEqual(new Set(['sgd:0', 'sam:0.05', 'asam:0.5']));
+    expect(new Set(rho('cifar100_wrn28_10'))).toEqual(new Set(['sgd:0', 'sam:0.1', 'asam:1']));
+    expect(new Set(rho('iwslt14_transformer'))).toEqual(new Set(['sgd:0', 'sam:0.1', 'asam:0.2']));
+    expect(reg.get('cifar10_wrn28_10').paper?.values).toEqual({ sgd: 96.34, sam: 96.98, asam: 97.28 });
+    expect(reg.get('cifar100_wrn28_10').paper?.values).toEqual({ sgd: 81.56, sam: 83.42, asam: 83.68 });
+    expect(reg.get('iwslt14_transformer').paper?.values).toEqual({ sgd: 34.86, sam: 34.78, asam: 35.02 });
+  });
+  it('the smoke profile is small: one seed, vision on a few hundred images', () => {
+    const cells = reg.forProfile('smoke').flatMap((d) => expandGrid(d, 'smoke'));
+    expect(cells.every((c) => c.seed === cells[0]!.seed)).toBe(true);
+    const v = cells.filter((c) => c.task === 'vision');
+    expect(v.map((c) => c.optimizer)).toEqual(['sgd', 'sam', 'asam']);
+    expect(v.every((c) => (c.config.trainLimit as number) <= 500)).toBe(true);
+  });
+  it('paper-profile vision cells refuse partial datasets', () => {
+    for (const d of reg.forProfile('paper').filter((x) => x.task === 'vision')) {
+      for (const c of expandGrid(d, 'paper')) expect((c.config.bench as { requireFullDataset?: boolean }).requireFullDataset, c.id).toBe(true);
+    }
+  });
+});
