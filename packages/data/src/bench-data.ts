@@ -5,7 +5,8 @@
  * after one warm-up run.
  */
 import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
+import { JpegDecoderPool } from './jpeg-pool.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '@asam/engine';
 import { ImageBatcher } from './batcher.ts';
@@ -37,7 +38,7 @@ async function measure(name: string, unit: string, note: string, count: number, 
 }
 
 await initEngine({ backend: 'cpu' });
-console.log(`data dir ${root}; node ${process.version}; ${cpus().length} cores (${cpus()[0]?.model ?? '?'})`);
+console.log(`data dir ${root}; node ${process.version}; ${cpus().length} cores (${cpus()[0]?.model ?? '?'}); load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 
 // CIFAR-10
 const train = await loadCifar10(root, 'train');
@@ -71,6 +72,11 @@ for (let i = 0; i < bytes.length; i++) { const im = decodeJpeg(bytes[i] as Buffe
 await measure('jpeg-js decode (from memory)', 'images/s', `${bytes.length} ImageNet JPEGs, ${(mp / bytes.length).toFixed(2)} MP avg`, bytes.length, () => {
   for (let i = 0; i < bytes.length; i++) decodeJpeg(bytes[i] as Buffer, inet.entries[i]?.path ?? '');
 });
+const pool = new JpegDecoderPool(2);
+await measure('jpeg-js decode, JpegDecoderPool(2 workers)', 'images/s', 'same images, decoded in worker threads', bytes.length, async () => {
+  await Promise.all(bytes.map((b, i) => pool.decode(b, inet.entries[i]?.path ?? '')));
+});
+await pool.close();
 const decoded = await Promise.all(inet.entries.map((e) => readJpeg(e.path)));
 const rng = new Rng(1);
 await measure('random-resized-crop 224 + flip', 'images/s', 'on decoded images', decoded.length, () => {
@@ -97,7 +103,8 @@ await measure('iwslt14 valid bpe load', 'sentences/s', '7,283 pairs, both sides'
   await loadIwslt14(root, 'valid', { form: 'bpe' });
 });
 
+console.log(`load average after: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 if (outPath) {
-  writeFileSync(outPath, JSON.stringify({ date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, results }, null, 2));
+  writeFileSync(outPath, JSON.stringify({ date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, loadavg: loadavg(), results }, null, 2));
   console.log(`wrote ${outPath}`);
 }
