@@ -57,3 +57,4 @@ export type { RgbImage, ImageFolderEntry, ImageFolderIndex } from './imagenet.ts
 export { download, downloadFile, DATASETS } from './download.ts';
 export type { DatasetSource, RemoteFile, DownloadOptions, DownloadProgress } from './download.ts';
 export { JpegDecoderPool } from './jpeg-pool.ts';
+export { subsetDataset, stratifiedSplit, channelStats } from './subset.ts';
