@@ -6,10 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCifar10 } from './cifar.ts';
-import { download, downloadFile, type DatasetSource, type DownloadProgress } from './download.ts';
+import { DATASETS, download, downloadFile, type DatasetSource, type DownloadProgress } from './download.ts';
 import { ChecksumError, DataNotFoundError } from './errors.ts';
 import { resolveDataDir } from './paths.ts';
 import { writeTar } from './tar.ts';
+import { DATA_DIR, NO_DATA, SKIP_REASON, realPath } from '../test/real-data.ts';
 
 // a CIFAR-10-layout tarball with 40 records (≈123 KB), built here
 const records = Buffer.alloc(40 * 3073);
@@ -148,5 +149,17 @@ describe('resolveDataDir', () => {
     expect(resolveDataDir({ env: { ASAM_DATA_DIR: '/b', XDG_CACHE_HOME: '/c' } })).toBe('/b');
     expect(resolveDataDir({ env: { XDG_CACHE_HOME: '/c' } })).toBe('/c/asam/data');
     expect(resolveDataDir({ env: {} })).toMatch(/\.cache\/asam\/data$/);
+  });
+});
+
+describe.skipIf(NO_DATA)(`registry checksums vs the real files (${NO_DATA ? SKIP_REASON : DATA_DIR})`, () => {
+  it('every Multi30k sha256 in DATASETS matches the file in the data dir', () => {
+    const files = DATASETS['multi30k']!.files;
+    expect(files).toHaveLength(24);
+    for (const f of files) {
+      const got = createHash('sha256').update(readFileSync(realPath(f.path))).digest('hex');
+      expect(got, f.path).toBe(f.sha256);
+      expect(f.url).toMatch(/^https:\/\/raw\.githubusercontent\.com\/multi30k\/dataset\/[0-9a-f]{40}\/data\/task1\//);
+    }
   });
 });

@@ -47,6 +47,18 @@ const MULTI30K_SHA256: Record<string, string> = {
   'raw/test_2017_mscoco.en.gz': 'aab300bfb4427697987e02cd0aacd44bfe8aa50456231b6474c08038bbed2b58',
   'raw/test_2018_flickr.de.gz': 'ddd0130c7d97482dc5197a02141dae8dd79f20f03586c480d675c09a32daf608',
   'raw/test_2018_flickr.en.gz': 'ef4f4844037d4c5dea75c9a8ed5fd78905967a26f67c255e230cc9780032654d',
+  'tok/test_2016_flickr.lc.norm.tok.de': 'c6a33d39d48f9f510de147651316cd9d918e09ad0219df734a2f16b6baccacc4',
+  'tok/test_2016_flickr.lc.norm.tok.en': '5b7f32627cf99eced828311b955dae9800bb52bc8b91cf8b6526829e605b29d2',
+  'tok/test_2017_flickr.lc.norm.tok.de': '02067e4a9402786a4fcb8c1b6f4307e4a5073ced64800abead5273b54f5f31f6',
+  'tok/test_2017_flickr.lc.norm.tok.en': 'c9d1dfd7a26add989382e534af235af9f0f658b2a30e7eb0efdaf142496ee54f',
+  'tok/test_2017_mscoco.lc.norm.tok.de': 'e2825990b8a4e5289d2cdba801d57c187810bab9b4f5d87a30c35800a0d871b6',
+  'tok/test_2017_mscoco.lc.norm.tok.en': 'fe69ae004d71c42ead0301e70c57de5b1b6b5fb7f52210d42b22801e98e656f3',
+  'tok/test_2018_flickr.lc.norm.tok.de': '45ce6b121708adf538d3a8c71dc1acbcb1e0f2bca74ace8e58652f9ea5b96335',
+  'tok/test_2018_flickr.lc.norm.tok.en': 'a66e25cbb8323d74a40873dcd222659f39e30ee7687a6ed5445833aed0673239',
+  'tok/train.lc.norm.tok.de': 'cb5a23529b65ec2061f1dc446192a9c37382b63cc75f81a0be59d34894b3a505',
+  'tok/train.lc.norm.tok.en': '08925f8e0572bcd5a006702fc5fe20e2d77c6917d4eebd576fc20de6693c2119',
+  'tok/val.lc.norm.tok.de': '97232bd273eceb7207f689527386a97e4be2616b18ada47576bdaf96c8ae1f00',
+  'tok/val.lc.norm.tok.en': '46573ce391ae227f1c72f873392436a20ef18e0a6d518098cfbd70b77c8572ec',
 };
 
 /** The datasets `download` knows, by name. */
@@ -67,7 +79,7 @@ export const DATASETS: Record<string, DatasetSource> = {
     checksumNote: 'no checksum is published for de-en.tgz: the file is checked only for completeness (Content-Length) and by the tar reader when loaded',
   },
   multi30k: {
-    description: 'Multi30k task 1 de/en raw sentences (gzip) from the multi30k/dataset repository',
+    description: 'Multi30k task 1 de/en: raw sentences (gzip) and the official tokenized files, from the multi30k/dataset repository',
     files: Object.entries(MULTI30K_SHA256).map(([p, sha256]) => ({ url: `${M30K}/${p}`, path: `multi30k/${p}`, sha256 })),
     checksumNote: `sha256 of the files at multi30k/dataset commit ${MULTI30K_COMMIT}`,
   },
