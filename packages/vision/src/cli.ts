@@ -8,7 +8,8 @@
  */
 import { initEngine, type BackendRequest } from '@asam/engine';
 import { resolveDataDir } from '@asam/data';
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { version_core } from '@tensorflow/tfjs-core';
 import { join, resolve } from 'node:path';
 import { getModelSpec, listModels, resolveConfig, trainClassifier, type PartialTrainConfig, type TrainConfig, type TrainProgress } from './index.ts';
 
@@ -95,7 +96,7 @@ function progressLine(p: TrainProgress): string {
 async function main(argv: string[]): Promise<void> {
   const c: Record<string, unknown> = {};
   const o: Record<string, unknown> = {};
-  let backend: string = process.env.ASAM_BACKEND ?? 'auto';
+  let backend: string | undefined;
   let dataDir: string | undefined;
   let resume = false;
   const given: string[] = [];
@@ -130,7 +131,15 @@ async function main(argv: string[]): Promise<void> {
     try { cfg = resolveConfig(c as PartialTrainConfig); } catch (e) { fail((e as Error).message); }
   }
   try { getModelSpec(cfg.model); } catch (e) { fail((e as Error).message); }
-  const engine = await initEngine({ backend: backend as BackendRequest });
+  // A resumed run keeps the backend it started on (env.json) unless --backend says otherwise.
+  const envPath = join(out, 'env.json');
+  if (backend === undefined && resume && existsSync(envPath)) backend = (JSON.parse(readFileSync(envPath, 'utf8')) as { backend?: string }).backend;
+  const engine = await initEngine({ backend: (backend ?? process.env.ASAM_BACKEND ?? 'auto') as BackendRequest });
+  mkdirSync(out, { recursive: true });
+  const env = { backend: engine.backend, requested: engine.requested, reason: engine.reason, node: process.version,
+    tfjsCore: version_core, argv: process.argv.slice(2), startedAt: new Date().toISOString() };
+  writeFileSync(`${envPath}.tmp-${process.pid}`, JSON.stringify(env, null, 2) + '\n');
+  renameSync(`${envPath}.tmp-${process.pid}`, envPath);
   const root = resolveDataDir({ dir: dataDir, env: process.env });
   process.stdout.write(`[vision] backend ${engine.backend} (${engine.reason}); data ${root}; model ${cfg.model}; ` +
     `optimizer ${cfg.optimizer.method} rho ${cfg.optimizer.rho}; out ${out}\n`);
@@ -147,7 +156,7 @@ async function main(argv: string[]): Promise<void> {
   });
   process.stdout.write(`[vision] ${result.status}: best test acc ${result.bestTestAcc === null ? '-' : (100 * result.bestTestAcc).toFixed(2) + '%'}, ` +
     `final ${result.finalTestAcc === null ? '-' : (100 * result.finalTestAcc).toFixed(2) + '%'}, ${result.wallSeconds.toFixed(1)} s wall\n`);
-  process.stdout.write(`[vision] results in ${out}: config.json, metrics.csv, result.json, checkpoint.bin\n`);
+  process.stdout.write(`[vision] results in ${out}: config.json, env.json, metrics.csv, result.json, checkpoint.bin\n`);
   if (result.status !== 'completed') process.exitCode = 3;
 }
 
