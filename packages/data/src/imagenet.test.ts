@@ -6,7 +6,7 @@ import { initEngine } from '@asam/engine';
 import jpeg from 'jpeg-js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DataFormatError, DataNotFoundError } from './errors.ts';
-import { decodeJpeg, evalTransform, ImageFolderBatcher, listImageFolder, loadImageFolderDataset, randomResizedCropBox, readJpeg, resizeBox, trainTransform, type RgbImage } from './imagenet.ts';
+import { decodeJpeg, evalTransform, ImageFolderBatcher, listImageFolder, loadImageFolderDataset, loadImageNet, randomResizedCropBox, readJpeg, resizeBox, trainTransform, type RgbImage } from './imagenet.ts';
 import { JpegDecoderPool } from './jpeg-pool.ts';
 import { Rng } from './rng.ts';
 import { DATA_DIR, NO_DATA, SKIP_REASON, realPath } from '../test/real-data.ts';
@@ -182,5 +182,9 @@ describe.skipIf(NO_DATA)(`ImageNet samples (${NO_DATA ? SKIP_REASON : DATA_DIR})
     }
     const ds = await loadImageFolderDataset(small, { limit: 2 });
     expect(ds.images.length).toBe(2 * 224 * 224 * 3);
+    const viaRoot = await loadImageNet(DATA_DIR as string, 'train', { folder: 'imagenet-samples', size: 32, resize: 36, limit: 3 });
+    expect([viaRoot.n, viaRoot.height, viaRoot.numClasses]).toEqual([3, 32, 1000]);
+    expect(Array.from(viaRoot.labels)).toEqual([0, 25, 50]);
+    await expect(loadImageNet(DATA_DIR as string, 'val', { folder: 'imagenet-samples' })).rejects.toThrow(DataNotFoundError);
   });
 });

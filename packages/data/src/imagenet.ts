@@ -275,6 +275,22 @@ export async function loadImageFolderDataset(index: ImageFolderIndex, o: { size?
 }
 
 /**
+ * ImageNet as an in-memory `ImageDataset` (like `loadCifar10`): lists `<root>/<folder>/<split>/<wnid>/*.JPEG`
+ * (folder default 'imagenet'; the shared samples live in 'imagenet-samples') and decodes each image with the
+ * eval transform (shorter side `resize`, centre crop `size`). Meant for small subsets — it holds
+ * n·size²·3 bytes; for full-scale training with random-resized-crop use `ImageFolderBatcher`.
+ * `limit` keeps the first `limit` files in sorted (class, file) order.
+ */
+export async function loadImageNet(
+  root: string,
+  split: 'train' | 'val',
+  o: { folder?: string; size?: number; resize?: number; limit?: number } = {},
+): Promise<ImageDataset> {
+  const index = await listImageFolder(join(root, o.folder ?? 'imagenet'), split);
+  return loadImageFolderDataset(index, o);
+}
+
+/**
  * Batches of an image folder, decoded on the fly: 'train' mode = random-resized-crop + flip, 'eval' = resize
  * 256 + centre crop; normalised with mean/std (ImageNet constants by default); float32 NHWC + int32 labels.
  * Deterministic given (seed, epoch, step) like `ImageBatcher`. The next `prefetch` batches are started while

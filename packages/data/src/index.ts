@@ -49,6 +49,7 @@ export {
   trainTransform,
   evalTransform,
   loadImageFolderDataset,
+  loadImageNet,
   ImageFolderBatcher,
   IMAGENET_MEAN,
   IMAGENET_STD,
