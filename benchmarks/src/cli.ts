@@ -62,7 +62,8 @@ async function main(): Promise<number> {
   if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs = ${String(f.jobs)}: expected an integer >= 1`);
   const summary = await runSweep({ cells, runsDir, backend, dataDir, jobs, taskModule: taskModulePath, echoChildOutput: !f.quiet });
   if (!f['no-report']) {
-    const rep = generateReport({ experiments: exps, profile, runsDir, outDir: resultsDir });
+    // The report always covers every experiment of the profile (cells not run show as such).
+    const rep = generateReport({ experiments: registry.forProfile(profile), profile, runsDir, outDir: resultsDir });
     console.log(`[bench] report: ${path.join(resultsDir, 'report.md')} and index.html (${rep.files.length} files)`);
   }
   if (summary.failed > 0) {

@@ -26,9 +26,13 @@ export const multi30kTransformer = defineExperiment({
   base: { preset: 'transformer_mini', corpus: 'multi30k', testSplit: 'test2016' },
   grid: { optimizer: ['sgd', 'sam', 'asam'], rho: NMT_RHO, seed: [1] },
   profiles: {
+    smoke: {
+      base: { preset: 'transformer_tiny', maxUpdates: 10, warmupUpdates: 5, lr: 1e-3, maxTokens: 1024, vocabSize: 500, trainLimit: 500, validLimit: 30, testLimit: 30, search: { kind: 'greedy' } },
+      note: 'test-sized Transformer (d 32) on 500 sentence pairs, 10 updates, 30 test sentences: checks the pipeline, not the method.',
+    },
     cpu: {
-      base: { maxUpdates: 600, warmupUpdates: 200, lr: 1e-3, maxTokens: 2048, vocabSize: 4000, validLimit: 300, testLimit: 500, search: { kind: 'greedy' } },
-      note: 'transformer_mini (2+2 layers, d 128), 600 updates of ≤2,048 tokens, greedy decoding on 500 test sentences; one seed.',
+      base: { maxUpdates: 300, warmupUpdates: 100, lr: 1e-3, maxTokens: 1024, vocabSize: 2000, validLimit: 200, testLimit: 500, search: { kind: 'greedy' } },
+      note: 'transformer_mini (2+2 layers, d 128), 300 updates of ≤1,024 target tokens, 2k subword vocabulary, greedy decoding on 500 test2016 sentences; one seed (about 20–25 minutes on 2 cores with wasm).',
     },
   },
 });

@@ -21,14 +21,12 @@ export function dataFiles(config: TaskConfig, dataDir: string): string[] {
 }
 
 export async function run(ctx: TaskContext): Promise<void> {
-  const nmt = (await import('@asam/nmt')) as Record<string, unknown>;
-  const train = nmt.trainTranslation as undefined | ((c: unknown, h?: unknown) => Promise<{ status: string; divergedAt?: unknown }>);
-  if (typeof train !== 'function') throw new Error('@asam/nmt does not export trainTranslation yet; the translation experiments cannot run');
+  const { trainTranslation, defaultTranslationDeps } = await import('@asam/nmt');
   const cacheDir = (ctx.config.cacheDir as string | undefined) ?? path.join(ctx.outDir, '..', '..', '.cache', 'nmt');
   const { bench: _bench, ...rest } = ctx.config;
   const config = { ...rest, dataDir: ctx.dataDir, outDir: ctx.outDir, cacheDir };
   let lastLog = 0;
-  const res = await train(config, {
+  const res = await trainTranslation(config as never, {
     onProgress: (p: { epoch: number; update: number; totalUpdates: number; loss: number; lr: number; tokensPerSec: number; etaSeconds: number }) => {
       const now = Date.now();
       if (now - lastLog < 5000) return;
@@ -38,6 +36,6 @@ export async function run(ctx: TaskContext): Promise<void> {
     onEpoch: (m: { epoch: number; valid_loss: number; valid_bleu: number; seconds: number }) =>
       ctx.log(`epoch ${m.epoch} done: valid loss ${m.valid_loss.toFixed(4)} valid BLEU ${m.valid_bleu.toFixed(2)} (${m.seconds.toFixed(0)}s)`),
     onLog: (msg: string) => ctx.log(msg),
-  });
+  }, defaultTranslationDeps());
   if (res.status !== 'completed') throw new Error(`training ${res.status} (${JSON.stringify(res.divergedAt ?? null)}); lower the learning rate or ρ`);
 }
