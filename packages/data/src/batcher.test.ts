@@ -139,6 +139,25 @@ describe('ImageBatcher', () => {
     expect(() => make({ labels: new Int32Array(3) })).toThrow(/length 3.*n=50/);
   });
 
+  it('prefetch: the next batches are prepared while the consumer awaits, bounded by the prefetch depth', async () => {
+    const b = make({ prefetch: 2 });
+    const prepared: number[] = [];
+    const orig = b.prepare.bind(b);
+    b.prepare = (e, s, o) => { prepared.push(s); return orig(e, s, o); };
+    const it = b.epoch(0)[Symbol.asyncIterator]();
+    const first = await it.next();
+    expect(first.value.step).toBe(0);
+    // the consumer "works" (yields to the event loop): steps 1 and 2 get prepared meanwhile, not step 3
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(prepared).toEqual([0, 1, 2]);
+    tf.dispose([first.value.x, first.value.y]);
+    const second = await it.next();
+    expect(second.value.step).toBe(1);
+    tf.dispose([second.value.x, second.value.y]);
+    await it.return?.();
+  });
+
   it('leaks no tensors, also when an epoch is abandoned early', async () => {
     const b = make();
     const before = tf.memory().numTensors;
