@@ -118,8 +118,9 @@ function trainingSection(def: ExperimentDef, profile: ProfileName, cells: Cell[]
     if (sgd?.wallMeanS && g.wallMeanS !== null) g.wallRatioToSgd = g.wallMeanS / sgd.wallMeanS;
   }
   const comparable = profile === 'paper';
+  const label = (o: string) => (def.task === 'nmt' && o === 'sgd' ? 'Adam (base)' : OPT_LABEL[o] ?? o);
   const rows = groups.map((g) => [
-    OPT_LABEL[g.optimizer] ?? g.optimizer, g.optimizer === 'sgd' ? '–' : String(g.rho), `${g.seedsCompleted}/${g.seedsTotal}`,
+    label(g.optimizer), g.optimizer === 'sgd' ? '–' : String(g.rho), `${g.seedsCompleted}/${g.seedsTotal}`,
     pm(g.bestMean, g.bestStd, g.seedsCompleted, m.scale), pm(g.finalMean, g.finalStd, g.seedsCompleted, m.scale),
     ...(def.task === 'nmt' ? [fmt(mean(nums(cells.map((c, i) => (keyOf(c) === `${g.optimizer}|${g.rho}` && outcomes[i]!.status === 'completed' ? outcomes[i]!.extra.testBleuTokenized ?? null : null)))))] : []),
     g.paper === null ? '–' : g.paper.toFixed(2),
@@ -136,7 +137,7 @@ function trainingSection(def: ExperimentDef, profile: ProfileName, cells: Cell[]
     files.push(['curves.svg', lineChart({ title: `${def.title}: ${series[0] ? outcomes.find((o) => o.curve)!.curve!.yLabel : ''} per epoch`, xLabel: 'epoch', yLabel: def.task === 'vision' ? 'test accuracy (%)' : 'valid BLEU', series })]);
   }
   const bars = groups.filter((g) => g.bestMean !== null).map((g) => ({
-    label: `${OPT_LABEL[g.optimizer] ?? g.optimizer}${g.optimizer === 'sgd' ? '' : ` ρ=${g.rho}`}`,
+    label: `${label(g.optimizer)}${g.optimizer === 'sgd' ? '' : ` ρ=${g.rho}`}`,
     value: (def.task === 'nmt' ? g.finalMean ?? 0 : g.bestMean!) * m.scale,
     err: ((def.task === 'nmt' ? g.finalStd : g.bestStd) ?? 0) * m.scale,
     color: colorFor(g.optimizer),
@@ -149,8 +150,9 @@ function trainingSection(def: ExperimentDef, profile: ProfileName, cells: Cell[]
   const md = (p: string) => [
     `Task config: ${configLine(cells)}.`, '',
     mdTable(header, rows), '',
-    def.paper ? `Paper (${def.paper.setting}; ${def.paper.source}): ${Object.entries(def.paper.values).map(([k, v]) => `${OPT_LABEL[k]} ${v}`).join(' → ')}.${comparable ? '' : ` These are for the full published recipe, not for this profile's reduced setting; compare the ordering, not the values.`}` : 'No published numbers for this setting.',
+    def.paper ? `Paper (${def.paper.setting}; ${def.paper.source}): ${Object.entries(def.paper.values).map(([k, v]) => `${label(k)} ${v}`).join(' → ')}.${comparable ? '' : ` These are for the full published recipe, not for this profile's reduced setting; compare the ordering, not the values.`}` : 'No published numbers for this setting.',
     '',
+    ...(def.task === 'nmt' ? ['Wall time includes one-time work of the first cell of a sweep (training the SentencePiece model, then cached) and decoding the test set; compare step times for speed.', ''] : []),
     ...(failed.length ? ['Cells not completed:', '', ...failed.map(({ c, o }) => `- \`${c.id}\`: ${o.status}${o.error ? ` — ${o.error.split('\n')[0]}` : ''}`), ''] : []),
     ...files.map(([f]) => `![${def.id} ${f}](${p}${f})`), '',
   ].join('\n');
