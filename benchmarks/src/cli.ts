@@ -66,6 +66,7 @@ async function main(): Promise<number> {
     const rep = generateReport({ experiments: registry.forProfile(profile), profile, runsDir, outDir: resultsDir });
     console.log(`[bench] report: ${path.join(resultsDir, 'report.md')} and index.html (${rep.files.length} files)`);
   }
+  if (summary.interrupted) return 130;
   if (summary.failed > 0) {
     console.error(`[bench] ${summary.failed} cell(s) failed:`);
     for (const r of summary.records.filter((x) => x.status === 'failed')) console.error(`  ${r.cell.experiment}/${r.cell.id}: ${r.error?.split('\n')[0]}`);

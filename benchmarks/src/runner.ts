@@ -4,7 +4,7 @@
  * started again and the task resumes from its checkpoint; a failed cell is recorded in its
  * `result.json` (status failed + error) and the sweep goes on.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,6 +72,8 @@ export interface SweepSummary {
   completed: number;
   skipped: number;
   wallS: number;
+  /** True when SIGINT/SIGTERM stopped the sweep early (running cells were stopped and recorded as failed). */
+  interrupted: boolean;
 }
 
 function fmtDuration(s: number): string {
@@ -95,7 +97,7 @@ function tsxBin(): string {
 }
 
 /** Runs one child process for a cell; resolves with its exit code/signal and the last output lines. */
-function runChild(cell: Cell, dir: string, o: SweepOptions, prefix: string): Promise<{ code: number | null; signal: string | null; tail: string[] }> {
+function runChild(cell: Cell, dir: string, o: SweepOptions, prefix: string, children: Set<ChildProcess>): Promise<{ code: number | null; signal: string | null; tail: string[] }> {
   return new Promise((resolve) => {
     const args = [tsxBin(), CELL_MAIN, '--cell-dir', dir, '--backend', o.backend, '--data-dir', o.dataDir, '--task-module', o.taskModule(cell.task)];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } });
@@ -113,12 +115,9 @@ function runChild(cell: Cell, dir: string, o: SweepOptions, prefix: string): Pro
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    const onSignal = () => child.kill('SIGTERM');
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    children.add(child);
     child.on('close', (code, signal) => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      children.delete(child);
       fs.writeSync(logFile, `=== ${new Date().toISOString()} exit code ${code} signal ${signal}\n`);
       fs.closeSync(logFile);
       resolve({ code, signal, tail });
@@ -138,6 +137,16 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   const records: CellRunRecord[] = new Array(n);
   const durations: number[] = [];
   let next = 0;
+  let interrupted = false;
+  const children = new Set<ChildProcess>();
+  // Ctrl-C / SIGTERM: stop the running children (their cells resume from checkpoints next time), start no more.
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (!interrupted) log(`[bench] ${sig}: stopping ${children.size} running cell(s); re-run the same command to resume`);
+    interrupted = true;
+    for (const c of children) c.kill('SIGTERM');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   const runOne = async (i: number) => {
     const cell = o.cells[i]!;
@@ -165,7 +174,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
     const resumed = result ? ` (resuming after status "${String(result.status)}")` : '';
     log(`[bench] cell ${i + 1}/${n} ${label}: start${resumed}; elapsed ${fmtDuration(elapsed)}, ETA ${durations.length ? fmtDuration(eta) : 'after the first cell'}`);
     const c0 = Date.now();
-    const { code, signal, tail } = await runChild(cell, dir, o, `  [${cell.id}]`);
+    const { code, signal, tail } = await runChild(cell, dir, o, `  [${cell.id}]`, children);
     const wallS = (Date.now() - c0) / 1000;
     durations.push(wallS);
     const after = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json'));
@@ -190,16 +199,22 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   };
 
   const worker = async () => {
-    while (next < n) {
+    while (next < n && !interrupted) {
       const i = next++;
       await runOne(i);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.jobs ?? 1, n)) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(o.jobs ?? 1, n)) }, worker));
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  for (let i = 0; i < n; i++) records[i] ??= { cell: o.cells[i]!, dir: cellDir(o.runsDir, o.cells[i]!), status: 'failed', wallS: 0, error: 'not started: the sweep was interrupted' };
   const failed = records.filter((r) => r.status === 'failed').length;
   const completed = records.filter((r) => r.status === 'completed').length;
   const skipped = records.filter((r) => r.status === 'skipped').length;
   const wallS = (Date.now() - t0) / 1000;
-  log(`[bench] sweep done in ${fmtDuration(wallS)}: ${completed} completed, ${skipped} skipped (finished earlier), ${failed} failed`);
-  return { records, failed, completed, skipped, wallS };
+  log(`[bench] sweep ${interrupted ? 'interrupted' : 'done'} in ${fmtDuration(wallS)}: ${completed} completed, ${skipped} skipped (finished earlier), ${failed} failed or not run`);
+  return { records, failed, completed, skipped, wallS, interrupted };
 }

@@ -86,4 +86,26 @@ describe('runSweep', () => {
     expect(s.failed).toBe(1);
     expect(s.records[0]!.error).toMatch(/different cell definition/);
   }, 60_000);
+
+  it('SIGINT stops the sweep (running cell recorded, rest not started); the next sweep resumes', async () => {
+    const runsDir = tmp();
+    const cells = expandGrid(exp({ steps: 40, sleepMs: 50 }), 'smoke');
+    const dir = path.join(runsDir, 'stand_in', cells[0]!.id);
+    const lines: string[] = [];
+    const p = runSweep({ ...common, cells, runsDir, log: (l) => lines.push(l) });
+    // Wait until the first cell has checkpointed a few steps, then deliver SIGINT to the sweep's handler.
+    for (let t = 0; t < 200 && !(fs.existsSync(path.join(dir, 'checkpoint.json')) && JSON.parse(fs.readFileSync(path.join(dir, 'checkpoint.json'), 'utf8')).step >= 3); t++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    process.emit('SIGINT');
+    const s1 = await p;
+    expect(s1.interrupted).toBe(true);
+    expect(s1.completed).toBe(0);
+    expect(s1.records[1]!.error).toMatch(/not started/);
+    expect(fs.existsSync(path.join(runsDir, 'stand_in', cells[1]!.id, 'cell.json'))).toBe(false);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8')).status).toBe('failed');
+    const s2 = await runSweep({ ...common, cells, runsDir });
+    expect(s2.completed).toBe(2);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8')).resumedFrom).toBeGreaterThanOrEqual(3);
+  }, 60_000);
 });

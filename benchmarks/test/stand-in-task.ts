@@ -1,7 +1,7 @@
 /**
  * A tiny stand-in task for runner tests (no tensors): "trains" a scalar w toward a target by
  * gradient steps, checkpoints after every step, writes metrics.csv and result.json like a real task.
- * Config: { steps, failAlways?, crashOnceAtStep? } — crashOnceAtStep kills the process once (a
+ * Config: { steps, failAlways?, crashOnceAtStep?, sleepMs? (per step) } — crashOnceAtStep kills the process once (a
  * marker file remembers it), to test resume from the checkpoint.
  */
 import * as fs from 'node:fs';
@@ -10,7 +10,7 @@ import type { TaskContext } from '../src/tasks/types.ts';
 import { readJsonIfExists, writeJsonAtomic } from '../src/fs-util.ts';
 
 export async function run(ctx: TaskContext): Promise<void> {
-  const c = ctx.config as { steps: number; failAlways?: boolean; crashOnceAtStep?: number; optimizer?: { method: string; rho: number } };
+  const c = ctx.config as { steps: number; failAlways?: boolean; crashOnceAtStep?: number; sleepMs?: number; optimizer?: { method: string; rho: number } };
   if (c.failAlways) throw new Error('stand-in task: configured to fail (failAlways)');
   const ckptFile = path.join(ctx.outDir, 'checkpoint.json');
   const ckpt = readJsonIfExists<{ step: number; w: number }>(ckptFile);
@@ -27,6 +27,7 @@ export async function run(ctx: TaskContext): Promise<void> {
       ctx.log(`crashing at step ${step}`);
       process.exit(7);
     }
+    if (c.sleepMs) await new Promise((r) => setTimeout(r, c.sleepMs));
     w += 0.5 * (1 - w);
     step++;
     fs.appendFileSync(metrics, `${step},${(1 - w) ** 2},${w}\n`);
