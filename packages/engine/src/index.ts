@@ -9,4 +9,6 @@ export { initEngine, registerGradients, BACKEND_NAMES } from './engine.ts';
 export type { BackendName, BackendRequest, BackendAttempt, EngineInfo, EngineOptions } from './engine.ts';
 export { setTrainingKernels, stockKernel, describeTrainingKernels } from './kernels.ts';
 export type { KernelBackendName } from './kernels.ts';
+export { createDataParallel, splitBatch } from './data-parallel.ts';
+export type { DataParallelOptions, DataParallelTrainer, Shard, TensorData } from './data-parallel.ts';
 export { setBatchNormGradient, fusedBatchNormGradConfig } from './batchnorm-grad.ts';

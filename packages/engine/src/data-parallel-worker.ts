@@ -1,0 +1,91 @@
+/**
+ * Worker side of data-parallel.ts. Replica contract — the module named by `replica` exports
+ *
+ *   createReplica(options): Replica | Promise<Replica>
+ *   interface Replica {
+ *     vars: tf.Variable[];                                   // trainable, identical initial values in every worker
+ *     optimizer: tf.Optimizer;                               // applies the averaged gradient
+ *     loss(batch: Record<string, tf.Tensor>): tf.Scalar;     // loss of one shard
+ *     gradients?(batch): { loss: tf.Scalar; grads: tf.NamedTensorMap };  // optional, e.g. SAM/ASAM
+ *   }
+ *
+ * The engine is initialised here (one tfjs instance per worker) before the replica is created.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { parentPort } from 'node:worker_threads';
+import { initEngine } from './engine.ts';
+import type { Shard } from './data-parallel.ts';
+
+interface Replica {
+  vars: tf.Variable[];
+  optimizer: tf.Optimizer;
+  loss(batch: Record<string, tf.Tensor>): tf.Scalar;
+  gradients?(batch: Record<string, tf.Tensor>): { loss: tf.Scalar; grads: tf.NamedTensorMap };
+}
+
+let replica: Replica | undefined;
+
+function need(): Replica {
+  if (replica === undefined) throw new Error('data-parallel worker: not initialised');
+  return replica;
+}
+
+function toTensors(shard: Shard): Record<string, tf.Tensor> {
+  const out: Record<string, tf.Tensor> = {};
+  for (const [k, t] of Object.entries(shard)) out[k] = tf.tensor(t.values, t.shape, t.dtype);
+  return out;
+}
+
+async function handle(type: string, payload: unknown): Promise<{ result: unknown; transfer?: ArrayBuffer[] }> {
+  switch (type) {
+    case 'init': {
+      const p = payload as { replica: string; options: unknown; backend: 'wasm' | 'cpu' };
+      await initEngine({ backend: p.backend });
+      const mod = (await import(p.replica)) as { createReplica?: (o: unknown) => Replica | Promise<Replica> };
+      if (typeof mod.createReplica !== 'function') throw new Error(`replica module ${p.replica} does not export createReplica(options)`);
+      replica = await mod.createReplica(p.options);
+      return { result: null };
+    }
+    case 'grad': {
+      const r = need();
+      const batch = toTensors(payload as Shard);
+      try {
+        const { loss, grads } = r.gradients !== undefined ? r.gradients(batch) : (() => {
+          const vg = tf.variableGrads(() => r.loss(batch), r.vars);
+          return { loss: vg.value, grads: vg.grads };
+        })();
+        const arrays = r.vars.map((v) => {
+          const g = grads[v.name];
+          return g === undefined ? new Float32Array(v.size) : Float32Array.from(g.dataSync());
+        });
+        const value = loss.dataSync()[0] as number;
+        tf.dispose([loss, ...Object.values(grads)]);
+        return { result: { loss: value, grads: arrays }, transfer: arrays.map((a) => a.buffer as ArrayBuffer) };
+      } finally {
+        tf.dispose(Object.values(batch));
+      }
+    }
+    case 'apply': {
+      const r = need();
+      const mean = payload as Float32Array[];
+      const map: tf.NamedTensorMap = {};
+      r.vars.forEach((v, i) => { map[v.name] = tf.tensor(mean[i]!, v.shape); });
+      r.optimizer.applyGradients(map);
+      tf.dispose(Object.values(map));
+      return { result: null };
+    }
+    case 'weights': {
+      const arrays = need().vars.map((v) => Float32Array.from(v.dataSync()));
+      return { result: arrays, transfer: arrays.map((a) => a.buffer as ArrayBuffer) };
+    }
+    default:
+      throw new Error(`data-parallel worker: unknown message type '${type}'`);
+  }
+}
+
+parentPort?.on('message', (m: { id: number; type: string; payload: unknown }) => {
+  handle(m.type, m.payload).then(
+    ({ result, transfer }) => parentPort!.postMessage({ id: m.id, ok: true, result }, transfer ?? []),
+    (e: unknown) => parentPort!.postMessage({ id: m.id, ok: false, error: e instanceof Error ? e.message : String(e) }),
+  );
+});
