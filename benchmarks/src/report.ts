@@ -234,7 +234,7 @@ function scaleSection(def: ExperimentDef, outcome: CellOutcome): Section {
 
 interface GapRaw {
   config: { rho: number; adaptiveRho: number; eta: number; trainLimit: number; testLimit: number; hidden: number; epochs: number };
-  models: Array<{ id: string; trainAcc: number; testAcc: number; trainLoss: number; testLoss: number; gapAcc: number; gapLoss: number; sharpness: number; adaptiveSharpness: number }>;
+  models: Array<{ id: string; trainAcc: number; testAcc: number; trainLoss: number | null; testLoss: number | null; gapAcc: number; gapLoss: number | null; sharpness: number | null; adaptiveSharpness: number | null; diverged?: boolean }>;
 }
 
 function gapSection(def: ExperimentDef, outcome: CellOutcome): Section {
@@ -242,7 +242,9 @@ function gapSection(def: ExperimentDef, outcome: CellOutcome): Section {
   if (!r || outcome.status !== 'completed') {
     return { md: () => `Not completed (${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}).\n`, files: [], groups: [] };
   }
-  const ms = r.models;
+  const all = r.models;
+  const ms = all.filter((m) => !m.diverged && m.sharpness !== null && m.adaptiveSharpness !== null && m.gapLoss !== null) as Array<GapRaw['models'][number] & { sharpness: number; adaptiveSharpness: number; gapLoss: number }>;
+  const excluded = all.filter((m) => !ms.includes(m as never));
   const tau = {
     sAcc: kendallTau(ms.map((m) => m.sharpness), ms.map((m) => m.gapAcc)),
     aAcc: kendallTau(ms.map((m) => m.adaptiveSharpness), ms.map((m) => m.gapAcc)),
@@ -259,15 +261,17 @@ function gapSection(def: ExperimentDef, outcome: CellOutcome): Section {
     ['sharpness-vs-gap-loss.svg', sc('sharpness', 'gapLoss', tau.sLoss)], ['adaptive-vs-gap-loss.svg', sc('adaptiveSharpness', 'gapLoss', tau.aLoss)],
   ];
   const md = (pre: string) => [
-    `${ms.length} one-hidden-layer MLPs (${r.config.hidden} units) trained for ${r.config.epochs} epochs on ${r.config.trainLimit} CIFAR-10 images (test: ${r.config.testLimit}), varying batch size, learning rate, weight decay and dropout. Kendall rank correlation τ with the generalization gap:`, '',
+    `${all.length} one-hidden-layer MLPs (${r.config.hidden} units) trained for ${r.config.epochs} epochs on ${r.config.trainLimit} CIFAR-10 images (test: ${r.config.testLimit}), varying batch size, learning rate, weight decay and dropout. Kendall rank correlation τ (τ-b) with the generalization gap over the ${ms.length} models that trained:`, '',
     mdTable(['measure', 'τ with train acc − test acc', 'τ with test loss − train loss'], [
       [`sharpness (ρ = ${r.config.rho})`, tau.sAcc.toFixed(3), tau.sLoss.toFixed(3)],
       [`adaptive sharpness (ρ = ${r.config.adaptiveRho}, η = ${r.config.eta})`, tau.aAcc.toFixed(3), tau.aLoss.toFixed(3)],
     ]), '',
+    excluded.length ? `Excluded from τ (training diverged, non-finite loss): ${excluded.map((m) => `\`${m.id}\``).join(', ')}.` : `All ${all.length} models trained without divergence.`, '',
     ...files.map(([f]) => `![${f}](${pre}${f})`), '',
     '<details><summary>Per-model numbers</summary>', '',
     mdTable(['model', 'train acc (%)', 'test acc (%)', 'train loss', 'test loss', 'sharpness', 'adaptive sharpness'],
-      ms.map((m) => [m.id, (m.trainAcc * 100).toFixed(1), (m.testAcc * 100).toFixed(1), m.trainLoss.toFixed(3), m.testLoss.toFixed(3), m.sharpness.toExponential(3), m.adaptiveSharpness.toExponential(3)])),
+      all.map((m) => [m.id, (m.trainAcc * 100).toFixed(1), (m.testAcc * 100).toFixed(1), fmt(m.trainLoss, 3), fmt(m.testLoss, 3),
+        m.sharpness === null ? 'diverged' : m.sharpness.toExponential(3), m.adaptiveSharpness === null ? 'diverged' : m.adaptiveSharpness.toExponential(3)])),
     '', '</details>', '',
   ].join('\n');
   return { md, files, groups: [] };
@@ -279,6 +283,8 @@ interface StepRaw {
   trainableParams: number;
   medianS: Record<string, number>;
   ratioToSgd: Record<string, number>;
+  minS?: Record<string, number>;
+  minRatioToSgd?: Record<string, number>;
   imagesPerS: Record<string, number>;
   samplesS: Record<string, number[]>;
 }
@@ -292,8 +298,9 @@ function stepSection(def: ExperimentDef, outcome: CellOutcome): Section {
   const bars = barChart({ title: `Step time, ${r.config.model}, batch ${r.config.batchSize} (${r.backend})`, yLabel: 'seconds per step (median)', bars: names.map((n) => ({ label: OPT_LABEL[n] ?? n, value: r.medianS[n]!, color: colorFor(n) })), yMin: 0 });
   const md = (pre: string) => [
     `${r.config.model} (${r.trainableParams} trainable parameters), one batch of ${r.config.batchSize} CIFAR-10 images, backend \`${r.backend}\`; ${r.config.warmup} warm-up round(s), then ${r.config.repeats} timed rounds interleaving SGD, SAM, ASAM (weights reset before each step; the timer stops after \`dataSync()\` of the loss).`, '',
-    mdTable(['optimizer', 'median step (s)', 'ratio to SGD', 'images/s', 'samples (s)'],
-      names.map((n) => [OPT_LABEL[n] ?? n, r.medianS[n]!.toFixed(3), r.ratioToSgd[n]!.toFixed(2), r.imagesPerS[n]!.toFixed(1), r.samplesS[n]!.map((x) => x.toFixed(3)).join(', ')])), '',
+    mdTable(['optimizer', 'median step (s)', 'median / SGD', 'fastest step (s)', 'fastest / SGD', 'images/s (median)', 'samples (s)'],
+      names.map((n) => [OPT_LABEL[n] ?? n, r.medianS[n]!.toFixed(3), r.ratioToSgd[n]!.toFixed(2), fmt(r.minS?.[n], 3), fmt(r.minRatioToSgd?.[n], 2), r.imagesPerS[n]!.toFixed(1), r.samplesS[n]!.map((x) => x.toFixed(3)).join(', ')])), '',
+    'On a machine shared with other work the fastest sample is the least disturbed; a SAM/ASAM step does two forward-backward passes, so about 2× is expected.', '',
     `![step time](${pre}step-time.svg)`, '',
   ].join('\n');
   return { md, files: [['step-time.svg', bars]], groups: [] };

@@ -22,7 +22,7 @@ export const sharpnessGap = defineExperiment({
   grid: {},
   profiles: {
     smoke: { base: { trainLimit: 400, testLimit: 200, epochs: 2, batchSize: [64], lr: [0.005, 0.05], weightDecay: [0], dropout: [0, 0.5], sharpnessSamples: 200, sharpnessSteps: 3 }, note: '4 models, 400 images, 2 epochs.' },
-    cpu: { base: { trainLimit: 2000, testLimit: 1000, epochs: 8 }, note: '16 MLPs (batch 32/256 × lr 0.005/0.05 × weight decay 0/5e-3 × dropout 0/0.5), 2,000 train / 1,000 test images, 8 epochs (about 5 minutes).' },
+    cpu: { base: { trainLimit: 2000, testLimit: 1000, epochs: 8 }, note: '16 MLPs (batch 32/256 × lr 0.002/0.01 × weight decay 0/5e-3 × dropout 0/0.5), 2,000 train / 1,000 test images, 8 epochs (about 5 minutes).' },
     paper: { base: { trainLimit: 4000, testLimit: 1000, epochs: 30 }, note: 'same grid, all 4,000 local train images, 30 epochs.' },
   },
 });
@@ -36,7 +36,7 @@ export const stepTime = defineExperiment({
   grid: {},
   profiles: {
     smoke: { base: { model: 'resnet8_tiny', batchSize: 32, repeats: 2 }, note: 'test-sized ResNet-8, batch 32.' },
-    cpu: { base: { batchSize: 64 }, note: 'ResNet-20, batch 64.' },
+    cpu: { base: { batchSize: 64, repeats: 5 }, note: 'ResNet-20, batch 64, 5 timed rounds.' },
     paper: { note: 'ResNet-20, batch 128.' },
   },
 });

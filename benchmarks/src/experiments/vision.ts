@@ -25,9 +25,9 @@ export const cifar10Resnet20 = defineExperiment({
       note: 'test-sized ResNet-8 (widths 4/8/16) on 256 train / 128 test images, 2 epochs of 4 steps: checks the pipeline, not the method.',
     },
     cpu: {
-      base: { epochs: 3, trainLimit: 4000, testLimit: 1000, evalBatchSize: 250 },
+      base: { epochs: 4, trainLimit: 4000, testLimit: 1000, evalBatchSize: 250 },
       grid: { seed: [0] },
-      note: 'ResNet-20 on the 4,000-image CIFAR-10 subset (1,000 test images), 3 epochs with the cosine schedule, one seed (about 30 minutes on 2 CPU cores with wasm).',
+      note: 'ResNet-20 on the 4,000-image CIFAR-10 subset (1,000 test images), 4 epochs with the cosine schedule, one seed (about 30 minutes on 2 idle CPU cores with wasm).',
     },
     paper: { base: FULL, note: 'full CIFAR-10, 200 epochs, 3 seeds.' },
   },

@@ -38,7 +38,7 @@ export interface SharpnessGapConfig {
 
 export const DEFAULTS: SharpnessGapConfig = {
   trainLimit: 2000, testLimit: 1000, hidden: 128, epochs: 12,
-  batchSize: [32, 256], lr: [0.005, 0.05], weightDecay: [0, 5e-3], dropout: [0, 0.5],
+  batchSize: [32, 256], lr: [0.002, 0.01], weightDecay: [0, 5e-3], dropout: [0, 0.5],
   rho: 0.05, adaptiveRho: 0.5, eta: 0.01, sharpnessSamples: 1000, sharpnessSteps: 10, seed: 0,
 };
 
@@ -54,8 +54,10 @@ export interface ModelPoint {
   testLoss: number;
   gapAcc: number;
   gapLoss: number;
-  sharpness: number;
-  adaptiveSharpness: number;
+  /** null when training diverged (non-finite loss): such models are excluded from the correlations. */
+  sharpness: number | null;
+  adaptiveSharpness: number | null;
+  diverged: boolean;
   wallS: number;
 }
 
@@ -163,6 +165,9 @@ function trainOne(
     }
     const trainM = evaluate(m, tr.x, tr.y, dim, classes);
     const testM = evaluate(m, te.x, te.y, dim, classes);
+    if (!Number.isFinite(trainM.loss) || !Number.isFinite(testM.loss)) {
+      return { trainAcc: trainM.acc, testAcc: testM.acc, trainLoss: trainM.loss, testLoss: testM.loss, gapAcc: trainM.acc - testM.acc, gapLoss: NaN, sharpness: null, adaptiveSharpness: null, diverged: true };
+    }
     const ns = Math.min(cfg.sharpnessSamples, n);
     const xs = tf.tensor2d(tr.x.subarray(0, ns * dim), [ns, dim]);
     const ys = tf.tensor1d(tr.y.subarray(0, ns), 'int32');
@@ -172,7 +177,7 @@ function trainOne(
     tf.dispose([xs, ys]);
     return {
       trainAcc: trainM.acc, testAcc: testM.acc, trainLoss: trainM.loss, testLoss: testM.loss,
-      gapAcc: trainM.acc - testM.acc, gapLoss: testM.loss - trainM.loss, sharpness: sh, adaptiveSharpness: ash,
+      gapAcc: trainM.acc - testM.acc, gapLoss: testM.loss - trainM.loss, sharpness: sh, adaptiveSharpness: ash, diverged: false,
     };
   } finally {
     opt.dispose();
@@ -180,10 +185,11 @@ function trainOne(
   }
 }
 
-/** Kendall τ of sharpness and adaptive sharpness with both gaps. */
-export function correlations(points: ModelPoint[]): Record<string, number> {
-  const s = points.map((p) => p.sharpness);
-  const a = points.map((p) => p.adaptiveSharpness);
+/** Kendall τ of sharpness and adaptive sharpness with both gaps, over the models that did not diverge. */
+export function correlations(all: ModelPoint[]): Record<string, number> {
+  const points = all.filter((p) => !p.diverged && p.sharpness !== null && p.adaptiveSharpness !== null);
+  const s = points.map((p) => p.sharpness!);
+  const a = points.map((p) => p.adaptiveSharpness!);
   const ga = points.map((p) => p.gapAcc);
   const gl = points.map((p) => p.gapLoss);
   return {
@@ -217,7 +223,7 @@ export async function run(ctx: TaskContext): Promise<void> {
     writeJsonAtomic(progressFile, done);
     const eta = (((performance.now() - t0) / 1000) / (i + 1)) * (grid.length - i - 1);
     ctx.log(`model ${i + 1}/${grid.length} ${id}: train ${(r.trainAcc * 100).toFixed(1)}% test ${(r.testAcc * 100).toFixed(1)}% ` +
-      `sharpness ${r.sharpness.toExponential(3)} adaptive ${r.adaptiveSharpness.toExponential(3)} (${wallS.toFixed(1)}s, ETA ${eta.toFixed(0)}s)`);
+      `${r.diverged ? 'DIVERGED (excluded)' : `sharpness ${r.sharpness!.toExponential(3)} adaptive ${r.adaptiveSharpness!.toExponential(3)}`} (${wallS.toFixed(1)}s, ETA ${eta.toFixed(0)}s)`);
   }
   const tau = correlations(done);
   ctx.log(`Kendall τ: ${Object.entries(tau).map(([k, v]) => `${k}=${v.toFixed(3)}`).join(' ')}`);
