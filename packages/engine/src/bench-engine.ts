@@ -9,7 +9,7 @@
  * ends with `dataSync()` on the loss so all work is finished when the clock stops.
  *
  * Usage: pnpm bench:engine [--steps 3] [--batch 128] [--tfm-batch 32] [--seq 32]
- *        [--cpu-batch 8] [--cpu-tfm-batch 2] [--cpu-steps 1] [--backends wasm,cpu] [--no-torch] [--out file.json]
+ *        [--cpu-batch 8] [--cpu-tfm-batch 2] [--cpu-steps 1] [--backends wasm,cpu] [--no-torch] [--no-data-parallel] [--out file.json]
  * Prints a table; the last stdout line is one JSON summary; full results go to
  * packages/engine/bench-results/engine-<timestamp>.json.
  */
@@ -20,6 +20,8 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sharpnessAware } from '../../asam-core/src/index.ts';
+import { createDataParallel, splitBatch } from './data-parallel.ts';
+import type { Shard } from './data-parallel.ts';
 import { BACKEND_NAMES, initEngine } from './engine.ts';
 import type { BackendName, EngineInfo } from './engine.ts';
 import { buildCifarResNet, classificationLoss, compactTransformer, randomTokens } from './models.ts';
@@ -41,7 +43,7 @@ const pkgRoot = join(here, '..');
 
 function parseArgs(argv: string[]) {
   const o = { steps: 3, batch: 128, tfmBatch: 32, seq: 32, cpuBatch: 8, cpuTfmBatch: 2, cpuSteps: 1,
-    backends: undefined as string[] | undefined, torch: true, out: undefined as string | undefined };
+    backends: undefined as string[] | undefined, torch: true, dataParallel: true, out: undefined as string | undefined };
   const num = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min) throw new Error(`${flag}: expected an integer >= ${min}, got '${v}'.`);
@@ -67,9 +69,10 @@ function parseArgs(argv: string[]) {
         break;
       }
       case '--no-torch': o.torch = false; break;
+      case '--no-data-parallel': o.dataParallel = false; break;
       case '--out': o.out = v; i++; break;
       case '--': break;
-      default: throw new Error(`Unknown argument '${a}'. Valid: --steps --batch --tfm-batch --seq --cpu-batch --cpu-tfm-batch --cpu-steps --backends --no-torch --out.`);
+      default: throw new Error(`Unknown argument '${a}'. Valid: --steps --batch --tfm-batch --seq --cpu-batch --cpu-tfm-batch --cpu-steps --backends --no-torch --no-data-parallel --out.`);
     }
   }
   return o;
@@ -152,6 +155,40 @@ function benchTransformer(batch: number, seq: number, steps: number, log: (s: st
   return { batch, unitsPerStep: tokens, unit: 'tok', ...r };
 }
 
+/**
+ * ResNet-20 SGD steps through the worker_threads data-parallel trainer (wasm): the same global
+ * batch on 1 worker and split over 2 workers; returns images/s per worker count.
+ */
+async function benchDataParallel(batch: number, steps: number, log: (s: string) => void): Promise<Record<string, { medianMs: number; imgPerSec: number; samplesMs: number[] }>> {
+  const xv = new Float32Array(batch * 32 * 32 * 3);
+  for (let i = 0; i < xv.length; i++) xv[i] = Math.sin(i * 12.9898) * 0.5;
+  const full: Shard = {
+    x: { values: xv, shape: [batch, 32, 32, 3], dtype: 'float32' },
+    y: { values: Int32Array.from({ length: batch }, (_, i) => i % 10), shape: [batch], dtype: 'int32' },
+  };
+  const out: Record<string, { medianMs: number; imgPerSec: number; samplesMs: number[] }> = {};
+  for (const workers of [1, 2]) {
+    const dp = await createDataParallel({ replica: new URL('./resnet-replica.ts', import.meta.url), workers });
+    try {
+      const samples: number[] = [];
+      for (let i = 0; i <= steps; i++) {
+        const t0 = performance.now();
+        await dp.step(splitBatch(full, workers));
+        const ms = performance.now() - t0;
+        if (i > 0) samples.push(ms);
+        log(`    ${workers} worker(s) ${i === 0 ? 'warm-up' : `step ${i}/${steps}`}: ${(ms / 1000).toFixed(2)} s`);
+      }
+      await dp.checkSync();
+      const sorted = [...samples].sort((a, b) => a - b);
+      const medianMs = sorted[Math.floor((sorted.length - 1) / 2)]!;
+      out[`workers${workers}`] = { medianMs, imgPerSec: batch / (medianMs / 1000), samplesMs: samples };
+    } finally {
+      await dp.close();
+    }
+  }
+  return out;
+}
+
 /** A python3 that can import torch (Debian's python3-torch lives under /usr/bin/python3). */
 function findTorchPython(): string | null {
   for (const py of ['/usr/bin/python3', 'python3']) {
@@ -212,6 +249,12 @@ async function main(): Promise<void> {
     results.push(res);
   }
 
+  let dataParallel: Awaited<ReturnType<typeof benchDataParallel>> | null = null;
+  if (args.dataParallel && results.some((r) => r.backend === 'wasm')) {
+    log(`== data-parallel ResNet-20 SGD on wasm workers, global batch ${args.batch}`);
+    dataParallel = await benchDataParallel(args.batch, args.steps, log);
+  }
+
   let torch: Record<string, unknown> | null = null;
   let torch1: Record<string, unknown> | null = null;
   const py = args.torch ? findTorchPython() : null;
@@ -256,6 +299,12 @@ async function main(): Promise<void> {
         `${fmt(w.sgd.medianMs / w.forward.medianMs, 2)} | ${fmt(w.sam.medianMs / w.sgd.medianMs, 2)} | ${fmt(w.asam.medianMs / w.sgd.medianMs, 2)} | 1 | – | – | – |`);
     }
   }
+  if (dataParallel !== null) {
+    const w1 = dataParallel['workers1']!;
+    const w2 = dataParallel['workers2']!;
+    lines.push('', `data-parallel ResNet-20 SGD (wasm, worker_threads, global batch ${args.batch}): ` +
+      `1 worker ${w1.imgPerSec.toFixed(1)} img/s, 2 workers ${w2.imgPerSec.toFixed(1)} img/s (x${(w2.imgPerSec / w1.imgPerSec).toFixed(2)})`);
+  }
   console.log(lines.join('\n'));
 
   const main = results.find((r) => r.backend === auto.backend && r.resnet20 !== undefined) ?? results.find((r) => r.resnet20 !== undefined);
@@ -275,13 +324,15 @@ async function main(): Promise<void> {
     asamOverSgdTime: rn ? rn.steps.asam.medianMs / rn.steps.sgd.medianMs : null,
     sgdVsTorch: rn && torchImg ? perSec(rn, 'sgd')! / torchImg : null,
     tensorGrowthAfterWarmup: rn ? KINDS.map((k) => rn.growthAfterWarmup[k].tensors) : null,
+    dataParallel2WorkersImgPerSec: dataParallel?.['workers2']?.imgPerSec ?? null,
+    dataParallel1WorkerImgPerSec: dataParallel?.['workers1']?.imgPerSec ?? null,
     transformerSgdTokPerSec: main?.transformer ? perSec(main.transformer, 'sgd') : null,
     transformerAsamTokPerSec: main?.transformer ? perSec(main.transformer, 'asam') : null,
     torchTransformerSgdTokPerSec: torchPerSec(torch, 'transformer', 'sgd'),
   };
   const full = {
     date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null,
-    memGiB: Math.round(totalmem() / 2 ** 30), loadavgAtEnd: loadavg(), args, auto, results, torch, torch1, summary,
+    memGiB: Math.round(totalmem() / 2 ** 30), loadavgAtEnd: loadavg(), args, auto, results, dataParallel, torch, torch1, summary,
   };
   const out = args.out ?? join(pkgRoot, 'bench-results', `engine-${full.date.replace(/[:.]/g, '-')}.json`);
   mkdirSync(dirname(out), { recursive: true });
