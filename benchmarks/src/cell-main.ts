@@ -6,7 +6,7 @@
  * with status failed and the error, and exits 1.
  */
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { collectEnv } from './env-info.ts';
 import { readJsonIfExists, writeJsonAtomic } from './fs-util.ts';
 import type { BackendReport, TaskModule } from './tasks/types.ts';
@@ -36,7 +36,8 @@ async function main(): Promise<void> {
     const mod = (await import(pathToFileURL(modPath).href)) as TaskModule;
     if (typeof mod.run !== 'function') throw new Error(`task module ${modPath} has no run(ctx) export`);
     const dataFiles = mod.dataFiles ? mod.dataFiles(cell.config, dataDir) : [];
-    writeJsonAtomic(path.join(dir, 'env.json'), collectEnv({ backend, dataDir, dataFiles, cwd: dir }));
+    // git revision of this source tree (the run folder may live outside the repository).
+    writeJsonAtomic(path.join(dir, 'env.json'), collectEnv({ backend, dataDir, dataFiles, cwd: path.dirname(fileURLToPath(import.meta.url)) }));
     console.log(`backend ${backend.backend} (requested ${backend.requested}: ${backend.reason})`);
     await mod.run({ config: cell.config, outDir: dir, dataDir, backend, log: (l) => console.log(l) });
   } catch (e) {

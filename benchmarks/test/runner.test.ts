@@ -36,6 +36,7 @@ describe('runSweep', () => {
       expect(env.backend.backend).toBe('none');
       expect(env.machine.cpuCount).toBeGreaterThan(0);
       expect(env.versions.node).toBe(process.version);
+      expect(env.git.sha).toMatch(/^[0-9a-f]{40}$/); // the run folder is outside the repository: the sha comes from the source tree
     }
     const cfg = JSON.parse(fs.readFileSync(path.join(runsDir, 'stand_in', 'sam-rho0.05-seed0', 'config.json'), 'utf8'));
     expect(cfg.optimizer).toEqual({ method: 'sam', rho: 0.05 });
