@@ -39,7 +39,7 @@ async function main(): Promise<number> {
   const f = parseFlags(process.argv.slice(2), FLAGS);
   const registry = createExperimentRegistry();
   if (f.help) {
-    console.log(helpText('Usage: pnpm bench [flags]   (in benchmarks/: pnpm bench -- [flags])', FLAGS,
+    console.log(helpText('Usage: pnpm --filter @asam/benchmarks bench [flags]   (from the repository root: pnpm bench -- [flags])', FLAGS,
       `\nExperiments: ${registry.list().map((d) => `${d.id} [${Object.keys(d.profiles).join(',')}]`).join(', ')}\n`));
     return 0;
   }

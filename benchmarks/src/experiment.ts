@@ -230,14 +230,17 @@ export class ExperimentRegistry {
     return d;
   }
 
+  /** Whether an experiment with this id is registered. */
   has(id: string): boolean {
     return this.byId.has(id);
   }
 
+  /** Registered ids, in registration order. */
   ids(): string[] {
     return [...this.byId.keys()];
   }
 
+  /** Registered experiments, in registration order. */
   list(): ExperimentDef[] {
     return [...this.byId.values()];
   }

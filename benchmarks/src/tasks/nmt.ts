@@ -20,6 +20,7 @@ export function dataFiles(config: TaskConfig, dataDir: string): string[] {
   return listFiles(path.join(dataDir, sub)).filter((f) => !/README|LICENSE/i.test(path.basename(f)));
 }
 
+/** Trains one cell with `trainTranslation` (resuming from the cell's checkpoint); throws if it diverged. */
 export async function run(ctx: TaskContext): Promise<void> {
   const { trainTranslation, defaultTranslationDeps } = await import('@asam/nmt');
   const cacheDir = (ctx.config.cacheDir as string | undefined) ?? path.join(ctx.outDir, '..', '..', '.cache', 'nmt');

@@ -77,10 +77,12 @@ function lossFn(v: [tf.Variable, tf.Variable], c: number): () => tf.Scalar {
   return () => tf.tidy(() => tf.mul(0.5, tf.square(tf.sub(tf.sum(tf.mul(v[0], v[1])), c))) as tf.Scalar);
 }
 
+/** The toy reads no data files. */
 export function dataFiles(): string[] {
   return [];
 }
 
+/** Measures both points, runs the three trajectories and writes result.json (with the contour grid for the plots). */
 export async function run(ctx: TaskContext): Promise<void> {
   const t0 = performance.now();
   const cfg: Cfg = { ...DEFAULTS, ...(ctx.config as Partial<Cfg>) };

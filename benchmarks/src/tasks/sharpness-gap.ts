@@ -198,6 +198,7 @@ export function correlations(all: ModelPoint[]): Record<string, number> {
   };
 }
 
+/** Trains the grid of MLPs (resuming from models.json), measures them and writes result.json with Kendall τ. */
 export async function run(ctx: TaskContext): Promise<void> {
   const t0 = performance.now();
   const cfg: SharpnessGapConfig = { ...DEFAULTS, ...(ctx.config as Partial<SharpnessGapConfig>) };

@@ -29,10 +29,12 @@ interface Cfg {
 
 const DEFAULTS: Cfg = { model: 'resnet20', batchSize: 64, warmup: 1, repeats: 3, rho: { sam: 0.05, asam: 0.5 }, eta: 0.01, seed: 0 };
 
+/** The one CIFAR-10 file the timed batch comes from. */
 export function dataFiles(config: unknown, dataDir: string): string[] {
   return cifarFiles(config, dataDir).filter((f) => f.endsWith('data_batch_1.bin'));
 }
 
+/** Times interleaved SGD / SAM / ASAM steps and writes result.json (samples, medians, minima, ratios). */
 export async function run(ctx: TaskContext): Promise<void> {
   const t0 = performance.now();
   const cfg: Cfg = { ...DEFAULTS, ...(ctx.config as Partial<Cfg>) };

@@ -36,6 +36,7 @@ function checkFullDataset(config: TaskConfig, dataDir: string): void {
   }
 }
 
+/** Trains one cell with `trainClassifier` (resuming from the cell's checkpoint); throws if it diverged. */
 export async function run(ctx: TaskContext): Promise<void> {
   const { trainClassifier } = await import('@asam/vision');
   const { bench, ...rest } = ctx.config as TaskConfig & { bench?: { requireFullDataset?: boolean } };
