@@ -1,3 +1,4 @@
+/// <reference path="./tokenizer-sentencepiece-js.d.ts" />
 /**
  * Joint subword vocabulary for translation (SentencePiece; Kudo & Richardson 2018,
  * "SentencePiece: A simple and language independent subword tokenizer and
