@@ -21,29 +21,32 @@ const opt = (k: string) => (_c: Record<string, unknown>, o: Record<string, unkno
 const FLAGS: Record<string, Flag> = {
   '--model': { key: 'model', kind: 'str', help: 'registry id (see --list-models)', set: top('model') },
   '--out': { key: 'out', kind: 'str', help: 'run directory', set: top('out') },
-  '--dataset': { key: 'dataset', kind: 'str', help: 'cifar10 | cifar100 | imagenet (default cifar10)', set: top('dataset') },
+  '--dataset': { key: 'dataset', kind: 'str', help: 'cifar10 | cifar100 | imagenet (default cifar10; imagenet switches the defaults to the ImageNet recipe)', set: top('dataset') },
+  '--imagenet-folder': { key: 'imagenetFolder', kind: 'str', help: 'ImageNet: folder under the data dir with train/<wnid>/*.JPEG (default imagenet; samples: imagenet-samples)', set: top('imagenetFolder') },
+  '--image-size': { key: 'imageSize', kind: 'int', help: 'ImageNet: crop size in pixels (default 224; e.g. 64 on a CPU)', set: top('imageSize') },
+  '--eval-split': { key: 'evalSplit', kind: 'str', help: 'ImageNet: split evaluated each epoch, val | train (default val; train for folders without val)', set: top('evalSplit') },
   '--optimizer': { key: 'method', kind: 'str', help: 'sgd | sam | asam (default asam)', set: (_c, o, v) => { o.method = v === 'sgd' ? 'none' : v; } },
-  '--rho': { key: 'rho', kind: 'num', help: 'neighbourhood radius (default 0.05 sam, 0.5 asam)', set: opt('rho') },
+  '--rho': { key: 'rho', kind: 'num', help: 'neighbourhood radius (default 0.05 sam, 0.5 asam; ImageNet 0.1 / 1.0)', set: opt('rho') },
   '--eta': { key: 'eta', kind: 'num', help: 'ASAM eta (default 0.01)', set: opt('eta') },
   '--p': { key: 'p', kind: 'str', help: '2 | inf (default 2)', set: (_c, o, v) => { o.p = v === '2' ? 2 : v; } },
   '--normalization': { key: 'normalization', kind: 'str', help: 'elementwise | filterwise', set: opt('normalization') },
-  '--weight-decay': { key: 'weightDecay', kind: 'num', help: 'coupled L2 (default 5e-4)', set: opt('weightDecay') },
+  '--weight-decay': { key: 'weightDecay', kind: 'num', help: 'coupled L2 (default 5e-4; ImageNet 1e-4)', set: opt('weightDecay') },
   '--clip-norm': { key: 'clipNorm', kind: 'num', help: 'global gradient-norm clip (default off)', set: opt('clipNorm') },
   '--every': { key: 'every', kind: 'int', help: 'sharpness-aware step every k steps (default 1)', set: opt('every') },
-  '--epochs': { key: 'epochs', kind: 'int', help: 'default 200', set: top('epochs') },
-  '--batch-size': { key: 'batchSize', kind: 'int', help: 'default 128', set: top('batchSize') },
+  '--epochs': { key: 'epochs', kind: 'int', help: 'default 200 (ImageNet 100)', set: top('epochs') },
+  '--batch-size': { key: 'batchSize', kind: 'int', help: 'default 128 (ImageNet 512)', set: top('batchSize') },
   '--eval-batch-size': { key: 'evalBatchSize', kind: 'int', help: 'default 256', set: top('evalBatchSize') },
-  '--lr': { key: 'lr', kind: 'num', help: 'peak learning rate (default 0.1)', set: top('lr') },
+  '--lr': { key: 'lr', kind: 'num', help: 'peak learning rate (default 0.1; ImageNet 0.2)', set: top('lr') },
   '--momentum': { key: 'momentum', kind: 'num', help: 'default 0.9', set: top('momentum') },
   '--schedule': { key: 'schedule', kind: 'str', help: 'cosine | constant', set: top('schedule') },
   '--label-smoothing': { key: 'labelSmoothing', kind: 'num', help: 'default 0.1', set: top('labelSmoothing') },
-  '--augment': { key: 'augment', kind: 'str', help: 'cifar | none', set: top('augment') },
+  '--augment': { key: 'augment', kind: 'str', help: 'cifar (CIFAR default) | imagenet (random-resized-crop + flip, ImageNet default) | none', set: top('augment') },
   '--cutout': { key: 'cutout', kind: 'int', help: 'cutout side in pixels (default 0)', set: top('cutout') },
   '--dropout': { key: 'dropout', kind: 'num', help: 'dropout rate (WRN only)', set: top('dropout') },
   '--label-noise': { key: 'labelNoise', kind: 'num', help: 'label-noise rate in [0,1)', set: (c, _o, v) => { c.labelNoise = { ...(c.labelNoise as object ?? { kind: 'symmetric' }), rate: v }; } },
   '--noise-kind': { key: 'labelNoise.kind', kind: 'str', help: 'symmetric | pairflip', set: (c, _o, v) => { c.labelNoise = { ...(c.labelNoise as object ?? {}), kind: v }; } },
   '--seed': { key: 'seed', kind: 'int', help: 'default 0', set: top('seed') },
-  '--train-limit': { key: 'trainLimit', kind: 'int', help: 'use the first N train images', set: top('trainLimit') },
+  '--train-limit': { key: 'trainLimit', kind: 'int', help: 'use the first N train images (ImageNet: first N files in (class, file) order)', set: top('trainLimit') },
   '--test-limit': { key: 'testLimit', kind: 'int', help: 'use the first N test images', set: top('testLimit') },
   '--max-steps-per-epoch': { key: 'maxStepsPerEpoch', kind: 'int', help: 'cap steps per epoch', set: top('maxStepsPerEpoch') },
   '--checkpoint-every': { key: 'checkpointEverySteps', kind: 'int', help: 'also checkpoint every N steps', set: top('checkpointEverySteps') },
@@ -58,7 +61,10 @@ const OTHER = {
 };
 
 function usage(): string {
-  const lines = ['usage: tsx packages/vision/src/cli.ts --model <id> --out <dir> [options]', ''];
+  const lines = ['usage: tsx packages/vision/src/cli.ts --model <id> --out <dir> [options]', '',
+    'ImageNet: --dataset imagenet reads <data dir>/<--imagenet-folder>/{train,<--eval-split>}/<wnid>/*.JPEG, e.g.',
+    '  --dataset imagenet --imagenet-folder imagenet-samples --image-size 64 --eval-split train --model resnet10_tiny',
+    '  (the sample folder has no val split, so it is evaluated on its own train images)', ''];
   for (const [f, d] of Object.entries(FLAGS)) lines.push(`  ${f.padEnd(24)} ${d.help}`);
   for (const [f, d] of Object.entries(OTHER)) lines.push(`  ${f.padEnd(24)} ${d}`);
   return lines.join('\n');

@@ -1,7 +1,8 @@
 /**
  * Training configuration: the paper's CIFAR recipe as defaults (Kwon et al. 2021, §5.1, following Foret et al. 2021:
  * SGD momentum 0.9, lr 0.1, cosine schedule, weight decay 5e-4, batch 128, label smoothing 0.1, crop + flip,
- * 200 epochs), validated at the boundary. Errors name the field, the value and the valid range.
+ * 200 epochs), and an ImageNet recipe when `dataset: 'imagenet'` (see `IMAGENET_RECIPE`), validated at the
+ * boundary. Errors name the field, the value and the valid range.
  */
 import type { Method } from '@asam/core';
 
@@ -43,7 +44,12 @@ export interface TrainConfig {
   schedule: 'cosine' | 'constant';
   optimizer: OptimizerConfig;
   labelSmoothing: number;
-  augment: 'cifar' | 'none';
+  /**
+   * Train-time augmentation. 'cifar': pad 4 + random 32×32 crop + flip (CIFAR only). 'imagenet':
+   * random-resized-crop (scale [0.08, 1], aspect [3/4, 4/3]) to imageSize + flip (ImageNet only). 'none': CIFAR
+   * images as they are; ImageNet images with the eval transform (resize to ⌊imageSize·256/224⌉, centre crop).
+   */
+  augment: 'cifar' | 'imagenet' | 'none';
   cutout: number;
   /** Dropout rate (models with a dropout option only, e.g. WRN). */
   dropout: number;
@@ -58,6 +64,18 @@ export interface TrainConfig {
   checkpointEverySteps: number | null;
   /** Report progress every N steps. */
   progressEvery: number;
+  /** ImageNet only: folder under the data dir holding `train/<wnid>/*.JPEG`, `val/<wnid>/*.JPEG` (default 'imagenet'). */
+  imagenetFolder: string;
+  /**
+   * Side of the square network input. ImageNet: crop size (default 224; small values such as 32–64 for CPU tests;
+   * evaluation resizes the shorter side to ⌊imageSize·256/224⌉ first). CIFAR: null (native 32×32).
+   */
+  imageSize: number | null;
+  /**
+   * ImageNet only: the split evaluated every epoch, 'val' (default) or 'train' (for folders without a val split,
+   * e.g. the sample folder; the figures are then training-set figures). CIFAR always uses its test split ('val').
+   */
+  evalSplit: 'val' | 'train';
 }
 
 /** Partial config accepted by `resolveConfig` (optimizer fields may be partial too). */
@@ -78,9 +96,22 @@ export class TrainConfigError extends Error {
 /** ρ default per method (Kwon et al. 2021, Table 2 settings for CIFAR-10). */
 export const DEFAULT_RHO: Record<Method, number> = { none: 0, sam: 0.05, asam: 0.5 };
 
+/**
+ * Defaults that differ when `dataset: 'imagenet'`: ResNet-50-style recipe, 100 epochs, batch 512, peak lr 0.2
+ * (= 0.1 per 256 images, the linear scaling rule of Goyal et al. 2017) with per-step cosine decay, momentum 0.9,
+ * weight decay 1e-4 (torchvision's ImageNet value), label smoothing 0.1, random-resized-crop 224 + flip for
+ * training, resize 256 + centre crop 224 for evaluation; ρ SAM 0.1 / ASAM 1.0. The exact hyper-parameters of
+ * Kwon et al. 2021's ImageNet run could not be checked against the paper text here; see the package README.
+ * Micro-batching is not implemented: batch 512 must fit the device at once (lower `batchSize` and `lr` otherwise).
+ */
+export const IMAGENET_RECIPE = {
+  epochs: 100, batchSize: 512, lr: 0.2, weightDecay: 1e-4, labelSmoothing: 0.1, augment: 'imagenet', imageSize: 224,
+  rho: { none: 0, sam: 0.1, asam: 1.0 } as Record<Method, number>,
+} as const;
+
 const TOP_KEYS: (keyof TrainConfig)[] = ['model', 'dataset', 'out', 'seed', 'epochs', 'batchSize', 'evalBatchSize', 'lr', 'momentum',
   'nesterov', 'schedule', 'optimizer', 'labelSmoothing', 'augment', 'cutout', 'dropout', 'labelNoise', 'trainLimit', 'testLimit',
-  'maxStepsPerEpoch', 'checkpointEverySteps', 'progressEvery'];
+  'maxStepsPerEpoch', 'checkpointEverySteps', 'progressEvery', 'imagenetFolder', 'imageSize', 'evalSplit'];
 const OPT_KEYS: (keyof OptimizerConfig)[] = ['method', 'rho', 'eta', 'p', 'normalization', 'weightDecay', 'weightDecayInAscent', 'clipNorm', 'every'];
 
 function num(field: string, v: unknown, o: { min?: number; max?: number; gt?: number; lt?: number; int?: boolean; nullable?: boolean }): void {
@@ -107,7 +138,8 @@ function bool(field: string, v: unknown): void {
 }
 
 /**
- * Fills every missing field with the paper's CIFAR recipe and validates the result. Unknown fields are refused
+ * Fills every missing field with the paper's CIFAR recipe (or `IMAGENET_RECIPE` when `dataset` is 'imagenet')
+ * and validates the result. Unknown fields are refused
  * (typos would otherwise silently fall back to defaults). Does not check that the model id exists (the trainer
  * does, with the registry's list of valid ids).
  */
@@ -123,32 +155,34 @@ export function resolveConfig(partial: PartialTrainConfig): TrainConfig {
   }
   const method = po.method ?? 'asam';
   oneOf('optimizer.method', method, ['none', 'sam', 'asam'] as const);
+  const dataset = partial.dataset ?? 'cifar10';
+  const inet = dataset === 'imagenet';
   const optimizer: OptimizerConfig = {
     method,
-    rho: po.rho ?? DEFAULT_RHO[method],
+    rho: po.rho ?? (inet ? IMAGENET_RECIPE.rho : DEFAULT_RHO)[method],
     eta: po.eta ?? 0.01,
     p: po.p ?? 2,
     normalization: po.normalization ?? 'elementwise',
-    weightDecay: po.weightDecay ?? 5e-4,
+    weightDecay: po.weightDecay ?? (inet ? IMAGENET_RECIPE.weightDecay : 5e-4),
     weightDecayInAscent: po.weightDecayInAscent ?? false,
     clipNorm: po.clipNorm ?? null,
     every: po.every ?? 1,
   };
   const c: TrainConfig = {
     model: partial.model,
-    dataset: partial.dataset ?? 'cifar10',
+    dataset,
     out: partial.out,
     seed: partial.seed ?? 0,
-    epochs: partial.epochs ?? 200,
-    batchSize: partial.batchSize ?? 128,
+    epochs: partial.epochs ?? (inet ? IMAGENET_RECIPE.epochs : 200),
+    batchSize: partial.batchSize ?? (inet ? IMAGENET_RECIPE.batchSize : 128),
     evalBatchSize: partial.evalBatchSize ?? 256,
-    lr: partial.lr ?? 0.1,
+    lr: partial.lr ?? (inet ? IMAGENET_RECIPE.lr : 0.1),
     momentum: partial.momentum ?? 0.9,
     nesterov: partial.nesterov ?? false,
     schedule: partial.schedule ?? 'cosine',
     optimizer,
-    labelSmoothing: partial.labelSmoothing ?? 0.1,
-    augment: partial.augment ?? 'cifar',
+    labelSmoothing: partial.labelSmoothing ?? (inet ? IMAGENET_RECIPE.labelSmoothing : 0.1),
+    augment: partial.augment ?? (inet ? IMAGENET_RECIPE.augment : 'cifar'),
     cutout: partial.cutout ?? 0,
     dropout: partial.dropout ?? 0,
     labelNoise: partial.labelNoise ?? null,
@@ -157,6 +191,9 @@ export function resolveConfig(partial: PartialTrainConfig): TrainConfig {
     maxStepsPerEpoch: partial.maxStepsPerEpoch ?? null,
     checkpointEverySteps: partial.checkpointEverySteps ?? null,
     progressEvery: partial.progressEvery ?? 10,
+    imagenetFolder: partial.imagenetFolder ?? 'imagenet',
+    imageSize: partial.imageSize !== undefined ? partial.imageSize : inet ? IMAGENET_RECIPE.imageSize : null,
+    evalSplit: partial.evalSplit ?? 'val',
   };
   validateConfig(c);
   return c;
@@ -188,7 +225,10 @@ export function validateConfig(c: TrainConfig): void {
   num('optimizer.clipNorm', o.clipNorm, { gt: 0, nullable: true });
   num('optimizer.every', o.every, { int: true, min: 1 });
   num('labelSmoothing', c.labelSmoothing, { min: 0, lt: 1 });
-  oneOf('augment', c.augment, ['cifar', 'none'] as const);
+  oneOf('augment', c.augment, ['cifar', 'imagenet', 'none'] as const);
+  const inet = c.dataset === 'imagenet';
+  if (inet && c.augment === 'cifar') throw new TrainConfigError('augment', c.augment, '"imagenet" (random-resized-crop + flip) or "none" for dataset "imagenet"; "cifar" is the 32×32 pad-and-crop');
+  if (!inet && c.augment === 'imagenet') throw new TrainConfigError('augment', c.augment, `"cifar" or "none" for dataset ${JSON.stringify(c.dataset)}; "imagenet" needs dataset "imagenet"`);
   num('cutout', c.cutout, { int: true, min: 0, max: 64 });
   if (c.cutout > 0 && c.augment !== 'cifar') throw new TrainConfigError('cutout', c.cutout, '0 unless augment is "cifar"');
   num('dropout', c.dropout, { min: 0, lt: 1 });
@@ -202,6 +242,16 @@ export function validateConfig(c: TrainConfig): void {
   num('maxStepsPerEpoch', c.maxStepsPerEpoch, { int: true, min: 1, nullable: true });
   num('checkpointEverySteps', c.checkpointEverySteps, { int: true, min: 1, nullable: true });
   num('progressEvery', c.progressEvery, { int: true, min: 1 });
+  if (typeof c.imagenetFolder !== 'string' || c.imagenetFolder.trim() === '') {
+    throw new TrainConfigError('imagenetFolder', c.imagenetFolder, 'a non-empty folder name under the data dir, e.g. "imagenet" or "imagenet-samples"');
+  }
+  oneOf('evalSplit', c.evalSplit, ['val', 'train'] as const);
+  if (inet) {
+    num('imageSize', c.imageSize, { int: true, min: 8, max: 1024 });
+  } else {
+    if (c.imageSize !== null) throw new TrainConfigError('imageSize', c.imageSize, `null for dataset ${JSON.stringify(c.dataset)} (CIFAR images are 32×32; imageSize is the ImageNet crop size)`);
+    if (c.evalSplit !== 'val') throw new TrainConfigError('evalSplit', c.evalSplit, `"val" for dataset ${JSON.stringify(c.dataset)} (CIFAR is evaluated on its test split; "train" is for ImageNet folders without a val split)`);
+  }
 }
 
 /**

@@ -8,23 +8,27 @@
  * `checkpoint.bin` (atomic; every epoch and optionally every N steps) and `label-noise.json` for noisy-label runs.
  * Data order and augmentation depend only on (seed, epoch, step), so a run resumes mid-epoch by skipping consumed
  * batches; on the deterministic cpu backend a resumed run ends bit-identical to an uninterrupted one.
+ *
+ * CIFAR is held in memory (`ImageBatcher`); ImageNet folders are decoded on the fly (`ImageFolderBatcher` of
+ * @asam/data: random-resized-crop + flip for training, resize + centre crop for evaluation).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { sharpnessAware, type SharpnessAwareOptimizer } from '@asam/core';
 import {
-  CIFAR10_MEAN, CIFAR10_STD, CIFAR100_MEAN, CIFAR100_STD, ImageBatcher, labelNoise, loadCifar10, loadCifar100,
-  resolveDataDir, Rng, saveLabelNoise, type ImageDataset, type RngState,
+  CIFAR10_MEAN, CIFAR10_STD, CIFAR100_MEAN, CIFAR100_STD, IMAGENET_MEAN as DATA_IMAGENET_MEAN, IMAGENET_STD as DATA_IMAGENET_STD,
+  ImageBatcher, ImageFolderBatcher, labelNoise, listImageFolder, loadCifar10, loadCifar100, resolveDataDir, Rng, saveLabelNoise,
+  type ImageDataset, type ImageFolderIndex, type JpegDecoderPool, type RngState,
 } from '@asam/data';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildModel, getModelSpec, type BuiltModel } from '../models/registry.ts';
-import { learningRateAt, resolveConfig, validateConfig, type PartialTrainConfig, type TrainConfig } from './config.ts';
+import { learningRateAt, resolveConfig, type PartialTrainConfig, type TrainConfig } from './config.ts';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 
-/** ImageNet channel statistics (torchvision). */
-export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
-export const IMAGENET_STD = [0.229, 0.224, 0.225];
+/** ImageNet channel statistics in [0,1] units (torchvision; the constants of @asam/data). */
+export const IMAGENET_MEAN: number[] = [...DATA_IMAGENET_MEAN];
+export const IMAGENET_STD: number[] = [...DATA_IMAGENET_STD];
 
 /** Progress report (per `progressEvery` steps and at the end of each epoch / evaluation). */
 export interface TrainProgress {
@@ -69,6 +73,13 @@ export interface TrainResult {
   bestEpoch: number | null;
   finalTestAcc: number | null;
   finalTestTop5: number | null;
+  /** Top-5 accuracy of the epoch with the best top-1 (ImageNet runs; null otherwise). */
+  bestTestTop5: number | null;
+  /** Output classes of the model (ImageNet: the lines of LOC_synset_mapping.txt when present, i.e. 1000). */
+  numClasses: number;
+  /** Images per epoch actually used for training and evaluation. */
+  trainImages: number;
+  evalImages: number;
   finalTestLoss: number | null;
   wallSeconds: number;
   meanStepSeconds: number | null;
@@ -92,9 +103,46 @@ export interface TrainHooks {
    * (error), 'require' errors when there is none.
    */
   resume?: 'auto' | 'never' | 'require';
-  /** Supply datasets directly (e.g. an ImageNet folder loader); otherwise CIFAR is loaded from dataDir. */
+  /**
+   * Supply in-memory datasets directly (batched by `ImageBatcher`; augment 'cifar' or 'none'); otherwise CIFAR is
+   * loaded from dataDir, and ImageNet is read from `<dataDir>/<imagenetFolder>/{train,<evalSplit>}` on the fly.
+   */
   datasets?: { train: ImageDataset; test: ImageDataset };
+  /** ImageNet folders: decode JPEGs in these worker threads (default: on the main thread, between steps). */
+  decoder?: JpegDecoderPool;
 }
+
+/** One training batch with its index in the epoch. */
+interface StepBatch { x: tf.Tensor4D; y: tf.Tensor1D; size: number; step: number }
+/** What the loop needs from a batcher: a fixed number of steps per epoch, resumable at any step. */
+interface BatchSource {
+  stepsPerEpoch(): number;
+  epoch(epoch: number, o: { startStep: number }): AsyncIterable<StepBatch>;
+}
+
+/**
+ * Adapts `ImageFolderBatcher` to the loop. Its batches depend only on (seed, epoch, step); it has no start-step
+ * option, so resuming at step k of an epoch prepares and discards the first k batches (decode time, identical data).
+ */
+function folderSource(b: ImageFolderBatcher): BatchSource {
+  return {
+    stepsPerEpoch: () => b.stepsPerEpoch(),
+    epoch: (epoch, { startStep }) => ({
+      [Symbol.asyncIterator]: async function* () {
+        let step = 0;
+        for await (const batch of b.epoch(epoch)) {
+          if (step < startStep) { batch.x.dispose(); batch.y.dispose(); step++; continue; }
+          yield { ...batch, step: step++ };
+        }
+      },
+    }),
+  };
+}
+
+/** Where the images come from: in-memory datasets (CIFAR, `hooks.datasets`) or ImageNet folder indexes. */
+type DataSource =
+  | { kind: 'memory'; train: ImageDataset; test: ImageDataset }
+  | { kind: 'folder'; train: ImageFolderIndex; test: ImageFolderIndex };
 
 /** Training state stored in the checkpoint header. */
 interface RunState {
@@ -142,14 +190,32 @@ function diffFields(a: unknown, b: unknown, path = ''): string[] {
   return a === b ? [] : [`${path}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`];
 }
 
-async function loadDatasets(cfg: TrainConfig, hooks: TrainHooks): Promise<{ train: ImageDataset; test: ImageDataset }> {
-  if (hooks.datasets) return hooks.datasets;
+/** Keeps the first `limit` files of a folder index (sorted (class, file) order, as `loadImageNet`'s limit). */
+function limitIndex(ix: ImageFolderIndex, limit: number | null): ImageFolderIndex {
+  return limit === null ? ix : { ...ix, entries: ix.entries.slice(0, limit) };
+}
+
+async function loadData(cfg: TrainConfig, hooks: TrainHooks): Promise<DataSource> {
+  if (hooks.datasets) {
+    if (cfg.augment === 'imagenet') throw new Error(`config.augment = "imagenet" needs an ImageNet folder; hooks.datasets (in memory) supports augment "cifar" or "none"`);
+    return { kind: 'memory', ...hooks.datasets };
+  }
   const root = hooks.dataDir ?? resolveDataDir();
   const tl = cfg.trainLimit === null ? {} : { limit: cfg.trainLimit };
   const vl = cfg.testLimit === null ? {} : { limit: cfg.testLimit };
-  if (cfg.dataset === 'cifar10') return { train: await loadCifar10(root, 'train', tl), test: await loadCifar10(root, 'test', vl) };
-  if (cfg.dataset === 'cifar100') return { train: await loadCifar100(root, 'train', tl), test: await loadCifar100(root, 'test', vl) };
-  throw new Error(`dataset "imagenet": @asam/data has no ImageNet loader that trainClassifier can call; pass hooks.datasets = {train, test} (ImageDataset) built from an ImageNet folder`);
+  if (cfg.dataset === 'cifar10') return { kind: 'memory', train: await loadCifar10(root, 'train', tl), test: await loadCifar10(root, 'test', vl) };
+  if (cfg.dataset === 'cifar100') return { kind: 'memory', train: await loadCifar100(root, 'train', tl), test: await loadCifar100(root, 'test', vl) };
+  const dir = join(root, cfg.imagenetFolder);
+  const train = limitIndex(await listImageFolder(dir, 'train'), cfg.trainLimit);
+  const test = limitIndex(await listImageFolder(dir, cfg.evalSplit), cfg.testLimit);
+  if (train.wnids.join(' ') !== test.wnids.join(' ')) {
+    throw new Error(`${dir}: the class lists of train (${train.numClasses} classes, ${train.classSource}) and ${cfg.evalSplit} ` +
+      `(${test.numClasses}, ${test.classSource}) differ; add LOC_synset_mapping.txt to ${dir} so both splits share one class index`);
+  }
+  for (const [name, ix] of [['train', train], [cfg.evalSplit, test]] as const) {
+    if (ix.entries.length === 0) throw new Error(`${join(dir, name)}: no .JPEG/.jpg files in its <wnid> folders; check config.imagenetFolder (${JSON.stringify(cfg.imagenetFolder)})`);
+  }
+  return { kind: 'folder', train, test };
 }
 
 /** Serialises model variables (names without the instance prefix) and optimizer state. */
@@ -177,6 +243,10 @@ async function snapshot(built: BuiltModel, opt: SharpnessAwareOptimizer) {
  * Per step t (global), with lr_t from the cosine schedule:
  *   L(w) = CE_smooth(f(x; w, BN in training mode), y),  w ← SharpnessAware(momentum SGD)(∇L at w + ε(w))
  * where ε is 0 (none), ρ g/‖g‖ (SAM) or ρ T_w² g/‖T_w g‖ (ASAM, T_w = |w| + η), computed by @asam/core.
+ * Data: CIFAR in memory; ImageNet (`dataset: 'imagenet'`) from `<dataDir>/<imagenetFolder>/train` decoded on the fly
+ * (random-resized-crop to imageSize + flip, or the eval transform with augment 'none') and evaluated on
+ * `<evalSplit>` with resize ⌊imageSize·256/224⌉ + centre crop; ImageNet runs also record top-5 accuracy
+ * (fraction of images whose label is among the 5 largest logits).
  * Writes config.json, metrics.csv, result.json and checkpoint.bin into `config.out`; resumes from the checkpoint
  * found there (see `TrainHooks.resume`). Returns the result (also in result.json). A non-finite loss stops the run
  * with status 'diverged' and leaves the last good checkpoint in place.
@@ -193,28 +263,39 @@ export async function trainClassifier(partial: PartialTrainConfig | TrainConfig,
   if (hasCkpt && resumeMode === 'never') throw new Error(`${ckptPath} exists; resume it, or choose another output directory`);
   if (!hasCkpt && resumeMode === 'require') throw new Error(`cannot resume: no checkpoint at ${ckptPath}`);
   if (hasCkpt && existsSync(join(out, 'config.json'))) {
-    const saved = JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as TrainConfig;
-    validateConfig(saved);
+    // resolveConfig fills fields added since the run started with their defaults (and validates)
+    const saved = resolveConfig(JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as PartialTrainConfig);
     const diff = diffFields(saved, cfg);
     if (diff.length) throw new Error(`cannot resume ${out}: its config.json differs from this config (${diff.join('; ')}); use the same settings or a new output directory`);
   }
   await writeAtomic(join(out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
 
-  const { train, test } = await loadDatasets(cfg, hooks);
-  const numClasses = train.numClasses;
+  const data = await loadData(cfg, hooks);
+  const numClasses = data.train.numClasses;
   const isImageNet = cfg.dataset === 'imagenet';
   const mean = isImageNet ? IMAGENET_MEAN : cfg.dataset === 'cifar100' ? [...CIFAR100_MEAN] : [...CIFAR10_MEAN];
   const std = isImageNet ? IMAGENET_STD : cfg.dataset === 'cifar100' ? [...CIFAR100_STD] : [...CIFAR10_STD];
 
-  let trainLabels = train.labels;
+  const cleanTrainLabels = data.kind === 'memory' ? data.train.labels : Int32Array.from(data.train.entries, (e) => e.label);
+  let trainLabels = cleanTrainLabels;
   if (cfg.labelNoise) {
-    const noise = labelNoise(train.labels, numClasses, { rate: cfg.labelNoise.rate, kind: cfg.labelNoise.kind, seed: cfg.seed });
+    const noise = labelNoise(cleanTrainLabels, numClasses, { rate: cfg.labelNoise.rate, kind: cfg.labelNoise.kind, seed: cfg.seed });
     trainLabels = noise.labels;
     const p = join(out, 'label-noise.json');
     if (!existsSync(p)) await saveLabelNoise(p, noise, { kind: cfg.labelNoise.kind, rate: cfg.labelNoise.rate, seed: cfg.seed, numClasses });
   }
 
-  const built = buildModel(cfg.model, { numClasses, inputShape: [train.height, train.width, train.channels], seed: cfg.seed, dropout: cfg.dropout });
+  let inputShape: [number, number, number];
+  if (data.kind === 'memory') {
+    inputShape = [data.train.height, data.train.width, data.train.channels];
+    if (cfg.imageSize !== null && (data.train.height !== cfg.imageSize || data.train.width !== cfg.imageSize)) {
+      throw new Error(`config.imageSize = ${cfg.imageSize} but hooks.datasets holds ${data.train.height}×${data.train.width} images; set imageSize to ${data.train.height} (square images) or supply images of that size`);
+    }
+  } else {
+    const s = cfg.imageSize as number; // validated: an integer for ImageNet
+    inputShape = [s, s, 3];
+  }
+  const built = buildModel(cfg.model, { numClasses, inputShape, seed: cfg.seed, dropout: cfg.dropout });
   const base = tf.train.momentum(cfg.lr, cfg.momentum, cfg.nesterov);
   const o = cfg.optimizer;
   const opt = sharpnessAware(base, {
@@ -223,8 +304,24 @@ export async function trainClassifier(partial: PartialTrainConfig | TrainConfig,
   }, { guard: built.bnStats });
 
   try {
-    const batcher = new ImageBatcher(train, { batchSize: cfg.batchSize, shuffle: true, seed: cfg.seed, augment: cfg.augment, cutout: cfg.cutout, mean, std, labels: trainLabels });
-    const evalBatcher = new ImageBatcher(test, { batchSize: cfg.evalBatchSize, shuffle: false, seed: cfg.seed, augment: 'none', mean, std });
+    let batcher: BatchSource;
+    let evalBatcher: { epoch(e: number): AsyncIterable<{ x: tf.Tensor4D; y: tf.Tensor1D; size: number }> };
+    if (data.kind === 'memory') {
+      const augment = cfg.augment === 'cifar' ? 'cifar' : 'none';
+      batcher = new ImageBatcher(data.train, { batchSize: cfg.batchSize, shuffle: true, seed: cfg.seed, augment, cutout: cfg.cutout, mean, std, labels: trainLabels });
+      evalBatcher = new ImageBatcher(data.test, { batchSize: cfg.evalBatchSize, shuffle: false, seed: cfg.seed, augment: 'none', mean, std });
+    } else {
+      const size = cfg.imageSize as number;
+      const trainIndex: ImageFolderIndex = trainLabels === cleanTrainLabels ? data.train
+        : { ...data.train, entries: data.train.entries.map((e, i) => ({ ...e, label: trainLabels[i] as number })) };
+      const decoder = hooks.decoder ? { decoder: hooks.decoder } : {};
+      batcher = folderSource(new ImageFolderBatcher(trainIndex, {
+        batchSize: cfg.batchSize, shuffle: true, seed: cfg.seed, mode: cfg.augment === 'imagenet' ? 'train' : 'eval', size, mean, std, ...decoder,
+      }));
+      evalBatcher = new ImageFolderBatcher(data.test, { batchSize: cfg.evalBatchSize, shuffle: false, seed: cfg.seed, mode: 'eval', size, mean, std, ...decoder });
+    }
+    const trainImages = data.kind === 'memory' ? data.train.n : data.train.entries.length;
+    const evalImages = data.kind === 'memory' ? data.test.n : data.test.entries.length;
     const stepsPerEpoch = Math.min(batcher.stepsPerEpoch(), cfg.maxStepsPerEpoch ?? Infinity);
     const totalSteps = cfg.epochs * stepsPerEpoch;
 
@@ -275,7 +372,8 @@ export async function trainClassifier(partial: PartialTrainConfig | TrainConfig,
       const result: TrainResult = {
         status, model: cfg.model, method: o.method, rho: o.rho, epochs: cfg.epochs, epochsCompleted: st.rows.length,
         steps: st.globalStep, bestTestAcc: best?.test_acc ?? null, bestEpoch: best?.epoch ?? null,
-        finalTestAcc: last?.test_acc ?? null, finalTestTop5: last?.test_top5 ?? null, finalTestLoss: last?.test_loss ?? null,
+        finalTestAcc: last?.test_acc ?? null, finalTestTop5: last?.test_top5 ?? null, bestTestTop5: best?.test_top5 ?? null,
+        numClasses, trainImages, evalImages, finalTestLoss: last?.test_loss ?? null,
         wallSeconds: nowWall(), meanStepSeconds: st.stepsTimed ? st.stepSecondsSum / st.stepsTimed : null,
         trainableParams: built.trainableParams, backend: hooks.backend ?? null, resumedFrom, divergedAt, outDir: out,
       };
