@@ -83,5 +83,14 @@ export const labelNoise: ExperimentDef[] = [0.2, 0.4, 0.6, 0.8].map((rate) => de
   description: `Robustness to label noise: ${Math.round(rate * 100)}% of the training labels replaced symmetrically (test labels clean), ResNet-32.`,
   base: { model: 'resnet32', dataset: 'cifar10', labelNoise: { rate, kind: 'symmetric' }, ...FULL },
   grid: { optimizer: ['sgd', 'sam', 'asam'], rho: CIFAR10_RHO, seed: [0, 1, 2] },
-  profiles: { paper: { note: 'full CIFAR-10, 200 epochs, 3 seeds.' } },
+  profiles: {
+    paper: { note: 'full CIFAR-10, 200 epochs, 3 seeds.' },
+    ...(rate === 0.4 ? {
+      cpu: {
+        base: { model: 'resnet20', epochs: 4, trainLimit: 4000, testLimit: 1000, evalBatchSize: 250, bench: { requireFullDataset: false } },
+        grid: { seed: [0] },
+        note: 'ResNet-20 (not 32) on the 4,000-image CIFAR-10 subset with 40% symmetric noise on the train labels (test labels clean), 4 epochs, one seed.',
+      },
+    } : {}),
+  },
 }));
