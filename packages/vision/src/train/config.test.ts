@@ -39,6 +39,48 @@ describe('resolveConfig', () => {
   });
 });
 
+describe('resolveConfig: ImageNet fields and recipe', () => {
+  it('dataset imagenet switches the defaults to the ImageNet recipe; CIFAR keeps its own', () => {
+    const c = resolveConfig({ model: 'resnet50', out: 'x', dataset: 'imagenet' });
+    expect(c).toMatchObject({
+      epochs: 100, batchSize: 512, lr: 0.2, schedule: 'cosine', momentum: 0.9, labelSmoothing: 0.1, augment: 'imagenet',
+      imageSize: 224, imagenetFolder: 'imagenet', evalSplit: 'val', optimizer: { method: 'asam', rho: 1.0, weightDecay: 1e-4 },
+    });
+    expect(resolveConfig({ model: 'resnet50', out: 'x', dataset: 'imagenet', optimizer: { method: 'sam' } }).optimizer.rho).toBe(0.1);
+    expect(resolveConfig({ model: 'resnet50', out: 'x', dataset: 'imagenet', optimizer: { method: 'none' } }).optimizer.rho).toBe(0);
+    // explicit values win over the recipe
+    const d = resolveConfig({ model: 'resnet10_tiny', out: 'x', dataset: 'imagenet', imageSize: 64, imagenetFolder: 'imagenet-samples', evalSplit: 'train', lr: 0.05, augment: 'none' });
+    expect(d).toMatchObject({ imageSize: 64, imagenetFolder: 'imagenet-samples', evalSplit: 'train', lr: 0.05, augment: 'none' });
+    const cifar = resolveConfig({ model: 'resnet20', out: 'x' });
+    expect(cifar).toMatchObject({ imageSize: null, evalSplit: 'val', augment: 'cifar', epochs: 200, optimizer: { weightDecay: 5e-4 } });
+  });
+
+  it('rejects bad ImageNet fields naming field, value and valid range', () => {
+    const inet = { model: 'resnet10_tiny', out: 'x', dataset: 'imagenet' as const };
+    const bad: [object, RegExp][] = [
+      [{ ...inet, imageSize: 4 }, /config\.imageSize = 4 is invalid: expected an integer >= 8 <= 1024/],
+      [{ ...inet, imageSize: 64.5 }, /config\.imageSize = 64\.5 .*an integer/],
+      [{ ...inet, imageSize: null }, /config\.imageSize = null .*an integer >= 8/],
+      [{ ...inet, evalSplit: 'test' }, /config\.evalSplit = "test" .*one of "val", "train"/],
+      [{ ...inet, imagenetFolder: '' }, /config\.imagenetFolder = "" .*non-empty folder name/],
+      [{ ...inet, augment: 'cifar' }, /config\.augment = "cifar" .*"imagenet" \(random-resized-crop \+ flip\) or "none" for dataset "imagenet"/],
+      [{ model: 'resnet20', out: 'x', augment: 'imagenet' }, /config\.augment = "imagenet" .*"cifar" or "none" for dataset "cifar10"/],
+      [{ model: 'resnet20', out: 'x', imageSize: 64 }, /config\.imageSize = 64 .*null for dataset "cifar10"/],
+      [{ model: 'resnet20', out: 'x', dataset: 'cifar100', evalSplit: 'train' }, /config\.evalSplit = "train" .*"val" for dataset "cifar100"/],
+    ];
+    for (const [c, re] of bad) {
+      expect(() => resolveConfig(c as never), JSON.stringify(c)).toThrow(re);
+      expect(() => resolveConfig(c as never)).toThrow(TrainConfigError);
+    }
+  });
+
+  it('a config.json written before the ImageNet fields existed still resolves (resume of older runs)', () => {
+    const full = resolveConfig({ model: 'resnet20', out: 'x' }) as unknown as Record<string, unknown>;
+    const { imagenetFolder: _a, imageSize: _b, evalSplit: _c, ...old } = full;
+    expect(resolveConfig(old as never)).toEqual(full);
+  });
+});
+
 describe('learningRateAt', () => {
   it('cosine: lr at t=0, T/2 and T; constant stays put', () => {
     const c = { lr: 0.1, schedule: 'cosine' as const };
