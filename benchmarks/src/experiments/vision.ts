@@ -94,3 +94,31 @@ export const labelNoise: ExperimentDef[] = [0.2, 0.4, 0.6, 0.8].map((rate) => de
     } : {}),
   },
 }));
+
+/**
+ * ImageNet (ILSVRC-2012), ResNet-50, with @asam/vision's ImageNet recipe (`IMAGENET_RECIPE`: 100 epochs, batch 512,
+ * lr 0.2 cosine, momentum 0.9, weight decay 1e-4, label smoothing 0.1, random-resized-crop 224 + flip, eval resize
+ * 256 + centre crop 224) and ρ SAM 0.1 / ASAM 1.0. Images are decoded from `<data>/imagenet/{train,val}/<wnid>/`
+ * on the fly; top-1 and top-5 go to each cell's metrics.csv / result.json.
+ */
+export const imagenetResnet50 = defineExperiment({
+  id: 'imagenet_resnet50',
+  title: 'ImageNet, ResNet-50',
+  task: 'vision',
+  description: 'SGD vs SAM vs ASAM on ImageNet with ResNet-50 (ρ: SAM 0.1, ASAM 1.0); top-1 and top-5 on the val split.',
+  base: { model: 'resnet50', dataset: 'imagenet', imagenetFolder: 'imagenet', evalSplit: 'val', imageSize: 224 },
+  grid: { optimizer: ['sgd', 'sam', 'asam'], rho: { sam: [0.1], asam: [1.0] }, seed: [0, 1, 2] },
+  profiles: {
+    smoke: {
+      base: {
+        model: 'resnet10_tiny', imagenetFolder: 'imagenet-samples', evalSplit: 'train', imageSize: 32, epochs: 1, batchSize: 14,
+        maxStepsPerEpoch: 2, evalBatchSize: 42, lr: 0.05,
+      },
+      grid: { seed: [0] },
+      note: 'test-sized ResNet-10 (base width 8) at 32 px on the 42 ImageNet sample JPEGs (1000-class head), 2 steps of 14; evaluated on the same images (the samples have no val split): checks the pipeline, not the method.',
+    },
+    paper: {
+      note: 'full ImageNet train (1.28M) / val (50k) under <data>/imagenet, ResNet-50, 100 epochs, batch 512 in one piece (no micro-batching), 3 seeds; GPU only.',
+    },
+  },
+});
