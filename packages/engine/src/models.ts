@@ -1,8 +1,9 @@
 /**
- * Workload models used to exercise and measure the engine: a CIFAR ResNet (tfjs-layers), a small
+ * Workload models used to exercise the engine: a CIFAR ResNet (tfjs-layers), a small
  * raw-op conv net covering every conv/pool shape the vision models use, and a compact
- * encoder–decoder Transformer built from raw tfjs-core ops. Used by this package's tests and by
- * bench-engine; the real model zoos live in @asam/vision and @asam/nmt.
+ * encoder–decoder Transformer built from raw tfjs-core ops. Used by this package's tests only (the
+ * engine cannot depend on the model packages, which depend on it); the real model zoos live in
+ * @asam/vision and @asam/nmt, and `bench:engine` (benchmarks/src/engine-bench) measures those.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';

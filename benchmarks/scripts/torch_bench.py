@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""PyTorch CPU peer for bench-engine: the same workloads and step kinds, timed the same way.
+"""PyTorch CPU peer of `bench:engine` (benchmarks/src/engine-bench): the same workloads and step kinds, timed the same way.
 
-Workloads (matching packages/engine/src/models.ts):
-  * ResNet-20 for CIFAR (He et al. 2016): 16/32/64, 3 blocks per stage, BN, ReLU, 1x1 projection
-    shortcuts, global average pool, dense; batch of random 32x32x3 images, momentum SGD.
-  * Encoder-decoder Transformer: tied embedding/output, pre-LN, d=256, 4 heads, ffn 1024, 3+3 layers,
-    dropout 0.1, label-smoothed (0.1) cross-entropy ignoring padding, Adam.
+Workloads (matching the TypeScript side):
+  * ResNet-20 for CIFAR (He et al. 2016), as @asam/vision's `resnet20`: 16/32/64, 3 basic blocks per stage, BN,
+    ReLU, option-A shortcuts (x[:, :, ::2, ::2] zero-padded by the missing channels, half before, half after),
+    global average pool, dense; batch of random 32x32x3 images, momentum SGD.
+  * Encoder-decoder Transformer close to @asam/nmt's `transformer_small`: 3+3 post-norm layers, d=256, 4 heads,
+    FFN 1024, dropout 0.3, one embedding shared by source, target and output (V=8000), sinusoidal positions,
+    label-smoothed (0.1) cross-entropy ignoring padding, Adam. Differences from the tfjs model that cost little
+    time: torch's nn.Transformer also applies dropout to attention weights and after the FFN ReLU and adds a
+    final layer norm to each stack.
 Step kinds: forward (eval, no grad), sgd (one forward+backward+base step), sam and asam (two
 forward+backward passes: g at w -> e -> g at w+e -> restore w -> base step), as in Foret et al. 2021 and
 Kwon et al. 2021 (e = rho * T^2 g / ||T g|| with T = |w| + eta for ASAM, T = I for SAM).
@@ -18,10 +22,14 @@ import os
 import statistics
 import sys
 import time
+import warnings
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+# eval-mode nn.Transformer with a padding mask takes torch's nested-tensor fast path, which warns that the API is a prototype
+warnings.filterwarnings("ignore", message=".*nested tensors is in prototype stage.*")
 
 
 def conv_bn(cin, cout, k, stride):
@@ -33,10 +41,20 @@ class Block(nn.Module):
         super().__init__()
         self.a = conv_bn(cin, cout, 3, stride)
         self.b = conv_bn(cout, cout, 3, 1)
-        self.short = conv_bn(cin, cout, 1, stride) if stride != 1 or cin != cout else nn.Identity()
+        self.stride = stride
+        extra = cout - cin
+        self.pad = (extra // 2, extra - extra // 2)
+
+    def shortcut(self, x):
+        """Option A: parameter-free; subsample by the stride, zero-pad the missing channels."""
+        if self.stride != 1:
+            x = x[:, :, :: self.stride, :: self.stride]
+        if self.pad != (0, 0):
+            x = F.pad(x, (0, 0, 0, 0) + self.pad)
+        return x
 
     def forward(self, x):
-        return F.relu(self.b(F.relu(self.a(x))) + self.short(x))
+        return F.relu(self.b(F.relu(self.a(x))) + self.shortcut(x))
 
 
 class ResNet20(nn.Module):
@@ -56,11 +74,12 @@ class ResNet20(nn.Module):
 
 
 class Seq2Seq(nn.Module):
-    def __init__(self, vocab=8000, d=256, heads=4, ffn=1024, layers=3, dropout=0.1):
+    def __init__(self, vocab=8000, d=256, heads=4, ffn=1024, layers=3, dropout=0.3):
         super().__init__()
         self.d = d
+        self.dropout = dropout
         self.emb = nn.Embedding(vocab, d, padding_idx=0)
-        self.tf = nn.Transformer(d, heads, layers, layers, ffn, dropout, batch_first=True, norm_first=True)
+        self.tf = nn.Transformer(d, heads, layers, layers, ffn, dropout, batch_first=True, norm_first=False)
         pe = torch.zeros(512, d)
         pos = torch.arange(512).unsqueeze(1).float()
         div = torch.pow(10000.0, torch.arange(0, d, 2).float() / d)
@@ -69,13 +88,13 @@ class Seq2Seq(nn.Module):
         self.register_buffer("pe", pe)
 
     def embed(self, ids):
-        return F.dropout(self.emb(ids) * self.d ** 0.5 + self.pe[: ids.shape[1]], 0.1, self.training)
+        return F.dropout(self.emb(ids) * self.d ** 0.5 + self.pe[: ids.shape[1]], self.dropout, self.training)
 
     def forward(self, src, tgt):
         t = tgt.shape[1]
         causal = torch.triu(torch.full((t, t), float("-inf")), diagonal=1)
         h = self.tf(self.embed(src), self.embed(tgt), tgt_mask=causal,
-                    src_key_padding_mask=src == 0, tgt_key_padding_mask=tgt == 0, memory_key_padding_mask=src == 0)
+                    src_key_padding_mask=src == 0, memory_key_padding_mask=src == 0)
         return h @ self.emb.weight.t()
 
 
@@ -150,7 +169,7 @@ def bench_transformer(batch, seq, steps):
     g = torch.Generator().manual_seed(1)
     src = torch.randint(1, 8000, (batch, seq), generator=g)
     tgt = torch.randint(1, 8000, (batch, seq), generator=g)
-    for i in range(batch):  # trailing padding as in randomTokens()
+    for i in range(batch):  # trailing padding as in randomPairs(): row i has seq - (i mod 3) tokens
         if i % 3:
             src[i, seq - (i % 3):] = 0
             tgt[i, seq - (i % 3):] = 0

@@ -1,0 +1,172 @@
+/**
+ * Workloads of `bench:engine`, built from the project's own models and training steps so that the
+ * figures describe what the trainers run:
+ *
+ * - ResNet-20: `buildModel('resnet20')` from @asam/vision (CIFAR 32x32x3, option-A shortcuts), random
+ *   images; softmax cross-entropy as in vision's trainer; momentum 0.9 wrapped by @asam/core's
+ *   `sharpnessAware` with the BatchNorm moving statistics guarded (the trainer's code path).
+ * - Transformer: @asam/nmt's `Transformer` with the `transformer_small` preset (3+3 layers, d 256,
+ *   4 heads, FFN 1024, all embeddings shared) and a joint vocabulary of 8000; random sentence pairs;
+ *   one update is nmt's `trainStep` (mean label-smoothed loss, ε = 0.1) with Adam wrapped by
+ *   `sharpnessAware`.
+ *
+ * Step kinds: `forward` (eval mode, no gradient), `sgd` (method 'none': one forward+backward and the
+ * base optimizer step), `sam` and `asam` (two forward+backward passes). Each kind: 1 warm-up step,
+ * then `steps` timed steps; every step reads the loss back (`dataSync`) so all work has finished when
+ * the clock stops.
+ */
+import { sharpnessAware, type SharpnessConfig } from '@asam/core';
+import { createDataParallel, splitBatch, type Shard } from '@asam/engine';
+import { collate, getPreset, meanLabelSmoothedLoss, trainStep, Transformer, type TokenizedPair } from '@asam/nmt';
+import { buildModel } from '@asam/vision';
+import * as tf from '@tensorflow/tfjs-core';
+import { KINDS, median, type DataParallelTiming, type Kind, type Timing, type WorkloadResult } from './common.ts';
+
+/** Sharpness-aware settings of the SAM / ASAM steps (CIFAR-10 values of Kwon et al. 2021). */
+export const STEP_CONFIGS: Record<Exclude<Kind, 'forward'>, SharpnessConfig> = {
+  sgd: { method: 'none', rho: 0 },
+  sam: { method: 'sam', rho: 0.05 },
+  asam: { method: 'asam', rho: 0.5, eta: 0.01 },
+};
+
+/** The Transformer preset and vocabulary used by the bench (ids: 0 pad, 1 BOS, 2 EOS). */
+export const TRANSFORMER_BENCH = { preset: 'transformer_small', vocab: 8000, pad: 0, bos: 1, eos: 2, labelSmoothing: 0.1 } as const;
+
+const rssMiB = (): number => Math.round(process.memoryUsage().rss / 2 ** 20);
+
+/** Times each step kind: 1 warm-up, then `steps` timed runs; records tensors and RSS after each step. */
+function timeKinds(run: Record<Kind, () => void>, steps: number, log: (s: string) => void) {
+  const out = {} as Record<Kind, Timing>;
+  const growth = {} as Record<Kind, { tensors: number; rssMiB: number }>;
+  const tensors: number[] = [];
+  const rss: number[] = [];
+  for (const kind of KINDS) {
+    const samples: number[] = [];
+    for (let i = 0; i <= steps; i++) {
+      const t0 = performance.now();
+      run[kind]();
+      const ms = performance.now() - t0;
+      if (i > 0) samples.push(ms);
+      tensors.push(tf.memory().numTensors);
+      rss.push(rssMiB());
+      log(`    ${kind} ${i === 0 ? 'warm-up' : `step ${i}/${steps}`}: ${(ms / 1000).toFixed(2)} s`);
+    }
+    const n = steps + 1;
+    growth[kind] = { tensors: tensors.at(-1)! - tensors.at(-n)!, rssMiB: rss.at(-1)! - rss.at(-n)! };
+    out[kind] = { medianMs: median(samples), samplesMs: samples };
+  }
+  return { steps: out, tensorsAfterEachStep: tensors, rssMiBAfterEachStep: rss, growthAfterWarmup: growth };
+}
+
+/** ResNet-20 (@asam/vision) at `batch` random 32x32x3 images: forward / SGD / SAM / ASAM step times. */
+export function benchResNet(batch: number, steps: number, log: (s: string) => void): WorkloadResult {
+  const built = buildModel('resnet20', { numClasses: 10, seed: 1 });
+  const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+  const labels = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32');
+  const onehot = tf.oneHot(labels, 10);
+  const lossFn = (): tf.Scalar =>
+    tf.losses.softmaxCrossEntropy(onehot, built.model.apply(x, { training: true }) as tf.Tensor2D) as tf.Scalar;
+  const opts = {
+    sgd: sharpnessAware(tf.train.momentum(0.05, 0.9), STEP_CONFIGS.sgd, { guard: built.bnStats }),
+    sam: sharpnessAware(tf.train.momentum(0.05, 0.9), STEP_CONFIGS.sam, { guard: built.bnStats }),
+    asam: sharpnessAware(tf.train.momentum(0.05, 0.9), STEP_CONFIGS.asam, { guard: built.bnStats }),
+  };
+  const minimize = (opt: tf.Optimizer) => (): void => {
+    const loss = opt.minimize(lossFn, true, built.trainable);
+    if (!loss) throw new Error('optimizer.minimize returned no loss');
+    loss.dataSync();
+    loss.dispose();
+  };
+  try {
+    const r = timeKinds({
+      forward: () => tf.tidy(() => { (built.model.apply(x, { training: false }) as tf.Tensor).dataSync(); }),
+      sgd: minimize(opts.sgd), sam: minimize(opts.sam), asam: minimize(opts.asam),
+    }, steps, log);
+    return { batch, unitsPerStep: batch, unit: 'img', ...r };
+  } finally {
+    tf.dispose([x, labels, onehot]);
+    for (const o of Object.values(opts)) o.dispose();
+    built.dispose();
+  }
+}
+
+/**
+ * `b` random sentence pairs: row i has seq − (i mod 3) source and target ids (ids in [3, vocab) then
+ * EOS), so a collated batch is [b, seq] with 0–2 trailing pads per row.
+ */
+export function randomPairs(b: number, seq: number, vocab: number, seed: number): TokenizedPair[] {
+  let a = seed >>> 0;
+  const next = (): number => {
+    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
+    return 3 + (a % (vocab - 3));
+  };
+  return Array.from({ length: b }, (_, i) => {
+    const len = seq - (i % 3);
+    const row = (): Int32Array => {
+      const v = Int32Array.from({ length: len }, next);
+      v[len - 1] = TRANSFORMER_BENCH.eos;
+      return v;
+    };
+    return { src: row(), tgt: row() };
+  });
+}
+
+/** @asam/nmt Transformer (`transformer_small`, V = 8000) at `batch` pairs of length `seq`: step times. */
+export function benchTransformer(batch: number, seq: number, steps: number, log: (s: string) => void): WorkloadResult {
+  const T = TRANSFORMER_BENCH;
+  const model = new Transformer({ arch: getPreset(T.preset).arch, srcVocabSize: T.vocab, tgtVocabSize: T.vocab, padId: T.pad, seed: 3, name: 'bench_transformer' });
+  const pairs = randomPairs(batch, seq, T.vocab, 1);
+  const b = collate(pairs, pairs.map((_, i) => i), { pad: T.pad, bos: T.bos });
+  const mk = (k: Exclude<Kind, 'forward'>) => sharpnessAware(tf.train.adam(1e-4, 0.9, 0.98, 1e-8), STEP_CONFIGS[k]);
+  const opts = { sgd: mk('sgd'), sam: mk('sam'), asam: mk('asam') };
+  let update = 0;
+  const step = (opt: tf.Optimizer) => (): void => {
+    trainStep(model, opt, b, { labelSmoothing: T.labelSmoothing, dropoutSeed: update++ });
+  };
+  try {
+    const r = timeKinds({
+      forward: () => tf.tidy(() => {
+        meanLabelSmoothedLoss(model.forward(b.src, b.prevTokens, false), b.target, { epsilon: T.labelSmoothing, padId: T.pad }).dataSync();
+      }),
+      sgd: step(opts.sgd), sam: step(opts.sam), asam: step(opts.asam),
+    }, steps, log);
+    return { batch, unitsPerStep: b.targetTokens, unit: 'tok', ...r };
+  } finally {
+    tf.dispose([b.src, b.prevTokens, b.target]);
+    for (const o of Object.values(opts)) o.dispose();
+    model.dispose();
+  }
+}
+
+/**
+ * ResNet-20 SGD steps through @asam/engine's worker_threads data-parallel trainer (wasm): the same
+ * global batch on 1 worker and split over 2 workers. Keys: `workers1`, `workers2`.
+ */
+export async function benchDataParallel(batch: number, steps: number, log: (s: string) => void): Promise<Record<string, DataParallelTiming>> {
+  const xv = new Float32Array(batch * 32 * 32 * 3);
+  for (let i = 0; i < xv.length; i++) xv[i] = Math.sin(i * 12.9898) * 0.5;
+  const full: Shard = {
+    x: { values: xv, shape: [batch, 32, 32, 3], dtype: 'float32' },
+    y: { values: Int32Array.from({ length: batch }, (_, i) => i % 10), shape: [batch], dtype: 'int32' },
+  };
+  const out: Record<string, DataParallelTiming> = {};
+  for (const workers of [1, 2]) {
+    const dp = await createDataParallel({ replica: new URL('./resnet-replica.ts', import.meta.url), workers });
+    try {
+      const samples: number[] = [];
+      for (let i = 0; i <= steps; i++) {
+        const t0 = performance.now();
+        await dp.step(splitBatch(full, workers));
+        const ms = performance.now() - t0;
+        if (i > 0) samples.push(ms);
+        log(`    ${workers} worker(s) ${i === 0 ? 'warm-up' : `step ${i}/${steps}`}: ${(ms / 1000).toFixed(2)} s`);
+      }
+      await dp.checkSync();
+      const medianMs = median(samples);
+      out[`workers${workers}`] = { medianMs, imgPerSec: batch / (medianMs / 1000), samplesMs: samples };
+    } finally {
+      await dp.close();
+    }
+  }
+  return out;
+}
