@@ -8,9 +8,40 @@ import * as path from 'node:path';
 import type { TaskConfig } from '../experiment.ts';
 import type { TaskContext } from './types.ts';
 
-/** The dataset files a vision cell reads (those that exist), for env.json's data hash. */
+/** Image files under an ImageNet-layout folder (`<split>/<wnid>/*`), sorted; stops counting past `max`. */
+function imageFolderFiles(root: string, max: number): string[] {
+  const out: string[] = [];
+  for (const split of ['train', 'val']) {
+    const dir = path.join(root, split);
+    if (!fs.existsSync(dir)) continue;
+    for (const wnid of fs.readdirSync(dir).sort()) {
+      const cls = path.join(dir, wnid);
+      if (!fs.statSync(cls).isDirectory()) continue;
+      for (const f of fs.readdirSync(cls).sort()) {
+        out.push(path.join(cls, f));
+        if (out.length > max) return out;
+      }
+    }
+  }
+  return out;
+}
+
+/** Most images of an ImageNet folder that are hashed for env.json; larger folders hash the class list only. */
+const MAX_HASHED_IMAGES = 5000;
+
+/**
+ * The dataset files a vision cell reads (those that exist), for env.json's data hash. For ImageNet folders
+ * with more than MAX_HASHED_IMAGES images only LOC_synset_mapping.txt is hashed (hashing ~150 GB per run is
+ * not practical); env.json then identifies the class list, not the images.
+ */
 export function dataFiles(config: TaskConfig, dataDir: string): string[] {
   const ds = (config.dataset as string | undefined) ?? 'cifar10';
+  if (ds === 'imagenet') {
+    const root = path.join(dataDir, (config.imagenetFolder as string | undefined) ?? 'imagenet');
+    const mapping = path.join(root, 'LOC_synset_mapping.txt');
+    const images = imageFolderFiles(root, MAX_HASHED_IMAGES);
+    return [...(fs.existsSync(mapping) ? [mapping] : []), ...(images.length > MAX_HASHED_IMAGES ? [] : images)];
+  }
   const cand = ds === 'cifar100'
     ? ['cifar-100-binary/train.bin', 'cifar-100-binary/test.bin', 'cifar-100-binary.tar.gz']
     : ds === 'cifar10'
@@ -23,6 +54,19 @@ export function dataFiles(config: TaskConfig, dataDir: string): string[] {
 /** Throws unless every file of the full dataset is present (paper-profile cells must not train on a subset). */
 function checkFullDataset(config: TaskConfig, dataDir: string): void {
   const ds = (config.dataset as string | undefined) ?? 'cifar10';
+  if (ds === 'imagenet') {
+    const root = path.join(dataDir, (config.imagenetFolder as string | undefined) ?? 'imagenet');
+    const classes = (split: string) => {
+      const dir = path.join(root, split);
+      return fs.existsSync(dir) ? fs.readdirSync(dir).filter((d) => fs.statSync(path.join(dir, d)).isDirectory()).length : 0;
+    };
+    const [train, val] = [classes('train'), classes('val')];
+    if (train !== 1000 || val !== 1000) {
+      throw new Error(`this experiment needs the full ILSVRC-2012 folders ${root}/train/<wnid>/ and ${root}/val/<wnid>/ with 1000 classes each ` +
+        `(found ${train} and ${val}); prepare them (val sorted into class folders) and point ASAM_DATA_DIR / --data-dir at their parent`);
+    }
+    return;
+  }
   const need = ds === 'cifar100'
     ? [['cifar-100-binary/train.bin', 'cifar-100-binary/test.bin'], ['cifar-100-binary.tar.gz']]
     : [['cifar-10-batches-bin/data_batch_1.bin', 'cifar-10-batches-bin/data_batch_2.bin', 'cifar-10-batches-bin/data_batch_3.bin',
