@@ -29,8 +29,13 @@ describe('the experiment registry', () => {
     for (const d of reg.forProfile('smoke')) expect(new Set(expandGrid(d, 'smoke').map((c) => c.seed)).size, d.id).toBe(1);
     const cells = reg.forProfile('smoke').flatMap((d) => expandGrid(d, 'smoke'));
     const v = cells.filter((c) => c.task === 'vision');
-    expect(v.map((c) => c.optimizer)).toEqual(['sgd', 'sam', 'asam']);
-    expect(v.every((c) => (c.config.trainLimit as number) <= 500)).toBe(true);
+    const cifar = v.filter((c) => c.config.dataset === 'cifar10');
+    expect(cifar.map((c) => c.optimizer)).toEqual(['sgd', 'sam', 'asam']);
+    expect(cifar.every((c) => (c.config.trainLimit as number) <= 500)).toBe(true);
+    // ImageNet smoke: the 42 sample JPEGs, a handful of steps
+    const inet = v.filter((c) => c.config.dataset === 'imagenet');
+    expect(inet.map((c) => c.optimizer)).toEqual(['sgd', 'sam', 'asam']);
+    expect(inet.every((c) => c.config.imagenetFolder === 'imagenet-samples' && (c.config.maxStepsPerEpoch as number) <= 4)).toBe(true);
   });
   it('paper-profile vision cells refuse partial datasets', () => {
     for (const d of reg.forProfile('paper').filter((x) => x.task === 'vision')) {

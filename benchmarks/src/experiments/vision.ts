@@ -106,13 +106,13 @@ export const imagenetResnet50 = defineExperiment({
   title: 'ImageNet, ResNet-50',
   task: 'vision',
   description: 'SGD vs SAM vs ASAM on ImageNet with ResNet-50 (ρ: SAM 0.1, ASAM 1.0); top-1 and top-5 on the val split.',
-  base: { model: 'resnet50', dataset: 'imagenet', imagenetFolder: 'imagenet', evalSplit: 'val', imageSize: 224 },
+  base: { model: 'resnet50', dataset: 'imagenet', imagenetFolder: 'imagenet', evalSplit: 'val', imageSize: 224, ...FULL },
   grid: { optimizer: ['sgd', 'sam', 'asam'], rho: { sam: [0.1], asam: [1.0] }, seed: [0, 1, 2] },
   profiles: {
     smoke: {
       base: {
         model: 'resnet10_tiny', imagenetFolder: 'imagenet-samples', evalSplit: 'train', imageSize: 32, epochs: 1, batchSize: 14,
-        maxStepsPerEpoch: 2, evalBatchSize: 42, lr: 0.05,
+        maxStepsPerEpoch: 2, evalBatchSize: 42, lr: 0.05, bench: { requireFullDataset: false },
       },
       grid: { seed: [0] },
       note: 'test-sized ResNet-10 (base width 8) at 32 px on the 42 ImageNet sample JPEGs (1000-class head), 2 steps of 14; evaluated on the same images (the samples have no val split): checks the pipeline, not the method.',
