@@ -149,7 +149,7 @@ describe.skipIf(NO_DATA)(`ImageNet samples (${NO_DATA ? SKIP_REASON : DATA_DIR})
         for (let p = 0; p < W * H; p += 97) expect(img.data[p * 3]).toBe(img.data[p * 3 + 2]);
       }
     }
-  });
+  }, 240_000); // decodes 4.4 MB of JPEG in pure JS: slow on a loaded machine
 
   it('batches of 224x224 float32 in train and eval mode, no tensor leak', async () => {
     const dir = realPath('imagenet-samples');
