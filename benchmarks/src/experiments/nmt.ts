@@ -31,8 +31,8 @@ export const multi30kTransformer = defineExperiment({
       note: 'test-sized Transformer (d 32) on 500 sentence pairs, 10 updates, 30 test sentences: checks the pipeline, not the method.',
     },
     cpu: {
-      base: { maxUpdates: 300, warmupUpdates: 100, lr: 1e-3, maxTokens: 1024, vocabSize: 2000, validLimit: 200, testLimit: 500, search: { kind: 'greedy' } },
-      note: 'transformer_mini (2+2 layers, d 128), 300 updates of ≤1,024 target tokens, 2k subword vocabulary, greedy decoding on 500 test2016 sentences; one seed (about 20–25 minutes on 2 cores with wasm).',
+      base: { maxUpdates: 1000, warmupUpdates: 200, lr: 1e-3, maxTokens: 1024, vocabSize: 2000, validLimit: 200, testLimit: 500, search: { kind: 'greedy' } },
+      note: 'transformer_mini (2+2 layers, d 128), 1,000 updates of ≤1,024 target tokens (about 2.5 passes over the 29k training pairs), 2k subword vocabulary, greedy decoding on 500 test2016 sentences; one seed (about 30 minutes on 2 cores with wasm).',
     },
   },
 });
