@@ -49,16 +49,33 @@ describe('tile-free FusedBatchNorm gradient', () => {
       const ours = bnGrads([3, 4, 5, 6]);
       ours.forEach((o, i) => expect(Array.from(o)).toEqual(Array.from(stock[i]!)));
     }
+    setBatchNormGradient('factored');
   });
   it('matches autodiff through elementary ops, also for rank 2', async () => {
     await initEngine({ backend: 'cpu' });
-    for (const shape of [[3, 4, 5, 6], [7, 5]]) {
-      const ours = bnGrads(shape);
-      const ref = elementaryGrads(shape);
-      ours.forEach((o, i) => expect(relErr(o, ref[i]!)).toBeLessThan(1e-4));
+    for (const variant of ['broadcast', 'factored'] as const) {
+      setBatchNormGradient(variant);
+      for (const shape of [[3, 4, 5, 6], [7, 5]]) {
+        const ours = bnGrads(shape);
+        const ref = elementaryGrads(shape);
+        ours.forEach((o, i) => expect(relErr(o, ref[i]!)).toBeLessThan(1e-4));
+      }
+    }
+    setBatchNormGradient('factored');
+  });
+  it('factored gradient equals the stock gradient to float32 rounding (cpu and wasm, model BN shapes)', async () => {
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await initEngine({ backend });
+      for (const shape of [[3, 4, 5, 6], [2, 8, 8, 16], [2, 4, 4, 64], [9, 7]]) {
+        setBatchNormGradient('stock');
+        const stock = bnGrads(shape);
+        setBatchNormGradient('factored');
+        const ours = bnGrads(shape);
+        ours.forEach((o, i) => expect(relErr(o, stock[i]!)).toBeLessThan(1e-4));
+      }
     }
   });
   it('rejects an unknown variant', () => {
-    expect(() => setBatchNormGradient('tiled' as 'stock')).toThrow(/valid: broadcast, stock/);
+    expect(() => setBatchNormGradient('tiled' as 'stock')).toThrow(/valid: factored, broadcast, stock/);
   });
 });

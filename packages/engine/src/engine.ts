@@ -174,7 +174,7 @@ export async function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> 
     const on = setTrainingKernels(b, wantKernels && b === backend);
     kernels.push(...on);
   }
-  setBatchNormGradient(wantKernels ? 'broadcast' : 'stock');
+  setBatchNormGradient(wantKernels ? 'factored' : 'stock');
   if (wantKernels) kernels.push('grad:FusedBatchNorm');
   const failed = attempts.filter((a) => !a.ok).map((a) => a.name);
   const reason = requested === 'auto'

@@ -11,4 +11,4 @@ export { setTrainingKernels, stockKernel, describeTrainingKernels } from './kern
 export type { KernelBackendName } from './kernels.ts';
 export { createDataParallel, splitBatch } from './data-parallel.ts';
 export type { DataParallelOptions, DataParallelTrainer, Shard, TensorData } from './data-parallel.ts';
-export { setBatchNormGradient, fusedBatchNormGradConfig } from './batchnorm-grad.ts';
+export { setBatchNormGradient, fusedBatchNormGradConfig, factoredBatchNormGradConfig } from './batchnorm-grad.ts';

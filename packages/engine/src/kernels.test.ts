@@ -113,6 +113,64 @@ describe('UnsortedSegmentSum', () => {
   });
 });
 
+describe('Sum / Mean over the leading axes (wasm, one pass, no transpose)', () => {
+  // BN shapes of the vision models (small batch) plus a channel count that is not a multiple of 8.
+  const cases: { shape: number[]; axis: number[]; keepDims: boolean }[] = [
+    { shape: [2, 8, 8, 16], axis: [0, 1, 2], keepDims: false },
+    { shape: [3, 4, 4, 32], axis: [0, 1, 2], keepDims: true },
+    { shape: [2, 3, 3, 64], axis: [2, 0, 1], keepDims: false },
+    { shape: [2, 5, 7, 13], axis: [0, 1, 2], keepDims: true },
+    { shape: [6, 10], axis: [0], keepDims: false },
+    { shape: [4, 3], axis: [-2], keepDims: true },
+    { shape: [5, 6, 4, 3], axis: [0, 1, 2], keepDims: false },
+  ];
+  for (const c of cases) {
+    const xv = randomArray(c.shape.reduce((a, b) => a * b), 11);
+    const f = () => [tf.sum(tf.tensor(xv, c.shape), c.axis, c.keepDims), tf.mean(tf.tensor(xv, c.shape), c.axis, c.keepDims)];
+    it(`[${c.shape}] axes [${c.axis}] keepDims ${c.keepDims}: wasm composed vs cpu stock`, async () => {
+      const [refS, refM] = await on('cpu', false, f);
+      const [s, m] = await on('wasm', true, f);
+      expect(relErr(s!, refS!)).toBeLessThan(1e-5);
+      expect(relErr(m!, refM!)).toBeLessThan(1e-5);
+      const shapes = await initEngine({ backend: 'wasm' }).then(() => tf.tidy(() => f().map((t) => t.shape)));
+      const outShape = c.keepDims ? [...c.shape.slice(0, -1).map(() => 1), c.shape.at(-1)!] : [c.shape.at(-1)!];
+      expect(shapes).toEqual([outShape, outShape]);
+    });
+  }
+  it('other axes and int32 go to the stock kernels; empty leading axes give zeros as on cpu', async () => {
+    const xv = randomArray(2 * 3 * 4 * 5, 12);
+    const f = () => [tf.sum(tf.tensor(xv, [2, 3, 4, 5]), [1, 2]), tf.mean(tf.tensor(xv, [2, 3, 4, 5]), [0, 3], true),
+      tf.sum(tf.tensor(xv, [2, 3, 4, 5])), tf.cast(tf.sum(tf.tensor2d([[1, 2], [3, 4], [5, 7]], [3, 2], 'int32'), 0), 'float32'),
+      tf.sum(tf.zeros([0, 3]), 0), tf.mean(tf.zeros([0, 2]), 0)];
+    const ref = await on('cpu', false, f);
+    const got = await on('wasm', true, f);
+    ref.forEach((r, i) => expect(relErr(got[i]!, r)).toBeLessThan(1e-5));
+    expect(Array.from(got[5]!)).toEqual([0, 0]);
+    expect(Array.from(got[3]!)).toEqual([9, 13]);
+    expect(Array.from(got[4]!)).toEqual([0, 0, 0]);
+  });
+});
+
+describe('Identity (wasm) shares the buffer', () => {
+  it('a clone keeps its values after the original is disposed; gradients through saved tensors are unchanged', async () => {
+    await initEngine({ backend: 'wasm' });
+    const be = tf.backend() as unknown as { numDataIds(): number };
+    const a = tf.tensor1d([1, 2, 3]);
+    const before = be.numDataIds();
+    const b = tf.clone(a);
+    expect(be.numDataIds()).toBe(before); // no new buffer
+    a.dispose();
+    expect(Array.from(b.dataSync())).toEqual([1, 2, 3]);
+    b.dispose();
+    expect(be.numDataIds()).toBe(before - 1);
+    const xv = randomArray(24, 13);
+    const g = () => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.square(x), tf.exp(x))))(tf.tensor(xv, [2, 3, 4]));
+    const [ref] = await on('cpu', false, g);
+    const [got] = await on('wasm', true, g);
+    expect(relErr(got!, ref!)).toBeLessThan(1e-5);
+  });
+});
+
 describe('kernel hygiene', () => {
   it('composed kernels free every temporary (backend data count flat)', async () => {
     await initEngine({ backend: 'wasm' });
@@ -126,6 +184,9 @@ describe('kernel hygiene', () => {
       tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: f }, { strides: [2, 2], pad: 'same', dataFormat: 'NHWC', inputShape: [2, 9, 9, 3] });
       tf.matMul(a, a, true, false);
       tf.unsortedSegmentSum(tf.reshape(x, [18, 27]), tf.fill([18], 2, 'int32'), 4);
+      tf.moments(x, [0, 1, 2]);
+      tf.sum(dy, [0, 1, 2], true);
+      tf.clone(tf.clone(x));
     };
     tf.tidy(run);
     const before = be.numDataIds();
@@ -141,8 +202,8 @@ describe('kernel hygiene', () => {
     expect(setTrainingKernels('wasm', false)).toEqual([]);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeUndefined();
     expect(tf.getKernel('BatchMatMul', 'wasm')).toBeDefined();
-    expect(setTrainingKernels('wasm', true)).toHaveLength(5);
-    expect(setTrainingKernels('wasm', true)).toHaveLength(5);
+    expect(setTrainingKernels('wasm', true)).toHaveLength(8);
+    expect(setTrainingKernels('wasm', true)).toHaveLength(8);
     expect(() => setTrainingKernels('webgl' as 'wasm', true)).toThrow(/valid: wasm, cpu/);
   });
 });

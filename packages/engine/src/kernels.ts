@@ -306,6 +306,72 @@ function makeUnsortedSegmentSum(b: KernelBackendName): KernelFunc {
   };
 }
 
+/**
+ * Sum / Mean over the leading axes of a float32 tensor (every axis but the last), e.g. the
+ * BatchNorm moments and the BatchNorm / bias gradients over axes [0,1,2] of an NHWC tensor.
+ *
+ * The stock wasm kernels transpose the whole tensor so the reduced axes become innermost, then
+ * reduce. Here x is read in place as a contiguous [M, C] matrix (M = product of the leading axes):
+ *   out[c] = Σ_{m<M} x[m·C + c]   (Mean: divided by M),
+ * eight channels at a time with eight accumulators held in locals (float64), one strided pass per
+ * group of eight channels; no copy of x is made. An empty x gives zeros (Sum and Mean) as on tfjs-cpu
+ * (the stock wasm kernels return uninitialised memory there). Any other axis set or dtype goes to the
+ * stock kernel.
+ */
+function makeLeadingAxesReduce(kernelName: 'Sum' | 'Mean'): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { x } = inputs as { x: TensorInfo };
+    const { axis, keepDims } = attrs as { axis: number | number[]; keepDims: boolean };
+    const rank = x.shape.length;
+    const axes = util.parseAxisParam(axis, x.shape).slice().sort((a, b) => a - b);
+    const size = util.sizeFromShape(x.shape);
+    const leading = rank >= 2 && axes.length === rank - 1 && axes.every((a, i) => a === i);
+    if (!leading || x.dtype !== 'float32') {
+      return run('wasm', backend as unknown as BackendLike, kernelName, inputs as Inputs, attrs);
+    }
+    const be = backend as unknown as WasmBackendLike;
+    const c = x.shape[rank - 1] as number;
+    const m = c === 0 ? 0 : size / c;
+    const outShape = keepDims ? [...Array(rank - 1).fill(1) as number[], c] : [c];
+    const out = be.makeOutput(outShape, 'float32');
+    // Views are taken after the allocation (which may grow and move the heap).
+    const xs = be.typedArrayFromHeap(x) as Float32Array;
+    const o = be.typedArrayFromHeap(out) as Float32Array;
+    const scale = kernelName === 'Mean' && m > 0 ? 1 / m : 1;
+    let c0 = 0;
+    for (; c0 + 8 <= c; c0 += 8) {
+      let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+      for (let p = c0; p < size; p += c) {
+        a0 += xs[p] as number; a1 += xs[p + 1] as number; a2 += xs[p + 2] as number; a3 += xs[p + 3] as number;
+        a4 += xs[p + 4] as number; a5 += xs[p + 5] as number; a6 += xs[p + 6] as number; a7 += xs[p + 7] as number;
+      }
+      o[c0] = a0 * scale; o[c0 + 1] = a1 * scale; o[c0 + 2] = a2 * scale; o[c0 + 3] = a3 * scale;
+      o[c0 + 4] = a4 * scale; o[c0 + 5] = a5 * scale; o[c0 + 6] = a6 * scale; o[c0 + 7] = a7 * scale;
+    }
+    for (; c0 < c; c0++) {
+      let a = 0;
+      for (let p = c0; p < size; p += c) a += xs[p] as number;
+      o[c0] = a * scale;
+    }
+    return out;
+  };
+}
+
+/**
+ * Identity that shares the input's buffer (one more reference) instead of copying it, as the
+ * tfjs-cpu kernel does. tfjs tensors are immutable, and the engine clones every tensor it saves
+ * for the backward pass through this kernel, so the stock wasm copy costs one memcpy per saved
+ * tensor per step.
+ */
+function makeAliasIdentity(): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { x } = inputs as { x: TensorInfo };
+    if (x.dtype === 'string') return run('wasm', backend as unknown as BackendLike, 'Identity', inputs as Inputs, attrs);
+    (backend as unknown as { incRef(dataId: object): void }).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}
+
 interface KernelSpec { kernelName: string; make: (b: KernelBackendName) => KernelFunc; why: string }
 
 /** Which composed kernel goes on which backend, and why. */
@@ -316,6 +382,9 @@ const SPECS: Record<KernelBackendName, KernelSpec[]> = {
     { kernelName: 'UnsortedSegmentSum', make: makeUnsortedSegmentSum, why: 'missing on wasm; gradient of gather' },
     { kernelName: 'BatchMatMul', make: (b) => makeTransposeFreeMatMul(b, 'BatchMatMul'), why: 'transpose flags done as Transpose + plain matmul' },
     { kernelName: '_FusedMatMul', make: (b) => makeTransposeFreeMatMul(b, '_FusedMatMul'), why: 'transpose flags done as Transpose + plain matmul' },
+    { kernelName: 'Sum', make: () => makeLeadingAxesReduce('Sum'), why: 'leading-axes sum (BatchNorm) in one pass over x, no transpose' },
+    { kernelName: 'Mean', make: () => makeLeadingAxesReduce('Mean'), why: 'leading-axes mean (BatchNorm moments) in one pass over x, no transpose' },
+    { kernelName: 'Identity', make: () => makeAliasIdentity(), why: 'shares the buffer instead of copying (tensors saved for backward)' },
   ],
   cpu: [
     { kernelName: 'Conv2DBackpropFilter', make: makeConv2DBackpropFilter, why: 'stock cpu kernel is pathological; dilated-conv composition' },
