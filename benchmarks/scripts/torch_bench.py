@@ -134,6 +134,29 @@ def time_steps(fn, steps):
     return {"medianMs": statistics.median(samples), "samplesMs": samples}
 
 
+def time_step_kinds(model, params, opt, closure, forward, steps):
+    """Times forward-only (eval mode, no grad), SGD, SAM (rho 0.05) and ASAM (rho 0.5) steps of one model."""
+    def forward_eval():
+        model.eval()
+        with torch.no_grad():
+            forward()
+        model.train()
+
+    def sgd():
+        opt.zero_grad()
+        loss = closure()
+        loss.backward()
+        opt.step()
+        loss.item()
+
+    return {
+        "forward": time_steps(forward_eval, steps),
+        "sgd": time_steps(sgd, steps),
+        "sam": time_steps(lambda: sharpness_aware_step(params, closure, opt, 0.05, False).item(), steps),
+        "asam": time_steps(lambda: sharpness_aware_step(params, closure, opt, 0.5, True).item(), steps),
+    }
+
+
 def bench_resnet(batch, steps):
     torch.manual_seed(0)
     model = ResNet20()
@@ -144,22 +167,9 @@ def bench_resnet(batch, steps):
     closure = lambda: F.cross_entropy(model(x), y)
 
     def forward():
-        model.eval()
-        with torch.no_grad():
-            model(x).sum().item()
-        model.train()
+        model(x).sum().item()
 
-    def sgd():
-        opt.zero_grad()
-        loss = closure()
-        loss.backward()
-        opt.step()
-        loss.item()
-
-    out = {"forward": time_steps(forward, steps), "sgd": time_steps(sgd, steps)}
-    out["sam"] = time_steps(lambda: sharpness_aware_step(params, closure, opt, 0.05, False).item(), steps)
-    out["asam"] = time_steps(lambda: sharpness_aware_step(params, closure, opt, 0.5, True).item(), steps)
-    return out
+    return time_step_kinds(model, params, opt, closure, forward, steps)
 
 
 def bench_transformer(batch, seq, steps):
@@ -176,23 +186,7 @@ def bench_transformer(batch, seq, steps):
     opt = torch.optim.Adam(params, lr=1e-4)
     closure = lambda: F.cross_entropy(model(src, tgt).reshape(-1, 8000), tgt.reshape(-1), ignore_index=0, label_smoothing=0.1)
 
-    def forward():
-        model.eval()
-        with torch.no_grad():
-            closure().item()
-        model.train()
-
-    def sgd():
-        opt.zero_grad()
-        loss = closure()
-        loss.backward()
-        opt.step()
-        loss.item()
-
-    out = {"forward": time_steps(forward, steps), "sgd": time_steps(sgd, steps)}
-    out["sam"] = time_steps(lambda: sharpness_aware_step(params, closure, opt, 0.05, False).item(), steps)
-    out["asam"] = time_steps(lambda: sharpness_aware_step(params, closure, opt, 0.5, True).item(), steps)
-    return out
+    return time_step_kinds(model, params, opt, closure, lambda: closure().item(), steps)
 
 
 def main():
