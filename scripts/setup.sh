@@ -15,4 +15,12 @@ if ! command -v spm_train >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq sentencepiece >/dev/null \
     || echo "[setup] warning: could not install sentencepiece; NMT tokenizer training will fail until spm_train is on PATH"
 fi
+if ! command -v clang >/dev/null 2>&1 || ! command -v wasm-ld >/dev/null 2>&1; then
+  # Optional: the engine's WebAssembly-SIMD kernels are committed prebuilt (packages/engine/src/generated);
+  # with clang + lld the test suite also checks that a fresh build of native/training_kernels.c gives the same bytes.
+  echo "[setup] installing clang + lld (optional: rebuild check of the engine's wasm kernels)"
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends clang lld >/dev/null \
+    || echo "[setup] note: clang/lld not installed; the wasm rebuild check will be skipped"
+fi
 pnpm install --frozen-lockfile

@@ -7,8 +7,8 @@
  */
 export { initEngine, registerGradients, BACKEND_NAMES } from './engine.ts';
 export type { BackendName, BackendRequest, BackendAttempt, EngineInfo, EngineOptions } from './engine.ts';
-export { setTrainingKernels, stockKernel, describeTrainingKernels } from './kernels.ts';
-export type { KernelBackendName } from './kernels.ts';
+export { setTrainingKernels, stockKernel, describeTrainingKernels, setConvGradient, convGradientStatus } from './kernels.ts';
+export type { KernelBackendName, ConvGradientImpl } from './kernels.ts';
 export { createDataParallel, splitBatch } from './data-parallel.ts';
 export type { DataParallelOptions, DataParallelTrainer, Shard, TensorData } from './data-parallel.ts';
 export { setBatchNormGradient, fusedBatchNormGradConfig, factoredBatchNormGradConfig } from './batchnorm-grad.ts';

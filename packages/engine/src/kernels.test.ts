@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { setTrainingKernels } from './kernels.ts';
+import { convGradientStatus, setConvGradient, setTrainingKernels } from './kernels.ts';
 import { initEngine } from './engine.ts';
 import { on, randomArray, relErr } from './test-utils.ts';
 
@@ -19,6 +19,12 @@ const CONV_CASES: ConvCase[] = [
   { name: '7x7 s2 same (stem)', x: [2, 16, 16, 3], k: [7, 7], cout: 8, s: 2, pad: 'same' },
   { name: '7x7 s2 valid', x: [1, 15, 13, 3], k: [7, 7], cout: 4, s: 2, pad: 'valid' },
   { name: '5x5 s3 same', x: [2, 10, 11, 2], k: [5, 5], cout: 3, s: 3, pad: 'same' },
+  // Channel counts that reach the SIMD register tiles (Cin multiple of 4 / 8, Cout multiple of 8, 4-pixel rows).
+  { name: '3x3 s1 same, 16->24 ch', x: [2, 9, 10, 16], k: [3, 3], cout: 24, s: 1, pad: 'same' },
+  { name: '3x3 s2 same, 8->16 ch', x: [3, 10, 9, 8], k: [3, 3], cout: 16, s: 2, pad: 'same' },
+  { name: '3x3 s2 valid, 16->32 ch', x: [2, 17, 17, 16], k: [3, 3], cout: 32, s: 2, pad: 'valid' },
+  { name: '1x1 s2 same, 12->20 ch', x: [2, 8, 8, 12], k: [1, 1], cout: 20, s: 2, pad: 'same' },
+  { name: '7x7 s2 same, 3->16 ch (stem)', x: [1, 20, 20, 3], k: [7, 7], cout: 16, s: 2, pad: 'same' },
 ];
 
 function outSize(h: number, k: number, s: number, pad: 'same' | 'valid'): number {
@@ -40,20 +46,61 @@ describe('composed conv gradient kernels match the stock tfjs-cpu kernels', () =
     const cbi = () => tf.engine().runKernel('Conv2DBackpropInput',
       { dy: tf.tensor4d(dyv, [n, oh, ow, c.cout]), filter: tf.tensor4d(fv, filterShape) }, { ...attrs, inputShape: c.x }) as tf.Tensor;
 
-    it(`Conv2DBackpropFilter ${c.name}: wasm and cpu composed vs cpu stock`, async () => {
+    it(`Conv2DBackpropFilter ${c.name}: wasm SIMD, wasm composed and cpu composed vs cpu stock`, async () => {
       const [ref] = await on('cpu', false, cbf);
       const [cpu] = await on('cpu', true, cbf);
-      const [wasm] = await on('wasm', true, cbf);
+      const [simd] = await on('wasm', true, cbf);
+      setConvGradient('composed');
+      try {
+        const [composed] = await on('wasm', true, cbf);
+        expect(relErr(composed!, ref!)).toBeLessThan(1e-4);
+      } finally {
+        setConvGradient('simd');
+      }
       expect(relErr(cpu!, ref!)).toBeLessThan(1e-4);
-      expect(relErr(wasm!, ref!)).toBeLessThan(1e-4);
+      expect(simd!.length).toBe(ref!.length);
+      expect(relErr(simd!, ref!)).toBeLessThan(1e-4);
     });
-    it(`Conv2DBackpropInput ${c.name}: wasm composed vs cpu stock`, async () => {
+    it(`Conv2DBackpropInput ${c.name}: wasm SIMD and wasm composed vs cpu stock`, async () => {
       const [ref] = await on('cpu', false, cbi);
-      const [wasm] = await on('wasm', true, cbi);
-      expect(wasm!.length).toBe(ref!.length);
-      expect(relErr(wasm!, ref!)).toBeLessThan(1e-4);
+      const [simd] = await on('wasm', true, cbi);
+      setConvGradient('composed');
+      try {
+        const [composed] = await on('wasm', true, cbi);
+        expect(relErr(composed!, ref!)).toBeLessThan(1e-4);
+      } finally {
+        setConvGradient('simd');
+      }
+      expect(simd!.length).toBe(ref!.length);
+      expect(relErr(simd!, ref!)).toBeLessThan(1e-4);
     });
   }
+});
+
+describe('SIMD convolution-gradient module', () => {
+  it('is available on the wasm backend, and an unknown implementation name is refused', async () => {
+    await initEngine({ backend: 'wasm' });
+    expect(convGradientStatus(tf.backend())).toEqual({ impl: 'simd' });
+    expect(() => setConvGradient('fast' as never)).toThrow(/unknown implementation 'fast'.*simd, composed/);
+  });
+  it('writes only its output: the bytes around x, dy and dW are untouched, no buffers leak', async () => {
+    await initEngine({ backend: 'wasm' });
+    const before = (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+    const guardA = tf.fill([1000], 7.5);
+    const x = tf.tensor4d(randomArray(2 * 9 * 10 * 16, 8), [2, 9, 10, 16]);
+    const guardB = tf.fill([1000], -3.25);
+    const dy = tf.tensor4d(randomArray(2 * 9 * 10 * 24, 9), [2, 9, 10, 24]);
+    const f = tf.tensor4d(randomArray(3 * 3 * 16 * 24, 10), [3, 3, 16, 24]);
+    const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC' };
+    const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: [3, 3, 16, 24] }) as tf.Tensor;
+    const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: f }, { ...attrs, inputShape: [2, 9, 10, 16] }) as tf.Tensor;
+    expect(Array.from(guardA.dataSync()).every((v) => v === 7.5)).toBe(true);
+    expect(Array.from(guardB.dataSync()).every((v) => v === -3.25)).toBe(true);
+    expect(dw.shape).toEqual([3, 3, 16, 24]);
+    expect(dx.shape).toEqual([2, 9, 10, 16]);
+    tf.dispose([guardA, guardB, x, dy, f, dw, dx]);
+    expect((tf.backend() as unknown as { numDataIds(): number }).numDataIds()).toBe(before);
+  });
 });
 
 describe('matmul with transpose flags', () => {
@@ -151,6 +198,72 @@ describe('Sum / Mean over the leading axes (wasm, one pass, no transpose)', () =
   });
 });
 
+describe('per-channel SIMD kernels (wasm): FusedBatchNorm and binary ops with a [C] operand', () => {
+  // BN-layer shapes of the vision models (small batch), C not a multiple of 4, and 2-D inputs.
+  const shapes = [[2, 8, 8, 16], [3, 5, 5, 13], [2, 4, 4, 64], [7, 3], [6, 4]];
+  for (const shape of shapes) {
+    const c = shape.at(-1)!;
+    const size = shape.reduce((a, b) => a * b);
+    const xv = randomArray(size, 21);
+    const meanV = randomArray(c, 22);
+    const varV = randomArray(c, 23).map((v) => v * v + 0.1);
+    const offV = randomArray(c, 24);
+    const scaleV = randomArray(c, 25);
+    it(`FusedBatchNorm [${shape}] with/without offset and scale, [C] and [1,..,1,C] statistics: wasm vs cpu stock`, async () => {
+      const vshape = [...shape.slice(0, -1).map(() => 1), c];
+      const f = () => [
+        tf.batchNorm(tf.tensor(xv, shape), tf.tensor1d(meanV), tf.tensor1d(varV), tf.tensor1d(offV), tf.tensor1d(scaleV), 1e-3),
+        tf.batchNorm(tf.tensor(xv, shape), tf.tensor1d(meanV), tf.tensor1d(varV), undefined, undefined, 1e-5),
+        tf.batchNorm(tf.tensor(xv, shape), tf.tensor(meanV, vshape), tf.tensor(varV, vshape), tf.tensor(offV, vshape), undefined, 0.01),
+        tf.batchNorm(tf.tensor(xv, shape), tf.tensor1d(meanV), tf.tensor1d(varV), undefined, tf.tensor1d(scaleV), 0.1),
+      ];
+      const ref = await on('cpu', false, f);
+      const got = await on('wasm', true, f);
+      ref.forEach((r, i) => expect(relErr(got[i]!, r), `case ${i}`).toBeLessThan(1e-5));
+    });
+    it(`Add/Sub/Multiply/RealDiv [${shape}] with a [C] or [1,..,1,C] operand on either side: wasm vs cpu stock`, async () => {
+      const vshape = [...shape.slice(0, -1).map(() => 1), c];
+      const f = () => {
+        const x = tf.tensor(xv, shape);
+        const outs: tf.Tensor[] = [];
+        for (const v of [tf.tensor1d(scaleV), tf.tensor(varV, vshape)]) {
+          outs.push(tf.add(x, v), tf.add(v, x), tf.sub(x, v), tf.sub(v, x), tf.mul(x, v), tf.mul(v, x), tf.div(x, v), tf.div(v, x));
+        }
+        return outs;
+      };
+      const ref = await on('cpu', false, f);
+      const got = await on('wasm', true, f);
+      expect(got).toHaveLength(16);
+      ref.forEach((r, i) => expect(relErr(got[i]!, r), `case ${i}`).toBeLessThan(1e-6));
+    });
+  }
+  it('other broadcasts, int32 and same-shape operands go to the stock kernels and stay correct', async () => {
+    const xv = randomArray(2 * 3 * 4, 26);
+    const f = () => {
+      const x = tf.tensor(xv, [2, 3, 4]);
+      return [tf.mul(x, tf.tensor([1, 2, 3], [1, 3, 1])), tf.add(x, tf.scalar(2)), tf.sub(x, x), tf.div(x, tf.tensor(xv.slice(0, 12), [3, 4])),
+        tf.cast(tf.mul(tf.tensor2d([[1, 2], [3, 4]], [2, 2], 'int32'), tf.tensor1d([2, 3], 'int32')), 'float32')];
+    };
+    const ref = await on('cpu', false, f);
+    const got = await on('wasm', true, f);
+    ref.forEach((r, i) => expect(relErr(got[i]!, r), `case ${i}`).toBeLessThan(1e-6));
+    expect(Array.from(got[4]!)).toEqual([2, 6, 6, 12]);
+  });
+  it('Cast to the same dtype shares the buffer; a real cast still converts', async () => {
+    await initEngine({ backend: 'wasm' });
+    const be = tf.backend() as unknown as { numDataIds(): number };
+    const a = tf.tensor1d([1.5, -2.5, 3]);
+    const before = be.numDataIds();
+    const same = tf.cast(a, 'float32');
+    expect(be.numDataIds()).toBe(before);
+    const asInt = tf.cast(a, 'int32');
+    expect(Array.from(asInt.dataSync())).toEqual([1, -2, 3]);
+    a.dispose();
+    expect(Array.from(same.dataSync())).toEqual([1.5, -2.5, 3]);
+    tf.dispose([same, asInt]);
+  });
+});
+
 describe('Identity (wasm) shares the buffer', () => {
   it('a clone keeps its values after the original is disposed; gradients through saved tensors are unchanged', async () => {
     await initEngine({ backend: 'wasm' });
@@ -187,6 +300,9 @@ describe('kernel hygiene', () => {
       tf.moments(x, [0, 1, 2]);
       tf.sum(dy, [0, 1, 2], true);
       tf.clone(tf.clone(x));
+      tf.batchNorm(x, tf.fill([3], 0.5), tf.fill([3], 2), tf.fill([3], 0.1), tf.fill([3], 1.5), 1e-3);
+      tf.mul(x, tf.fill([1, 1, 1, 3], 2));
+      tf.cast(x, 'float32');
     };
     tf.tidy(run);
     const before = be.numDataIds();
@@ -202,8 +318,8 @@ describe('kernel hygiene', () => {
     expect(setTrainingKernels('wasm', false)).toEqual([]);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeUndefined();
     expect(tf.getKernel('BatchMatMul', 'wasm')).toBeDefined();
-    expect(setTrainingKernels('wasm', true)).toHaveLength(8);
-    expect(setTrainingKernels('wasm', true)).toHaveLength(8);
+    expect(setTrainingKernels('wasm', true)).toHaveLength(14);
+    expect(setTrainingKernels('wasm', true)).toHaveLength(14);
     expect(() => setTrainingKernels('webgl' as 'wasm', true)).toThrow(/valid: wasm, cpu/);
   });
 });

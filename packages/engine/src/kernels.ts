@@ -14,6 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { simdBatchNorm, simdChannelBinary, simdConv2DBackpropFilter, simdConv2DBackpropInput, simdKernelsFor, simdReduceLeading } from './simd-kernels.ts';
 
 /** The parts of a tfjs backend the composed kernels use (present on cpu and wasm). */
 interface BackendLike {
@@ -34,6 +35,30 @@ type Inputs = Record<string, TensorInfo>;
 
 /** Backends for which composed kernels exist. */
 export type KernelBackendName = 'wasm' | 'cpu';
+
+/**
+ * How the wasm convolution gradients are computed: `simd` (default) runs the C/WebAssembly-SIMD
+ * kernels of `native/training_kernels.c` in place on the backend's memory; `composed` runs them as
+ * compositions of the backend's own kernels (dilated Conv2D for the filter gradient, zero-insert +
+ * Conv2D for the input gradient). `simd` falls back to `composed` when the module cannot be used.
+ */
+export type ConvGradientImpl = 'simd' | 'composed';
+let convGradientImpl: ConvGradientImpl = 'simd';
+
+/** Selects the wasm convolution-gradient implementation (see {@link ConvGradientImpl}). */
+export function setConvGradient(impl: ConvGradientImpl): void {
+  if (impl !== 'simd' && impl !== 'composed') {
+    throw new Error(`setConvGradient: unknown implementation '${String(impl)}'; valid: simd, composed.`);
+  }
+  convGradientImpl = impl;
+}
+
+/** The wasm convolution-gradient implementation in use, and why `simd` is unavailable if it is. */
+export function convGradientStatus(backend?: unknown): { impl: ConvGradientImpl; simdUnavailable?: string } {
+  if (backend === undefined) return { impl: convGradientImpl };
+  const k = simdKernelsFor(backend);
+  return typeof k === 'string' ? { impl: convGradientImpl, simdUnavailable: k } : { impl: convGradientImpl };
+}
 
 /** Original kernel configs replaced by an override, keyed `${kernel}/${backend}`. */
 const originals = new Map<string, KernelConfig>();
@@ -105,6 +130,10 @@ function makeConv2DBackpropFilter(b: KernelBackendName): KernelFunc {
     }
     const info = backend_util.computeConv2DInfo(
       x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+    if (b === 'wasm' && convGradientImpl === 'simd' && x.dtype === 'float32' && dy.dtype === 'float32') {
+      const k = simdKernelsFor(backend);
+      if (typeof k !== 'string') return simdConv2DBackpropFilter(k, backend, x, dy, info);
+    }
     const [kh, kw, cin, cout] = filterShape;
     const [n, h, w] = x.shape as [number, number, number, number];
     const { top, bottom, left, right } = info.padInfo;
@@ -159,6 +188,10 @@ function makeConv2DBackpropInput(b: KernelBackendName): KernelFunc {
     }
     const fshape = filter.shape as [number, number, number, number];
     const info = backend_util.computeConv2DInfo(inputShape, fshape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+    if (b === 'wasm' && convGradientImpl === 'simd' && dy.dtype === 'float32' && filter.dtype === 'float32') {
+      const k = simdKernelsFor(backend);
+      if (typeof k !== 'string') return simdConv2DBackpropInput(k, backend, dy, filter, info);
+    }
     const [kh, kw, cin, cout] = fshape;
     const [n, h, w] = inputShape;
     const [, oh, ow] = dy.shape as [number, number, number, number];
@@ -334,10 +367,15 @@ function makeLeadingAxesReduce(kernelName: 'Sum' | 'Mean'): KernelFunc {
     const m = c === 0 ? 0 : size / c;
     const outShape = keepDims ? [...Array(rank - 1).fill(1) as number[], c] : [c];
     const out = be.makeOutput(outShape, 'float32');
+    const scale = kernelName === 'Mean' && m > 0 ? 1 / m : 1;
+    const k = simdKernelsFor(backend);
+    if (typeof k !== 'string') {
+      simdReduceLeading(k, backend, x, out, scale);
+      return out;
+    }
     // Views are taken after the allocation (which may grow and move the heap).
     const xs = be.typedArrayFromHeap(x) as Float32Array;
     const o = be.typedArrayFromHeap(out) as Float32Array;
-    const scale = kernelName === 'Mean' && m > 0 ? 1 / m : 1;
     let c0 = 0;
     for (; c0 + 8 <= c; c0 += 8) {
       let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
@@ -372,19 +410,87 @@ function makeAliasIdentity(): KernelFunc {
   };
 }
 
+/**
+ * FusedBatchNorm (the normalisation y = (x − μ)·γ/√(σ² + ε) + β that BatchNorm layers run in both
+ * training and inference) as one SIMD pass y = x·a[c] + b[c]; the stock wasm kernel indexes every
+ * element through a generic broadcast path. Anything but float32 with per-channel (C-element)
+ * statistics goes to the stock kernel.
+ */
+function makeSimdBatchNorm(): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { x, mean, variance, offset, scale } = inputs as Record<string, TensorInfo | undefined> as {
+      x: TensorInfo; mean: TensorInfo; variance: TensorInfo; offset?: TensorInfo; scale?: TensorInfo };
+    const c = x.shape[x.shape.length - 1] as number;
+    const perChannel = (t: TensorInfo | undefined): boolean =>
+      t === undefined || (t.dtype === 'float32' && util.sizeFromShape(t.shape) === c);
+    const k = simdKernelsFor(backend);
+    if (typeof k === 'string' || x.dtype !== 'float32' || x.shape.length < 1 ||
+        !perChannel(mean) || !perChannel(variance) || !perChannel(offset) || !perChannel(scale)) {
+      return run('wasm', backend as unknown as BackendLike, 'FusedBatchNorm', inputs as Inputs, attrs);
+    }
+    const eps = (attrs as { varianceEpsilon: number }).varianceEpsilon;
+    return simdBatchNorm(k, backend, x, mean, variance, offset, scale, eps);
+  };
+}
+
+/**
+ * Add / Sub / Multiply / RealDiv where one float32 operand is a full [..., C] tensor and the other
+ * holds one value per channel (shape [C] or [1, ..., 1, C]): one SIMD pass. The stock wasm kernels
+ * compute a broadcast index per element (about 4x slower for BatchNorm-sized tensors). Every other
+ * case goes to the stock kernel.
+ */
+function makeChannelBinary(kernelName: 'Add' | 'Sub' | 'Multiply' | 'RealDiv'): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
+    const isChannelVector = (v: TensorInfo, full: TensorInfo): boolean => {
+      const r = full.shape.length;
+      const c = full.shape[r - 1] as number;
+      return r >= 2 && v.shape.length <= r && v.shape.length >= 1 && v.shape[v.shape.length - 1] === c &&
+        util.sizeFromShape(v.shape) === c && util.sizeFromShape(full.shape) > c;
+    };
+    if (a.dtype === 'float32' && b.dtype === 'float32') {
+      const vectorFirst = isChannelVector(a, b);
+      if (vectorFirst || isChannelVector(b, a)) {
+        const k = simdKernelsFor(backend);
+        if (typeof k !== 'string') {
+          return vectorFirst ? simdChannelBinary(k, backend, kernelName, b, a, true) : simdChannelBinary(k, backend, kernelName, a, b, false);
+        }
+      }
+    }
+    return run('wasm', backend as unknown as BackendLike, kernelName, inputs as Inputs, attrs);
+  };
+}
+
+/** Cast to the dtype the tensor already has: shares the buffer (the stock wasm kernel copies it). */
+function makeAliasCast(): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { x } = inputs as { x: TensorInfo };
+    if (x.dtype !== (attrs as { dtype: tf.DataType }).dtype || x.dtype === 'string') {
+      return run('wasm', backend as unknown as BackendLike, 'Cast', inputs as Inputs, attrs);
+    }
+    (backend as unknown as { incRef(dataId: object): void }).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}
+
 interface KernelSpec { kernelName: string; make: (b: KernelBackendName) => KernelFunc; why: string }
 
 /** Which composed kernel goes on which backend, and why. */
 const SPECS: Record<KernelBackendName, KernelSpec[]> = {
   wasm: [
-    { kernelName: 'Conv2DBackpropFilter', make: makeConv2DBackpropFilter, why: 'missing on wasm; dilated-conv composition' },
-    { kernelName: 'Conv2DBackpropInput', make: makeConv2DBackpropInput, why: 'zero-insert + stride-1 conv (stock wasm kernel is slow)' },
+    { kernelName: 'Conv2DBackpropFilter', make: makeConv2DBackpropFilter, why: 'missing on wasm; WebAssembly-SIMD kernel in place on the wasm heap (composed: dilated conv)' },
+    { kernelName: 'Conv2DBackpropInput', make: makeConv2DBackpropInput, why: 'stock wasm kernel is slow; WebAssembly-SIMD kernel in place on the wasm heap (composed: zero-insert + stride-1 conv)' },
     { kernelName: 'UnsortedSegmentSum', make: makeUnsortedSegmentSum, why: 'missing on wasm; gradient of gather' },
     { kernelName: 'BatchMatMul', make: (b) => makeTransposeFreeMatMul(b, 'BatchMatMul'), why: 'transpose flags done as Transpose + plain matmul' },
     { kernelName: '_FusedMatMul', make: (b) => makeTransposeFreeMatMul(b, '_FusedMatMul'), why: 'transpose flags done as Transpose + plain matmul' },
     { kernelName: 'Sum', make: () => makeLeadingAxesReduce('Sum'), why: 'leading-axes sum (BatchNorm) in one pass over x, no transpose' },
     { kernelName: 'Mean', make: () => makeLeadingAxesReduce('Mean'), why: 'leading-axes mean (BatchNorm moments) in one pass over x, no transpose' },
     { kernelName: 'Identity', make: () => makeAliasIdentity(), why: 'shares the buffer instead of copying (tensors saved for backward)' },
+    { kernelName: 'Cast', make: () => makeAliasCast(), why: 'a cast to the same dtype shares the buffer instead of copying' },
+    { kernelName: 'FusedBatchNorm', make: () => makeSimdBatchNorm(), why: 'one WebAssembly-SIMD pass y = x·a[c] + b[c] (stock indexes through a broadcast path)' },
+    ...(['Add', 'Sub', 'Multiply', 'RealDiv'] as const).map((op) => ({
+      kernelName: op, make: () => makeChannelBinary(op), why: 'per-channel broadcast operand in one WebAssembly-SIMD pass',
+    })),
   ],
   cpu: [
     { kernelName: 'Conv2DBackpropFilter', make: makeConv2DBackpropFilter, why: 'stock cpu kernel is pathological; dilated-conv composition' },

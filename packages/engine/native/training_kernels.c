@@ -1,0 +1,411 @@
+/*
+ * Convolution gradients for the tfjs wasm backend, WebAssembly SIMD (128-bit), float32, NHWC.
+ *
+ * The module imports the wasm backend's own linear memory (env.memory) and works on tensors in
+ * place: every pointer argument is a byte offset into that memory (a tensor's memoryOffset).
+ * It has no data, no stack use and no imports besides the memory, so it never writes anywhere but
+ * the output (and scratch) buffers it is given. scripts/build-wasm.mjs checks that after linking.
+ *
+ * Shapes (tfjs conventions, dilation 1):
+ *   x  [N, H, W, Cin]      dy [N, OH, OW, Cout]      filter [KH, KW, Cin, Cout]
+ *   ih = oh·sh + kh − pt,  iw = ow·sw + kw − pl (out-of-range input pixels are zero padding).
+ */
+#include <wasm_simd128.h>
+
+typedef __SIZE_TYPE__ size_t;
+
+#define EXPORT(name) __attribute__((export_name(name)))
+
+static inline int imin(int a, int b) { return a < b ? a : b; }
+static inline int imax(int a, int b) { return a > b ? a : b; }
+/* ceil(a / b) for b > 0 and any sign of a. */
+static inline int ceil_div(int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+/* floor(a / b) for b > 0 and any sign of a. */
+static inline int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+/* Output positions o in [lo, hi) whose input position o·s + k − p lies in [0, size). */
+static inline void valid_range(int out, int size, int s, int k, int p, int* lo, int* hi) {
+  *lo = imax(0, ceil_div(p - k, s));
+  *hi = imin(out, floor_div(size - 1 + p - k, s) + 1);
+  if (*hi < *lo) *hi = *lo;
+}
+
+/*
+ * Filter gradient: dw[kh,kw,ci,co] = Σ_{n,oh,ow} x[n, ih, iw, ci] · dy[n, oh, ow, co].
+ *
+ * For each filter tap the sum is a matrix product over output pixels, xᵀ·dy with the x rows shifted
+ * by the tap. Register tiles of 4 input channels × 8 output channels (8 accumulators) stay in
+ * registers over a chunk of `nb` images; the chunk's x and dy stay in cache while every tile and
+ * tap streams through it. dw is overwritten.
+ */
+EXPORT("conv2d_backprop_filter")
+void conv2d_backprop_filter(const float* x, const float* dy, float* dw, int N, int H, int W, int Cin,
+                            int OH, int OW, int Cout, int KH, int KW, int sh, int sw, int pt, int pl, int nb) {
+  const int total = KH * KW * Cin * Cout;
+  for (int i = 0; i < total; i++) dw[i] = 0.0f;
+  if (nb < 1) nb = 1;
+  const int xs = sw * Cin;  /* x stride between consecutive output columns */
+  for (int n0 = 0; n0 < N; n0 += nb) {
+    const int n1 = imin(N, n0 + nb);
+    for (int kh = 0; kh < KH; kh++) {
+      int oh0, oh1;
+      valid_range(OH, H, sh, kh, pt, &oh0, &oh1);
+      if (oh0 >= oh1) continue;
+      for (int kw = 0; kw < KW; kw++) {
+        int ow0, ow1;
+        valid_range(OW, W, sw, kw, pl, &ow0, &ow1);
+        const int cols = ow1 - ow0;
+        if (cols <= 0) continue;
+        float* acc = dw + (size_t)(kh * KW + kw) * Cin * Cout;
+        const int iw0 = ow0 * sw + kw - pl;
+        int ci = 0;
+        for (; ci < Cin; ci += (ci + 4 <= Cin ? 4 : 1)) {
+          const int mr = ci + 4 <= Cin ? 4 : 1;
+          int co = 0;
+          for (; co + 8 <= Cout; co += 8) {
+            float* a = acc + (size_t)ci * Cout + co;
+            if (mr == 4) {
+              v128_t a00 = wasm_v128_load(a), a01 = wasm_v128_load(a + 4);
+              v128_t a10 = wasm_v128_load(a + Cout), a11 = wasm_v128_load(a + Cout + 4);
+              v128_t a20 = wasm_v128_load(a + 2 * Cout), a21 = wasm_v128_load(a + 2 * Cout + 4);
+              v128_t a30 = wasm_v128_load(a + 3 * Cout), a31 = wasm_v128_load(a + 3 * Cout + 4);
+              for (int n = n0; n < n1; n++) {
+                for (int oh = oh0; oh < oh1; oh++) {
+                  const int ih = oh * sh + kh - pt;
+                  const float* xr = x + ((size_t)(n * H + ih) * W + iw0) * Cin + ci;
+                  const float* dr = dy + ((size_t)(n * OH + oh) * OW + ow0) * Cout + co;
+                  for (int c = 0; c < cols; c++) {
+                    const v128_t d0 = wasm_v128_load(dr), d1 = wasm_v128_load(dr + 4);
+                    const v128_t x0 = wasm_v128_load32_splat(xr), x1 = wasm_v128_load32_splat(xr + 1);
+                    const v128_t x2 = wasm_v128_load32_splat(xr + 2), x3 = wasm_v128_load32_splat(xr + 3);
+                    a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(x0, d0)); a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(x0, d1));
+                    a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(x1, d0)); a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(x1, d1));
+                    a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(x2, d0)); a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(x2, d1));
+                    a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(x3, d0)); a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(x3, d1));
+                    xr += xs;
+                    dr += Cout;
+                  }
+                }
+              }
+              wasm_v128_store(a, a00); wasm_v128_store(a + 4, a01);
+              wasm_v128_store(a + Cout, a10); wasm_v128_store(a + Cout + 4, a11);
+              wasm_v128_store(a + 2 * Cout, a20); wasm_v128_store(a + 2 * Cout + 4, a21);
+              wasm_v128_store(a + 3 * Cout, a30); wasm_v128_store(a + 3 * Cout + 4, a31);
+            } else {
+              v128_t a00 = wasm_v128_load(a), a01 = wasm_v128_load(a + 4);
+              for (int n = n0; n < n1; n++) {
+                for (int oh = oh0; oh < oh1; oh++) {
+                  const int ih = oh * sh + kh - pt;
+                  const float* xr = x + ((size_t)(n * H + ih) * W + iw0) * Cin + ci;
+                  const float* dr = dy + ((size_t)(n * OH + oh) * OW + ow0) * Cout + co;
+                  for (int c = 0; c < cols; c++) {
+                    const v128_t x0 = wasm_v128_load32_splat(xr);
+                    a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(x0, wasm_v128_load(dr)));
+                    a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(x0, wasm_v128_load(dr + 4)));
+                    xr += xs;
+                    dr += Cout;
+                  }
+                }
+              }
+              wasm_v128_store(a, a00); wasm_v128_store(a + 4, a01);
+            }
+          }
+          /* Remaining output channels (Cout not a multiple of 8): scalar. */
+          for (; co < Cout; co++) {
+            for (int r = 0; r < mr; r++) {
+              float s = acc[(size_t)(ci + r) * Cout + co];
+              for (int n = n0; n < n1; n++) {
+                for (int oh = oh0; oh < oh1; oh++) {
+                  const int ih = oh * sh + kh - pt;
+                  const float* xr = x + ((size_t)(n * H + ih) * W + iw0) * Cin + ci + r;
+                  const float* dr = dy + ((size_t)(n * OH + oh) * OW + ow0) * Cout + co;
+                  for (int c = 0; c < cols; c++) s += xr[(size_t)c * xs] * dr[(size_t)c * Cout];
+                }
+              }
+              acc[(size_t)(ci + r) * Cout + co] = s;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/*
+ * Input gradient: dx[n,ih,iw,ci] = Σ_{kh,kw,co} dy[n,oh,ow,co] · filter[kh,kw,ci,co] over the taps
+ * with oh = (ih + pt − kh)/sh and ow = (iw + pl − kw)/sw integral and in range.
+ *
+ * `ft` is the filter transposed to [KH, KW, Cout, Cin] (done by the caller, it is small), so a
+ * register tile of 4 input pixels × 8 input channels reads contiguous channel vectors. The 4 pixels
+ * of a tile are sw apart (same phase modulo the stride), so they share their taps and read 4
+ * consecutive dy pixels; tiles touching the border, and leftovers, go one pixel at a time.
+ * dx is overwritten; no zero-inserted or padded copy of dy is made.
+ */
+static void cbi_pixel(const float* dy, const float* ft, float* dxp, int n, int ih, int iw, int Cin,
+                      int OH, int OW, int Cout, int KH, int KW, int sh, int sw, int pt, int pl) {
+  int ci = 0;
+  for (; ci + 8 <= Cin; ci += 8) {
+    v128_t s0 = wasm_f32x4_splat(0.0f), s1 = wasm_f32x4_splat(0.0f);
+    for (int kh = 0; kh < KH; kh++) {
+      const int th = ih + pt - kh;
+      if (th < 0 || th % sh != 0 || th / sh >= OH) continue;
+      const int oh = th / sh;
+      for (int kw = 0; kw < KW; kw++) {
+        const int tw = iw + pl - kw;
+        if (tw < 0 || tw % sw != 0 || tw / sw >= OW) continue;
+        const float* d = dy + ((size_t)(n * OH + oh) * OW + tw / sw) * Cout;
+        const float* f = ft + (size_t)(kh * KW + kw) * Cout * Cin + ci;
+        for (int co = 0; co < Cout; co++) {
+          const v128_t dv = wasm_v128_load32_splat(d + co);
+          s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(dv, wasm_v128_load(f)));
+          s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(dv, wasm_v128_load(f + 4)));
+          f += Cin;
+        }
+      }
+    }
+    wasm_v128_store(dxp + ci, s0);
+    wasm_v128_store(dxp + ci + 4, s1);
+  }
+  for (; ci < Cin; ci++) {
+    float s = 0.0f;
+    for (int kh = 0; kh < KH; kh++) {
+      const int th = ih + pt - kh;
+      if (th < 0 || th % sh != 0 || th / sh >= OH) continue;
+      const int oh = th / sh;
+      for (int kw = 0; kw < KW; kw++) {
+        const int tw = iw + pl - kw;
+        if (tw < 0 || tw % sw != 0 || tw / sw >= OW) continue;
+        const float* d = dy + ((size_t)(n * OH + oh) * OW + tw / sw) * Cout;
+        const float* f = ft + (size_t)(kh * KW + kw) * Cout * Cin + ci;
+        for (int co = 0; co < Cout; co++) s += d[co] * f[(size_t)co * Cin];
+      }
+    }
+    dxp[ci] = s;
+  }
+}
+
+EXPORT("conv2d_backprop_input")
+void conv2d_backprop_input(const float* dy, const float* ft, float* dx, int N, int H, int W, int Cin,
+                           int OH, int OW, int Cout, int KH, int KW, int sh, int sw, int pt, int pl) {
+  for (int n = 0; n < N; n++) {
+    for (int ih = 0; ih < H; ih++) {
+      float* dxrow = dx + (size_t)(n * H + ih) * W * Cin;
+      for (int phase = 0; phase < sw && phase < W; phase++) {
+        /* Pixels iw = phase + j·sw. A tile of 4 starting at iw is "interior" when every tap that
+           applies to this phase maps all 4 pixels to valid ow. */
+        int iw = phase;
+        while (iw < W) {
+          int fast = iw + 3 * sw < W;
+          if (fast) {
+            for (int kw = 0; kw < KW && fast; kw++) {
+              const int tw = iw + pl - kw;
+              if ((tw % sw + sw) % sw != 0) continue;  /* tap does not apply to this phase */
+              if (tw < 0 || tw / sw + 3 >= OW) fast = 0;
+            }
+          }
+          if (!fast) {
+            cbi_pixel(dy, ft, dxrow + (size_t)iw * Cin, n, ih, iw, Cin, OH, OW, Cout, KH, KW, sh, sw, pt, pl);
+            iw += sw;
+            continue;
+          }
+          float* o0 = dxrow + (size_t)iw * Cin;
+          float* o1 = o0 + (size_t)sw * Cin;
+          float* o2 = o1 + (size_t)sw * Cin;
+          float* o3 = o2 + (size_t)sw * Cin;
+          int ci = 0;
+          for (; ci + 8 <= Cin; ci += 8) {
+            v128_t s00 = wasm_f32x4_splat(0.0f), s01 = s00, s10 = s00, s11 = s00;
+            v128_t s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+            for (int kh = 0; kh < KH; kh++) {
+              const int th = ih + pt - kh;
+              if (th < 0 || th % sh != 0 || th / sh >= OH) continue;
+              const int oh = th / sh;
+              for (int kw = 0; kw < KW; kw++) {
+                const int tw = iw + pl - kw;
+                if (tw < 0 || tw % sw != 0) continue;
+                const float* d = dy + ((size_t)(n * OH + oh) * OW + tw / sw) * Cout;
+                const float* f = ft + (size_t)(kh * KW + kw) * Cout * Cin + ci;
+                for (int co = 0; co < Cout; co++) {
+                  const v128_t f0 = wasm_v128_load(f), f1 = wasm_v128_load(f + 4);
+                  const v128_t d0 = wasm_v128_load32_splat(d + co);
+                  const v128_t d1 = wasm_v128_load32_splat(d + Cout + co);
+                  const v128_t d2 = wasm_v128_load32_splat(d + 2 * Cout + co);
+                  const v128_t d3 = wasm_v128_load32_splat(d + 3 * Cout + co);
+                  s00 = wasm_f32x4_add(s00, wasm_f32x4_mul(d0, f0)); s01 = wasm_f32x4_add(s01, wasm_f32x4_mul(d0, f1));
+                  s10 = wasm_f32x4_add(s10, wasm_f32x4_mul(d1, f0)); s11 = wasm_f32x4_add(s11, wasm_f32x4_mul(d1, f1));
+                  s20 = wasm_f32x4_add(s20, wasm_f32x4_mul(d2, f0)); s21 = wasm_f32x4_add(s21, wasm_f32x4_mul(d2, f1));
+                  s30 = wasm_f32x4_add(s30, wasm_f32x4_mul(d3, f0)); s31 = wasm_f32x4_add(s31, wasm_f32x4_mul(d3, f1));
+                  f += Cin;
+                }
+              }
+            }
+            wasm_v128_store(o0 + ci, s00); wasm_v128_store(o0 + ci + 4, s01);
+            wasm_v128_store(o1 + ci, s10); wasm_v128_store(o1 + ci + 4, s11);
+            wasm_v128_store(o2 + ci, s20); wasm_v128_store(o2 + ci + 4, s21);
+            wasm_v128_store(o3 + ci, s30); wasm_v128_store(o3 + ci + 4, s31);
+          }
+          for (; ci + 4 <= Cin; ci += 4) {
+            v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+            for (int kh = 0; kh < KH; kh++) {
+              const int th = ih + pt - kh;
+              if (th < 0 || th % sh != 0 || th / sh >= OH) continue;
+              const int oh = th / sh;
+              for (int kw = 0; kw < KW; kw++) {
+                const int tw = iw + pl - kw;
+                if (tw < 0 || tw % sw != 0) continue;
+                const float* d = dy + ((size_t)(n * OH + oh) * OW + tw / sw) * Cout;
+                const float* f = ft + (size_t)(kh * KW + kw) * Cout * Cin + ci;
+                for (int co = 0; co < Cout; co++) {
+                  const v128_t f0 = wasm_v128_load(f);
+                  s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_v128_load32_splat(d + co), f0));
+                  s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(wasm_v128_load32_splat(d + Cout + co), f0));
+                  s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(wasm_v128_load32_splat(d + 2 * Cout + co), f0));
+                  s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(wasm_v128_load32_splat(d + 3 * Cout + co), f0));
+                  f += Cin;
+                }
+              }
+            }
+            wasm_v128_store(o0 + ci, s0); wasm_v128_store(o1 + ci, s1);
+            wasm_v128_store(o2 + ci, s2); wasm_v128_store(o3 + ci, s3);
+          }
+          for (; ci < Cin; ci++) {
+            float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+            for (int kh = 0; kh < KH; kh++) {
+              const int th = ih + pt - kh;
+              if (th < 0 || th % sh != 0 || th / sh >= OH) continue;
+              const int oh = th / sh;
+              for (int kw = 0; kw < KW; kw++) {
+                const int tw = iw + pl - kw;
+                if (tw < 0 || tw % sw != 0) continue;
+                const float* d = dy + ((size_t)(n * OH + oh) * OW + tw / sw) * Cout;
+                const float* f = ft + (size_t)(kh * KW + kw) * Cout * Cin + ci;
+                for (int co = 0; co < Cout; co++) {
+                  const float fv = f[(size_t)co * Cin];
+                  s0 += d[co] * fv; s1 += d[Cout + co] * fv; s2 += d[2 * Cout + co] * fv; s3 += d[3 * Cout + co] * fv;
+                }
+              }
+            }
+            o0[ci] = s0; o1[ci] = s1; o2[ci] = s2; o3[ci] = s3;
+          }
+          iw += 4 * sw;
+        }
+      }
+    }
+  }
+}
+
+/* Transposes the last two axes of a [G, R, C] float32 array into [G, C, R] (the filter for the input gradient). */
+EXPORT("transpose_last2")
+void transpose_last2(const float* src, float* dst, int G, int R, int C) {
+  for (int g = 0; g < G; g++) {
+    const float* s = src + (size_t)g * R * C;
+    float* d = dst + (size_t)g * R * C;
+    for (int r = 0; r < R; r++)
+      for (int c = 0; c < C; c++) d[(size_t)c * R + r] = s[(size_t)r * C + c];
+  }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Per-channel (last axis) kernels over a tensor seen as a contiguous [M, C] matrix: BatchNorm
+ * normalisation, binary ops with a per-channel operand, and sums over the leading axes.
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * FusedBatchNorm: y = (x − mean[c]) · scale[c] / sqrt(var[c] + eps) + offset[c], as y = x·a[c] + b[c].
+ * `ab` is caller-provided scratch of 2·C floats. A null (0) offset or scale means 0 / 1.
+ */
+EXPORT("batch_norm")
+void batch_norm(const float* x, const float* mean, const float* var, const float* offset, const float* scale,
+                float* y, float* ab, int M, int C, float eps) {
+  float* a = ab;
+  float* b = ab + C;
+  for (int c = 0; c < C; c++) {
+    const float r = 1.0f / __builtin_sqrtf(var[c] + eps);
+    const float g = scale ? scale[c] * r : r;
+    a[c] = g;
+    b[c] = (offset ? offset[c] : 0.0f) - mean[c] * g;
+  }
+  const int cv = C & ~3;
+  for (int m = 0; m < M; m++) {
+    const float* xr = x + (size_t)m * C;
+    float* yr = y + (size_t)m * C;
+    int c = 0;
+    for (; c < cv; c += 4) {
+      wasm_v128_store(yr + c, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(xr + c), wasm_v128_load(a + c)), wasm_v128_load(b + c)));
+    }
+    for (; c < C; c++) yr[c] = xr[c] * a[c] + b[c];
+  }
+}
+
+/*
+ * out[m,c] = op(full[m,c], v[c]) (or op(v[c], full[m,c]) when vector_first), op: 0 add, 1 sub, 2 mul, 3 div.
+ */
+EXPORT("channel_binary")
+void channel_binary(const float* full, const float* v, float* out, int M, int C, int op, int vector_first) {
+  const int cv = C & ~3;
+  for (int m = 0; m < M; m++) {
+    const float* xr = full + (size_t)m * C;
+    float* o = out + (size_t)m * C;
+    int c = 0;
+    for (; c < cv; c += 4) {
+      v128_t p = wasm_v128_load(xr + c), q = wasm_v128_load(v + c);
+      if (vector_first) { const v128_t t = p; p = q; q = t; }
+      v128_t r;
+      switch (op) {
+        case 0: r = wasm_f32x4_add(p, q); break;
+        case 1: r = wasm_f32x4_sub(p, q); break;
+        case 2: r = wasm_f32x4_mul(p, q); break;
+        default: r = wasm_f32x4_div(p, q); break;
+      }
+      wasm_v128_store(o + c, r);
+    }
+    for (; c < C; c++) {
+      float p = xr[c], q = v[c];
+      if (vector_first) { const float t = p; p = q; q = t; }
+      o[c] = op == 0 ? p + q : op == 1 ? p - q : op == 2 ? p * q : p / q;
+    }
+  }
+}
+
+/*
+ * out[c] = scale · Σ_m x[m,c]. Blocks of 64 rows are summed in float32 lanes, each block total is
+ * added to a float64 accumulator, 8 channels per pass (a 32-byte slice of every row).
+ */
+EXPORT("reduce_leading")
+void reduce_leading(const float* x, float* out, int M, int C, double scale) {
+  int c = 0;
+  for (; c + 8 <= C; c += 8) {
+    v128_t t0 = wasm_f64x2_splat(0.0), t1 = t0, t2 = t0, t3 = t0;
+    for (int m0 = 0; m0 < M; m0 += 64) {
+      const int m1 = imin(M, m0 + 64);
+      v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0;
+      const float* p = x + (size_t)m0 * C + c;
+      for (int m = m0; m < m1; m++) {
+        s0 = wasm_f32x4_add(s0, wasm_v128_load(p));
+        s1 = wasm_f32x4_add(s1, wasm_v128_load(p + 4));
+        p += C;
+      }
+      t0 = wasm_f64x2_add(t0, wasm_f64x2_promote_low_f32x4(s0));
+      t1 = wasm_f64x2_add(t1, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(s0, s0, 2, 3, 0, 1)));
+      t2 = wasm_f64x2_add(t2, wasm_f64x2_promote_low_f32x4(s1));
+      t3 = wasm_f64x2_add(t3, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(s1, s1, 2, 3, 0, 1)));
+    }
+    const v128_t k = wasm_f64x2_splat(scale);
+    v128_t lo = wasm_f32x4_demote_f64x2_zero(wasm_f64x2_mul(t0, k));
+    v128_t hi = wasm_f32x4_demote_f64x2_zero(wasm_f64x2_mul(t1, k));
+    wasm_v128_store(out + c, wasm_i32x4_shuffle(lo, hi, 0, 1, 4, 5));
+    lo = wasm_f32x4_demote_f64x2_zero(wasm_f64x2_mul(t2, k));
+    hi = wasm_f32x4_demote_f64x2_zero(wasm_f64x2_mul(t3, k));
+    wasm_v128_store(out + c + 4, wasm_i32x4_shuffle(lo, hi, 0, 1, 4, 5));
+  }
+  for (; c < C; c++) {
+    double t = 0.0;
+    for (int m0 = 0; m0 < M; m0 += 64) {
+      const int m1 = imin(M, m0 + 64);
+      float s = 0.0f;
+      for (int m = m0; m < m1; m++) s += x[(size_t)m * C + c];
+      t += s;
+    }
+    out[c] = (float)(t * scale);
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Training kernels for the wasm backend written in C with WebAssembly SIMD
+ * (`native/training_kernels.c`, built by `scripts/build-wasm.mjs` into
+ * `src/generated/training-kernels-wasm.ts`): convolution gradients, BatchNorm normalisation,
+ * per-channel binary ops and leading-axes sums.
+ *
+ * The module is instantiated on the wasm backend's own `WebAssembly.Memory`, so it reads its inputs
+ * where tfjs keeps them and writes straight into a tfjs output buffer: no copies, no transposes of
+ * the activations, no zero-inserted dy. One instance per backend memory.
+ */
+import { backend_util, util } from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { TRAINING_KERNELS_WASM_BASE64 } from './generated/training-kernels-wasm.ts';
+
+/** The WebAssembly JS API as used here (the project's TypeScript lib set has no DOM/WebAssembly types). */
+interface WasmMemory { readonly buffer: ArrayBuffer }
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+  Memory: abstract new (...args: never[]) => WasmMemory;
+};
+
+/** The parts of the tfjs wasm backend used here. */
+export interface WasmBackendInternals {
+  wasm: { asm?: { memory?: WasmMemory } };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+interface ConvGradExports {
+  conv2d_backprop_filter(x: number, dy: number, dw: number, n: number, h: number, w: number, cin: number,
+    oh: number, ow: number, cout: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, nb: number): void;
+  conv2d_backprop_input(dy: number, ft: number, dx: number, n: number, h: number, w: number, cin: number,
+    oh: number, ow: number, cout: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
+  transpose_last2(src: number, dst: number, g: number, r: number, c: number): void;
+  batch_norm(x: number, mean: number, variance: number, offset: number, scale: number, y: number, ab: number,
+    m: number, c: number, eps: number): void;
+  channel_binary(full: number, v: number, out: number, m: number, c: number, op: number, vectorFirst: number): void;
+  reduce_leading(x: number, out: number, m: number, c: number, scale: number): void;
+}
+
+export type SimdKernels = ConvGradExports;
+
+let moduleCache: object | undefined;
+const instances = new WeakMap<WasmMemory, ConvGradExports>();
+
+function decodeBase64(s: string): Uint8Array {
+  return Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+}
+
+/**
+ * The SIMD kernels bound to a wasm backend's memory, or a reason string when they cannot be used
+ * (no WebAssembly SIMD in this runtime, or a wasm backend that does not expose its memory).
+ */
+export function simdKernelsFor(backend: unknown): ConvGradExports | string {
+  const memory = (backend as WasmBackendInternals).wasm?.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory)) {
+    return 'the wasm backend does not expose its WebAssembly.Memory (wasm.asm.memory); expected @tensorflow/tfjs-backend-wasm 4.22.0';
+  }
+  const cached = instances.get(memory);
+  if (cached !== undefined) return cached;
+  try {
+    moduleCache ??= new WebAssembly.Module(decodeBase64(TRAINING_KERNELS_WASM_BASE64));
+    const exports = new WebAssembly.Instance(moduleCache, { env: { memory } }).exports as unknown as ConvGradExports;
+    instances.set(memory, exports);
+    return exports;
+  } catch (e) {
+    return `the SIMD training-kernel module could not be instantiated (${(e as Error).message})`;
+  }
+}
+
+function offsetOf(be: WasmBackendInternals, t: TensorInfo): number {
+  const d = be.dataIdMap.get(t.dataId);
+  if (d === undefined) throw new Error('simd-kernels: tensor data not found on the wasm backend (disposed?).');
+  return d.memoryOffset;
+}
+
+/** Images per cache chunk of the filter gradient: x and dy of a chunk take about 192 KiB. */
+export function filterChunk(h: number, w: number, cin: number, oh: number, ow: number, cout: number): number {
+  const perImage = (h * w * cin + oh * ow * cout) * 4;
+  return Math.max(1, Math.floor((192 * 1024) / perImage));
+}
+
+/** Conv2DBackpropFilter for float32 NHWC, dilation 1: returns dW [KH,KW,Cin,Cout]. */
+export function simdConv2DBackpropFilter(k: ConvGradExports, backend: unknown, x: TensorInfo, dy: TensorInfo,
+  info: backend_util.Conv2DInfo): TensorInfo {
+  const be = backend as WasmBackendInternals;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outHeight: oh, outWidth: ow, outChannels: cout,
+    filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, padInfo } = info;
+  const out = be.makeOutput([kh, kw, cin, cout], 'float32');
+  k.conv2d_backprop_filter(offsetOf(be, x), offsetOf(be, dy), offsetOf(be, out), n, h, w, cin, oh, ow, cout, kh, kw, sh, sw,
+    padInfo.top, padInfo.left, filterChunk(h, w, cin, oh, ow, cout));
+  return out;
+}
+
+/** Conv2DBackpropInput for float32 NHWC, dilation 1: returns dx [N,H,W,Cin]. */
+export function simdConv2DBackpropInput(k: ConvGradExports, backend: unknown, dy: TensorInfo, filter: TensorInfo,
+  info: backend_util.Conv2DInfo): TensorInfo {
+  const be = backend as WasmBackendInternals;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outHeight: oh, outWidth: ow, outChannels: cout,
+    filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, padInfo } = info;
+  const ft = be.makeOutput([kh, kw, cout, cin], 'float32');
+  const out = be.makeOutput([n, h, w, cin], 'float32');
+  try {
+    k.transpose_last2(offsetOf(be, filter), offsetOf(be, ft), kh * kw, cin, cout);
+    k.conv2d_backprop_input(offsetOf(be, dy), offsetOf(be, ft), offsetOf(be, out), n, h, w, cin, oh, ow, cout, kh, kw, sh, sw,
+      padInfo.top, padInfo.left);
+  } finally {
+    be.disposeData(ft.dataId);
+  }
+  return out;
+}
+
+/** FusedBatchNorm (inference form) over a float32 [..., C] tensor; every per-channel input has C values. */
+export function simdBatchNorm(k: ConvGradExports, backend: unknown, x: TensorInfo, mean: TensorInfo, variance: TensorInfo,
+  offset: TensorInfo | undefined, scale: TensorInfo | undefined, eps: number): TensorInfo {
+  const be = backend as WasmBackendInternals;
+  const c = x.shape[x.shape.length - 1] as number;
+  const m = c === 0 ? 0 : util.sizeFromShape(x.shape) / c;
+  const ab = be.makeOutput([2 * c], 'float32');
+  const out = be.makeOutput(x.shape, 'float32');
+  try {
+    k.batch_norm(offsetOf(be, x), offsetOf(be, mean), offsetOf(be, variance), offset ? offsetOf(be, offset) : 0,
+      scale ? offsetOf(be, scale) : 0, offsetOf(be, out), offsetOf(be, ab), m, c, eps);
+  } finally {
+    be.disposeData(ab.dataId);
+  }
+  return out;
+}
+
+/** Binary op codes of `channel_binary`. */
+export const CHANNEL_OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 } as const;
+
+/** op(full, v) (or op(v, full) when vectorFirst) with v holding one value per channel of full's last axis. */
+export function simdChannelBinary(k: ConvGradExports, backend: unknown, op: keyof typeof CHANNEL_OPS, full: TensorInfo,
+  v: TensorInfo, vectorFirst: boolean): TensorInfo {
+  const be = backend as WasmBackendInternals;
+  const c = full.shape[full.shape.length - 1] as number;
+  const m = c === 0 ? 0 : util.sizeFromShape(full.shape) / c;
+  const out = be.makeOutput(full.shape, 'float32');
+  k.channel_binary(offsetOf(be, full), offsetOf(be, v), offsetOf(be, out), m, c, CHANNEL_OPS[op], vectorFirst ? 1 : 0);
+  return out;
+}
+
+/** Σ (times `scale`) over every axis but the last of a float32 tensor, into `out` ([C] values). */
+export function simdReduceLeading(k: ConvGradExports, backend: unknown, x: TensorInfo, out: TensorInfo, scale: number): void {
+  const be = backend as WasmBackendInternals;
+  const c = x.shape[x.shape.length - 1] as number;
+  const m = c === 0 ? 0 : util.sizeFromShape(x.shape) / c;
+  k.reduce_leading(offsetOf(be, x), offsetOf(be, out), m, c, scale);
+}
