@@ -135,17 +135,20 @@ void conv2d_backprop_filter(const float* x, const float* dy, float* dw, int N, i
  * Input gradient: dx[n,ih,iw,ci] = Σ_{kh,kw,co} dy[n,oh,ow,co] · filter[kh,kw,ci,co] over the taps
  * with oh = (ih + pt − kh)/sh and ow = (iw + pl − kw)/sw integral and in range.
  *
- * `ft` is the filter transposed to [KH, KW, Cout, Cin] (done by the caller, it is small), so a
- * register tile of 4 input pixels × 8 input channels reads contiguous channel vectors. The 4 pixels
- * of a tile are sw apart (same phase modulo the stride), so they share their taps and read 4
- * consecutive dy pixels; tiles touching the border, and leftovers, go one pixel at a time.
+ * `ft` is the filter with kw reversed and the channel axes swapped, ft[kh][KW−1−kw][co][ci]
+ * (prepare_input_grad_filter; it is small), so a register tile of 4 input pixels × 8 input channels
+ * reads contiguous channel vectors. The 4 pixels of a tile are sw apart (same phase modulo the
+ * stride), so they share their taps and read 4 consecutive dy pixels; tiles touching the border go
+ * one pixel at a time. With stride 1 the KW taps of a row read one contiguous run of KW·Cout dy
+ * values (pixels iw+pl−KW+1 … iw+pl) against KW·Cout consecutive rows of ft[kh], so the inner loop
+ * is one branch-free loop of KW·Cout steps.
  * dx is overwritten; no zero-inserted or padded copy of dy is made.
  */
 static void cbi_pixel(const float* dy, const float* ft, float* dxp, int n, int ih, int iw, int Cin,
                       int OH, int OW, int Cout, int KH, int KW, int sh, int sw, int pt, int pl) {
   int ci = 0;
   for (; ci + 8 <= Cin; ci += 8) {
-    v128_t s0 = wasm_f32x4_splat(0.0f), s1 = wasm_f32x4_splat(0.0f);
+    v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, t0 = s0, t1 = s0;
     for (int kh = 0; kh < KH; kh++) {
       const int th = ih + pt - kh;
       if (th < 0 || th % sh != 0 || th / sh >= OH) continue;
@@ -154,17 +157,25 @@ static void cbi_pixel(const float* dy, const float* ft, float* dxp, int n, int i
         const int tw = iw + pl - kw;
         if (tw < 0 || tw % sw != 0 || tw / sw >= OW) continue;
         const float* d = dy + ((size_t)(n * OH + oh) * OW + tw / sw) * Cout;
-        const float* f = ft + (size_t)(kh * KW + kw) * Cout * Cin + ci;
-        for (int co = 0; co < Cout; co++) {
+        const float* f = ft + (size_t)(kh * KW + (KW - 1 - kw)) * Cout * Cin + ci;
+        int co = 0;
+        for (; co + 2 <= Cout; co += 2) {  /* two accumulator sets: four independent add chains */
+          const v128_t dv = wasm_v128_load32_splat(d + co), dw = wasm_v128_load32_splat(d + co + 1);
+          s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(dv, wasm_v128_load(f)));
+          s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(dv, wasm_v128_load(f + 4)));
+          t0 = wasm_f32x4_add(t0, wasm_f32x4_mul(dw, wasm_v128_load(f + Cin)));
+          t1 = wasm_f32x4_add(t1, wasm_f32x4_mul(dw, wasm_v128_load(f + Cin + 4)));
+          f += 2 * Cin;
+        }
+        if (co < Cout) {
           const v128_t dv = wasm_v128_load32_splat(d + co);
           s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(dv, wasm_v128_load(f)));
           s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(dv, wasm_v128_load(f + 4)));
-          f += Cin;
         }
       }
     }
-    wasm_v128_store(dxp + ci, s0);
-    wasm_v128_store(dxp + ci + 4, s1);
+    wasm_v128_store(dxp + ci, wasm_f32x4_add(s0, t0));
+    wasm_v128_store(dxp + ci + 4, wasm_f32x4_add(s1, t1));
   }
   for (; ci < Cin; ci++) {
     float s = 0.0f;
@@ -176,7 +187,7 @@ static void cbi_pixel(const float* dy, const float* ft, float* dxp, int n, int i
         const int tw = iw + pl - kw;
         if (tw < 0 || tw % sw != 0 || tw / sw >= OW) continue;
         const float* d = dy + ((size_t)(n * OH + oh) * OW + tw / sw) * Cout;
-        const float* f = ft + (size_t)(kh * KW + kw) * Cout * Cin + ci;
+        const float* f = ft + (size_t)(kh * KW + (KW - 1 - kw)) * Cout * Cin + ci;
         for (int co = 0; co < Cout; co++) s += d[co] * f[(size_t)co * Cin];
       }
     }
@@ -220,11 +231,29 @@ void conv2d_backprop_input(const float* dy, const float* ft, float* dx, int N, i
               const int th = ih + pt - kh;
               if (th < 0 || th % sh != 0 || th / sh >= OH) continue;
               const int oh = th / sh;
+              if (sw == 1) {
+                const float* d = dy + ((size_t)(n * OH + oh) * OW + (iw + pl - (KW - 1))) * Cout;
+                const float* f = ft + (size_t)kh * KW * Cout * Cin + ci;
+                const int run = KW * Cout;
+                for (int u = 0; u < run; u++) {
+                  const v128_t f0 = wasm_v128_load(f), f1 = wasm_v128_load(f + 4);
+                  const v128_t d0 = wasm_v128_load32_splat(d + u);
+                  const v128_t d1 = wasm_v128_load32_splat(d + Cout + u);
+                  const v128_t d2 = wasm_v128_load32_splat(d + 2 * Cout + u);
+                  const v128_t d3 = wasm_v128_load32_splat(d + 3 * Cout + u);
+                  s00 = wasm_f32x4_add(s00, wasm_f32x4_mul(d0, f0)); s01 = wasm_f32x4_add(s01, wasm_f32x4_mul(d0, f1));
+                  s10 = wasm_f32x4_add(s10, wasm_f32x4_mul(d1, f0)); s11 = wasm_f32x4_add(s11, wasm_f32x4_mul(d1, f1));
+                  s20 = wasm_f32x4_add(s20, wasm_f32x4_mul(d2, f0)); s21 = wasm_f32x4_add(s21, wasm_f32x4_mul(d2, f1));
+                  s30 = wasm_f32x4_add(s30, wasm_f32x4_mul(d3, f0)); s31 = wasm_f32x4_add(s31, wasm_f32x4_mul(d3, f1));
+                  f += Cin;
+                }
+                continue;
+              }
               for (int kw = 0; kw < KW; kw++) {
                 const int tw = iw + pl - kw;
                 if (tw < 0 || tw % sw != 0) continue;
                 const float* d = dy + ((size_t)(n * OH + oh) * OW + tw / sw) * Cout;
-                const float* f = ft + (size_t)(kh * KW + kw) * Cout * Cin + ci;
+                const float* f = ft + (size_t)(kh * KW + (KW - 1 - kw)) * Cout * Cin + ci;
                 for (int co = 0; co < Cout; co++) {
                   const v128_t f0 = wasm_v128_load(f), f1 = wasm_v128_load(f + 4);
                   const v128_t d0 = wasm_v128_load32_splat(d + co);
@@ -254,7 +283,7 @@ void conv2d_backprop_input(const float* dy, const float* ft, float* dx, int N, i
                 const int tw = iw + pl - kw;
                 if (tw < 0 || tw % sw != 0) continue;
                 const float* d = dy + ((size_t)(n * OH + oh) * OW + tw / sw) * Cout;
-                const float* f = ft + (size_t)(kh * KW + kw) * Cout * Cin + ci;
+                const float* f = ft + (size_t)(kh * KW + (KW - 1 - kw)) * Cout * Cin + ci;
                 for (int co = 0; co < Cout; co++) {
                   const v128_t f0 = wasm_v128_load(f);
                   s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_v128_load32_splat(d + co), f0));
@@ -278,7 +307,7 @@ void conv2d_backprop_input(const float* dy, const float* ft, float* dx, int N, i
                 const int tw = iw + pl - kw;
                 if (tw < 0 || tw % sw != 0) continue;
                 const float* d = dy + ((size_t)(n * OH + oh) * OW + tw / sw) * Cout;
-                const float* f = ft + (size_t)(kh * KW + kw) * Cout * Cin + ci;
+                const float* f = ft + (size_t)(kh * KW + (KW - 1 - kw)) * Cout * Cin + ci;
                 for (int co = 0; co < Cout; co++) {
                   const float fv = f[(size_t)co * Cin];
                   s0 += d[co] * fv; s1 += d[Cout + co] * fv; s2 += d[2 * Cout + co] * fv; s3 += d[3 * Cout + co] * fv;
@@ -294,15 +323,16 @@ void conv2d_backprop_input(const float* dy, const float* ft, float* dx, int N, i
   }
 }
 
-/* Transposes the last two axes of a [G, R, C] float32 array into [G, C, R] (the filter for the input gradient). */
-EXPORT("transpose_last2")
-void transpose_last2(const float* src, float* dst, int G, int R, int C) {
-  for (int g = 0; g < G; g++) {
-    const float* s = src + (size_t)g * R * C;
-    float* d = dst + (size_t)g * R * C;
-    for (int r = 0; r < R; r++)
-      for (int c = 0; c < C; c++) d[(size_t)c * R + r] = s[(size_t)r * C + c];
-  }
+/* filter [KH, KW, Cin, Cout] -> ft [KH, KW, Cout, Cin] with kw reversed: ft[kh][KW−1−kw][co][ci]. */
+EXPORT("prepare_input_grad_filter")
+void prepare_input_grad_filter(const float* filter, float* ft, int KH, int KW, int Cin, int Cout) {
+  for (int kh = 0; kh < KH; kh++)
+    for (int kw = 0; kw < KW; kw++) {
+      const float* s = filter + (size_t)(kh * KW + kw) * Cin * Cout;
+      float* d = ft + (size_t)(kh * KW + (KW - 1 - kw)) * Cout * Cin;
+      for (int ci = 0; ci < Cin; ci++)
+        for (int co = 0; co < Cout; co++) d[(size_t)co * Cin + ci] = s[(size_t)ci * Cout + co];
+    }
 }
 
 /* ---------------------------------------------------------------------------------------------

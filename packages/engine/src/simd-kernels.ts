@@ -33,7 +33,7 @@ interface ConvGradExports {
     oh: number, ow: number, cout: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, nb: number): void;
   conv2d_backprop_input(dy: number, ft: number, dx: number, n: number, h: number, w: number, cin: number,
     oh: number, ow: number, cout: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
-  transpose_last2(src: number, dst: number, g: number, r: number, c: number): void;
+  prepare_input_grad_filter(filter: number, ft: number, kh: number, kw: number, cin: number, cout: number): void;
   batch_norm(x: number, mean: number, variance: number, offset: number, scale: number, y: number, ab: number,
     m: number, c: number, eps: number): void;
   channel_binary(full: number, v: number, out: number, m: number, c: number, op: number, vectorFirst: number): void;
@@ -103,7 +103,7 @@ export function simdConv2DBackpropInput(k: ConvGradExports, backend: unknown, dy
   const ft = be.makeOutput([kh, kw, cout, cin], 'float32');
   const out = be.makeOutput([n, h, w, cin], 'float32');
   try {
-    k.transpose_last2(offsetOf(be, filter), offsetOf(be, ft), kh * kw, cin, cout);
+    k.prepare_input_grad_filter(offsetOf(be, filter), offsetOf(be, ft), kh, kw, cin, cout);
     k.conv2d_backprop_input(offsetOf(be, dy), offsetOf(be, ft), offsetOf(be, out), n, h, w, cin, oh, ow, cout, kh, kw, sh, sw,
       padInfo.top, padInfo.left);
   } finally {

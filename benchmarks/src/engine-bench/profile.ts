@@ -1,0 +1,70 @@
+/**
+ * `profile:engine` — where the time of one training step goes, kernel by kernel (`tf.profile`).
+ *
+ * Usage: pnpm --filter @asam/benchmarks profile:engine [--backend wasm] [--batch 128] [--kind sgd|asam]
+ *        [--top 25] [--by-shape] [--out file.json]
+ * Model: ResNet-20 from @asam/vision on random 32x32x3 images, momentum 0.9 (SGD = method 'none').
+ * Prints the step and forward-only wall times (median of 3), then kernel milliseconds summed over one
+ * profiled step, by kernel name (`--by-shape`: by name and input shapes). Kernel times are measured per
+ * kernel call and include nothing of the JS between calls; the gap to the wall time is that overhead.
+ * `--out` writes the same rows as JSON.
+ */
+import { sharpnessAware } from '@asam/core';
+import { initEngine, type BackendName } from '@asam/engine';
+import { buildModel } from '@asam/vision';
+import * as tf from '@tensorflow/tfjs-core';
+import { writeFileSync } from 'node:fs';
+import { median } from './common.ts';
+import { STEP_CONFIGS } from './workloads.ts';
+
+function flag(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const v = process.argv[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new Error(`profile:engine: --${name} needs a value.`);
+  return v;
+}
+
+const backend = flag('backend', 'wasm') as BackendName;
+const batch = Number(flag('batch', '128'));
+const kind = flag('kind', 'sgd');
+const top = Number(flag('top', '25'));
+if (!Number.isInteger(batch) || batch < 1) throw new Error(`profile:engine: --batch must be a positive integer, got ${flag('batch', '')}.`);
+if (kind !== 'sgd' && kind !== 'sam' && kind !== 'asam') throw new Error(`profile:engine: --kind must be sgd, sam or asam, got '${kind}'.`);
+
+const engine = await initEngine({ backend });
+const built = buildModel('resnet20', { numClasses: 10, seed: 1 });
+const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+const onehot = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32'), 10);
+const opt = sharpnessAware(tf.train.momentum(0.05, 0.9), STEP_CONFIGS[kind], { guard: built.bnStats });
+const step = (): void => {
+  const loss = opt.minimize(() => tf.losses.softmaxCrossEntropy(onehot, built.model.apply(x, { training: true }) as tf.Tensor2D) as tf.Scalar,
+    true, built.trainable)!;
+  loss.dataSync();
+  loss.dispose();
+};
+const forward = (): void => tf.tidy(() => { (built.model.apply(x, { training: false }) as tf.Tensor).dataSync(); });
+const time = (f: () => void): number => { const t0 = performance.now(); f(); return performance.now() - t0; };
+step();
+forward();
+const stepMs = median([time(step), time(step), time(step)]);
+const forwardMs = median([time(forward), time(forward), time(forward)]);
+const info = await tf.profile(step);
+const rows = new Map<string, { ms: number; calls: number }>();
+for (const k of info.kernels) {
+  if (k.name.endsWith('__op')) continue; // op wrappers around a kernel: counted in the kernel
+  const key = process.argv.includes('--by-shape') ? `${k.name} ${JSON.stringify(k.inputShapes)}` : k.name;
+  const r = rows.get(key) ?? { ms: 0, calls: 0 };
+  r.ms += Number(k.kernelTimeMs);
+  r.calls++;
+  rows.set(key, r);
+}
+const sorted = [...rows].map(([kernel, r]) => ({ kernel, ...r })).sort((a, b) => b.ms - a.ms);
+const total = sorted.reduce((s, r) => s + r.ms, 0);
+console.log(`backend ${engine.backend}, ResNet-20, batch ${batch}, ${kind} step ${stepMs.toFixed(0)} ms (${(batch / stepMs * 1000).toFixed(1)} img/s), ` +
+  `forward ${forwardMs.toFixed(0)} ms, step/forward ${(stepMs / forwardMs).toFixed(2)}`);
+console.log(`kernel time in the profiled step ${total.toFixed(0)} ms; JS and bookkeeping between kernels about ${(stepMs - total).toFixed(0)} ms`);
+console.log('| kernel | ms | share | calls |\n|---|---|---|---|');
+for (const r of sorted.slice(0, top)) console.log(`| ${r.kernel} | ${r.ms.toFixed(1)} | ${(100 * r.ms / total).toFixed(1)}% | ${r.calls} |`);
+const out = process.argv.includes('--out') ? flag('out', '') : undefined;
+if (out) writeFileSync(out, `${JSON.stringify({ backend: engine.backend, batch, kind, stepMs, forwardMs, kernelMs: total, rows: sorted }, null, 2)}\n`);
