@@ -15,13 +15,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import { defaultNormalizeFilter, resolveSharpnessConfig, type NormalizeFilter, type SharpnessConfig } from './config';
 import { globalNorm, perturbation, type PerturbationRule } from './perturbation';
 
-/** Which micro-batch a loss closure should evaluate (m-sharpness); undefined = the whole batch. */
+/**
+ * Which slice of the batch a loss closure should evaluate: part `index` of `count` equal parts;
+ * undefined = the whole batch. With m-sharpness m and micro-batching k, count = m·k and parts
+ * i·k … i·k + k − 1 belong to m-sharpness part i. Parts are averaged with equal weights, so a
+ * closure whose parts differ in size should weight its loss by (part size · count / batch size).
+ */
 export interface Part {
   index: number;
   count: number;
 }
 
-/** A loss closure. It must return a scalar; with `mSharpness > 1` it is called with the part to evaluate. */
+/** A loss closure. It must return a scalar; with `mSharpness > 1` or `microBatches > 1` it is called with the part to evaluate. */
 export type LossFn = (part?: Part) => tf.Scalar;
 
 /** State the perturbed pass must not change: a tf.Variable, or anything with read()/write() (tfjs-layers LayerVariable). */
@@ -91,6 +96,50 @@ function gradsInOrder(vars: tf.Variable[], grads: tf.NamedTensorMap): tf.Tensor[
   });
 }
 
+/** Parts first … first + n − 1 of `count`; [undefined] (the whole batch) when count is 1. */
+function partsOf(first: number, n: number, count: number): (Part | undefined)[] {
+  return count === 1 ? [undefined] : Array.from({ length: n }, (_, j) => ({ index: first + j, count }));
+}
+
+/**
+ * Mean loss and mean gradient (in `vars` order) over `parts`, evaluated one part at a time so that
+ * only one part's activations are alive at once; only the running sums are kept in between.
+ */
+function meanGradients(f: LossFn, vars: tf.Variable[], parts: (Part | undefined)[]): { value: tf.Scalar; grads: tf.Tensor[] } {
+  let value: tf.Scalar | null = null;
+  let sum: tf.Tensor[] | null = null;
+  try {
+    for (const part of parts) {
+      const r = tf.variableGrads(() => f(part), vars);
+      let g: tf.Tensor[];
+      try {
+        g = gradsInOrder(vars, r.grads);
+      } catch (e) {
+        tf.dispose([r.value, ...Object.values(r.grads)]);
+        throw e;
+      }
+      if (value === null || sum === null) {
+        value = r.value;
+        sum = g;
+      } else {
+        const prevV: tf.Scalar = value;
+        const prev: tf.Tensor[] = sum;
+        value = tf.add(prevV, r.value) as tf.Scalar;
+        sum = prev.map((s, j) => tf.add(s, g[j]!));
+        tf.dispose([prevV, r.value, ...prev, ...g]);
+      }
+    }
+  } catch (e) {
+    tf.dispose([...(value ? [value] : []), ...(sum ?? [])]);
+    throw e;
+  }
+  if (parts.length === 1) return { value: value!, grads: sum! };
+  const n = parts.length;
+  const mean = { value: tf.div(value!, n) as tf.Scalar, grads: sum!.map((s) => tf.div(s, n)) };
+  tf.dispose([value!, ...sum!]);
+  return mean;
+}
+
 /**
  * Loss at w and the sharpness-aware descent gradient (see the module comment for the algorithm).
  * Weights and guarded state are restored exactly even if the loss closure throws.
@@ -111,49 +160,55 @@ export function sharpnessAwareGradients(
   let descent: tf.Tensor[];
   let perturbedLoss: tf.Scalar | null = null;
 
+  const k = cfg.microBatches;
   if (rule == null) {
-    const { value, grads } = tf.variableGrads(() => f(), vars);
-    loss = value;
-    descent = gradsInOrder(vars, grads);
+    const r = meanGradients(f, vars, partsOf(0, k, k));
+    loss = r.value;
+    descent = r.grads;
   } else {
     const m = cfg.mSharpness;
     const losses: tf.Scalar[] = [];
     const plosses: tf.Scalar[] = [];
     let sum: tf.Tensor[] | null = null;
-    for (let i = 0; i < m; i++) {
-      const part = m > 1 ? { index: i, count: m } : undefined;
-      const { value, grads } = tf.variableGrads(() => f(part), vars);
-      losses.push(value);
-      let eps: tf.Tensor[];
-      try {
-        const g = gradsInOrder(vars, grads);
-        eps = tf.tidy(() => {
-          const ascent = cfg.weightDecayInAscent && cfg.weightDecay > 0 ? g.map((x, j) => tf.add(x, tf.mul(vars[j]!, cfg.weightDecay))) : g;
-          return perturbation(ascent, vars, rule);
-        });
-      } finally {
-        tf.dispose(grads);
+    try {
+      for (let i = 0; i < m; i++) {
+        const parts = partsOf(i * k, k, m * k);
+        const clean = meanGradients(f, vars, parts);
+        losses.push(clean.value);
+        let eps: tf.Tensor[];
+        try {
+          const g = clean.grads;
+          eps = tf.tidy(() => {
+            const ascent = cfg.weightDecayInAscent && cfg.weightDecay > 0 ? g.map((x, j) => tf.add(x, tf.mul(vars[j]!, cfg.weightDecay))) : g;
+            return perturbation(ascent, vars, rule);
+          });
+        } finally {
+          tf.dispose(clean.grads);
+        }
+        const snapshot = vars.map((v) => tf.clone(v));
+        const guarded = guard.map(readGuard);
+        let g2list: tf.Tensor[];
+        try {
+          vars.forEach((v, j) => tf.tidy(() => v.assign(tf.add(v, eps[j]!))));
+          const r = meanGradients(f, vars, parts);
+          plosses.push(r.value);
+          g2list = r.grads;
+        } finally {
+          vars.forEach((v, j) => v.assign(snapshot[j]!));
+          guard.forEach((g, j) => writeGuard(g, guarded[j]!));
+          tf.dispose([...snapshot, ...guarded, ...eps]);
+        }
+        if (sum == null) sum = g2list;
+        else {
+          const prev: tf.Tensor[] = sum;
+          sum = prev.map((s, j) => tf.add(s, g2list[j]!));
+          tf.dispose([...prev, ...g2list]);
+        }
       }
-      const snapshot = vars.map((v) => tf.clone(v));
-      const guarded = guard.map(readGuard);
-      let g2: tf.NamedTensorMap;
-      try {
-        vars.forEach((v, j) => tf.tidy(() => v.assign(tf.add(v, eps[j]!))));
-        const r = tf.variableGrads(() => f(part), vars);
-        plosses.push(r.value);
-        g2 = r.grads;
-      } finally {
-        vars.forEach((v, j) => v.assign(snapshot[j]!));
-        guard.forEach((g, j) => writeGuard(g, guarded[j]!));
-        tf.dispose([...snapshot, ...guarded, ...eps]);
-      }
-      const g2list = gradsInOrder(vars, g2);
-      if (sum == null) sum = g2list;
-      else {
-        const prev: tf.Tensor[] = sum;
-        sum = prev.map((s, j) => tf.add(s, g2list[j]!));
-        tf.dispose([...prev, ...g2list]);
-      }
+    } catch (e) {
+      // weights and guarded state are already restored; free what this step produced so far
+      tf.dispose([...losses, ...plosses, ...(sum ?? [])]);
+      throw e;
     }
     const total = sum!;
     if (m > 1) {

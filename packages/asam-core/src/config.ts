@@ -30,6 +30,12 @@ export interface SharpnessConfig {
   clipNorm?: number | null;
   /** m-sharpness: split the batch into this many parts, one epsilon per part (default 1). */
   mSharpness?: number;
+  /**
+   * Gradient accumulation: evaluate each (m-sharpness) part in this many micro-batches, one at a time, and
+   * average their gradients, so only one micro-batch's activations are alive at once (default 1). The ascent
+   * direction is the accumulated gradient of the whole part, as without accumulation.
+   */
+  microBatches?: number;
   /** Take a sharpness-aware step every k-th step and plain steps in between (default 1). */
   every?: number;
 }
@@ -81,7 +87,7 @@ function positiveInt(field: string, v: unknown): number {
 export function resolveSharpnessConfig(config: SharpnessConfig): ResolvedSharpnessConfig {
   if (config == null || typeof config !== 'object') throw new ConfigError('config', config, 'an object');
   const known = new Set([
-    'method', 'rho', 'eta', 'p', 'normalization', 'weightDecay', 'weightDecayInAscent', 'clipNorm', 'mSharpness', 'every',
+    'method', 'rho', 'eta', 'p', 'normalization', 'weightDecay', 'weightDecayInAscent', 'clipNorm', 'mSharpness', 'microBatches', 'every',
   ]);
   for (const k of Object.keys(config)) {
     if (!known.has(k)) throw new ConfigError(k, (config as unknown as Record<string, unknown>)[k], `no such option; valid options are ${[...known].join(', ')}`);
@@ -106,6 +112,7 @@ export function resolveSharpnessConfig(config: SharpnessConfig): ResolvedSharpne
     clipNorm = config.clipNorm;
   }
   const mSharpness = positiveInt('mSharpness', config.mSharpness ?? 1);
+  const microBatches = positiveInt('microBatches', config.microBatches ?? 1);
   const every = positiveInt('every', config.every ?? 1);
-  return { method: config.method, rho, eta, p, normalization, weightDecay, weightDecayInAscent, clipNorm, mSharpness, every };
+  return { method: config.method, rho, eta, p, normalization, weightDecay, weightDecayInAscent, clipNorm, mSharpness, microBatches, every };
 }

@@ -45,7 +45,8 @@ function trainableVariables(): tf.Variable[] {
 
 export class SharpnessAwareOptimizer extends tf.Optimizer {
   static className = 'SharpnessAwareOptimizer';
-  readonly config: ResolvedSharpnessConfig;
+  /** The resolved config (read it; change micro-batching with setMicroBatches). */
+  config: ResolvedSharpnessConfig;
   private guard: Guardable[];
   private readonly normalizeFilter: NormalizeFilter;
   private step = 0;
@@ -71,6 +72,15 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
   /** Replaces the guarded state (e.g. after a model is rebuilt). */
   setGuard(vars: Guardable[]): void {
     this.guard = vars;
+  }
+
+  /**
+   * Changes the number of micro-batches (gradient accumulation) from the next step on, e.g. for a
+   * last batch smaller than the usual one. Results are unchanged in expectation; only memory and
+   * speed change (and BatchNorm statistics, which are per micro-batch).
+   */
+  setMicroBatches(k: number): void {
+    this.config = resolveSharpnessConfig({ ...this.config, microBatches: k });
   }
 
   /** Steps taken by this wrapper (counts plain steps taken with `every > 1` too). */

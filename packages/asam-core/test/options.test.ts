@@ -6,7 +6,7 @@ import {
   ConfigError, asam, defaultNormalizeFilter, resolveSharpnessConfig, sam, sharpnessAware, sharpnessAwareGradients,
   type SharpnessConfig,
 } from '../src/index';
-import { makeMlp, useCpu, values } from './helpers';
+import { makeMlp, relErr, useCpu, values } from './helpers';
 
 const ref = JSON.parse(readFileSync(new URL('./fixtures/reference.json', import.meta.url), 'utf8'));
 const newMlp = () => makeMlp(ref.init, ref.shapes, ref.x, ref.xShape, ref.y);
@@ -23,6 +23,8 @@ describe('validation', () => {
     [{ method: 'sam', rho: Number.NaN }, /'rho'/],
     [{ method: 'sam', rho: 0.1, mSharpness: 0 }, /'mSharpness': got 0; expected an integer >= 1/],
     [{ method: 'sam', rho: 0.1, every: 1.5 }, /'every': got 1.5/],
+    [{ method: 'sam', rho: 0.1, microBatches: 0 }, /'microBatches': got 0; expected an integer >= 1/],
+    [{ method: 'none', rho: 0, microBatches: 2.5 }, /'microBatches': got 2.5/],
     [{ method: 'sam', rho: 0.1, clipNorm: 0 }, /'clipNorm': got 0/],
     [{ method: 'sam', rho: 0.1, rh0: 3 }, /'rh0'.*no such option; valid options are method, rho/],
   ];
@@ -96,6 +98,83 @@ describe('guarded state (BatchNorm moving statistics)', () => {
     expect(() => sharpnessAwareGradients(f, [w], { method: 'sam', rho: 0.5 })).toThrow('boom');
     expect(Array.from(w.dataSync())).toEqual([1, 2]);
     w.dispose();
+  });
+});
+
+describe('micro-batches (gradient accumulation)', () => {
+  const configs: SharpnessConfig[] = [
+    { method: 'none', rho: 0 },
+    { method: 'sam', rho: 0.2 },
+    { method: 'asam', rho: 1.0, eta: 0.01 },
+    { method: 'asam', rho: 1.0, mSharpness: 2 },
+  ];
+  for (const cfg of configs) {
+    it(`${JSON.stringify(cfg)}: 2 and 4 micro-batches give the whole-batch step (loss, perturbed loss, gradients)`, () => {
+      const net = newMlp();
+      const whole = sharpnessAwareGradients(net.loss, net.vars, cfg);
+      for (const k of [2, 4]) {
+        const acc = sharpnessAwareGradients(net.loss, net.vars, { ...cfg, microBatches: k });
+        expect(acc.loss.dataSync()[0]).toBeCloseTo(whole.loss.dataSync()[0]!, 6);
+        if (cfg.method !== 'none') expect(acc.perturbedLoss!.dataSync()[0]).toBeCloseTo(whole.perturbedLoss!.dataSync()[0]!, 6);
+        else expect(acc.perturbedLoss).toBeNull();
+        for (const v of net.vars) {
+          expect(relErr(acc.grads[v.name]!.dataSync(), whole.grads[v.name]!.dataSync()), `${v.name}, k = ${k}`).toBeLessThan(1e-5);
+        }
+        tf.dispose([acc.loss, ...(acc.perturbedLoss ? [acc.perturbedLoss] : []), ...Object.values(acc.grads)]);
+      }
+      tf.dispose([whole.loss, ...(whole.perturbedLoss ? [whole.perturbedLoss] : []), ...Object.values(whole.grads)]);
+      net.dispose();
+    });
+  }
+
+  it('the closure sees each part once per pass (m = 2, k = 2: parts 0-1 for the first epsilon, 2-3 for the second)', () => {
+    const net = newMlp();
+    const seen: string[] = [];
+    const r = sharpnessAwareGradients((p) => { seen.push(`${p!.index}/${p!.count}`); return net.loss(p); }, net.vars,
+      { method: 'sam', rho: 0.1, mSharpness: 2, microBatches: 2 });
+    // clean 0,1 then perturbed 0,1 (first epsilon), clean 2,3 then perturbed 2,3 (second epsilon)
+    expect(seen).toEqual(['0/4', '1/4', '0/4', '1/4', '2/4', '3/4', '2/4', '3/4']);
+    tf.dispose([r.loss, r.perturbedLoss!, ...Object.values(r.grads)]);
+    net.dispose();
+  });
+
+  it('the wrapper takes the same steps with micro-batches, setMicroBatches validates, and nothing leaks', () => {
+    const a = newMlp();
+    const b = newMlp();
+    const optA = sharpnessAware(tf.train.momentum(0.1, 0.9), { method: 'asam', rho: 0.5 });
+    const optB = sharpnessAware(tf.train.momentum(0.1, 0.9), { method: 'asam', rho: 0.5, microBatches: 4 });
+    optA.minimize(() => a.loss(), false, a.vars);
+    optB.minimize((p) => b.loss(p), false, b.vars);
+    const tensors = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) {
+      optA.minimize(() => a.loss(), false, a.vars);
+      optB.minimize((p) => b.loss(p), false, b.vars);
+    }
+    expect(tf.memory().numTensors).toBe(tensors);
+    values(a.vars).forEach((va, j) => expect(relErr(values(b.vars)[j]!, va)).toBeLessThan(1e-5));
+    optB.setMicroBatches(2);
+    expect(optB.config.microBatches).toBe(2);
+    expect(() => optB.setMicroBatches(0)).toThrow(/'microBatches': got 0/);
+    expect(optB.config.microBatches).toBe(2);
+    optA.dispose();
+    optB.dispose();
+    a.dispose();
+    b.dispose();
+  });
+
+  it('a closure that throws in the middle of the micro-batches leaves weights as they were and leaks nothing', () => {
+    const net = newMlp();
+    const before = values(net.vars);
+    const tensors = tf.memory().numTensors;
+    let calls = 0;
+    const f = (p?: { index: number; count: number }) => {
+      if (++calls === 3) throw new Error('boom');
+      return net.loss(p);
+    };
+    expect(() => sharpnessAwareGradients(f, net.vars, { method: 'sam', rho: 0.3, microBatches: 2 })).toThrow('boom');
+    expect(tf.memory().numTensors).toBe(tensors);
+    values(net.vars).forEach((v, j) => expect(Array.from(v)).toEqual(Array.from(before[j]!)));
+    net.dispose();
   });
 });
 
