@@ -28,6 +28,8 @@ describe('resolveConfig', () => {
       [{ labelNoise: { rate: 1.2, kind: 'symmetric' } }, /config\.labelNoise\.rate = 1\.2 .*< 1/],
       [{ labelNoise: { rate: 0.2, kind: 'random' } }, /config\.labelNoise\.kind = "random"/],
       [{ trainLimit: -5 }, /config\.trainLimit = -5 .*>= 1 \(or null\)/],
+      [{ microBatch: 0 }, /config\.microBatch = 0 .*an integer >= 1 \(or null\)/],
+      [{ microBatch: 2.5 }, /config\.microBatch = 2\.5 .*an integer/],
       [{ cutout: 8, augment: 'none' }, /config\.cutout = 8 .*unless augment is "cifar"/],
       [{ epoch: 3 }, /config\.epoch = 3 .*no such field; valid fields: model, dataset/],
       [{ model: 'ResNet20' }, /config\.model = "ResNet20"/],

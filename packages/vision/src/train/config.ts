@@ -62,6 +62,13 @@ export interface TrainConfig {
   maxStepsPerEpoch: number | null;
   /** Also checkpoint every N optimizer steps (null = only at epoch ends). */
   checkpointEverySteps: number | null;
+  /**
+   * Gradient accumulation: at most this many images per forward/backward pass; a batch of B images is evaluated in
+   * ⌈B / microBatch⌉ slices whose gradients are averaged (size-weighted), SAM/ASAM perturbing with the accumulated
+   * whole-batch gradient. null = the whole batch at once. Needed where a batch does not fit memory (the wasm heap is
+   * capped at 4 GiB: ResNet-20 at batch 256 aborts). BatchNorm statistics are per slice.
+   */
+  microBatch: number | null;
   /** Report progress every N steps. */
   progressEvery: number;
   /** ImageNet only: folder under the data dir holding `train/<wnid>/*.JPEG`, `val/<wnid>/*.JPEG` (default 'imagenet'). */
@@ -102,7 +109,7 @@ export const DEFAULT_RHO: Record<Method, number> = { none: 0, sam: 0.05, asam: 0
  * weight decay 1e-4 (torchvision's ImageNet value), label smoothing 0.1, random-resized-crop 224 + flip for
  * training, resize 256 + centre crop 224 for evaluation; ρ SAM 0.1 / ASAM 1.0. The exact hyper-parameters of
  * Kwon et al. 2021's ImageNet run could not be checked against the paper text here; see the package README.
- * Micro-batching is not implemented: batch 512 must fit the device at once (lower `batchSize` and `lr` otherwise).
+ * Where batch 512 does not fit the device at once, set `microBatch` (gradient accumulation) rather than changing the recipe.
  */
 export const IMAGENET_RECIPE = {
   epochs: 100, batchSize: 512, lr: 0.2, weightDecay: 1e-4, labelSmoothing: 0.1, augment: 'imagenet', imageSize: 224,
@@ -111,7 +118,7 @@ export const IMAGENET_RECIPE = {
 
 const TOP_KEYS: (keyof TrainConfig)[] = ['model', 'dataset', 'out', 'seed', 'epochs', 'batchSize', 'evalBatchSize', 'lr', 'momentum',
   'nesterov', 'schedule', 'optimizer', 'labelSmoothing', 'augment', 'cutout', 'dropout', 'labelNoise', 'trainLimit', 'testLimit',
-  'maxStepsPerEpoch', 'checkpointEverySteps', 'progressEvery', 'imagenetFolder', 'imageSize', 'evalSplit'];
+  'maxStepsPerEpoch', 'checkpointEverySteps', 'microBatch', 'progressEvery', 'imagenetFolder', 'imageSize', 'evalSplit'];
 const OPT_KEYS: (keyof OptimizerConfig)[] = ['method', 'rho', 'eta', 'p', 'normalization', 'weightDecay', 'weightDecayInAscent', 'clipNorm', 'every'];
 
 function num(field: string, v: unknown, o: { min?: number; max?: number; gt?: number; lt?: number; int?: boolean; nullable?: boolean }): void {
@@ -190,6 +197,7 @@ export function resolveConfig(partial: PartialTrainConfig): TrainConfig {
     testLimit: partial.testLimit ?? null,
     maxStepsPerEpoch: partial.maxStepsPerEpoch ?? null,
     checkpointEverySteps: partial.checkpointEverySteps ?? null,
+    microBatch: partial.microBatch ?? null,
     progressEvery: partial.progressEvery ?? 10,
     imagenetFolder: partial.imagenetFolder ?? 'imagenet',
     imageSize: partial.imageSize !== undefined ? partial.imageSize : inet ? IMAGENET_RECIPE.imageSize : null,
@@ -241,6 +249,7 @@ export function validateConfig(c: TrainConfig): void {
   num('testLimit', c.testLimit, { int: true, min: 1, nullable: true });
   num('maxStepsPerEpoch', c.maxStepsPerEpoch, { int: true, min: 1, nullable: true });
   num('checkpointEverySteps', c.checkpointEverySteps, { int: true, min: 1, nullable: true });
+  num('microBatch', c.microBatch, { int: true, min: 1, nullable: true });
   num('progressEvery', c.progressEvery, { int: true, min: 1 });
   if (typeof c.imagenetFolder !== 'string' || c.imagenetFolder.trim() === '') {
     throw new TrainConfigError('imagenetFolder', c.imagenetFolder, 'a non-empty folder name under the data dir, e.g. "imagenet" or "imagenet-samples"');

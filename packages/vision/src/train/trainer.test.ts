@@ -80,6 +80,32 @@ describe('trainClassifier on the CIFAR-10 subset (resnet8_tiny, cpu)', () => {
     b.x.dispose(); b.y.dispose();
   });
 
+  it('microBatch: a 10-image batch in slices of at most 4 trains (ASAM), counts every image once, leaks nothing; microBatch = batch is the plain step', async () => {
+    const base = { model: 'resnet8_tiny', epochs: 3, batchSize: 10, trainLimit: 10, testLimit: 8, evalBatchSize: 8,
+      augment: 'none' as const, schedule: 'constant' as const, lr: 0.05, optimizer: { method: 'asam' as const }, progressEvery: 1 };
+    const counts: number[] = [];
+    const sliced = tmp();
+    const r = await trainClassifier({ ...base, out: sliced, microBatch: 4 },
+      { dataDir, backend: 'cpu', onProgress: (p) => { if (p.phase === 'train') counts.push(tf.memory().numTensors); } });
+    expect(r.status).toBe('completed');
+    expect(JSON.parse(readFileSync(join(sliced, 'config.json'), 'utf8')).microBatch).toBe(4);
+    const rows = readFileSync(join(sliced, 'metrics.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+    for (const row of rows) {
+      expect(Number.isFinite(row[2])).toBe(true);
+      const correct = row[3]! * 10; // train accuracy over the 10 images: a whole number of them
+      expect(Math.abs(correct - Math.round(correct))).toBeLessThan(1e-6);
+    }
+    expect(rows[2]![2]!).toBeLessThan(rows[0]![2]!);
+    expect(new Set(counts.slice(1)).size).toBe(1);
+    // one slice of the whole batch: the same run as no micro-batching
+    const whole = tmp();
+    const one = tmp();
+    await trainClassifier({ ...base, epochs: 1, out: whole }, { dataDir, backend: 'cpu' });
+    await trainClassifier({ ...base, epochs: 1, out: one, microBatch: 10 }, { dataDir, backend: 'cpu' });
+    const metric = (dir: string) => readFileSync(join(dir, 'metrics.csv'), 'utf8').trim().split('\n')[1]!.split(',').slice(0, 6);
+    expect(metric(one)).toEqual(metric(whole));
+  });
+
   it('a diverging run (lr 1e6) stops with status "diverged" and keeps the last good checkpoint', async () => {
     const out = tmp();
     const r = await trainClassifier({

@@ -395,25 +395,39 @@ export async function trainClassifier(partial: PartialTrainConfig | TrainConfig,
           const t0 = performance.now();
           lr = learningRateAt(cfg, st.globalStep, totalSteps);
           opt.setLearningRate(lr);
-          let clean: tf.Tensor | null = null;
+          // Correct predictions of the clean pass, one count per slice (the first call for a slice is its clean pass).
+          const cleanCorrect = new Map<number, tf.Tensor>();
           let lossT: tf.Scalar | null = null;
           let lossV = NaN;
           let correct = 0;
+          const n = batch.size;
+          const slices = cfg.microBatch === null ? 1 : Math.min(n, Math.ceil(n / cfg.microBatch));
+          if (opt.config.microBatches !== slices) opt.setMicroBatches(slices);
           try {
-            lossT = opt.minimize(() => {
-              const logits = built.model.apply(batch.x, { training: true }) as tf.Tensor;
-              if (clean === null) clean = tf.keep(tf.argMax(logits, 1)); // predictions of the clean pass
-              return lossOf(logits, batch.y);
+            lossT = opt.minimize((part) => {
+              let x: tf.Tensor = batch.x;
+              let y: tf.Tensor1D = batch.y;
+              let weight = 1;
+              if (part !== undefined) {
+                // Slice `index` of `count` near-equal slices, its loss weighted by size·count/n so that the mean over
+                // slices is the whole-batch mean loss.
+                const lo = Math.floor((part.index * n) / part.count);
+                const hi = Math.floor(((part.index + 1) * n) / part.count);
+                x = tf.slice(batch.x, [lo, 0, 0, 0], [hi - lo, -1, -1, -1]);
+                y = tf.slice(batch.y, [lo], [hi - lo]);
+                weight = ((hi - lo) * part.count) / n;
+              }
+              const logits = built.model.apply(x, { training: true }) as tf.Tensor;
+              const key = part?.index ?? 0;
+              if (!cleanCorrect.has(key)) cleanCorrect.set(key, tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32'))));
+              const l = lossOf(logits, y);
+              return weight === 1 ? l : tf.mul(l, weight) as tf.Scalar;
             }, true, built.trainable);
             lossV = (await lossT!.data())[0] as number;
-            if (clean) {
-              const c = tf.tidy(() => tf.sum(tf.cast(tf.equal(clean as unknown as tf.Tensor, batch.y), 'int32')));
-              correct = (await c.data())[0] as number;
-              c.dispose();
-            }
+            for (const c of cleanCorrect.values()) correct += (await c.data())[0] as number;
           } finally {
             lossT?.dispose();
-            (clean as tf.Tensor | null)?.dispose();
+            tf.dispose([...cleanCorrect.values()]);
             batch.x.dispose();
             batch.y.dispose();
           }
