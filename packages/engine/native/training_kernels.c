@@ -439,3 +439,15 @@ void reduce_leading(const float* x, float* out, int M, int C, double scale) {
     out[c] = (float)(t * scale);
   }
 }
+
+/* out[m,c] = v[c]: a per-channel vector broadcast to [M, C] (the gradient of a mean over the leading axes). */
+EXPORT("channel_fill")
+void channel_fill(const float* v, float* out, int M, int C) {
+  const int cv = C & ~3;
+  for (int m = 0; m < M; m++) {
+    float* o = out + (size_t)m * C;
+    int c = 0;
+    for (; c < cv; c += 4) wasm_v128_store(o + c, wasm_v128_load(v + c));
+    for (; c < C; c++) o[c] = v[c];
+  }
+}

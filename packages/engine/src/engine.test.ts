@@ -13,7 +13,7 @@ describe('initEngine', () => {
     expect(info.attempts[0]!.error).toMatch(/tfjs-node-gpu/);
     expect(info.attempts[3]).toEqual({ name: 'wasm', ok: true, error: null });
     expect(info.reason).toMatch(/tensorflow-gpu, tensorflow, webgpu unavailable/);
-    expect(info.kernels).toEqual(expect.arrayContaining(['wasm:Conv2DBackpropFilter', 'wasm:UnsortedSegmentSum', 'grad:FusedBatchNorm']));
+    expect(info.kernels).toEqual(expect.arrayContaining(['wasm:Conv2DBackpropFilter', 'wasm:UnsortedSegmentSum', 'grad:FusedBatchNorm', 'grad:Mean', 'wasm:ChannelBroadcast']));
     expect(info.wasm?.simd).toBe(true);
     expect(JSON.parse(lines[0]!)).toEqual(info);
   });

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { setBatchNormGradient } from './batchnorm-grad.ts';
 import { setTrainingKernels } from './kernels.ts';
+import { setMeanGradient } from './mean-grad.ts';
 
 /** Backends the chooser knows, in the order `auto` tries them. */
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -175,7 +176,8 @@ export async function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> 
     kernels.push(...on);
   }
   setBatchNormGradient(wantKernels ? 'factored' : 'stock');
-  if (wantKernels) kernels.push('grad:FusedBatchNorm');
+  setMeanGradient(wantKernels ? 'broadcast' : 'stock');
+  if (wantKernels) kernels.push('grad:FusedBatchNorm', 'grad:Mean');
   const failed = attempts.filter((a) => !a.ok).map((a) => a.name);
   const reason = requested === 'auto'
     ? (failed.length > 0 ? `first backend that loaded (${failed.join(', ')} unavailable)` : 'first backend that loaded')

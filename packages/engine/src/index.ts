@@ -12,3 +12,4 @@ export type { KernelBackendName, ConvGradientImpl } from './kernels.ts';
 export { createDataParallel, splitBatch } from './data-parallel.ts';
 export type { DataParallelOptions, DataParallelTrainer, Shard, TensorData } from './data-parallel.ts';
 export { setBatchNormGradient, fusedBatchNormGradConfig, factoredBatchNormGradConfig } from './batchnorm-grad.ts';
+export { setMeanGradient, meanGradConfig } from './mean-grad.ts';

@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { simdBatchNorm, simdChannelBinary, simdConv2DBackpropFilter, simdConv2DBackpropInput, simdKernelsFor, simdReduceLeading } from './simd-kernels.ts';
+import { simdBatchNorm, simdChannelBinary, simdChannelFill, simdConv2DBackpropFilter, simdConv2DBackpropInput, simdKernelsFor, simdReduceLeading } from './simd-kernels.ts';
 
 /** The parts of a tfjs backend the composed kernels use (present on cpu and wasm). */
 interface BackendLike {
@@ -473,6 +473,40 @@ function makeAliasCast(): KernelFunc {
   };
 }
 
+/** Name of the project's broadcast kernel (not a tfjs kernel): inputs {x: [C]}, attrs {shape: [..., C]}. */
+export const CHANNEL_BROADCAST = 'ChannelBroadcast';
+
+/**
+ * ChannelBroadcast: a float32 [C] vector repeated over the leading axes of `shape` (the gradient of
+ * a mean or sum over the leading axes). tfjs builds that gradient as `mul(dy, ones(x.shape))`, whose
+ * ones tensor is filled in JS and uploaded every step, plus a broadcast multiply; here it is one pass.
+ */
+function makeChannelBroadcast(b: KernelBackendName): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { x } = inputs as { x: TensorInfo };
+    const { shape } = attrs as unknown as { shape: number[] };
+    const c = shape[shape.length - 1] as number;
+    if (x.dtype !== 'float32' || util.sizeFromShape(x.shape) !== c) {
+      throw new Error(`${CHANNEL_BROADCAST}: expects a float32 vector of ${c} values for shape [${shape}], got ${x.dtype} [${x.shape}].`);
+    }
+    if (b === 'wasm') {
+      const k = simdKernelsFor(backend);
+      if (typeof k !== 'string') return simdChannelFill(k, backend, x, shape);
+      const be = backend as unknown as WasmBackendLike;
+      const out = be.makeOutput(shape, 'float32');
+      const v = be.typedArrayFromHeap(x) as Float32Array;
+      const o = be.typedArrayFromHeap(out) as Float32Array;
+      for (let i = 0; i < o.length; i += c) o.set(v, i);
+      return out;
+    }
+    const be = backend as unknown as CpuBackendLike;
+    const v = be.readSync(x.dataId) as Float32Array;
+    const o = new Float32Array(util.sizeFromShape(shape));
+    for (let i = 0; i < o.length; i += c) o.set(v, i);
+    return be.makeTensorInfo(shape, 'float32', o);
+  };
+}
+
 interface KernelSpec { kernelName: string; make: (b: KernelBackendName) => KernelFunc; why: string }
 
 /** Which composed kernel goes on which backend, and why. */
@@ -481,6 +515,7 @@ const SPECS: Record<KernelBackendName, KernelSpec[]> = {
     { kernelName: 'Conv2DBackpropFilter', make: makeConv2DBackpropFilter, why: 'missing on wasm; WebAssembly-SIMD kernel in place on the wasm heap (composed: dilated conv)' },
     { kernelName: 'Conv2DBackpropInput', make: makeConv2DBackpropInput, why: 'stock wasm kernel is slow; WebAssembly-SIMD kernel in place on the wasm heap (composed: zero-insert + stride-1 conv)' },
     { kernelName: 'UnsortedSegmentSum', make: makeUnsortedSegmentSum, why: 'missing on wasm; gradient of gather' },
+    { kernelName: CHANNEL_BROADCAST, make: makeChannelBroadcast, why: 'gradient of a leading-axes mean in one pass (used by the Mean gradient override)' },
     { kernelName: 'BatchMatMul', make: (b) => makeTransposeFreeMatMul(b, 'BatchMatMul'), why: 'transpose flags done as Transpose + plain matmul' },
     { kernelName: '_FusedMatMul', make: (b) => makeTransposeFreeMatMul(b, '_FusedMatMul'), why: 'transpose flags done as Transpose + plain matmul' },
     { kernelName: 'Sum', make: () => makeLeadingAxesReduce('Sum'), why: 'leading-axes sum (BatchNorm) in one pass over x, no transpose' },
@@ -495,6 +530,7 @@ const SPECS: Record<KernelBackendName, KernelSpec[]> = {
   cpu: [
     { kernelName: 'Conv2DBackpropFilter', make: makeConv2DBackpropFilter, why: 'stock cpu kernel is pathological; dilated-conv composition' },
     { kernelName: 'UnsortedSegmentSum', make: makeUnsortedSegmentSum, why: 'stock cpu kernel is O(numSegments·size)' },
+    { kernelName: CHANNEL_BROADCAST, make: makeChannelBroadcast, why: 'gradient of a leading-axes mean in one pass (used by the Mean gradient override)' },
   ],
 };
 

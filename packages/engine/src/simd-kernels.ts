@@ -38,6 +38,7 @@ interface ConvGradExports {
     m: number, c: number, eps: number): void;
   channel_binary(full: number, v: number, out: number, m: number, c: number, op: number, vectorFirst: number): void;
   reduce_leading(x: number, out: number, m: number, c: number, scale: number): void;
+  channel_fill(v: number, out: number, m: number, c: number): void;
 }
 
 export type SimdKernels = ConvGradExports;
@@ -149,4 +150,14 @@ export function simdReduceLeading(k: ConvGradExports, backend: unknown, x: Tenso
   const c = x.shape[x.shape.length - 1] as number;
   const m = c === 0 ? 0 : util.sizeFromShape(x.shape) / c;
   k.reduce_leading(offsetOf(be, x), offsetOf(be, out), m, c, scale);
+}
+
+/** out [..., C] with every row equal to v ([C] values). */
+export function simdChannelFill(k: ConvGradExports, backend: unknown, v: TensorInfo, shape: number[]): TensorInfo {
+  const be = backend as WasmBackendInternals;
+  const c = shape[shape.length - 1] as number;
+  const m = c === 0 ? 0 : util.sizeFromShape(shape) / c;
+  const out = be.makeOutput(shape, 'float32');
+  k.channel_fill(offsetOf(be, v), offsetOf(be, out), m, c);
+  return out;
 }
