@@ -451,3 +451,120 @@ void channel_fill(const float* v, float* out, int M, int C) {
     for (; c < C; c++) o[c] = v[c];
   }
 }
+
+/*
+ * Input gradient for stride 1 (any KH, KW, padding), on a copy of dy padded along the width:
+ * dyp [N, OH, W + KW − 1, Cout] with dyp[.., j, ..] = dy[.., j − (KW − 1 − pl), ..] (zero outside dy),
+ * made by pad_width. Then input pixel iw reads the contiguous run dyp[iw … iw + KW − 1] for every
+ * kh: no border cases along the width, 4-pixel tiles everywhere, one branch-free loop of KW·Cout
+ * steps per tap row. ft as for conv2d_backprop_input (kw reversed, [KH, KW, Cout, Cin]).
+ */
+EXPORT("pad_width")
+void pad_width(const float* dy, float* dyp, int rows, int OW, int Cout, int left, int WP) {
+  for (int r = 0; r < rows; r++) {
+    const float* s = dy + (size_t)r * OW * Cout;
+    float* d = dyp + (size_t)r * WP * Cout;
+    for (int j = 0; j < WP; j++) {
+      const int src = j - left;
+      float* o = d + (size_t)j * Cout;
+      if (src < 0 || src >= OW) {
+        for (int c = 0; c < Cout; c++) o[c] = 0.0f;
+      } else {
+        const float* i = s + (size_t)src * Cout;
+        for (int c = 0; c < Cout; c++) o[c] = i[c];
+      }
+    }
+  }
+}
+
+EXPORT("conv2d_backprop_input_s1")
+void conv2d_backprop_input_s1(const float* dyp, const float* ft, float* dx, int N, int H, int W, int Cin,
+                              int OH, int Cout, int KH, int KW, int pt) {
+  const int WP = W + KW - 1;
+  const int run = KW * Cout;
+  for (int n = 0; n < N; n++) {
+    for (int ih = 0; ih < H; ih++) {
+      float* dxrow = dx + (size_t)(n * H + ih) * W * Cin;
+      int iw = 0;
+      for (; iw < W; iw += 4) {
+        const int np = W - iw >= 4 ? 4 : W - iw;  /* pixels in this tile; a short tile repeats its last pixel */
+        const int i1 = np > 1 ? 1 : 0, i2 = np > 2 ? 2 : i1, i3 = np > 3 ? 3 : i2;
+        float* o0 = dxrow + (size_t)iw * Cin;
+        float* o1 = dxrow + (size_t)(iw + i1) * Cin;
+        float* o2 = dxrow + (size_t)(iw + i2) * Cin;
+        float* o3 = dxrow + (size_t)(iw + i3) * Cin;
+        int ci = 0;
+        for (; ci + 8 <= Cin; ci += 8) {
+          v128_t s00 = wasm_f32x4_splat(0.0f), s01 = s00, s10 = s00, s11 = s00;
+          v128_t s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+          for (int kh = 0; kh < KH; kh++) {
+            const int oh = ih + pt - kh;
+            if (oh < 0 || oh >= OH) continue;
+            const float* d = dyp + ((size_t)(n * OH + oh) * WP + iw) * Cout;
+            const float* e1 = d + (size_t)i1 * Cout;
+            const float* e2 = d + (size_t)i2 * Cout;
+            const float* e3 = d + (size_t)i3 * Cout;
+            const float* f = ft + (size_t)kh * KW * Cout * Cin + ci;
+            for (int u = 0; u < run; u++) {
+              const v128_t f0 = wasm_v128_load(f), f1 = wasm_v128_load(f + 4);
+              const v128_t d0 = wasm_v128_load32_splat(d + u);
+              const v128_t d1 = wasm_v128_load32_splat(e1 + u);
+              const v128_t d2 = wasm_v128_load32_splat(e2 + u);
+              const v128_t d3 = wasm_v128_load32_splat(e3 + u);
+              s00 = wasm_f32x4_add(s00, wasm_f32x4_mul(d0, f0)); s01 = wasm_f32x4_add(s01, wasm_f32x4_mul(d0, f1));
+              s10 = wasm_f32x4_add(s10, wasm_f32x4_mul(d1, f0)); s11 = wasm_f32x4_add(s11, wasm_f32x4_mul(d1, f1));
+              s20 = wasm_f32x4_add(s20, wasm_f32x4_mul(d2, f0)); s21 = wasm_f32x4_add(s21, wasm_f32x4_mul(d2, f1));
+              s30 = wasm_f32x4_add(s30, wasm_f32x4_mul(d3, f0)); s31 = wasm_f32x4_add(s31, wasm_f32x4_mul(d3, f1));
+              f += Cin;
+            }
+          }
+          /* store the last pixel first so that a short tile's repeated pixel ends with its own value */
+          wasm_v128_store(o3 + ci, s30); wasm_v128_store(o3 + ci + 4, s31);
+          wasm_v128_store(o2 + ci, s20); wasm_v128_store(o2 + ci + 4, s21);
+          wasm_v128_store(o1 + ci, s10); wasm_v128_store(o1 + ci + 4, s11);
+          wasm_v128_store(o0 + ci, s00); wasm_v128_store(o0 + ci + 4, s01);
+        }
+        for (; ci + 4 <= Cin; ci += 4) {
+          v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+          for (int kh = 0; kh < KH; kh++) {
+            const int oh = ih + pt - kh;
+            if (oh < 0 || oh >= OH) continue;
+            const float* d = dyp + ((size_t)(n * OH + oh) * WP + iw) * Cout;
+            const float* e1 = d + (size_t)i1 * Cout;
+            const float* e2 = d + (size_t)i2 * Cout;
+            const float* e3 = d + (size_t)i3 * Cout;
+            const float* f = ft + (size_t)kh * KW * Cout * Cin + ci;
+            for (int u = 0; u < run; u++) {
+              const v128_t f0 = wasm_v128_load(f);
+              s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_v128_load32_splat(d + u), f0));
+              s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(wasm_v128_load32_splat(e1 + u), f0));
+              s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(wasm_v128_load32_splat(e2 + u), f0));
+              s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(wasm_v128_load32_splat(e3 + u), f0));
+              f += Cin;
+            }
+          }
+          wasm_v128_store(o3 + ci, s3); wasm_v128_store(o2 + ci, s2);
+          wasm_v128_store(o1 + ci, s1); wasm_v128_store(o0 + ci, s0);
+        }
+        for (; ci < Cin; ci++) {
+          float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+          for (int kh = 0; kh < KH; kh++) {
+            const int oh = ih + pt - kh;
+            if (oh < 0 || oh >= OH) continue;
+            const float* d = dyp + ((size_t)(n * OH + oh) * WP + iw) * Cout;
+            const float* e1 = d + (size_t)i1 * Cout;
+            const float* e2 = d + (size_t)i2 * Cout;
+            const float* e3 = d + (size_t)i3 * Cout;
+            const float* f = ft + (size_t)kh * KW * Cout * Cin + ci;
+            for (int u = 0; u < run; u++) {
+              const float fv = *f;
+              s0 += d[u] * fv; s1 += e1[u] * fv; s2 += e2[u] * fv; s3 += e3[u] * fv;
+              f += Cin;
+            }
+          }
+          o3[ci] = s3; o2[ci] = s2; o1[ci] = s1; o0[ci] = s0;
+        }
+      }
+    }
+  }
+}

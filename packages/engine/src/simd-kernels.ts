@@ -39,6 +39,9 @@ interface ConvGradExports {
   channel_binary(full: number, v: number, out: number, m: number, c: number, op: number, vectorFirst: number): void;
   reduce_leading(x: number, out: number, m: number, c: number, scale: number): void;
   channel_fill(v: number, out: number, m: number, c: number): void;
+  pad_width(dy: number, dyp: number, rows: number, ow: number, cout: number, left: number, wp: number): void;
+  conv2d_backprop_input_s1(dyp: number, ft: number, dx: number, n: number, h: number, w: number, cin: number,
+    oh: number, cout: number, kh: number, kw: number, pt: number): void;
 }
 
 export type SimdKernels = ConvGradExports;
@@ -103,12 +106,20 @@ export function simdConv2DBackpropInput(k: ConvGradExports, backend: unknown, dy
     filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, padInfo } = info;
   const ft = be.makeOutput([kh, kw, cout, cin], 'float32');
   const out = be.makeOutput([n, h, w, cin], 'float32');
+  // Stride 1: dy padded along the width so every input pixel reads one contiguous run (no borders).
+  const dyp = sh === 1 && sw === 1 ? be.makeOutput([n, oh, w + kw - 1, cout], 'float32') : undefined;
   try {
     k.prepare_input_grad_filter(offsetOf(be, filter), offsetOf(be, ft), kh, kw, cin, cout);
-    k.conv2d_backprop_input(offsetOf(be, dy), offsetOf(be, ft), offsetOf(be, out), n, h, w, cin, oh, ow, cout, kh, kw, sh, sw,
-      padInfo.top, padInfo.left);
+    if (dyp !== undefined) {
+      k.pad_width(offsetOf(be, dy), offsetOf(be, dyp), n * oh, ow, cout, kw - 1 - padInfo.left, w + kw - 1);
+      k.conv2d_backprop_input_s1(offsetOf(be, dyp), offsetOf(be, ft), offsetOf(be, out), n, h, w, cin, oh, cout, kh, kw, padInfo.top);
+    } else {
+      k.conv2d_backprop_input(offsetOf(be, dy), offsetOf(be, ft), offsetOf(be, out), n, h, w, cin, oh, ow, cout, kh, kw, sh, sw,
+        padInfo.top, padInfo.left);
+    }
   } finally {
     be.disposeData(ft.dataId);
+    if (dyp !== undefined) be.disposeData(dyp.dataId);
   }
   return out;
 }
