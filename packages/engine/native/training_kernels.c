@@ -568,3 +568,27 @@ void conv2d_backprop_input_s1(const float* dyp, const float* ft, float* dx, int 
     }
   }
 }
+
+/*
+ * out = x[b0:b0+s0, b1:b1+s1, b2:b2+s2, b3:b3+s3] for a 4-D array of 4-byte elements of shape
+ * [d0, d1, d2, d3], copied as contiguous runs (whole rows when the last axis is not cut).
+ */
+EXPORT("slice4d")
+void slice4d(const float* x, float* out, int d1, int d2, int d3, int b0, int b1, int b2, int b3,
+             int s0, int s1, int s2, int s3) {
+  const int rows_whole = s3 == d3;
+  for (int i0 = 0; i0 < s0; i0++) {
+    for (int i1 = 0; i1 < s1; i1++) {
+      const float* src = x + (((size_t)(b0 + i0) * d1 + (b1 + i1)) * d2 + b2) * d3 + b3;
+      if (rows_whole) {
+        __builtin_memcpy(out, src, (size_t)s2 * d3 * sizeof(float));
+        out += (size_t)s2 * d3;
+      } else {
+        for (int i2 = 0; i2 < s2; i2++) {
+          __builtin_memcpy(out, src + (size_t)i2 * d3, (size_t)s3 * sizeof(float));
+          out += s3;
+        }
+      }
+    }
+  }
+}

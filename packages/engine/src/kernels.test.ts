@@ -264,6 +264,29 @@ describe('per-channel SIMD kernels (wasm): FusedBatchNorm and binary ops with a 
   });
 });
 
+describe('Slice (wasm, contiguous copies)', () => {
+  const cases: [number[], number[], number[]][] = [
+    [[3, 10, 10, 4], [0, 1, 1, 0], [3, 8, 8, 4]], // crop of the spatial padding (whole rows)
+    [[2, 5, 5, 8], [0, 0, 0, 2], [2, 5, 5, 4]], // channel slice (option-A shortcut gradient)
+    [[2, 5, 5, 8], [1, 2, 0, 3], [-1, 2, -1, 5]], // -1 = to the end
+    [[6, 7], [2, 3], [3, 4]],
+    [[9], [4], [5]],
+    [[2, 3, 4], [0, 0, 0], [2, 3, 4]],
+    [[2, 3, 4, 5], [1, 1, 1, 1], [0, 2, 2, 2]], // empty
+  ];
+  for (const [shape, begin, size] of cases) {
+    it(`[${shape}] begin [${begin}] size [${size}]: equals the cpu kernel (float32 and int32)`, async () => {
+      const n = shape.reduce((a, b) => a * b);
+      const xv = randomArray(n, 31);
+      const f = () => [tf.slice(tf.tensor(xv, shape), begin, size),
+        tf.cast(tf.slice(tf.tensor(Int32Array.from({ length: n }, (_, i) => i * 7 - 50), shape, 'int32'), begin, size), 'float32')];
+      const ref = await on('cpu', false, f);
+      const got = await on('wasm', true, f);
+      got.forEach((g, i) => expect(Array.from(g)).toEqual(Array.from(ref[i]!)));
+    });
+  }
+});
+
 describe('Identity (wasm) shares the buffer', () => {
   it('a clone keeps its values after the original is disposed; gradients through saved tensors are unchanged', async () => {
     await initEngine({ backend: 'wasm' });
@@ -318,8 +341,8 @@ describe('kernel hygiene', () => {
     expect(setTrainingKernels('wasm', false)).toEqual([]);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeUndefined();
     expect(tf.getKernel('BatchMatMul', 'wasm')).toBeDefined();
-    expect(setTrainingKernels('wasm', true)).toHaveLength(15);
-    expect(setTrainingKernels('wasm', true)).toHaveLength(15);
+    expect(setTrainingKernels('wasm', true)).toHaveLength(16);
+    expect(setTrainingKernels('wasm', true)).toHaveLength(16);
     expect(() => setTrainingKernels('webgl' as 'wasm', true)).toThrow(/valid: wasm, cpu/);
   });
 });

@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { simdBatchNorm, simdChannelBinary, simdChannelFill, simdConv2DBackpropFilter, simdConv2DBackpropInput, simdKernelsFor, simdReduceLeading } from './simd-kernels.ts';
+import { simdBatchNorm, simdChannelBinary, simdChannelFill, simdSlice, simdConv2DBackpropFilter, simdConv2DBackpropInput, simdKernelsFor, simdReduceLeading } from './simd-kernels.ts';
 
 /** The parts of a tfjs backend the composed kernels use (present on cpu and wasm). */
 interface BackendLike {
@@ -507,6 +507,25 @@ function makeChannelBroadcast(b: KernelBackendName): KernelFunc {
   };
 }
 
+/**
+ * Slice of a rank ≤ 4 float32/int32 tensor as contiguous memory copies (whole rows when the last
+ * axis is kept). The stock wasm kernel copies element by element through strides for the crops
+ * that appear as gradients of padding (ResNet stride-2 pre-padding, option-A shortcuts).
+ */
+function makeSlice(): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { x } = inputs as { x: TensorInfo };
+    const k = simdKernelsFor(backend);
+    if (typeof k === 'string' || x.shape.length > 4 || x.shape.length === 0 || (x.dtype !== 'float32' && x.dtype !== 'int32')) {
+      return run('wasm', backend as unknown as BackendLike, 'Slice', inputs as Inputs, attrs);
+    }
+    const { begin, size } = attrs as { begin: number | number[]; size: number | number[] };
+    const [b, s] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, begin, size) as [number[], number[]];
+    tf.slice_util.assertParamsValid(x as unknown as tf.Tensor, b, s);
+    return simdSlice(k, backend, x, b, s);
+  };
+}
+
 interface KernelSpec { kernelName: string; make: (b: KernelBackendName) => KernelFunc; why: string }
 
 /** Which composed kernel goes on which backend, and why. */
@@ -521,6 +540,7 @@ const SPECS: Record<KernelBackendName, KernelSpec[]> = {
     { kernelName: 'Sum', make: () => makeLeadingAxesReduce('Sum'), why: 'leading-axes sum (BatchNorm) in one pass over x, no transpose' },
     { kernelName: 'Mean', make: () => makeLeadingAxesReduce('Mean'), why: 'leading-axes mean (BatchNorm moments) in one pass over x, no transpose' },
     { kernelName: 'Identity', make: () => makeAliasIdentity(), why: 'shares the buffer instead of copying (tensors saved for backward)' },
+    { kernelName: 'Slice', make: () => makeSlice(), why: 'rank ≤ 4 slices as contiguous memory copies (gradients of padding)' },
     { kernelName: 'Cast', make: () => makeAliasCast(), why: 'a cast to the same dtype shares the buffer instead of copying' },
     { kernelName: 'FusedBatchNorm', make: () => makeSimdBatchNorm(), why: 'one WebAssembly-SIMD pass y = x·a[c] + b[c] (stock indexes through a broadcast path)' },
     ...(['Add', 'Sub', 'Multiply', 'RealDiv'] as const).map((op) => ({

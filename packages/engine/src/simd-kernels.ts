@@ -42,6 +42,8 @@ interface ConvGradExports {
   pad_width(dy: number, dyp: number, rows: number, ow: number, cout: number, left: number, wp: number): void;
   conv2d_backprop_input_s1(dyp: number, ft: number, dx: number, n: number, h: number, w: number, cin: number,
     oh: number, cout: number, kh: number, kw: number, pt: number): void;
+  slice4d(x: number, out: number, d1: number, d2: number, d3: number, b0: number, b1: number, b2: number, b3: number,
+    s0: number, s1: number, s2: number, s3: number): void;
 }
 
 export type SimdKernels = ConvGradExports;
@@ -170,5 +172,19 @@ export function simdChannelFill(k: ConvGradExports, backend: unknown, v: TensorI
   const m = c === 0 ? 0 : util.sizeFromShape(shape) / c;
   const out = be.makeOutput(shape, 'float32');
   k.channel_fill(offsetOf(be, v), offsetOf(be, out), m, c);
+  return out;
+}
+
+/** x[begin : begin + size] of a rank ≤ 4 tensor with 4-byte elements, copied run by run. */
+export function simdSlice(k: ConvGradExports, backend: unknown, x: TensorInfo, begin: number[], size: number[]): TensorInfo {
+  const be = backend as WasmBackendInternals;
+  const pad = 4 - x.shape.length;
+  const d = [...Array(pad).fill(1) as number[], ...x.shape];
+  const b = [...Array(pad).fill(0) as number[], ...begin];
+  const s = [...Array(pad).fill(1) as number[], ...size];
+  const out = be.makeOutput(size, x.dtype as 'float32');
+  if (util.sizeFromShape(size) > 0) {
+    k.slice4d(offsetOf(be, x), offsetOf(be, out), d[1]!, d[2]!, d[3]!, b[0]!, b[1]!, b[2]!, b[3]!, s[0]!, s[1]!, s[2]!, s[3]!);
+  }
   return out;
 }
