@@ -44,6 +44,38 @@ describe('data-parallel trainer (worker_threads, wasm)', () => {
     }
   }, 60_000);
 
+  it('two-round SAM over 2 workers equals SAM on the whole batch in one process (epsilon from the averaged gradient)', async () => {
+    const dp = await createDataParallel({ replica, replicaOptions: { lr: 0.5, samRho: 0.3 }, workers: 2 });
+    try {
+      expect(dp.twoRound).toBe(true);
+      const out: { loss: number; perturbedLoss?: number }[] = [];
+      for (let s = 0; s < 3; s++) out.push(await dp.step(splitBatch(batch(s), 2)));
+      await dp.checkSync();
+      const parallel = await dp.getWeights(0);
+
+      await initEngine({ backend: 'wasm' });
+      const r = createReplica({ lr: 0.5, samRho: 0.3 });
+      for (let s = 0; s < 3; s++) {
+        const b = batch(s);
+        const xb = { x: tf.tensor(b['x']!.values, b['x']!.shape), y: tf.tensor(b['y']!.values, b['y']!.shape, 'int32') };
+        const clean = tf.variableGrads(() => r.loss(xb), r.vars);
+        const g = r.vars.map((v) => clean.grads[v.name]!);
+        r.perturb!(g);
+        const pert = tf.variableGrads(() => r.loss(xb), r.vars);
+        r.restore!();
+        expect(out[s]!.loss).toBeCloseTo(clean.value.dataSync()[0]!, 5);
+        expect(out[s]!.perturbedLoss!).toBeCloseTo(pert.value.dataSync()[0]!, 5);
+        expect(out[s]!.perturbedLoss!).toBeGreaterThan(out[s]!.loss); // the ascent step raises the loss
+        r.optimizer.applyGradients(pert.grads);
+        tf.dispose([clean.value, pert.value, ...Object.values(clean.grads), ...Object.values(pert.grads), ...Object.values(xb)]);
+      }
+      r.vars.forEach((v, i) => expect(relErr(parallel[i]!, v.dataSync())).toBeLessThan(1e-5));
+      tf.dispose(r.vars);
+    } finally {
+      await dp.close();
+    }
+  }, 60_000);
+
   it('rejects a wrong shard count and indivisible batches with the fix in the message', async () => {
     expect(() => splitBatch(batch(0), 3)).toThrow(/8 rows, not divisible into 3/);
     await expect(createDataParallel({ replica, workers: 0 })).rejects.toThrow(/workers must be an integer >= 1/);

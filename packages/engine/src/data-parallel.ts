@@ -13,6 +13,11 @@
  * and apply the same update with the same kernels, so their weights stay bitwise identical
  * (checked by `checkSync`). State that is not trained by gradients (BatchNorm moving statistics)
  * is per replica: it sees only its shard.
+ *
+ * Replicas with `perturb`/`restore` (see data-parallel-worker.ts) take exact sharpness-aware steps
+ * in two rounds: ḡ from the clean pass is sent back, every replica computes the same ε(ḡ), takes its
+ * shard's gradient at w + ε and restores w, and the mean of those is applied. That is SAM/ASAM on the
+ * whole batch (as @asam/core's `microBatches` with one micro-batch per worker), not m-sharpness.
  */
 import { Worker } from 'node:worker_threads';
 
@@ -36,8 +41,13 @@ export interface DataParallelOptions {
 /** A running data-parallel trainer. */
 export interface DataParallelTrainer {
   readonly workers: number;
-  /** One synchronous step over `shards` (one per worker); resolves to the mean shard loss. */
-  step(shards: Shard[]): Promise<{ loss: number; losses: number[] }>;
+  /** Whether replicas take two-round (sharpness-aware) steps (they define perturb/restore). */
+  readonly twoRound: boolean;
+  /**
+   * One synchronous step over `shards` (one per worker); resolves to the mean shard loss at w (and,
+   * for two-round replicas, the mean loss at w + ε).
+   */
+  step(shards: Shard[]): Promise<{ loss: number; losses: number[]; perturbedLoss?: number }>;
   /** Trainable weights of worker `index` (default 0), by variable order. */
   getWeights(index?: number): Promise<Float32Array[]>;
   /** Throws if any replica's weights differ from worker 0's (bitwise). */
@@ -100,35 +110,52 @@ export async function createDataParallel(opts: DataParallelOptions): Promise<Dat
   const entry = new URL('./data-parallel-worker.ts', import.meta.url);
   const channels = Array.from({ length: opts.workers }, () =>
     new Channel(new Worker(bootstrapSource(entry), { eval: true })));
+  let twoRound = false;
   try {
-    await Promise.all(channels.map((c) => c.call('init', { replica: opts.replica.href, options: opts.replicaOptions, backend })));
+    const inits = await Promise.all(channels.map((c) =>
+      c.call<{ twoRound: boolean }>('init', { replica: opts.replica.href, options: opts.replicaOptions, backend })));
+    twoRound = inits[0]!.twoRound;
   } catch (e) {
     await Promise.all(channels.map((c) => c.worker.terminate()));
     throw e;
   }
 
+  /** Element-wise mean of the replicas' gradients. */
+  const average = (results: { grads: Float32Array[] }[]): Float32Array[] => {
+    const first = results[0]!.grads;
+    const mean = first.map((g) => new Float32Array(g.length));
+    for (const r of results) {
+      if (r.grads.length !== first.length) throw new Error('DataParallelTrainer.step: replicas returned different numbers of gradients.');
+      r.grads.forEach((g, i) => {
+        const m = mean[i]!;
+        for (let j = 0; j < g.length; j++) m[j] = (m[j] as number) + (g[j] as number);
+      });
+    }
+    const k = results.length;
+    for (const m of mean) for (let j = 0; j < m.length; j++) m[j] = (m[j] as number) / k;
+    return mean;
+  };
+
   const trainer: DataParallelTrainer = {
     workers: opts.workers,
+    twoRound,
     async step(shards) {
       if (shards.length !== channels.length) {
         throw new Error(`DataParallelTrainer.step: got ${shards.length} shards for ${channels.length} workers; pass exactly one shard per worker.`);
       }
       const results = await Promise.all(channels.map((c, k) =>
-        c.call<{ loss: number; grads: Float32Array[] }>('grad', shards[k])));
-      const first = results[0]!.grads;
-      const mean = first.map((g) => new Float32Array(g.length));
-      for (const r of results) {
-        if (r.grads.length !== first.length) throw new Error('DataParallelTrainer.step: replicas returned different numbers of gradients.');
-        r.grads.forEach((g, i) => {
-          const m = mean[i]!;
-          for (let j = 0; j < g.length; j++) m[j] = (m[j] as number) + (g[j] as number);
-        });
-      }
+        c.call<{ loss: number; grads: Float32Array[] }>('grad', { shard: shards[k], keep: twoRound })));
       const k = results.length;
-      for (const m of mean) for (let j = 0; j < m.length; j++) m[j] = (m[j] as number) / k;
-      await Promise.all(channels.map((c) => c.call('apply', mean)));
       const losses = results.map((r) => r.loss);
-      return { loss: losses.reduce((a, b) => a + b, 0) / k, losses };
+      const loss = losses.reduce((a, b) => a + b, 0) / k;
+      if (!twoRound) {
+        await Promise.all(channels.map((c) => c.call('apply', average(results))));
+        return { loss, losses };
+      }
+      const clean = average(results);
+      const perturbed = await Promise.all(channels.map((c) => c.call<{ loss: number; grads: Float32Array[] }>('perturbedGrad', clean)));
+      await Promise.all(channels.map((c) => c.call('apply', average(perturbed))));
+      return { loss, losses, perturbedLoss: perturbed.reduce((a, r) => a + r.loss, 0) / k };
     },
     getWeights(index = 0) {
       const c = channels[index];

@@ -13,8 +13,19 @@ function seeded(shape: number[], scale: number, seed: number): tf.Tensor {
 
 let instance = 0;
 
-/** conv 3x3 (stride 2, same) → ReLU → global average pool → dense; SGD with learning rate `lr`. */
-export function createReplica(options: { lr: number }) {
+/**
+ * conv 3x3 (stride 2, same) → ReLU → global average pool → dense; SGD with learning rate `lr`.
+ * With `samRho`, also perturb/restore for two-round steps: ε = ρ·ḡ/‖ḡ‖₂ (SAM, written out by hand).
+ */
+export interface TestReplica {
+  vars: tf.Variable[];
+  optimizer: tf.Optimizer;
+  loss(batch: Record<string, tf.Tensor>): tf.Scalar;
+  perturb?(meanGrads: tf.Tensor[]): void;
+  restore?(): void;
+}
+
+export function createReplica(options: { lr: number; samRho?: number }): TestReplica {
   const id = instance++;
   const mk = (name: string, shape: number[], scale: number, seed: number) => {
     const t = seeded(shape, scale, seed);
@@ -30,5 +41,24 @@ export function createReplica(options: { lr: number }) {
     const logits = tf.add(tf.matMul(tf.mean(h, [1, 2]) as tf.Tensor2D, dense as tf.Tensor2D), bias);
     return tf.losses.softmaxCrossEntropy(tf.oneHot(batch['y'] as tf.Tensor1D, 4), logits) as tf.Scalar;
   };
-  return { vars: [kernel, dense, bias], optimizer: tf.train.sgd(options.lr), loss };
+  const vars = [kernel, dense, bias];
+  const base = { vars, optimizer: tf.train.sgd(options.lr), loss };
+  const rho = options.samRho;
+  if (rho === undefined) return base;
+  let snapshot: tf.Tensor[] = [];
+  return {
+    ...base,
+    perturb(meanGrads: tf.Tensor[]): void {
+      snapshot = vars.map((v) => tf.clone(v));
+      tf.tidy(() => {
+        const norm = tf.sqrt(tf.addN(meanGrads.map((g) => tf.sum(tf.square(g)))));
+        vars.forEach((v, i) => v.assign(tf.add(v, tf.mul(meanGrads[i]!, tf.div(rho, norm)))));
+      });
+    },
+    restore(): void {
+      vars.forEach((v, i) => v.assign(snapshot[i]!));
+      tf.dispose(snapshot);
+      snapshot = [];
+    },
+  };
 }
