@@ -87,6 +87,11 @@ export function formatTable(results: BackendResult[], torch: TorchResult | null,
     lines.push('', `data-parallel ResNet-20 SGD (wasm, worker_threads, global batch ${dpBatch}): ` +
       `1 worker ${w1.imgPerSec.toFixed(1)} img/s, 2 workers ${w2.imgPerSec.toFixed(1)} img/s (x${(w2.imgPerSec / w1.imgPerSec).toFixed(2)})`);
   }
+  const a2 = dataParallel?.['asamWorkers2'];
+  if (a2 !== undefined) {
+    lines.push(`data-parallel ResNet-20 ASAM (two rounds, ε from the averaged gradient), 2 workers: ${a2.imgPerSec.toFixed(1)} img/s` +
+      (w2 !== undefined ? ` (ASAM ÷ SGD time ${(w2.imgPerSec / a2.imgPerSec).toFixed(2)})` : ''));
+  }
   return lines.join('\n');
 }
 
@@ -108,6 +113,9 @@ export interface EngineBenchSummary {
   tensorGrowthAfterWarmup: number[] | null;
   dataParallel2WorkersImgPerSec: number | null;
   dataParallel1WorkerImgPerSec: number | null;
+  dataParallelAsam2WorkersImgPerSec: number | null;
+  /** 2-worker SGD images/s ÷ PyTorch (2 threads) SGD images/s: both cores against both cores. */
+  dataParallel2WorkersVsTorch: number | null;
   transformerSgdTokPerSec: number | null;
   transformerAsamTokPerSec: number | null;
   torchTransformerSgdTokPerSec: number | null;
@@ -140,6 +148,8 @@ export function summarize(results: BackendResult[], autoBackend: string, torch: 
     tensorGrowthAfterWarmup: rn ? KINDS.map((k) => rn.growthAfterWarmup[k].tensors) : null,
     dataParallel2WorkersImgPerSec: dataParallel?.['workers2']?.imgPerSec ?? null,
     dataParallel1WorkerImgPerSec: dataParallel?.['workers1']?.imgPerSec ?? null,
+    dataParallelAsam2WorkersImgPerSec: dataParallel?.['asamWorkers2']?.imgPerSec ?? null,
+    dataParallel2WorkersVsTorch: dataParallel?.['workers2'] !== undefined && torchImg !== null ? dataParallel['workers2'].imgPerSec / torchImg : null,
     transformerSgdTokPerSec: perSec(main?.transformer, 'sgd'),
     transformerAsamTokPerSec: perSec(main?.transformer, 'asam'),
     torchTransformerSgdTokPerSec: torchPerSec(torch, 'transformer', 'sgd'),

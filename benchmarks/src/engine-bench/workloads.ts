@@ -139,8 +139,9 @@ export function benchTransformer(batch: number, seq: number, steps: number, log:
 }
 
 /**
- * ResNet-20 SGD steps through @asam/engine's worker_threads data-parallel trainer (wasm): the same
- * global batch on 1 worker and split over 2 workers. Keys: `workers1`, `workers2`.
+ * ResNet-20 steps through @asam/engine's worker_threads data-parallel trainer (wasm): SGD with the
+ * global batch on 1 worker and split over 2 workers, and ASAM (two-round: ε from the averaged
+ * gradient, CIFAR-10 settings) over 2 workers. Keys: `workers1`, `workers2`, `asamWorkers2`.
  */
 export async function benchDataParallel(batch: number, steps: number, log: (s: string) => void): Promise<Record<string, DataParallelTiming>> {
   const xv = new Float32Array(batch * 32 * 32 * 3);
@@ -150,8 +151,11 @@ export async function benchDataParallel(batch: number, steps: number, log: (s: s
     y: { values: Int32Array.from({ length: batch }, (_, i) => i % 10), shape: [batch], dtype: 'int32' },
   };
   const out: Record<string, DataParallelTiming> = {};
-  for (const workers of [1, 2]) {
-    const dp = await createDataParallel({ replica: new URL('./resnet-replica.ts', import.meta.url), workers });
+  const runs: { key: string; workers: number; sharpness?: SharpnessConfig }[] = [
+    { key: 'workers1', workers: 1 }, { key: 'workers2', workers: 2 }, { key: 'asamWorkers2', workers: 2, sharpness: STEP_CONFIGS.asam },
+  ];
+  for (const { key, workers, sharpness } of runs) {
+    const dp = await createDataParallel({ replica: new URL('./resnet-replica.ts', import.meta.url), replicaOptions: { sharpness }, workers });
     try {
       const samples: number[] = [];
       for (let i = 0; i <= steps; i++) {
@@ -159,11 +163,11 @@ export async function benchDataParallel(batch: number, steps: number, log: (s: s
         await dp.step(splitBatch(full, workers));
         const ms = performance.now() - t0;
         if (i > 0) samples.push(ms);
-        log(`    ${workers} worker(s) ${i === 0 ? 'warm-up' : `step ${i}/${steps}`}: ${(ms / 1000).toFixed(2)} s`);
+        log(`    ${key} ${i === 0 ? 'warm-up' : `step ${i}/${steps}`}: ${(ms / 1000).toFixed(2)} s`);
       }
       await dp.checkSync();
       const medianMs = median(samples);
-      out[`workers${workers}`] = { medianMs, imgPerSec: batch / (medianMs / 1000), samplesMs: samples };
+      out[key] = { medianMs, imgPerSec: batch / (medianMs / 1000), samplesMs: samples };
     } finally {
       await dp.close();
     }

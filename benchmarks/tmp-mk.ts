@@ -1,0 +1,18 @@
+import { initEngine } from '@asam/engine';
+import { sharpnessAware } from '@asam/core';
+import { buildModel } from '@asam/vision';
+import * as tf from '@tensorflow/tfjs-core';
+await initEngine({ backend: 'wasm' });
+const batch = 128;
+const built = buildModel('resnet20', { numClasses: 10, seed: 1 });
+const x = tf.randomNormal([batch, 32, 32, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+const onehot = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32'), 10);
+const opt = sharpnessAware(tf.train.momentum(0.05, 0.9), { method: 'none', rho: 0 }, { guard: built.bnStats });
+const step = () => { const l = opt.minimize(() => tf.losses.softmaxCrossEntropy(onehot, built.model.apply(x, { training: true }) as tf.Tensor2D) as tf.Scalar, true, built.trainable)!; l.dataSync(); l.dispose(); };
+step();
+const eng = tf.engine() as any;
+const orig = eng.makeTensor.bind(eng);
+const seen = new Map<string, number>();
+eng.makeTensor = (values: any, shape: number[], dtype: any, backend: any) => { const k = JSON.stringify(shape) + dtype; seen.set(k, (seen.get(k) ?? 0) + 1); return orig(values, shape, dtype, backend); };
+step();
+console.log([...seen].sort((a, b) => b[1] - a[1]).slice(0, 20));
