@@ -96,6 +96,31 @@ function gradsInOrder(vars: tf.Variable[], grads: tf.NamedTensorMap): tf.Tensor[
   });
 }
 
+/**
+ * The last stage of a step, for callers that average sharpness-aware gradients themselves (e.g.
+ * over data-parallel workers): clip to `clipNorm` (global L2 norm), then add the coupled weight
+ * decay `weightDecay·w`. Returns new tensors (or `grads` itself when neither applies); the caller
+ * disposes both.
+ */
+export function descentGradient(grads: tf.Tensor[], vars: tf.Variable[], config: SharpnessConfig): tf.Tensor[] {
+  const cfg = resolveSharpnessConfig(config);
+  let out = grads;
+  if (cfg.clipNorm != null) {
+    const clip = cfg.clipNorm;
+    const src = out;
+    out = tf.tidy(() => {
+      const factor = tf.minimum(1, tf.div(clip, tf.add(globalNorm(src), 1e-6)));
+      return src.map((g) => tf.mul(g, factor));
+    });
+  }
+  if (cfg.weightDecay > 0) {
+    const src = out;
+    out = tf.tidy(() => src.map((g, j) => tf.add(g, tf.mul(vars[j]!, cfg.weightDecay))));
+    if (src !== grads) tf.dispose(src);
+  }
+  return out;
+}
+
 /** Parts first … first + n − 1 of `count`; [undefined] (the whole batch) when count is 1. */
 function partsOf(first: number, n: number, count: number): (Part | undefined)[] {
   return count === 1 ? [undefined] : Array.from({ length: n }, (_, j) => ({ index: first + j, count }));
@@ -224,20 +249,9 @@ export function sharpnessAwareGradients(
     }
   }
 
-  if (cfg.clipNorm != null) {
-    const clip = cfg.clipNorm;
-    const clipped = tf.tidy(() => {
-      const factor = tf.minimum(1, tf.div(clip, tf.add(globalNorm(descent), 1e-6)));
-      return descent.map((g) => tf.mul(g, factor));
-    });
-    tf.dispose(descent);
-    descent = clipped;
-  }
-  if (cfg.weightDecay > 0) {
-    const decayed = tf.tidy(() => descent.map((g, j) => tf.add(g, tf.mul(vars[j]!, cfg.weightDecay))));
-    tf.dispose(descent);
-    descent = decayed;
-  }
+  const finished = descentGradient(descent, vars, cfg);
+  if (finished !== descent) tf.dispose(descent);
+  descent = finished;
   const grads: tf.NamedTensorMap = {};
   vars.forEach((v, j) => {
     grads[v.name] = descent[j]!;

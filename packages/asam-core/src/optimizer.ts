@@ -8,7 +8,7 @@
  * around a single closure call; write a training loop that calls `minimize` instead.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { sharpnessAwareGradients, type Guardable, type LossFn } from './algorithm';
+import { checkVariables, descentGradient, sharpnessAwareGradients, type Guardable, type LossFn } from './algorithm';
 import {
   defaultNormalizeFilter,
   resolveSharpnessConfig,
@@ -124,6 +124,33 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
     if (returnCost) return loss;
     loss.dispose();
     return null;
+  }
+
+  /** Whether the next step perturbs (with `every: k`, one step in k does). */
+  get nextStepPerturbs(): boolean {
+    return this.config.method !== 'none' && this.step % this.config.every === 0;
+  }
+
+  /**
+   * Applies a sharpness-aware gradient computed elsewhere (e.g. averaged over data-parallel workers:
+   * the mean of the gradients at w + ε, in `vars` order): clipping and weight decay as configured
+   * (`descentGradient`), then the base optimizer; counts as one step. `grads` stay the caller's.
+   */
+  applyDescent(vars: tf.Variable[], grads: tf.Tensor[]): void {
+    checkVariables(vars);
+    if (grads.length !== vars.length) throw new Error(`applyDescent: got ${grads.length} gradients for ${vars.length} variables.`);
+    grads.forEach((g, i) => {
+      if (!tf.util.arraysEqual(g.shape, vars[i]!.shape)) {
+        throw new Error(`applyDescent: gradient ${i} has shape [${g.shape}], variable '${vars[i]!.name}' has [${vars[i]!.shape}].`);
+      }
+    });
+    const descent = descentGradient(grads, vars, this.config);
+    try {
+      this.base.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: descent[i]! })));
+    } finally {
+      if (descent !== grads) tf.dispose(descent);
+    }
+    this.step++;
   }
 
   override computeGradients(f: () => tf.Scalar, varList?: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {

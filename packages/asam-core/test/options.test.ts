@@ -262,3 +262,29 @@ describe('weight decay and clipping', () => {
     expect(() => o.setLearningRate(-1)).toThrow(/Invalid learning rate: got -1/);
   });
 });
+
+describe('applyDescent (gradients averaged elsewhere, e.g. over workers)', () => {
+  it('equals minimize() when handed the same sharpness-aware gradient: clip, weight decay, base step, step count', () => {
+    const cfg: SharpnessConfig = { method: 'asam', rho: 0.5, weightDecay: 5e-3, clipNorm: 0.5, every: 2 };
+    const a = newMlp();
+    const b = newMlp();
+    const optA = sharpnessAware(tf.train.momentum(0.1, 0.9), cfg);
+    const optB = sharpnessAware(tf.train.momentum(0.1, 0.9), cfg);
+    for (let i = 0; i < 4; i++) {
+      expect(optB.nextStepPerturbs).toBe(i % 2 === 0);
+      // the raw (unclipped, undecayed) gradient of this step, as workers would average it
+      const raw = sharpnessAwareGradients(b.loss, b.vars, { ...cfg, weightDecay: 0, clipNorm: null }, { perturb: optB.nextStepPerturbs });
+      optA.minimize(() => a.loss(), false, a.vars);
+      const g = b.vars.map((v) => raw.grads[v.name]!);
+      optB.applyDescent(b.vars, g);
+      tf.dispose([raw.loss, ...(raw.perturbedLoss ? [raw.perturbedLoss] : []), ...g]);
+    }
+    expect(optB.stepCount).toBe(4);
+    values(a.vars).forEach((va, j) => expect(relErr(values(b.vars)[j]!, va)).toBeLessThan(1e-6));
+    expect(() => optB.applyDescent(b.vars, [])).toThrow(/got 0 gradients for 4 variables/);
+    expect(() => optB.applyDescent(b.vars, b.vars.map(() => tf.scalar(0)))).toThrow(/gradient 0 has shape \[\], variable .* has \[/);
+    for (const o of [optA, optB]) o.dispose();
+    a.dispose();
+    b.dispose();
+  });
+});
