@@ -15,12 +15,12 @@
  * clean gradient ḡ goes back to every replica, which moves to w + ε(ḡ), takes the gradient of the
  * same shard there and restores w; the averaged perturbed gradient is applied.
  *
- * The engine is initialised here (one tfjs instance per worker) before the replica is created.
+ * This module is the handler module of a worker pool (worker-pool.ts), which initialises the engine
+ * (one tfjs instance per worker) before `init` creates the replica.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { parentPort } from 'node:worker_threads';
-import { initEngine } from './engine.ts';
 import type { Shard } from './data-parallel.ts';
+import { transferring } from './worker-pool.ts';
 
 interface Replica {
   vars: tf.Variable[];
@@ -53,11 +53,9 @@ function toTensors(shard: Shard): Record<string, tf.Tensor> {
   return out;
 }
 
-async function handle(type: string, payload: unknown): Promise<{ result: unknown; transfer?: ArrayBuffer[] }> {
+async function handle(type: string, payload: unknown, p: { replica: string; options: unknown }): Promise<{ result: unknown; transfer?: ArrayBuffer[] }> {
   switch (type) {
     case 'init': {
-      const p = payload as { replica: string; options: unknown; backend: 'wasm' | 'cpu' };
-      await initEngine({ backend: p.backend });
       const mod = (await import(p.replica)) as { createReplica?: (o: unknown) => Replica | Promise<Replica> };
       if (typeof mod.createReplica !== 'function') throw new Error(`replica module ${p.replica} does not export createReplica(options)`);
       replica = await mod.createReplica(p.options);
@@ -129,9 +127,11 @@ async function handle(type: string, payload: unknown): Promise<{ result: unknown
   }
 }
 
-parentPort?.on('message', (m: { id: number; type: string; payload: unknown }) => {
-  handle(m.type, m.payload).then(
-    ({ result, transfer }) => parentPort!.postMessage({ id: m.id, ok: true, result }, transfer ?? []),
-    (e: unknown) => parentPort!.postMessage({ id: m.id, ok: false, error: e instanceof Error ? e.message : String(e) }),
-  );
-});
+/** Handlers for the worker pool: init, grad, perturbedGrad, apply, weights. */
+export function createHandlers(p: { replica: string; options: unknown }) {
+  const h = (type: string) => async (payload: unknown) => {
+    const { result, transfer } = await handle(type, payload, p);
+    return transfer ? transferring(result, transfer) : result;
+  };
+  return { init: h('init'), grad: h('grad'), perturbedGrad: h('perturbedGrad'), apply: h('apply'), weights: h('weights') };
+}

@@ -19,7 +19,7 @@
  * shard's gradient at w + ε and restores w, and the mean of those is applied. That is SAM/ASAM on the
  * whole batch (as @asam/core's `microBatches` with one micro-batch per worker), not m-sharpness.
  */
-import { Worker } from 'node:worker_threads';
+import { createWorkerPool } from './worker-pool.ts';
 
 /** A tensor as plain data (what crosses the thread boundary). */
 export interface TensorData { values: Float32Array | Int32Array; shape: number[]; dtype: 'float32' | 'int32' }
@@ -56,47 +56,6 @@ export interface DataParallelTrainer {
   close(): Promise<void>;
 }
 
-interface Pending { resolve: (v: unknown) => void; reject: (e: Error) => void }
-
-/** Minimal request/response channel over one worker. */
-class Channel {
-  private next = 0;
-  private readonly pending = new Map<number, Pending>();
-  constructor(readonly worker: Worker) {
-    worker.on('message', (m: { id: number; ok: boolean; result?: unknown; error?: string }) => {
-      const p = this.pending.get(m.id);
-      if (p === undefined) return;
-      this.pending.delete(m.id);
-      if (m.ok) p.resolve(m.result);
-      else p.reject(new Error(m.error));
-    });
-    worker.on('error', (e) => this.failAll(e));
-    worker.on('exit', (code) => this.failAll(new Error(`data-parallel worker exited with code ${code}`)));
-  }
-  private failAll(e: Error): void {
-    for (const p of this.pending.values()) p.reject(e);
-    this.pending.clear();
-  }
-  call<T>(type: string, payload: unknown, transfer: ArrayBuffer[] = []): Promise<T> {
-    const id = this.next++;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ id, type, payload }, transfer);
-    });
-  }
-}
-
-/**
- * Worker bootstrap: hooks registered with `--import` do not reach a worker's entry module in
- * Node 20, so each worker registers tsx's ESM loader itself, then imports the worker entry (and
- * later the replica module) as TypeScript.
- */
-function bootstrapSource(entry: URL): string {
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  return `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); ` +
-    `return import(${JSON.stringify(entry.href)}); });`;
-}
-
 /**
  * Starts `workers` replicas and returns a trainer whose `step` runs them in parallel and
  * averages their gradients. Replicas must build identical initial weights (seeded init).
@@ -107,18 +66,21 @@ export async function createDataParallel(opts: DataParallelOptions): Promise<Dat
   }
   const backend = opts.backend ?? 'wasm';
   if (backend !== 'wasm' && backend !== 'cpu') throw new Error(`createDataParallel: backend '${String(backend)}' is not supported; valid: wasm, cpu.`);
-  const entry = new URL('./data-parallel-worker.ts', import.meta.url);
-  const channels = Array.from({ length: opts.workers }, () =>
-    new Channel(new Worker(bootstrapSource(entry), { eval: true })));
+  const pool = await createWorkerPool({
+    module: new URL('./data-parallel-worker.ts', import.meta.url), workers: opts.workers, backend,
+    options: { replica: opts.replica.href, options: opts.replicaOptions },
+  });
   let twoRound = false;
   try {
-    const inits = await Promise.all(channels.map((c) =>
-      c.call<{ twoRound: boolean }>('init', { replica: opts.replica.href, options: opts.replicaOptions, backend })));
+    const inits = await pool.all<{ twoRound: boolean }>('init', () => null);
     twoRound = inits[0]!.twoRound;
   } catch (e) {
-    await Promise.all(channels.map((c) => c.worker.terminate()));
+    await pool.close();
     throw e;
   }
+  const channels = Array.from({ length: opts.workers }, (_, i) => ({
+    call: <T>(type: string, payload: unknown): Promise<T> => pool.call<T>(i, type, payload),
+  }));
 
   /** Element-wise mean of the replicas' gradients. */
   const average = (results: { grads: Float32Array[] }[]): Float32Array[] => {
@@ -173,7 +135,7 @@ export async function createDataParallel(opts: DataParallelOptions): Promise<Dat
       }));
     },
     async close() {
-      await Promise.all(channels.map((c) => c.worker.terminate()));
+      await pool.close();
     },
   };
   return trainer;

@@ -10,6 +10,8 @@ export type { BackendName, BackendRequest, BackendAttempt, EngineInfo, EngineOpt
 export { setTrainingKernels, stockKernel, describeTrainingKernels, setConvGradient, convGradientStatus } from './kernels.ts';
 export type { KernelBackendName, ConvGradientImpl } from './kernels.ts';
 export { createDataParallel, splitBatch } from './data-parallel.ts';
+export { createWorkerPool, transferring } from './worker-pool.ts';
+export type { WorkerPool, WorkerPoolOptions, Transferring } from './worker-pool.ts';
 export type { DataParallelOptions, DataParallelTrainer, Shard, TensorData } from './data-parallel.ts';
 export { setBatchNormGradient, fusedBatchNormGradConfig, factoredBatchNormGradConfig } from './batchnorm-grad.ts';
 export { setMeanGradient, meanGradConfig } from './mean-grad.ts';
