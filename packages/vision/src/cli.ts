@@ -50,6 +50,7 @@ const FLAGS: Record<string, Flag> = {
   '--test-limit': { key: 'testLimit', kind: 'int', help: 'use the first N test images', set: top('testLimit') },
   '--max-steps-per-epoch': { key: 'maxStepsPerEpoch', kind: 'int', help: 'cap steps per epoch', set: top('maxStepsPerEpoch') },
   '--checkpoint-every': { key: 'checkpointEverySteps', kind: 'int', help: 'also checkpoint every N steps', set: top('checkpointEverySteps') },
+  '--workers': { key: 'workers', kind: 'int', help: 'data-parallel worker threads (one per core; wasm/cpu)', set: top('workers') },
   '--micro-batch': { key: 'microBatch', kind: 'int', help: 'at most N images per forward/backward pass (gradient accumulation)', set: top('microBatch') },
   '--progress-every': { key: 'progressEvery', kind: 'int', help: 'progress line every N steps (default 10)', set: top('progressEvery') },
 };

@@ -69,6 +69,13 @@ export interface TrainConfig {
    * capped at 4 GiB: ResNet-20 at batch 256 aborts). BatchNorm statistics are per slice.
    */
   microBatch: number | null;
+  /**
+   * Data-parallel worker_threads (one per core: tfjs-wasm runs one thread per process). Each step the batch is
+   * cut into `workers` contiguous shards trained in parallel; SAM/ASAM take ε from the averaged gradient, so the
+   * step is the whole-batch step with BatchNorm per shard (as `microBatch` = batch/workers). Default 1 (no workers).
+   * Needs the wasm or cpu backend; not combined with `microBatch`.
+   */
+  workers: number;
   /** Report progress every N steps. */
   progressEvery: number;
   /** ImageNet only: folder under the data dir holding `train/<wnid>/*.JPEG`, `val/<wnid>/*.JPEG` (default 'imagenet'). */
@@ -118,7 +125,7 @@ export const IMAGENET_RECIPE = {
 
 const TOP_KEYS: (keyof TrainConfig)[] = ['model', 'dataset', 'out', 'seed', 'epochs', 'batchSize', 'evalBatchSize', 'lr', 'momentum',
   'nesterov', 'schedule', 'optimizer', 'labelSmoothing', 'augment', 'cutout', 'dropout', 'labelNoise', 'trainLimit', 'testLimit',
-  'maxStepsPerEpoch', 'checkpointEverySteps', 'microBatch', 'progressEvery', 'imagenetFolder', 'imageSize', 'evalSplit'];
+  'maxStepsPerEpoch', 'checkpointEverySteps', 'microBatch', 'workers', 'progressEvery', 'imagenetFolder', 'imageSize', 'evalSplit'];
 const OPT_KEYS: (keyof OptimizerConfig)[] = ['method', 'rho', 'eta', 'p', 'normalization', 'weightDecay', 'weightDecayInAscent', 'clipNorm', 'every'];
 
 function num(field: string, v: unknown, o: { min?: number; max?: number; gt?: number; lt?: number; int?: boolean; nullable?: boolean }): void {
@@ -198,6 +205,7 @@ export function resolveConfig(partial: PartialTrainConfig): TrainConfig {
     maxStepsPerEpoch: partial.maxStepsPerEpoch ?? null,
     checkpointEverySteps: partial.checkpointEverySteps ?? null,
     microBatch: partial.microBatch ?? null,
+    workers: partial.workers ?? 1,
     progressEvery: partial.progressEvery ?? 10,
     imagenetFolder: partial.imagenetFolder ?? 'imagenet',
     imageSize: partial.imageSize !== undefined ? partial.imageSize : inet ? IMAGENET_RECIPE.imageSize : null,
@@ -250,6 +258,9 @@ export function validateConfig(c: TrainConfig): void {
   num('maxStepsPerEpoch', c.maxStepsPerEpoch, { int: true, min: 1, nullable: true });
   num('checkpointEverySteps', c.checkpointEverySteps, { int: true, min: 1, nullable: true });
   num('microBatch', c.microBatch, { int: true, min: 1, nullable: true });
+  num('workers', c.workers, { int: true, min: 1, max: 64 });
+  if (c.workers > 1 && c.microBatch !== null) throw new TrainConfigError('microBatch', c.microBatch, 'null when workers > 1 (each worker takes one shard of the batch; lower batchSize or use one worker with microBatch)');
+  if (c.workers > c.batchSize) throw new TrainConfigError('workers', c.workers, `at most batchSize (${c.batchSize}): each worker needs at least one image`);
   num('progressEvery', c.progressEvery, { int: true, min: 1 });
   if (typeof c.imagenetFolder !== 'string' || c.imagenetFolder.trim() === '') {
     throw new TrainConfigError('imagenetFolder', c.imagenetFolder, 'a non-empty folder name under the data dir, e.g. "imagenet" or "imagenet-samples"');

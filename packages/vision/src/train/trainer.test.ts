@@ -106,6 +106,38 @@ describe('trainClassifier on the CIFAR-10 subset (resnet8_tiny, cpu)', () => {
     expect(metric(one)).toEqual(metric(whole));
   });
 
+  it('workers: 2 data-parallel workers take the same steps as one process with microBatch = batch/2 (ASAM, weight decay)', async () => {
+    const base = { model: 'resnet8_tiny', epochs: 2, batchSize: 8, trainLimit: 16, testLimit: 8, evalBatchSize: 8,
+      augment: 'none' as const, schedule: 'constant' as const, lr: 0.05, optimizer: { method: 'asam' as const }, progressEvery: 1 };
+    const par = tmp();
+    const seq = tmp();
+    const counts: number[] = [];
+    const r = await trainClassifier({ ...base, out: par, workers: 2 },
+      { dataDir, backend: 'cpu', onProgress: (p) => { if (p.phase === 'train') counts.push(tf.memory().numTensors); } });
+    await trainClassifier({ ...base, out: seq, microBatch: 4 }, { dataDir, backend: 'cpu' });
+    expect(r.status).toBe('completed');
+    expect(new Set(counts.slice(1)).size).toBe(1); // the main thread leaks nothing per step
+    const rows = (dir: string) => readFileSync(join(dir, 'metrics.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+    const a = rows(par);
+    const b = rows(seq);
+    expect(a.length).toBe(2);
+    a.forEach((row, i) => {
+      expect(Math.abs(row[2]! - b[i]![2]!) / Math.abs(b[i]![2]!), `train_loss epoch ${i + 1}`).toBeLessThan(1e-4);
+      expect(row[3], `train_acc epoch ${i + 1}`).toBe(b[i]![3]);
+    });
+    const weights = async (dir: string) => (await readCheckpoint(join(dir, 'checkpoint.bin'))).tensors
+      .filter((t) => t.meta.group === 'model' && !/moving_/.test(t.meta.name));
+    const wa = await weights(par);
+    const wb = await weights(seq);
+    expect(wa.map((t) => t.meta.name)).toEqual(wb.map((t) => t.meta.name));
+    wa.forEach((t, i) => {
+      let err = 0;
+      let ref = 0;
+      t.data.forEach((v, j) => { err = Math.max(err, Math.abs(v - wb[i]!.data[j]!)); ref = Math.max(ref, Math.abs(wb[i]!.data[j]!)); });
+      expect(err / ref, t.meta.name).toBeLessThan(1e-4);
+    });
+  });
+
   it('a diverging run (lr 1e6) stops with status "diverged" and keeps the last good checkpoint', async () => {
     const out = tmp();
     const r = await trainClassifier({

@@ -24,6 +24,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildModel, getModelSpec, type BuiltModel } from '../models/registry.ts';
 import { learningRateAt, resolveConfig, type PartialTrainConfig, type TrainConfig } from './config.ts';
+import { createParallelTrainer, type ParallelTrainer } from './parallel.ts';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
 
 /** ImageNet channel statistics in [0,1] units (torchvision; the constants of @asam/data). */
@@ -302,8 +303,20 @@ export async function trainClassifier(partial: PartialTrainConfig | TrainConfig,
     method: o.method, rho: o.rho, eta: o.eta, p: o.p, normalization: o.normalization, weightDecay: o.weightDecay,
     weightDecayInAscent: o.weightDecayInAscent, clipNorm: o.clipNorm, every: o.every,
   }, { guard: built.bnStats });
+  let parallel: ParallelTrainer | null = null;
 
   try {
+    if (cfg.workers > 1) {
+      const backendName = tf.getBackend();
+      if (backendName !== 'wasm' && backendName !== 'cpu') {
+        throw new Error(`config.workers = ${cfg.workers} needs the wasm or cpu backend (worker_threads each run their own); this run is on '${backendName}': use workers 1`);
+      }
+      parallel = await createParallelTrainer(built, opt, cfg.workers, {
+        model: cfg.model, numClasses, inputShape, seed: cfg.seed, dropout: cfg.dropout, labelSmoothing: cfg.labelSmoothing,
+        sharpness: { method: o.method, rho: o.rho, eta: o.eta, p: o.p, normalization: o.normalization, weightDecay: o.weightDecay,
+          weightDecayInAscent: o.weightDecayInAscent },
+      }, backendName);
+    }
     let batcher: BatchSource;
     let evalBatcher: { epoch(e: number): AsyncIterable<{ x: tf.Tensor4D; y: tf.Tensor1D; size: number }> };
     if (data.kind === 'memory') {
@@ -404,27 +417,33 @@ export async function trainClassifier(partial: PartialTrainConfig | TrainConfig,
           const slices = cfg.microBatch === null ? 1 : Math.min(n, Math.ceil(n / cfg.microBatch));
           if (opt.config.microBatches !== slices) opt.setMicroBatches(slices);
           try {
-            lossT = opt.minimize((part) => {
-              let x: tf.Tensor = batch.x;
-              let y: tf.Tensor1D = batch.y;
-              let weight = 1;
-              if (part !== undefined) {
-                // Slice `index` of `count` near-equal slices, its loss weighted by size·count/n so that the mean over
-                // slices is the whole-batch mean loss.
-                const lo = Math.floor((part.index * n) / part.count);
-                const hi = Math.floor(((part.index + 1) * n) / part.count);
-                x = tf.slice(batch.x, [lo, 0, 0, 0], [hi - lo, -1, -1, -1]);
-                y = tf.slice(batch.y, [lo], [hi - lo]);
-                weight = ((hi - lo) * part.count) / n;
-              }
-              const logits = built.model.apply(x, { training: true }) as tf.Tensor;
-              const key = part?.index ?? 0;
-              if (!cleanCorrect.has(key)) cleanCorrect.set(key, tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32'))));
-              const l = lossOf(logits, y);
-              return weight === 1 ? l : tf.mul(l, weight) as tf.Scalar;
-            }, true, built.trainable);
-            lossV = (await lossT!.data())[0] as number;
-            for (const c of cleanCorrect.values()) correct += (await c.data())[0] as number;
+            if (parallel !== null) {
+              const r = await parallel.step(batch.x as tf.Tensor4D, batch.y, () => dropoutRng.nextU32());
+              lossV = r.loss;
+              correct = r.correct;
+            } else {
+              lossT = opt.minimize((part) => {
+                let x: tf.Tensor = batch.x;
+                let y: tf.Tensor1D = batch.y;
+                let weight = 1;
+                if (part !== undefined) {
+                  // Slice `index` of `count` near-equal slices, its loss weighted by size·count/n so that the mean over
+                  // slices is the whole-batch mean loss.
+                  const lo = Math.floor((part.index * n) / part.count);
+                  const hi = Math.floor(((part.index + 1) * n) / part.count);
+                  x = tf.slice(batch.x, [lo, 0, 0, 0], [hi - lo, -1, -1, -1]);
+                  y = tf.slice(batch.y, [lo], [hi - lo]);
+                  weight = ((hi - lo) * part.count) / n;
+                }
+                const logits = built.model.apply(x, { training: true }) as tf.Tensor;
+                const key = part?.index ?? 0;
+                if (!cleanCorrect.has(key)) cleanCorrect.set(key, tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'int32'))));
+                const l = lossOf(logits, y);
+                return weight === 1 ? l : tf.mul(l, weight) as tf.Scalar;
+              }, true, built.trainable);
+              lossV = (await lossT!.data())[0] as number;
+              for (const c of cleanCorrect.values()) correct += (await c.data())[0] as number;
+            }
           } finally {
             lossT?.dispose();
             tf.dispose([...cleanCorrect.values()]);
@@ -507,6 +526,7 @@ export async function trainClassifier(partial: PartialTrainConfig | TrainConfig,
     }
     return await finish('completed', null);
   } finally {
+    await parallel?.close();
     opt.dispose();
     built.dispose();
   }
