@@ -592,3 +592,10 @@ void slice4d(const float* x, float* out, int d1, int d2, int d3, int b0, int b1,
     }
   }
 }
+
+/* dst[KH−1−kh] = src[kh] for blocks of `block` floats (the filter of a forward convolution run
+   through conv2d_backprop_input_s1). */
+EXPORT("reverse_blocks")
+void reverse_blocks(const float* src, float* dst, int blocks, int block) {
+  for (int b = 0; b < blocks; b++) __builtin_memcpy(dst + (size_t)(blocks - 1 - b) * block, src + (size_t)b * block, (size_t)block * sizeof(float));
+}

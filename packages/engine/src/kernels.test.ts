@@ -61,6 +61,20 @@ describe('composed conv gradient kernels match the stock tfjs-cpu kernels', () =
       expect(simd!.length).toBe(ref!.length);
       expect(relErr(simd!, ref!)).toBeLessThan(1e-4);
     });
+    it(`Conv2D / fused conv2d ${c.name}: wasm (SIMD for stride 1, XNNPACK otherwise) vs cpu stock`, async () => {
+      const bv = randomArray(c.cout, 4);
+      const f = () => [
+        tf.conv2d(tf.tensor4d(xv, c.x), tf.tensor4d(fv, filterShape), c.s, c.pad),
+        tf.fused.conv2d({ x: tf.tensor4d(xv, c.x), filter: tf.tensor4d(fv, filterShape), strides: c.s, pad: c.pad }),
+        tf.fused.conv2d({ x: tf.tensor4d(xv, c.x), filter: tf.tensor4d(fv, filterShape), strides: c.s, pad: c.pad, bias: tf.tensor1d(bv), activation: 'relu' }),
+      ];
+      const ref = await on('cpu', false, f);
+      const got = await on('wasm', true, f);
+      got.forEach((g, i) => {
+        expect(g.length, `output ${i}`).toBe(ref[i]!.length);
+        expect(relErr(g, ref[i]!), `output ${i}`).toBeLessThan(1e-5);
+      });
+    });
     it(`Conv2DBackpropInput ${c.name}: wasm SIMD and wasm composed vs cpu stock`, async () => {
       const [ref] = await on('cpu', false, cbi);
       const [simd] = await on('wasm', true, cbi);
@@ -341,8 +355,8 @@ describe('kernel hygiene', () => {
     expect(setTrainingKernels('wasm', false)).toEqual([]);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeUndefined();
     expect(tf.getKernel('BatchMatMul', 'wasm')).toBeDefined();
-    expect(setTrainingKernels('wasm', true)).toHaveLength(16);
-    expect(setTrainingKernels('wasm', true)).toHaveLength(16);
+    expect(setTrainingKernels('wasm', true)).toHaveLength(18);
+    expect(setTrainingKernels('wasm', true)).toHaveLength(18);
     expect(() => setTrainingKernels('webgl' as 'wasm', true)).toThrow(/valid: wasm, cpu/);
   });
 });

@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { simdBatchNorm, simdChannelBinary, simdChannelFill, simdSlice, simdConv2DBackpropFilter, simdConv2DBackpropInput, simdKernelsFor, simdReduceLeading } from './simd-kernels.ts';
+import { simdBatchNorm, simdChannelBinary, simdChannelFill, simdConv2DStride1, simdSlice, simdConv2DBackpropFilter, simdConv2DBackpropInput, simdKernelsFor, simdReduceLeading } from './simd-kernels.ts';
 
 /** The parts of a tfjs backend the composed kernels use (present on cpu and wasm). */
 interface BackendLike {
@@ -526,6 +526,32 @@ function makeSlice(): KernelFunc {
   };
 }
 
+/**
+ * Conv2D / FusedConv2D with stride 1 and dilation 1 (float32, NHWC; FusedConv2D without bias and
+ * activation) through the SIMD stride-1 kernel (`simdConv2DStride1`); every other convolution goes to
+ * the stock XNNPACK kernel. Follows `setConvGradient`: 'composed' leaves the stock kernel in place.
+ */
+function makeStride1Conv(kernelName: 'Conv2D' | 'FusedConv2D'): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { x, filter, bias, preluActivationWeights } = inputs as Record<string, TensorInfo | undefined> as {
+      x: TensorInfo; filter: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo };
+    const a = attrs as unknown as { strides: number | [number, number]; pad: 'valid' | 'same' | number | backend_util.ExplicitPadding;
+      dataFormat?: string; dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil'; activation?: string };
+    const plain = kernelName === 'Conv2D' || (bias === undefined && preluActivationWeights === undefined &&
+      (a.activation === undefined || a.activation === 'linear'));
+    if (convGradientImpl === 'simd' && plain && x.dtype === 'float32' && filter.dtype === 'float32' &&
+        (a.dataFormat === undefined || a.dataFormat === 'NHWC') && x.shape.length === 4) {
+      const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number],
+        filter.shape as [number, number, number, number], a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+      if (info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1) {
+        const k = simdKernelsFor(backend);
+        if (typeof k !== 'string') return simdConv2DStride1(k, backend, x, filter, info);
+      }
+    }
+    return run('wasm', backend as unknown as BackendLike, kernelName, inputs as Inputs, attrs);
+  };
+}
+
 interface KernelSpec { kernelName: string; make: (b: KernelBackendName) => KernelFunc; why: string }
 
 /** Which composed kernel goes on which backend, and why. */
@@ -540,6 +566,8 @@ const SPECS: Record<KernelBackendName, KernelSpec[]> = {
     { kernelName: 'Sum', make: () => makeLeadingAxesReduce('Sum'), why: 'leading-axes sum (BatchNorm) in one pass over x, no transpose' },
     { kernelName: 'Mean', make: () => makeLeadingAxesReduce('Mean'), why: 'leading-axes mean (BatchNorm moments) in one pass over x, no transpose' },
     { kernelName: 'Identity', make: () => makeAliasIdentity(), why: 'shares the buffer instead of copying (tensors saved for backward)' },
+    { kernelName: 'Conv2D', make: () => makeStride1Conv('Conv2D'), why: 'stride-1 convolutions by the WebAssembly-SIMD kernel (others: XNNPACK)' },
+    { kernelName: 'FusedConv2D', make: () => makeStride1Conv('FusedConv2D'), why: 'stride-1 convolutions without bias/activation by the WebAssembly-SIMD kernel (others: XNNPACK)' },
     { kernelName: 'Slice', make: () => makeSlice(), why: 'rank ≤ 4 slices as contiguous memory copies (gradients of padding)' },
     { kernelName: 'Cast', make: () => makeAliasCast(), why: 'a cast to the same dtype shares the buffer instead of copying' },
     { kernelName: 'FusedBatchNorm', make: () => makeSimdBatchNorm(), why: 'one WebAssembly-SIMD pass y = x·a[c] + b[c] (stock indexes through a broadcast path)' },

@@ -42,6 +42,7 @@ interface ConvGradExports {
   pad_width(dy: number, dyp: number, rows: number, ow: number, cout: number, left: number, wp: number): void;
   conv2d_backprop_input_s1(dyp: number, ft: number, dx: number, n: number, h: number, w: number, cin: number,
     oh: number, cout: number, kh: number, kw: number, pt: number): void;
+  reverse_blocks(src: number, dst: number, blocks: number, block: number): void;
   slice4d(x: number, out: number, d1: number, d2: number, d3: number, b0: number, b1: number, b2: number, b3: number,
     s0: number, s1: number, s2: number, s3: number): void;
 }
@@ -185,6 +186,31 @@ export function simdSlice(k: ConvGradExports, backend: unknown, x: TensorInfo, b
   const out = be.makeOutput(size, x.dtype as 'float32');
   if (util.sizeFromShape(size) > 0) {
     k.slice4d(offsetOf(be, x), offsetOf(be, out), d[1]!, d[2]!, d[3]!, b[0]!, b[1]!, b[2]!, b[3]!, s[0]!, s[1]!, s[2]!, s[3]!);
+  }
+  return out;
+}
+
+/**
+ * Stride-1 Conv2D (dilation 1, NHWC, float32) through the input-gradient kernel: with x padded
+ * along the width by the left padding, output pixel ow reads the contiguous run x[ow … ow + KW − 1]
+ * against the filter rows W[kh][kw][ci][·] (kh reversed so that the kernel's row gather
+ * oh = ih + pt' − kh' with pt' = KH − 1 − top visits input row oh + kh − top).
+ */
+export function simdConv2DStride1(k: ConvGradExports, backend: unknown, x: TensorInfo, filter: TensorInfo,
+  info: backend_util.Conv2DInfo): TensorInfo {
+  const be = backend as WasmBackendInternals;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outHeight: oh, outWidth: ow, outChannels: cout,
+    filterHeight: kh, filterWidth: kw, padInfo } = info;
+  const fr = be.makeOutput([kh, kw, cin, cout], 'float32');
+  const xp = be.makeOutput([n, h, ow + kw - 1, cin], 'float32');
+  const out = be.makeOutput([n, oh, ow, cout], 'float32');
+  try {
+    k.reverse_blocks(offsetOf(be, filter), offsetOf(be, fr), kh, kw * cin * cout);
+    k.pad_width(offsetOf(be, x), offsetOf(be, xp), n * h, w, cin, padInfo.left, ow + kw - 1);
+    k.conv2d_backprop_input_s1(offsetOf(be, xp), offsetOf(be, fr), offsetOf(be, out), n, oh, ow, cout, h, cin, kh, kw, kh - 1 - padInfo.top);
+  } finally {
+    be.disposeData(fr.dataId);
+    be.disposeData(xp.dataId);
   }
   return out;
 }
