@@ -599,3 +599,131 @@ EXPORT("reverse_blocks")
 void reverse_blocks(const float* src, float* dst, int blocks, int block) {
   for (int b = 0; b < blocks; b++) __builtin_memcpy(dst + (size_t)(blocks - 1 - b) * block, src + (size_t)b * block, (size_t)block * sizeof(float));
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * Matrix product C = op(A)·op(B) for a batch of float32 matrices, blocked and packed.
+ *   op(A) is M×K (A stored M×K, or K×M when transA), op(B) is K×N (B stored K×N, or N×K when transB).
+ * Batches: A, B and C advance by strideA, strideB (0 = one B shared by every batch), strideC floats.
+ * The K×N block of B is packed into KC×8 column panels and the M block of A into 4-row panels
+ * (zero-filled past the edges), so the 4×8 register kernel reads both contiguously; `pack` is
+ * caller-provided scratch of at least GEMM_SCRATCH floats. C is overwritten.
+ * ------------------------------------------------------------------------------------------- */
+#define GEMM_MC 64
+#define GEMM_KC 256
+#define GEMM_NC 512
+/* packed B (KC×NC) + packed A (MC×KC) + one 4×8 edge tile */
+#define GEMM_SCRATCH (GEMM_KC * GEMM_NC + GEMM_MC * GEMM_KC + 32)
+
+EXPORT("gemm_scratch_floats")
+int gemm_scratch_floats(void) { return GEMM_SCRATCH; }
+
+static void pack_b(const float* B, float* pb, int transB, int ldb, int k0, int kc, int n0, int nc) {
+  /* panel j (8 columns n0 + 8j …): pb[j·kc·8 + k·8 + c] = op(B)[k0 + k][n0 + 8j + c], 0 past nc */
+  for (int j = 0; j * 8 < nc; j++) {
+    float* dst = pb + (size_t)j * kc * 8;
+    const int cols = nc - j * 8 < 8 ? nc - j * 8 : 8;
+    for (int k = 0; k < kc; k++) {
+      for (int c = 0; c < 8; c++) {
+        float v = 0.0f;
+        if (c < cols) {
+          const int n = n0 + j * 8 + c, kk = k0 + k;
+          v = transB ? B[(size_t)n * ldb + kk] : B[(size_t)kk * ldb + n];
+        }
+        dst[k * 8 + c] = v;
+      }
+    }
+  }
+}
+
+static void pack_a(const float* A, float* pa, int transA, int lda, int m0, int mc, int k0, int kc) {
+  /* panel i (4 rows m0 + 4i …): pa[i·kc·4 + k·4 + r] = op(A)[m0 + 4i + r][k0 + k], 0 past mc */
+  for (int i = 0; i * 4 < mc; i++) {
+    float* dst = pa + (size_t)i * kc * 4;
+    const int rows = mc - i * 4 < 4 ? mc - i * 4 : 4;
+    for (int k = 0; k < kc; k++) {
+      for (int r = 0; r < 4; r++) {
+        float v = 0.0f;
+        if (r < rows) {
+          const int m = m0 + i * 4 + r, kk = k0 + k;
+          v = transA ? A[(size_t)kk * lda + m] : A[(size_t)m * lda + kk];
+        }
+        dst[k * 4 + r] = v;
+      }
+    }
+  }
+}
+
+EXPORT("gemm")
+void gemm(const float* A, const float* B, float* C, int batch, int M, int K, int N, int transA, int transB,
+          int strideA, int strideB, int strideC, float* pack) {
+  float* pb = pack;
+  float* pa = pack + GEMM_KC * GEMM_NC;
+  float* edge = pa + GEMM_MC * GEMM_KC;
+  const int lda = transA ? M : K;
+  const int ldb = transB ? K : N;
+  for (int bi = 0; bi < batch; bi++) {
+    const float* a = A + (size_t)bi * strideA;
+    const float* b = B + (size_t)bi * strideB;
+    float* c = C + (size_t)bi * strideC;
+    if (K == 0) {
+      for (int i = 0; i < M * N; i++) c[i] = 0.0f;
+      continue;
+    }
+    for (int n0 = 0; n0 < N; n0 += GEMM_NC) {
+      const int nc = imin(GEMM_NC, N - n0);
+      for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+        const int kc = imin(GEMM_KC, K - k0);
+        pack_b(b, pb, transB, ldb, k0, kc, n0, nc);
+        for (int m0 = 0; m0 < M; m0 += GEMM_MC) {
+          const int mc = imin(GEMM_MC, M - m0);
+          pack_a(a, pa, transA, lda, m0, mc, k0, kc);
+          for (int i = 0; i * 4 < mc; i++) {
+            const int rows = imin(4, mc - i * 4);
+            const float* ap = pa + (size_t)i * kc * 4;
+            for (int j = 0; j * 8 < nc; j++) {
+              const int cols = imin(8, nc - j * 8);
+              const float* bp = pb + (size_t)j * kc * 8;
+              v128_t c00 = wasm_f32x4_splat(0.0f), c01 = c00, c10 = c00, c11 = c00;
+              v128_t c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+              for (int k = 0; k < kc; k++) {
+                const v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4);
+                const v128_t a0 = wasm_v128_load32_splat(ap), a1 = wasm_v128_load32_splat(ap + 1);
+                const v128_t a2 = wasm_v128_load32_splat(ap + 2), a3 = wasm_v128_load32_splat(ap + 3);
+                c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a0, b0)); c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a0, b1));
+                c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a1, b0)); c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a1, b1));
+                c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a2, b0)); c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a2, b1));
+                c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a3, b0)); c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a3, b1));
+                ap += 4;
+                bp += 8;
+              }
+              ap -= (size_t)kc * 4;
+              float* ct = c + (size_t)(m0 + i * 4) * N + n0 + j * 8;
+              if (rows == 4 && cols == 8) {
+                if (k0 > 0) {
+                  c00 = wasm_f32x4_add(c00, wasm_v128_load(ct)); c01 = wasm_f32x4_add(c01, wasm_v128_load(ct + 4));
+                  c10 = wasm_f32x4_add(c10, wasm_v128_load(ct + N)); c11 = wasm_f32x4_add(c11, wasm_v128_load(ct + N + 4));
+                  c20 = wasm_f32x4_add(c20, wasm_v128_load(ct + 2 * N)); c21 = wasm_f32x4_add(c21, wasm_v128_load(ct + 2 * N + 4));
+                  c30 = wasm_f32x4_add(c30, wasm_v128_load(ct + 3 * N)); c31 = wasm_f32x4_add(c31, wasm_v128_load(ct + 3 * N + 4));
+                }
+                wasm_v128_store(ct, c00); wasm_v128_store(ct + 4, c01);
+                wasm_v128_store(ct + N, c10); wasm_v128_store(ct + N + 4, c11);
+                wasm_v128_store(ct + 2 * N, c20); wasm_v128_store(ct + 2 * N + 4, c21);
+                wasm_v128_store(ct + 3 * N, c30); wasm_v128_store(ct + 3 * N + 4, c31);
+              } else {
+                wasm_v128_store(edge, c00); wasm_v128_store(edge + 4, c01);
+                wasm_v128_store(edge + 8, c10); wasm_v128_store(edge + 12, c11);
+                wasm_v128_store(edge + 16, c20); wasm_v128_store(edge + 20, c21);
+                wasm_v128_store(edge + 24, c30); wasm_v128_store(edge + 28, c31);
+                for (int r = 0; r < rows; r++)
+                  for (int q = 0; q < cols; q++) {
+                    const float v = edge[r * 8 + q];
+                    ct[(size_t)r * N + q] = k0 > 0 ? ct[(size_t)r * N + q] + v : v;
+                  }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}

@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { simdBatchNorm, simdChannelBinary, simdChannelFill, simdConv2DStride1, simdSlice, simdConv2DBackpropFilter, simdConv2DBackpropInput, simdKernelsFor, simdReduceLeading } from './simd-kernels.ts';
+import { simdBatchMatMul, simdBatchNorm, simdChannelBinary, simdChannelFill, simdConv2DStride1, simdSlice, simdConv2DBackpropFilter, simdConv2DBackpropInput, simdKernelsFor, simdReduceLeading } from './simd-kernels.ts';
 
 /** The parts of a tfjs backend the composed kernels use (present on cpu and wasm). */
 interface BackendLike {
@@ -258,6 +258,15 @@ function makeTransposeFreeMatMul(b: KernelBackendName, kernelName: 'BatchMatMul'
     const { inputs, backend, attrs } = args;
     const be = backend as unknown as BackendLike;
     const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
+    if (b === 'wasm' && kernelName === 'BatchMatMul' && convGradientImpl === 'simd') {
+      const x = inputs['a'] as TensorInfo;
+      const y = inputs['b'] as TensorInfo;
+      const k = x.dtype === 'float32' && y.dtype === 'float32' ? simdKernelsFor(backend) : 'not float32';
+      if (typeof k !== 'string') {
+        const out = simdBatchMatMul(k, backend, x, y, transposeA, transposeB);
+        if (out !== null) return out;
+      }
+    }
     if (!transposeA && !transposeB && (kernelName === 'BatchMatMul' || inputs['bias'] === undefined ||
         util.sizeFromShape((inputs['bias'] as TensorInfo).shape) !== 1)) {
       return run(b, be, kernelName, inputs as Inputs, attrs);
@@ -561,7 +570,7 @@ const SPECS: Record<KernelBackendName, KernelSpec[]> = {
     { kernelName: 'Conv2DBackpropInput', make: makeConv2DBackpropInput, why: 'stock wasm kernel is slow; WebAssembly-SIMD kernel in place on the wasm heap (composed: zero-insert + stride-1 conv)' },
     { kernelName: 'UnsortedSegmentSum', make: makeUnsortedSegmentSum, why: 'missing on wasm; gradient of gather' },
     { kernelName: CHANNEL_BROADCAST, make: makeChannelBroadcast, why: 'gradient of a leading-axes mean in one pass (used by the Mean gradient override)' },
-    { kernelName: 'BatchMatMul', make: (b) => makeTransposeFreeMatMul(b, 'BatchMatMul'), why: 'transpose flags done as Transpose + plain matmul' },
+    { kernelName: 'BatchMatMul', make: (b) => makeTransposeFreeMatMul(b, 'BatchMatMul'), why: 'float32: packed WebAssembly-SIMD GEMM (transposes read in place); else Transpose + plain matmul' },
     { kernelName: '_FusedMatMul', make: (b) => makeTransposeFreeMatMul(b, '_FusedMatMul'), why: 'transpose flags done as Transpose + plain matmul' },
     { kernelName: 'Sum', make: () => makeLeadingAxesReduce('Sum'), why: 'leading-axes sum (BatchNorm) in one pass over x, no transpose' },
     { kernelName: 'Mean', make: () => makeLeadingAxesReduce('Mean'), why: 'leading-axes mean (BatchNorm moments) in one pass over x, no transpose' },

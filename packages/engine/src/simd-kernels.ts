@@ -43,6 +43,9 @@ interface ConvGradExports {
   conv2d_backprop_input_s1(dyp: number, ft: number, dx: number, n: number, h: number, w: number, cin: number,
     oh: number, cout: number, kh: number, kw: number, pt: number): void;
   reverse_blocks(src: number, dst: number, blocks: number, block: number): void;
+  gemm_scratch_floats(): number;
+  gemm(a: number, b: number, c: number, batch: number, m: number, k: number, n: number, transA: number, transB: number,
+    strideA: number, strideB: number, strideC: number, pack: number): void;
   slice4d(x: number, out: number, d1: number, d2: number, d3: number, b0: number, b1: number, b2: number, b3: number,
     s0: number, s1: number, s2: number, s3: number): void;
 }
@@ -211,6 +214,44 @@ export function simdConv2DStride1(k: ConvGradExports, backend: unknown, x: Tenso
   } finally {
     be.disposeData(fr.dataId);
     be.disposeData(xp.dataId);
+  }
+  return out;
+}
+
+/**
+ * BatchMatMul (float32) by the packed SIMD GEMM: a [...batch, M, K] (or [..., K, M] with transposeA),
+ * b [...batch, K, N] (or [..., N, K] with transposeB); batch dims equal, or one side's batch of size 1
+ * (broadcast). Returns null for any other batch broadcast (the caller falls back).
+ */
+export function simdBatchMatMul(k: ConvGradExports, backend: unknown, a: TensorInfo, b: TensorInfo,
+  transposeA: boolean, transposeB: boolean): TensorInfo | null {
+  const be = backend as WasmBackendInternals;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  if (ra < 2 || rb < 2) return null;
+  const m = a.shape[transposeA ? ra - 1 : ra - 2] as number;
+  const kk = a.shape[transposeA ? ra - 2 : ra - 1] as number;
+  const kb = b.shape[transposeB ? rb - 1 : rb - 2] as number;
+  const n = b.shape[transposeB ? rb - 2 : rb - 1] as number;
+  if (kk !== kb) return null;
+  const batchA = a.shape.slice(0, -2);
+  const batchB = b.shape.slice(0, -2);
+  const sizeA = util.sizeFromShape(batchA);
+  const sizeB = util.sizeFromShape(batchB);
+  let outBatch: number[];
+  if (sizeA === sizeB && (batchA.length === batchB.length ? batchA.every((d, i) => d === batchB[i]) : false)) outBatch = batchA;
+  else if (sizeB === 1 && batchB.length <= batchA.length) outBatch = batchA;
+  else if (sizeA === 1 && batchA.length <= batchB.length) outBatch = batchB;
+  else return null;
+  const batch = util.sizeFromShape(outBatch);
+  const out = be.makeOutput([...outBatch, m, n], 'float32');
+  if (batch * m * n === 0) return out;
+  const pack = be.makeOutput([k.gemm_scratch_floats()], 'float32');
+  try {
+    k.gemm(offsetOf(be, a), offsetOf(be, b), offsetOf(be, out), batch, m, kk, n, transposeA ? 1 : 0, transposeB ? 1 : 0,
+      sizeA === 1 ? 0 : m * kk, sizeB === 1 ? 0 : kk * n, m * n, offsetOf(be, pack));
+  } finally {
+    be.disposeData(pack.dataId);
   }
   return out;
 }
