@@ -7,7 +7,7 @@
  * of @asam/engine with 1 and 2 wasm workers; the same workloads in PyTorch (scripts/torch_bench.py,
  * via a python3 that imports torch) with 2 threads and 1 thread.
  *
- * Usage: pnpm bench:engine [--steps 3] [--batch 128] [--tfm-batch 32] [--seq 32] [--cpu-batch 8]
+ * Usage: pnpm bench:engine [--steps 5] [--batch 128] [--tfm-batch 32] [--seq 32] [--cpu-batch 8]
  *        [--cpu-tfm-batch 2] [--cpu-steps 1] [--backends wasm,cpu] [--no-torch] [--no-data-parallel]
  *        [--out file.json] [--quick] [--help]
  * Prints a markdown table (progress goes to stderr); full results go to

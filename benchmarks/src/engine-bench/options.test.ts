@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { parseEngineBenchArgs } from './options.ts';
 
 describe('bench:engine options', () => {
-  it('defaults: batch 128, Transformer 32x32, 3 steps, every backend, torch and data-parallel on', () => {
+  it('defaults: batch 128, Transformer 32x32, 5 rounds, every backend, torch and data-parallel on', () => {
     expect(parseEngineBenchArgs([])).toEqual({
-      steps: 3, batch: 128, tfmBatch: 32, seq: 32, cpuBatch: 8, cpuTfmBatch: 2, cpuSteps: 1,
+      steps: 5, batch: 128, tfmBatch: 32, seq: 32, cpuBatch: 8, cpuTfmBatch: 2, cpuSteps: 1,
       backends: undefined, torch: true, dataParallel: true, out: undefined, quick: false,
     });
   });

@@ -32,7 +32,7 @@ export interface EngineBenchOptions {
 
 /** The flags of `bench:engine`. */
 export const ENGINE_BENCH_FLAGS: FlagSpec[] = [
-  { name: 'steps', value: true, help: 'timed steps per step kind after 1 warm-up (default 3; --quick: 1)' },
+  { name: 'steps', value: true, help: 'timed rounds (each runs every step kind once, in turn) after 1 warm-up round (default 5; --quick: 1)' },
   { name: 'batch', value: true, help: 'ResNet-20 batch, also the data-parallel global batch (default 128; --quick: 8)' },
   { name: 'tfm-batch', value: true, help: 'Transformer batch in sentence pairs (default 32; --quick: 2)' },
   { name: 'seq', value: true, help: 'Transformer source/target length, >= 4 (default 32; --quick: 8)' },
@@ -81,7 +81,7 @@ export function parseEngineBenchArgs(argv: string[]): EngineBenchOptions | null 
     throw new Error(`--batch = ${batch} cannot be split over 2 data-parallel workers; use an even batch or --no-data-parallel.`);
   }
   return {
-    steps: int('steps', f.steps, 1, quick ? 1 : 3),
+    steps: int('steps', f.steps, 1, quick ? 1 : 5),
     batch,
     tfmBatch: int('tfm-batch', f['tfm-batch'], 1, quick ? 2 : 32),
     seq: int('seq', f.seq, 4, quick ? 8 : 32),

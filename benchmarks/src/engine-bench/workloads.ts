@@ -34,26 +34,37 @@ export const TRANSFORMER_BENCH = { preset: 'transformer_small', vocab: 8000, pad
 
 const rssMiB = (): number => Math.round(process.memoryUsage().rss / 2 ** 20);
 
-/** Times each step kind: 1 warm-up, then `steps` timed runs; records tensors and RSS after each step. */
+/**
+ * Times the step kinds side by side: one warm-up step of each kind, then `steps` rounds that run every
+ * kind once in turn (forward, SGD, SAM, ASAM), so slow drifts of the machine affect all kinds alike and
+ * the ratios compare neighbouring steps. Records tensors and RSS after each step; growth is counted per
+ * kind from its warm-up to its last step.
+ */
 function timeKinds(run: Record<Kind, () => void>, steps: number, log: (s: string) => void) {
-  const out = {} as Record<Kind, Timing>;
-  const growth = {} as Record<Kind, { tensors: number; rssMiB: number }>;
+  const samples = Object.fromEntries(KINDS.map((k) => [k, [] as number[]])) as Record<Kind, number[]>;
+  const after = Object.fromEntries(KINDS.map((k) => [k, [] as { tensors: number; rss: number }[]])) as Record<Kind, { tensors: number; rss: number }[]>;
   const tensors: number[] = [];
   const rss: number[] = [];
-  for (const kind of KINDS) {
-    const samples: number[] = [];
-    for (let i = 0; i <= steps; i++) {
+  for (let round = 0; round <= steps; round++) {
+    for (const kind of KINDS) {
       const t0 = performance.now();
       run[kind]();
       const ms = performance.now() - t0;
-      if (i > 0) samples.push(ms);
-      tensors.push(tf.memory().numTensors);
-      rss.push(rssMiB());
-      log(`    ${kind} ${i === 0 ? 'warm-up' : `step ${i}/${steps}`}: ${(ms / 1000).toFixed(2)} s`);
+      if (round > 0) samples[kind].push(ms);
+      const t = tf.memory().numTensors;
+      const r = rssMiB();
+      tensors.push(t);
+      rss.push(r);
+      after[kind].push({ tensors: t, rss: r });
+      log(`    ${kind} ${round === 0 ? 'warm-up' : `step ${round}/${steps}`}: ${(ms / 1000).toFixed(2)} s`);
     }
-    const n = steps + 1;
-    growth[kind] = { tensors: tensors.at(-1)! - tensors.at(-n)!, rssMiB: rss.at(-1)! - rss.at(-n)! };
-    out[kind] = { medianMs: median(samples), samplesMs: samples };
+  }
+  const out = {} as Record<Kind, Timing>;
+  const growth = {} as Record<Kind, { tensors: number; rssMiB: number }>;
+  for (const kind of KINDS) {
+    const a = after[kind];
+    growth[kind] = { tensors: a.at(-1)!.tensors - a[0]!.tensors, rssMiB: a.at(-1)!.rss - a[0]!.rss };
+    out[kind] = { medianMs: median(samples[kind]), samplesMs: samples[kind] };
   }
   return { steps: out, tensorsAfterEachStep: tensors, rssMiBAfterEachStep: rss, growthAfterWarmup: growth };
 }
