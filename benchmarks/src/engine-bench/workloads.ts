@@ -38,7 +38,7 @@ const rssMiB = (): number => Math.round(process.memoryUsage().rss / 2 ** 20);
  * Times the step kinds side by side: one warm-up step of each kind, then `steps` rounds that run every
  * kind once in turn (forward, SGD, SAM, ASAM), so slow drifts of the machine affect all kinds alike and
  * the ratios compare neighbouring steps. Records tensors and RSS after each step; growth is counted per
- * kind from its warm-up to its last step.
+ * kind from its first timed step (all kinds warmed up) to its last.
  */
 function timeKinds(run: Record<Kind, () => void>, steps: number, log: (s: string) => void) {
   const samples = Object.fromEntries(KINDS.map((k) => [k, [] as number[]])) as Record<Kind, number[]>;
@@ -63,7 +63,9 @@ function timeKinds(run: Record<Kind, () => void>, steps: number, log: (s: string
   const growth = {} as Record<Kind, { tensors: number; rssMiB: number }>;
   for (const kind of KINDS) {
     const a = after[kind];
-    growth[kind] = { tensors: a.at(-1)!.tensors - a[0]!.tensors, rssMiB: a.at(-1)!.rss - a[0]!.rss };
+    // from the first timed round (every kind has warmed up by then: optimizer state exists) to the last
+    const first = a[Math.min(1, a.length - 1)]!;
+    growth[kind] = { tensors: a.at(-1)!.tensors - first.tensors, rssMiB: a.at(-1)!.rss - first.rss };
     out[kind] = { medianMs: median(samples[kind]), samplesMs: samples[kind] };
   }
   return { steps: out, tensorsAfterEachStep: tensors, rssMiBAfterEachStep: rss, growthAfterWarmup: growth };
