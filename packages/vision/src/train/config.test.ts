@@ -96,3 +96,16 @@ describe('learningRateAt', () => {
     expect(learningRateAt({ lr: 0.3, schedule: 'constant' }, 77, 100)).toBe(0.3);
   });
 });
+
+describe('explainStepError', () => {
+  it('turns a wasm abort into advice naming microBatch; other errors pass through unchanged', async () => {
+    const { explainStepError } = await import('./trainer.ts');
+    const cfg = resolveConfig({ model: 'resnet20', out: '/tmp/run-x' });
+    const e = explainStepError(new Error('RuntimeError: Aborted(). Build with -sASSERTIONS for more info.'), cfg, 512);
+    expect(e.message).toMatch(/batch of 512 images \(resnet20\) ran out of backend memory/);
+    expect(e.message).toMatch(/set microBatch \(e\.g\. 128, CLI --micro-batch 128\)/);
+    expect(e.message).toMatch(/last checkpoint in \/tmp\/run-x is unchanged/);
+    const other = new Error('boom');
+    expect(explainStepError(other, cfg, 8)).toBe(other);
+  });
+});

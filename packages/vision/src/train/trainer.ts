@@ -219,6 +219,19 @@ async function loadData(cfg: TrainConfig, hooks: TrainHooks): Promise<DataSource
   return { kind: 'folder', train, test };
 }
 
+/**
+ * A wasm abort inside a step is almost always the 4 GiB wasm heap running out: say so, with the fix.
+ * (The wasm instance cannot continue after an abort; the last checkpoint is untouched.)
+ */
+export function explainStepError(e: unknown, cfg: TrainConfig, batchSize: number): Error {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (!/Aborted\(|out of memory|Cannot enlarge memory/i.test(msg)) return e instanceof Error ? e : new Error(msg);
+  const suggest = Math.max(1, Math.floor(batchSize / 4));
+  return new Error(`training step on a batch of ${batchSize} images (${cfg.model}) ran out of backend memory (${msg.split('\n')[0]}); ` +
+    `the wasm heap is capped at 4 GiB: set microBatch (e.g. ${suggest}, CLI --micro-batch ${suggest}) to accumulate gradients over smaller slices, ` +
+    `or lower batchSize. The last checkpoint in ${cfg.out} is unchanged: resume it with microBatch set (microBatch and workers may change on resume).`);
+}
+
 /** Serialises model variables (names without the instance prefix) and optimizer state. */
 async function snapshot(built: BuiltModel, opt: SharpnessAwareOptimizer) {
   const tensors: { group: 'model' | 'optimizer'; name: string; shape: number[]; data: Float32Array | Int32Array }[] = [];
@@ -266,7 +279,9 @@ export async function trainClassifier(partial: PartialTrainConfig | TrainConfig,
   if (hasCkpt && existsSync(join(out, 'config.json'))) {
     // resolveConfig fills fields added since the run started with their defaults (and validates)
     const saved = resolveConfig(JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as PartialTrainConfig);
-    const diff = diffFields(saved, cfg);
+    // microBatch and workers change how a step is computed, not what it computes (up to BatchNorm slicing): a run
+    // may resume with other values, e.g. after running out of memory.
+    const diff = diffFields({ ...saved, microBatch: null, workers: 1, progressEvery: 0 }, { ...cfg, microBatch: null, workers: 1, progressEvery: 0 });
     if (diff.length) throw new Error(`cannot resume ${out}: its config.json differs from this config (${diff.join('; ')}); use the same settings or a new output directory`);
   }
   await writeAtomic(join(out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
@@ -444,6 +459,8 @@ export async function trainClassifier(partial: PartialTrainConfig | TrainConfig,
               lossV = (await lossT!.data())[0] as number;
               for (const c of cleanCorrect.values()) correct += (await c.data())[0] as number;
             }
+          } catch (e) {
+            throw explainStepError(e, cfg, batch.size);
           } finally {
             lossT?.dispose();
             tf.dispose([...cleanCorrect.values()]);
