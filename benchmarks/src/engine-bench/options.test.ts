@@ -28,3 +28,15 @@ describe('bench:engine options', () => {
     expect(() => parseEngineBenchArgs(['--stepz', '1'])).toThrow(/unknown flag --stepz/);
   });
 });
+
+describe('argvFlags (profile:engine, soak:engine)', () => {
+  it('reads values and defaults, and names the tool and flag in errors', async () => {
+    const { argvFlags } = await import('./common.ts');
+    const f = argvFlags('soak:engine', ['node', 'x', '--steps', '40', '--by-shape', '--out']);
+    expect(f.intFlag('steps', 500)).toBe(40);
+    expect(f.intFlag('every', 25)).toBe(25);
+    expect(f.has('by-shape')).toBe(true);
+    expect(() => f.flag('out', '')).toThrow('soak:engine: --out needs a value.');
+    expect(() => argvFlags('t', ['--batch', '0']).intFlag('batch', 1)).toThrow("t: --batch must be a positive integer, got '0'.");
+  });
+});

@@ -17,24 +17,17 @@ import { collate, getPreset, meanLabelSmoothedLoss, trainStep, Transformer } fro
 import { buildModel } from '@asam/vision';
 import * as tf from '@tensorflow/tfjs-core';
 import { writeFileSync } from 'node:fs';
-import { median } from './common.ts';
+import { argvFlags, median } from './common.ts';
 import { randomPairs, STEP_CONFIGS, TRANSFORMER_BENCH } from './workloads.ts';
 
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = process.argv[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new Error(`profile:engine: --${name} needs a value.`);
-  return v;
-}
+const { flag, intFlag, has } = argvFlags('profile:engine');
 
 const backend = flag('backend', 'wasm') as BackendName;
 const modelName = flag('model', 'resnet20');
 if (modelName !== 'resnet20' && modelName !== 'transformer') throw new Error(`profile:engine: --model must be resnet20 or transformer, got '${modelName}'.`);
-const batch = Number(flag('batch', modelName === 'resnet20' ? '128' : '32'));
+const batch = intFlag('batch', modelName === 'resnet20' ? 128 : 32);
 const kind = flag('kind', 'sgd');
-const top = Number(flag('top', '25'));
-if (!Number.isInteger(batch) || batch < 1) throw new Error(`profile:engine: --batch must be a positive integer, got ${flag('batch', '')}.`);
+const top = intFlag('top', 25);
 if (kind !== 'sgd' && kind !== 'sam' && kind !== 'asam') throw new Error(`profile:engine: --kind must be sgd, sam or asam, got '${kind}'.`);
 
 const engine = await initEngine({ backend });
@@ -79,7 +72,7 @@ const info = await tf.profile(step);
 const rows = new Map<string, { ms: number; calls: number }>();
 for (const k of info.kernels) {
   if (k.name.endsWith('__op')) continue; // op wrappers around a kernel: counted in the kernel
-  const key = process.argv.includes('--by-shape') ? `${k.name} ${JSON.stringify(k.inputShapes)}` : k.name;
+  const key = has('by-shape') ? `${k.name} ${JSON.stringify(k.inputShapes)}` : k.name;
   const r = rows.get(key) ?? { ms: 0, calls: 0 };
   r.ms += Number(k.kernelTimeMs);
   r.calls++;
@@ -92,5 +85,5 @@ console.log(`backend ${engine.backend}, ${label}, ${kind} step ${stepMs.toFixed(
 console.log(`kernel time in the profiled step ${total.toFixed(0)} ms; JS and bookkeeping between kernels about ${(stepMs - total).toFixed(0)} ms`);
 console.log('| kernel | ms | share | calls |\n|---|---|---|---|');
 for (const r of sorted.slice(0, top)) console.log(`| ${r.kernel} | ${r.ms.toFixed(1)} | ${(100 * r.ms / total).toFixed(1)}% | ${r.calls} |`);
-const out = process.argv.includes('--out') ? flag('out', '') : undefined;
+const out = has('out') ? flag('out', '') : undefined;
 if (out) writeFileSync(out, `${JSON.stringify({ backend: engine.backend, model: modelName, batch, kind, stepMs, forwardMs, kernelMs: total, rows: sorted }, null, 2)}\n`);

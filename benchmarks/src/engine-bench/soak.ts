@@ -18,20 +18,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PACKAGE_ROOT } from '../args.ts';
+import { argvFlags } from './common.ts';
 import { randomPairs, STEP_CONFIGS, TRANSFORMER_BENCH } from './workloads.ts';
 
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = process.argv[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new Error(`soak:engine: --${name} needs a value.`);
-  return v;
-}
-function intFlag(name: string, fallback: number): number {
-  const v = Number(flag(name, String(fallback)));
-  if (!Number.isInteger(v) || v < 1) throw new Error(`soak:engine: --${name} must be a positive integer, got '${flag(name, '')}'.`);
-  return v;
-}
+const { flag, intFlag } = argvFlags('soak:engine');
 
 interface Sample { step: number; tensors: number; buffers: number; rssMiB: number; ms: number }
 interface Run { workload: string; kind: string; samples: Sample[]; tensorGrowth: number; bufferGrowth: number; rssGrowthMiB: number; rssMaxMiB: number; medianStepMs: number }

@@ -131,6 +131,95 @@ void conv2d_backprop_filter(const float* x, const float* dy, float* dw, int N, i
   }
 }
 
+
+/* ---- 4-pixel register tiles shared by the input-gradient and stride-1 convolution kernels ----
+ * A tile holds 4 output pixels × (8 | 4 | 1) channels. fma4xW adds Σ_{u<n} d_j[u] · f[u·fs + (0..W)] for
+ * the 4 pixel rows d_0..d_3 (each a run of n inputs) and a filter with rows fs floats apart. */
+typedef struct { v128_t v[8]; } tile8;
+typedef struct { v128_t v[4]; } tile4;
+typedef struct { float v[4]; } tile1;
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE void fma4x8(tile8* t, const float* d0, const float* d1, const float* d2, const float* d3, const float* f, int n, int fs) {
+  v128_t s00 = t->v[0], s01 = t->v[1], s10 = t->v[2], s11 = t->v[3];
+  v128_t s20 = t->v[4], s21 = t->v[5], s30 = t->v[6], s31 = t->v[7];
+  for (int u = 0; u < n; u++) {
+    const v128_t f0 = wasm_v128_load(f), f1 = wasm_v128_load(f + 4);
+    const v128_t a0 = wasm_v128_load32_splat(d0 + u), a1 = wasm_v128_load32_splat(d1 + u);
+    const v128_t a2 = wasm_v128_load32_splat(d2 + u), a3 = wasm_v128_load32_splat(d3 + u);
+    s00 = wasm_f32x4_add(s00, wasm_f32x4_mul(a0, f0)); s01 = wasm_f32x4_add(s01, wasm_f32x4_mul(a0, f1));
+    s10 = wasm_f32x4_add(s10, wasm_f32x4_mul(a1, f0)); s11 = wasm_f32x4_add(s11, wasm_f32x4_mul(a1, f1));
+    s20 = wasm_f32x4_add(s20, wasm_f32x4_mul(a2, f0)); s21 = wasm_f32x4_add(s21, wasm_f32x4_mul(a2, f1));
+    s30 = wasm_f32x4_add(s30, wasm_f32x4_mul(a3, f0)); s31 = wasm_f32x4_add(s31, wasm_f32x4_mul(a3, f1));
+    f += fs;
+  }
+  t->v[0] = s00; t->v[1] = s01; t->v[2] = s10; t->v[3] = s11;
+  t->v[4] = s20; t->v[5] = s21; t->v[6] = s30; t->v[7] = s31;
+}
+
+INLINE void fma4x4(tile4* t, const float* d0, const float* d1, const float* d2, const float* d3, const float* f, int n, int fs) {
+  v128_t s0 = t->v[0], s1 = t->v[1], s2 = t->v[2], s3 = t->v[3];
+  for (int u = 0; u < n; u++) {
+    const v128_t f0 = wasm_v128_load(f);
+    s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_v128_load32_splat(d0 + u), f0));
+    s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(wasm_v128_load32_splat(d1 + u), f0));
+    s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(wasm_v128_load32_splat(d2 + u), f0));
+    s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(wasm_v128_load32_splat(d3 + u), f0));
+    f += fs;
+  }
+  t->v[0] = s0; t->v[1] = s1; t->v[2] = s2; t->v[3] = s3;
+}
+
+INLINE void fma4x1(tile1* t, const float* d0, const float* d1, const float* d2, const float* d3, const float* f, int n, int fs) {
+  float s0 = t->v[0], s1 = t->v[1], s2 = t->v[2], s3 = t->v[3];
+  for (int u = 0; u < n; u++) {
+    const float fv = *f;
+    s0 += d0[u] * fv; s1 += d1[u] * fv; s2 += d2[u] * fv; s3 += d3[u] * fv;
+    f += fs;
+  }
+  t->v[0] = s0; t->v[1] = s1; t->v[2] = s2; t->v[3] = s3;
+}
+
+/* Stores a tile to pixels o0..o3 at channel ci, last pixel first (a short tile repeats its last pixel). */
+INLINE void store8(const tile8* t, float* o0, float* o1, float* o2, float* o3, int ci) {
+  wasm_v128_store(o3 + ci, t->v[6]); wasm_v128_store(o3 + ci + 4, t->v[7]);
+  wasm_v128_store(o2 + ci, t->v[4]); wasm_v128_store(o2 + ci + 4, t->v[5]);
+  wasm_v128_store(o1 + ci, t->v[2]); wasm_v128_store(o1 + ci + 4, t->v[3]);
+  wasm_v128_store(o0 + ci, t->v[0]); wasm_v128_store(o0 + ci + 4, t->v[1]);
+}
+INLINE void store4(const tile4* t, float* o0, float* o1, float* o2, float* o3, int ci) {
+  wasm_v128_store(o3 + ci, t->v[3]); wasm_v128_store(o2 + ci, t->v[2]);
+  wasm_v128_store(o1 + ci, t->v[1]); wasm_v128_store(o0 + ci, t->v[0]);
+}
+INLINE void store1(const tile1* t, float* o0, float* o1, float* o2, float* o3, int ci) {
+  o3[ci] = t->v[3]; o2[ci] = t->v[2]; o1[ci] = t->v[1]; o0[ci] = t->v[0];
+}
+
+/*
+ * For every channel block of a 4-pixel tile: zero the tile, let TAPS add each applicable tap's run
+ * (TAPS calls FMA(tile, d0, d1, d2, d3, f, n, fs) with f pointing at channel ci), then store.
+ */
+#define TILE_CHANNELS(Cin, o0, o1, o2, o3, TAPS)                                        \
+  do {                                                                               \
+    int ci = 0;                                                                      \
+    for (; ci + 8 <= (Cin); ci += 8) {                                               \
+      tile8 t = {{wasm_f32x4_splat(0.0f), wasm_f32x4_splat(0.0f), wasm_f32x4_splat(0.0f), wasm_f32x4_splat(0.0f), \
+                  wasm_f32x4_splat(0.0f), wasm_f32x4_splat(0.0f), wasm_f32x4_splat(0.0f), wasm_f32x4_splat(0.0f)}}; \
+      TAPS(fma4x8, &t);                                                              \
+      store8(&t, o0, o1, o2, o3, ci);                                                \
+    }                                                                                \
+    for (; ci + 4 <= (Cin); ci += 4) {                                               \
+      tile4 t = {{wasm_f32x4_splat(0.0f), wasm_f32x4_splat(0.0f), wasm_f32x4_splat(0.0f), wasm_f32x4_splat(0.0f)}}; \
+      TAPS(fma4x4, &t);                                                              \
+      store4(&t, o0, o1, o2, o3, ci);                                                \
+    }                                                                                \
+    for (; ci < (Cin); ci++) {                                                       \
+      tile1 t = {{0.0f, 0.0f, 0.0f, 0.0f}};                                          \
+      TAPS(fma4x1, &t);                                                              \
+      store1(&t, o0, o1, o2, o3, ci);                                                \
+    }                                                                                \
+  } while (0)
+
 /*
  * Input gradient: dx[n,ih,iw,ci] = Σ_{kh,kw,co} dy[n,oh,ow,co] · filter[kh,kw,ci,co] over the taps
  * with oh = (ih + pt − kh)/sh and ow = (iw + pl − kw)/sw integral and in range.
@@ -223,99 +312,27 @@ void conv2d_backprop_input(const float* dy, const float* ft, float* dx, int N, i
           float* o1 = o0 + (size_t)sw * Cin;
           float* o2 = o1 + (size_t)sw * Cin;
           float* o3 = o2 + (size_t)sw * Cin;
-          int ci = 0;
-          for (; ci + 8 <= Cin; ci += 8) {
-            v128_t s00 = wasm_f32x4_splat(0.0f), s01 = s00, s10 = s00, s11 = s00;
-            v128_t s20 = s00, s21 = s00, s30 = s00, s31 = s00;
-            for (int kh = 0; kh < KH; kh++) {
-              const int th = ih + pt - kh;
-              if (th < 0 || th % sh != 0 || th / sh >= OH) continue;
-              const int oh = th / sh;
-              if (sw == 1) {
-                const float* d = dy + ((size_t)(n * OH + oh) * OW + (iw + pl - (KW - 1))) * Cout;
-                const float* f = ft + (size_t)kh * KW * Cout * Cin + ci;
-                const int run = KW * Cout;
-                for (int u = 0; u < run; u++) {
-                  const v128_t f0 = wasm_v128_load(f), f1 = wasm_v128_load(f + 4);
-                  const v128_t d0 = wasm_v128_load32_splat(d + u);
-                  const v128_t d1 = wasm_v128_load32_splat(d + Cout + u);
-                  const v128_t d2 = wasm_v128_load32_splat(d + 2 * Cout + u);
-                  const v128_t d3 = wasm_v128_load32_splat(d + 3 * Cout + u);
-                  s00 = wasm_f32x4_add(s00, wasm_f32x4_mul(d0, f0)); s01 = wasm_f32x4_add(s01, wasm_f32x4_mul(d0, f1));
-                  s10 = wasm_f32x4_add(s10, wasm_f32x4_mul(d1, f0)); s11 = wasm_f32x4_add(s11, wasm_f32x4_mul(d1, f1));
-                  s20 = wasm_f32x4_add(s20, wasm_f32x4_mul(d2, f0)); s21 = wasm_f32x4_add(s21, wasm_f32x4_mul(d2, f1));
-                  s30 = wasm_f32x4_add(s30, wasm_f32x4_mul(d3, f0)); s31 = wasm_f32x4_add(s31, wasm_f32x4_mul(d3, f1));
-                  f += Cin;
-                }
-                continue;
-              }
-              for (int kw = 0; kw < KW; kw++) {
-                const int tw = iw + pl - kw;
-                if (tw < 0 || tw % sw != 0) continue;
-                const float* d = dy + ((size_t)(n * OH + oh) * OW + tw / sw) * Cout;
-                const float* f = ft + (size_t)(kh * KW + (KW - 1 - kw)) * Cout * Cin + ci;
-                for (int co = 0; co < Cout; co++) {
-                  const v128_t f0 = wasm_v128_load(f), f1 = wasm_v128_load(f + 4);
-                  const v128_t d0 = wasm_v128_load32_splat(d + co);
-                  const v128_t d1 = wasm_v128_load32_splat(d + Cout + co);
-                  const v128_t d2 = wasm_v128_load32_splat(d + 2 * Cout + co);
-                  const v128_t d3 = wasm_v128_load32_splat(d + 3 * Cout + co);
-                  s00 = wasm_f32x4_add(s00, wasm_f32x4_mul(d0, f0)); s01 = wasm_f32x4_add(s01, wasm_f32x4_mul(d0, f1));
-                  s10 = wasm_f32x4_add(s10, wasm_f32x4_mul(d1, f0)); s11 = wasm_f32x4_add(s11, wasm_f32x4_mul(d1, f1));
-                  s20 = wasm_f32x4_add(s20, wasm_f32x4_mul(d2, f0)); s21 = wasm_f32x4_add(s21, wasm_f32x4_mul(d2, f1));
-                  s30 = wasm_f32x4_add(s30, wasm_f32x4_mul(d3, f0)); s31 = wasm_f32x4_add(s31, wasm_f32x4_mul(d3, f1));
-                  f += Cin;
-                }
-              }
-            }
-            wasm_v128_store(o0 + ci, s00); wasm_v128_store(o0 + ci + 4, s01);
-            wasm_v128_store(o1 + ci, s10); wasm_v128_store(o1 + ci + 4, s11);
-            wasm_v128_store(o2 + ci, s20); wasm_v128_store(o2 + ci + 4, s21);
-            wasm_v128_store(o3 + ci, s30); wasm_v128_store(o3 + ci + 4, s31);
+          /* the 4 pixels read 4 consecutive dy pixels per applicable tap; with sw == 1 the KW taps of a
+             row form one contiguous run of KW·Cout values (pixels iw+pl−KW+1 … iw+pl) */
+#define CBI_TAPS(FMA, T)                                                                   \
+          for (int kh = 0; kh < KH; kh++) {                                                \
+            const int th = ih + pt - kh;                                                   \
+            if (th < 0 || th % sh != 0 || th / sh >= OH) continue;                        \
+            const float* row = dy + (size_t)(n * OH + th / sh) * OW * Cout;               \
+            if (sw == 1) {                                                                 \
+              const float* d = row + (size_t)(iw + pl - (KW - 1)) * Cout;                  \
+              FMA(T, d, d + Cout, d + 2 * Cout, d + 3 * Cout, ft + (size_t)kh * KW * Cout * Cin + ci, KW * Cout, Cin); \
+              continue;                                                                    \
+            }                                                                              \
+            for (int kw = 0; kw < KW; kw++) {                                              \
+              const int tw = iw + pl - kw;                                                 \
+              if (tw < 0 || tw % sw != 0) continue;                                        \
+              const float* d = row + (size_t)(tw / sw) * Cout;                             \
+              FMA(T, d, d + Cout, d + 2 * Cout, d + 3 * Cout, ft + (size_t)(kh * KW + (KW - 1 - kw)) * Cout * Cin + ci, Cout, Cin); \
+            }                                                                              \
           }
-          for (; ci + 4 <= Cin; ci += 4) {
-            v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
-            for (int kh = 0; kh < KH; kh++) {
-              const int th = ih + pt - kh;
-              if (th < 0 || th % sh != 0 || th / sh >= OH) continue;
-              const int oh = th / sh;
-              for (int kw = 0; kw < KW; kw++) {
-                const int tw = iw + pl - kw;
-                if (tw < 0 || tw % sw != 0) continue;
-                const float* d = dy + ((size_t)(n * OH + oh) * OW + tw / sw) * Cout;
-                const float* f = ft + (size_t)(kh * KW + (KW - 1 - kw)) * Cout * Cin + ci;
-                for (int co = 0; co < Cout; co++) {
-                  const v128_t f0 = wasm_v128_load(f);
-                  s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_v128_load32_splat(d + co), f0));
-                  s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(wasm_v128_load32_splat(d + Cout + co), f0));
-                  s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(wasm_v128_load32_splat(d + 2 * Cout + co), f0));
-                  s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(wasm_v128_load32_splat(d + 3 * Cout + co), f0));
-                  f += Cin;
-                }
-              }
-            }
-            wasm_v128_store(o0 + ci, s0); wasm_v128_store(o1 + ci, s1);
-            wasm_v128_store(o2 + ci, s2); wasm_v128_store(o3 + ci, s3);
-          }
-          for (; ci < Cin; ci++) {
-            float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-            for (int kh = 0; kh < KH; kh++) {
-              const int th = ih + pt - kh;
-              if (th < 0 || th % sh != 0 || th / sh >= OH) continue;
-              const int oh = th / sh;
-              for (int kw = 0; kw < KW; kw++) {
-                const int tw = iw + pl - kw;
-                if (tw < 0 || tw % sw != 0) continue;
-                const float* d = dy + ((size_t)(n * OH + oh) * OW + tw / sw) * Cout;
-                const float* f = ft + (size_t)(kh * KW + (KW - 1 - kw)) * Cout * Cin + ci;
-                for (int co = 0; co < Cout; co++) {
-                  const float fv = f[(size_t)co * Cin];
-                  s0 += d[co] * fv; s1 += d[Cout + co] * fv; s2 += d[2 * Cout + co] * fv; s3 += d[3 * Cout + co] * fv;
-                }
-              }
-            }
-            o0[ci] = s0; o1[ci] = s1; o2[ci] = s2; o3[ci] = s3;
-          }
+          TILE_CHANNELS(Cin, o0, o1, o2, o3, CBI_TAPS);
+#undef CBI_TAPS
           iw += 4 * sw;
         }
       }
@@ -493,77 +510,16 @@ void conv2d_backprop_input_s1(const float* dyp, const float* ft, float* dx, int 
         float* o1 = dxrow + (size_t)(iw + i1) * Cin;
         float* o2 = dxrow + (size_t)(iw + i2) * Cin;
         float* o3 = dxrow + (size_t)(iw + i3) * Cin;
-        int ci = 0;
-        for (; ci + 8 <= Cin; ci += 8) {
-          v128_t s00 = wasm_f32x4_splat(0.0f), s01 = s00, s10 = s00, s11 = s00;
-          v128_t s20 = s00, s21 = s00, s30 = s00, s31 = s00;
-          for (int kh = 0; kh < KH; kh++) {
-            const int oh = ih + pt - kh;
-            if (oh < 0 || oh >= OH) continue;
-            const float* d = dyp + ((size_t)(n * OH + oh) * WP + iw) * Cout;
-            const float* e1 = d + (size_t)i1 * Cout;
-            const float* e2 = d + (size_t)i2 * Cout;
-            const float* e3 = d + (size_t)i3 * Cout;
-            const float* f = ft + (size_t)kh * KW * Cout * Cin + ci;
-            for (int u = 0; u < run; u++) {
-              const v128_t f0 = wasm_v128_load(f), f1 = wasm_v128_load(f + 4);
-              const v128_t d0 = wasm_v128_load32_splat(d + u);
-              const v128_t d1 = wasm_v128_load32_splat(e1 + u);
-              const v128_t d2 = wasm_v128_load32_splat(e2 + u);
-              const v128_t d3 = wasm_v128_load32_splat(e3 + u);
-              s00 = wasm_f32x4_add(s00, wasm_f32x4_mul(d0, f0)); s01 = wasm_f32x4_add(s01, wasm_f32x4_mul(d0, f1));
-              s10 = wasm_f32x4_add(s10, wasm_f32x4_mul(d1, f0)); s11 = wasm_f32x4_add(s11, wasm_f32x4_mul(d1, f1));
-              s20 = wasm_f32x4_add(s20, wasm_f32x4_mul(d2, f0)); s21 = wasm_f32x4_add(s21, wasm_f32x4_mul(d2, f1));
-              s30 = wasm_f32x4_add(s30, wasm_f32x4_mul(d3, f0)); s31 = wasm_f32x4_add(s31, wasm_f32x4_mul(d3, f1));
-              f += Cin;
-            }
-          }
-          /* store the last pixel first so that a short tile's repeated pixel ends with its own value */
-          wasm_v128_store(o3 + ci, s30); wasm_v128_store(o3 + ci + 4, s31);
-          wasm_v128_store(o2 + ci, s20); wasm_v128_store(o2 + ci + 4, s21);
-          wasm_v128_store(o1 + ci, s10); wasm_v128_store(o1 + ci + 4, s11);
-          wasm_v128_store(o0 + ci, s00); wasm_v128_store(o0 + ci + 4, s01);
+#define S1_TAPS(FMA, T)                                                                    \
+        for (int kh = 0; kh < KH; kh++) {                                                  \
+          const int oh = ih + pt - kh;                                                     \
+          if (oh < 0 || oh >= OH) continue;                                                \
+          const float* d = dyp + ((size_t)(n * OH + oh) * WP + iw) * Cout;                 \
+          FMA(T, d, d + (size_t)i1 * Cout, d + (size_t)i2 * Cout, d + (size_t)i3 * Cout,  \
+              ft + (size_t)kh * KW * Cout * Cin + ci, run, Cin);                           \
         }
-        for (; ci + 4 <= Cin; ci += 4) {
-          v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
-          for (int kh = 0; kh < KH; kh++) {
-            const int oh = ih + pt - kh;
-            if (oh < 0 || oh >= OH) continue;
-            const float* d = dyp + ((size_t)(n * OH + oh) * WP + iw) * Cout;
-            const float* e1 = d + (size_t)i1 * Cout;
-            const float* e2 = d + (size_t)i2 * Cout;
-            const float* e3 = d + (size_t)i3 * Cout;
-            const float* f = ft + (size_t)kh * KW * Cout * Cin + ci;
-            for (int u = 0; u < run; u++) {
-              const v128_t f0 = wasm_v128_load(f);
-              s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_v128_load32_splat(d + u), f0));
-              s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(wasm_v128_load32_splat(e1 + u), f0));
-              s2 = wasm_f32x4_add(s2, wasm_f32x4_mul(wasm_v128_load32_splat(e2 + u), f0));
-              s3 = wasm_f32x4_add(s3, wasm_f32x4_mul(wasm_v128_load32_splat(e3 + u), f0));
-              f += Cin;
-            }
-          }
-          wasm_v128_store(o3 + ci, s3); wasm_v128_store(o2 + ci, s2);
-          wasm_v128_store(o1 + ci, s1); wasm_v128_store(o0 + ci, s0);
-        }
-        for (; ci < Cin; ci++) {
-          float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-          for (int kh = 0; kh < KH; kh++) {
-            const int oh = ih + pt - kh;
-            if (oh < 0 || oh >= OH) continue;
-            const float* d = dyp + ((size_t)(n * OH + oh) * WP + iw) * Cout;
-            const float* e1 = d + (size_t)i1 * Cout;
-            const float* e2 = d + (size_t)i2 * Cout;
-            const float* e3 = d + (size_t)i3 * Cout;
-            const float* f = ft + (size_t)kh * KW * Cout * Cin + ci;
-            for (int u = 0; u < run; u++) {
-              const float fv = *f;
-              s0 += d[u] * fv; s1 += e1[u] * fv; s2 += e2[u] * fv; s3 += e3[u] * fv;
-              f += Cin;
-            }
-          }
-          o3[ci] = s3; o2[ci] = s2; o1[ci] = s1; o0[ci] = s0;
-        }
+        TILE_CHANNELS(Cin, o0, o1, o2, o3, S1_TAPS);
+#undef S1_TAPS
       }
     }
   }
