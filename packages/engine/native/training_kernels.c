@@ -573,37 +573,24 @@ void reverse_blocks(const float* src, float* dst, int blocks, int block) {
 EXPORT("gemm_scratch_floats")
 int gemm_scratch_floats(void) { return GEMM_SCRATCH; }
 
-static void pack_b(const float* B, float* pb, int transB, int ldb, int k0, int kc, int n0, int nc) {
-  /* panel j (8 columns n0 + 8j …): pb[j·kc·8 + k·8 + c] = op(B)[k0 + k][n0 + 8j + c], 0 past nc */
-  for (int j = 0; j * 8 < nc; j++) {
-    float* dst = pb + (size_t)j * kc * 8;
-    const int cols = nc - j * 8 < 8 ? nc - j * 8 : 8;
+/*
+ * Packs lines l0 … l0+lc−1 of a matrix, k0 … k0+kc−1 along each line, into panels of `width` lines:
+ * dst[p·kc·width + k·width + j] = X(l0 + p·width + j, k0 + k), zero past lc. X(l, k) is X[l·ld + k] when
+ * `lmajor`, else X[k·ld + l]. For B the lines are op(B)'s columns (lmajor = transB, width 8); for A they
+ * are op(A)'s rows (lmajor = !transA, width 4).
+ */
+static void pack_panels(const float* X, float* dst, int lmajor, int ld, int l0, int lc, int k0, int kc, int width) {
+  for (int p = 0; p * width < lc; p++) {
+    float* d = dst + (size_t)p * kc * width;
+    const int lines = imin(width, lc - p * width);
     for (int k = 0; k < kc; k++) {
-      for (int c = 0; c < 8; c++) {
+      for (int j = 0; j < width; j++) {
         float v = 0.0f;
-        if (c < cols) {
-          const int n = n0 + j * 8 + c, kk = k0 + k;
-          v = transB ? B[(size_t)n * ldb + kk] : B[(size_t)kk * ldb + n];
+        if (j < lines) {
+          const int l = l0 + p * width + j, kk = k0 + k;
+          v = lmajor ? X[(size_t)l * ld + kk] : X[(size_t)kk * ld + l];
         }
-        dst[k * 8 + c] = v;
-      }
-    }
-  }
-}
-
-static void pack_a(const float* A, float* pa, int transA, int lda, int m0, int mc, int k0, int kc) {
-  /* panel i (4 rows m0 + 4i …): pa[i·kc·4 + k·4 + r] = op(A)[m0 + 4i + r][k0 + k], 0 past mc */
-  for (int i = 0; i * 4 < mc; i++) {
-    float* dst = pa + (size_t)i * kc * 4;
-    const int rows = mc - i * 4 < 4 ? mc - i * 4 : 4;
-    for (int k = 0; k < kc; k++) {
-      for (int r = 0; r < 4; r++) {
-        float v = 0.0f;
-        if (r < rows) {
-          const int m = m0 + i * 4 + r, kk = k0 + k;
-          v = transA ? A[(size_t)kk * lda + m] : A[(size_t)m * lda + kk];
-        }
-        dst[k * 4 + r] = v;
+        d[k * width + j] = v;
       }
     }
   }
@@ -629,10 +616,10 @@ void gemm(const float* A, const float* B, float* C, int batch, int M, int K, int
       const int nc = imin(GEMM_NC, N - n0);
       for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
         const int kc = imin(GEMM_KC, K - k0);
-        pack_b(b, pb, transB, ldb, k0, kc, n0, nc);
+        pack_panels(b, pb, transB, ldb, n0, nc, k0, kc, 8);
         for (int m0 = 0; m0 < M; m0 += GEMM_MC) {
           const int mc = imin(GEMM_MC, M - m0);
-          pack_a(a, pa, transA, lda, m0, mc, k0, kc);
+          pack_panels(a, pa, !transA, lda, m0, mc, k0, kc, 4);
           for (int i = 0; i * 4 < mc; i++) {
             const int rows = imin(4, mc - i * 4);
             const float* ap = pa + (size_t)i * kc * 4;
