@@ -670,3 +670,44 @@ void gemm(const float* A, const float* B, float* C, int batch, int M, int K, int
     }
   }
 }
+
+/*
+ * y = exp(x), float32, 4 lanes at a time: x = n·ln2 + r with n = round(x·log2 e) and |r| ≤ ln2/2 (ln2 split in
+ * two parts for exactness), exp(r) by the degree-5 minimax polynomial of Cephes' expf, then ·2^n applied as
+ * 2^⌊n/2⌋·2^(n−⌊n/2⌋) so that results in the subnormal range and overflow to +inf come out right. x is clamped
+ * to [−104, 88.8] first (beyond that the result is 0 or +inf anyway); NaN propagates. Relative error ≲ 2e-7.
+ */
+INLINE v128_t exp4(v128_t x) {
+  const v128_t xc = wasm_f32x4_min(wasm_f32x4_max(x, wasm_f32x4_splat(-104.0f)), wasm_f32x4_splat(88.8f));
+  const v128_t fx = wasm_f32x4_nearest(wasm_f32x4_mul(xc, wasm_f32x4_splat(1.44269504088896341f)));
+  v128_t r = wasm_f32x4_sub(xc, wasm_f32x4_mul(fx, wasm_f32x4_splat(0.693359375f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(fx, wasm_f32x4_splat(-2.12194440e-4f)));
+  v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.3981999507e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(8.3334519073e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(4.1665795894e-2f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.6666665459e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(5.0000001201e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(p, wasm_f32x4_mul(r, r)), r), wasm_f32x4_splat(1.0f));
+  const v128_t n = wasm_i32x4_trunc_sat_f32x4(fx);
+  const v128_t n1 = wasm_i32x4_shr(n, 1);
+  const v128_t n2 = wasm_i32x4_sub(n, n1);
+  const v128_t bias = wasm_i32x4_splat(127);
+  const v128_t s1 = wasm_i32x4_shl(wasm_i32x4_add(n1, bias), 23);
+  const v128_t s2 = wasm_i32x4_shl(wasm_i32x4_add(n2, bias), 23);
+  return wasm_f32x4_mul(wasm_f32x4_mul(p, s1), s2);
+}
+
+EXPORT("exp_f32")
+void exp_f32(const float* x, float* y, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, exp4(wasm_v128_load(x + i)));
+  if (i < n) {
+    const int left = n - i;
+    const v128_t v = wasm_f32x4_make(x[i], left > 1 ? x[i + 1] : 0.0f, left > 2 ? x[i + 2] : 0.0f, 0.0f);
+    const v128_t e = exp4(v);
+    y[i] = wasm_f32x4_extract_lane(e, 0);
+    if (left > 1) y[i + 1] = wasm_f32x4_extract_lane(e, 1);
+    if (left > 2) y[i + 2] = wasm_f32x4_extract_lane(e, 2);
+  }
+}

@@ -292,6 +292,37 @@ describe('per-channel SIMD kernels (wasm): FusedBatchNorm and binary ops with a 
   });
 });
 
+describe('Exp (wasm, SIMD polynomial)', () => {
+  it('matches Math.exp to 3e-7 relative over [-100, 88], gives 0 / +inf / NaN at the ends, any length', async () => {
+    const xs: number[] = [];
+    for (let v = -100; v <= 88; v += 0.0137) xs.push(v);
+    xs.push(0, -0, 1e-8, -1e-8, 88.7, 88.73, 89, 1000, -104, -200, Infinity, -Infinity, NaN);
+    for (const n of [xs.length, 1, 2, 3, 5]) {
+      const input = Float32Array.from(xs.slice(0, n));
+      const [got] = await on('wasm', true, () => tf.exp(tf.tensor1d(input)));
+      input.forEach((v, i) => {
+        const want = Math.fround(Math.exp(v));
+        const g = got![i]!;
+        if (Number.isNaN(want)) expect(g, `exp(${v})`).toBeNaN();
+        else if (!Number.isFinite(want) || want === 0) expect(g, `exp(${v})`).toBe(want);
+        else if (want < 1.2e-38) expect(Math.abs(g - want), `exp(${v}) (subnormal)`).toBeLessThan(1e-44);
+        else expect(Math.abs(g - want) / want, `exp(${v})`).toBeLessThan(3e-7);
+      });
+    }
+  });
+  it('a softmax cross-entropy over a large vocabulary and its gradient agree with cpu', async () => {
+    const logits = randomArray(64 * 500, 41).map((v) => v * 20);
+    const f = () => {
+      const l = tf.tensor2d(logits, [64, 500]);
+      const y = tf.oneHot(tf.tensor1d(Array.from({ length: 64 }, (_, i) => (i * 7) % 500), 'int32'), 500);
+      return [tf.losses.softmaxCrossEntropy(y, l), tf.grad((z: tf.Tensor) => tf.losses.softmaxCrossEntropy(y, z))(l)];
+    };
+    const ref = await on('cpu', false, f);
+    const got = await on('wasm', true, f);
+    ref.forEach((r, i) => expect(relErr(got[i]!, r), `output ${i}`).toBeLessThan(1e-5));
+  });
+});
+
 describe('Slice (wasm, contiguous copies)', () => {
   const cases: [number[], number[], number[]][] = [
     [[3, 10, 10, 4], [0, 1, 1, 0], [3, 8, 8, 4]], // crop of the spatial padding (whole rows)
@@ -369,8 +400,8 @@ describe('kernel hygiene', () => {
     expect(setTrainingKernels('wasm', false)).toEqual([]);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeUndefined();
     expect(tf.getKernel('BatchMatMul', 'wasm')).toBeDefined();
-    expect(setTrainingKernels('wasm', true)).toHaveLength(18);
-    expect(setTrainingKernels('wasm', true)).toHaveLength(18);
+    expect(setTrainingKernels('wasm', true)).toHaveLength(19);
+    expect(setTrainingKernels('wasm', true)).toHaveLength(19);
     expect(() => setTrainingKernels('webgl' as 'wasm', true)).toThrow(/valid: wasm, cpu/);
   });
 });

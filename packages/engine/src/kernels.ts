@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { simdBatchMatMul, simdBatchNorm, simdChannelBinary, simdChannelFill, simdConv2DStride1, simdSlice, simdConv2DBackpropFilter, simdConv2DBackpropInput, simdKernelsFor, simdReduceLeading } from './simd-kernels.ts';
+import { simdBatchMatMul, simdBatchNorm, simdExp, simdChannelBinary, simdChannelFill, simdConv2DStride1, simdSlice, simdConv2DBackpropFilter, simdConv2DBackpropInput, simdKernelsFor, simdReduceLeading } from './simd-kernels.ts';
 
 /** The parts of a tfjs backend the composed kernels use (present on cpu and wasm). */
 interface BackendLike {
@@ -561,6 +561,16 @@ function makeStride1Conv(kernelName: 'Conv2D' | 'FusedConv2D'): KernelFunc {
   };
 }
 
+/** Exp of float32 tensors by the SIMD polynomial (the stock wasm kernel calls expf per element). */
+function makeSimdExp(): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { x } = inputs as { x: TensorInfo };
+    const k = x.dtype === 'float32' ? simdKernelsFor(backend) : 'not float32';
+    if (typeof k === 'string') return run('wasm', backend as unknown as BackendLike, 'Exp', inputs as Inputs, attrs);
+    return simdExp(k, backend, x);
+  };
+}
+
 interface KernelSpec { kernelName: string; make: (b: KernelBackendName) => KernelFunc; why: string }
 
 /** Which composed kernel goes on which backend, and why. */
@@ -577,6 +587,7 @@ const SPECS: Record<KernelBackendName, KernelSpec[]> = {
     { kernelName: 'Identity', make: () => makeAliasIdentity(), why: 'shares the buffer instead of copying (tensors saved for backward)' },
     { kernelName: 'Conv2D', make: () => makeStride1Conv('Conv2D'), why: 'stride-1 convolutions by the WebAssembly-SIMD kernel (others: XNNPACK)' },
     { kernelName: 'FusedConv2D', make: () => makeStride1Conv('FusedConv2D'), why: 'stride-1 convolutions without bias/activation by the WebAssembly-SIMD kernel (others: XNNPACK)' },
+    { kernelName: 'Exp', make: () => makeSimdExp(), why: 'float32 exp by a WebAssembly-SIMD polynomial (softmax over the vocabulary)' },
     { kernelName: 'Slice', make: () => makeSlice(), why: 'rank ≤ 4 slices as contiguous memory copies (gradients of padding)' },
     { kernelName: 'Cast', make: () => makeAliasCast(), why: 'a cast to the same dtype shares the buffer instead of copying' },
     { kernelName: 'FusedBatchNorm', make: () => makeSimdBatchNorm(), why: 'one WebAssembly-SIMD pass y = x·a[c] + b[c] (stock indexes through a broadcast path)' },

@@ -44,6 +44,7 @@ interface ConvGradExports {
     oh: number, cout: number, kh: number, kw: number, pt: number): void;
   reverse_blocks(src: number, dst: number, blocks: number, block: number): void;
   gemm_scratch_floats(): number;
+  exp_f32(x: number, y: number, n: number): void;
   gemm(a: number, b: number, c: number, batch: number, m: number, k: number, n: number, transA: number, transB: number,
     strideA: number, strideB: number, strideC: number, pack: number): void;
   slice4d(x: number, out: number, d1: number, d2: number, d3: number, b0: number, b1: number, b2: number, b3: number,
@@ -253,5 +254,14 @@ export function simdBatchMatMul(k: ConvGradExports, backend: unknown, a: TensorI
   } finally {
     be.disposeData(pack.dataId);
   }
+  return out;
+}
+
+/** exp(x) of a float32 tensor (polynomial, relative error ≲ 2e-7; see exp_f32 in the C source). */
+export function simdExp(k: ConvGradExports, backend: unknown, x: TensorInfo): TensorInfo {
+  const be = backend as WasmBackendInternals;
+  const out = be.makeOutput(x.shape, 'float32');
+  const n = util.sizeFromShape(x.shape);
+  if (n > 0) k.exp_f32(offsetOf(be, x), offsetOf(be, out), n);
   return out;
 }
