@@ -37,15 +37,17 @@ type Inputs = Record<string, TensorInfo>;
 export type KernelBackendName = 'wasm' | 'cpu';
 
 /**
- * How the wasm convolution gradients are computed: `simd` (default) runs the C/WebAssembly-SIMD
- * kernels of `native/training_kernels.c` in place on the backend's memory; `composed` runs them as
- * compositions of the backend's own kernels (dilated Conv2D for the filter gradient, zero-insert +
- * Conv2D for the input gradient). `simd` falls back to `composed` when the module cannot be used.
+ * How the wasm convolutions (forward stride 1, filter and input gradients) and BatchMatMul are
+ * computed: `simd` (default) runs the C/WebAssembly-SIMD kernels of `native/training_kernels.c` in
+ * place on the backend's memory; `composed` runs the earlier compositions of the backend's own
+ * kernels (XNNPACK forward conv; dilated Conv2D for the filter gradient; zero-insert + Conv2D for the
+ * input gradient; Transpose + stock matmul). `simd` falls back to `composed` when the module cannot
+ * be used. The other SIMD kernels (BatchNorm, per-channel ops, sums, Exp, Slice) do not depend on it.
  */
 export type ConvGradientImpl = 'simd' | 'composed';
 let convGradientImpl: ConvGradientImpl = 'simd';
 
-/** Selects the wasm convolution-gradient implementation (see {@link ConvGradientImpl}). */
+/** Selects the wasm convolution / matmul implementation (see {@link ConvGradientImpl}). */
 export function setConvGradient(impl: ConvGradientImpl): void {
   if (impl !== 'simd' && impl !== 'composed') {
     throw new Error(`setConvGradient: unknown implementation '${String(impl)}'; valid: simd, composed.`);
