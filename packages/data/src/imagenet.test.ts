@@ -180,6 +180,24 @@ describe.skipIf(NO_DATA)(`ImageNet samples (${NO_DATA ? SKIP_REASON : DATA_DIR})
     } finally {
       await pool.close();
     }
+    // mid-epoch resume: startStep 1 yields exactly the full pass's batches from step 1 on, without decoding step 0
+    const four = { ...idx, entries: idx.entries.slice(0, 6) };
+    const full: { step: number; x: Float32Array; y: number[] }[] = [];
+    let decoded = 0;
+    const counting = { decode: async (buf: Buffer, path: string) => { decoded++; return decodeJpeg(buf, path); } } as unknown as JpegDecoderPool;
+    const b = new ImageFolderBatcher(four, { batchSize: 2, shuffle: true, seed: 5, mode: 'train', size: 32, decoder: counting });
+    for await (const batch of b.epoch(2)) { full.push({ step: batch.step, x: batch.x.dataSync() as Float32Array, y: Array.from(batch.y.dataSync()) }); tf.dispose([batch.x, batch.y]); }
+    expect(decoded).toBe(6);
+    const resumed: typeof full = [];
+    for await (const batch of b.epoch(2, { startStep: 1 })) { resumed.push({ step: batch.step, x: batch.x.dataSync() as Float32Array, y: Array.from(batch.y.dataSync()) }); tf.dispose([batch.x, batch.y]); }
+    expect(decoded).toBe(6 + 4); // the two images of step 0 were not decoded again
+    expect(full.map((f) => f.step)).toEqual([0, 1, 2]);
+    expect(resumed).toEqual(full.slice(1));
+    const none: unknown[] = [];
+    for await (const batch of b.epoch(2, { startStep: 3 })) none.push(batch);
+    expect(none).toEqual([]);
+    expect(() => b.epoch(2, { startStep: 4 })).toThrow(/startStep must be an integer in \[0, 3\]/);
+    expect(() => b.epoch(-1)).toThrow(/epoch must be an integer >= 0/);
     const ds = await loadImageFolderDataset(small, { limit: 2 });
     expect(ds.images.length).toBe(2 * 224 * 224 * 3);
     const viaRoot = await loadImageNet(DATA_DIR as string, 'train', { folder: 'imagenet-samples', size: 32, resize: 36, limit: 3 });

@@ -336,25 +336,35 @@ export class ImageFolderBatcher {
     }
     return { x, y, size };
   }
-  /** Batches of one epoch; the caller disposes x and y. */
-  epoch(epoch: number): AsyncIterable<{ x: tf.Tensor4D; y: tf.Tensor1D; size: number }> {
+  /**
+   * Batches of one epoch; the caller disposes x and y. `startStep` resumes mid-epoch: the batches before it are
+   * neither read nor decoded, and the rest equal those of a full pass (the order and every batch's augmentation
+   * depend on (seed, epoch, step) only). `step` is the batch's index in the epoch.
+   */
+  epoch(epoch: number, opts: { startStep?: number } = {}): AsyncIterable<{ x: tf.Tensor4D; y: tf.Tensor1D; size: number; step: number }> {
     const self = this;
     const S = this.o.size ?? 224;
+    const steps = this.stepsPerEpoch();
+    const startStep = opts.startStep ?? 0;
+    if (!Number.isInteger(epoch) || epoch < 0) throw new RangeError(`ImageFolderBatcher.epoch: epoch must be an integer >= 0, got ${epoch}`);
+    if (!Number.isInteger(startStep) || startStep < 0 || startStep > steps) {
+      throw new RangeError(`ImageFolderBatcher.epoch: startStep must be an integer in [0, ${steps}] (steps per epoch), got ${startStep}`);
+    }
     return {
       [Symbol.asyncIterator]: async function* () {
         const n = self.index.entries.length;
         const order = self.o.shuffle ? Rng.derive(self.o.seed, epoch).permutation(n) : Int32Array.from({ length: n }, (_, i) => i);
-        const steps = self.stepsPerEpoch();
         const depth = Math.max(1, self.o.prefetch ?? 2);
         const queue: Promise<{ x: Float32Array; y: Int32Array; size: number }>[] = [];
-        let next = 0;
+        let next = startStep;
+        let step = startStep;
         const fill = () => { while (queue.length < depth && next < steps) queue.push(self.prepare(epoch, next++, order)); };
         fill();
         try {
           while (queue.length) {
             const b = await (queue.shift() as Promise<{ x: Float32Array; y: Int32Array; size: number }>);
             fill();
-            yield { x: tf.tensor4d(b.x, [b.size, S, S, 3], 'float32'), y: tf.tensor1d(b.y, 'int32'), size: b.size };
+            yield { x: tf.tensor4d(b.x, [b.size, S, S, 3], 'float32'), y: tf.tensor1d(b.y, 'int32'), size: b.size, step: step++ };
           }
         } finally {
           for (const p of queue) p.catch(() => undefined);

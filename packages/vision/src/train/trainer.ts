@@ -121,22 +121,12 @@ interface BatchSource {
   epoch(epoch: number, o: { startStep: number }): AsyncIterable<StepBatch>;
 }
 
-/**
- * Adapts `ImageFolderBatcher` to the loop. Its batches depend only on (seed, epoch, step); it has no start-step
- * option, so resuming at step k of an epoch prepares and discards the first k batches (decode time, identical data).
- */
+/** Adapts `ImageFolderBatcher` to the loop (its batches depend only on (seed, epoch, step)). */
 function folderSource(b: ImageFolderBatcher): BatchSource {
   return {
     stepsPerEpoch: () => b.stepsPerEpoch(),
-    epoch: (epoch, { startStep }) => ({
-      [Symbol.asyncIterator]: async function* () {
-        let step = 0;
-        for await (const batch of b.epoch(epoch)) {
-          if (step < startStep) { batch.x.dispose(); batch.y.dispose(); step++; continue; }
-          yield { ...batch, step: step++ };
-        }
-      },
-    }),
+    // a mid-epoch resume reads and decodes only the remaining batches (they equal a full pass's)
+    epoch: (epoch, { startStep }) => b.epoch(epoch, { startStep }),
   };
 }
 
