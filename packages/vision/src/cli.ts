@@ -4,7 +4,8 @@
  *   tsx packages/vision/src/cli.ts --model resnet20 --optimizer asam --rho 0.5 --epochs 1 --train-limit 512 --out runs/x
  *
  * Data comes from --data-dir, else $ASAM_DATA_DIR, else the per-user cache. A run directory that already holds a
- * checkpoint is resumed with --resume (its config.json is reused; only --backend/--data-dir may be given again).
+ * checkpoint is resumed with --resume (its config.json is reused; only --backend, --data-dir and the execution settings
+ * --micro-batch, --workers, --progress-every may be given again).
  */
 import { initEngine, type BackendRequest } from '@asam/engine';
 import { resolveDataDir } from '@asam/data';
@@ -127,11 +128,15 @@ async function main(argv: string[]): Promise<void> {
   const out = resolve(c.out);
   let cfg: TrainConfig;
   if (resume) {
-    const extra = given.filter((g) => g !== '--out');
-    if (extra.length) fail(`--resume reuses ${join(out, 'config.json')}; drop ${extra.join(', ')}`);
+    // How a step is computed may change on resume (e.g. micro-batching after running out of memory); nothing else.
+    const executionFlags = ['--out', '--micro-batch', '--workers', '--progress-every'];
+    const extra = given.filter((g) => !executionFlags.includes(g));
+    if (extra.length) fail(`--resume reuses ${join(out, 'config.json')}; drop ${extra.join(', ')} (only --backend, --data-dir, --micro-batch, --workers, --progress-every may be given)`);
     const p = join(out, 'config.json');
     if (!existsSync(p)) fail(`--resume: ${out} has no config.json (not a run directory)`);
-    cfg = resolveConfig(JSON.parse(readFileSync(p, 'utf8')) as PartialTrainConfig);
+    const saved = JSON.parse(readFileSync(p, 'utf8')) as PartialTrainConfig;
+    for (const k of ['microBatch', 'workers', 'progressEvery'] as const) if (k in c) (saved as Record<string, unknown>)[k] = c[k];
+    try { cfg = resolveConfig(saved); } catch (e) { fail((e as Error).message); }
   } else {
     if (typeof c.model !== 'string') fail('--model <id> is required (see --list-models)');
     if (Object.keys(o).length) c.optimizer = o;

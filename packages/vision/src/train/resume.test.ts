@@ -67,6 +67,10 @@ describe('CLI kill + resume', () => {
     // train metrics of every epoch are identical too (they are part of the checkpointed state)
     const rows = (p: string) => readFileSync(join(p, 'metrics.csv'), 'utf8').trim().split('\n').map((l) => l.split(',').slice(0, 6).join(','));
     expect(rows(killed)).toEqual(rows(full));
+    // execution settings may be given on resume (the finished run just reports its result again)
+    const c = run(['--resume', '--out', full, '--micro-batch', '8', '--progress-every', '3']);
+    expect(c.status, c.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(full, 'config.json'), 'utf8')).microBatch).toBe(8);
   }, 240_000);
 
   it('CLI rejects bad flags with a message naming the flag', () => {
@@ -75,6 +79,8 @@ describe('CLI kill + resume', () => {
     expect(r1.stderr).toMatch(/--epochs "two" is not a number/);
     const r2 = run(['--model', 'resnet20', '--out', join(tmpdir(), 'x'), '--bogus', '1']);
     expect(r2.stderr).toMatch(/unknown flag "--bogus"/);
+    const r5 = run(['--resume', '--out', join(tmpdir(), 'x'), '--lr', '0.2']);
+    expect(r5.stderr).toMatch(/--resume reuses .*config\.json; drop --lr \(only --backend, --data-dir, --micro-batch, --workers, --progress-every may be given\)/);
     const r3 = run(['--model', 'resnet21', '--out', join(tmpdir(), 'x')]);
     expect(r3.stderr).toMatch(/unknown model 'resnet21'; valid models: resnet20/);
     const r4 = run(['--help']);
