@@ -4,6 +4,7 @@
  */
 import { resolveDataDir } from '@asam/data';
 import * as path from 'node:path';
+import { availableParallelism } from 'node:os';
 import { checkProfile, defaultDirs, helpText, parseFlags, type FlagSpec } from './args.ts';
 import { expandGrid, matchesFilter, type ProfileName } from './experiment.ts';
 import { createExperimentRegistry } from './experiments/index.ts';
@@ -19,7 +20,7 @@ const FLAGS: FlagSpec[] = [
   { name: 'results', value: true, help: 'report folder (default: benchmarks/results/<profile>)' },
   { name: 'backend', value: true, help: 'auto | tensorflow-gpu | tensorflow | webgpu | wasm | cpu (default: $ASAM_BACKEND or auto)' },
   { name: 'data-dir', value: true, help: 'datasets root (default: $ASAM_DATA_DIR, else ~/.cache/asam/data)' },
-  { name: 'jobs', value: true, help: 'cells run at the same time, each its own process (default 1)' },
+  { name: 'jobs', value: true, help: 'cells run at the same time, each its own process (default: one per CPU core; paper profile: 1)' },
   { name: 'list', value: false, help: 'list the experiments and cells of the profile, run nothing' },
   { name: 'no-report', value: false, help: 'skip writing the report after the sweep' },
   { name: 'quiet', value: false, help: 'do not echo the cells\' own progress lines (they still go to each cell\'s log.txt)' },
@@ -58,8 +59,10 @@ async function main(): Promise<number> {
   }
   if (cells.length === 0) throw new Error(`no cells match --only ${String(f.only)}; try --list to see the cell ids`);
   const dataDir = resolveDataDir({ dir: f['data-dir'] as string | undefined, env: process.env });
-  const jobs = f.jobs ? Number(f.jobs) : 1;
+  // CPU profiles: one cell per core (a wasm/cpu cell trains on one thread); the paper profile: one cell at a time (one GPU).
+  const jobs = f.jobs ? Number(f.jobs) : profile === 'paper' ? 1 : Math.max(1, availableParallelism());
   if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs = ${String(f.jobs)}: expected an integer >= 1`);
+  if (!f.jobs) console.log(`[bench] ${jobs} cell(s) at a time (${profile === 'paper' ? 'paper profile: one GPU' : 'one per CPU core'}; --jobs N to change)`);
   const summary = await runSweep({ cells, runsDir, backend, dataDir, jobs, taskModule: taskModulePath, echoChildOutput: !f.quiet });
   if (!f['no-report']) {
     // The report always covers every experiment of the profile (cells not run show as such).
