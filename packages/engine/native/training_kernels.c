@@ -711,3 +711,36 @@ void exp_f32(const float* x, float* y, int n) {
     if (left > 2) y[i + 2] = wasm_f32x4_extract_lane(e, 2);
   }
 }
+
+/*
+ * The two per-channel sums of the BatchNorm gradient in one pass over x and dy ([M, C]):
+ *   out[c] = Σ_m dy[m,c],   out[C + c] = Σ_m (x[m,c] − mean[c])·dy[m,c].
+ * Row by row into float32 block sums (64 rows) kept in `scratch` (2·C floats + 2·C doubles, 8-byte aligned),
+ * which are added into float64 totals after each block.
+ */
+EXPORT("bn_grad_sums")
+void bn_grad_sums(const float* x, const float* mean, const float* dy, float* out, float* scratch, int M, int C) {
+  float* b1 = scratch;
+  float* b2 = scratch + C;
+  double* t = (double*)(scratch + 2 * C);  /* 2·C doubles after the 2·C floats: 8-byte aligned */
+  for (int c = 0; c < 2 * C; c++) t[c] = 0.0;
+  const int cv = C & ~3;
+  for (int m0 = 0; m0 < M; m0 += 64) {
+    const int m1 = imin(M, m0 + 64);
+    for (int c = 0; c < C; c++) { b1[c] = 0.0f; b2[c] = 0.0f; }
+    for (int m = m0; m < m1; m++) {
+      const float* xr = x + (size_t)m * C;
+      const float* dr = dy + (size_t)m * C;
+      int c = 0;
+      for (; c < cv; c += 4) {
+        const v128_t d = wasm_v128_load(dr + c);
+        const v128_t xc = wasm_f32x4_sub(wasm_v128_load(xr + c), wasm_v128_load(mean + c));
+        wasm_v128_store(b1 + c, wasm_f32x4_add(wasm_v128_load(b1 + c), d));
+        wasm_v128_store(b2 + c, wasm_f32x4_add(wasm_v128_load(b2 + c), wasm_f32x4_mul(xc, d)));
+      }
+      for (; c < C; c++) { b1[c] += dr[c]; b2[c] += (xr[c] - mean[c]) * dr[c]; }
+    }
+    for (int c = 0; c < C; c++) { t[c] += b1[c]; t[C + c] += b2[c]; }
+  }
+  for (int c = 0; c < 2 * C; c++) out[c] = (float)t[c];
+}

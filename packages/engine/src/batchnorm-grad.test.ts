@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { setBatchNormGradient } from './batchnorm-grad.ts';
+import { BATCH_NORM_GRAD_SUMS } from './kernels.ts';
 import { initEngine } from './engine.ts';
 import { randomArray, relErr } from './test-utils.ts';
 
@@ -66,7 +67,7 @@ describe('tile-free FusedBatchNorm gradient', () => {
   it('factored gradient equals the stock gradient to float32 rounding (cpu and wasm, model BN shapes)', async () => {
     for (const backend of ['cpu', 'wasm'] as const) {
       await initEngine({ backend });
-      for (const shape of [[3, 4, 5, 6], [2, 8, 8, 16], [2, 4, 4, 64], [9, 7]]) {
+      for (const shape of [[3, 4, 5, 6], [2, 8, 8, 16], [2, 4, 4, 64], [9, 7], [3, 5, 5, 13], [200, 3]]) {
         setBatchNormGradient('stock');
         const stock = bnGrads(shape);
         setBatchNormGradient('factored');
@@ -74,6 +75,29 @@ describe('tile-free FusedBatchNorm gradient', () => {
         ours.forEach((o, i) => expect(relErr(o, stock[i]!)).toBeLessThan(1e-4));
       }
     }
+  });
+  it('on wasm the factored gradient takes both sums in one BatchNormGradSums pass (equal to sum ops to 1e-5)', async () => {
+    await initEngine({ backend: 'wasm' });
+    setBatchNormGradient('factored');
+    const kernels = (await tf.profile(() => { bnGrads([2, 8, 8, 16]); })).kernels.map((k) => k.name);
+    expect(kernels).toContain(BATCH_NORM_GRAD_SUMS);
+    // the kernel against the same sums written with ops, incl. more rows than one 64-row block and odd C
+    for (const shape of [[2, 9, 9, 13], [300, 8]]) {
+      const n = shape.reduce((a, b) => a * b);
+      const c = shape.at(-1)!;
+      const [got, want] = tf.tidy(() => {
+        const x = tf.tensor(randomArray(n, 5), shape);
+        const dy = tf.tensor(randomArray(n, 6), shape);
+        const mean = tf.tensor1d(randomArray(c, 7));
+        const axes = [...Array(shape.length - 1).keys()];
+        const k = tf.engine().runKernel(BATCH_NORM_GRAD_SUMS, { x, mean, dy }) as tf.Tensor;
+        const ref = tf.stack([tf.sum(dy, axes), tf.sum(tf.mul(tf.sub(x, mean), dy), axes)]);
+        return [k.dataSync(), ref.dataSync()].map((a) => Float32Array.from(a));
+      });
+      expect(relErr(got!, want!)).toBeLessThan(1e-5);
+    }
+    expect(() => tf.tidy(() => tf.engine().runKernel(BATCH_NORM_GRAD_SUMS, { x: tf.zeros([2, 3]), mean: tf.zeros([2]), dy: tf.zeros([2, 3]) })))
+      .toThrow(/expects float32 x and dy of one shape \[\.\.\., C\] and a mean of C values/);
   });
   it('rejects an unknown variant', () => {
     expect(() => setBatchNormGradient('tiled' as 'stock')).toThrow(/valid: factored, broadcast, stock/);

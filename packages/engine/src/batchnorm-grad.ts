@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
+import { BATCH_NORM_GRAD_SUMS } from './kernels.ts';
 
 /** The broadcast (tile-free) FusedBatchNorm gradient config. */
 export const fusedBatchNormGradConfig: GradConfig = {
@@ -57,8 +58,17 @@ export const factoredBatchNormGradConfig: GradConfig = {
     const axes = tf.broadcast_util.getReductionAxes(mean.shape, x.shape);
     const r = tf.rsqrt(tf.add(variance, tf.scalar(varianceEpsilon)));
     const rGamma = tf.mul(r, gamma);
-    const s1 = tf.sum(d, axes);
-    const s2 = tf.sum(tf.mul(tf.sub(x, mean), d), axes);
+    let s1: Tensor;
+    let s2: Tensor;
+    if (x.dtype === 'float32' && d.dtype === 'float32' && tf.util.arraysEqual(x.shape, d.shape) &&
+        tf.getKernel(BATCH_NORM_GRAD_SUMS, tf.getBackend()) !== undefined) {
+      // both sums in one pass over x and dy (wasm)
+      const sums = tf.engine().runKernel(BATCH_NORM_GRAD_SUMS, { x, mean, dy: d }) as Tensor;
+      [s1, s2] = tf.unstack(sums) as [Tensor, Tensor];
+    } else {
+      s1 = tf.sum(d, axes);
+      s2 = tf.sum(tf.mul(tf.sub(x, mean), d), axes);
+    }
     return {
       x: () => tf.reshape(tf.mul(d, rGamma), x.shape),
       mean: () => tf.reshape(tf.mul(tf.neg(rGamma), s1), mean.shape),

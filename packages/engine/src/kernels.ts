@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { simdBatchMatMul, simdBatchNorm, simdExp, simdChannelBinary, simdChannelFill, simdConv2DStride1, simdSlice, simdConv2DBackpropFilter, simdConv2DBackpropInput, simdKernelsFor, simdReduceLeading } from './simd-kernels.ts';
+import { simdBatchMatMul, simdBatchNorm, simdBatchNormGradSums, simdExp, simdChannelBinary, simdChannelFill, simdConv2DStride1, simdSlice, simdConv2DBackpropFilter, simdConv2DBackpropInput, simdKernelsFor, simdReduceLeading } from './simd-kernels.ts';
 
 /** The parts of a tfjs backend the composed kernels use (present on cpu and wasm). */
 interface BackendLike {
@@ -573,6 +573,24 @@ function makeSimdExp(): KernelFunc {
   };
 }
 
+/** Name of the project's kernel behind the BatchNorm gradient: inputs {x, mean, dy}, output [2, C] = (Σ dy, Σ (x − mean)·dy). */
+export const BATCH_NORM_GRAD_SUMS = 'BatchNormGradSums';
+
+/** BatchNormGradSums on wasm: one SIMD pass over x and dy (float32, [..., C] with mean [C]). */
+function makeBatchNormGradSums(): KernelFunc {
+  return ({ inputs, backend }) => {
+    const { x, mean, dy } = inputs as { x: TensorInfo; mean: TensorInfo; dy: TensorInfo };
+    const c = x.shape[x.shape.length - 1] as number;
+    const k = simdKernelsFor(backend);
+    if (typeof k === 'string') throw new Error(`${BATCH_NORM_GRAD_SUMS}: ${k}`);
+    if (x.dtype !== 'float32' || dy.dtype !== 'float32' || mean.dtype !== 'float32' || util.sizeFromShape(mean.shape) !== c ||
+        !util.arraysEqual(x.shape, dy.shape)) {
+      throw new Error(`${BATCH_NORM_GRAD_SUMS}: expects float32 x and dy of one shape [..., C] and a mean of C values; got x [${x.shape}], dy [${dy.shape}], mean [${mean.shape}].`);
+    }
+    return simdBatchNormGradSums(k, backend, x, mean, dy);
+  };
+}
+
 interface KernelSpec { kernelName: string; make: (b: KernelBackendName) => KernelFunc; why: string }
 
 /** Which composed kernel goes on which backend, and why. */
@@ -589,6 +607,7 @@ const SPECS: Record<KernelBackendName, KernelSpec[]> = {
     { kernelName: 'Identity', make: () => makeAliasIdentity(), why: 'shares the buffer instead of copying (tensors saved for backward)' },
     { kernelName: 'Conv2D', make: () => makeStride1Conv('Conv2D'), why: 'stride-1 convolutions by the WebAssembly-SIMD kernel (others: XNNPACK)' },
     { kernelName: 'FusedConv2D', make: () => makeStride1Conv('FusedConv2D'), why: 'stride-1 convolutions without bias/activation by the WebAssembly-SIMD kernel (others: XNNPACK)' },
+    { kernelName: BATCH_NORM_GRAD_SUMS, make: () => makeBatchNormGradSums(), why: 'Σ dy and Σ (x − μ)·dy of the BatchNorm gradient in one pass (used by the factored gradient)' },
     { kernelName: 'Exp', make: () => makeSimdExp(), why: 'float32 exp by a WebAssembly-SIMD polynomial (softmax over the vocabulary)' },
     { kernelName: 'Slice', make: () => makeSlice(), why: 'rank ≤ 4 slices as contiguous memory copies (gradients of padding)' },
     { kernelName: 'Cast', make: () => makeAliasCast(), why: 'a cast to the same dtype shares the buffer instead of copying' },

@@ -45,6 +45,7 @@ interface ConvGradExports {
   reverse_blocks(src: number, dst: number, blocks: number, block: number): void;
   gemm_scratch_floats(): number;
   exp_f32(x: number, y: number, n: number): void;
+  bn_grad_sums(x: number, mean: number, dy: number, out: number, scratch: number, m: number, c: number): void;
   gemm(a: number, b: number, c: number, batch: number, m: number, k: number, n: number, transA: number, transB: number,
     strideA: number, strideB: number, strideC: number, pack: number): void;
   slice4d(x: number, out: number, d1: number, d2: number, d3: number, b0: number, b1: number, b2: number, b3: number,
@@ -263,5 +264,20 @@ export function simdExp(k: ConvGradExports, backend: unknown, x: TensorInfo): Te
   const out = be.makeOutput(x.shape, 'float32');
   const n = util.sizeFromShape(x.shape);
   if (n > 0) k.exp_f32(offsetOf(be, x), offsetOf(be, out), n);
+  return out;
+}
+
+/** [2, C]: row 0 Σ dy, row 1 Σ (x − mean)·dy over the leading axes of float32 x and dy ([..., C]), one pass. */
+export function simdBatchNormGradSums(k: ConvGradExports, backend: unknown, x: TensorInfo, mean: TensorInfo, dy: TensorInfo): TensorInfo {
+  const be = backend as WasmBackendInternals;
+  const c = x.shape[x.shape.length - 1] as number;
+  const m = c === 0 ? 0 : util.sizeFromShape(x.shape) / c;
+  const out = be.makeOutput([2, c], 'float32');
+  const scratch = be.makeOutput([6 * c + 2], 'float32');
+  try {
+    k.bn_grad_sums(offsetOf(be, x), offsetOf(be, mean), offsetOf(be, dy), offsetOf(be, out), offsetOf(be, scratch), m, c);
+  } finally {
+    be.disposeData(scratch.dataId);
+  }
   return out;
 }
