@@ -233,56 +233,54 @@ INLINE void store1(const tile1* t, float* o0, float* o1, float* o2, float* o3, i
  * is one branch-free loop of KW·Cout steps.
  * dx is overwritten; no zero-inserted or padded copy of dy is made.
  */
+/* Runs the statement given for every tap (kh, kw) that reaches input pixel (ih, iw), with d = its dy pixel (Cout values) and
+   f = the tap's filter block ft[kh][KW−1−kw] ([Cout][Cin]). */
+#define FOR_PIXEL_TAPS(...)                                                             \
+  for (int kh = 0; kh < KH; kh++) {                                                     \
+    const int th = ih + pt - kh;                                                        \
+    if (th < 0 || th % sh != 0 || th / sh >= OH) continue;                             \
+    for (int kw = 0; kw < KW; kw++) {                                                   \
+      const int tw = iw + pl - kw;                                                      \
+      if (tw < 0 || tw % sw != 0 || tw / sw >= OW) continue;                           \
+      const float* d = dy + ((size_t)(n * OH + th / sh) * OW + tw / sw) * Cout;         \
+      const float* f = ft + (size_t)(kh * KW + (KW - 1 - kw)) * Cout * Cin;             \
+      __VA_ARGS__                                                                       \
+    }                                                                                   \
+  }
+
+/* One input pixel (border pixels of the strided kernel): 8 channels at a time with two accumulator sets. */
 static void cbi_pixel(const float* dy, const float* ft, float* dxp, int n, int ih, int iw, int Cin,
                       int OH, int OW, int Cout, int KH, int KW, int sh, int sw, int pt, int pl) {
   int ci = 0;
   for (; ci + 8 <= Cin; ci += 8) {
     v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, t0 = s0, t1 = s0;
-    for (int kh = 0; kh < KH; kh++) {
-      const int th = ih + pt - kh;
-      if (th < 0 || th % sh != 0 || th / sh >= OH) continue;
-      const int oh = th / sh;
-      for (int kw = 0; kw < KW; kw++) {
-        const int tw = iw + pl - kw;
-        if (tw < 0 || tw % sw != 0 || tw / sw >= OW) continue;
-        const float* d = dy + ((size_t)(n * OH + oh) * OW + tw / sw) * Cout;
-        const float* f = ft + (size_t)(kh * KW + (KW - 1 - kw)) * Cout * Cin + ci;
-        int co = 0;
-        for (; co + 2 <= Cout; co += 2) {  /* two accumulator sets: four independent add chains */
-          const v128_t dv = wasm_v128_load32_splat(d + co), dw = wasm_v128_load32_splat(d + co + 1);
-          s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(dv, wasm_v128_load(f)));
-          s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(dv, wasm_v128_load(f + 4)));
-          t0 = wasm_f32x4_add(t0, wasm_f32x4_mul(dw, wasm_v128_load(f + Cin)));
-          t1 = wasm_f32x4_add(t1, wasm_f32x4_mul(dw, wasm_v128_load(f + Cin + 4)));
-          f += 2 * Cin;
-        }
-        if (co < Cout) {
-          const v128_t dv = wasm_v128_load32_splat(d + co);
-          s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(dv, wasm_v128_load(f)));
-          s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(dv, wasm_v128_load(f + 4)));
-        }
+    FOR_PIXEL_TAPS({
+      const float* fc = f + ci;
+      int co = 0;
+      for (; co + 2 <= Cout; co += 2) {  /* two accumulator sets: four independent add chains */
+        const v128_t dv = wasm_v128_load32_splat(d + co), dw = wasm_v128_load32_splat(d + co + 1);
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(dv, wasm_v128_load(fc)));
+        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(dv, wasm_v128_load(fc + 4)));
+        t0 = wasm_f32x4_add(t0, wasm_f32x4_mul(dw, wasm_v128_load(fc + Cin)));
+        t1 = wasm_f32x4_add(t1, wasm_f32x4_mul(dw, wasm_v128_load(fc + Cin + 4)));
+        fc += 2 * Cin;
       }
-    }
+      if (co < Cout) {
+        const v128_t dv = wasm_v128_load32_splat(d + co);
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(dv, wasm_v128_load(fc)));
+        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(dv, wasm_v128_load(fc + 4)));
+      }
+    })
     wasm_v128_store(dxp + ci, wasm_f32x4_add(s0, t0));
     wasm_v128_store(dxp + ci + 4, wasm_f32x4_add(s1, t1));
   }
   for (; ci < Cin; ci++) {
     float s = 0.0f;
-    for (int kh = 0; kh < KH; kh++) {
-      const int th = ih + pt - kh;
-      if (th < 0 || th % sh != 0 || th / sh >= OH) continue;
-      const int oh = th / sh;
-      for (int kw = 0; kw < KW; kw++) {
-        const int tw = iw + pl - kw;
-        if (tw < 0 || tw % sw != 0 || tw / sw >= OW) continue;
-        const float* d = dy + ((size_t)(n * OH + oh) * OW + tw / sw) * Cout;
-        const float* f = ft + (size_t)(kh * KW + (KW - 1 - kw)) * Cout * Cin + ci;
-        for (int co = 0; co < Cout; co++) s += d[co] * f[(size_t)co * Cin];
-      }
-    }
+    FOR_PIXEL_TAPS({ for (int co = 0; co < Cout; co++) s += d[co] * f[(size_t)co * Cin + ci]; })
     dxp[ci] = s;
   }
 }
+#undef FOR_PIXEL_TAPS
 
 EXPORT("conv2d_backprop_input")
 void conv2d_backprop_input(const float* dy, const float* ft, float* dx, int N, int H, int W, int Cin,
