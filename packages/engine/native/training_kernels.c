@@ -30,6 +30,43 @@ static inline void valid_range(int out, int size, int s, int k, int p, int* lo, 
   if (*hi < *lo) *hi = *lo;
 }
 
+typedef struct { v128_t v[8]; } tile8;
+typedef struct { v128_t v[4]; } tile4;
+typedef struct { float v[4]; } tile1;
+#define INLINE static inline __attribute__((always_inline))
+
+/*
+ * The register kernel shared by the convolution, GEMM and input-gradient code: a 4 × 8 tile t (rows r = 0..3, two
+ * vectors each) += Σ_{u<n} s_r[u·ss] · v[u·vs + (0..7)], i.e. n rank-1 updates of 4 broadcast scalars by one
+ * 8-wide row, with 8 accumulators held in registers.
+ */
+INLINE void rank1_4x8(tile8* t, const float* s0, const float* s1, const float* s2, const float* s3, int ss,
+                      const float* v, int vs, int n) {
+  v128_t c00 = t->v[0], c01 = t->v[1], c10 = t->v[2], c11 = t->v[3];
+  v128_t c20 = t->v[4], c21 = t->v[5], c30 = t->v[6], c31 = t->v[7];
+  for (int u = 0; u < n; u++) {
+    const v128_t b0 = wasm_v128_load(v), b1 = wasm_v128_load(v + 4);
+    const v128_t a0 = wasm_v128_load32_splat(s0), a1 = wasm_v128_load32_splat(s1);
+    const v128_t a2 = wasm_v128_load32_splat(s2), a3 = wasm_v128_load32_splat(s3);
+    c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a0, b0)); c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a0, b1));
+    c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a1, b0)); c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a1, b1));
+    c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a2, b0)); c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a2, b1));
+    c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a3, b0)); c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a3, b1));
+    s0 += ss; s1 += ss; s2 += ss; s3 += ss;
+    v += vs;
+  }
+  t->v[0] = c00; t->v[1] = c01; t->v[2] = c10; t->v[3] = c11;
+  t->v[4] = c20; t->v[5] = c21; t->v[6] = c30; t->v[7] = c31;
+}
+
+/* Loads / stores a 4 × 8 tile from rows r0..r0+3·ld of a float matrix with row stride ld. */
+INLINE void load_tile8(tile8* t, const float* a, int ld) {
+  for (int r = 0; r < 4; r++) { t->v[2 * r] = wasm_v128_load(a + (size_t)r * ld); t->v[2 * r + 1] = wasm_v128_load(a + (size_t)r * ld + 4); }
+}
+INLINE void store_tile8(const tile8* t, float* a, int ld) {
+  for (int r = 0; r < 4; r++) { wasm_v128_store(a + (size_t)r * ld, t->v[2 * r]); wasm_v128_store(a + (size_t)r * ld + 4, t->v[2 * r + 1]); }
+}
+
 /*
  * Filter gradient: dw[kh,kw,ci,co] = Σ_{n,oh,ow} x[n, ih, iw, ci] · dy[n, oh, ow, co].
  *
@@ -65,32 +102,17 @@ void conv2d_backprop_filter(const float* x, const float* dy, float* dw, int N, i
           for (; co + 8 <= Cout; co += 8) {
             float* a = acc + (size_t)ci * Cout + co;
             if (mr == 4) {
-              v128_t a00 = wasm_v128_load(a), a01 = wasm_v128_load(a + 4);
-              v128_t a10 = wasm_v128_load(a + Cout), a11 = wasm_v128_load(a + Cout + 4);
-              v128_t a20 = wasm_v128_load(a + 2 * Cout), a21 = wasm_v128_load(a + 2 * Cout + 4);
-              v128_t a30 = wasm_v128_load(a + 3 * Cout), a31 = wasm_v128_load(a + 3 * Cout + 4);
+              tile8 t;
+              load_tile8(&t, a, Cout);
               for (int n = n0; n < n1; n++) {
                 for (int oh = oh0; oh < oh1; oh++) {
                   const int ih = oh * sh + kh - pt;
                   const float* xr = x + ((size_t)(n * H + ih) * W + iw0) * Cin + ci;
                   const float* dr = dy + ((size_t)(n * OH + oh) * OW + ow0) * Cout + co;
-                  for (int c = 0; c < cols; c++) {
-                    const v128_t d0 = wasm_v128_load(dr), d1 = wasm_v128_load(dr + 4);
-                    const v128_t x0 = wasm_v128_load32_splat(xr), x1 = wasm_v128_load32_splat(xr + 1);
-                    const v128_t x2 = wasm_v128_load32_splat(xr + 2), x3 = wasm_v128_load32_splat(xr + 3);
-                    a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(x0, d0)); a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(x0, d1));
-                    a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(x1, d0)); a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(x1, d1));
-                    a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(x2, d0)); a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(x2, d1));
-                    a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(x3, d0)); a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(x3, d1));
-                    xr += xs;
-                    dr += Cout;
-                  }
+                  rank1_4x8(&t, xr, xr + 1, xr + 2, xr + 3, xs, dr, Cout, cols);
                 }
               }
-              wasm_v128_store(a, a00); wasm_v128_store(a + 4, a01);
-              wasm_v128_store(a + Cout, a10); wasm_v128_store(a + Cout + 4, a11);
-              wasm_v128_store(a + 2 * Cout, a20); wasm_v128_store(a + 2 * Cout + 4, a21);
-              wasm_v128_store(a + 3 * Cout, a30); wasm_v128_store(a + 3 * Cout + 4, a31);
+              store_tile8(&t, a, Cout);
             } else {
               v128_t a00 = wasm_v128_load(a), a01 = wasm_v128_load(a + 4);
               for (int n = n0; n < n1; n++) {
@@ -135,26 +157,8 @@ void conv2d_backprop_filter(const float* x, const float* dy, float* dw, int N, i
 /* ---- 4-pixel register tiles shared by the input-gradient and stride-1 convolution kernels ----
  * A tile holds 4 output pixels × (8 | 4 | 1) channels. fma4xW adds Σ_{u<n} d_j[u] · f[u·fs + (0..W)] for
  * the 4 pixel rows d_0..d_3 (each a run of n inputs) and a filter with rows fs floats apart. */
-typedef struct { v128_t v[8]; } tile8;
-typedef struct { v128_t v[4]; } tile4;
-typedef struct { float v[4]; } tile1;
-#define INLINE static inline __attribute__((always_inline))
-
 INLINE void fma4x8(tile8* t, const float* d0, const float* d1, const float* d2, const float* d3, const float* f, int n, int fs) {
-  v128_t s00 = t->v[0], s01 = t->v[1], s10 = t->v[2], s11 = t->v[3];
-  v128_t s20 = t->v[4], s21 = t->v[5], s30 = t->v[6], s31 = t->v[7];
-  for (int u = 0; u < n; u++) {
-    const v128_t f0 = wasm_v128_load(f), f1 = wasm_v128_load(f + 4);
-    const v128_t a0 = wasm_v128_load32_splat(d0 + u), a1 = wasm_v128_load32_splat(d1 + u);
-    const v128_t a2 = wasm_v128_load32_splat(d2 + u), a3 = wasm_v128_load32_splat(d3 + u);
-    s00 = wasm_f32x4_add(s00, wasm_f32x4_mul(a0, f0)); s01 = wasm_f32x4_add(s01, wasm_f32x4_mul(a0, f1));
-    s10 = wasm_f32x4_add(s10, wasm_f32x4_mul(a1, f0)); s11 = wasm_f32x4_add(s11, wasm_f32x4_mul(a1, f1));
-    s20 = wasm_f32x4_add(s20, wasm_f32x4_mul(a2, f0)); s21 = wasm_f32x4_add(s21, wasm_f32x4_mul(a2, f1));
-    s30 = wasm_f32x4_add(s30, wasm_f32x4_mul(a3, f0)); s31 = wasm_f32x4_add(s31, wasm_f32x4_mul(a3, f1));
-    f += fs;
-  }
-  t->v[0] = s00; t->v[1] = s01; t->v[2] = s10; t->v[3] = s11;
-  t->v[4] = s20; t->v[5] = s21; t->v[6] = s30; t->v[7] = s31;
+  rank1_4x8(t, d0, d1, d2, d3, 1, f, fs, n);
 }
 
 INLINE void fma4x4(tile4* t, const float* d0, const float* d1, const float* d2, const float* d3, const float* f, int n, int fs) {
@@ -624,20 +628,11 @@ void gemm(const float* A, const float* B, float* C, int batch, int M, int K, int
             for (int j = 0; j * 8 < nc; j++) {
               const int cols = imin(8, nc - j * 8);
               const float* bp = pb + (size_t)j * kc * 8;
-              v128_t c00 = wasm_f32x4_splat(0.0f), c01 = c00, c10 = c00, c11 = c00;
-              v128_t c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-              for (int k = 0; k < kc; k++) {
-                const v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4);
-                const v128_t a0 = wasm_v128_load32_splat(ap), a1 = wasm_v128_load32_splat(ap + 1);
-                const v128_t a2 = wasm_v128_load32_splat(ap + 2), a3 = wasm_v128_load32_splat(ap + 3);
-                c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a0, b0)); c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a0, b1));
-                c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a1, b0)); c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a1, b1));
-                c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a2, b0)); c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a2, b1));
-                c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a3, b0)); c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a3, b1));
-                ap += 4;
-                bp += 8;
-              }
-              ap -= (size_t)kc * 4;
+              const v128_t z = wasm_f32x4_splat(0.0f);
+              tile8 t = {{z, z, z, z, z, z, z, z}};
+              rank1_4x8(&t, ap, ap + 1, ap + 2, ap + 3, 4, bp, 8, kc);
+              v128_t c00 = t.v[0], c01 = t.v[1], c10 = t.v[2], c11 = t.v[3];
+              v128_t c20 = t.v[4], c21 = t.v[5], c30 = t.v[6], c31 = t.v[7];
               float* ct = c + (size_t)(m0 + i * 4) * N + n0 + j * 8;
               if (rows == 4 && cols == 8) {
                 if (k0 > 0) {
