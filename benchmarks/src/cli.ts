@@ -6,7 +6,7 @@ import { resolveDataDir } from '@asam/data';
 import * as path from 'node:path';
 import { availableParallelism } from 'node:os';
 import { checkProfile, defaultDirs, helpText, parseFlags, type FlagSpec } from './args.ts';
-import { expandGrid, matchesFilter, type ProfileName } from './experiment.ts';
+import { expandGrid, matchesFilter, sweepOrder, type ProfileName } from './experiment.ts';
 import { createExperimentRegistry } from './experiments/index.ts';
 import { generateReport } from './report.ts';
 import { runSweep } from './runner.ts';
@@ -51,7 +51,7 @@ async function main(): Promise<number> {
   const resultsDir = f.results ? path.resolve(f.results as string) : dirs.resultsDir;
   const exps = f.experiment ? (f.experiment as string).split(',').map((id) => registry.get(id.trim())) : registry.forProfile(profile);
   for (const e of exps) if (!e.profiles[profile]) throw new Error(`experiment "${e.id}" has no profile "${profile}"; it has: ${Object.keys(e.profiles).join(', ')}`);
-  const cells = exps.flatMap((e) => expandGrid(e, profile)).filter((c) => matchesFilter(c, f.only as string | undefined));
+  const cells = sweepOrder(exps.flatMap((e) => expandGrid(e, profile)).filter((c) => matchesFilter(c, f.only as string | undefined)), exps);
   console.log(`[bench] profile ${profile} (${why}); ${exps.length} experiment(s), ${cells.length} cell(s); runs in ${runsDir}`);
   if (f.list) {
     for (const c of cells) console.log(`  ${c.experiment}/${c.id}`);

@@ -52,6 +52,16 @@ export interface ExperimentDef {
   profiles: Partial<Record<ProfileName, ProfileSpec>>;
   /** Published numbers per profile (the paper's recipe is only comparable to the `paper` profile). */
   paper?: PaperReference;
+  /**
+   * What the grid's `sgd` point (the base optimizer alone, ρ = 0) runs, as shown in cell ids and reports:
+   * 'sgd' (default; SGD with momentum) or 'adam' (translation tasks).
+   */
+  baseOptimizer?: 'sgd' | 'adam';
+  /**
+   * Where this experiment's cells go in a sweep (default 0): `sweepOrder` groups run in increasing order, and within
+   * a group cells run seed by seed, so every seed's method comparison completes before the next seed starts.
+   */
+  sweepOrder?: number;
 }
 
 /** One grid point: the unit the runner executes in its own folder and process. */
@@ -59,7 +69,7 @@ export interface Cell {
   experiment: string;
   profile: ProfileName;
   task: TaskName;
-  /** Folder name, stable and readable: `sam-rho0.05-seed0`, `sgd-seed1`, `seed0`. */
+  /** Folder name, stable and readable: `sam-rho0.05-seed0`, `sgd-seed1` (`adam-seed1` where the base optimizer is Adam), `seed0`. */
   id: string;
   optimizer: OptimizerName | null;
   rho: number | null;
@@ -194,7 +204,7 @@ export function expandGrid(def: ExperimentDef, profile: ProfileName): Cell[] {
   for (const pt of points) {
     for (const seed of seeds) {
       const parts: string[] = [];
-      if (pt.optimizer) parts.push(pt.optimizer);
+      if (pt.optimizer) parts.push(pt.optimizer === 'sgd' ? def.baseOptimizer ?? 'sgd' : pt.optimizer);
       if (pt.optimizer && pt.optimizer !== 'sgd') parts.push(`rho${fmtRho(pt.rho!)}`);
       parts.push(`seed${seed}`);
       let config: TaskConfig = { ...base, seed };
@@ -274,4 +284,26 @@ export function matchesFilter(cell: Cell, filter: string | undefined): boolean {
     const re = new RegExp('^' + p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
     return re.test(cell.id) || re.test(`${cell.experiment}/${cell.id}`);
   });
+}
+
+/**
+ * The order a sweep runs cells in: by the experiment's `sweepOrder`, then by the position of the cell's seed in its
+ * experiment's seed list, then by experiment (registry order), then grid order. A sweep cut short thus holds
+ * complete seeds of its first experiments rather than every seed of one method.
+ */
+export function sweepOrder(cells: Cell[], defs: ExperimentDef[]): Cell[] {
+  const pos = new Map(defs.map((d, i) => [d.id, i]));
+  const order = new Map(defs.map((d) => [d.id, d.sweepOrder ?? 0]));
+  const seedRank = new Map<string, number>();
+  for (const c of cells) {
+    const key = `${c.experiment}\0${c.seed}`;
+    if (!seedRank.has(key)) seedRank.set(key, new Set(cells.filter((x) => x.experiment === c.experiment && x.seed < c.seed).map((x) => x.seed)).size);
+  }
+  return cells
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => (order.get(a.c.experiment)! - order.get(b.c.experiment)!)
+      || (seedRank.get(`${a.c.experiment}\0${a.c.seed}`)! - seedRank.get(`${b.c.experiment}\0${b.c.seed}`)!)
+      || (pos.get(a.c.experiment)! - pos.get(b.c.experiment)!)
+      || a.i - b.i)
+    .map((x) => x.c);
 }

@@ -2,13 +2,16 @@
 import { ExperimentRegistry } from '../experiment.ts';
 import { scaleInvariance, sharpnessGap, stepTime } from './analysis.ts';
 import { iwslt14Transformer, multi30kTransformer } from './nmt.ts';
-import { cifar100Wrn28_10, cifar10Pyramidnet272, cifar10Resnet20, cifar10Resnet56, cifar10Wrn28_10, imagenetResnet50, labelNoise } from './vision.ts';
+import {
+  cifar100Wrn28_10, cifar10Noise40Resnet20, cifar10Pyramidnet272, cifar10Resnet20, cifar10Resnet56, cifar10RhoResnet20, cifar10Wrn28_10,
+  imagenetResnet50, labelNoise,
+} from './vision.ts';
 
 /** A fresh registry holding every experiment of this package. */
 export function createExperimentRegistry(): ExperimentRegistry {
   return new ExperimentRegistry([
     scaleInvariance, sharpnessGap, stepTime,
-    cifar10Resnet20, cifar10Resnet56, cifar10Wrn28_10, cifar10Pyramidnet272, cifar100Wrn28_10, ...labelNoise, imagenetResnet50,
+    cifar10Resnet20, cifar10Noise40Resnet20, cifar10RhoResnet20, cifar10Resnet56, cifar10Wrn28_10, cifar10Pyramidnet272, cifar100Wrn28_10, ...labelNoise, imagenetResnet50,
     multi30kTransformer, iwslt14Transformer,
   ]);
 }

@@ -5,6 +5,8 @@
  * closure in a way that updates BN statistics and metrics twice.
  *
  * A run directory holds `config.json` (resolved config), `metrics.csv` (one row per epoch), `result.json`,
+ * `test-predictions-last.json` / `test-predictions-best.json` (per-image predicted and true labels of the last and
+ * the best epoch),
  * `checkpoint.bin` (atomic; every epoch and optionally every N steps) and `label-noise.json` for noisy-label runs.
  * Data order and augmentation depend only on (seed, epoch, step), so a run resumes mid-epoch by skipping consumed
  * batches; on the deterministic cpu backend a resumed run ends bit-identical to an uninterrupted one.
@@ -491,8 +493,10 @@ export async function trainClassifier(partial: PartialTrainConfig | TrainConfig,
       let top1 = 0;
       let top5 = 0;
       let seen = 0;
+      const predicted: number[] = [];
+      const labels: number[] = [];
       for await (const b of evalBatcher.epoch(0)) {
-        const [l, c1, c5] = tf.tidy(() => {
+        const [l, c1, c5, pred] = tf.tidy(() => {
           const logits = built.model.apply(b.x, { training: false }) as tf.Tensor2D;
           const onehot = tf.oneHot(b.y, numClasses);
           const lsum = tf.losses.softmaxCrossEntropy(onehot, logits, undefined, 0, tf.Reduction.SUM);
@@ -500,8 +504,11 @@ export async function trainClassifier(partial: PartialTrainConfig | TrainConfig,
           const k = Math.min(5, numClasses);
           const idx = tf.topk(logits, k).indices;
           const c5 = tf.sum(tf.cast(tf.equal(idx, tf.expandDims(b.y, 1)), 'int32'));
-          return [lsum, c1, c5];
+          return [lsum, c1, c5, tf.argMax(logits, 1)];
         });
+        for (const v of await pred.data()) predicted.push(v as number);
+        for (const v of await b.y.data()) labels.push(v as number);
+        pred.dispose();
         tLoss += (await l.data())[0] as number;
         top1 += (await c1.data())[0] as number;
         top5 += (await c5.data())[0] as number;
@@ -518,6 +525,11 @@ export async function trainClassifier(partial: PartialTrainConfig | TrainConfig,
       if (!Number.isFinite(row.test_loss)) {
         return await finish('diverged', { epoch, step: st.stepInEpoch, loss: row.test_loss });
       }
+      // Per-image test predictions of the last epoch and of the best epoch so far (bootstrap intervals over test images).
+      const preds = JSON.stringify({ epoch: row.epoch, test_acc: row.test_acc, labels, predicted }) + '\n';
+      const bestSoFar = st.rows.reduce((m, r) => Math.max(m, r.test_acc), -Infinity);
+      if (row.test_acc > bestSoFar) await writeAtomic(join(out, 'test-predictions-best.json'), preds);
+      await writeAtomic(join(out, 'test-predictions-last.json'), preds);
       st.rows.push(row);
       st.epoch++;
       st.stepInEpoch = 0;
