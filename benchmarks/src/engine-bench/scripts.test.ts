@@ -13,11 +13,16 @@ describe('engine scripts', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'asam-profile-')), 'p.json');
     const text = tsx('./profile.ts', ['--batch', '2', '--top', '5', '--out', out]);
     expect(text).toMatch(/backend wasm, ResNet-20, batch 2, sgd step \d+ ms/);
-    expect(text).toMatch(/\| Conv2DBackpropFilter \| [\d.]+ \|/);
+    // the printed table holds the `--top 5` kernels by time; which five depends on timing, so only its size is checked
+    const tableRows = text.split('\n').filter((l) => /^\| [A-Za-z]\w* \| [\d.]+ \| [\d.]+% \| \d+ \|$/.test(l));
+    expect(tableRows.length).toBe(5);
     const j = JSON.parse(readFileSync(out, 'utf8'));
     expect(j).toMatchObject({ backend: 'wasm', model: 'resnet20', batch: 2, kind: 'sgd' });
     expect(j.rows.length).toBeGreaterThan(5);
-    expect(j.rows.map((r: { kernel: string }) => r.kernel)).toContain('FusedConv2D');
+    // the JSON lists every kernel the step ran (not only the top 5), whatever their order
+    const kernels = j.rows.map((r: { kernel: string }) => r.kernel);
+    for (const k of ['FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput']) expect(kernels).toContain(k);
+    for (const r of j.rows) expect(r.ms).toBeGreaterThanOrEqual(0);
   }, 120_000);
 
   it('soak:engine samples tensors, buffers and RSS and reports zero tensor growth', () => {
