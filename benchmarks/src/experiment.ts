@@ -62,6 +62,24 @@ export interface ExperimentDef {
    * a group cells run seed by seed, so every seed's method comparison completes before the next seed starts.
    */
   sweepOrder?: number;
+  /**
+   * The paper's claims this experiment tests, each "`better` beats `worse`" with the paper's figure for it; the
+   * report computes the paired difference over seeds with its confidence interval and a verdict for each.
+   */
+  claims?: PairClaim[];
+  /**
+   * For a ρ-sensitivity experiment: the experiment whose cells of the same seed supply the published ρ values
+   * (they are the same runs), so the report's accuracy-vs-ρ curve is complete without running them twice.
+   */
+  rhoSweepOf?: string;
+}
+
+/** A claim of the form "method A scores higher than method B", with the published figure it is checked against. */
+export interface PairClaim {
+  better: OptimizerName;
+  worse: OptimizerName;
+  /** The paper's figure for this claim, as text (setting included), e.g. "+0.94 (CIFAR-10, WRN-28-10)". */
+  paper: string;
 }
 
 /** One grid point: the unit the runner executes in its own folder and process. */

@@ -23,6 +23,22 @@ export interface CellOutcome {
   error: string | null;
   /** The raw result.json (analysis tasks are reported from it directly). */
   raw: Record<string, unknown> | null;
+  /** Every numeric column of metrics.csv (one value per epoch), e.g. epoch, lr, train_loss, train_acc, test_acc. */
+  columns: Record<string, number[]>;
+  /** Epochs the task was configured for (vision: epochs; nmt: maxEpochs), to tell a finished curve from a cut one. */
+  plannedEpochs: number | null;
+}
+
+function readColumns(dir: string): Record<string, number[]> {
+  const f = path.join(dir, 'metrics.csv');
+  if (!fs.existsSync(f)) return {};
+  const rows = parseCsv(fs.readFileSync(f, 'utf8'));
+  const out: Record<string, number[]> = {};
+  for (const k of Object.keys(rows[0] ?? {})) {
+    const v = rows.map((r) => (r[k] === '' || r[k] === undefined ? NaN : Number(r[k])));
+    if (v.some(Number.isFinite)) out[k] = v;
+  }
+  return out;
 }
 
 function n(v: unknown): number | null {
@@ -44,8 +60,10 @@ export function readOutcome(task: TaskName, dir: string): CellOutcome {
   const env = readJsonIfExists<{ backend?: { backend?: string } }>(path.join(dir, 'env.json'));
   const base: CellOutcome = {
     status: 'missing', best: null, final: null, extra: {}, wallS: null, meanStepS: null, curve: null,
-    backend: env?.backend?.backend ?? null, error: null, raw,
+    backend: env?.backend?.backend ?? null, error: null, raw, columns: readColumns(dir), plannedEpochs: null,
   };
+  const cfg = readJsonIfExists<{ config?: Record<string, unknown> }>(path.join(dir, 'cell.json'))?.config;
+  if (cfg) base.plannedEpochs = n(task === 'nmt' ? cfg.maxEpochs : cfg.epochs);
   if (!raw) {
     return fs.existsSync(dir) ? { ...base, status: 'running' } : base;
   }

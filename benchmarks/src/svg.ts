@@ -115,31 +115,64 @@ function wrap(width: number, height: number, body: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${body}\n</svg>\n`;
 }
 
+export type Marker = 'circle' | 'square' | 'triangle' | 'diamond';
+
 export interface LineSeries {
   name: string;
   x: number[];
   y: number[];
   color?: string;
   dashed?: boolean;
+  /** Stroke width (default 1.8); thin lines for single seeds, bold for means. */
+  width?: number;
+  /** Stroke opacity (default 1). */
+  opacity?: number;
+  /** Marker drawn at every `markerEvery`-th point, so series that coincide stay visible. */
+  marker?: Marker;
+  markerEvery?: number;
+  /** Leave the series out of the legend (e.g. per-seed lines whose mean is listed). */
+  hideInLegend?: boolean;
 }
 
-/** A line chart (e.g. test accuracy per epoch, one line per cell). */
-export function lineChart(o: { title: string; xLabel: string; yLabel: string; series: LineSeries[]; width?: number; height?: number }): string {
+function markerSvg(m: Marker, x: number, y: number, color: string): string {
+  const r = 3.5;
+  if (m === 'circle') return `<circle cx="${num(x)}" cy="${num(y)}" r="${r}" fill="${color}"/>`;
+  if (m === 'square') return `<rect x="${num(x - r)}" y="${num(y - r)}" width="${2 * r}" height="${2 * r}" fill="${color}"/>`;
+  if (m === 'triangle') return `<path d="M${num(x)},${num(y - r - 1)}L${num(x + r + 1)},${num(y + r)}L${num(x - r - 1)},${num(y + r)}Z" fill="${color}"/>`;
+  return `<path d="M${num(x)},${num(y - r - 1)}L${num(x + r + 1)},${num(y)}L${num(x)},${num(y + r + 1)}L${num(x - r - 1)},${num(y)}Z" fill="none" stroke="${color}" stroke-width="1.5"/>`;
+}
+
+/**
+ * A line chart (e.g. a learning curve per seed and their mean). With `logX` the x axis is log10 (ticks show the
+ * values); `yFromZero` starts the y axis at 0.
+ */
+export function lineChart(o: { title: string; xLabel: string; yLabel: string; series: LineSeries[]; width?: number; height?: number; logX?: boolean; yFromZero?: boolean }): string {
   const width = o.width ?? 720;
   const height = o.height ?? 400;
-  const [x0, x1] = extent(o.series.flatMap((s) => s.x), 0);
-  const [y0, y1] = extent(o.series.flatMap((s) => s.y));
+  const tx = (v: number) => (o.logX ? Math.log10(v) : v);
+  const [x0, x1] = extent(o.series.flatMap((s) => s.x.map(tx)), o.logX ? 0.05 : 0);
+  let [y0, y1] = extent(o.series.flatMap((s) => s.y));
+  if (o.yFromZero) { y0 = Math.min(0, y0); y1 = Math.max(y1, 0); }
   const f: Frame = { width, height, left: 60, right: 190, top: 30, bottom: 42, x0, x1, y0, y1 };
-  const parts = [axes(f, o.title, o.xLabel, o.yLabel)];
+  const parts = [o.logX ? axes(f, o.title, o.xLabel, o.yLabel, []) : axes(f, o.title, o.xLabel, o.yLabel)];
+  if (o.logX) {
+    const xs = [...new Set(o.series.flatMap((s) => s.x))].sort((a, b) => a - b);
+    for (const v of xs) parts.push(`<text x="${num(sx(f, tx(v)))}" y="${f.height - f.bottom + 16}" text-anchor="middle" font-size="11">${esc(fmtTick(v))}</text>`);
+  }
   o.series.forEach((s, i) => {
     const color = s.color ?? colorFor(s.name, i);
-    const pts = s.x.map((x, k) => [x, s.y[k]!] as const).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+    const pts = s.x.map((x, k) => [tx(x), s.y[k]!] as const).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
     if (pts.length === 0) return;
     const d = pts.map(([x, y], k) => `${k ? 'L' : 'M'}${num(sx(f, x))},${num(sy(f, y))}`).join(' ');
-    parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.8"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>`);
-    if (pts.length === 1) parts.push(`<circle cx="${num(sx(f, pts[0]![0]))}" cy="${num(sy(f, pts[0]![1]))}" r="3" fill="${color}"/>`);
+    parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="${s.width ?? 1.8}"${s.opacity !== undefined ? ` stroke-opacity="${s.opacity}"` : ''}${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>`);
+    if (s.marker) {
+      const every = Math.max(1, s.markerEvery ?? 1);
+      pts.forEach(([x, y], k) => { if (k % every === 0 || k === pts.length - 1) parts.push(markerSvg(s.marker!, sx(f, x), sy(f, y), color)); });
+    } else if (pts.length === 1) parts.push(`<circle cx="${num(sx(f, pts[0]![0]))}" cy="${num(sy(f, pts[0]![1]))}" r="3" fill="${color}"/>`);
   });
-  parts.push(legend(f, o.series.map((s, i) => ({ name: s.name, color: s.color ?? colorFor(s.name, i), dashed: s.dashed }))));
+  const shown = o.series.map((s, i) => ({ s, i })).filter(({ s }) => !s.hideInLegend);
+  parts.push(legend(f, shown.map(({ s, i }) => ({ name: s.name, color: s.color ?? colorFor(s.name, i), dashed: s.dashed }))));
+  shown.forEach(({ s, i }, k) => { if (s.marker) parts.push(markerSvg(s.marker, f.width - f.right + 19, f.top + 12 + k * 16, s.color ?? colorFor(s.name, i))); });
   return wrap(width, height, parts.join('\n'));
 }
 
@@ -152,15 +185,22 @@ export interface Bar {
   reference?: number;
 }
 
-/** Vertical bars with ±err whiskers and optional reference ticks. */
-export function barChart(o: { title: string; yLabel: string; bars: Bar[]; width?: number; height?: number; yMin?: number }): string {
+/**
+ * Vertical bars with ±err whiskers and optional reference ticks (labelled by `referenceLabel` in a note under the
+ * title). The value axis always includes 0, so bar lengths compare honestly.
+ */
+export function barChart(o: { title: string; yLabel: string; bars: Bar[]; width?: number; height?: number; yMin?: number; referenceLabel?: string }): string {
   const width = o.width ?? Math.max(360, 110 * o.bars.length + 120, 8 * o.title.length + 40);
   const height = o.height ?? 360;
   const vals = o.bars.flatMap((b) => [b.value + (b.err ?? 0), b.value - (b.err ?? 0), ...(b.reference !== undefined ? [b.reference] : [])]);
   let [y0, y1] = extent(vals, 0.15);
-  if (o.yMin !== undefined) y0 = o.yMin;
+  y0 = Math.min(0, o.yMin ?? 0, y0 < 0 ? y0 : 0);
+  y1 = Math.max(0, y1);
   const f: Frame = { width, height, left: 60, right: 20, top: 30, bottom: 50, x0: 0, x1: o.bars.length, y0, y1 };
   const parts = [axes(f, o.title, '', o.yLabel, o.bars.map((b) => b.label))];
+  if (o.referenceLabel && o.bars.some((b) => b.reference !== undefined)) {
+    parts.push(`<line x1="${f.left + 8}" x2="${f.left + 30}" y1="${f.top + 12}" y2="${f.top + 12}" stroke="black" stroke-width="2" stroke-dasharray="4 2"/><text x="${f.left + 36}" y="${f.top + 12}" dominant-baseline="middle" font-size="11">${esc(o.referenceLabel)}</text>`);
+  }
   o.bars.forEach((b, i) => {
     const color = b.color ?? colorFor(b.label, i);
     const xl = sx(f, i + 0.2);

@@ -48,18 +48,19 @@ describe('generateReport', () => {
     expect(sam.bestMean).toBeCloseTo(0.85, 12);
     expect(sam.bestStd).toBeCloseTo(Math.sqrt(2 * 0.01 ** 2), 12); // sample std of 0.84, 0.86
     expect(sam.stepRatioToSgd).toBeCloseTo(2, 12);
+    expect(sam.plateaued).toBe(0); // two epochs are too short to call a plateau
     expect(r.groups.find((g) => g.optimizer === 'asam')!.wallRatioToSgd).toBeCloseTo(2.2, 12);
     const md = fs.readFileSync(path.join(outDir, 'report.md'), 'utf8');
-    expect(md).toContain('| SAM | 0.05 | 2/2 | 85.00 ± 1.41 | 84.00 ± 1.41 | 91.00 |');
+    expect(md).toContain('| SAM | 0.05 | 2/2 | 85.00 ± 1.41 | 84.00 ± 1.41 | 60.0 ± 0.0 | 0/2 | 91.00 |');
     expect(md).toContain('| ASAM | 0.5 | 2/2 | 87.00 ± 2.83 |');
     expect(md).toContain('Git revisions of the runs: abcdef1234');
-    for (const f of ['index.html', 'summary.csv', 'summary.json', 'fab_cifar/report.md', 'fab_cifar/curves.svg', 'fab_cifar/bars.svg']) {
+    for (const f of ['index.html', 'summary.csv', 'summary.json', 'fab_cifar/report.md', 'fab_cifar/curve-test-acc.svg', 'fab_cifar/curve-train-acc.svg', 'fab_cifar/curve-train-loss.svg', 'fab_cifar/lr-schedule.svg', 'fab_cifar/bars.svg']) {
       expect(fs.existsSync(path.join(outDir, f)), f).toBe(true);
     }
     const csv = fs.readFileSync(path.join(outDir, 'summary.csv'), 'utf8').trim().split('\n');
     expect(csv).toHaveLength(4);
     expect(csv[0]).toMatch(/^experiment,task,optimizer,rho,/);
-    expect(fs.readFileSync(path.join(outDir, 'fab_cifar/curves.svg'), 'utf8')).toMatch(/<path d="M/);
+    expect(fs.readFileSync(path.join(outDir, 'fab_cifar/curve-test-acc.svg'), 'utf8')).toMatch(/<path d="M/);
     const check = checkReport(outDir, { experiments: ['fab_cifar'] });
     expect(check.problems).toEqual([]);
     expect(check.images).toBeGreaterThanOrEqual(4);
@@ -90,6 +91,71 @@ describe('generateReport', () => {
     const c = checkReport(outDir, { allowIncomplete: true });
     expect(c.ok).toBe(false);
     expect(c.problems.join('\n')).toMatch(/index.html is missing/);
+  });
+});
+
+// Three seeds of 60 epochs each with plateaued train curves; ASAM beats SGD by 2–3 points on every seed, SAM loses
+// 1–3 points to SGD on every seed, ASAM beats SAM by 3.5–4 points; in the second test one ASAM run is cut
+// short (train accuracy still rising).
+const claimExp = defineExperiment({
+  id: 'fab_claims', title: 'Fabricated claims', task: 'vision', description: 'fabricated runs for the claims table',
+  base: { model: 'resnet20' },
+  grid: { optimizer: ['sgd', 'sam', 'asam'], rho: { sam: [0.05], asam: [0.5] }, seed: [0, 1, 2] },
+  profiles: { cpu: {} },
+  claims: [
+    { better: 'asam', worse: 'sgd', paper: '+0.94' },
+    { better: 'sam', worse: 'sgd', paper: '+0.64' },
+    { better: 'asam', worse: 'sam', paper: '+0.30' },
+  ],
+});
+const BEST: Record<string, number[]> = { sgd: [0.80, 0.81, 0.79], sam: [0.78, 0.80, 0.77], asam: [0.82, 0.84, 0.805] };
+
+function fabricateClaims(runsDir: string, cut: string | null): void {
+  for (const c of expandGrid(claimExp, 'cpu')) {
+    const d = cellDir(runsDir, c);
+    fs.mkdirSync(d, { recursive: true });
+    const best = BEST[c.optimizer!]![c.seed]!;
+    fs.writeFileSync(path.join(d, 'cell.json'), JSON.stringify({ config: { epochs: 60 } }));
+    fs.writeFileSync(path.join(d, 'result.json'), JSON.stringify({ status: 'completed', bestTestAcc: best, finalTestAcc: best, wallSeconds: 10, meanStepSeconds: 1 }));
+    const rising = c.id === cut;
+    const rows = Array.from({ length: 60 }, (_, e) => {
+      const train = rising ? 0.3 + e * 0.01 : Math.min(0.99, 0.3 + e * 0.03);
+      return `${e + 1},${0.1 * (1 - e / 60)},${2 - train},${train},1,${best - (e === 59 ? 0 : 0.01)}`;
+    });
+    fs.writeFileSync(path.join(d, 'metrics.csv'), `epoch,lr,train_loss,train_acc,test_loss,test_acc\n${rows.join('\n')}\n`);
+    // 1,000 test images; this run is right on the first round(best·1000) of them.
+    const labels = Array.from({ length: 1000 }, (_, i) => i % 10);
+    const k = Math.round(best * 1000);
+    fs.writeFileSync(path.join(d, 'test-predictions-last.json'), JSON.stringify({ epoch: 60, labels, predicted: labels.map((y, i) => (i < k ? y : (y + 1) % 10)) }));
+  }
+}
+
+describe('claims table', () => {
+  it('gives reproduced / not reproduced / inconclusive from t intervals over seeds and flags unconverged runs', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-bench-claims-'));
+    fabricateClaims(path.join(root, 'runs'), null);
+    const r = generateReport({ experiments: [claimExp], profile: 'cpu', runsDir: path.join(root, 'runs'), outDir: path.join(root, 'results') });
+    const v = Object.fromEntries(r.claims.map((c) => [c.claim.split(' — ')[0], c]));
+    expect(v['ASAM > SGD']!.verdict).toBe('reproduced');
+    expect(v['SAM > SGD']!.verdict).toBe('not reproduced');
+    expect(v['ASAM > SAM']!.verdict).toBe('reproduced');
+    // ASAM − SGD per seed: +2, +3, +1.5 points; mean 2.1667, s = 0.7638, t(0.975, 2) = 4.3027 → half-width 1.897
+    expect(v['ASAM > SGD']!.ours).toBe('+2.17 [+0.27, +4.06] (points, n=3)');
+    const md = fs.readFileSync(path.join(root, 'results', 'report.md'), 'utf8');
+    expect(md).toContain("## The paper's claims at this scale");
+    // bootstrap over test images, seed 0: ASAM right on 820 images, SGD on 800, the first 800 shared: Δ = +2.00 exactly
+    expect(md).toMatch(/\| ASAM > SGD \| 3 \| \+2\.00, \+3\.00, \+1\.50 \| \+2\.17 \[\+0\.27, \+4\.06\] \| .* \| \+2\.00 \[\+1\.\d\d, \+2\.\d\d\] \(seed 0\) \|/);
+    expect(fs.readFileSync(path.join(root, 'results', 'summary.json'), 'utf8')).toContain('"verdict": "reproduced"');
+  });
+
+  it('calls a claim inconclusive when one of its runs has not plateaued, and names the run', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-bench-claims-'));
+    fabricateClaims(path.join(root, 'runs'), 'asam-rho0.5-seed1');
+    const r = generateReport({ experiments: [claimExp], profile: 'cpu', runsDir: path.join(root, 'runs'), outDir: path.join(root, 'results') });
+    const c = r.claims.find((x) => x.claim.startsWith('ASAM > SGD'))!;
+    expect(c.verdict).toBe('inconclusive');
+    expect(c.note).toContain('not plateaued: asam-rho0.5-seed1');
+    expect(fs.readFileSync(path.join(root, 'results', 'report.md'), 'utf8')).toContain('**Not plateaued**');
   });
 });
 

@@ -4,12 +4,24 @@
  * these are @asam/vision's defaults) with the published ρ: CIFAR-10 SAM 0.05 / ASAM 0.5,
  * CIFAR-100 SAM 0.1 / ASAM 1.0. `bench.requireFullDataset` makes paper-profile cells refuse partial data.
  */
-import { defineExperiment, type ExperimentDef } from '../experiment.ts';
+import { defineExperiment, type ExperimentDef, type PairClaim } from '../experiment.ts';
 
 const PAPER = 'Kwon et al., ASAM, ICML 2021 (arXiv 2102.11600), Table 2 / Table 3';
 const CIFAR10_RHO = { sam: [0.05], asam: [0.5] };
 const CIFAR100_RHO = { sam: [0.1], asam: [1.0] };
 const FULL = { bench: { requireFullDataset: true } };
+
+/** The paper's CIFAR claims with its full-scale differences (Table 2 / Table 3, WRN-28-10, test accuracy points). */
+const CIFAR_CLAIMS: PairClaim[] = [
+  { better: 'asam', worse: 'sgd', paper: '+0.94 (CIFAR-10) / +2.12 (CIFAR-100), WRN-28-10' },
+  { better: 'asam', worse: 'sam', paper: '+0.30 (CIFAR-10) / +0.26 (CIFAR-100), WRN-28-10' },
+  { better: 'sam', worse: 'sgd', paper: '+0.64 (CIFAR-10) / +1.86 (CIFAR-100), WRN-28-10' },
+];
+const NOISE_CLAIMS: PairClaim[] = [
+  { better: 'asam', worse: 'sgd', paper: 'ASAM above SGD at every noise rate (ResNet-32, full CIFAR-10)' },
+  { better: 'asam', worse: 'sam', paper: 'ASAM above SAM at every noise rate (ResNet-32, full CIFAR-10)' },
+  { better: 'sam', worse: 'sgd', paper: 'SAM above SGD at every noise rate (ResNet-32, full CIFAR-10)' },
+];
 
 /**
  * The CPU-scale reproduction's regime (issue: converged runs). On the 4k-image subset an independent PyTorch run of
@@ -29,6 +41,7 @@ export const cifar10Resnet20 = defineExperiment({
   description: 'SGD vs SAM vs ASAM on CIFAR-10 with ResNet-20 (paper recipe; ρ: SAM 0.05, ASAM 0.5).',
   base: { model: 'resnet20', dataset: 'cifar10' },
   grid: { optimizer: ['sgd', 'sam', 'asam'], rho: CIFAR10_RHO, seed: [0, 1, 2] },
+  claims: CIFAR_CLAIMS,
   profiles: {
     smoke: {
       base: { model: 'resnet8_tiny', epochs: 2, batchSize: 32, trainLimit: 256, testLimit: 128, maxStepsPerEpoch: 4, evalBatchSize: 128 },
@@ -51,6 +64,7 @@ export const cifar10Noise40Resnet20 = defineExperiment({
   description: 'Robustness to label noise at CPU scale: 40% of the 4,000 training labels replaced symmetrically (test labels clean), ResNet-20, paper recipe; SGD memorizes the noisy labels late in training, which is where the methods part.',
   base: { model: 'resnet20', dataset: 'cifar10', labelNoise: { rate: 0.4, kind: 'symmetric' } },
   grid: { optimizer: ['sgd', 'sam', 'asam'], rho: CIFAR10_RHO, seed: CPU_SEEDS },
+  claims: NOISE_CLAIMS,
   profiles: {
     cpu: {
       base: CPU_SUBSET,
@@ -72,6 +86,7 @@ export const cifar10RhoResnet20 = defineExperiment({
   base: { model: 'resnet20', dataset: 'cifar10' },
   grid: { optimizer: ['sam', 'asam'], rho: { sam: [0.01, 0.02, 0.1, 0.2], asam: [0.1, 0.2, 1.0, 2.0] }, seed: [0] },
   sweepOrder: 2,
+  rhoSweepOf: 'cifar10_resnet20',
   profiles: {
     cpu: {
       base: CPU_SUBSET,

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { pairedBootstrap, plateauCheck, tauDifferenceBootstrap, tInterval, verdictOf } from './compare.ts';
+
+describe('tInterval', () => {
+  it('is mean ± t(0.975, n−1)·s/√n (t(0.975, 2) = 4.302653 from the t table)', () => {
+    const iv = tInterval([1, 2, 3])!;
+    expect(iv.estimate).toBe(2);
+    expect(iv.hi - 2).toBeCloseTo(4.302653 / Math.sqrt(3), 5);
+    expect(2 - iv.lo).toBeCloseTo(4.302653 / Math.sqrt(3), 5);
+  });
+  it('uses t(0.975, 4) = 2.776445 for five seeds', () => {
+    const d = [0.5, 1.5, 1, 2, 0];
+    const iv = tInterval(d)!;
+    const s = Math.sqrt((0.25 + 0.25 + 0 + 1 + 1) / 4); // deviations from the mean 1: −0.5, 0.5, 0, 1, −1
+    expect(iv.hi - iv.estimate).toBeCloseTo((2.776445 * s) / Math.sqrt(5), 5);
+  });
+  it('gives no interval for one seed', () => {
+    expect(tInterval([0.3])).toBeNull();
+  });
+});
+
+describe('pairedBootstrap', () => {
+  const labels = Array.from({ length: 400 }, (_, i) => i % 10);
+  it('is exactly 0 when both models predict the same', () => {
+    const p = labels.map((y, i) => (i % 3 ? y : (y + 1) % 10));
+    const iv = pairedBootstrap(labels, p, p, { resamples: 200 });
+    expect([iv.estimate, iv.lo, iv.hi]).toEqual([0, 0, 0]);
+  });
+  it('is 1 everywhere when A is always right and B always wrong', () => {
+    const iv = pairedBootstrap(labels, labels, labels.map((y) => (y + 1) % 10), { resamples: 200 });
+    expect([iv.estimate, iv.lo, iv.hi]).toEqual([1, 1, 1]);
+  });
+  it('covers the full-sample difference with about the normal-theory width', () => {
+    // A right on 75 % of images, B on 50 %, independently arranged: difference 0.25.
+    const a = labels.map((y, i) => (i % 4 !== 0 ? y : -1));
+    const b = labels.map((y, i) => (i % 2 === 0 ? y : -1));
+    const iv = pairedBootstrap(labels, a, b, { resamples: 4000, seed: 3 });
+    expect(iv.estimate).toBeCloseTo(0.25, 10);
+    expect(iv.lo).toBeLessThan(0.25);
+    expect(iv.hi).toBeGreaterThan(0.25);
+    // per-image differences take values in {−1, 0, 1}; their variance here is 3/4 − 0.25² = 0.6875, so the 95 % half-width ≈ 1.96·√(0.4375/400)
+    const half = 1.96 * Math.sqrt(0.6875 / 400);
+    expect((iv.hi - iv.lo) / 2).toBeGreaterThan(half * 0.85);
+    expect((iv.hi - iv.lo) / 2).toBeLessThan(half * 1.15);
+  });
+  it('refuses predictions of another length', () => {
+    expect(() => pairedBootstrap([1, 2], [1], [1, 2])).toThrow(/2 labels but 1/);
+  });
+});
+
+describe('tauDifferenceBootstrap', () => {
+  it('finds the measure that ranks the gap exactly better', () => {
+    const gap = Array.from({ length: 30 }, (_, i) => i);
+    const good = gap.map((g) => g * 2 + 1);
+    const noisy = gap.map((g, i) => ((i * 7919) % 30));
+    const iv = tauDifferenceBootstrap(good, noisy, gap, { resamples: 500 });
+    expect(iv.estimate).toBeGreaterThan(0.5);
+    expect(iv.lo).toBeGreaterThan(0);
+  });
+});
+
+describe('plateauCheck and verdictOf', () => {
+  it('sees a flat end and a rising end', () => {
+    const flat = [...Array.from({ length: 80 }, (_, i) => i), ...Array.from({ length: 20 }, () => 99.5)];
+    expect(plateauCheck(flat, 0.5).plateaued).toBe(true);
+    const rising = Array.from({ length: 100 }, (_, i) => i);
+    const r = plateauCheck(rising, 0.5);
+    expect(r.plateaued).toBe(false);
+    expect(r.change).toBeCloseTo(10, 10);
+    expect(plateauCheck([1, 1, 1], 0.5).plateaued).toBe(false);
+  });
+  it('maps intervals to verdicts', () => {
+    expect(verdictOf({ lo: 0.1, hi: 0.5 })).toBe('reproduced');
+    expect(verdictOf({ lo: -0.5, hi: -0.1 })).toBe('not reproduced');
+    expect(verdictOf({ lo: -0.1, hi: 0.5 })).toBe('inconclusive');
+    expect(verdictOf(null)).toBe('inconclusive');
+  });
+});

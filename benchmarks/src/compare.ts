@@ -1,0 +1,114 @@
+/**
+ * Statistics for method comparisons: paired differences over seeds with a Student-t 95 % interval, a paired
+ * bootstrap over test images for one seed, a bootstrap over models for a difference of Kendall τ, the plateau
+ * check of a training curve and the verdict rule of the claims table.
+ */
+import tQuantile from '@stdlib/stats-base-dists-t-quantile';
+import { Rng } from '@asam/data';
+import { kendallTau, mean, std } from './stats.ts';
+
+export interface Interval {
+  /** Point estimate (mean of the paired differences, or the difference on the full sample). */
+  estimate: number;
+  lo: number;
+  hi: number;
+  /** Seeds (t interval) or resamples (bootstrap). */
+  n: number;
+  method: 't' | 'bootstrap';
+}
+
+/**
+ * Two-sided Student-t confidence interval of the mean of paired differences d_i (one per seed):
+ * d̄ ± t_{1−α/2, n−1} · s / √n. Null for fewer than two differences (no spread can be estimated).
+ */
+export function tInterval(d: readonly number[], level = 0.95): Interval | null {
+  if (d.length < 2) return null;
+  const m = mean(d);
+  const half = tQuantile(1 - (1 - level) / 2, d.length - 1) * std(d) / Math.sqrt(d.length);
+  return { estimate: m, lo: m - half, hi: m + half, n: d.length, method: 't' };
+}
+
+function percentile(sorted: readonly number[], q: number): number {
+  const pos = (sorted.length - 1) * q;
+  const i = Math.floor(pos);
+  const f = pos - i;
+  return i + 1 < sorted.length ? sorted[i]! * (1 - f) + sorted[i + 1]! * f : sorted[i]!;
+}
+
+/**
+ * Paired percentile bootstrap over test images: resamples image indices with replacement and takes
+ * acc(A) − acc(B) on the same resample, so the interval reflects which images the test set happens to hold, not
+ * seed-to-seed variation. `labels`, `predA`, `predB` are per-image; the estimate is the full-sample difference.
+ */
+export function pairedBootstrap(labels: readonly number[], predA: readonly number[], predB: readonly number[], o: { resamples?: number; seed?: number; level?: number } = {}): Interval {
+  const n = labels.length;
+  if (predA.length !== n || predB.length !== n) throw new Error(`pairedBootstrap: ${n} labels but ${predA.length} / ${predB.length} predictions; pass predictions of the same test images`);
+  if (n === 0) throw new Error('pairedBootstrap: no test images');
+  const diff = Int8Array.from(labels, (y, i) => Number(predA[i] === y) - Number(predB[i] === y));
+  const est = diff.reduce((a, b) => a + b, 0) / n;
+  const B = o.resamples ?? 2000;
+  const rng = new Rng(o.seed ?? 0);
+  const stats: number[] = new Array(B);
+  for (let b = 0; b < B; b++) {
+    let s = 0;
+    for (let k = 0; k < n; k++) s += diff[rng.int(n)]!;
+    stats[b] = s / n;
+  }
+  stats.sort((p, q) => p - q);
+  const a = (1 - (o.level ?? 0.95)) / 2;
+  return { estimate: est, lo: percentile(stats, a), hi: percentile(stats, 1 - a), n: B, method: 'bootstrap' };
+}
+
+/**
+ * Bootstrap over models of τ(a, gap) − τ(s, gap): whether one measure ranks the generalization gap better than
+ * another beyond the luck of which models were trained. Resamples models with replacement.
+ */
+export function tauDifferenceBootstrap(a: readonly number[], s: readonly number[], gap: readonly number[], o: { resamples?: number; seed?: number; level?: number } = {}): Interval {
+  const n = gap.length;
+  const est = kendallTau(a, gap) - kendallTau(s, gap);
+  const B = o.resamples ?? 2000;
+  const rng = new Rng(o.seed ?? 0);
+  const stats: number[] = [];
+  for (let b = 0; b < B; b++) {
+    const idx = Array.from({ length: n }, () => rng.int(n));
+    const v = kendallTau(idx.map((i) => a[i]!), idx.map((i) => gap[i]!)) - kendallTau(idx.map((i) => s[i]!), idx.map((i) => gap[i]!));
+    if (Number.isFinite(v)) stats.push(v);
+  }
+  stats.sort((p, q) => p - q);
+  const al = (1 - (o.level ?? 0.95)) / 2;
+  return { estimate: est, lo: percentile(stats, al), hi: percentile(stats, 1 - al), n: stats.length, method: 'bootstrap' };
+}
+
+export interface PlateauCheck {
+  plateaued: boolean;
+  /** Change of the metric's mean between the last window and the one before it (same units as the input). */
+  change: number;
+  window: number;
+}
+
+/**
+ * Whether a per-epoch curve (e.g. train accuracy in %) has plateaued: the mean over the last 10 % of the epochs
+ * (at least 3) differs from the mean over the 10 % before by less than `tolerance`. A curve shorter than two
+ * windows has not plateaued.
+ */
+export function plateauCheck(curve: readonly number[], tolerance: number): PlateauCheck {
+  const w = Math.max(3, Math.round(curve.length * 0.1));
+  if (curve.length < 2 * w) return { plateaued: false, change: NaN, window: w };
+  const last = mean(curve.slice(-w));
+  const prev = mean(curve.slice(-2 * w, -w));
+  const change = last - prev;
+  return { plateaued: Math.abs(change) < tolerance, change, window: w };
+}
+
+export type Verdict = 'reproduced' | 'not reproduced' | 'inconclusive';
+
+/**
+ * The claims table's rule for "A is better than B": reproduced when the whole 95 % interval of A − B lies above 0,
+ * not reproduced when it lies below 0, inconclusive when it contains 0 or no interval could be computed.
+ */
+export function verdictOf(iv: Pick<Interval, 'lo' | 'hi'> | null): Verdict {
+  if (!iv || !Number.isFinite(iv.lo) || !Number.isFinite(iv.hi)) return 'inconclusive';
+  if (iv.lo > 0) return 'reproduced';
+  if (iv.hi < 0) return 'not reproduced';
+  return 'inconclusive';
+}
