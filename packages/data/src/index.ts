@@ -59,3 +59,5 @@ export { download, downloadFile, DATASETS } from './download.ts';
 export type { DatasetSource, RemoteFile, DownloadOptions, DownloadProgress } from './download.ts';
 export { JpegDecoderPool } from './jpeg-pool.ts';
 export { subsetDataset, stratifiedSplit, channelStats } from './subset.ts';
+export { syntheticCifar10Records, writeSyntheticCifar10 } from './synthetic.ts';
+export type { SyntheticCifarOptions, SyntheticCifarFiles } from './synthetic.ts';
