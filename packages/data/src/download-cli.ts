@@ -25,16 +25,22 @@ if (names.length === 0) {
 }
 const dir = resolveDataDir({ ...(dirArg ? { dir: dirArg } : {}), env: process.env });
 let last = 0;
-for (const name of names) {
-  console.log(`${name}: ${DATASETS[name]?.description} → ${dir}\n  checksums: ${DATASETS[name]?.checksumNote}`);
-  const paths = await download(name, dir, {
-    onProgress: (p) => {
-      const now = Date.now();
-      if (p.phase === 'downloading' && now - last < 500) return;
-      last = now;
-      const pct = p.total ? ` ${((100 * p.received) / p.total).toFixed(1)}%` : '';
-      console.log(`  ${p.phase} ${p.file} ${(p.received / 2 ** 20).toFixed(1)} MiB${pct}${p.resumedFrom ? ` (resumed at ${p.resumedFrom})` : ''}`);
-    },
-  });
-  console.log(`  ok: ${paths.join(', ')}`);
+try {
+  for (const name of names) {
+    console.log(`${name}: ${DATASETS[name]?.description} → ${dir}\n  checksums: ${DATASETS[name]?.checksumNote}`);
+    const paths = await download(name, dir, {
+      onProgress: (p) => {
+        const now = Date.now();
+        if (p.phase === 'downloading' && now - last < 500) return;
+        last = now;
+        const pct = p.total ? ` ${((100 * p.received) / p.total).toFixed(1)}%` : '';
+        console.log(`  ${p.phase} ${p.file} ${(p.received / 2 ** 20).toFixed(1)} MiB${pct}${p.resumedFrom ? ` (resumed at ${p.resumedFrom})` : ''}`);
+      },
+    });
+    console.log(`  ok: ${paths.join(', ')}`);
+  }
+} catch (e) {
+  // One line for the user (network, checksum, HTTP status); the partial file, if any, keeps its `.part` name.
+  console.error(`download failed: ${(e as Error).message}`);
+  process.exit(1);
 }

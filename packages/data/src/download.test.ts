@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCifar10 } from './cifar.ts';
-import { DATASETS, download, downloadFile, type DatasetSource, type DownloadProgress } from './download.ts';
+import { DATASETS, download, downloadFile, NetworkUnreachableError, type DatasetSource, type DownloadProgress } from './download.ts';
 import { ChecksumError, DataNotFoundError } from './errors.ts';
 import { resolveDataDir } from './paths.ts';
 import { writeTar } from './tar.ts';
@@ -161,5 +161,22 @@ describe.skipIf(NO_DATA)(`registry checksums vs the real files (${NO_DATA ? SKIP
       expect(got, f.path).toBe(f.sha256);
       expect(f.url).toMatch(/^https:\/\/raw\.githubusercontent\.com\/multi30k\/dataset\/[0-9a-f]{40}\/data\/task1\//);
     }
+  });
+});
+
+describe('downloadFile without a reachable host', () => {
+  it('fails at once with one line naming the host and the fixes, and leaves no file that looks complete', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'asam-dl-unreachable-'));
+    const dest = join(dir, 'x.bin');
+    const progress: string[] = [];
+    // `.invalid` never resolves (RFC 2606), offline or online.
+    const err = await downloadFile('http://asam-download-test.invalid/x.bin', dest, { retries: 5, retryDelayMs: 60_000, onProgress: (p) => progress.push(p.phase) })
+      .then(() => null, (e: Error) => e);
+    expect(err).toBeInstanceOf(NetworkUnreachableError);
+    expect(err!.message).not.toContain('\n');
+    expect(err!.message).toMatch(/cannot reach asam-download-test\.invalid \((ENOTFOUND|EAI_AGAIN)/);
+    expect(err!.message).toContain('ASAM_DATA_DIR / --data-dir');
+    expect(progress).not.toContain('retrying');
+    expect(existsSync(dest)).toBe(false);
   });
 });

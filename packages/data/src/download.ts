@@ -190,6 +190,18 @@ function fetchInto(url: string, part: string, have: number, onData: (received: n
   });
 }
 
+/** Socket errors that mean the host cannot be reached at all (no network, no DNS, blocked): retrying does not help. */
+const UNREACHABLE = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNREFUSED']);
+
+/** The download host cannot be reached (offline, DNS failure, firewall); thrown at once, without retries. */
+export class NetworkUnreachableError extends Error {
+  constructor(readonly url: string, readonly code: string) {
+    super(`cannot reach ${new URL(url).host} (${code}: no network, or the host is unreachable from this machine); ` +
+      'download the files on a machine with network access and copy them into the data folder, or point ASAM_DATA_DIR / --data-dir at existing data');
+    this.name = 'NetworkUnreachableError';
+  }
+}
+
 /**
  * Downloads `url` to `dest` atomically and resumably (see module doc). Verifies `sha256` or `md5` when given;
  * on mismatch the partial file is deleted and ChecksumError is thrown. If `dest` exists and verifies, nothing
@@ -214,6 +226,8 @@ export async function downloadFile(url: string, dest: string, o: DownloadOptions
       break;
     } catch (e) {
       if (e instanceof HttpStatusError && e.status >= 400 && e.status < 500) throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== undefined && UNREACHABLE.has(code)) throw new NetworkUnreachableError(url, code);
       if (attempt >= retries) throw new Error(`${(e as Error).message}; gave up after ${attempt + 1} attempts (partial data kept in ${part}; run again to resume)`);
       report({ received: existsSync(part) ? (await stat(part)).size : 0, total: null, resumedFrom: have, phase: 'retrying' });
       await new Promise((r) => setTimeout(r, o.retryDelayMs ?? 1000));

@@ -55,7 +55,7 @@ export {
   IMAGENET_STD,
 } from './imagenet.ts';
 export type { RgbImage, ImageFolderEntry, ImageFolderIndex } from './imagenet.ts';
-export { download, downloadFile, DATASETS } from './download.ts';
+export { download, downloadFile, DATASETS, NetworkUnreachableError } from './download.ts';
 export type { DatasetSource, RemoteFile, DownloadOptions, DownloadProgress } from './download.ts';
 export { JpegDecoderPool } from './jpeg-pool.ts';
 export { subsetDataset, stratifiedSplit, channelStats } from './subset.ts';
