@@ -1,0 +1,96 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { UsageError } from './errors.ts';
+import { chosenBackend, collectRunEnv, describeAttempts, packageVersion } from './env-info.ts';
+import { prepareRunFolder, readRunEnv, recordRunEnv } from './run-folder.ts';
+
+const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'asam-cli-'));
+const RUN_FILES = ['config.json', 'checkpoint.bin', 'metrics.csv', 'result.json'];
+const prep = (dir: string, resume: boolean, overwrite: boolean) => prepareRunFolder(dir, { resume, overwrite, runFiles: RUN_FILES });
+const engine = {
+  backend: 'wasm', requested: 'auto', reason: 'first backend that loaded (webgpu unavailable)',
+  attempts: [{ name: 'webgpu', ok: false, error: 'no GPU adapter' }, { name: 'wasm', ok: true, error: null }], kernels: ['grad:Mean'],
+};
+
+describe('prepareRunFolder', () => {
+  it('a missing or empty folder starts a new run; --resume there is refused', () => {
+    const d = tmp();
+    expect(prep(path.join(d, 'new'), false, false)).toBe('new');
+    expect(prep(d, false, false)).toBe('new');
+    expect(() => prep(d, true, false)).toThrow(UsageError);
+    expect(() => prep(d, true, false)).toThrow(/--resume: .* holds no run to continue \(no config\.json\)/);
+  });
+
+  it('refuses a folder that holds a run unless --resume or --overwrite, and never both', () => {
+    const d = tmp();
+    fs.writeFileSync(path.join(d, 'config.json'), '{}');
+    fs.writeFileSync(path.join(d, 'checkpoint.bin'), 'x');
+    expect(() => prep(d, false, false)).toThrow(/already holds a run \(config\.json, checkpoint\.bin\); pass --resume to continue it, --overwrite/);
+    expect(() => prep(d, true, true)).toThrow(/exclude each other/);
+    expect(prep(d, true, false)).toBe('resume');
+    expect(fs.existsSync(path.join(d, 'checkpoint.bin'))).toBe(true);
+  });
+
+  it('a completed run is finished for --resume; --overwrite deletes only the run files', () => {
+    const d = tmp();
+    for (const f of ['config.json', 'result.json', 'env.json', 'log.txt']) fs.writeFileSync(path.join(d, f), f === 'result.json' ? '{"status":"completed"}' : '{}');
+    fs.writeFileSync(path.join(d, 'notes.md'), 'mine');
+    expect(prep(d, true, false)).toBe('finished');
+    expect(() => prep(d, false, false)).toThrow(/status completed/);
+    expect(prep(d, false, true)).toBe('new');
+    expect(fs.readdirSync(d)).toEqual(['notes.md']);
+  });
+
+  it('an unfinished run without its config cannot be resumed', () => {
+    const d = tmp();
+    fs.writeFileSync(path.join(d, 'log.txt'), 'x');
+    expect(() => prep(d, true, false)).toThrow(/has no config\.json/);
+  });
+});
+
+describe('recordRunEnv', () => {
+  const env = () => collectRunEnv({ engine, programFile: import.meta.url, argv: ['--out', 'x'], cwd: '/u' });
+
+  it('writes env.json once for a new run and appends resumes to env-resume.jsonl', () => {
+    const d = tmp();
+    const first = env();
+    recordRunEnv(d, 'new', first);
+    const before = fs.readFileSync(path.join(d, 'env.json'), 'utf8');
+    expect(() => recordRunEnv(d, 'new', env())).toThrow(/never replaces another run's env\.json/);
+    recordRunEnv(d, 'resume', env());
+    recordRunEnv(d, 'resume', env());
+    expect(fs.readFileSync(path.join(d, 'env.json'), 'utf8')).toBe(before);
+    expect(fs.readFileSync(path.join(d, 'env-resume.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
+    expect(readRunEnv(d)?.pid).toBe(first.pid);
+    expect(readRunEnv(tmp())).toBeNull();
+  });
+});
+
+describe('collectRunEnv', () => {
+  it('records git sha, machine, versions, the backend report with every attempt, and the command', () => {
+    const e = collectRunEnv({ engine, programFile: import.meta.url, argv: ['--out', 'x'], cwd: '/u', extra: { dataDir: '/d' } });
+    const here = path.dirname(fileURLToPath(import.meta.url));
+    const git = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: here, encoding: 'utf8' });
+    expect(e.git.sha).toBe(git.status === 0 ? git.stdout.trim() : null);
+    expect(e.machine.cpuModel).toBe(os.cpus()[0]?.model ?? null);
+    expect(e.machine.cpuCount).toBe(os.cpus().length);
+    expect(e.versions.node).toBe(process.version);
+    expect(e.backend).toEqual(engine);
+    expect(e.backend.attempts).not.toBe(engine.attempts);
+    expect(e.command).toEqual({ argv: ['--out', 'x'], cwd: '/u' });
+    expect(e.dataDir).toBe('/d');
+    expect(chosenBackend(engine)).toBe('wasm');
+    expect(describeAttempts(engine)).toBe('webgpu: no GPU adapter; wasm ok');
+  });
+
+  it('reads package versions as the program resolves them, null when absent', () => {
+    // this package pins commander 14.0.3 in package.json
+    const pinned = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> }).dependencies.commander;
+    expect(packageVersion('commander', import.meta.url)).toBe(pinned);
+    expect(packageVersion('no-such-package-here', import.meta.url)).toBeNull();
+  });
+});

@@ -1,0 +1,141 @@
+/**
+ * The run folder of a CLI run: whether `--out` may be used (new, resumed, finished, or refused), the console log
+ * (log.txt, appended by every process that works on the run) and env.json (written once, when the run starts;
+ * a resumed process appends its own record to env-resume.jsonl instead, and a finished run is not touched).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UsageError } from './errors.ts';
+import type { RunEnv } from './env-info.ts';
+
+/** Files every CLI run folder may hold besides the program's own (removed by --overwrite). */
+export const CLI_RUN_FILES = ['env.json', 'env-resume.jsonl', 'log.txt'] as const;
+
+/** What a run folder holds. */
+export interface RunFolderState {
+  /** Run files present (of `runFiles`). */
+  present: string[];
+  /** result.json's status, when there is one. */
+  status: string | null;
+}
+
+/** Reads which of `runFiles` are in `dir` and result.json's status. */
+export function inspectRunFolder(dir: string, runFiles: readonly string[]): RunFolderState {
+  const present = runFiles.filter((f) => fs.existsSync(path.join(dir, f)));
+  let status: string | null = null;
+  const rj = path.join(dir, 'result.json');
+  if (fs.existsSync(rj)) {
+    try {
+      const s = (JSON.parse(fs.readFileSync(rj, 'utf8')) as { status?: unknown }).status;
+      status = typeof s === 'string' ? s : null;
+    } catch {
+      status = 'unreadable';
+    }
+  }
+  return { present, status };
+}
+
+/** How the program goes on with its run folder. */
+export type RunFolderMode = 'new' | 'resume' | 'finished';
+
+/** Options of {@link prepareRunFolder}. */
+export interface PrepareRunFolderOptions {
+  /** `--resume` given. */
+  resume: boolean;
+  /** `--overwrite` given. */
+  overwrite: boolean;
+  /** The files the program writes into a run folder (with {@link CLI_RUN_FILES}, what --overwrite removes). */
+  runFiles: readonly string[];
+  /** The file that makes a folder resumable (default config.json). */
+  resumeMarker?: string;
+}
+
+/**
+ * Decides what happens to run folder `dir`:
+ * - `--resume` and `--overwrite` together: refused;
+ * - a folder that holds a run (any of the run files): `--resume` continues it ('resume'), or reports 'finished'
+ *   when its result.json says completed; `--overwrite` deletes the run files and starts again ('new'); neither flag:
+ *   refused, saying both;
+ * - a folder without a run: 'new'; `--resume` is refused (nothing to continue).
+ * Refusals are {@link UsageError}s. Only the listed run files are ever deleted.
+ */
+export function prepareRunFolder(dir: string, o: PrepareRunFolderOptions): RunFolderMode {
+  if (o.resume && o.overwrite) throw new UsageError('--resume and --overwrite exclude each other: --resume continues the run in --out, --overwrite deletes it');
+  const files = [...new Set([...o.runFiles, ...CLI_RUN_FILES])];
+  const st = inspectRunFolder(dir, files);
+  const marker = o.resumeMarker ?? 'config.json';
+  if (st.present.length === 0) {
+    if (o.resume) throw new UsageError(`--resume: ${dir} holds no run to continue (no ${marker}); drop --resume to start one`);
+    return 'new';
+  }
+  if (o.resume) {
+    if (st.status === 'completed') return 'finished';
+    if (!st.present.includes(marker)) throw new UsageError(`--resume: ${dir} has no ${marker} (not a run folder, or the run never started); use --overwrite to start again`);
+    return 'resume';
+  }
+  if (o.overwrite) {
+    for (const f of st.present) fs.rmSync(path.join(dir, f), { force: true });
+    return 'new';
+  }
+  throw new UsageError(`${dir} already holds a run (${st.present.join(', ')}${st.status ? `; status ${st.status}` : ''}); ` +
+    'pass --resume to continue it, --overwrite to delete it and start again, or choose another --out');
+}
+
+/**
+ * Copies everything written to process.stdout and process.stderr into `file` (appended, synchronously, so
+ * nothing is lost when the process exits). Returns a function that stops copying.
+ */
+export function startConsoleLog(file: string): () => void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const fd = fs.openSync(file, 'a');
+  const streams = [process.stdout, process.stderr] as const;
+  const originals = streams.map((s) => s.write);
+  streams.forEach((s, i) => {
+    const orig = originals[i]!;
+    s.write = ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+      try {
+        if (typeof chunk === 'string') fs.writeSync(fd, chunk);
+        else fs.writeSync(fd, chunk);
+      } catch {
+        // the log is a copy; the console still gets the text
+      }
+      return (orig as (c: string | Uint8Array, ...r: unknown[]) => boolean).call(s, chunk, ...rest);
+    }) as typeof s.write;
+  });
+  let stopped = false;
+  return () => {
+    if (stopped) return;
+    stopped = true;
+    streams.forEach((s, i) => {
+      s.write = originals[i]!;
+    });
+    fs.closeSync(fd);
+  };
+}
+
+/**
+ * Records the environment of this process: a new run writes env.json (atomically; it must not exist yet), a
+ * resumed run appends one line to env-resume.jsonl and leaves env.json as the run's start wrote it. Returns the
+ * file written.
+ */
+export function recordRunEnv(dir: string, mode: 'new' | 'resume', env: RunEnv): string {
+  fs.mkdirSync(dir, { recursive: true });
+  if (mode === 'resume') {
+    const p = path.join(dir, 'env-resume.jsonl');
+    fs.appendFileSync(p, JSON.stringify(env) + '\n');
+    return p;
+  }
+  const p = path.join(dir, 'env.json');
+  if (fs.existsSync(p)) throw new UsageError(`${p} exists already; a new run never replaces another run's env.json (use --resume or --overwrite)`);
+  const tmp = `${p}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, JSON.stringify(env, null, 2) + '\n');
+  fs.renameSync(tmp, p);
+  return p;
+}
+
+/** The env.json a run started with, or null when it has none (a run from before env.json was written). */
+export function readRunEnv(dir: string): RunEnv | null {
+  const p = path.join(dir, 'env.json');
+  if (!fs.existsSync(p)) return null;
+  return JSON.parse(fs.readFileSync(p, 'utf8')) as RunEnv;
+}
