@@ -1,11 +1,13 @@
 /**
- * Kill-and-resume through the real CLI: a child process is SIGKILLed right after its first (mid-epoch) checkpoint,
- * resumed with --resume, and its final weights and optimizer state are compared bit for bit with an
- * uninterrupted run (cpu backend, which is deterministic).
+ * Kill-and-resume: the CLI trains a run uninterrupted; a child process trains the same config.json and is SIGKILLed
+ * at a chosen step (its progress hook reports the step and blocks until the kill, so the kill cannot land anywhere
+ * else); the CLI resumes it with --resume, and its final weights and optimizer state are compared bit for bit with
+ * the uninterrupted run (cpu backend, which is deterministic). Data: a synthetic CIFAR-10 written by the test.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { writeSyntheticCifar10 } from '@asam/data';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,8 +18,35 @@ const pkg = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = join(pkg, 'src', 'cli.ts');
 // tsx's CLI, resolved like any dependency (the workspace root provides it), run with this node binary
 const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
+const child = join(pkg, 'src', 'train', 'resume-child.ts');
+const dataDir = mkdtempSync(join(tmpdir(), 'asam-resume-data-'));
+beforeAll(() => { writeSyntheticCifar10(dataDir, { train: 48, test: 16, seed: 0 }); });
 const args = (out: string) => ['--model', 'resnet8_tiny', '--optimizer', 'asam', '--epochs', '2', '--batch-size', '16',
-  '--train-limit', '48', '--test-limit', '16', '--eval-batch-size', '16', '--checkpoint-every', '1', '--backend', 'cpu', '--out', out];
+  '--train-limit', '48', '--test-limit', '16', '--eval-batch-size', '16', '--checkpoint-every', '1', '--backend', 'cpu',
+  '--data-dir', dataDir, '--out', out];
+
+/**
+ * Runs resume-child.ts on `config` into `out` and SIGKILLs it once it reports global step `stopAt` (it blocks there
+ * until killed). Resolves with the step it reported and how it ended.
+ */
+function killAt(config: string, out: string, stopAt: number): Promise<{ reported: number; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', child, config, out, dataDir, String(stopAt)],
+      { cwd: pkg, env: process.env, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let reported = -1;
+    p.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    (p.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => {
+      const m = /stopped (\d+)/.exec(d.toString());
+      if (m && reported < 0) { reported = Number(m[1]); p.kill('SIGKILL'); }
+    });
+    p.on('error', reject);
+    p.on('close', (code, signal) => {
+      if (reported < 0) reject(new Error(`the child ended (${signal ?? `exit ${code}`}) without reaching step ${stopAt}: ${stderr}`));
+      else resolve({ reported, signal });
+    });
+  });
+}
 
 function run(a: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [tsxCli, cli, ...a], { env: process.env, encoding: 'utf8' });
@@ -25,7 +54,7 @@ function run(a: string[]): { status: number | null; stdout: string; stderr: stri
 }
 
 describe('CLI kill + resume', () => {
-  it('a run SIGKILLed after its first checkpoint resumes to bit-identical weights', async () => {
+  it('a run SIGKILLed at step 3 (last checkpoint: step 2, mid-epoch) resumes to bit-identical weights', async () => {
     const root = mkdtempSync(join(tmpdir(), 'asam-resume-'));
     const full = join(root, 'full');
     const killed = join(root, 'killed');
@@ -34,25 +63,20 @@ describe('CLI kill + resume', () => {
     expect(a.status, a.stderr).toBe(0);
     expect(a.stdout).toMatch(/results in .*full: config\.json, env\.json, metrics\.csv, result\.json/);
 
-    const child = spawn(process.execPath, [tsxCli, cli, ...args(killed)], { env: process.env, stdio: 'ignore' });
+    // 3 steps per epoch, a checkpoint after every step: killed while reporting step 3, before epoch 1's evaluation
+    const k = await killAt(join(full, 'config.json'), killed, 3);
+    expect(k).toEqual({ reported: 3, signal: 'SIGKILL' });
     const ckpt = join(killed, 'checkpoint.bin');
-    await new Promise<void>((resolve, reject) => {
-      const t0 = Date.now();
-      const timer = setInterval(() => {
-        if (existsSync(ckpt)) { clearInterval(timer); child.kill('SIGKILL'); resolve(); }
-        else if (Date.now() - t0 > 120_000) { clearInterval(timer); child.kill('SIGKILL'); reject(new Error('no checkpoint appeared')); }
-      }, 20);
-    });
-    await new Promise((r) => child.on('exit', r));
     const mid = await readCheckpoint<{ globalStep: number; epoch: number; stepInEpoch: number }>(ckpt);
     expect(existsSync(join(killed, 'result.json'))).toBe(false); // it really died mid-run
-    expect(mid.state.globalStep).toBeLessThan(6);
+    expect(existsSync(join(killed, 'metrics.csv'))).toBe(false); // before the first epoch ended
+    expect([mid.state.globalStep, mid.state.epoch, mid.state.stepInEpoch]).toEqual([2, 0, 2]);
 
-    const b = run(['--resume', '--out', killed]);
+    const b = run(['--resume', '--out', killed, '--backend', 'cpu', '--data-dir', dataDir]);
     expect(b.status, b.stderr).toBe(0);
     const resA = JSON.parse(readFileSync(join(full, 'result.json'), 'utf8'));
     const resB = JSON.parse(readFileSync(join(killed, 'result.json'), 'utf8'));
-    expect(resB.resumedFrom).not.toBeNull();
+    expect(resB.resumedFrom).toEqual({ epoch: 0, step: 2 });
     expect(resB.steps).toBe(resA.steps);
     expect(resB.finalTestAcc).toBe(resA.finalTestAcc);
 
@@ -67,10 +91,6 @@ describe('CLI kill + resume', () => {
     // train metrics of every epoch are identical too (they are part of the checkpointed state)
     const rows = (p: string) => readFileSync(join(p, 'metrics.csv'), 'utf8').trim().split('\n').map((l) => l.split(',').slice(0, 6).join(','));
     expect(rows(killed)).toEqual(rows(full));
-    // execution settings may be given on resume (the finished run just reports its result again)
-    const c = run(['--resume', '--out', full, '--micro-batch', '8', '--progress-every', '3']);
-    expect(c.status, c.stderr).toBe(0);
-    expect(JSON.parse(readFileSync(join(full, 'config.json'), 'utf8')).microBatch).toBe(8);
   }, 240_000);
 
   it('CLI rejects bad flags with a message naming the flag', () => {
