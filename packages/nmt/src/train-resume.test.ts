@@ -12,20 +12,28 @@ import { trainTranslation } from './train.ts';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 
-function child(out: string, killWhen?: () => boolean): Promise<{ code: number | null; signal: string | null; stdout: string }> {
+/**
+ * Runs the child on `out`. With `stopAt`, the child's progress hook reports update `stopAt` on fd 3 and blocks, and
+ * it is SIGKILLed then: the kill always lands at that update, never earlier or later.
+ */
+function child(out: string, stopAt?: number): Promise<{ code: number | null; signal: string | null; stdout: string; stoppedAt: number | null }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', 'src/train-resume-child.ts', out], { cwd: pkg, stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = ['--import', 'tsx', 'src/train-resume-child.ts', out, ...(stopAt === undefined ? [] : [String(stopAt)])];
+    const p = spawn(process.execPath, args, { cwd: pkg, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      if (killWhen?.()) p.kill('SIGKILL');
+    let stoppedAt: number | null = null;
+    p.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+    p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    (p.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => {
+      const m = /stopped (\d+)/.exec(d.toString());
+      if (m && stoppedAt === null) { stoppedAt = Number(m[1]); p.kill('SIGKILL'); }
     });
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     p.on('error', reject);
     p.on('close', (code, signal) => {
       if (code !== 0 && signal === null) reject(new Error(`child failed (${code}): ${stderr}`));
-      else resolve({ code, signal, stdout });
+      else if (stopAt !== undefined && stoppedAt === null) reject(new Error(`child ended (${signal ?? code}) before update ${stopAt}: ${stderr}`));
+      else resolve({ code, signal, stdout, stoppedAt });
     });
   });
 }
@@ -38,12 +46,14 @@ describe('resume after kill', () => {
   it('a run killed mid-training resumes from its checkpoint and reproduces the uninterrupted run', async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'nmt-resume-'));
     const ckpt = path.join(out, 'checkpoint.bin');
-    // Kill once a mid-epoch checkpoint past update 8 exists.
-    const killed = await child(out, () => fs.existsSync(ckpt) && readCheckpoint<{ updates: number; batchIndex: number }>(ckpt).meta.updates >= 8);
-    expect(killed.signal).toBe('SIGKILL');
+    // Killed at update 9; checkpoints come every 4 updates, so the last one on disk is update 8's (mid-epoch).
+    const killed = await child(out, 9);
+    expect([killed.signal, killed.stoppedAt]).toEqual(['SIGKILL', 9]);
     expect(fs.existsSync(path.join(out, 'result.json'))).toBe(false);
-    const at = readCheckpoint<{ updates: number }>(ckpt).meta.updates;
-    expect(at).toBeGreaterThanOrEqual(8);
+    expect(fs.existsSync(path.join(out, 'metrics.csv'))).toBe(false); // still in the first epoch
+    const mid = readCheckpoint<{ updates: number; batchIndex: number }>(ckpt).meta;
+    expect([mid.updates, mid.batchIndex]).toEqual([8, 8]);
+    const at = mid.updates;
 
     const resumed = await child(out);
     expect(resumed.code).toBe(0);
