@@ -19,6 +19,6 @@ describe('parseFlags', () => {
   });
   it('checks profile names', () => {
     expect(checkProfile('paper', '--profile')).toBe('paper');
-    expect(() => checkProfile('gpu', '--profile')).toThrow(/--profile = "gpu" is not a profile; valid: smoke, cpu, paper/);
+    expect(() => checkProfile('gpu', '--profile')).toThrow(/--profile = "gpu" is not a profile; valid: smoke, quick, cpu, paper/);
   });
 });

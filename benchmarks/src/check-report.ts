@@ -1,32 +1,25 @@
-/** `pnpm --filter @asam/benchmarks check-report -- --profile smoke`: exit 1 unless the report is complete. */
+/** `pnpm --filter @asam/benchmarks check-report -- --profile P`: exit 1 unless the report of a sweep is complete. */
+import { addOption, createCommand, parseCommand, runCli } from '@asam/cli';
 import * as path from 'node:path';
-import { checkProfile, defaultDirs, helpText, parseFlags, type FlagSpec } from './args.ts';
+import { defaultDirs } from './args.ts';
 import { checkReport } from './check.ts';
+import { PROFILES, type ProfileName } from './experiment.ts';
 import { createExperimentRegistry } from './experiments/index.ts';
 
-const FLAGS: FlagSpec[] = [
-  { name: 'profile', value: true, help: 'smoke | cpu | paper (default smoke)' },
-  { name: 'results', value: true, help: 'report folder (default: benchmarks/results/<profile>)' },
-  { name: 'allow-incomplete', value: false, help: 'do not require every cell to be completed' },
-  { name: 'help', value: false, help: 'this text' },
-];
+const cmd = createCommand({ name: 'pnpm --filter @asam/benchmarks check-report --', description: 'Checks a written report: files present, SVGs complete, links resolvable, cells completed.' });
+addOption(cmd, { flags: '--profile <name>', choices: PROFILES, default: 'smoke', help: 'the profile whose report is checked' });
+addOption(cmd, { flags: '--report <dir>', kind: 'path', help: 'report folder', defaultText: 'benchmarks/runs/<profile>/report (the last sweep\'s)' });
+addOption(cmd, { flags: '--allow-incomplete', help: 'do not require every cell to be completed' });
 
-try {
-  const f = parseFlags(process.argv.slice(2), FLAGS);
-  if (f.help) {
-    console.log(helpText('Usage: pnpm --filter @asam/benchmarks check-report -- [flags]', FLAGS));
-    process.exit(0);
-  }
-  const profile = checkProfile((f.profile as string | undefined) ?? 'smoke', '--profile');
-  const dir = f.results ? path.resolve(f.results as string) : defaultDirs(profile, process.env).resultsDir;
-  const experiments = createExperimentRegistry().forProfile(profile).map((d) => d.id);
-  const r = checkReport(dir, { allowIncomplete: !!f['allow-incomplete'], experiments });
+void runCli(async () => {
+  const f = parseCommand<{ profile: ProfileName; report?: string; allowIncomplete?: boolean }>(cmd, process.argv.slice(2));
+  const dir = f.report ?? path.join(defaultDirs(f.profile, process.env).runsDir, 'report');
+  const experiments = createExperimentRegistry().forProfile(f.profile).map((d) => d.id);
+  const r = checkReport(dir, { allowIncomplete: !!f.allowIncomplete, experiments });
   if (!r.ok) {
     console.error(`[check-report] ${dir}: ${r.problems.length} problem(s):\n${r.problems.map((p) => `  - ${p}`).join('\n')}`);
-    process.exit(1);
+    return 1;
   }
   console.log(`[check-report] ${dir}: OK (${r.completed}/${r.cells} cells completed, ${r.images} images checked)`);
-} catch (e) {
-  console.error(`[check-report] error: ${(e as Error).message}`);
-  process.exit(2);
-}
+  return 0;
+});

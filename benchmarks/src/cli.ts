@@ -1,73 +1,135 @@
 /**
- * `pnpm bench`: runs the experiments of a profile (each grid cell in its own child process and
- * folder), then writes the report. Exit status 1 when any cell failed.
+ * `pnpm bench`: runs the experiments of a profile (each grid cell in its own child process and folder under the
+ * ignored working folder `benchmarks/runs/<profile>`), then writes the report next to the runs. Committed results
+ * under `benchmarks/results/<profile>` change only with `--publish`. Exit status 1 when a cell failed, 2 for a
+ * user error (bad flag, missing data).
  */
+import { addOption, addSharedOptions, backendFrom, createCommand, parseCommand, runCli, UsageError } from '@asam/cli';
 import { resolveDataDir } from '@asam/data';
-import * as path from 'node:path';
+import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { checkProfile, defaultDirs, helpText, parseFlags, type FlagSpec } from './args.ts';
-import { expandGrid, matchesFilter, sweepOrder, type ProfileName } from './experiment.ts';
+import * as path from 'node:path';
+import { defaultDirs } from './args.ts';
+import { missingDataMessage, type DataDirSource } from './data-check.ts';
+import { estimateSweep, formatHours } from './estimate.ts';
+import { expandGrid, matchesFilter, PROFILES, sweepOrder, type ProfileName } from './experiment.ts';
 import { createExperimentRegistry } from './experiments/index.ts';
 import { generateReport } from './report.ts';
+import { publishResults, restoreFromCommitted } from './results.ts';
 import { runSweep } from './runner.ts';
 import { taskModulePath } from './tasks/registry.ts';
 
-const FLAGS: FlagSpec[] = [
-  { name: 'profile', value: true, help: 'smoke | cpu | paper (default: $ASAM_PROFILE, else paper when a GPU backend loads, else cpu)' },
-  { name: 'experiment', value: true, help: 'comma-separated experiment ids (default: every experiment that has the profile)' },
-  { name: 'only', value: true, help: 'cell filter: comma-separated globs on <cell-id> or <experiment>/<cell-id>, or key=value (optimizer, seed, rho, id, experiment)' },
-  { name: 'out', value: true, help: 'runs folder (default: benchmarks/runs/<profile>, or $ASAM_RESULTS_DIR/<profile>)' },
-  { name: 'results', value: true, help: 'report folder (default: benchmarks/results/<profile>)' },
-  { name: 'backend', value: true, help: 'auto | tensorflow-gpu | tensorflow | webgpu | wasm | cpu (default: $ASAM_BACKEND or auto)' },
-  { name: 'data-dir', value: true, help: 'datasets root (default: $ASAM_DATA_DIR, else ~/.cache/asam/data)' },
-  { name: 'jobs', value: true, help: 'cells run at the same time, each its own process (default: one per CPU core; paper profile: 1)' },
-  { name: 'list', value: false, help: 'list the experiments and cells of the profile, run nothing' },
-  { name: 'no-report', value: false, help: 'skip writing the report after the sweep' },
-  { name: 'quiet', value: false, help: 'do not echo the cells\' own progress lines (they still go to each cell\'s log.txt)' },
-  { name: 'help', value: false, help: 'this text' },
-];
-
 async function defaultProfile(backend: string): Promise<{ profile: ProfileName; why: string }> {
-  if (process.env.ASAM_PROFILE) return { profile: checkProfile(process.env.ASAM_PROFILE, 'ASAM_PROFILE'), why: 'from ASAM_PROFILE' };
+  if (process.env.ASAM_PROFILE) {
+    if (!PROFILES.includes(process.env.ASAM_PROFILE as ProfileName)) throw new UsageError(`ASAM_PROFILE = "${process.env.ASAM_PROFILE}" is not a profile; valid: ${PROFILES.join(', ')}`);
+    return { profile: process.env.ASAM_PROFILE as ProfileName, why: 'from ASAM_PROFILE' };
+  }
   // Probe the backend in this process (no tensors are created here); GPU backends get the paper profile.
   const { initEngine } = await import('@asam/engine');
   const info = await initEngine({ backend: backend as never });
   const gpu = info.backend === 'webgpu' || (info.backend === 'tensorflow' && info.attempts.some((a) => a.name === 'tensorflow-gpu' && a.ok));
-  return gpu ? { profile: 'paper', why: `GPU backend ${info.backend} available` } : { profile: 'cpu', why: `no GPU backend (${info.backend}: ${info.reason})` };
+  return gpu ? { profile: 'paper', why: `GPU backend ${info.backend} available` }
+    : { profile: 'quick', why: `no GPU backend (${info.backend}); the CPU-scale reproduction is --profile cpu (hours), its committed results are in benchmarks/results/cpu` };
+}
+
+function command() {
+  const registry = createExperimentRegistry();
+  const cmd = createCommand({
+    name: 'pnpm bench --',
+    description: 'Runs the SGD vs SAM vs ASAM experiments of a profile, one cell per child process, resumable, and writes the report.',
+    epilog: `Profiles: smoke (CI, pipeline only), quick (a first run on a CPU, ≤ 15 minutes), cpu (the CPU-scale reproduction, hours), paper (published recipes, GPU).\n` +
+      `Experiments: ${registry.list().map((d) => `${d.id} [${Object.keys(d.profiles).join(',')}]`).join(', ')}`,
+  });
+  addOption(cmd, { flags: '--profile <name>', choices: PROFILES, help: 'which sizes and grids to run', defaultText: '$ASAM_PROFILE, else paper when a GPU backend loads, else quick' });
+  addOption(cmd, { flags: '--experiment <ids>', help: 'comma-separated experiment ids', defaultText: 'every experiment that has the profile' });
+  addOption(cmd, { flags: '--only <filter>', help: 'cell filter: comma-separated globs on <cell-id> or <experiment>/<cell-id>, or key=value (optimizer, seed, rho, id, experiment)', defaultText: 'all cells' });
+  addOption(cmd, { flags: '--out <dir>', kind: 'path', help: 'working folder of the run folders (ignored by git)', defaultText: 'benchmarks/runs/<profile>, or $ASAM_RESULTS_DIR/<profile>' });
+  addOption(cmd, { flags: '--report <dir>', kind: 'path', help: 'where the report of this sweep is written', defaultText: '<out>/report' });
+  addSharedOptions(cmd, { dataDir: true, backend: true });
+  addOption(cmd, { flags: '--jobs <n>', kind: 'int', min: 1, help: 'cells run at the same time, each its own process', defaultText: 'one per CPU core; paper profile: 1' });
+  addOption(cmd, { flags: '--list', help: 'list the cells of the profile (with a time estimate) and run nothing' });
+  addOption(cmd, { flags: '--skip-report', help: 'do not write the report after the sweep' });
+  addOption(cmd, { flags: '--fresh', help: 'do not restore committed run folders of this profile into --out before the sweep' });
+  addOption(cmd, { flags: '--publish', help: 'after the sweep, copy its run folders to benchmarks/results/<profile> and regenerate the committed report there (a complete sweep only, unless --partial)' });
+  addOption(cmd, { flags: '--partial', help: 'with --publish: publish an unfinished sweep, its unfinished cells with their checkpoints' });
+  addOption(cmd, { flags: '--quiet', help: "do not echo the cells' own progress lines (they still go to each cell's log.txt)" });
+  return { cmd, registry };
 }
 
 async function main(): Promise<number> {
-  const f = parseFlags(process.argv.slice(2), FLAGS);
-  const registry = createExperimentRegistry();
-  if (f.help) {
-    console.log(helpText('Usage: pnpm --filter @asam/benchmarks bench [flags]   (from the repository root: pnpm bench -- [flags])', FLAGS,
-      `\nExperiments: ${registry.list().map((d) => `${d.id} [${Object.keys(d.profiles).join(',')}]`).join(', ')}\n`));
-    return 0;
-  }
-  const backend = (f.backend as string | undefined) ?? process.env.ASAM_BACKEND ?? 'auto';
-  const { profile, why } = f.profile ? { profile: checkProfile(f.profile as string, '--profile'), why: 'from --profile' } : await defaultProfile(backend);
+  const { cmd, registry } = command();
+  const f = parseCommand<{
+    profile?: ProfileName; experiment?: string; only?: string; out?: string; report?: string; dataDir?: string; backend?: string; jobs?: number;
+    list?: boolean; skipReport?: boolean; fresh?: boolean; publish?: boolean; partial?: boolean; quiet?: boolean;
+  }>(cmd, process.argv.slice(2));
+  if (f.partial && !f.publish) throw new UsageError('--partial only applies with --publish');
+  const backend = backendFrom(f.backend, process.env);
+  const { profile, why } = f.profile ? { profile: f.profile, why: 'from --profile' } : await defaultProfile(backend);
   const dirs = defaultDirs(profile, process.env);
-  const runsDir = f.out ? path.resolve(f.out as string) : dirs.runsDir;
-  const resultsDir = f.results ? path.resolve(f.results as string) : dirs.resultsDir;
-  const exps = f.experiment ? (f.experiment as string).split(',').map((id) => registry.get(id.trim())) : registry.forProfile(profile);
-  for (const e of exps) if (!e.profiles[profile]) throw new Error(`experiment "${e.id}" has no profile "${profile}"; it has: ${Object.keys(e.profiles).join(', ')}`);
-  const cells = sweepOrder(exps.flatMap((e) => expandGrid(e, profile)).filter((c) => matchesFilter(c, f.only as string | undefined)), exps);
+  const runsDir = f.out ?? dirs.runsDir;
+  const reportDir = f.report ?? path.join(runsDir, 'report');
+  const exps = f.experiment
+    ? f.experiment.split(',').map((id) => {
+      const e = id.trim();
+      if (!registry.has(e)) throw new UsageError(`--experiment "${e}" is unknown; valid: ${registry.ids().join(', ')}`);
+      const d = registry.get(e);
+      if (!d.profiles[profile]) throw new UsageError(`experiment "${e}" has no profile "${profile}"; it has: ${Object.keys(d.profiles).join(', ')}`);
+      return d;
+    })
+    : registry.forProfile(profile);
+  let cells;
+  try {
+    cells = sweepOrder(exps.flatMap((e) => expandGrid(e, profile)).filter((c) => matchesFilter(c, f.only)), exps);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (cells.length === 0) throw new UsageError(`no cells match --only ${String(f.only)}; try --list to see the cell ids`);
   console.log(`[bench] profile ${profile} (${why}); ${exps.length} experiment(s), ${cells.length} cell(s); runs in ${runsDir}`);
+  const jobs = f.jobs ?? (profile === 'paper' ? 1 : Math.max(1, availableParallelism()));
+  if (!f.fresh) {
+    const r = restoreFromCommitted(cells, runsDir, dirs.resultsDir);
+    if (r.finished + r.resumable) console.log(`[bench] restored from ${path.relative(process.cwd(), dirs.resultsDir) || '.'}: ${r.finished} finished cell(s) (skipped), ${r.resumable} unfinished (resume from their checkpoints)`);
+  }
+  const printEstimate = () => {
+    const est = estimateSweep(cells, runsDir, jobs);
+    if (!est.pending) return console.log('[bench] estimate: nothing left to run');
+    console.log('[bench] estimate of the time left, per kind of cell:');
+    for (const l of est.lines) console.log(`  ${l}`);
+    console.log(`[bench] ${est.pending} cell(s) to run: about ${formatHours(est.cellSeconds)} of cell time, ${formatHours(est.wallSeconds)} on ${jobs} core(s)` +
+      `${est.unknown ? `, plus ${est.unknown} cell(s) not measured yet (analyses, or no epoch of their kind has run)` : ''}`);
+  };
   if (f.list) {
+    printEstimate();
     for (const c of cells) console.log(`  ${c.experiment}/${c.id}`);
     return 0;
   }
-  if (cells.length === 0) throw new Error(`no cells match --only ${String(f.only)}; try --list to see the cell ids`);
-  const dataDir = resolveDataDir({ dir: f['data-dir'] as string | undefined, env: process.env });
-  // CPU profiles: one cell per core (a wasm/cpu cell trains on one thread); the paper profile: one cell at a time (one GPU).
-  const jobs = f.jobs ? Number(f.jobs) : profile === 'paper' ? 1 : Math.max(1, availableParallelism());
-  if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`--jobs = ${String(f.jobs)}: expected an integer >= 1`);
+  const source: DataDirSource = f.dataDir ? '--data-dir' : process.env.ASAM_DATA_DIR ? 'ASAM_DATA_DIR' : 'cache';
+  const dataDir = resolveDataDir({ ...(f.dataDir ? { dir: f.dataDir } : {}), env: process.env });
+  const missing = missingDataMessage(cells, dataDir, source);
+  if (missing) throw new UsageError(missing);
   if (!f.jobs) console.log(`[bench] ${jobs} cell(s) at a time (${profile === 'paper' ? 'paper profile: one GPU' : 'one per CPU core'}; --jobs N to change)`);
-  const summary = await runSweep({ cells, runsDir, backend, dataDir, jobs, taskModule: taskModulePath, echoChildOutput: !f.quiet });
-  if (!f['no-report']) {
+  fs.mkdirSync(runsDir, { recursive: true });
+  const sweep = (part: typeof cells, n: number) => runSweep({ cells: part, runsDir, backend, dataDir, jobs: n, taskModule: taskModulePath, echoChildOutput: !f.quiet });
+  // Measure first: the profile's step-time cell runs alone, so the estimate of the long cells rests on this machine's speed.
+  const calibration = cells.filter((c) => c.task === 'step_time');
+  const first = calibration.length ? await sweep(calibration, 1) : null;
+  printEstimate();
+  const rest = first?.interrupted ? null : await sweep(cells.filter((c) => c.task !== 'step_time'), jobs);
+  const records = [...(first?.records ?? []), ...(rest?.records ?? [])];
+  const summary = {
+    records, failed: records.filter((r) => r.status === 'failed').length, interrupted: !!(first?.interrupted || rest?.interrupted),
+    wallS: (first?.wallS ?? 0) + (rest?.wallS ?? 0),
+  };
+  const cellHours = summary.records.reduce((a, r) => a + r.wallS, 0);
+  console.log(`[bench] measured: ${formatHours(cellHours)} of cell time in ${formatHours(summary.wallS)} wall time`);
+  if (!f.skipReport) {
     // The report always covers every experiment of the profile (cells not run show as such).
-    const rep = generateReport({ experiments: registry.forProfile(profile), profile, runsDir, outDir: resultsDir });
-    console.log(`[bench] report: ${path.join(resultsDir, 'report.md')} and index.html (${rep.files.length} files)`);
+    const rep = generateReport({ experiments: registry.forProfile(profile), profile, runsDir, outDir: reportDir, ...(profile === 'quick' ? { preamble: quickPreamble(dirs.resultsDir) } : {}) });
+    console.log(`[bench] report: ${path.join(reportDir, 'report.md')} and index.html (${rep.files.length} files)`);
+  }
+  if (f.publish && !summary.interrupted) {
+    const p = publishResults({ experiments: registry.forProfile(profile), profile, runsDir, resultsDir: dirs.resultsDir, partial: !!f.partial });
+    console.log(`[bench] published ${p.copied} run folder(s) (${p.kept} finished ones were already committed; ${p.finished}/${p.total} cells finished) and the report to ${dirs.resultsDir}`);
   }
   if (summary.interrupted) return 130;
   if (summary.failed > 0) {
@@ -78,7 +140,20 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then((code) => process.exit(code), (e: Error) => {
-  console.error(`[bench] error: ${e.message}`);
-  process.exit(2);
-});
+/** The quick profile's pointer to the committed method comparison (its claims table, when published). */
+function quickPreamble(resultsDir: string): string {
+  const cpu = path.join(path.dirname(resultsDir), 'cpu');
+  const summary = path.join(cpu, 'summary.json');
+  const rel = path.relative(process.cwd(), path.join(cpu, 'report.md'));
+  let s = `This quick profile runs the analyses that are meaningful in minutes (scale invariance, sharpness vs generalization gap, step time). ` +
+    `It does not compare SGD, SAM and ASAM by accuracy: runs that short have not converged. The method comparison is the cpu profile's (converged runs, 3 seeds, confidence intervals), committed in \`${rel}\`.`;
+  if (fs.existsSync(summary)) {
+    const j = JSON.parse(fs.readFileSync(summary, 'utf8')) as { generatedAt?: string; claims?: Array<{ claim: string; ours: string; verdict: string }>; cells?: Array<{ status: string }> };
+    const done = (j.cells ?? []).filter((c) => c.status === 'completed').length;
+    s += ` Its verdicts as committed (${j.generatedAt ?? '?'}, ${done}/${j.cells?.length ?? 0} cells finished): ` +
+      (j.claims ?? []).filter((c) => !/^Adaptive sharpness/.test(c.claim)).map((c) => `${c.claim}: ${c.verdict}`).join('; ') + '.';
+  }
+  return s;
+}
+
+void runCli(main);

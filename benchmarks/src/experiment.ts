@@ -12,7 +12,11 @@ export type TaskName = (typeof TASKS)[number];
 export const OPTIMIZERS = ['sgd', 'sam', 'asam'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
 
-export const PROFILES = ['smoke', 'cpu', 'paper'] as const;
+/**
+ * smoke: CI, pipeline only. quick: a newcomer's first run on a CPU (≤ 15 minutes; the analyses and step times,
+ * no method comparison). cpu: the CPU-scale reproduction (hours, resumable). paper: the published recipes (GPU).
+ */
+export const PROFILES = ['smoke', 'quick', 'cpu', 'paper'] as const;
 export type ProfileName = (typeof PROFILES)[number];
 
 /** Task config: a plain JSON object handed to the task (e.g. @asam/vision's `trainClassifier`). */

@@ -1,33 +1,31 @@
-/** `pnpm --filter @asam/benchmarks report`: regenerates the report of a profile from existing run folders. */
+/** `pnpm --filter @asam/benchmarks report -- --profile P`: regenerates the report of a sweep from its run folders. */
+import { addOption, createCommand, parseCommand, runCli, UsageError } from '@asam/cli';
 import * as path from 'node:path';
-import { checkProfile, defaultDirs, helpText, parseFlags, type FlagSpec } from './args.ts';
+import { defaultDirs } from './args.ts';
+import { PROFILES, type ProfileName } from './experiment.ts';
 import { createExperimentRegistry } from './experiments/index.ts';
 import { generateReport } from './report.ts';
 
-const FLAGS: FlagSpec[] = [
-  { name: 'profile', value: true, help: 'smoke | cpu | paper (default: $ASAM_PROFILE or cpu)' },
-  { name: 'experiment', value: true, help: 'comma-separated experiment ids (default: all with the profile)' },
-  { name: 'out', value: true, help: 'runs folder to read (default: benchmarks/runs/<profile>)' },
-  { name: 'results', value: true, help: 'report folder (default: benchmarks/results/<profile>)' },
-  { name: 'help', value: false, help: 'this text' },
-];
+const cmd = createCommand({ name: 'pnpm --filter @asam/benchmarks report --', description: 'Regenerates the report of a sweep from its run folders (nothing is trained).' });
+addOption(cmd, { flags: '--profile <name>', choices: PROFILES, help: 'the profile', defaultText: '$ASAM_PROFILE, else cpu' });
+addOption(cmd, { flags: '--experiment <ids>', help: 'comma-separated experiment ids', defaultText: 'every experiment with the profile' });
+addOption(cmd, { flags: '--out <dir>', kind: 'path', help: 'runs folder to read', defaultText: 'benchmarks/runs/<profile>' });
+addOption(cmd, { flags: '--report <dir>', kind: 'path', help: 'where the report goes', defaultText: '<out>/report' });
 
-try {
-  const f = parseFlags(process.argv.slice(2), FLAGS);
-  if (f.help) {
-    console.log(helpText('Usage: pnpm --filter @asam/benchmarks report -- [flags]', FLAGS));
-    process.exit(0);
-  }
-  const profile = checkProfile((f.profile as string | undefined) ?? process.env.ASAM_PROFILE ?? 'cpu', '--profile');
-  const dirs = defaultDirs(profile, process.env);
+void runCli(async () => {
+  const f = parseCommand<{ profile?: ProfileName; experiment?: string; out?: string; report?: string }>(cmd, process.argv.slice(2));
+  const profile = f.profile ?? (process.env.ASAM_PROFILE as ProfileName | undefined) ?? 'cpu';
+  if (!PROFILES.includes(profile)) throw new UsageError(`ASAM_PROFILE = "${profile}" is not a profile; valid: ${PROFILES.join(', ')}`);
   const registry = createExperimentRegistry();
-  const exps = f.experiment ? (f.experiment as string).split(',').map((id) => registry.get(id.trim())) : registry.forProfile(profile);
-  const runsDir = f.out ? path.resolve(f.out as string) : dirs.runsDir;
-  const resultsDir = f.results ? path.resolve(f.results as string) : dirs.resultsDir;
-  const r = generateReport({ experiments: exps, profile, runsDir, outDir: resultsDir });
+  const exps = f.experiment
+    ? f.experiment.split(',').map((id) => {
+      if (!registry.has(id.trim())) throw new UsageError(`--experiment "${id.trim()}" is unknown; valid: ${registry.ids().join(', ')}`);
+      return registry.get(id.trim());
+    })
+    : registry.forProfile(profile);
+  const runsDir = f.out ?? defaultDirs(profile, process.env).runsDir;
+  const outDir = f.report ?? path.join(runsDir, 'report');
+  const r = generateReport({ experiments: exps, profile, runsDir, outDir });
   const done = r.cells.filter((c) => c.status === 'completed').length;
-  console.log(`[report] ${path.join(resultsDir, 'report.md')}: ${done}/${r.cells.length} cells completed, ${r.files.length} files written`);
-} catch (e) {
-  console.error(`[report] error: ${(e as Error).message}`);
-  process.exit(2);
-}
+  console.log(`[report] ${path.join(outDir, 'report.md')}: ${done}/${r.cells.length} cells completed, ${r.files.length} files written`);
+});

@@ -333,7 +333,7 @@ export function generateReport(o: ReportOptions): ReportResult {
   const completed = cellsOut.filter((c) => c.status === 'completed').length;
   const header = [
     `# ASAM benchmarks — profile \`${o.profile}\``, '',
-    `Generated ${now.toISOString()} from the run folders in \`${path.relative(process.cwd(), o.runsDir) || '.'}\` (${completed}/${cellsOut.length} cells completed). ` +
+    `Generated ${now.toISOString()} from the run folders in \`${path.relative(o.outDir, o.runsDir) || '.'}\` (${completed}/${cellsOut.length} cells completed). ` +
     `Backends used: ${[...backends].join(', ') || '–'}. Git revisions of the runs: ${[...shas].map((s) => s.slice(0, 10)).join(', ') || '–'}.`, '',
     ...(o.preamble ? [o.preamble, ''] : []),
     ...(claims.length ? [

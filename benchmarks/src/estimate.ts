@@ -1,0 +1,84 @@
+/**
+ * The time a sweep still needs, from measurements: seconds per epoch from the metrics.csv of the same kind of cell
+ * (same experiment and method, any seed) in the runs folder, else from the profile's measured step times
+ * (`step_time`), else unknown. Printed before a sweep starts; the runner's ETA refines it as cells finish.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Cell } from './experiment.ts';
+import { parseCsv, readJsonIfExists } from './fs-util.ts';
+import { mean } from './stats.ts';
+import { cellDir, isFinishedStatus } from './runner.ts';
+
+export interface SweepEstimate {
+  lines: string[];
+  pending: number;
+  unknown: number;
+  cellSeconds: number;
+  wallSeconds: number;
+}
+
+/** "3.2 h", "14 min", "40 s". */
+export function formatHours(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  if (s >= 5400) return `${(s / 3600).toFixed(1)} h`;
+  if (s >= 90) return `${Math.round(s / 60)} min`;
+  return `${Math.round(s)} s`;
+}
+
+function epochSeconds(dir: string): { done: number; perEpoch: number | null } {
+  const f = path.join(dir, 'metrics.csv');
+  if (!fs.existsSync(f)) return { done: 0, perEpoch: null };
+  const rows = parseCsv(fs.readFileSync(f, 'utf8'));
+  const secs = rows.map((r) => Number(r.seconds)).filter((x) => Number.isFinite(x) && x > 0);
+  return { done: rows.length, perEpoch: secs.length ? mean(secs.slice(-5)) : null };
+}
+
+function plannedEpochs(c: Cell): number | null {
+  const v = c.task === 'nmt' ? c.config.maxEpochs : c.task === 'vision' ? c.config.epochs : null;
+  return typeof v === 'number' ? v : null;
+}
+
+/** Estimate for the unfinished cells of a sweep run `jobs` at a time. */
+export function estimateSweep(cells: Cell[], runsDir: string, jobs: number): SweepEstimate {
+  const kind = (c: Cell) => `${c.experiment} ${c.optimizer ?? ''}`;
+  // Measured seconds per epoch by kind (any seed, any ρ of that method).
+  const measured = new Map<string, number[]>();
+  for (const c of cells) {
+    const e = epochSeconds(cellDir(runsDir, c));
+    if (e.perEpoch !== null) measured.set(kind(c), [...(measured.get(kind(c)) ?? []), e.perEpoch]);
+  }
+  // Step times measured by the profile's step_time cell, for vision cells of the same model and batch.
+  const step = cells.find((c) => c.task === 'step_time');
+  const stepRes = step ? readJsonIfExists<{ status?: string; medianS?: Record<string, number>; config?: { model?: string; batchSize?: number } }>(path.join(cellDir(runsDir, step), 'result.json')) : undefined;
+  const groups = new Map<string, { n: number; epochs: number; perEpoch: number | null; how: string }>();
+  let unknown = 0;
+  let pending = 0;
+  let total = 0;
+  for (const c of cells) {
+    const dir = cellDir(runsDir, c);
+    if (isFinishedStatus(readJsonIfExists<{ status?: string }>(path.join(dir, 'result.json'))?.status)) continue;
+    pending++;
+    const planned = plannedEpochs(c);
+    if (planned === null) { unknown++; continue; }
+    const left = Math.max(0, planned - epochSeconds(dir).done);
+    let perEpoch: number | null = null;
+    let how = '';
+    const m = measured.get(kind(c));
+    if (m?.length) { perEpoch = mean(m); how = 'measured'; }
+    else if (c.task === 'vision' && stepRes?.status === 'completed' && stepRes.medianS && c.optimizer && stepRes.config?.model === c.config.model) {
+      const s = stepRes.medianS[c.optimizer];
+      const images = typeof c.config.trainLimit === 'number' ? c.config.trainLimit : 50000;
+      const batch = typeof c.config.batchSize === 'number' ? c.config.batchSize : 128;
+      if (s !== undefined) { perEpoch = s * batch / (stepRes.config?.batchSize ?? batch) * Math.ceil(images / batch); how = 'from step_time'; }
+    }
+    if (perEpoch === null) { unknown++; continue; }
+    total += left * perEpoch;
+    const g = groups.get(kind(c)) ?? { n: 0, epochs: 0, perEpoch, how };
+    g.n++;
+    g.epochs += left;
+    groups.set(kind(c), g);
+  }
+  const lines = [...groups].map(([k, g]) => `${k}: ${g.n} cell(s), ${g.epochs} epochs left at ${g.perEpoch!.toFixed(0)} s/epoch (${g.how}) = ${formatHours(g.epochs * g.perEpoch!)}`);
+  return { lines, pending, unknown, cellSeconds: total, wallSeconds: total / Math.max(1, jobs) };
+}
