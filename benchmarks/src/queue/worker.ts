@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { readJsonIfExists, writeJsonAtomic } from '../fs-util.ts';
 import { cellIdentity, isFinishedStatus } from '../runner.ts';
@@ -48,13 +48,17 @@ export interface RunningWorker {
 
 const CELL_GUARD = fileURLToPath(new URL('./cell-guard.ts', import.meta.url));
 
-function tsxBin(): string {
+/**
+ * Node arguments that load TypeScript through tsx's loader in the same process (`node --import tsx/loader`), so a
+ * child's pid is the process that trains (tsx's CLI would run it in a grandchild that a SIGKILL cannot reach).
+ */
+export function tsxNodeArgs(): string[] {
   for (let d = path.dirname(CELL_GUARD); ; d = path.dirname(d)) {
-    const cand = path.join(d, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-    if (fs.existsSync(cand)) return cand;
+    const cand = path.join(d, 'node_modules', 'tsx', 'dist', 'loader.mjs');
+    if (fs.existsSync(cand)) return ['--import', pathToFileURL(cand).href];
     if (path.dirname(d) === d) break;
   }
-  throw new Error('cannot find tsx (node_modules/tsx/dist/cli.mjs) above benchmarks/src; run `pnpm install` at the repository root');
+  throw new Error('cannot find tsx (node_modules/tsx/dist/loader.mjs) above benchmarks/src; run `pnpm install` at the repository root');
 }
 
 function stableStringify(v: unknown): string {
@@ -123,7 +127,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       writeJsonAtomic(path.join(dir, 'cell.json'), ident);
       const backend = o.backend ?? job.data.backend;
       log(`[worker ${name}] ${label}: start (${attempt})`);
-      const args = [tsxBin(), CELL_GUARD, '--cell-dir', dir, '--backend', backend, '--data-dir', o.dataDir, '--task-module', o.taskModule(cell.task)];
+      const args = [...tsxNodeArgs(), CELL_GUARD, '--cell-dir', dir, '--backend', backend, '--data-dir', o.dataDir, '--task-module', o.taskModule(cell.task)];
       const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env: process.env });
       children.set(label, child);
       lease.renew({ childPid: child.pid ?? null });
