@@ -25,7 +25,7 @@ describe('experiment registry', () => {
     expect(() => defineExperiment(def({ grid: { optimizer: ['adam' as never] } }))).toThrow(/"adam"; valid: sgd, sam, asam/);
     expect(() => defineExperiment(def({ grid: { optimizer: ['sam'], rho: { sam: [-1] } } }))).toThrow(/ρ must be a finite number >= 0/);
     expect(() => defineExperiment(def({ grid: { optimizer: ['sam'] } }))).toThrow(/optimizer "sam" has no ρ list/);
-    expect(() => defineExperiment(def({ profiles: { fast: {} } as never }))).toThrow(/profile "fast" is unknown; valid: smoke, cpu, paper/);
+    expect(() => defineExperiment(def({ profiles: { fast: {} } as never }))).toThrow(/profile "fast" is unknown; valid: smoke, quick, cpu, paper/);
   });
 });
 

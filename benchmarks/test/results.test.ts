@@ -1,0 +1,159 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { dataNeeds, missingDataMessage } from '../src/data-check.ts';
+import { defineExperiment, expandGrid } from '../src/experiment.ts';
+import { committedRunsDir, publishResults, restoreFromCommitted } from '../src/results.ts';
+import { cellDir } from '../src/runner.ts';
+
+const exp = defineExperiment({
+  id: 'fab_pub', title: 'Fabricated publication', task: 'vision', description: 'fabricated runs for the publish test',
+  base: { model: 'resnet20' }, grid: { optimizer: ['sgd', 'asam'], rho: { asam: [0.5] }, seed: [0] }, profiles: { cpu: {} },
+});
+
+function tmp(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'asam-bench-results-'));
+}
+
+/** A run folder: finished (result.json completed) or stopped mid-way, each with a checkpoint. */
+function fabricate(runsDir: string, finishedIds: string[]): void {
+  for (const c of expandGrid(exp, 'cpu')) {
+    const d = cellDir(runsDir, c);
+    fs.mkdirSync(d, { recursive: true });
+    fs.writeFileSync(path.join(d, 'cell.json'), JSON.stringify({ id: c.id, config: { epochs: 2 } }));
+    fs.writeFileSync(path.join(d, 'checkpoint.bin'), 'weights');
+    fs.writeFileSync(path.join(d, 'log.txt'), Array.from({ length: 1000 }, (_, i) => `line ${i}`).join('\n'));
+    fs.writeFileSync(path.join(d, 'metrics.csv'), 'epoch,lr,train_loss,train_acc,test_loss,test_acc,seconds\n1,0.1,2,0.3,2,0.3,10\n');
+    if (finishedIds.includes(c.id)) fs.writeFileSync(path.join(d, 'result.json'), JSON.stringify({ status: 'completed', bestTestAcc: 0.5, finalTestAcc: 0.5 }));
+  }
+}
+
+describe('publishResults / restoreFromCommitted', () => {
+  it('refuses an unfinished sweep without --partial and writes nothing', () => {
+    const root = tmp();
+    fabricate(path.join(root, 'runs'), ['sgd-seed0']);
+    const resultsDir = path.join(root, 'results');
+    expect(() => publishResults({ experiments: [exp], profile: 'cpu', runsDir: path.join(root, 'runs'), resultsDir, partial: false }))
+      .toThrow(/not complete \(1 of 2 cells finished.*--partial/);
+    expect(fs.existsSync(resultsDir)).toBe(false);
+  });
+
+  it('publishes finished cells without checkpoints, unfinished ones with them, and a report that says it is partial', () => {
+    const root = tmp();
+    const runs = path.join(root, 'runs');
+    fabricate(runs, ['sgd-seed0']);
+    const resultsDir = path.join(root, 'results');
+    fs.mkdirSync(path.join(resultsDir, 'old_experiment'), { recursive: true });
+    const p = publishResults({ experiments: [exp], profile: 'cpu', runsDir: runs, resultsDir, partial: true });
+    expect([p.copied, p.kept, p.finished, p.total]).toEqual([2, 0, 1, 2]);
+    const pub = committedRunsDir(resultsDir);
+    expect(fs.existsSync(path.join(pub, 'fab_pub/sgd-seed0/checkpoint.bin'))).toBe(false);
+    expect(fs.existsSync(path.join(pub, 'fab_pub/asam-rho0.5-seed0/checkpoint.bin'))).toBe(true);
+    const log = fs.readFileSync(path.join(pub, 'fab_pub/sgd-seed0/log.txt'), 'utf8').split('\n');
+    expect(log).toHaveLength(401);
+    expect(log[0]).toContain('600 earlier lines');
+    expect(log.at(-1)).toBe('line 999');
+    expect(fs.existsSync(path.join(resultsDir, 'old_experiment'))).toBe(false);
+    const md = fs.readFileSync(path.join(resultsDir, 'report.md'), 'utf8');
+    expect(md).toContain('Partial publication: 1 of 2 cells finished');
+    expect(md).toContain('from the run folders in `runs`');
+  });
+
+  it('never replaces a finished committed cell, and restores committed cells a new machine lacks', () => {
+    const root = tmp();
+    const runs = path.join(root, 'runs');
+    fabricate(runs, ['sgd-seed0', 'asam-rho0.5-seed0']);
+    const resultsDir = path.join(root, 'results');
+    publishResults({ experiments: [exp], profile: 'cpu', runsDir: runs, resultsDir, partial: false });
+    // A later sweep elsewhere finishes the same cell with other numbers: the committed result stays.
+    const other = path.join(root, 'other');
+    fabricate(other, ['sgd-seed0', 'asam-rho0.5-seed0']);
+    fs.writeFileSync(path.join(other, 'fab_pub/sgd-seed0/result.json'), JSON.stringify({ status: 'completed', bestTestAcc: 0.9, finalTestAcc: 0.9 }));
+    const p = publishResults({ experiments: [exp], profile: 'cpu', runsDir: other, resultsDir, partial: false });
+    expect(p.kept).toBe(2);
+    expect(JSON.parse(fs.readFileSync(path.join(committedRunsDir(resultsDir), 'fab_pub/sgd-seed0/result.json'), 'utf8')).bestTestAcc).toBe(0.5);
+    // A fresh working folder gets the committed cells back.
+    const fresh = path.join(root, 'fresh');
+    expect(restoreFromCommitted(expandGrid(exp, 'cpu'), fresh, resultsDir)).toEqual({ finished: 2, resumable: 0 });
+    expect(fs.existsSync(path.join(fresh, 'fab_pub/sgd-seed0/result.json'))).toBe(true);
+  });
+
+  it('restores an unfinished committed cell with its checkpoint, and leaves a working folder that has the cell alone', () => {
+    const root = tmp();
+    const runs = path.join(root, 'runs');
+    fabricate(runs, ['sgd-seed0']);
+    const resultsDir = path.join(root, 'results');
+    publishResults({ experiments: [exp], profile: 'cpu', runsDir: runs, resultsDir, partial: true });
+    const fresh = path.join(root, 'fresh');
+    expect(restoreFromCommitted(expandGrid(exp, 'cpu'), fresh, resultsDir)).toEqual({ finished: 1, resumable: 1 });
+    expect(fs.readFileSync(path.join(fresh, 'fab_pub/asam-rho0.5-seed0/checkpoint.bin'), 'utf8')).toBe('weights');
+    expect(restoreFromCommitted(expandGrid(exp, 'cpu'), fresh, resultsDir)).toEqual({ finished: 0, resumable: 0 });
+  });
+});
+
+describe('missingDataMessage', () => {
+  const cells = expandGrid(exp, 'cpu');
+  it('names the dataset, the files, the folder and how it was chosen, and both fixes, in one line', () => {
+    const dir = tmp();
+    const m = missingDataMessage(cells, dir, 'cache')!;
+    expect(m).not.toContain('\n');
+    expect(m).toContain('CIFAR-10 for 2 cell(s) (cifar-10-batches-bin/data_batch_1.bin + cifar-10-batches-bin/test_batch.bin, or cifar-10-binary.tar.gz)');
+    expect(m).toContain(`looked in ${dir} (the default cache: no --data-dir given and ASAM_DATA_DIR is unset)`);
+    expect(m).toContain('--data-dir DIR or ASAM_DATA_DIR=DIR');
+    expect(m).toContain(`download-cli.ts cifar10 --dir ${dir}`);
+    expect(missingDataMessage(cells, dir, '--data-dir')).toContain('(from --data-dir)');
+  });
+  it('is null once the files exist, and knows what the other tasks read', () => {
+    const dir = tmp();
+    fs.mkdirSync(path.join(dir, 'cifar-10-batches-bin'));
+    for (const f of ['data_batch_1.bin', 'test_batch.bin']) fs.writeFileSync(path.join(dir, 'cifar-10-batches-bin', f), Buffer.alloc(3073));
+    expect(missingDataMessage(cells, dir, 'ASAM_DATA_DIR')).toBeNull();
+    expect(dataNeeds({ task: 'nmt', config: { corpus: 'multi30k' } })[0]!.download).toBe('multi30k');
+    expect(dataNeeds({ task: 'scale_invariance', config: {} })).toEqual([]);
+  });
+});
+
+const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const RESULTS = fileURLToPath(new URL('../results', import.meta.url));
+
+function listing(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => {
+    const p = path.join(e.parentPath, e.name);
+    return `${path.relative(dir, p)} ${fs.statSync(p).size} ${fs.statSync(p).mtimeMs}`;
+  }).sort();
+}
+
+function bench(args: string[], env: Record<string, string | undefined> = {}) {
+  return spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', env: { ...process.env, ASAM_DATA_DIR: '', ...env }, timeout: 120_000 });
+}
+
+describe('pnpm bench as a user meets it', () => {
+  it('stops before any cell when data is missing: one error line, exit 2, committed results untouched', () => {
+    const before = listing(RESULTS);
+    const runs = tmp();
+    const r = bench(['--profile', 'smoke', '--data-dir', path.join(runs, 'no-data')], { ASAM_RESULTS_DIR: runs });
+    expect(r.status).toBe(2);
+    const errLines = r.stderr.trim().split('\n');
+    expect(errLines).toHaveLength(1);
+    expect(errLines[0]).toMatch(/^error: data missing: CIFAR-10 for \d+ cell\(s\).*No cell was started\.$/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(listing(RESULTS)).toEqual(before);
+    expect(fs.existsSync(path.join(runs, 'smoke', 'cifar10_resnet20'))).toBe(false);
+  });
+  it('answers a mistyped flag with the nearest one, takes --flag=value and a leading --', () => {
+    const r = bench(['--profil', 'smoke']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toMatch(/--profil.*--profile/);
+    const runs = tmp();
+    const l = bench(['--', '--profile=smoke', '--list', '--experiment=scale_invariance'], { ASAM_RESULTS_DIR: runs });
+    expect(l.status).toBe(0);
+    expect(l.stdout).toContain('scale_invariance/seed0');
+    const p = bench(['--profile', 'smoke', '--partial']);
+    expect(p.status).toBe(2);
+    expect(p.stderr.trim()).toBe('error: --partial only applies with --publish');
+  });
+});
