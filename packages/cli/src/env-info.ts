@@ -10,13 +10,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** What @asam/engine's `initEngine` reports (structurally; this package does not depend on the engine). */
+/**
+ * What @asam/engine's `initEngine` reports (structurally; this package does not depend on the engine). env.json
+ * keeps every field of the report (kernels, wasm features, …), not only these.
+ */
 export interface EngineReport {
   backend: string;
   requested: string;
   reason: string;
   attempts: ReadonlyArray<{ name: string; ok: boolean; error: string | null }>;
-  [k: string]: unknown;
 }
 
 /** The packages whose versions env.json records, by key. */

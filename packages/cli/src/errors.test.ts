@@ -27,7 +27,7 @@ describe('runCli', () => {
     expect(cfg).toEqual({ code: 2, err: 'error: config.lr = -1: expected a number > 0\n' });
     const data = new Error('CIFAR-10 train split not found.\n  Looked in:\n    - /a\n    - /b\n  To get it: pnpm fetch');
     data.name = 'DataNotFoundError';
-    expect(await run(async () => { throw data; })).toEqual({ code: 2, err: 'error: CIFAR-10 train split not found. Looked in: - /a - /b To get it: pnpm fetch\n' });
+    expect(await run(async () => { throw data; })).toEqual({ code: 2, err: 'error: CIFAR-10 train split not found. Looked in: /a, /b; To get it: pnpm fetch\n' });
   });
 
   it('treats extra classes as user errors when asked', async () => {
@@ -47,6 +47,7 @@ describe('runCli', () => {
 describe('oneLine / isUserError', () => {
   it('collapses lines and recognises user errors by name', () => {
     expect(oneLine('a\n\n  b  \r\nc')).toBe('a b c');
+    expect(oneLine('- x\n- y\nz')).toBe('x, y; z');
     expect(isUserError(new UsageError('x'))).toBe(true);
     expect(isUserError(new Error('x'))).toBe(false);
     expect(isUserError('x')).toBe(false);

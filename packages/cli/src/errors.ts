@@ -29,13 +29,26 @@ export const USER_ERROR_NAMES: readonly string[] = ['UsageError', 'TrainConfigEr
 /** Exit code of a user error (the shell convention for "wrong usage"). */
 export const USAGE_EXIT_CODE = 2;
 
-/** Collapses a (possibly multi-line) message into one line: lines trimmed, blank ones dropped, joined by a space. */
+/**
+ * Collapses a (possibly multi-line) message into one line: lines trimmed, blank ones dropped; `- item` list lines
+ * become `a, b, c`, and the text after a list is set off with `; `.
+ */
 export function oneLine(message: string): string {
-  return message
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l !== '')
-    .join(' ');
+  let out = '';
+  let inList = false;
+  for (const raw of message.split(/\r?\n/)) {
+    const l = raw.trim();
+    if (l === '') continue;
+    const item = /^[-*] (.*)$/.exec(l);
+    if (item) {
+      out += out === '' ? item[1] : `${inList ? ', ' : ' '}${item[1]}`;
+      inList = true;
+    } else {
+      out += out === '' ? l : `${inList ? '; ' : ' '}${l}`;
+      inList = false;
+    }
+  }
+  return out;
 }
 
 /** Whether `e` is a user error: one of {@link USER_ERROR_NAMES}, or an instance of one of `extra`. */

@@ -1,90 +1,108 @@
 /**
- * Command line for @asam/vision training (application layer: reads argv/env and picks the backend).
+ * Command line for @asam/vision training (application layer: reads argv/env and picks the backend), on the
+ * project's CLI convention (@asam/cli):
  *
- *   tsx packages/vision/src/cli.ts --model resnet20 --optimizer asam --rho 0.5 --epochs 1 --train-limit 512 --out runs/x
+ *   pnpm --filter @asam/vision train -- --model resnet20 --optimizer asam --rho 0.5 --epochs 1 --train-limit 512 --out runs/x
+ *   tsx packages/vision/src/cli.ts --help
  *
- * Data comes from --data-dir, else $ASAM_DATA_DIR, else the per-user cache. A run directory that already holds a
- * checkpoint is resumed with --resume (its config.json is reused; only --backend, --data-dir and the execution settings
- * --micro-batch, --workers, --progress-every may be given again).
+ * Data comes from --data-dir, else $ASAM_DATA_DIR, else the per-user cache. A folder that already holds a run is
+ * refused unless --resume (continue it from its checkpoint, reusing its config.json, backend and data folder; only --backend, --data-dir and
+ * the execution settings --micro-batch, --workers, --progress-every may be given again) or --overwrite (delete it and
+ * start again). A finished run is left untouched by --resume. The run folder keeps log.txt (this console output)
+ * and env.json (git sha, machine, versions, backend and every backend tried; resumes append to env-resume.jsonl).
  */
-import { initEngine, type BackendRequest } from '@asam/engine';
+import {
+  UsageError, addOption, addSharedOptions, backendFrom, chosenBackend, collectRunEnv, createCommand, describeAttempts, givenFlags,
+  invocationDir, isUserError, parseCommand, prepareRunFolder, readRunEnv, recordRunEnv, requireOption, resolveUserPath, runCli,
+  startConsoleLog, type OptionSpec,
+} from '@asam/cli';
+import { initEngine, type BackendRequest, type EngineInfo } from '@asam/engine';
 import { resolveDataDir } from '@asam/data';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { version_core } from '@tensorflow/tfjs-core';
-import { join, resolve } from 'node:path';
-import { getModelSpec, listModels, resolveConfig, trainClassifier, type PartialTrainConfig, type TrainConfig, type TrainProgress } from './index.ts';
+import { existsSync, readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { getModelSpec, listModels, resolveConfig, trainClassifier, type PartialTrainConfig, type TrainConfig, type TrainProgress, type TrainResult } from './index.ts';
 
-type Kind = 'int' | 'num' | 'str' | 'bool';
-interface Flag { key: string; kind: Kind; help: string; set: (c: Record<string, unknown>, o: Record<string, unknown>, v: unknown) => void }
-const top = (k: string) => (c: Record<string, unknown>, _o: Record<string, unknown>, v: unknown) => { c[k] = v; };
-const opt = (k: string) => (_c: Record<string, unknown>, o: Record<string, unknown>, v: unknown) => { o[k] = v; };
+/** Files a vision run writes into its folder (what --overwrite deletes, besides log.txt and the env files). */
+export const VISION_RUN_FILES = ['config.json', 'checkpoint.bin', 'metrics.csv', 'result.json', 'label-noise.json',
+  'test-predictions-last.json', 'test-predictions-best.json'] as const;
 
-const FLAGS: Record<string, Flag> = {
-  '--model': { key: 'model', kind: 'str', help: 'registry id (see --list-models)', set: top('model') },
-  '--out': { key: 'out', kind: 'str', help: 'run directory', set: top('out') },
-  '--dataset': { key: 'dataset', kind: 'str', help: 'cifar10 | cifar100 | imagenet (default cifar10; imagenet switches the defaults to the ImageNet recipe)', set: top('dataset') },
-  '--imagenet-folder': { key: 'imagenetFolder', kind: 'str', help: 'ImageNet: folder under the data dir with train/<wnid>/*.JPEG (default imagenet; samples: imagenet-samples)', set: top('imagenetFolder') },
-  '--image-size': { key: 'imageSize', kind: 'int', help: 'ImageNet: crop size in pixels (default 224; e.g. 64 on a CPU)', set: top('imageSize') },
-  '--eval-split': { key: 'evalSplit', kind: 'str', help: 'ImageNet: split evaluated each epoch, val | train (default val; train for folders without val)', set: top('evalSplit') },
-  '--optimizer': { key: 'method', kind: 'str', help: 'sgd | sam | asam (default asam)', set: (_c, o, v) => { o.method = v === 'sgd' ? 'none' : v; } },
-  '--rho': { key: 'rho', kind: 'num', help: 'neighbourhood radius (default 0.05 sam, 0.5 asam; ImageNet 0.1 / 1.0)', set: opt('rho') },
-  '--eta': { key: 'eta', kind: 'num', help: 'ASAM eta (default 0.01)', set: opt('eta') },
-  '--p': { key: 'p', kind: 'str', help: '2 | inf (default 2)', set: (_c, o, v) => { o.p = v === '2' ? 2 : v; } },
-  '--normalization': { key: 'normalization', kind: 'str', help: 'elementwise | filterwise', set: opt('normalization') },
-  '--weight-decay': { key: 'weightDecay', kind: 'num', help: 'coupled L2 (default 5e-4; ImageNet 1e-4)', set: opt('weightDecay') },
-  '--clip-norm': { key: 'clipNorm', kind: 'num', help: 'global gradient-norm clip (default off)', set: opt('clipNorm') },
-  '--every': { key: 'every', kind: 'int', help: 'sharpness-aware step every k steps (default 1)', set: opt('every') },
-  '--epochs': { key: 'epochs', kind: 'int', help: 'default 200 (ImageNet 100)', set: top('epochs') },
-  '--batch-size': { key: 'batchSize', kind: 'int', help: 'default 128 (ImageNet 512)', set: top('batchSize') },
-  '--eval-batch-size': { key: 'evalBatchSize', kind: 'int', help: 'default 256', set: top('evalBatchSize') },
-  '--lr': { key: 'lr', kind: 'num', help: 'peak learning rate (default 0.1; ImageNet 0.2)', set: top('lr') },
-  '--momentum': { key: 'momentum', kind: 'num', help: 'default 0.9', set: top('momentum') },
-  '--schedule': { key: 'schedule', kind: 'str', help: 'cosine | constant', set: top('schedule') },
-  '--label-smoothing': { key: 'labelSmoothing', kind: 'num', help: 'default 0.1', set: top('labelSmoothing') },
-  '--augment': { key: 'augment', kind: 'str', help: 'cifar (CIFAR default) | imagenet (random-resized-crop + flip, ImageNet default) | none', set: top('augment') },
-  '--cutout': { key: 'cutout', kind: 'int', help: 'cutout side in pixels (default 0)', set: top('cutout') },
-  '--dropout': { key: 'dropout', kind: 'num', help: 'dropout rate (WRN only)', set: top('dropout') },
-  '--label-noise': { key: 'labelNoise', kind: 'num', help: 'label-noise rate in [0,1)', set: (c, _o, v) => { c.labelNoise = { ...(c.labelNoise as object ?? { kind: 'symmetric' }), rate: v }; } },
-  '--noise-kind': { key: 'labelNoise.kind', kind: 'str', help: 'symmetric | pairflip', set: (c, _o, v) => { c.labelNoise = { ...(c.labelNoise as object ?? {}), kind: v }; } },
-  '--seed': { key: 'seed', kind: 'int', help: 'default 0', set: top('seed') },
-  '--train-limit': { key: 'trainLimit', kind: 'int', help: 'use the first N train images (ImageNet: first N files in (class, file) order)', set: top('trainLimit') },
-  '--test-limit': { key: 'testLimit', kind: 'int', help: 'use the first N test images', set: top('testLimit') },
-  '--max-steps-per-epoch': { key: 'maxStepsPerEpoch', kind: 'int', help: 'cap steps per epoch', set: top('maxStepsPerEpoch') },
-  '--checkpoint-every': { key: 'checkpointEverySteps', kind: 'int', help: 'also checkpoint every N steps', set: top('checkpointEverySteps') },
-  '--workers': { key: 'workers', kind: 'int', help: 'data-parallel worker threads (one per core; wasm/cpu)', set: top('workers') },
-  '--micro-batch': { key: 'microBatch', kind: 'int', help: 'at most N images per forward/backward pass (gradient accumulation)', set: top('microBatch') },
-  '--progress-every': { key: 'progressEvery', kind: 'int', help: 'progress line every N steps (default 10)', set: top('progressEvery') },
-};
-const OTHER = {
-  '--backend': 'auto | tensorflow-gpu | tensorflow | webgpu | wasm | cpu (default $ASAM_BACKEND or auto)',
-  '--data-dir': 'dataset root (default $ASAM_DATA_DIR, else ~/.cache/asam/data)',
-  '--resume': 'resume the run in --out from its checkpoint (reuses its config.json)',
-  '--list-models': 'print the model registry and exit',
-  '--help': 'this text',
-};
+type Target = { top: string } | { opt: string };
+interface VisionFlag extends OptionSpec { to: Target }
+const top = (k: string): Target => ({ top: k });
+const opt = (k: string): Target => ({ opt: k });
 
-function usage(): string {
-  const lines = ['usage: tsx packages/vision/src/cli.ts --model <id> --out <dir> [options]', '',
-    'ImageNet: --dataset imagenet reads <data dir>/<--imagenet-folder>/{train,<--eval-split>}/<wnid>/*.JPEG, e.g.',
-    '  --dataset imagenet --imagenet-folder imagenet-samples --image-size 64 --eval-split train --model resnet10_tiny',
-    '  (the sample folder has no val split, so it is evaluated on its own train images)', ''];
-  for (const [f, d] of Object.entries(FLAGS)) lines.push(`  ${f.padEnd(24)} ${d.help}`);
-  for (const [f, d] of Object.entries(OTHER)) lines.push(`  ${f.padEnd(24)} ${d}`);
-  return lines.join('\n');
+/** The training flags: flag → config field, with the default each one has when absent. */
+const FLAGS: VisionFlag[] = [
+  { flags: '--model <id>', help: 'registry id (see --list-models)', defaultText: 'none, required', to: top('model') },
+  { flags: '--dataset <name>', choices: ['cifar10', 'cifar100', 'imagenet'], default: 'cifar10', help: 'imagenet switches the defaults to the ImageNet recipe', to: top('dataset') },
+  { flags: '--imagenet-folder <dir>', help: 'ImageNet: folder under the data dir with train/<wnid>/*.JPEG (samples: imagenet-samples)', defaultText: 'imagenet', to: top('imagenetFolder') },
+  { flags: '--image-size <px>', kind: 'int', min: 1, help: 'ImageNet: crop size in pixels (e.g. 64 on a CPU)', defaultText: '224', to: top('imageSize') },
+  { flags: '--eval-split <split>', choices: ['val', 'train'], help: 'ImageNet: split evaluated each epoch (train for folders without val)', defaultText: 'val', to: top('evalSplit') },
+  { flags: '--rho <x>', kind: 'number', min: 0, help: 'neighbourhood radius', defaultText: '0.05 sam, 0.5 asam; ImageNet 0.1 / 1.0', to: opt('rho') },
+  { flags: '--eta <x>', kind: 'number', min: 0, help: 'ASAM eta (T_w = |w| + eta)', defaultText: '0.01', to: opt('eta') },
+  { flags: '--p <p>', choices: ['2', 'inf'], help: 'norm of the neighbourhood', defaultText: '2', to: opt('p') },
+  { flags: '--normalization <kind>', choices: ['elementwise', 'filterwise'], help: 'ASAM normalization operator', defaultText: 'elementwise', to: opt('normalization') },
+  { flags: '--weight-decay <x>', kind: 'number', min: 0, help: 'coupled L2', defaultText: '5e-4; ImageNet 1e-4', to: opt('weightDecay') },
+  { flags: '--clip-norm <x>', kind: 'number', help: 'global gradient-norm clip', defaultText: 'off', to: opt('clipNorm') },
+  { flags: '--every <k>', kind: 'int', min: 1, help: 'sharpness-aware step every k steps', defaultText: '1', to: opt('every') },
+  { flags: '--epochs <n>', kind: 'int', min: 1, help: 'passes over the training set', defaultText: '200; ImageNet 100', to: top('epochs') },
+  { flags: '--batch-size <n>', kind: 'int', min: 1, help: 'images per step', defaultText: '128; ImageNet 512', to: top('batchSize') },
+  { flags: '--eval-batch-size <n>', kind: 'int', min: 1, help: 'images per evaluation batch', defaultText: '256', to: top('evalBatchSize') },
+  { flags: '--lr <x>', kind: 'number', help: 'peak learning rate', defaultText: '0.1; ImageNet 0.2', to: top('lr') },
+  { flags: '--momentum <x>', kind: 'number', help: 'SGD momentum', defaultText: '0.9', to: top('momentum') },
+  { flags: '--schedule <kind>', choices: ['cosine', 'constant'], help: 'learning-rate schedule (cosine: per step)', defaultText: 'cosine', to: top('schedule') },
+  { flags: '--label-smoothing <x>', kind: 'number', help: 'label smoothing', defaultText: '0.1', to: top('labelSmoothing') },
+  { flags: '--augment <kind>', choices: ['cifar', 'imagenet', 'none'], help: 'cifar: pad 4 + crop + flip; imagenet: random-resized-crop + flip', defaultText: 'cifar; ImageNet imagenet', to: top('augment') },
+  { flags: '--cutout <px>', kind: 'int', min: 0, help: 'cutout side in pixels', defaultText: '0', to: top('cutout') },
+  { flags: '--dropout <x>', kind: 'number', help: 'dropout rate (WRN only)', defaultText: '0', to: top('dropout') },
+  { flags: '--label-noise <rate>', kind: 'number', help: 'label-noise rate in [0,1) on the train labels', defaultText: 'none', to: top('labelNoise') },
+  { flags: '--noise-kind <kind>', choices: ['symmetric', 'pairflip'], help: 'label-noise kind', defaultText: 'symmetric', to: top('labelNoise.kind') },
+  { flags: '--seed <n>', kind: 'int', min: 0, help: 'seed of init, data order and augmentation', defaultText: '0', to: top('seed') },
+  { flags: '--train-limit <n>', kind: 'int', min: 1, help: 'use the first N train images (ImageNet: first N files in (class, file) order)', defaultText: 'all', to: top('trainLimit') },
+  { flags: '--test-limit <n>', kind: 'int', min: 1, help: 'use the first N test images', defaultText: 'all', to: top('testLimit') },
+  { flags: '--max-steps-per-epoch <n>', kind: 'int', min: 1, help: 'cap steps per epoch', defaultText: 'no cap', to: top('maxStepsPerEpoch') },
+  { flags: '--checkpoint-every <n>', kind: 'int', min: 1, help: 'also checkpoint every N steps (always at epoch ends)', defaultText: 'epoch ends only', to: top('checkpointEverySteps') },
+  { flags: '--workers <n>', kind: 'int', min: 1, help: 'data-parallel worker threads, one per core (wasm/cpu)', defaultText: '1', to: top('workers') },
+  { flags: '--micro-batch <n>', kind: 'int', min: 1, help: 'at most N images per forward/backward pass (gradient accumulation)', defaultText: 'whole batch', to: top('microBatch') },
+  { flags: '--progress-every <n>', kind: 'int', min: 1, help: 'progress line every N steps', defaultText: '10', to: top('progressEvery') },
+];
+/** Flags that may be given again with --resume (they change how a step is computed, not what). */
+const RESUME_FLAGS = ['--out', '--resume', '--overwrite', '--backend', '--data-dir', '--micro-batch', '--workers', '--progress-every'];
+
+function command() {
+  const cmd = createCommand({
+    name: 'pnpm --filter @asam/vision train --',
+    description: 'Trains an image classifier with SGD, SAM or ASAM (momentum SGD is the base optimizer) and writes a run folder:\n' +
+      'config.json, env.json, log.txt, metrics.csv, result.json, checkpoint.bin.',
+    epilog: 'Examples:\n' +
+      '  pnpm --filter @asam/vision train -- --model resnet20 --optimizer asam --epochs 1 --train-limit 512 --out runs/x\n' +
+      '  pnpm --filter @asam/vision train -- --resume --out runs/x      continue a killed run (same backend, from env.json)\n' +
+      'ImageNet: --dataset imagenet reads <data dir>/<--imagenet-folder>/{train,<--eval-split>}/<wnid>/*.JPEG, e.g.\n' +
+      '  --dataset imagenet --imagenet-folder imagenet-samples --image-size 64 --eval-split train --model resnet10_tiny\n' +
+      'Relative paths (--out, --data-dir, $ASAM_DATA_DIR) are taken from the directory you ran the command in.',
+  });
+  addSharedOptions(cmd, { out: {}, optimizer: { default: 'asam', help: 'sgd (momentum SGD alone), sam or asam' }, dataDir: true, resume: true, backend: true });
+  for (const f of FLAGS) addOption(cmd, f);
+  addOption(cmd, { flags: '--list-models', help: 'print the model registry and exit' });
+  return cmd;
 }
 
-function fail(msg: string): never {
-  process.stderr.write(`error: ${msg}\nrun with --help for the list of flags\n`);
-  process.exit(2);
-}
-
-function parseValue(flag: string, kind: Kind, raw: string | undefined): unknown {
-  if (raw === undefined || raw.startsWith('--')) fail(`${flag} needs a value`);
-  if (kind === 'str') return raw;
-  const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v)) fail(`${flag} ${JSON.stringify(raw)} is not a number`);
-  if (kind === 'int' && !Number.isInteger(v)) fail(`${flag} ${raw} must be an integer`);
-  return v;
+function configFromFlags(o: Record<string, unknown>, cmd: ReturnType<typeof command>): PartialTrainConfig {
+  const c: Record<string, unknown> = {};
+  const op: Record<string, unknown> = {};
+  for (const f of FLAGS) {
+    const key = cmd.options.find((x) => x.long === f.flags.split(' ')[0])!.attributeName();
+    const v = o[key];
+    if (v === undefined) continue;
+    if ('opt' in f.to) op[f.to.opt] = f.to.opt === 'p' && v === '2' ? 2 : v;
+    else if (f.to.top === 'labelNoise') c.labelNoise = { kind: 'symmetric', ...(c.labelNoise as object | undefined), rate: v };
+    else if (f.to.top === 'labelNoise.kind') c.labelNoise = { ...(c.labelNoise as object | undefined), kind: v };
+    else c[f.to.top] = v;
+  }
+  const method = o.optimizer as string;
+  op.method = method === 'sgd' ? 'none' : method;
+  c.optimizer = op;
+  return c as PartialTrainConfig;
 }
 
 function fmtTime(s: number): string {
@@ -102,78 +120,97 @@ function progressLine(p: TrainProgress): string {
     `lr ${p.lr.toExponential(3)} ${p.imagesPerSec.toFixed(1)} img/s ETA ${fmtTime(p.etaSeconds)}`;
 }
 
-async function main(argv: string[]): Promise<void> {
-  const c: Record<string, unknown> = {};
-  const o: Record<string, unknown> = {};
-  let backend: string | undefined;
-  let dataDir: string | undefined;
-  let resume = false;
-  const given: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (a === '--help' || a === '-h') { process.stdout.write(usage() + '\n'); return; }
-    if (a === '--list-models') {
-      for (const s of listModels()) process.stdout.write(`${s.id.padEnd(20)} ${s.description}${s.paperParams ? ` (published ${(s.paperParams / 1e6).toFixed(2)}M params)` : ''}\n`);
-      return;
-    }
-    if (a === '--resume') { resume = true; continue; }
-    if (a === '--backend') { backend = parseValue(a, 'str', argv[++i]) as string; continue; }
-    if (a === '--data-dir') { dataDir = parseValue(a, 'str', argv[++i]) as string; continue; }
-    const f = FLAGS[a];
-    if (!f) fail(`unknown flag ${JSON.stringify(a)}`);
-    f.set(c, o, parseValue(a, f.kind, argv[++i]));
-    given.push(a);
+const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(2)}%`);
+
+async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
+  const cmd = command();
+  const o = parseCommand(cmd, argv);
+  if (o.listModels) {
+    for (const s of listModels()) process.stdout.write(`${s.id.padEnd(20)} ${s.description}${s.paperParams ? ` (published ${(s.paperParams / 1e6).toFixed(2)}M params)` : ''}\n`);
+    return 0;
   }
-  if (typeof c.out !== 'string') fail('--out <dir> is required');
-  const out = resolve(c.out);
-  let cfg: TrainConfig;
+  const out = requireOption(o.out as string | undefined, '--out', 'the run folder');
+  const resume = o.resume === true;
   if (resume) {
-    // How a step is computed may change on resume (e.g. micro-batching after running out of memory); nothing else.
-    const executionFlags = ['--out', '--micro-batch', '--workers', '--progress-every'];
-    const extra = given.filter((g) => !executionFlags.includes(g));
-    if (extra.length) fail(`--resume reuses ${join(out, 'config.json')}; drop ${extra.join(', ')} (only --backend, --data-dir, --micro-batch, --workers, --progress-every may be given)`);
-    const p = join(out, 'config.json');
-    if (!existsSync(p)) fail(`--resume: ${out} has no config.json (not a run directory)`);
-    const saved = JSON.parse(readFileSync(p, 'utf8')) as PartialTrainConfig;
-    for (const k of ['microBatch', 'workers', 'progressEvery'] as const) if (k in c) (saved as Record<string, unknown>)[k] = c[k];
-    try { cfg = resolveConfig(saved); } catch (e) { fail((e as Error).message); }
-  } else {
-    if (typeof c.model !== 'string') fail('--model <id> is required (see --list-models)');
-    if (Object.keys(o).length) c.optimizer = o;
-    c.out = out;
-    try { cfg = resolveConfig(c as PartialTrainConfig); } catch (e) { fail((e as Error).message); }
+    const extra = givenFlags(cmd).filter((g) => !RESUME_FLAGS.includes(g));
+    if (extra.length) throw new UsageError(`--resume reuses ${join(out, 'config.json')}; drop ${extra.join(', ')} (only --backend, --data-dir, --micro-batch, --workers, --progress-every may be given)`);
   }
-  try { getModelSpec(cfg.model); } catch (e) { fail((e as Error).message); }
-  // A resumed run keeps the backend it started on (env.json) unless --backend says otherwise.
-  const envPath = join(out, 'env.json');
-  if (backend === undefined && resume && existsSync(envPath)) backend = (JSON.parse(readFileSync(envPath, 'utf8')) as { backend?: string }).backend;
-  const engine = await initEngine({ backend: (backend ?? process.env.ASAM_BACKEND ?? 'auto') as BackendRequest });
-  mkdirSync(out, { recursive: true });
-  const env = { backend: engine.backend, requested: engine.requested, reason: engine.reason, node: process.version,
-    tfjsCore: version_core, argv: process.argv.slice(2), startedAt: new Date().toISOString() };
-  writeFileSync(`${envPath}.tmp-${process.pid}`, JSON.stringify(env, null, 2) + '\n');
-  renameSync(`${envPath}.tmp-${process.pid}`, envPath);
-  const root = resolveDataDir({ dir: dataDir, env: process.env });
-  process.stdout.write(`[vision] backend ${engine.backend} (${engine.reason}); data ${root}; model ${cfg.model}; ` +
-    `optimizer ${cfg.optimizer.method} rho ${cfg.optimizer.rho}; out ${out}\n`);
-  const tty = process.stdout.isTTY;
-  const result = await trainClassifier(cfg, {
-    backend: engine.backend, dataDir: root, resume: resume ? 'auto' : 'never', // --resume without a checkpoint yet restarts the run from its config.json
-    onProgress: (p) => {
-      const line = progressLine(p);
-      if (tty && p.phase === 'train') process.stdout.write(`\r${line}`);
-      else process.stdout.write(`${tty ? '\r' : ''}${line}\n`);
-    },
-    onEpoch: (m) => process.stdout.write(`epoch ${m.epoch}: train loss ${m.train_loss.toFixed(4)} acc ${(100 * m.train_acc).toFixed(2)}% | ` +
-      `test loss ${m.test_loss.toFixed(4)} acc ${(100 * m.test_acc).toFixed(2)}%${m.test_top5 !== null ? ` top5 ${(100 * m.test_top5).toFixed(2)}%` : ''} | ${m.seconds.toFixed(1)} s\n`),
-  });
-  process.stdout.write(`[vision] ${result.status}: best test acc ${result.bestTestAcc === null ? '-' : (100 * result.bestTestAcc).toFixed(2) + '%'}, ` +
-    `final ${result.finalTestAcc === null ? '-' : (100 * result.finalTestAcc).toFixed(2) + '%'}, ${result.wallSeconds.toFixed(1)} s wall\n`);
-  process.stdout.write(`[vision] results in ${out}: config.json, env.json, metrics.csv, result.json, checkpoint.bin\n`);
-  if (result.status !== 'completed') process.exitCode = 3;
+  const existed = existsSync(out);
+  const mode = prepareRunFolder(out, { resume, overwrite: o.overwrite === true, runFiles: VISION_RUN_FILES });
+  if (mode === 'finished') {
+    const r = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as TrainResult;
+    process.stdout.write(`[vision] ${out} is a finished run (status ${r.status}: best test acc ${pct(r.bestTestAcc)}, final ${pct(r.finalTestAcc)}); ` +
+      'nothing to resume, the folder is left as it is (--overwrite starts it again)\n');
+    return 0;
+  }
+
+  let cfg: TrainConfig;
+  if (mode === 'resume') {
+    const saved = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as PartialTrainConfig;
+    for (const [k, flag] of [['microBatch', 'microBatch'], ['workers', 'workers'], ['progressEvery', 'progressEvery']] as const) {
+      if (o[flag] !== undefined) (saved as Record<string, unknown>)[k] = o[flag];
+    }
+    cfg = resolveConfig({ ...saved, out });
+  } else {
+    const c = configFromFlags(o, cmd);
+    requireOption(c.model, '--model', 'see --list-models');
+    cfg = resolveConfig({ ...c, out });
+  }
+  try {
+    getModelSpec(cfg.model);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+
+  const base = invocationDir(env, process.cwd());
+  // A resumed run keeps the backend and data folder it started on (env.json) unless --backend / --data-dir say otherwise.
+  const started = mode === 'resume' ? readRunEnv(out) : null;
+  const backend = (o.backend as string | undefined) ?? (started ? chosenBackend(started.backend) ?? undefined : undefined) ?? backendFrom(undefined, env);
+  // Data: --data-dir, else (resume) the folder the run started with, else $ASAM_DATA_DIR, else the cache.
+  const startedData = typeof started?.dataDir === 'string' ? started.dataDir : undefined;
+  const root = resolveDataDir({ dir: (o.dataDir as string | undefined) ?? startedData ?? (env.ASAM_DATA_DIR ? resolveUserPath(env.ASAM_DATA_DIR, base) : undefined), env });
+
+  // log.txt gets everything printed from here on, the final error line included (runCli prints it before exiting)
+  const stopLog = startConsoleLog(join(out, 'log.txt'));
+  {
+    let engine: EngineInfo;
+    try {
+      engine = await initEngine({ backend: backend as BackendRequest });
+    } catch (e) {
+      if (backend !== 'auto') throw new UsageError(`--backend ${backend}: ${(e as Error).message}`);
+      throw e;
+    }
+    recordRunEnv(out, mode, collectRunEnv({ engine, programFile: import.meta.url, argv, cwd: base, extra: { dataDir: root } }));
+    process.stdout.write(`[vision] backend ${engine.backend} (${engine.reason}); tried: ${describeAttempts(engine)}\n`);
+    process.stdout.write(`[vision] ${mode === 'resume' ? 'resuming' : 'new run'}: data ${root}; model ${cfg.model}; ` +
+      `optimizer ${cfg.optimizer.method === 'none' ? 'sgd' : cfg.optimizer.method} rho ${cfg.optimizer.rho}; out ${out}\n`);
+    const tty = process.stdout.isTTY;
+    let result: TrainResult;
+    try {
+      result = await trainClassifier(cfg, {
+        backend: engine.backend, dataDir: root, resume: mode === 'resume' ? 'auto' : 'never', // a resumed run without a checkpoint yet restarts from its config.json
+        onProgress: (p) => {
+          const line = progressLine(p);
+          if (tty && p.phase === 'train') process.stdout.write(`\r${line}`);
+          else process.stdout.write(`${tty ? '\r' : ''}${line}\n`);
+        },
+        onEpoch: (m) => process.stdout.write(`epoch ${m.epoch}: train loss ${m.train_loss.toFixed(4)} acc ${(100 * m.train_acc).toFixed(2)}% | ` +
+          `test loss ${m.test_loss.toFixed(4)} acc ${(100 * m.test_acc).toFixed(2)}%${m.test_top5 !== null ? ` top5 ${(100 * m.test_top5).toFixed(2)}%` : ''} | ${m.seconds.toFixed(1)} s\n`),
+      });
+    } catch (e) {
+      // A new run stopped by a user error (e.g. missing data) before its first checkpoint leaves no run behind,
+      // so that the same command works once the problem is fixed.
+      if (mode === 'new' && isUserError(e) && !existsSync(join(out, 'checkpoint.bin'))) {
+        stopLog();
+        for (const f of [...VISION_RUN_FILES, 'env.json', 'log.txt']) rmSync(join(out, f), { force: true });
+        if (!existed && readdirSync(out).length === 0) rmdirSync(out);
+      }
+      throw e;
+    }
+    process.stdout.write(`[vision] ${result.status}: best test acc ${pct(result.bestTestAcc)}, final ${pct(result.finalTestAcc)}, ${result.wallSeconds.toFixed(1)} s wall\n`);
+    process.stdout.write(`[vision] results in ${out}: config.json, env.json, metrics.csv, result.json, checkpoint.bin, log.txt\n`);
+    return result.status === 'completed' ? 0 : 3;
+  }
 }
 
-main(process.argv.slice(2)).catch((e: unknown) => {
-  process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+void runCli(() => main(process.argv.slice(2), process.env));

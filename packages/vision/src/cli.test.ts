@@ -1,0 +1,158 @@
+/**
+ * The training CLI as a user meets it: spawned with tsx in the package folder (as `pnpm --filter @asam/vision train`
+ * runs it) with $INIT_CWD set to another folder, on small CIFAR-format files written here (no data folder needed).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cli = join(pkg, 'src', 'cli.ts');
+const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
+
+/** The folder the "user" runs the command in; relative paths must land here, not in the package folder. */
+let user: string;
+
+/** CIFAR-10 binary format: per image 1 label byte + 3072 pixel bytes (R, G, B planes of 32×32). */
+function writeCifar(dir: string, file: string, n: number): void {
+  const buf = Buffer.alloc(n * 3073);
+  for (let i = 0; i < n; i++) {
+    buf[i * 3073] = i % 10;
+    for (let j = 1; j < 3073; j++) buf[i * 3073 + j] = (i * 31 + j * 7) % 256;
+  }
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, file), buf);
+}
+
+beforeAll(() => {
+  user = mkdtempSync(join(tmpdir(), 'asam-vision-cli-'));
+  writeCifar(join(user, 'data', 'cifar-10-batches-bin'), 'data_batch_1.bin', 16);
+  writeCifar(join(user, 'data', 'cifar-10-batches-bin'), 'test_batch.bin', 8);
+});
+
+function run(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const base = { ...process.env };
+  for (const k of ['INIT_CWD', 'ASAM_DATA_DIR', 'ASAM_BACKEND']) delete base[k];
+  const r = spawnSync(process.execPath, [tsxCli, cli, ...args], { cwd: pkg, env: { ...base, INIT_CWD: user, ...env }, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A user error: exit 2 and exactly one line on stderr, no stack trace. */
+function expectUserError(r: { status: number | null; stderr: string }, pattern: RegExp): void {
+  expect(r.status, r.stderr).toBe(2);
+  expect(r.stderr.endsWith('\n')).toBe(true);
+  expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);
+  expect(r.stderr).toMatch(/^error: /);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  expect(r.stderr).toMatch(pattern);
+}
+
+// pnpm passes its `--` through; flags in both the `--flag value` and the `--flag=value` form
+const tiny = ['--', '--model=resnet8_tiny', '--optimizer', 'sgd', '--epochs=1', '--batch-size', '8', '--train-limit', '16',
+  '--test-limit=8', '--eval-batch-size', '8', '--backend', 'cpu', '--data-dir', 'data'];
+
+describe('vision CLI', () => {
+  it('--help lists every flag with its default, the shared method and backend names; exit 0', () => {
+    const r = run(['--', '--help']);
+    expect(r.status, r.stderr).toBe(0);
+    const entries: string[] = [];
+    for (const l of r.stdout.split('\n')) {
+      if (/^ {2}(-h, )?--[a-z]/.test(l)) entries.push(l.trim());
+      else if (/^ {6,}\S/.test(l) && entries.length > 0 && !/^Examples|^ImageNet/.test(l)) entries[entries.length - 1] += ' ' + l.trim();
+      else if (!/^ {6,}/.test(l) && entries.length > 0 && l.trim() === '') break;
+    }
+    expect(entries.length).toBeGreaterThan(35);
+    for (const e of entries.filter((x) => !x.startsWith('-h, --help'))) expect(e).toMatch(/default: /);
+    const text = entries.join('\n');
+    expect(text).toMatch(/--optimizer <method> .*one of sgd \| sam \| asam; default: asam/);
+    expect(text).toMatch(/--backend <name> .*one of auto \| tensorflow-gpu \| tensorflow \| webgpu \| wasm \| cpu; default: \$ASAM_BACKEND, else auto/);
+    expect(text).toMatch(/--data-dir <dir> .*default: \$ASAM_DATA_DIR/);
+    expect(text).toMatch(/--resume .*default: off/);
+    expect(text).toMatch(/--overwrite .*default: off/);
+    expect(text).toMatch(/--epochs <n> .*default: 200; ImageNet 100/);
+  }, 60_000);
+
+  it('answers an unknown flag with the nearest valid one (one line, exit 2)', () => {
+    expectUserError(run(['--model', 'resnet8_tiny', '--optimzer', 'sam', '--out', 'x']), /unknown flag "--optimzer"; did you mean --optimizer\?/);
+    expectUserError(run(['--model', 'resnet8_tiny', '--batchsize=8', '--out', 'x']), /unknown flag "--batchsize"; did you mean --batch-size\?/);
+    expectUserError(run(['--model', 'resnet8_tiny', '--optimizer', 'adam', '--out', 'x']), /--optimizer "adam" is not valid; expected one of sgd, sam, asam/);
+    expectUserError(run(['--model', 'resnet8_tiny', '--backend', 'gpu', '--out', 'x']), /--backend "gpu" is not valid/);
+    expectUserError(run(['--model', 'resnet8_tiny', '--out', 'x'], { ASAM_BACKEND: 'wsam' }), /ASAM_BACKEND="wsam" is not a backend; .*did you mean wasm\?/);
+    expectUserError(run(['--model', 'resnet8_tiny', '--epochs', 'two', '--out', 'x']), /--epochs "two" is not a number/);
+    expectUserError(run(['--model', 'resnet8_tiny']), /--out is required/);
+    expectUserError(run(['--model', 'resnet21', '--out', 'x']), /unknown model 'resnet21'; valid models: resnet20/);
+    expect(existsSync(join(user, 'x'))).toBe(false);
+  }, 120_000);
+
+  it('config errors and missing data are user errors too; a run stopped by them leaves no run folder behind', () => {
+    expectUserError(run([...tiny, '--lr', '-1', '--out', 'bad-lr']), /config\.lr = -1 is invalid/);
+    expectUserError(run([...tiny, '--data-dir', 'no-data', '--out', 'no-data-run']), /CIFAR-10 train split .*not found\. Looked in: .*no-data.*data_batch_1\.bin, .*; To get it: /);
+    expect(existsSync(join(user, 'no-data-run'))).toBe(false);
+  }, 120_000);
+
+  it('a run: relative --out and --data-dir from $INIT_CWD, log.txt, env.json; a second start is refused; --resume of a finished run changes nothing; --resume continues an unfinished one; --overwrite starts again', () => {
+    const out = join(user, 'runs', 'r1');
+    const a = run([...tiny, '--out', 'runs/r1']);
+    expect(a.status, a.stderr).toBe(0);
+    expect(existsSync(join(pkg, 'runs'))).toBe(false);
+    expect(readdirSync(out).sort()).toEqual(expect.arrayContaining(['checkpoint.bin', 'config.json', 'env.json', 'log.txt', 'metrics.csv', 'result.json']));
+    // log.txt holds what the console got
+    const log = readFileSync(join(out, 'log.txt'), 'utf8');
+    expect(log).toBe(a.stdout + a.stderr);
+    expect(log).toMatch(/\[vision\] backend cpu .*tried: /);
+    expect(log).toMatch(/epoch 1: train loss/);
+    // env.json: git sha, CPU model, Node and tfjs versions, backend and every attempt, the command
+    const env = JSON.parse(readFileSync(join(out, 'env.json'), 'utf8'));
+    const sha = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: pkg, encoding: 'utf8' });
+    expect(env.git.sha).toBe(sha.status === 0 ? sha.stdout.trim() : null);
+    expect(env.machine.cpuModel).toBe(cpus()[0]?.model ?? null);
+    expect(env.versions.node).toBe(process.version);
+    expect(env.versions.tfjsCore).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(env.backend).toMatchObject({ backend: 'cpu', requested: 'cpu', attempts: [{ name: 'cpu', ok: true, error: null }] });
+    expect(env.command).toEqual({ argv: [...tiny, '--out', 'runs/r1'], cwd: user });
+    expect(env.dataDir).toBe(join(user, 'data'));
+    const envText = readFileSync(join(out, 'env.json'), 'utf8');
+    const resultText = readFileSync(join(out, 'result.json'), 'utf8');
+
+    // the same command again: refused, nothing touched
+    expectUserError(run([...tiny, '--out', 'runs/r1']), /runs\/r1 already holds a run \(.*status completed\); pass --resume to continue it, --overwrite to delete it/);
+    // --resume of the finished run: reported, nothing written
+    const f = run(['--', '--resume', '--out', 'runs/r1']);
+    expect(f.status, f.stderr).toBe(0);
+    expect(f.stdout).toMatch(/is a finished run \(status completed: .*\); nothing to resume/);
+    expect(readFileSync(join(out, 'env.json'), 'utf8')).toBe(envText);
+    expect(readFileSync(join(out, 'result.json'), 'utf8')).toBe(resultText);
+    expect(readFileSync(join(out, 'log.txt'), 'utf8')).toBe(log);
+    expect(existsSync(join(out, 'env-resume.jsonl'))).toBe(false);
+    // flags other than the execution settings are refused with --resume
+    expectUserError(run(['--resume', '--out', 'runs/r1', '--lr', '0.2']), /--resume reuses .*config\.json; drop --lr/);
+    expectUserError(run(['--resume', '--overwrite', '--out', 'runs/r1']), /exclude each other/);
+
+    // an unfinished run (its checkpoint is there, its result not yet): --resume finishes it; env.json stays, the
+    // resumed process is recorded in env-resume.jsonl and its console output appended to log.txt
+    rmSync(join(out, 'result.json'));
+    const r = run(['--resume', '--out=runs/r1', '--progress-every', '1']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\[vision\] resuming: /);
+    expect(readFileSync(join(out, 'env.json'), 'utf8')).toBe(envText);
+    const resumes = readFileSync(join(out, 'env-resume.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(resumes).toHaveLength(1);
+    expect(resumes[0].backend.backend).toBe('cpu'); // the backend the run started on, from env.json
+    expect(resumes[0].command.argv).toEqual(['--resume', '--out=runs/r1', '--progress-every', '1']);
+    expect(readFileSync(join(out, 'log.txt'), 'utf8')).toBe(log + r.stdout + r.stderr);
+    expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).status).toBe('completed');
+
+    // --overwrite: the old run's files go, a new env.json is written
+    const o = run([...tiny, '--optimizer=asam', '--overwrite', '--out', 'runs/r1']);
+    expect(o.status, o.stderr).toBe(0);
+    expect(existsSync(join(out, 'env-resume.jsonl'))).toBe(false);
+    const env2 = JSON.parse(readFileSync(join(out, 'env.json'), 'utf8'));
+    expect(env2.pid).not.toBe(env.pid);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).optimizer.method).toBe('asam');
+    expect(readFileSync(join(out, 'log.txt'), 'utf8')).toBe(o.stdout + o.stderr);
+  }, 300_000);
+});
