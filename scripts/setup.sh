@@ -23,4 +23,12 @@ if ! command -v clang >/dev/null 2>&1 || ! command -v wasm-ld >/dev/null 2>&1; t
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends clang lld >/dev/null \
     || echo "[setup] note: clang/lld not installed; the wasm rebuild check will be skipped"
 fi
+if ! command -v redis-server >/dev/null 2>&1; then
+  # The queued sweep (bench --queue, bench:worker) and its test need a Redis >= 6.2; the test starts its own server.
+  echo "[setup] installing redis-server (queued sweeps over several machines; the queue test)"
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq >/dev/null 2>&1 || true
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends redis-server >/dev/null \
+    || echo "[setup] note: redis-server not installed; the queue test will be skipped"
+fi
 pnpm install --frozen-lockfile

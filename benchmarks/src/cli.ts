@@ -9,14 +9,17 @@ import { resolveDataDir } from '@asam/data';
 import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
-import { defaultDirs } from './args.ts';
+import { defaultDirs, PACKAGE_ROOT } from './args.ts';
 import { missingDataMessage, type DataDirSource } from './data-check.ts';
 import { estimateSweep, formatHours } from './estimate.ts';
 import { expandGrid, matchesFilter, PROFILES, sweepOrder, type ProfileName } from './experiment.ts';
 import { createExperimentRegistry } from './experiments/index.ts';
 import { generateReport } from './report.ts';
+import { updateReadme } from './readme-results.ts';
 import { publishResults, restoreFromCommitted } from './results.ts';
 import { runSweep } from './runner.ts';
+import { checkRedis, parseQueueUrl } from './queue/redis.ts';
+import { runQueuedSweep } from './queue/sweep.ts';
 import { taskModulePath } from './tasks/registry.ts';
 
 async function defaultProfile(backend: string): Promise<{ profile: ProfileName; why: string }> {
@@ -53,6 +56,7 @@ function command() {
   addOption(cmd, { flags: '--publish', help: 'after the sweep, copy its run folders to benchmarks/results/<profile> and regenerate the committed report there (a complete sweep only, unless --partial)' });
   addOption(cmd, { flags: '--partial', help: 'with --publish: publish an unfinished sweep, its unfinished cells with their checkpoints' });
   addOption(cmd, { flags: '--quiet', help: "do not echo the cells' own progress lines (they still go to each cell's log.txt)" });
+  addOption(cmd, { flags: '--queue <url>', help: 'redis://host:port[/db]: enqueue the cells for `pnpm bench:worker` processes (any machines sharing --out\'s parent folder), follow them, then write the report', defaultText: 'run the cells here' });
   return { cmd, registry };
 }
 
@@ -60,7 +64,7 @@ async function main(): Promise<number> {
   const { cmd, registry } = command();
   const f = parseCommand<{
     profile?: ProfileName; experiment?: string; only?: string; out?: string; report?: string; dataDir?: string; backend?: string; jobs?: number;
-    list?: boolean; skipReport?: boolean; fresh?: boolean; publish?: boolean; partial?: boolean; quiet?: boolean;
+    list?: boolean; skipReport?: boolean; fresh?: boolean; publish?: boolean; partial?: boolean; quiet?: boolean; queue?: string;
   }>(cmd, process.argv.slice(2));
   if (f.partial && !f.publish) throw new UsageError('--partial only applies with --publish');
   const backend = backendFrom(f.backend, process.env);
@@ -103,6 +107,24 @@ async function main(): Promise<number> {
     for (const c of cells) console.log(`  ${c.experiment}/${c.id}`);
     return 0;
   }
+  if (f.queue) {
+    // Scale-out: the workers run the cells (and read the data on their machines); this process enqueues and follows.
+    const target = parseQueueUrl(f.queue);
+    await checkRedis(target);
+    fs.mkdirSync(runsDir, { recursive: true });
+    const summary = await runQueuedSweep({ target, cells, runsDir, backend });
+    if (!f.skipReport) {
+      const rep = generateReport({ experiments: registry.forProfile(profile), profile, runsDir, outDir: reportDir });
+      console.log(`[bench] report: ${path.join(reportDir, 'report.md')} and index.html (${rep.files.length} files)`);
+    }
+    if (summary.interrupted) return 130;
+    if (summary.failed > 0) {
+      console.error(`[bench] ${summary.failed} cell(s) failed:`);
+      for (const r of summary.records.filter((x) => x.status === 'failed')) console.error(`  ${r.cell.experiment}/${r.cell.id}: ${r.error?.split('\n')[0]}`);
+      return 1;
+    }
+    return 0;
+  }
   const source: DataDirSource = f.dataDir ? '--data-dir' : process.env.ASAM_DATA_DIR ? 'ASAM_DATA_DIR' : 'cache';
   const dataDir = resolveDataDir({ ...(f.dataDir ? { dir: f.dataDir } : {}), env: process.env });
   const missing = missingDataMessage(cells, dataDir, source);
@@ -129,6 +151,8 @@ async function main(): Promise<number> {
   }
   if (f.publish && !summary.interrupted) {
     const p = publishResults({ experiments: registry.forProfile(profile), profile, runsDir, resultsDir: dirs.resultsDir, partial: !!f.partial });
+    const repoRoot = path.dirname(PACKAGE_ROOT);
+    updateReadme(path.join(repoRoot, 'README.md'), dirs.resultsDir, repoRoot, profile);
     console.log(`[bench] published ${p.copied} run folder(s) (${p.kept} finished ones were already committed; ${p.finished}/${p.total} cells finished) and the report to ${dirs.resultsDir}`);
   }
   if (summary.interrupted) return 130;

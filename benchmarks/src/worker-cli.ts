@@ -4,65 +4,56 @@
  * workers and the `bench` that enqueued the sweep see the same runs folder (a network file system).
  * SIGTERM / SIGINT: takes no more cells, stops the running children and puts their cells back in the queue.
  */
+import { addOption, BACKENDS, createCommand, parseCommand, runCli, UsageError } from '@asam/cli';
 import { resolveDataDir } from '@asam/data';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { helpText, parseFlags, type FlagSpec } from './args.ts';
-import { checkRedis, parseQueueUrl, QueueUsageError } from './queue/redis.ts';
+import { checkRedis, parseQueueUrl } from './queue/redis.ts';
 import { LEASE_TIMINGS, TRAINING_TIMINGS } from './queue/settings.ts';
 import { startWorker } from './queue/worker.ts';
 import { taskModulePath } from './tasks/registry.ts';
 
-const FLAGS: FlagSpec[] = [
-  { name: 'queue', value: true, help: 'redis://host:port[/db] of the sweep\'s Redis (required)' },
-  { name: 'runs', value: true, help: 'shared runs root: cells go to <runs>/<profile>/<experiment>/<cell-id> (required; e.g. the parent of bench\'s --out)' },
-  { name: 'concurrency', value: true, help: 'cells at the same time on this worker, one child process each (default 1: one worker per GPU)' },
-  { name: 'backend', value: true, help: 'auto | tensorflow-gpu | tensorflow | webgpu | wasm | cpu | none: overrides the backend the sweep asked for' },
-  { name: 'data-dir', value: true, help: 'datasets root on this machine (default: $ASAM_DATA_DIR, else ~/.cache/asam/data)' },
-  { name: 'name', value: true, help: 'worker name in leases and progress (default <host>:<pid>)' },
-  { name: 'lock-duration', value: true, help: `job lock in seconds (default ${TRAINING_TIMINGS.lockDurationMs / 1000}); a dead worker's cell moves on after lock + stalled interval` },
-  { name: 'stalled-interval', value: true, help: `seconds between checks for stalled jobs (default ${TRAINING_TIMINGS.stalledIntervalMs / 1000})` },
-  { name: 'max-stalls', value: true, help: `stalls (worker died) before a cell fails (default ${TRAINING_TIMINGS.maxStalledCount})` },
-  { name: 'task-module', value: true, help: 'run every cell with this task adapter module instead of the registry\'s (stand-in tasks in tests)' },
-  { name: 'verbose', value: false, help: 'echo the cells\' output lines (they always go to each cell\'s log.txt)' },
-  { name: 'help', value: false, help: 'this text' },
-];
-
-function positive(f: Record<string, string | true>, name: string, fallback: number, int: boolean): number {
-  if (f[name] === undefined) return fallback;
-  const v = Number(f[name]);
-  if (!Number.isFinite(v) || v <= 0 || (int && !Number.isInteger(v))) throw new QueueUsageError(`--${name} = ${String(f[name])}: expected ${int ? 'an integer' : 'a number'} > 0`);
-  return v;
+function command() {
+  const cmd = createCommand({
+    name: 'pnpm bench:worker --',
+    description: 'Takes cells of sweeps enqueued with `pnpm bench --queue` and runs each in its own child process, in the shared runs folder.',
+    epilog: 'Enqueue a sweep with: pnpm --filter @asam/benchmarks bench --profile P --queue redis://host:port[/db] --out <runs>/P\n' +
+      'Lock, stalled interval and max stalls are set for training cells; see benchmarks/README.md ("Scale-out").',
+  });
+  addOption(cmd, { flags: '--queue <url>', help: "redis://host:port[/db] of the sweep's Redis", defaultText: 'none, required' });
+  addOption(cmd, { flags: '--runs <dir>', kind: 'path', help: "shared runs root: cells go to <runs>/<profile>/<experiment>/<cell-id> (the parent of bench's --out)", defaultText: 'none, required' });
+  addOption(cmd, { flags: '--concurrency <n>', kind: 'int', min: 1, default: 1, help: 'cells at the same time on this worker, one child process each (one worker per GPU)' });
+  addOption(cmd, { flags: '--backend <name>', choices: [...BACKENDS, 'none'], help: 'tfjs backend of the cells run here', defaultText: 'the one the sweep asked for' });
+  addOption(cmd, { flags: '--data-dir <dir>', kind: 'path', help: 'dataset root on this machine', defaultText: '$ASAM_DATA_DIR, else ~/.cache/asam/data' });
+  addOption(cmd, { flags: '--name <name>', help: 'worker name in leases, progress and logs', defaultText: '<host>:<pid>' });
+  addOption(cmd, { flags: '--lock-duration <s>', kind: 'number', min: 1, default: TRAINING_TIMINGS.lockDurationMs / 1000, help: "job lock in seconds, renewed every half of it; a dead worker's cell moves on after lock + stalled interval" });
+  addOption(cmd, { flags: '--stalled-interval <s>', kind: 'number', min: 1, default: TRAINING_TIMINGS.stalledIntervalMs / 1000, help: 'seconds between checks for stalled jobs' });
+  addOption(cmd, { flags: '--max-stalls <n>', kind: 'int', min: 1, default: TRAINING_TIMINGS.maxStalledCount, help: 'times a cell may stall (its worker died) before it fails' });
+  addOption(cmd, { flags: '--task-module <file>', kind: 'path', help: "run every cell with this task adapter module (stand-in tasks in tests)", defaultText: "the task registry's adapter" });
+  addOption(cmd, { flags: '--verbose', help: "echo the cells' output lines (they always go to each cell's log.txt)" });
+  return cmd;
 }
 
 async function main(): Promise<number> {
-  const f = parseFlags(process.argv.slice(2), FLAGS);
-  if (f.help) {
-    console.log(helpText('Usage: pnpm bench:worker --queue redis://host:port[/db] --runs DIR [--concurrency N] [flags]', FLAGS,
-      '\nEnqueue a sweep with: pnpm --filter @asam/benchmarks bench --profile P --queue redis://host:port[/db] --out DIR/P\n'));
-    return 0;
-  }
-  if (typeof f.queue !== 'string') throw new QueueUsageError('--queue redis://host:port[/db] is required (the Redis the sweep was enqueued on)');
-  if (typeof f.runs !== 'string') throw new QueueUsageError('--runs DIR is required (the runs root all workers share)');
+  const f = parseCommand<{
+    queue?: string; runs?: string; concurrency: number; backend?: string; dataDir?: string; name?: string;
+    lockDuration: number; stalledInterval: number; maxStalls: number; taskModule?: string; verbose?: boolean;
+  }>(command(), process.argv.slice(2));
+  if (!f.queue) throw new UsageError('--queue redis://host:port[/db] is required (the Redis the sweep was enqueued on)');
+  if (!f.runs) throw new UsageError('--runs <dir> is required (the runs root all workers share)');
   const target = parseQueueUrl(f.queue);
-  const runsRoot = path.resolve(f.runs);
-  if (!fs.existsSync(runsRoot) || !fs.statSync(runsRoot).isDirectory()) throw new QueueUsageError(`--runs ${runsRoot} is not a folder; create it (on the shared file system) or fix the path`);
-  const concurrency = positive(f, 'concurrency', 1, true);
-  const timings = {
-    lockDurationMs: positive(f, 'lock-duration', TRAINING_TIMINGS.lockDurationMs / 1000, false) * 1000,
-    stalledIntervalMs: positive(f, 'stalled-interval', TRAINING_TIMINGS.stalledIntervalMs / 1000, false) * 1000,
-    maxStalledCount: positive(f, 'max-stalls', TRAINING_TIMINGS.maxStalledCount, true),
-  };
-  const taskModule = typeof f['task-module'] === 'string' ? path.resolve(f['task-module']) : null;
-  if (taskModule && !fs.existsSync(taskModule)) throw new QueueUsageError(`--task-module ${taskModule} does not exist`);
+  const runsRoot = f.runs;
+  if (!fs.existsSync(runsRoot) || !fs.statSync(runsRoot).isDirectory()) throw new UsageError(`--runs ${runsRoot} is not a folder; create it (on the shared file system) or fix the path`);
+  const taskModule = f.taskModule;
+  if (taskModule && !fs.existsSync(taskModule)) throw new UsageError(`--task-module ${taskModule} does not exist`);
   await checkRedis(target);
-  const dataDir = resolveDataDir({ dir: f['data-dir'] as string | undefined, env: process.env });
+  const dataDir = resolveDataDir({ ...(f.dataDir ? { dir: f.dataDir } : {}), env: process.env });
   const w = await startWorker({
-    target, runsRoot, concurrency, dataDir, timings, lease: LEASE_TIMINGS,
-    ...(typeof f.backend === 'string' ? { backend: f.backend } : {}),
-    ...(typeof f.name === 'string' ? { name: f.name } : {}),
+    target, runsRoot, concurrency: f.concurrency, dataDir, lease: LEASE_TIMINGS,
+    timings: { lockDurationMs: f.lockDuration * 1000, stalledIntervalMs: f.stalledInterval * 1000, maxStalledCount: f.maxStalls },
+    ...(f.backend ? { backend: f.backend } : {}),
+    ...(f.name ? { name: f.name } : {}),
     taskModule: taskModule ? () => taskModule : taskModulePath,
-    echoChildOutput: f.verbose === true,
+    echoChildOutput: !!f.verbose,
   });
   const onSignal = (sig: NodeJS.Signals) => { void w.stop(sig); };
   process.on('SIGTERM', onSignal);
@@ -72,8 +63,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then((code) => process.exit(code), (e: Error) => {
-  // usage errors (flags, Redis unreachable) are one line; anything else keeps its stack for a bug report
-  console.error(`[bench:worker] error: ${e instanceof QueueUsageError || /^(unknown flag|unexpected argument|--)/.test(e.message) ? e.message : e.stack ?? e.message}`);
-  process.exit(2);
-});
+void runCli(main);

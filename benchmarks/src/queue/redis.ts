@@ -2,6 +2,7 @@
  * The `--queue redis://host:port[/db]` flag: parsing, and a start-up check of the server (reachable, Redis >= 6.2,
  * `maxmemory-policy noeviction` as BullMQ requires) that fails with one line naming the problem and the fix.
  */
+import { UsageError } from '@asam/cli';
 import { Redis } from 'ioredis';
 
 export interface QueueTarget {
@@ -15,7 +16,7 @@ export interface QueueTarget {
 }
 
 /** A problem the user can fix (bad flag, unreachable server): the CLIs print its message on one line and exit 2. */
-export class QueueUsageError extends Error {}
+export class QueueUsageError extends UsageError {}
 
 /** Parses `redis://[user:password@]host[:port][/db]`; throws QueueUsageError naming the value and the expected form. */
 export function parseQueueUrl(value: string): QueueTarget {
