@@ -4,8 +4,10 @@
  *   1. g = dL/dw at w                       (clean pass; BatchNorm statistics update here)
  *   2. eps = rule(g, w)                     (see perturbation.ts)
  *   3. g' = dL/dw at w + eps                (perturbed pass)
- *   4. w restored exactly (copied back, not subtracted), guarded state restored to its
- *      post-clean-pass value (e.g. BatchNorm moving statistics)
+ *   4. w restored exactly (copied back, not subtracted); state the clean pass wrote (any tf.Variable
+ *      outside the optimized list that a training forward pass assigns, e.g. BatchNorm moving
+ *      statistics, found by watching the clean pass) and any explicitly guarded state restored to
+ *      its post-clean-pass value
  *   5. descent gradient = clip(g') + weightDecay * w, handed to any base optimizer.
  *
  * With method 'none' only step 1 and 5 run, so SGD and SAM share this one code path; with
@@ -33,12 +35,20 @@ export type LossFn = (part?: Part) => tf.Scalar;
 export type Guardable = tf.Variable | { read(): tf.Tensor; write(value: tf.Tensor): unknown };
 
 export interface GradientOptions {
-  /** State restored to its post-clean-pass value after each perturbed pass (BatchNorm moving mean/variance). */
+  /**
+   * Extra state restored to its post-clean-pass value after each perturbed pass. Not needed for state
+   * the clean pass writes (BatchNorm moving mean/variance): that is found and restored automatically.
+   */
   guard?: Guardable[];
   /** Which variables ASAM normalizes (default: all but names ending in `bias`/`beta`). */
   normalizeFilter?: NormalizeFilter;
   /** false: take the plain gradient this step (used by `every`). Default true. */
   perturb?: boolean;
+  /**
+   * The loss closure of the perturbed pass, when it differs from the clean pass's `f` only in side effects
+   * (tfjs-layers' train step: the same loss without computing metrics). Default: `f`.
+   */
+  perturbedLoss?: LossFn;
 }
 
 export interface SharpnessAwareResult {
@@ -86,6 +96,73 @@ function readGuard(g: Guardable): tf.Tensor {
 function writeGuard(g: Guardable, value: tf.Tensor): void {
   if (isVariableLike(g)) g.assign(value);
   else g.write(value);
+}
+
+/** The data a variable currently holds; `assign` replaces it, so a changed id means the variable was written. */
+function dataIdOf(v: tf.Variable): object {
+  return (v as unknown as { dataId: object }).dataId;
+}
+
+/** Every registered variable except `exclude`, with the data it holds now. */
+function stateIds(exclude: Set<tf.Variable>): Map<tf.Variable, object> {
+  const reg = tf.engine().registeredVariables;
+  const out = new Map<tf.Variable, object>();
+  for (const k of Object.keys(reg)) {
+    const v = reg[k]!;
+    if (!exclude.has(v)) out.set(v, dataIdOf(v));
+  }
+  return out;
+}
+
+/** The variables of `before` that were assigned since (still registered). */
+function writtenSince(before: Map<tf.Variable, object>): tf.Variable[] {
+  const out: tf.Variable[] = [];
+  before.forEach((id, v) => {
+    if (!v.isDisposed && dataIdOf(v) !== id) out.push(v);
+  });
+  return out;
+}
+
+interface EngineScope {
+  track: tf.Tensor[];
+}
+
+/** The tensors of the current tidy scope from index `from` on that the code since then tf.keep()-ed. */
+function keptSince(scope: EngineScope | undefined, from: number, result: tf.Tensor): tf.Tensor[] {
+  if (scope == null) return [];
+  return scope.track.slice(from).filter((t) => (t as unknown as { kept?: boolean }).kept === true && t !== result && !t.isDisposed);
+}
+
+function activeScope(): EngineScope | undefined {
+  return (tf.engine() as unknown as { state: { activeScope?: EngineScope } }).state.activeScope;
+}
+
+/**
+ * Watches a loss closure for tensors it tf.keep()s. A closure that keeps tensors on every call (tfjs-layers'
+ * train step keeps its metric tensors) would keep a second set in the perturbed pass, which its caller never
+ * frees; `refuse()` disposes them and throws an error naming the supported way. It is called after the
+ * gradient is taken, since a throw inside the forward pass would strand the tensors tfjs saved for backprop.
+ */
+function keepWatch(f: LossFn): { f: LossFn; refuse(): void } {
+  const kept: tf.Tensor[] = [];
+  return {
+    f: (part) => {
+      const scope = activeScope();
+      const from = scope?.track.length ?? 0;
+      const result = f(part);
+      kept.push(...keptSince(scope, from, result));
+      return result;
+    },
+    refuse: () => {
+      if (kept.length === 0) return;
+      tf.dispose(kept);
+      throw new Error(
+        `The loss closure kept ${kept.length} tensor(s) with tf.keep(), so evaluating it a second time for the perturbed pass would keep them twice ` +
+          "(tfjs-layers' fit()/fitDataset()/trainOnBatch() do this for compiled metrics). For a tfjs-layers model, create the optimizer with the model: " +
+          'model.compile({ optimizer: asam(base, { rho }, { model }), ... }); in a custom loop, return only the loss from the closure.',
+      );
+    },
+  };
 }
 
 function gradsInOrder(vars: tf.Variable[], grads: tf.NamedTensorMap): tf.Tensor[] {
@@ -196,8 +273,11 @@ export function sharpnessAwareGradients(
     const plosses: tf.Scalar[] = [];
     let sum: tf.Tensor[] | null = null;
     try {
+      const optimized = new Set(vars);
+      const perturbedF = opts.perturbedLoss ?? f;
       for (let i = 0; i < m; i++) {
         const parts = partsOf(i * k, k, m * k);
+        const beforeClean = stateIds(optimized);
         const clean = meanGradients(f, vars, parts);
         losses.push(clean.value);
         let eps: tf.Tensor[];
@@ -210,18 +290,38 @@ export function sharpnessAwareGradients(
         } finally {
           tf.dispose(clean.grads);
         }
+        // state the clean pass wrote (BatchNorm moving statistics) keeps its post-clean-pass value
+        const written = writtenSince(beforeClean);
+        const state = [...written, ...guard];
         const snapshot = vars.map((v) => tf.clone(v));
-        const guarded = guard.map(readGuard);
+        const guarded = state.map(readGuard);
+        const afterClean = stateIds(optimized);
         let g2list: tf.Tensor[];
         try {
           vars.forEach((v, j) => tf.tidy(() => v.assign(tf.add(v, eps[j]!))));
-          const r = meanGradients(f, vars, parts);
+          const watch = keepWatch(perturbedF);
+          const r = meanGradients(watch.f, vars, parts);
           plosses.push(r.value);
           g2list = r.grads;
+          try {
+            watch.refuse();
+          } catch (e) {
+            tf.dispose(g2list);
+            throw e;
+          }
         } finally {
           vars.forEach((v, j) => v.assign(snapshot[j]!));
-          guard.forEach((g, j) => writeGuard(g, guarded[j]!));
+          state.forEach((g, j) => writeGuard(g, guarded[j]!));
           tf.dispose([...snapshot, ...guarded, ...eps]);
+        }
+        const restored = new Set<unknown>(state);
+        const unexpected = writtenSince(afterClean).filter((v) => !restored.has(v) && !guard.some((g) => !isVariableLike(g) && g.read() === v));
+        if (unexpected.length > 0) {
+          tf.dispose(g2list);
+          throw new Error(
+            `The perturbed pass wrote variable(s) ${unexpected.map((v) => `'${v.name}'`).join(', ')} that the clean pass did not write, so their ` +
+              'post-clean-pass value is unknown; pass them in the guard option (guard: [...]) to keep their value from before the perturbed pass.',
+          );
         }
         if (sum == null) sum = g2list;
         else {

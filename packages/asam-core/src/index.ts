@@ -12,3 +12,4 @@ export * from './perturbation';
 export * from './algorithm';
 export * from './optimizer';
 export * from './sharpness';
+export * from './layers';

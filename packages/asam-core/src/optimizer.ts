@@ -4,11 +4,12 @@
  * receives the loss closure, which is what SAM needs: the closure is evaluated at w and at w + eps.
  *
  * `applyGradients` alone cannot be sharpness-aware (there is no closure to re-evaluate) and throws.
- * Do not use these optimizers with `model.fit()`: it evaluates metrics and BatchNorm updates
- * around a single closure call; write a training loop that calls `minimize` instead.
+ * tfjs-layers: pass the model as `{ model }` and compile it with this optimizer; `fit()`,
+ * `fitDataset()` and `trainOnBatch()` then take sharpness-aware steps (see layers.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { checkVariables, descentGradient, sharpnessAwareGradients, type Guardable, type LossFn } from './algorithm';
+import { sharpnessAwareTrainStep, withoutMetrics, type LayersModelLike, type LayersStepper } from './layers';
 import {
   defaultNormalizeFilter,
   resolveSharpnessConfig,
@@ -20,8 +21,16 @@ import {
 } from './config';
 
 export interface WrapperOptions {
-  /** State the perturbed pass must not change (BatchNorm moving mean/variance). See `setGuard`. */
+  /**
+   * Extra state the perturbed pass must not change. State the clean pass writes (BatchNorm moving
+   * mean/variance) is restored automatically and need not be listed. See `setGuard`.
+   */
   guard?: Guardable[];
+  /**
+   * The tfjs-layers model this optimizer is compiled into: its `fit()` / `fitDataset()` / `trainOnBatch()`
+   * step becomes one clean pass (loss, metrics, BatchNorm statistics) and one perturbed pass. See `setModel`.
+   */
+  model?: LayersModelLike;
   /** Which variables ASAM normalizes (default: all but names ending in `bias`/`beta`). */
   normalizeFilter?: NormalizeFilter;
 }
@@ -43,13 +52,15 @@ function trainableVariables(): tf.Variable[] {
     .filter((v) => v.trainable);
 }
 
-export class SharpnessAwareOptimizer extends tf.Optimizer {
+export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepper {
   static className = 'SharpnessAwareOptimizer';
   /** The resolved config (read it; change micro-batching with setMicroBatches). */
   config: ResolvedSharpnessConfig;
   private guard: Guardable[];
   private readonly normalizeFilter: NormalizeFilter;
   private step = 0;
+  /** The tfjs-layers model whose train step is running (set only inside `runLayersStep`). */
+  private layersModel: LayersModelLike | null = null;
 
   constructor(
     readonly base: tf.Optimizer,
@@ -63,6 +74,37 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
     this.config = resolveSharpnessConfig(config);
     this.guard = opts.guard ?? [];
     this.normalizeFilter = opts.normalizeFilter ?? defaultNormalizeFilter;
+    if (opts.model !== undefined) this.setModel(opts.model);
+  }
+
+  /**
+   * Prepares a tfjs-layers model to be trained by this optimizer through `compile()` + `fit()` /
+   * `fitDataset()` / `trainOnBatch()` (the `model` option does this). Use it for a model loaded with its
+   * optimizer: `(model.optimizer as SharpnessAwareOptimizer).setModel(model)`.
+   */
+  setModel(model: LayersModelLike): void {
+    sharpnessAwareTrainStep(model);
+  }
+
+  /**
+   * One tfjs-layers train step (called by the model's train step, not by users): the step's loss closure
+   * is evaluated with metrics for the clean pass and without them for the perturbed pass.
+   */
+  runLayersStep<T>(model: LayersModelLike, run: () => T): T {
+    if (this.layersModel !== null) throw new Error('SharpnessAwareOptimizer: a tfjs-layers train step is already running with this optimizer.');
+    const { mSharpness, microBatches } = this.config;
+    if (mSharpness !== 1 || microBatches !== 1) {
+      throw new Error(
+        `mSharpness (${mSharpness}) and microBatches (${microBatches}) must be 1 with fit()/fitDataset()/trainOnBatch(): tfjs-layers' train step ` +
+          'evaluates the whole batch in one closure. Use them in a custom loop: opt.minimize((part) => loss of that part, true, vars).',
+      );
+    }
+    this.layersModel = model;
+    try {
+      return run();
+    } finally {
+      this.layersModel = null;
+    }
   }
 
   override getClassName(): string {
@@ -109,10 +151,12 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
   override minimize(f: LossFn, returnCost = false, varList?: tf.Variable[]): tf.Scalar | null {
     const vars = varList ?? trainableVariables();
     const perturb = this.step % this.config.every === 0;
+    const model = this.layersModel;
     const { loss, grads, perturbedLoss } = sharpnessAwareGradients(f, vars, this.config, {
       guard: this.guard,
       normalizeFilter: this.normalizeFilter,
       perturb,
+      ...(model !== null ? { perturbedLoss: withoutMetrics(model, f) } : {}),
     });
     perturbedLoss?.dispose();
     try {
@@ -193,6 +237,27 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
     } as unknown as tf.serialization.ConfigDict;
   }
 
+  /**
+   * Rebuilds a wrapper from `getConfig()` (used by tfjs-layers' `loadLayersModel` for a model saved with
+   * `includeOptimizer: true`, after `registerSharpnessAwareOptimizer()`). The base optimizer is rebuilt from
+   * the tfjs serialization registry; guard, normalizeFilter and model are not serialized.
+   */
+  static override fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
+    const baseName = config['base'];
+    const entry = typeof baseName === 'string' ? tf.serialization.SerializationMap.getMap().classNameMap[baseName] : undefined;
+    if (entry === undefined) {
+      throw new Error(`SharpnessAwareOptimizer.fromConfig: unknown base optimizer ${JSON.stringify(baseName)}; register its class with tf.serialization.registerClass().`);
+    }
+    const [baseCls, baseFromConfig] = entry;
+    const base = baseFromConfig(baseCls, (config['baseConfig'] ?? {}) as tf.serialization.ConfigDict) as unknown as tf.Optimizer;
+    const fields: Record<string, unknown> = {};
+    for (const k of CONFIG_FIELDS) if (config[k] !== undefined) fields[k] = config[k];
+    return new (cls as unknown as new (b: tf.Optimizer, c: SharpnessConfig) => T)(base, fields as unknown as SharpnessConfig);
+  }
+
   override dispose(): void {
     // tfjs's MomentumOptimizer.dispose() does not free the learning-rate scalar `c` it inherits from SGD
     const c = (this.base as unknown as { c?: tf.Tensor }).c;
@@ -200,6 +265,18 @@ export class SharpnessAwareOptimizer extends tf.Optimizer {
     if (c != null && !c.isDisposed) c.dispose();
     super.dispose();
   }
+}
+
+const CONFIG_FIELDS = [
+  'method', 'rho', 'eta', 'p', 'normalization', 'weightDecay', 'weightDecayInAscent', 'clipNorm', 'mSharpness', 'microBatches', 'every',
+] as const;
+
+/**
+ * Registers `SharpnessAwareOptimizer` with tfjs serialization, so that `tf.loadLayersModel` can rebuild it
+ * for a model saved with `model.save(url, { includeOptimizer: true })`. Call once before loading; idempotent.
+ */
+export function registerSharpnessAwareOptimizer(): void {
+  tf.serialization.registerClass(SharpnessAwareOptimizer);
 }
 
 /** Wraps `base` with the given sharpness-aware config (method 'none' | 'sam' | 'asam'). */

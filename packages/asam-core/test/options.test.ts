@@ -67,15 +67,18 @@ describe('guarded state (BatchNorm moving statistics)', () => {
     const opt = sam(tf.train.sgd(0.1), { rho: 0.5 }, { guard: [moving] });
     opt.minimize(f, false, [w]);
     expect(moving.dataSync()[0]).toBeCloseTo(0.3, 6); // one clean-pass update: 0.1 * (1 + 2)
-    // without a guard the perturbed pass updates it a second time
+    // without a guard, state the clean pass writes is found and restored all the same
     const moving2 = tf.variable(tf.scalar(0), false, 'g2/moving_mean');
     const w2 = tf.variable(tf.tensor1d([1, 2]), true, 'g2/kernel');
+    let calls = 0;
     const f2 = () => {
+      calls++;
       moving2.assign(tf.add(tf.mul(moving2, 0.9), tf.mul(tf.sum(w2), 0.1)));
       return tf.sum(tf.square(w2)) as tf.Scalar;
     };
     sam(tf.train.sgd(0.1), { rho: 0.5 }).minimize(f2, false, [w2]);
-    expect(moving2.dataSync()[0]).not.toBeCloseTo(0.3, 3);
+    expect(calls).toBe(2); // the perturbed pass did write it (at w + eps), and it was restored
+    expect(moving2.dataSync()[0]).toBeCloseTo(0.3, 6);
     // read()/write() objects (tfjs-layers LayerVariable) are guarded too
     const box = { v: tf.variable(tf.scalar(5), false, 'g3/moving'), read() { return this.v; }, write(t: tf.Tensor) { this.v.assign(t as tf.Scalar); } };
     const w3 = tf.variable(tf.tensor1d([1, 2]), true, 'g3/kernel');
@@ -86,6 +89,36 @@ describe('guarded state (BatchNorm moving statistics)', () => {
     sam(tf.train.sgd(0.1), { rho: 0.5 }, { guard: [box] }).minimize(f3, false, [w3]);
     expect(box.v.dataSync()[0]).toBe(6);
     tf.dispose([w, moving, moving2, w2, box.v, w3]);
+  });
+
+  it('state written only by the perturbed pass is refused unless guarded; a closure that keeps tensors is refused', () => {
+    const w = tf.variable(tf.tensor1d([1, 2]), true, 'u/kernel');
+    const late = tf.variable(tf.scalar(0), false, 'u/late');
+    let calls = 0;
+    const f = () => {
+      if (calls++ % 2 === 1) late.assign(tf.add(late, 1)); // writes in the perturbed pass only
+      return tf.sum(tf.square(w)) as tf.Scalar;
+    };
+    const w0 = Array.from(w.dataSync());
+    expect(() => sam(tf.train.sgd(0.1), { rho: 0.5 }).minimize(f, false, [w])).toThrow(/'u\/late' that the clean pass did not write.*guard/);
+    expect(Array.from(w.dataSync())).toEqual(w0);
+    late.assign(tf.scalar(0));
+    sam(tf.train.sgd(0.1), { rho: 0.5 }, { guard: [late] }).minimize(f, false, [w]);
+    expect(late.dataSync()[0]).toBe(0);
+
+    const opt = sam(tf.train.sgd(0.1), { rho: 0.5 });
+    const before = tf.memory().numTensors;
+    let kept: tf.Tensor | null = null;
+    const keepingOnce = () => {
+      const t = tf.keep(tf.mul(w, 2));
+      if (kept == null) kept = t; // the clean pass's tensor stays the caller's
+      return tf.sum(tf.square(w)) as tf.Scalar;
+    };
+    expect(() => opt.minimize(keepingOnce, false, [w])).toThrow(/kept 1 tensor\(s\) with tf.keep\(\).*\{ model \}/);
+    expect(tf.memory().numTensors).toBe(before + 1); // the clean pass's kept tensor; the perturbed pass's was freed
+    tf.dispose(kept!);
+    opt.dispose();
+    tf.dispose([w, late]);
   });
 
   it('weights are restored even when the perturbed pass throws', () => {

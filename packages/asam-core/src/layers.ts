@@ -1,0 +1,121 @@
+/**
+ * tfjs-layers integration: `model.compile({ optimizer: asam(base, { rho }, { model }) })` followed by the
+ * usual `fit()` / `fitDataset()` / `trainOnBatch()`.
+ *
+ * tfjs-layers trains through `LayersModel.makeTrainFunction()`: its step closure runs the forward pass
+ * (training mode: BatchNorm writes its moving statistics), the compiled losses, the compiled metrics (each
+ * `tf.keep`-ed into an array the step returns) and the layers' regularizer penalties, then calls
+ * `optimizer.minimize(totalLoss, true, trainableVariables)`. A sharpness-aware step evaluates that closure
+ * twice, so called as is it would compute, keep and return the metrics twice (a leak, and a wrong
+ * `trainOnBatch()` result). `sharpnessAwareTrainStep(model)` gives the model a train step in which the
+ * perturbed pass runs the same closure with the metric list emptied: one clean pass (loss, metrics and
+ * BatchNorm statistics as tfjs-layers computes them), one perturbed pass (the same loss, no metrics).
+ * State the clean pass writes is restored after the perturbed pass by the algorithm itself.
+ *
+ * Only structural access to the model is used, so this module does not import tfjs-layers.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type { LossFn } from './algorithm';
+
+/** The public face of a tfjs-layers `LayersModel` (or `Sequential`) that this integration needs. */
+export interface LayersModelLike {
+  fit(...args: never[]): unknown;
+  trainOnBatch(...args: never[]): unknown;
+  compile(...args: never[]): unknown;
+}
+
+/** The members of a compiled `LayersModel` the train step reads (present in tfjs-layers 4.x, not in its public typings). */
+interface LayersModelInternals {
+  makeTrainFunction(): (data: tf.Tensor[]) => tf.Scalar[];
+  metricsTensors: unknown[];
+  optimizer: unknown;
+}
+
+/** An optimizer that takes tfjs-layers train steps (the sharpness-aware wrapper). */
+export interface LayersStepper {
+  /** Runs one tfjs-layers train step `run` of `model` with this optimizer. */
+  runLayersStep<T>(model: LayersModelLike, run: () => T): T;
+}
+
+const INSTALLED = Symbol.for('@asam/core:sharpness-aware-train-step');
+
+function internals(model: LayersModelLike): LayersModelInternals {
+  const m = model as unknown as LayersModelInternals;
+  if (model == null || typeof m.makeTrainFunction !== 'function' || typeof model.fit !== 'function') {
+    throw new Error(
+      `Invalid model option: got ${model === null ? 'null' : typeof model}; pass the tfjs-layers LayersModel (tf.sequential / tf.model) this optimizer is compiled into.`,
+    );
+  }
+  return m;
+}
+
+function isStepper(o: unknown): o is LayersStepper {
+  return o != null && typeof (o as LayersStepper).runLayersStep === 'function';
+}
+
+function install(m: LayersModelInternals): void {
+  const own = m as unknown as Record<symbol, boolean>;
+  if (own[INSTALLED]) return;
+  const original = m.makeTrainFunction;
+  m.makeTrainFunction = function sharpnessAwareMakeTrainFunction(this: LayersModelInternals) {
+    const train = original.call(this);
+    return (data: tf.Tensor[]) => {
+      const opt = this.optimizer;
+      return isStepper(opt) ? opt.runLayersStep(this as unknown as LayersModelLike, () => train(data)) : train(data);
+    };
+  };
+  own[INSTALLED] = true;
+}
+
+/**
+ * Makes `model`'s train step (used by fit, fitDataset and trainOnBatch) sharpness-aware whenever the
+ * optimizer it is compiled with is a sharpness-aware wrapper; with any other optimizer the model trains
+ * exactly as before. Idempotent. Called by `sam()` / `asam()` / `sharpnessAware()` with `{ model }`.
+ *
+ * A `tf.Sequential` trains through an inner `LayersModel` that it rebuilds in every `compile()`, so for a
+ * Sequential the step is installed on each inner model it builds (before or after this call).
+ */
+export function sharpnessAwareTrainStep(model: LayersModelLike): void {
+  const m = internals(model);
+  const own = m as unknown as Record<symbol, boolean> & { model?: LayersModelInternals | null; add?: unknown; pop?: unknown };
+  if (own[INSTALLED]) return;
+  if (typeof own.add === 'function' && typeof own.pop === 'function') {
+    let inner = own.model ?? null;
+    if (inner != null) install(inner);
+    Object.defineProperty(own, 'model', {
+      configurable: true,
+      enumerable: true,
+      get: () => inner,
+      set: (next: LayersModelInternals | null) => {
+        inner = next;
+        if (next != null) install(next);
+      },
+    });
+    own[INSTALLED] = true;
+  } else {
+    install(m);
+  }
+}
+
+/** Whether `sharpnessAwareTrainStep` was applied to `model`. */
+export function hasSharpnessAwareTrainStep(model: LayersModelLike): boolean {
+  return (model as unknown as Record<symbol, boolean>)[INSTALLED] === true;
+}
+
+/**
+ * The perturbed-pass closure for a tfjs-layers train step: `f` with the model's compiled metrics switched
+ * off while it runs (the closure reads `model.metricsTensors` at call time), so that the loss, sample
+ * weights and regularizer penalties are those of the clean pass and nothing is kept.
+ */
+export function withoutMetrics(model: LayersModelLike, f: LossFn): LossFn {
+  const m = internals(model);
+  return (part) => {
+    const saved = m.metricsTensors;
+    m.metricsTensors = [];
+    try {
+      return f(part);
+    } finally {
+      m.metricsTensors = saved;
+    }
+  };
+}
