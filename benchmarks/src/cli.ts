@@ -9,12 +9,13 @@ import { resolveDataDir } from '@asam/data';
 import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
-import { defaultDirs } from './args.ts';
+import { defaultDirs, PACKAGE_ROOT } from './args.ts';
 import { missingDataMessage, type DataDirSource } from './data-check.ts';
 import { estimateSweep, formatHours } from './estimate.ts';
 import { expandGrid, matchesFilter, PROFILES, sweepOrder, type ProfileName } from './experiment.ts';
 import { createExperimentRegistry } from './experiments/index.ts';
 import { generateReport } from './report.ts';
+import { updateReadme } from './readme-results.ts';
 import { publishResults, restoreFromCommitted } from './results.ts';
 import { runSweep } from './runner.ts';
 import { checkRedis, parseQueueUrl } from './queue/redis.ts';
@@ -150,6 +151,8 @@ async function main(): Promise<number> {
   }
   if (f.publish && !summary.interrupted) {
     const p = publishResults({ experiments: registry.forProfile(profile), profile, runsDir, resultsDir: dirs.resultsDir, partial: !!f.partial });
+    const repoRoot = path.dirname(PACKAGE_ROOT);
+    updateReadme(path.join(repoRoot, 'README.md'), dirs.resultsDir, repoRoot, profile);
     console.log(`[bench] published ${p.copied} run folder(s) (${p.kept} finished ones were already committed; ${p.finished}/${p.total} cells finished) and the report to ${dirs.resultsDir}`);
   }
   if (summary.interrupted) return 130;

@@ -5,10 +5,12 @@
  */
 import { addOption, createCommand, parseCommand, runCli, UsageError } from '@asam/cli';
 import * as fs from 'node:fs';
-import { defaultDirs } from './args.ts';
 import { PROFILES, type ProfileName } from './experiment.ts';
 import { createExperimentRegistry } from './experiments/index.ts';
+import { updateReadme } from './readme-results.ts';
 import { publishResults } from './results.ts';
+import * as path from 'node:path';
+import { defaultDirs, PACKAGE_ROOT } from './args.ts';
 
 const cmd = createCommand({ name: 'pnpm bench:publish --', description: 'Publishes a sweep: run folders and the report go to benchmarks/results/<profile> (commit them afterwards).' });
 addOption(cmd, { flags: '--profile <name>', choices: PROFILES, default: 'cpu', help: 'the profile to publish' });
@@ -26,5 +28,7 @@ void runCli(async () => {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  const repoRoot = path.dirname(PACKAGE_ROOT);
+  if (updateReadme(path.join(repoRoot, 'README.md'), dirs.resultsDir, repoRoot, f.profile)) console.log(`[publish] README.md results section regenerated from ${path.join(dirs.resultsDir, 'summary.json')}`);
   console.log(`[publish] ${p.copied} run folder(s) copied, ${p.kept} finished ones already committed (kept); ${p.finished}/${p.total} cells finished; report in ${dirs.resultsDir}`);
 });

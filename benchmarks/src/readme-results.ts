@@ -1,0 +1,68 @@
+/**
+ * The README's results section, generated from the committed summary of a profile (never typed): the claims
+ * table and the main comparison rows, between the markers `<!-- results:<profile>:start -->` and
+ * `<!-- results:<profile>:end -->`. `updateReadme` rewrites the block (bench:publish calls it); `readmeBlockIsCurrent`
+ * is what the tests check.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ClaimRow, GroupRow } from './report.ts';
+
+export interface CommittedSummary {
+  profile: string;
+  generatedAt: string;
+  groups: GroupRow[];
+  claims: ClaimRow[];
+  cells: Array<{ experiment: string; cell: string; status: string }>;
+}
+
+const LABEL: Record<string, string> = { sgd: 'SGD', sam: 'SAM', asam: 'ASAM' };
+
+function pct(m: number | null, s: number | null, n: number): string {
+  if (m === null) return '–';
+  return n > 1 && s !== null ? `${(m * 100).toFixed(2)} ± ${(s * 100).toFixed(2)}` : (m * 100).toFixed(2);
+}
+
+/** The markdown block for a committed summary. */
+export function renderResultsBlock(s: CommittedSummary, summaryPath: string): string {
+  const done = s.cells.filter((c) => c.status === 'completed').length;
+  const vision = s.groups.filter((g) => g.task === 'vision' && g.optimizer !== '-');
+  const lines = [
+    `Generated from \`${summaryPath}\` (published ${s.generatedAt.slice(0, 16).replace('T', ' ')} UTC; ${done} of ${s.cells.length} cells finished). ` +
+      'Verdicts come from 95 % intervals of paired differences over seeds; see the report for the rule, the plots and every run.', '',
+    '| claim | ours | verdict |', '| --- | --- | --- |',
+    ...s.claims.map((c) => `| ${c.claim} | ${c.ours} | ${c.verdict}${c.note ? ` (${c.note})` : ''} |`), '',
+    '| experiment | method | ρ | seeds done | best test acc (%) | final train acc (%) |', '| --- | --- | --- | --- | --- | --- |',
+    ...vision.map((g) => `| ${g.experiment} | ${LABEL[g.optimizer] ?? g.optimizer} | ${g.optimizer === 'sgd' ? '–' : g.rho} | ${g.seedsCompleted}/${g.seedsTotal} | ${pct(g.bestMean, g.bestStd, g.seedsCompleted)} | ${g.trainFinalMean === null ? '–' : (g.trainFinalMean * 100).toFixed(1)} |`),
+  ];
+  return lines.join('\n');
+}
+
+function markers(profile: string): [string, string] {
+  return [`<!-- results:${profile}:start -->`, `<!-- results:${profile}:end -->`];
+}
+
+function expected(readme: string, resultsDir: string, repoRoot: string, profile: string): { text: string; found: boolean } {
+  const [a, b] = markers(profile);
+  const i = readme.indexOf(a);
+  const j = readme.indexOf(b);
+  if (i < 0 || j < i) return { text: readme, found: false };
+  const file = path.join(resultsDir, 'summary.json');
+  const rel = path.relative(repoRoot, file);
+  const body = fs.existsSync(file) ? renderResultsBlock(JSON.parse(fs.readFileSync(file, 'utf8')) as CommittedSummary, rel) : `No results published yet (\`${rel}\` does not exist).`;
+  return { text: `${readme.slice(0, i + a.length)}\n${body}\n${readme.slice(j)}`, found: true };
+}
+
+/** Rewrites the README block of `profile` from `<resultsDir>/summary.json`; false when the README has no markers. */
+export function updateReadme(readmePath: string, resultsDir: string, repoRoot: string, profile: string): boolean {
+  const e = expected(fs.readFileSync(readmePath, 'utf8'), resultsDir, repoRoot, profile);
+  if (e.found) fs.writeFileSync(readmePath, e.text);
+  return e.found;
+}
+
+/** Whether the README block of `profile` equals what the committed summary generates. */
+export function readmeBlockIsCurrent(readmePath: string, resultsDir: string, repoRoot: string, profile: string): boolean {
+  const text = fs.readFileSync(readmePath, 'utf8');
+  const e = expected(text, resultsDir, repoRoot, profile);
+  return e.found && e.text === text;
+}
