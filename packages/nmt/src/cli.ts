@@ -1,141 +1,213 @@
 /**
- * Command line for translation training, e.g.
+ * Command line for translation training (application layer: reads argv/env and picks the backend), on the
+ * project's CLI convention (@asam/cli):
  *
- *   pnpm --filter @asam/nmt train --preset transformer_small --corpus multi30k --optimizer asam --rho 0.2 \
+ *   pnpm --filter @asam/nmt train -- --preset transformer_small --corpus multi30k --optimizer asam --rho 0.2 \
  *     --max-updates 200 --out runs/x
  *
- * Reads ASAM_DATA_DIR (corpora) and ASAM_CACHE_DIR (SentencePiece models; default ~/.cache/asam) and picks the
- * tfjs backend with @asam/engine (`--backend auto|cpu|wasm`). Resumes from `<out>/checkpoint.bin` unless
- * `--no-resume`. Prints progress and where the results went.
+ * The base optimizer is Adam: `--optimizer sgd` means Adam alone (the name every CLI of the project uses for "the
+ * base optimizer without a sharpness-aware step"), `sam` / `asam` wrap it. Corpora come from --data-dir, else
+ * $ASAM_DATA_DIR, else the per-user cache; SentencePiece models are cached in --cache-dir (default $ASAM_CACHE_DIR,
+ * else ~/.cache/asam). A folder that already holds a run is refused unless --resume (continue from its checkpoint
+ * with its config.json; only the limits on how long to run, logging and test options may be given again) or
+ * --overwrite (delete it and start again); a finished run is left untouched by --resume. The run folder keeps
+ * log.txt (this console output) and env.json (git sha, machine, versions, backend and every backend tried;
+ * resumes append to env-resume.jsonl).
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import {
+  UsageError, addOption, addSharedOptions, backendFrom, chosenBackend, collectRunEnv, createCommand, describeAttempts, givenFlags,
+  invocationDir, isUserError, parseCommand, prepareRunFolder, readRunEnv, recordRunEnv, requireOption, resolveUserPath, runCli,
+  startConsoleLog,
+} from '@asam/cli';
 import type { Method } from '@asam/core';
 import { resolveDataDir } from '@asam/data';
-import { initEngine } from '@asam/engine';
+import { initEngine, type BackendRequest, type EngineInfo } from '@asam/engine';
 import { listPresets } from './presets.ts';
 import { resolveTranslationConfig, type TranslationConfig } from './train-config.ts';
 import { defaultTranslationDeps } from './train-data.ts';
-import { trainTranslation } from './train.ts';
+import { trainTranslation, type TranslationResult } from './train.ts';
 
-const USAGE = `Usage: tsx src/cli.ts --out <dir> [options]
-  --preset <name>          ${listPresets().join(' | ')} (default transformer_small)
-  --corpus <name>          multi30k | iwslt14 (default multi30k)
-  --optimizer <m>          adam | sam | asam (default adam)
-  --rho <x>                neighbourhood radius (default: sam 0.1, asam 0.2 as in the paper)
-  --eta <x>                ASAM eta (default 0.01)
-  --weight-decay <x>       (default 1e-4)
-  --lr <x> --warmup <n> --warmup-init-lr <x>   (defaults 5e-4, 4000, 1e-7)
-  --max-updates <n> --max-epochs <n> --max-tokens <n> --max-len <n>
-  --train-limit <n> --valid-limit <n> --test-limit <n> --test-split <name>
-  --vocab-size <n>         joint SentencePiece vocabulary (default 8000)
-  --dropout <x>            override the preset's dropout
-  --label-smoothing <x>    (default 0.1)
-  --search greedy|beam --beam <k> --lenpen <x>
-  --checkpoint-every <n> --seed <n> --no-resume
-  --backend auto|cpu|wasm  (default auto)`;
+/** Files a translation run writes into its folder (what --overwrite deletes, besides log.txt and the env files). */
+export const NMT_RUN_FILES = ['config.json', 'checkpoint.bin', 'best.bin', 'metrics.csv', 'result.json', 'samples.txt'] as const;
 
-function main(): Promise<void> {
-  const { values: v } = parseArgs({
-    strict: true,
-    options: {
-      out: { type: 'string' }, preset: { type: 'string' }, corpus: { type: 'string' }, optimizer: { type: 'string' },
-      rho: { type: 'string' }, eta: { type: 'string' }, 'weight-decay': { type: 'string' }, lr: { type: 'string' },
-      warmup: { type: 'string' }, 'warmup-init-lr': { type: 'string' }, 'max-updates': { type: 'string' },
-      'max-epochs': { type: 'string' }, 'max-tokens': { type: 'string' }, 'max-len': { type: 'string' },
-      'train-limit': { type: 'string' }, 'valid-limit': { type: 'string' }, 'test-limit': { type: 'string' },
-      'test-split': { type: 'string' }, 'vocab-size': { type: 'string' }, dropout: { type: 'string' },
-      'label-smoothing': { type: 'string' }, search: { type: 'string' }, beam: { type: 'string' }, lenpen: { type: 'string' },
-      'checkpoint-every': { type: 'string' }, seed: { type: 'string' }, 'no-resume': { type: 'boolean' },
-      backend: { type: 'string' }, help: { type: 'boolean' },
-    },
+/** Flags that may be given again with --resume: where data lives, and what the checkpoint does not fix. */
+const RESUME_FLAGS = ['--out', '--resume', '--overwrite', '--backend', '--data-dir', '--cache-dir', '--max-updates', '--max-epochs',
+  '--progress-every', '--checkpoint-every', '--test-limit', '--test-split'];
+
+const BASE_HINT = 'the base optimizer alone is called sgd in every CLI of the project (here the base optimizer is Adam): use --optimizer sgd';
+
+function command() {
+  const cmd = createCommand({
+    name: 'pnpm --filter @asam/nmt train --',
+    description: 'Trains a Transformer translator (German to English) with Adam, Adam+SAM or Adam+ASAM and writes a run folder:\n' +
+      'config.json, env.json, log.txt, metrics.csv, result.json, samples.txt, checkpoint.bin, best.bin.',
+    epilog: 'Examples:\n' +
+      '  pnpm --filter @asam/nmt train -- --preset transformer_mini --optimizer asam --max-updates 200 --out runs/x\n' +
+      '  pnpm --filter @asam/nmt train -- --resume --out runs/x --max-updates 400      continue it (here: to 400 updates)\n' +
+      'Relative paths (--out, --data-dir, --cache-dir, $ASAM_DATA_DIR, $ASAM_CACHE_DIR) are taken from the directory you ran the command in.',
   });
-  if (v.help) {
-    console.log(USAGE);
-    return Promise.resolve();
-  }
-  const number = (flag: string): number | undefined => {
-    const s = (v as Record<string, string | boolean | undefined>)[flag];
-    if (s === undefined) return undefined;
-    const x = Number(s);
-    if (typeof s !== 'string' || s.trim() === '' || !Number.isFinite(x)) throw new Error(`--${flag} ${String(s)}: expected a number.\n${USAGE}`);
-    return x;
-  };
-  if (!v.out) throw new Error(`--out is required (the run directory).\n${USAGE}`);
-  const method = v.optimizer ?? 'adam';
-  const methods: Record<string, Method> = { adam: 'none', none: 'none', sam: 'sam', asam: 'asam' };
-  const m = methods[method];
-  if (!m) throw new Error(`--optimizer ${method}: expected adam, sam or asam.`);
-  const rho = number('rho') ?? (m === 'sam' ? 0.1 : m === 'asam' ? 0.2 : 0);
-  const eta = number('eta');
-  const optimizer = { method: m, rho, weightDecay: number('weight-decay') ?? 1e-4, ...(m === 'asam' && eta !== undefined ? { eta } : {}) };
-  const backend = v.backend ?? 'auto';
-  if (!['auto', 'cpu', 'wasm'].includes(backend)) throw new Error(`--backend ${backend}: expected auto, cpu or wasm.`);
-  const dropout = number('dropout');
-  const search: Partial<TranslationConfig['search']> = {};
-  if (v.search) search.kind = v.search as 'greedy' | 'beam';
-  if (number('beam') !== undefined) search.beam = number('beam')!;
-  if (number('lenpen') !== undefined) search.lenPenalty = number('lenpen')!;
-  const partial = {
-    outDir: path.resolve(v.out),
-    dataDir: resolveDataDir({ env: process.env }),
-    cacheDir: process.env.ASAM_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'asam'),
-    preset: v.preset ?? 'transformer_small',
-    corpus: (v.corpus ?? 'multi30k') as TranslationConfig['corpus'],
+  addSharedOptions(cmd, {
+    out: {},
+    optimizer: { default: 'sgd', help: 'sgd = Adam alone (the base optimizer here is Adam), sam = Adam+SAM, asam = Adam+ASAM', choiceHints: { adam: BASE_HINT, none: BASE_HINT } },
+    dataDir: true,
+    resume: true,
+    backend: true,
+  });
+  const o = (spec: Parameters<typeof addOption>[1]) => addOption(cmd, spec);
+  o({ flags: '--cache-dir <dir>', kind: 'path', help: 'SentencePiece model cache', defaultText: '$ASAM_CACHE_DIR, else ~/.cache/asam' });
+  o({ flags: '--preset <name>', choices: listPresets(), default: 'transformer_small', help: 'architecture preset' });
+  o({ flags: '--corpus <name>', choices: ['multi30k', 'iwslt14'], default: 'multi30k', help: 'parallel corpus under the data dir' });
+  o({ flags: '--rho <x>', kind: 'number', min: 0, help: 'neighbourhood radius', defaultText: 'sam 0.1, asam 0.2 as in the paper' });
+  o({ flags: '--eta <x>', kind: 'number', min: 0, help: 'ASAM eta', defaultText: '0.01' });
+  o({ flags: '--weight-decay <x>', kind: 'number', min: 0, help: 'coupled L2', default: 1e-4 });
+  o({ flags: '--lr <x>', kind: 'number', help: 'peak learning rate (inverse-sqrt schedule)', defaultText: '5e-4' });
+  o({ flags: '--warmup <n>', kind: 'int', min: 0, help: 'linear warm-up updates', defaultText: '4000' });
+  o({ flags: '--warmup-init-lr <x>', kind: 'number', help: 'learning rate at update 0', defaultText: '1e-7' });
+  o({ flags: '--max-updates <n>', kind: 'int', min: 1, help: 'stop after N updates', defaultText: 'no limit' });
+  o({ flags: '--max-epochs <n>', kind: 'int', min: 1, help: 'stop after N passes', defaultText: '50' });
+  o({ flags: '--max-tokens <n>', kind: 'int', min: 1, help: 'padded target tokens per batch', defaultText: '4096' });
+  o({ flags: '--max-len <n>', kind: 'int', min: 1, help: 'drop training pairs longer than N subword tokens', defaultText: '128' });
+  o({ flags: '--train-limit <n>', kind: 'int', min: 1, help: 'use the first N training pairs', defaultText: 'all' });
+  o({ flags: '--valid-limit <n>', kind: 'int', min: 1, help: 'validation pairs for loss and BLEU each epoch', defaultText: 'all' });
+  o({ flags: '--test-limit <n>', kind: 'int', min: 1, help: 'test pairs', defaultText: 'all' });
+  o({ flags: '--test-split <name>', help: 'test split (multi30k: test2016 | test2017 | mscoco2017 | test2018; iwslt14: test)', defaultText: 'test2016; iwslt14 test' });
+  o({ flags: '--vocab-size <n>', kind: 'int', min: 1, help: 'joint SentencePiece vocabulary', defaultText: '8000' });
+  o({ flags: '--dropout <x>', kind: 'number', help: "override the preset's dropout", defaultText: "the preset's" });
+  o({ flags: '--label-smoothing <x>', kind: 'number', help: 'label smoothing', defaultText: '0.1' });
+  o({ flags: '--search <kind>', choices: ['greedy', 'beam'], help: 'decoding for BLEU', defaultText: 'beam' });
+  o({ flags: '--beam <k>', kind: 'int', min: 1, help: 'beam width', defaultText: '5' });
+  o({ flags: '--lenpen <x>', kind: 'number', help: 'length penalty (fairseq --lenpen)', defaultText: '1' });
+  o({ flags: '--checkpoint-every <n>', kind: 'int', min: 1, help: 'checkpoint every N updates (and at epoch ends)', defaultText: '200' });
+  o({ flags: '--progress-every <n>', kind: 'int', min: 1, help: 'progress line every N updates', defaultText: '10' });
+  o({ flags: '--seed <n>', kind: 'int', min: 0, help: 'seed of init, batching and dropout', defaultText: '1' });
+  return cmd;
+}
+
+type Opts = Record<string, unknown>;
+const num = (o: Opts, k: string): number | undefined => o[k] as number | undefined;
+/** Drops undefined fields (resolveTranslationConfig fills those with its defaults). */
+const defined = <T extends object>(x: T): Partial<T> => Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+type PartialTranslationConfig = Parameters<typeof resolveTranslationConfig>[0];
+
+function configFromFlags(o: Opts, dirs: { outDir: string; dataDir: string; cacheDir: string }): PartialTranslationConfig {
+  const method: Method = o.optimizer === 'sgd' ? 'none' : (o.optimizer as Method);
+  const eta = num(o, 'eta');
+  const optimizer = { method, rho: num(o, 'rho') ?? (method === 'sam' ? 0.1 : method === 'asam' ? 0.2 : 0), weightDecay: num(o, 'weightDecay')!,
+    ...(method === 'asam' && eta !== undefined ? { eta } : {}) };
+  const dropout = num(o, 'dropout');
+  return {
+    ...dirs,
+    preset: o.preset as string,
+    corpus: o.corpus as TranslationConfig['corpus'],
     optimizer,
     archOverrides: dropout === undefined ? {} : { dropout },
-    lr: number('lr'),
-    warmupUpdates: number('warmup'),
-    warmupInitLr: number('warmup-init-lr'),
-    maxUpdates: number('max-updates'),
-    maxEpochs: number('max-epochs'),
-    maxTokens: number('max-tokens'),
-    maxLen: number('max-len'),
-    trainLimit: number('train-limit'),
-    validLimit: number('valid-limit'),
-    testLimit: number('test-limit'),
-    testSplit: v['test-split'],
-    vocabSize: number('vocab-size'),
-    labelSmoothing: number('label-smoothing'),
-    checkpointEveryUpdates: number('checkpoint-every'),
-    seed: number('seed'),
-    resume: !v['no-resume'],
-    search,
+    search: defined({ kind: o.search as 'greedy' | 'beam' | undefined, beam: num(o, 'beam'), lenPenalty: num(o, 'lenpen') }),
+    resume: false,
+    ...defined({
+      lr: num(o, 'lr'), warmupUpdates: num(o, 'warmup'), warmupInitLr: num(o, 'warmupInitLr'), maxUpdates: num(o, 'maxUpdates'),
+      maxEpochs: num(o, 'maxEpochs'), maxTokens: num(o, 'maxTokens'), maxLen: num(o, 'maxLen'), trainLimit: num(o, 'trainLimit'),
+      validLimit: num(o, 'validLimit'), testLimit: num(o, 'testLimit'), testSplit: o.testSplit as string | undefined,
+      vocabSize: num(o, 'vocabSize'), labelSmoothing: num(o, 'labelSmoothing'), checkpointEveryUpdates: num(o, 'checkpointEvery'),
+      logEveryUpdates: num(o, 'progressEvery'), seed: num(o, 'seed'),
+    }),
   };
-  const config = resolveTranslationConfig(partial);
-  return run(config, backend as 'auto' | 'cpu' | 'wasm');
 }
 
-async function run(config: TranslationConfig, backend: 'auto' | 'cpu' | 'wasm'): Promise<void> {
-  const engine = await initEngine({ backend });
-  console.log(`backend: ${engine.backend} (${engine.reason}); run dir: ${config.outDir}`);
-  const fmtTime = (s: number): string => (s >= 3600 ? `${(s / 3600).toFixed(1)}h` : s >= 60 ? `${(s / 60).toFixed(1)}m` : `${s.toFixed(0)}s`);
-  const r = await trainTranslation(
-    config,
-    {
-      onLog: (msg) => console.log(msg),
-      onProgress: (p) =>
-        console.log(
-          `epoch ${p.epoch} update ${p.update}/${p.totalUpdates} loss ${p.loss.toFixed(3)} lr ${p.lr.toExponential(2)} ` +
-            `${p.tokensPerSec.toFixed(0)} tok/s ETA ${fmtTime(p.etaSeconds)}`,
-        ),
-      onEpoch: (e) =>
-        console.log(
-          `== epoch ${e.epoch}: train ${e.train_loss.toFixed(3)} valid ${e.valid_loss.toFixed(3)} BLEU ${e.valid_bleu.toFixed(2)} ` +
-            `(${e.seconds.toFixed(0)} s, ${e.tokens_per_sec.toFixed(0)} tok/s)`,
-        ),
-    },
-    defaultTranslationDeps(),
-  );
-  console.log(
-    `status ${r.status}; best valid BLEU ${r.bestValidBleu?.toFixed(2) ?? '-'} (epoch ${r.bestEpoch ?? '-'}); test BLEU ${r.testBleu?.toFixed(2) ?? '-'} ` +
-      `(tokenized ${r.testBleuTokenized?.toFixed(2) ?? '-'}); ${fmtTime(r.wallSeconds)} wall, ${r.meanStepSeconds.toFixed(2)} s/update`,
-  );
-  console.log(`results: ${path.join(config.outDir, 'result.json')}, ${path.join(config.outDir, 'metrics.csv')}, ${path.join(config.outDir, 'samples.txt')}`);
+const fmtTime = (s: number): string => (s >= 3600 ? `${(s / 3600).toFixed(1)}h` : s >= 60 ? `${(s / 60).toFixed(1)}m` : `${s.toFixed(0)}s`);
+const bleu = (x: number | null | undefined): string => (x === null || x === undefined ? '-' : x.toFixed(2));
+
+/** Runs the CLI on `argv` with `env` ($INIT_CWD, $ASAM_DATA_DIR, $ASAM_CACHE_DIR, $ASAM_BACKEND). */
+async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
+  const cmd = command();
+  const o = parseCommand(cmd, argv);
+  const out = requireOption(o.out as string | undefined, '--out', 'the run folder');
+  const resume = o.resume === true;
+  if (resume) {
+    const extra = givenFlags(cmd).filter((g) => !RESUME_FLAGS.includes(g));
+    if (extra.length) {
+      throw new UsageError(`--resume reuses ${path.join(out, 'config.json')}; drop ${extra.join(', ')} (only ${RESUME_FLAGS.slice(3).join(', ')} may be given)`);
+    }
+  }
+  const existed = fs.existsSync(out);
+  const mode = prepareRunFolder(out, { resume, overwrite: o.overwrite === true, runFiles: NMT_RUN_FILES });
+  if (mode === 'finished') {
+    const r = JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8')) as TranslationResult;
+    process.stdout.write(`[nmt] ${out} is a finished run (status ${r.status}: best valid BLEU ${bleu(r.bestValidBleu)}, test BLEU ${bleu(r.testBleu)}); ` +
+      'nothing to resume, the folder is left as it is (--overwrite starts it again)\n');
+    return 0;
+  }
+
+  const base = invocationDir(env, process.cwd());
+  const fromEnv = (v: string | undefined): string | undefined => (v ? resolveUserPath(v, base) : undefined);
+  let config: TranslationConfig;
+  if (mode === 'resume') {
+    const saved = (JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as { config: TranslationConfig }).config;
+    config = resolveTranslationConfig({
+      ...saved,
+      outDir: out,
+      resume: true,
+      ...defined({
+        dataDir: o.dataDir as string | undefined, cacheDir: o.cacheDir as string | undefined, maxUpdates: num(o, 'maxUpdates'),
+        maxEpochs: num(o, 'maxEpochs'), logEveryUpdates: num(o, 'progressEvery'), checkpointEveryUpdates: num(o, 'checkpointEvery'),
+        testLimit: num(o, 'testLimit'), testSplit: o.testSplit as string | undefined,
+      }),
+    });
+  } else {
+    config = resolveTranslationConfig(configFromFlags(o, {
+      outDir: out,
+      dataDir: resolveDataDir({ dir: (o.dataDir as string | undefined) ?? fromEnv(env.ASAM_DATA_DIR), env }),
+      cacheDir: (o.cacheDir as string | undefined) ?? fromEnv(env.ASAM_CACHE_DIR) ?? path.join(os.homedir(), '.cache', 'asam'),
+    }));
+  }
+
+  // A resumed run keeps the backend it started on (env.json) unless --backend says otherwise.
+  const started = mode === 'resume' ? readRunEnv(out) : null;
+  const backend = (o.backend as string | undefined) ?? (started ? chosenBackend(started.backend) ?? undefined : undefined) ?? backendFrom(undefined, env);
+
+  // log.txt gets everything printed from here on, the final error line included (runCli prints it before exiting)
+  const stopLog = startConsoleLog(path.join(out, 'log.txt'));
+  let engine: EngineInfo;
+  try {
+    engine = await initEngine({ backend: backend as BackendRequest });
+  } catch (e) {
+    if (backend !== 'auto') throw new UsageError(`--backend ${backend}: ${(e as Error).message}`);
+    throw e;
+  }
+  recordRunEnv(out, mode, collectRunEnv({ engine, programFile: import.meta.url, argv, cwd: base, extra: { dataDir: config.dataDir, cacheDir: config.cacheDir } }));
+  process.stdout.write(`[nmt] backend ${engine.backend} (${engine.reason}); tried: ${describeAttempts(engine)}\n`);
+  process.stdout.write(`[nmt] ${mode === 'resume' ? 'resuming' : 'new run'}: ${config.corpus} from ${config.dataDir}; preset ${config.preset}; ` +
+    `optimizer ${config.optimizer.method === 'none' ? 'sgd (Adam alone)' : `Adam+${config.optimizer.method.toUpperCase()}`} rho ${config.optimizer.rho}; out ${out}\n`);
+  let r: TranslationResult;
+  try {
+    r = await trainTranslation(
+      config,
+      {
+        onLog: (msg) => process.stdout.write(`${msg}\n`),
+        onProgress: (p) => process.stdout.write(`epoch ${p.epoch} update ${p.update}/${p.totalUpdates} loss ${p.loss.toFixed(3)} lr ${p.lr.toExponential(2)} ` +
+          `${p.tokensPerSec.toFixed(0)} tok/s ETA ${fmtTime(p.etaSeconds)}\n`),
+        onEpoch: (e) => process.stdout.write(`== epoch ${e.epoch}: train ${e.train_loss.toFixed(3)} valid ${e.valid_loss.toFixed(3)} BLEU ${e.valid_bleu.toFixed(2)} ` +
+          `(${e.seconds.toFixed(0)} s, ${e.tokens_per_sec.toFixed(0)} tok/s)\n`),
+      },
+      defaultTranslationDeps(),
+    );
+  } catch (e) {
+    // A new run stopped by a user error (e.g. missing data) before its first checkpoint leaves no run behind,
+    // so that the same command works once the problem is fixed.
+    if (mode === 'new' && isUserError(e) && !fs.existsSync(path.join(out, 'checkpoint.bin'))) {
+      stopLog();
+      for (const f of [...NMT_RUN_FILES, 'env.json', 'log.txt']) fs.rmSync(path.join(out, f), { force: true });
+      if (!existed && fs.readdirSync(out).length === 0) fs.rmdirSync(out);
+    }
+    throw e;
+  }
+  process.stdout.write(`[nmt] ${r.status}: best valid BLEU ${bleu(r.bestValidBleu)} (epoch ${r.bestEpoch ?? '-'}); test BLEU ${bleu(r.testBleu)} ` +
+    `(tokenized ${bleu(r.testBleuTokenized)}); ${fmtTime(r.wallSeconds)} wall, ${r.meanStepSeconds.toFixed(2)} s/update\n`);
+  process.stdout.write(`[nmt] results in ${out}: config.json, env.json, log.txt, metrics.csv, result.json, samples.txt\n`);
+  return r.status === 'completed' ? 0 : 3;
 }
 
-main().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.message : e);
-  process.exit(1);
-});
+void runCli(() => main(process.argv.slice(2), process.env));
