@@ -168,7 +168,7 @@ async function main(): Promise<number> {
 function quickPreamble(resultsDir: string): string {
   const cpu = path.join(path.dirname(resultsDir), 'cpu');
   const summary = path.join(cpu, 'summary.json');
-  const rel = path.relative(process.cwd(), path.join(cpu, 'report.md'));
+  const rel = path.relative(path.dirname(PACKAGE_ROOT), path.join(cpu, 'report.md'));
   let s = `This quick profile runs the analyses that are meaningful in minutes (scale invariance, sharpness vs generalization gap, step time). ` +
     `It does not compare SGD, SAM and ASAM by accuracy: runs that short have not converged. The method comparison is the cpu profile's (converged runs, 3 seeds, confidence intervals), committed in \`${rel}\`.`;
   if (fs.existsSync(summary)) {
