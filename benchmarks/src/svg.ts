@@ -221,7 +221,7 @@ export function barChart(o: { title: string; yLabel: string; bars: Bar[]; width?
       parts.push(`<line x1="${num(xl - 4)}" x2="${num(xr + 4)}" y1="${yr}" y2="${yr}" stroke="black" stroke-width="2" stroke-dasharray="4 2"/>`);
     }
     parts.push(`<text x="${num((xl + xr) / 2)}" y="${num(height - f.bottom + 16)}" text-anchor="middle" font-size="11">${esc(b.label)}</text>`);
-    parts.push(`<text x="${num((xl + xr) / 2)}" y="${num(Math.min(top, base) - 4)}" text-anchor="middle" font-size="10">${esc(fmtTick(Number(b.value.toPrecision(4))))}</text>`);
+    parts.push(`<text x="${num((xl + xr) / 2)}" y="${num(Math.min(top, base, b.err ? sy(f, b.value + b.err) : top) - 4)}" text-anchor="middle" font-size="10">${esc(fmtTick(Number(b.value.toPrecision(4))))}</text>`);
   });
   return wrap(width, height, parts.join('\n'));
 }
