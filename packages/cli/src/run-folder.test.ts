@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from './errors.ts';
 import { chosenBackend, collectRunEnv, describeAttempts, packageVersion } from './env-info.ts';
-import { prepareRunFolder, readRunEnv, recordRunEnv } from './run-folder.ts';
+import { discardRun, firstMissingFolder, prepareRunFolder, readRunEnv, recordRunEnv, startConsoleLog } from './run-folder.ts';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'asam-cli-'));
 const RUN_FILES = ['config.json', 'checkpoint.bin', 'metrics.csv', 'result.json'];
@@ -49,6 +49,54 @@ describe('prepareRunFolder', () => {
     const d = tmp();
     fs.writeFileSync(path.join(d, 'log.txt'), 'x');
     expect(() => prep(d, true, false)).toThrow(/has no config\.json/);
+  });
+});
+
+describe('discardRun', () => {
+  it('removes the run files and the folders the run created, nothing else', () => {
+    const d = tmp();
+    const out = path.join(d, 'a', 'b', 'run');
+    const created = firstMissingFolder(out);
+    expect(created).toBe(path.join(d, 'a'));
+    expect(firstMissingFolder(d)).toBeNull();
+    fs.mkdirSync(out, { recursive: true });
+    for (const f of ['config.json', 'env.json', 'log.txt']) fs.writeFileSync(path.join(out, f), 'x');
+    discardRun(out, RUN_FILES, created);
+    expect(fs.readdirSync(d)).toEqual([]);
+    // a folder that existed before, or holds other files, stays
+    const keep = path.join(d, 'keep');
+    fs.mkdirSync(keep);
+    fs.writeFileSync(path.join(keep, 'config.json'), 'x');
+    fs.writeFileSync(path.join(keep, 'mine.txt'), 'x');
+    discardRun(keep, RUN_FILES, firstMissingFolder(keep));
+    expect(fs.readdirSync(keep)).toEqual(['mine.txt']);
+  });
+});
+
+describe('startConsoleLog', () => {
+  it('copies stdout and stderr writes into the log file until stopped', () => {
+    const d = tmp();
+    const file = path.join(d, 'sub', 'log.txt');
+    fs.mkdirSync(path.dirname(file));
+    fs.writeFileSync(file, 'before\n');
+    const outWrite = process.stdout.write;
+    const errWrite = process.stderr.write;
+    const seen: string[] = [];
+    // stand-in console streams, so the test prints nothing
+    process.stdout.write = ((s: string) => { seen.push(`out:${s}`); return true; }) as typeof process.stdout.write;
+    process.stderr.write = ((s: string) => { seen.push(`err:${s}`); return true; }) as typeof process.stderr.write;
+    try {
+      const stop = startConsoleLog(file);
+      process.stdout.write('one\n');
+      process.stderr.write('two\n');
+      stop();
+      process.stdout.write('three\n');
+    } finally {
+      process.stdout.write = outWrite;
+      process.stderr.write = errWrite;
+    }
+    expect(fs.readFileSync(file, 'utf8')).toBe('before\none\ntwo\n');
+    expect(seen).toEqual(['out:one\n', 'err:two\n', 'out:three\n']);
   });
 });
 

@@ -139,3 +139,29 @@ export function readRunEnv(dir: string): RunEnv | null {
   if (!fs.existsSync(p)) return null;
   return JSON.parse(fs.readFileSync(p, 'utf8')) as RunEnv;
 }
+
+/** The outermost folder on the way to `dir` that does not exist yet (what creating `dir` adds), or null when `dir` exists. */
+export function firstMissingFolder(dir: string): string | null {
+  let missing: string | null = null;
+  for (let d = path.resolve(dir); !fs.existsSync(d); d = path.dirname(d)) {
+    missing = d;
+    if (path.dirname(d) === d) break;
+  }
+  return missing;
+}
+
+/**
+ * Deletes a run that never got going (e.g. stopped by missing data before its first checkpoint): the run files
+ * (with {@link CLI_RUN_FILES}) in `dir`, then the folders this run created (`created`, from
+ * {@link firstMissingFolder} before the run started, down to `dir`) when they are left empty.
+ */
+export function discardRun(dir: string, runFiles: readonly string[], created: string | null): void {
+  for (const f of new Set([...runFiles, ...CLI_RUN_FILES])) fs.rmSync(path.join(dir, f), { force: true });
+  if (created === null) return;
+  const top = path.resolve(created);
+  for (let d = path.resolve(dir); d.startsWith(top); d = path.dirname(d)) {
+    if (!fs.existsSync(d) || fs.readdirSync(d).length > 0) break;
+    fs.rmdirSync(d);
+    if (d === top) break;
+  }
+}

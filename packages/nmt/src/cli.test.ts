@@ -10,7 +10,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '@asam/data';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(pkg, 'src', 'cli.ts');
@@ -43,6 +43,7 @@ beforeAll(() => {
   user = mkdtempSync(join(tmpdir(), 'asam-nmt-cli-'));
   writeMulti30k(join(user, 'data'));
 });
+afterAll(() => rmSync(user, { recursive: true, force: true }));
 
 function run(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
   const base = { ...process.env };
@@ -95,8 +96,8 @@ describe('nmt CLI', () => {
   }, 120_000);
 
   it('missing data is a user error and leaves no run folder behind', () => {
-    expectUserError(run([...tiny, '--data-dir', 'no-data', '--out', 'no-data-run']), /Multi30k train \(de\) not found\. Looked in: .*no-data.*train\.de.*; To get it: /);
-    expect(existsSync(join(user, 'no-data-run'))).toBe(false);
+    expectUserError(run([...tiny, '--data-dir', 'no-data', '--out', 'no-data/run']), /Multi30k train \(de\) not found\. Looked in: .*no-data.*train\.de.*; To get it: /);
+    expect(existsSync(join(user, 'no-data'))).toBe(false);
   }, 60_000);
 
   it('a run: paths from $INIT_CWD, log.txt, env.json; a second start is refused; --resume of a finished run changes nothing, of an unfinished one continues it; --overwrite starts again', () => {

@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  UsageError, addOption, addSharedOptions, backendFrom, chosenBackend, collectRunEnv, createCommand, describeAttempts, givenFlags,
+  UsageError, addOption, discardRun, firstMissingFolder, addSharedOptions, backendFrom, chosenBackend, collectRunEnv, createCommand, describeAttempts, givenFlags,
   invocationDir, isUserError, parseCommand, prepareRunFolder, readRunEnv, recordRunEnv, requireOption, resolveUserPath, runCli,
   startConsoleLog,
 } from '@asam/cli';
@@ -132,7 +132,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
       throw new UsageError(`--resume reuses ${path.join(out, 'config.json')}; drop ${extra.join(', ')} (only ${RESUME_FLAGS.slice(3).join(', ')} may be given)`);
     }
   }
-  const existed = fs.existsSync(out);
+  const created = firstMissingFolder(out);
   const mode = prepareRunFolder(out, { resume, overwrite: o.overwrite === true, runFiles: NMT_RUN_FILES });
   if (mode === 'finished') {
     const r = JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8')) as TranslationResult;
@@ -199,8 +199,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     // so that the same command works once the problem is fixed.
     if (mode === 'new' && isUserError(e) && !fs.existsSync(path.join(out, 'checkpoint.bin'))) {
       stopLog();
-      for (const f of [...NMT_RUN_FILES, 'env.json', 'log.txt']) fs.rmSync(path.join(out, f), { force: true });
-      if (!existed && fs.readdirSync(out).length === 0) fs.rmdirSync(out);
+      discardRun(out, NMT_RUN_FILES, created);
     }
     throw e;
   }

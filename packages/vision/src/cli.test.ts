@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(pkg, 'src', 'cli.ts');
@@ -33,6 +33,7 @@ beforeAll(() => {
   writeCifar(join(user, 'data', 'cifar-10-batches-bin'), 'data_batch_1.bin', 16);
   writeCifar(join(user, 'data', 'cifar-10-batches-bin'), 'test_batch.bin', 8);
 });
+afterAll(() => rmSync(user, { recursive: true, force: true }));
 
 function run(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
   const base = { ...process.env };
@@ -90,8 +91,8 @@ describe('vision CLI', () => {
 
   it('config errors and missing data are user errors too; a run stopped by them leaves no run folder behind', () => {
     expectUserError(run([...tiny, '--lr', '-1', '--out', 'bad-lr']), /config\.lr = -1 is invalid/);
-    expectUserError(run([...tiny, '--data-dir', 'no-data', '--out', 'no-data-run']), /CIFAR-10 train split .*not found\. Looked in: .*no-data.*data_batch_1\.bin, .*; To get it: /);
-    expect(existsSync(join(user, 'no-data-run'))).toBe(false);
+    expectUserError(run([...tiny, '--data-dir', 'no-data', '--out', 'no-data/run']), /CIFAR-10 train split .*not found\. Looked in: .*no-data.*data_batch_1\.bin, .*; To get it: /);
+    expect(existsSync(join(user, 'no-data'))).toBe(false);
   }, 120_000);
 
   it('a run: relative --out and --data-dir from $INIT_CWD, log.txt, env.json; a second start is refused; --resume of a finished run changes nothing; --resume continues an unfinished one; --overwrite starts again', () => {

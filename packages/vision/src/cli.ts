@@ -12,13 +12,13 @@
  * and env.json (git sha, machine, versions, backend and every backend tried; resumes append to env-resume.jsonl).
  */
 import {
-  UsageError, addOption, addSharedOptions, backendFrom, chosenBackend, collectRunEnv, createCommand, describeAttempts, givenFlags,
+  UsageError, addOption, discardRun, firstMissingFolder, addSharedOptions, backendFrom, chosenBackend, collectRunEnv, createCommand, describeAttempts, givenFlags,
   invocationDir, isUserError, parseCommand, prepareRunFolder, readRunEnv, recordRunEnv, requireOption, resolveUserPath, runCli,
   startConsoleLog, type OptionSpec,
 } from '@asam/cli';
 import { initEngine, type BackendRequest, type EngineInfo } from '@asam/engine';
 import { resolveDataDir } from '@asam/data';
-import { existsSync, readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getModelSpec, listModels, resolveConfig, trainClassifier, type PartialTrainConfig, type TrainConfig, type TrainProgress, type TrainResult } from './index.ts';
 
@@ -135,7 +135,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     const extra = givenFlags(cmd).filter((g) => !RESUME_FLAGS.includes(g));
     if (extra.length) throw new UsageError(`--resume reuses ${join(out, 'config.json')}; drop ${extra.join(', ')} (only --backend, --data-dir, --micro-batch, --workers, --progress-every may be given)`);
   }
-  const existed = existsSync(out);
+  const created = firstMissingFolder(out);
   const mode = prepareRunFolder(out, { resume, overwrite: o.overwrite === true, runFiles: VISION_RUN_FILES });
   if (mode === 'finished') {
     const r = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as TrainResult;
@@ -202,8 +202,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
       // so that the same command works once the problem is fixed.
       if (mode === 'new' && isUserError(e) && !existsSync(join(out, 'checkpoint.bin'))) {
         stopLog();
-        for (const f of [...VISION_RUN_FILES, 'env.json', 'log.txt']) rmSync(join(out, f), { force: true });
-        if (!existed && readdirSync(out).length === 0) rmdirSync(out);
+        discardRun(out, VISION_RUN_FILES, created);
       }
       throw e;
     }
