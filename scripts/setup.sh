@@ -31,4 +31,12 @@ if ! command -v redis-server >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends redis-server >/dev/null \
     || echo "[setup] note: redis-server not installed; the queue test will be skipped"
 fi
+if [ ! -x /usr/bin/chromium ]; then
+  # Optional: @asam/core's browser example is tested end to end in headless Debian Chromium (driven by playwright-core).
+  echo "[setup] installing chromium (optional: end-to-end test of the browser example)"
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq >/dev/null 2>&1 || true
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null \
+    || echo "[setup] note: chromium not installed; the browser example's end-to-end test will be skipped"
+fi
 pnpm install --frozen-lockfile
