@@ -292,7 +292,8 @@ export function sharpnessAwareGradients(
         }
         // state the clean pass wrote (BatchNorm moving statistics) keeps its post-clean-pass value
         const written = writtenSince(beforeClean);
-        const state = [...written, ...guard];
+        const writtenSet = new Set<unknown>(written);
+        const state: Guardable[] = [...written, ...guard.filter((g) => !writtenSet.has(isVariableLike(g) ? g : g.read()))];
         const snapshot = vars.map((v) => tf.clone(v));
         const guarded = state.map(readGuard);
         const afterClean = stateIds(optimized);
