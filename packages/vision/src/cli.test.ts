@@ -1,9 +1,10 @@
 /**
  * The training CLI as a user meets it: spawned with tsx in the package folder (as `pnpm --filter @asam/vision train`
- * runs it) with $INIT_CWD set to another folder, on small CIFAR-format files written here (no data folder needed).
+ * runs it) with $INIT_CWD set to another folder, on a small synthetic CIFAR-10 written here (no data folder needed).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { writeSyntheticCifar10 } from '@asam/data';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -17,21 +18,10 @@ const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
 /** The folder the "user" runs the command in; relative paths must land here, not in the package folder. */
 let user: string;
 
-/** CIFAR-10 binary format: per image 1 label byte + 3072 pixel bytes (R, G, B planes of 32×32). */
-function writeCifar(dir: string, file: string, n: number): void {
-  const buf = Buffer.alloc(n * 3073);
-  for (let i = 0; i < n; i++) {
-    buf[i * 3073] = i % 10;
-    for (let j = 1; j < 3073; j++) buf[i * 3073 + j] = (i * 31 + j * 7) % 256;
-  }
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, file), buf);
-}
-
 beforeAll(() => {
   user = mkdtempSync(join(tmpdir(), 'asam-vision-cli-'));
-  writeCifar(join(user, 'data', 'cifar-10-batches-bin'), 'data_batch_1.bin', 16);
-  writeCifar(join(user, 'data', 'cifar-10-batches-bin'), 'test_batch.bin', 8);
+  // CIFAR-10's binary layout (1 label byte + 3072 pixel bytes per image), small
+  writeSyntheticCifar10(join(user, 'data'), { train: 16, test: 8, seed: 0 });
 });
 afterAll(() => rmSync(user, { recursive: true, force: true }));
 
