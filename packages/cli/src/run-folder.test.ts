@@ -45,6 +45,12 @@ describe('prepareRunFolder', () => {
     expect(fs.readdirSync(d)).toEqual(['notes.md']);
   });
 
+  it('a file is not a run folder', () => {
+    const f = path.join(tmp(), 'file');
+    fs.writeFileSync(f, 'x');
+    expect(() => prep(f, false, false)).toThrow(/is a file, not a folder/);
+  });
+
   it('an unfinished run without its config cannot be resumed', () => {
     const d = tmp();
     fs.writeFileSync(path.join(d, 'log.txt'), 'x');

@@ -61,6 +61,7 @@ export interface PrepareRunFolderOptions {
  */
 export function prepareRunFolder(dir: string, o: PrepareRunFolderOptions): RunFolderMode {
   if (o.resume && o.overwrite) throw new UsageError('--resume and --overwrite exclude each other: --resume continues the run in --out, --overwrite deletes it');
+  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UsageError(`--out ${dir} is a file, not a folder; choose a folder for the run`);
   const files = [...new Set([...o.runFiles, ...CLI_RUN_FILES])];
   const st = inspectRunFolder(dir, files);
   const marker = o.resumeMarker ?? 'config.json';
