@@ -39,24 +39,3 @@ export function tokensFor(b: number, seq: number): number {
   for (let i = 0; i < b; i++) n += seq - (i % 3);
   return n;
 }
-
-/**
- * `--name value` readers over process.argv for the small engine scripts (profile:engine, soak:engine);
- * errors name the tool and the flag.
- */
-export function argvFlags(tool: string, argv: string[] = process.argv) {
-  const flag = (name: string, fallback: string): string => {
-    const i = argv.indexOf(`--${name}`);
-    if (i < 0) return fallback;
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new Error(`${tool}: --${name} needs a value.`);
-    return v;
-  };
-  const intFlag = (name: string, fallback: number): number => {
-    const raw = flag(name, String(fallback));
-    const v = Number(raw);
-    if (!Number.isInteger(v) || v < 1) throw new Error(`${tool}: --${name} must be a positive integer, got '${raw}'.`);
-    return v;
-  };
-  return { flag, intFlag, has: (name: string): boolean => argv.includes(`--${name}`) };
-}

@@ -1,6 +1,39 @@
-/** Command-line options of `bench:engine` (strict: unknown flags and bad values are refused). */
-import { BACKEND_NAMES, type BackendName } from '@asam/engine';
-import { parseFlags, type FlagSpec } from '../args.ts';
+/**
+ * Command lines of the engine programs `bench:engine`, `profile:engine` and `soak:engine`, on @asam/cli:
+ * `--flag value` / `--flag=value`, a bare `--` dropped, unknown flags answered with the nearest valid one,
+ * defaults shown by `--help`, `--out` relative to the directory the command was run in, and every mistake a
+ * one-line UsageError (exit 2 under runCli).
+ *
+ * This module loads no tfjs: the programs parse their flags first and load the engine afterwards, so a bad flag
+ * or `--help` answers at once.
+ */
+import { addOption, BACKENDS, createCommand, nearest, parseCommand, UsageError } from '@asam/cli';
+import type { BackendName, BackendRequest } from '@asam/engine';
+
+/** A command of @asam/cli (a commander Command). */
+type Command = ReturnType<typeof createCommand>;
+
+/** Backends that can be requested by name (@asam/engine's BACKEND_NAMES: @asam/cli's BACKENDS without auto). */
+export const ENGINE_BACKENDS = BACKENDS.filter((b): b is BackendName => b !== 'auto');
+
+/** Where relative paths are taken from: $INIT_CWD in `env` (pnpm scripts), else `cwd`. Defaults: the process's. */
+export interface InvocationContext {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+}
+
+function command(name: string, description: string, where: InvocationContext, epilog?: string): Command {
+  return createCommand({ name, description, ...(epilog ? { epilog } : {}), ...(where.env ? { env: where.env } : {}), ...(where.cwd ? { cwd: where.cwd } : {}) });
+}
+
+/**
+ * A `--no-x` switch: off by default, given it turns `x` off (commander's negation: the parsed attribute `x` is
+ * true unless the switch is given). Added through commander directly, as @asam/cli's addOption reads a
+ * `--no-` flag as a value option; its help states the default itself.
+ */
+function addOffSwitch(cmd: Command, flags: `--no-${string}`, help: string): void {
+  cmd.addOption(cmd.createOption(flags, help));
+}
 
 /** Resolved options of one `bench:engine` run. */
 export interface EngineBenchOptions {
@@ -24,74 +57,161 @@ export interface EngineBenchOptions {
   torch: boolean;
   /** Measure the worker_threads data-parallel trainer (1 vs 2 wasm workers). */
   dataParallel: boolean;
-  /** Results file; undefined = the default location (see `defaultOutPath`). */
+  /** Results file (absolute); undefined = the default location. */
   out: string | undefined;
   /** A short verification run (`--quick`): its figures are not measurements. */
   quick: boolean;
 }
 
-/** The flags of `bench:engine`. */
-export const ENGINE_BENCH_FLAGS: FlagSpec[] = [
-  { name: 'steps', value: true, help: 'timed rounds (each runs every step kind once, in turn) after 1 warm-up round (default 5; --quick: 1)' },
-  { name: 'batch', value: true, help: 'ResNet-20 batch, also the data-parallel global batch (default 128; --quick: 8)' },
-  { name: 'tfm-batch', value: true, help: 'Transformer batch in sentence pairs (default 32; --quick: 2)' },
-  { name: 'seq', value: true, help: 'Transformer source/target length, >= 4 (default 32; --quick: 8)' },
-  { name: 'cpu-batch', value: true, help: 'ResNet-20 batch on the cpu backend (default 8)' },
-  { name: 'cpu-tfm-batch', value: true, help: 'Transformer batch on the cpu backend (default 2)' },
-  { name: 'cpu-steps', value: true, help: 'timed steps per kind on the cpu backend (default 1)' },
-  { name: 'backends', value: true, help: `comma-separated subset of ${BACKEND_NAMES.join(', ')} (default: every backend that loads, plus wasm and cpu; --quick: wasm)` },
-  { name: 'no-torch', value: false, help: 'skip the PyTorch peer (--quick implies it)' },
-  { name: 'no-data-parallel', value: false, help: 'skip the 1- vs 2-worker data-parallel figure' },
-  { name: 'out', value: true, help: 'results JSON path (default benchmarks/results/engine/engine-<time>.json; --quick: the OS temp folder)' },
-  { name: 'quick', value: false, help: 'short verification run: batch 8, Transformer 2x8, 1 step, wasm only, no torch (figures are not measurements)' },
-  { name: 'help', value: false, help: 'this text' },
-];
+/** The command of `bench:engine` (its flags, help and defaults). */
+export function engineBenchCommand(where: InvocationContext = {}): Command {
+  const cmd = command('pnpm bench:engine --',
+    'Training throughput of every tfjs backend that loads (ResNet-20 and the Transformer; forward, SGD, SAM, ASAM steps), ' +
+    'the data-parallel trainer on 1 and 2 wasm workers, and the same workloads in PyTorch. Prints a markdown table ' +
+    '(progress on stderr) and, as the last stdout line, one JSON summary; writes every timing to a JSON file.',
+    where,
+    'From the package: pnpm --filter @asam/benchmarks run bench:engine -- [flags]. ' +
+    '--quick changes the defaults only; flags given explicitly win (--quick --backends wasm,cpu measures both).');
+  addOption(cmd, { flags: '--steps <n>', kind: 'int', min: 1, help: 'timed rounds (each runs every step kind once, in turn) after 1 warm-up round', defaultText: '5; --quick: 1' });
+  addOption(cmd, { flags: '--batch <n>', kind: 'int', min: 1, help: 'ResNet-20 batch, also the data-parallel global batch (even, unless --no-data-parallel)', defaultText: '128; --quick: 8' });
+  addOption(cmd, { flags: '--tfm-batch <n>', kind: 'int', min: 1, help: 'Transformer batch in sentence pairs', defaultText: '32; --quick: 2' });
+  addOption(cmd, { flags: '--seq <n>', kind: 'int', min: 4, help: 'Transformer source/target length, >= 4', defaultText: '32; --quick: 8' });
+  addOption(cmd, { flags: '--cpu-batch <n>', kind: 'int', min: 1, default: 8, help: 'ResNet-20 batch on the cpu backend' });
+  addOption(cmd, { flags: '--cpu-tfm-batch <n>', kind: 'int', min: 1, default: 2, help: 'Transformer batch on the cpu backend' });
+  addOption(cmd, { flags: '--cpu-steps <n>', kind: 'int', min: 1, default: 1, help: 'timed steps per kind on the cpu backend' });
+  addOption(cmd, { flags: '--backends <list>', help: `comma-separated subset of ${ENGINE_BACKENDS.join(', ')}`, defaultText: 'every backend that loads, plus wasm and cpu; --quick: wasm' });
+  addOffSwitch(cmd, '--no-torch', 'skip the PyTorch peer (default: off, the peer runs where a python3 with torch is found; --quick: on)');
+  addOffSwitch(cmd, '--no-data-parallel', 'skip the 1- vs 2-worker data-parallel figure (default: off, it is measured)');
+  addOption(cmd, { flags: '--out <file>', kind: 'path', help: 'results JSON path', defaultText: 'benchmarks/results/engine/engine-<time>.json; --quick: the OS temp folder' });
+  addOption(cmd, { flags: '--quick', help: 'short verification run: batch 8, Transformer 2x8, 1 round, wasm only, no torch (its figures are not measurements)' });
+  return cmd;
+}
 
-function int(flag: string, v: string | true | undefined, min: number, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (v === true || !Number.isInteger(n) || n < min) {
-    throw new Error(`--${flag} = "${String(v)}" is invalid: expected an integer >= ${min}.`);
+/** Parsed `--backends`: known names, duplicates dropped, order kept. */
+export function parseBackendList(raw: string): BackendName[] {
+  const names = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (names.length === 0) throw new UsageError(`--backends ${JSON.stringify(raw)} names no backend; expected a comma-separated subset of ${ENGINE_BACKENDS.join(', ')}`);
+  for (const b of names) {
+    if (!(ENGINE_BACKENDS as readonly string[]).includes(b)) {
+      throw new UsageError(`--backends: unknown backend ${JSON.stringify(b)}; expected one of ${ENGINE_BACKENDS.join(', ')} (did you mean ${nearest(b, ENGINE_BACKENDS)}?)`);
+    }
   }
-  return n;
+  return [...new Set(names)] as BackendName[];
 }
 
 /**
- * Parses `argv` into options. `--quick` changes the defaults only; flags given explicitly win
- * (`--quick --backends wasm,cpu` measures both). Returns null for `--help`.
+ * Parses the flags of `bench:engine`. `--quick` changes the defaults only; flags given explicitly win.
+ * After `--help` (printed) it throws CliExit(0); a mistake throws a UsageError.
  */
-export function parseEngineBenchArgs(argv: string[]): EngineBenchOptions | null {
-  const f = parseFlags(argv, ENGINE_BENCH_FLAGS);
-  if (f.help) return null;
+export function parseEngineBenchArgs(argv: readonly string[], where: InvocationContext = {}): EngineBenchOptions {
+  const f = parseCommand<{
+    steps?: number; batch?: number; tfmBatch?: number; seq?: number; cpuBatch: number; cpuTfmBatch: number; cpuSteps: number;
+    backends?: string; torch: boolean; dataParallel: boolean; out?: string; quick?: boolean;
+  }>(engineBenchCommand(where), argv);
   const quick = f.quick === true;
-  let backends: BackendName[] | undefined;
-  if (f.backends !== undefined) {
-    const names = String(f.backends).split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-    if (names.length === 0) throw new Error(`--backends = "${String(f.backends)}" names no backend; valid: ${BACKEND_NAMES.join(', ')}.`);
-    for (const b of names) {
-      if (!(BACKEND_NAMES as readonly string[]).includes(b)) throw new Error(`--backends: unknown backend "${b}"; valid: ${BACKEND_NAMES.join(', ')}.`);
-    }
-    backends = [...new Set(names)] as BackendName[];
-  } else if (quick) {
-    backends = ['wasm'];
-  }
-  const batch = int('batch', f.batch, 1, quick ? 8 : 128);
-  const dataParallel = f['no-data-parallel'] !== true;
-  if (dataParallel && batch % 2 !== 0) {
-    throw new Error(`--batch = ${batch} cannot be split over 2 data-parallel workers; use an even batch or --no-data-parallel.`);
+  const backends = f.backends !== undefined ? parseBackendList(f.backends) : quick ? (['wasm'] as BackendName[]) : undefined;
+  const batch = f.batch ?? (quick ? 8 : 128);
+  if (f.dataParallel && batch % 2 !== 0) {
+    throw new UsageError(`--batch ${batch} cannot be split over 2 data-parallel workers; use an even batch or --no-data-parallel`);
   }
   return {
-    steps: int('steps', f.steps, 1, quick ? 1 : 5),
+    steps: f.steps ?? (quick ? 1 : 5),
     batch,
-    tfmBatch: int('tfm-batch', f['tfm-batch'], 1, quick ? 2 : 32),
-    seq: int('seq', f.seq, 4, quick ? 8 : 32),
-    cpuBatch: int('cpu-batch', f['cpu-batch'], 1, 8),
-    cpuTfmBatch: int('cpu-tfm-batch', f['cpu-tfm-batch'], 1, 2),
-    cpuSteps: int('cpu-steps', f['cpu-steps'], 1, 1),
+    tfmBatch: f.tfmBatch ?? (quick ? 2 : 32),
+    seq: f.seq ?? (quick ? 8 : 32),
+    cpuBatch: f.cpuBatch,
+    cpuTfmBatch: f.cpuTfmBatch,
+    cpuSteps: f.cpuSteps,
     backends,
-    torch: !(quick || f['no-torch'] === true),
-    dataParallel,
-    out: f.out === undefined ? undefined : String(f.out),
+    torch: f.torch && !quick,
+    dataParallel: f.dataParallel,
+    out: f.out,
     quick,
   };
+}
+
+/** The step kinds `profile:engine` can profile. */
+export const PROFILE_KINDS = ['sgd', 'sam', 'asam'] as const;
+/** The models `profile:engine` can profile. */
+export const PROFILE_MODELS = ['resnet20', 'transformer'] as const;
+
+/** Resolved options of one `profile:engine` run. */
+export interface ProfileOptions {
+  model: (typeof PROFILE_MODELS)[number];
+  backend: BackendRequest;
+  /** Images (resnet20) or sentence pairs (transformer). */
+  batch: number;
+  kind: (typeof PROFILE_KINDS)[number];
+  /** Kernel rows printed. */
+  top: number;
+  /** Rows by kernel name and input shapes instead of by name. */
+  byShape: boolean;
+  /** JSON file of the rows (absolute); undefined = print only. */
+  out: string | undefined;
+}
+
+/** The command of `profile:engine`. */
+export function profileCommand(where: InvocationContext = {}): Command {
+  const cmd = command('pnpm --filter @asam/benchmarks profile:engine --',
+    'Where the time of one training step goes, kernel by kernel (tf.profile): prints the step and forward-only wall ' +
+    'times (median of 3), then kernel milliseconds summed over one profiled step.',
+    where,
+    'resnet20: @asam/vision ResNet-20 on random 32x32x3 images, momentum 0.9. transformer: @asam/nmt transformer_small ' +
+    '(V = 8000) on random pairs of 32 tokens, Adam, as bench:engine builds it.');
+  addOption(cmd, { flags: '--model <name>', choices: PROFILE_MODELS, default: 'resnet20', help: 'the model whose step is profiled' });
+  addOption(cmd, { flags: '--backend <name>', choices: BACKENDS, default: 'wasm', help: 'tfjs backend' });
+  addOption(cmd, { flags: '--batch <n>', kind: 'int', min: 1, help: 'images (resnet20) or sentence pairs (transformer) per step', defaultText: '128 for resnet20, 32 for transformer' });
+  addOption(cmd, { flags: '--kind <step>', choices: PROFILE_KINDS, default: 'sgd', help: 'the step profiled (sgd = method none)' });
+  addOption(cmd, { flags: '--top <n>', kind: 'int', min: 1, default: 25, help: 'kernel rows printed' });
+  addOption(cmd, { flags: '--by-shape', help: 'one row per kernel name and input shapes' });
+  addOption(cmd, { flags: '--out <file>', kind: 'path', help: 'also write every row as JSON', defaultText: 'none, print only' });
+  return cmd;
+}
+
+/** Parses the flags of `profile:engine` (CliExit(0) after `--help`, UsageError for a mistake). */
+export function parseProfileArgs(argv: readonly string[], where: InvocationContext = {}): ProfileOptions {
+  const f = parseCommand<{ model: ProfileOptions['model']; backend: BackendRequest; batch?: number; kind: ProfileOptions['kind']; top: number; byShape?: boolean; out?: string }>(
+    profileCommand(where), argv);
+  return {
+    model: f.model, backend: f.backend, batch: f.batch ?? (f.model === 'resnet20' ? 128 : 32), kind: f.kind, top: f.top,
+    byShape: f.byShape === true, out: f.out,
+  };
+}
+
+/** Resolved options of one `soak:engine` run. */
+export interface SoakOptions {
+  /** SGD steps and ASAM steps per model. */
+  steps: number;
+  /** Sampling interval in steps. */
+  every: number;
+  batch: number;
+  tfmBatch: number;
+  seq: number;
+  backend: BackendRequest;
+  /** Results JSON (absolute); undefined = benchmarks/results/engine/soak-<time>.json. */
+  out: string | undefined;
+}
+
+/** The command of `soak:engine`. */
+export function soakCommand(where: InvocationContext = {}): Command {
+  const cmd = command('pnpm --filter @asam/benchmarks soak:engine --',
+    'Memory over many training steps: runs --steps SGD and --steps ASAM steps of ResNet-20 and of the Transformer and ' +
+    'samples the tensor count, the backend\'s buffer count and RSS every --every steps; they must stay flat. ' +
+    'Progress on stderr, a table and (last line) one JSON summary on stdout.',
+    where);
+  addOption(cmd, { flags: '--steps <n>', kind: 'int', min: 1, default: 500, help: 'SGD steps and ASAM steps per model' });
+  addOption(cmd, { flags: '--every <n>', kind: 'int', min: 1, default: 25, help: 'sample every n steps (at most --steps; growth is counted from the first sample)' });
+  addOption(cmd, { flags: '--batch <n>', kind: 'int', min: 1, default: 32, help: 'ResNet-20 batch (random images)' });
+  addOption(cmd, { flags: '--tfm-batch <n>', kind: 'int', min: 1, default: 8, help: 'Transformer batch in sentence pairs' });
+  addOption(cmd, { flags: '--seq <n>', kind: 'int', min: 4, default: 32, help: 'Transformer source/target length, >= 4' });
+  addOption(cmd, { flags: '--backend <name>', choices: BACKENDS, default: 'wasm', help: 'tfjs backend' });
+  addOption(cmd, { flags: '--out <file>', kind: 'path', help: 'results JSON path', defaultText: 'benchmarks/results/engine/soak-<time>.json' });
+  return cmd;
+}
+
+/** Parses the flags of `soak:engine` (CliExit(0) after `--help`, UsageError for a mistake). */
+export function parseSoakArgs(argv: readonly string[], where: InvocationContext = {}): SoakOptions {
+  const f = parseCommand<{ steps: number; every: number; batch: number; tfmBatch: number; seq: number; backend: BackendRequest; out?: string }>(soakCommand(where), argv);
+  if (f.every > f.steps) throw new UsageError(`--every ${f.every} must not exceed --steps ${f.steps}`);
+  return { steps: f.steps, every: f.every, batch: f.batch, tfmBatch: f.tfmBatch, seq: f.seq, backend: f.backend, out: f.out };
 }

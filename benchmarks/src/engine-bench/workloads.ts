@@ -16,7 +16,8 @@
  * the clock stops.
  */
 import { sharpnessAware, type SharpnessConfig } from '@asam/core';
-import { createDataParallel, splitBatch, type Shard } from '@asam/engine';
+import { UsageError } from '@asam/cli';
+import { createDataParallel, initEngine, splitBatch, type BackendRequest, type EngineInfo, type Shard } from '@asam/engine';
 import { collate, getPreset, meanLabelSmoothedLoss, trainStep, Transformer, type TokenizedPair } from '@asam/nmt';
 import { buildModel } from '@asam/vision';
 import * as tf from '@tensorflow/tfjs-core';
@@ -31,6 +32,18 @@ export const STEP_CONFIGS: Record<Exclude<Kind, 'forward'>, SharpnessConfig> = {
 
 /** The Transformer preset and vocabulary used by the bench (ids: 0 pad, 1 BOS, 2 EOS). */
 export const TRANSFORMER_BENCH = { preset: 'transformer_small', vocab: 8000, pad: 0, bos: 1, eos: 2, labelSmoothing: 0.1 } as const;
+
+/**
+ * `initEngine` for the backend named by `--backend`: one that does not load on this machine is a UsageError
+ * (one line: which backend, why), as the user can name another.
+ */
+export async function initNamedBackend(backend: BackendRequest): Promise<EngineInfo> {
+  try {
+    return await initEngine({ backend });
+  } catch (e) {
+    throw new UsageError(`--backend ${backend} does not load here: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
 
 const rssMiB = (): number => Math.round(process.memoryUsage().rss / 2 ** 20);
 
