@@ -224,6 +224,18 @@ describe('compile() + fit() with a sharpness-aware optimizer', () => {
     tf.dispose([x, y]);
   });
 
+  it('without compiled metrics, an optimizer compiled without { model } takes the same steps (its closure keeps nothing)', async () => {
+    const { x, y } = data();
+    const fitted = cnn(10);
+    const reference = cnn(10);
+    reference.setWeights(fitted.getWeights());
+    fitted.compile({ optimizer: sam(tf.train.momentum(0.05, 0.9), { rho: 0.05 }), loss: 'categoricalCrossentropy' });
+    await fitted.fit(x, y, { batchSize: BATCH, epochs: 1, shuffle: false, verbose: 0 });
+    customLoop(reference, sam(tf.train.momentum(0.05, 0.9), { rho: 0.05 }, { guard: reference.nonTrainableWeights }), x, y);
+    expect(maxAbsDiff(fitted, reference)).toBeLessThan(1e-6);
+    tf.dispose([x, y]);
+  });
+
   it('refuses mSharpness / microBatches with fit(), naming the custom loop', async () => {
     const { x, y } = data(BATCH);
     const model = cnn(8);
