@@ -127,7 +127,10 @@ interface EngineScope {
   track: tf.Tensor[];
 }
 
-/** The tensors of the current tidy scope from index `from` on that the code since then tf.keep()-ed. */
+/**
+ * The tensors of the current tidy scope from index `from` on that the code since then tf.keep()-ed. Reads
+ * tfjs-core 4.x engine state (`state.activeScope.track`, `tensor.kept`); where that is absent nothing is found.
+ */
 function keptSince(scope: EngineScope | undefined, from: number, result: tf.Tensor): tf.Tensor[] {
   if (scope == null) return [];
   return scope.track.slice(from).filter((t) => (t as unknown as { kept?: boolean }).kept === true && t !== result && !t.isDisposed);
