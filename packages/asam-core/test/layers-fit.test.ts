@@ -224,6 +224,20 @@ describe('compile() + fit() with a sharpness-aware optimizer', () => {
     tf.dispose([x, y]);
   });
 
+  it('a functional model (tf.model) trains with fit() as the custom loop does', async () => {
+    const { x, y } = data();
+    const layersOf = cnn(11);
+    const functional = tfl.model({ inputs: layersOf.inputs, outputs: layersOf.outputs });
+    const reference = cnn(11);
+    reference.setWeights(functional.getWeights());
+    compileWith(functional, asam(tf.train.momentum(0.05, 0.9), { rho: 0.5 }, { model: functional }));
+    await functional.fit(x, y, { batchSize: BATCH, epochs: 1, shuffle: false, verbose: 0 });
+    customLoop(reference, asam(tf.train.momentum(0.05, 0.9), { rho: 0.5 }, { guard: reference.nonTrainableWeights }), x, y);
+    expect(maxAbsDiff(functional, reference)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(functional, cnn(11))).toBeGreaterThan(1e-3);
+    tf.dispose([x, y]);
+  });
+
   it('without compiled metrics, an optimizer compiled without { model } takes the same steps (its closure keeps nothing)', async () => {
     const { x, y } = data();
     const fitted = cnn(10);
