@@ -1,24 +1,18 @@
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkProfile, parseFlags, type FlagSpec } from './args.ts';
+import { defaultDirs, PACKAGE_ROOT } from './args.ts';
 
-const SPECS: FlagSpec[] = [
-  { name: 'profile', value: true, help: 'smoke | cpu | paper' },
-  { name: 'list', value: false, help: 'list' },
-];
+describe('benchmark folders', () => {
+  it('PACKAGE_ROOT is the benchmarks package (its package.json and scripts/ are there)', () => {
+    expect(existsSync(path.join(PACKAGE_ROOT, 'package.json'))).toBe(true);
+    expect(existsSync(path.join(PACKAGE_ROOT, 'scripts', 'torch_bench.py'))).toBe(true);
+    expect(path.basename(PACKAGE_ROOT)).toBe('benchmarks');
+  });
 
-describe('parseFlags', () => {
-  it('reads values, --k=v and booleans', () => {
-    expect(parseFlags(['--profile', 'cpu', '--list'], SPECS)).toEqual({ profile: 'cpu', list: true });
-    expect(parseFlags(['--', '--profile=smoke'], SPECS)).toEqual({ profile: 'smoke' });
-  });
-  it('refuses unknown flags (listing valid ones), missing values and stray words', () => {
-    expect(() => parseFlags(['--profil', 'cpu'], SPECS)).toThrow(/unknown flag --profil; valid: --profile, --list/);
-    expect(() => parseFlags(['--profile'], SPECS)).toThrow(/--profile needs a value/);
-    expect(() => parseFlags(['--profile', '--list'], SPECS)).toThrow(/--profile needs a value/);
-    expect(() => parseFlags(['cpu'], SPECS)).toThrow(/unexpected argument "cpu"/);
-  });
-  it('checks profile names', () => {
-    expect(checkProfile('paper', '--profile')).toBe('paper');
-    expect(() => checkProfile('gpu', '--profile')).toThrow(/--profile = "gpu" is not a profile; valid: smoke, quick, cpu, paper/);
+  it('runs go under benchmarks/runs/<profile>, or $ASAM_RESULTS_DIR/<profile>; reports under benchmarks/results/<profile>', () => {
+    expect(defaultDirs('cpu', {})).toEqual({ runsDir: path.join(PACKAGE_ROOT, 'runs', 'cpu'), resultsDir: path.join(PACKAGE_ROOT, 'results', 'cpu') });
+    expect(defaultDirs('paper', { ASAM_RESULTS_DIR: '/data/sweeps' })).toEqual({ runsDir: '/data/sweeps/paper', resultsDir: path.join(PACKAGE_ROOT, 'results', 'paper') });
+    expect(defaultDirs('smoke', { ASAM_RESULTS_DIR: '' }).runsDir).toBe(path.join(PACKAGE_ROOT, 'runs', 'smoke'));
   });
 });
