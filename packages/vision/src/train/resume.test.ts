@@ -2,7 +2,7 @@
  * Kill-and-resume: the CLI trains a run uninterrupted; a child process trains the same config.json and is SIGKILLed
  * at a chosen step (its progress hook reports the step and blocks until the kill, so the kill cannot land anywhere
  * else); the CLI resumes it with --resume, and its final weights and optimizer state are compared bit for bit with
- * the uninterrupted run (cpu backend, which is deterministic). Data: a synthetic CIFAR-10 written by the test.
+ * the uninterrupted run (wasm backend: one thread, deterministic). Data: a synthetic CIFAR-10 written by the test.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
@@ -22,7 +22,7 @@ const child = join(pkg, 'src', 'train', 'resume-child.ts');
 const dataDir = mkdtempSync(join(tmpdir(), 'asam-resume-data-'));
 beforeAll(() => { writeSyntheticCifar10(dataDir, { train: 48, test: 16, seed: 0 }); });
 const args = (out: string) => ['--model', 'resnet8_tiny', '--optimizer', 'asam', '--epochs', '2', '--batch-size', '16',
-  '--train-limit', '48', '--test-limit', '16', '--eval-batch-size', '16', '--checkpoint-every', '1', '--backend', 'cpu',
+  '--train-limit', '48', '--test-limit', '16', '--eval-batch-size', '16', '--checkpoint-every', '1', '--backend', 'wasm',
   '--data-dir', dataDir, '--out', out];
 
 /**
@@ -31,7 +31,7 @@ const args = (out: string) => ['--model', 'resnet8_tiny', '--optimizer', 'asam',
  */
 function killAt(config: string, out: string, stopAt: number): Promise<{ reported: number; signal: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, config, out, dataDir, String(stopAt)],
+    const p = spawn(process.execPath, ['--import', 'tsx', child, config, out, dataDir, 'wasm', String(stopAt)],
       { cwd: pkg, env: process.env, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let reported = -1;
@@ -72,7 +72,7 @@ describe('CLI kill + resume', () => {
     expect(existsSync(join(killed, 'metrics.csv'))).toBe(false); // before the first epoch ended
     expect([mid.state.globalStep, mid.state.epoch, mid.state.stepInEpoch]).toEqual([2, 0, 2]);
 
-    const b = run(['--resume', '--out', killed, '--backend', 'cpu', '--data-dir', dataDir]);
+    const b = run(['--resume', '--out', killed, '--backend', 'wasm', '--data-dir', dataDir]);
     expect(b.status, b.stderr).toBe(0);
     const resA = JSON.parse(readFileSync(join(full, 'result.json'), 'utf8'));
     const resB = JSON.parse(readFileSync(join(killed, 'result.json'), 'utf8'));

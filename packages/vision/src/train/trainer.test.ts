@@ -20,7 +20,7 @@ const realDataDir = process.env.ASAM_DATA_DIR || undefined;
 
 beforeAll(async () => {
   writeSyntheticCifar10(synthetic, { train: 200, test: 32, seed: 0 });
-  await initEngine({ backend: 'cpu' });
+  await initEngine({ backend: 'wasm' });
 });
 
 const dataSources: { name: string; dir: string }[] = [
@@ -28,7 +28,7 @@ const dataSources: { name: string; dir: string }[] = [
   ...(realDataDir === undefined ? [] : [{ name: `the real CIFAR-10 subset in ASAM_DATA_DIR`, dir: realDataDir }]),
 ];
 
-for (const { name: dataName, dir: dataDir } of dataSources) describe(`trainClassifier on ${dataName} (resnet8_tiny, cpu)`, () => {
+for (const { name: dataName, dir: dataDir } of dataSources) describe(`trainClassifier on ${dataName} (resnet8_tiny, wasm)`, () => {
   for (const method of ['none', 'sam', 'asam'] as const) {
     it(`${method}: train loss falls over 5 steps, tensors stay flat, run files written`, async () => {
       const out = tmp();
@@ -36,7 +36,7 @@ for (const { name: dataName, dir: dataDir } of dataSources) describe(`trainClass
       const r: TrainResult = await trainClassifier({
         model: 'resnet8_tiny', out, epochs: 5, batchSize: 16, trainLimit: 16, testLimit: 16, evalBatchSize: 16,
         augment: 'none', schedule: 'constant', lr: 0.1, optimizer: { method }, progressEvery: 1,
-      }, { dataDir, backend: 'cpu', onProgress: (p) => { if (p.phase === 'train') counts.push(tf.memory().numTensors); } });
+      }, { dataDir, backend: 'wasm', onProgress: (p) => { if (p.phase === 'train') counts.push(tf.memory().numTensors); } });
       expect(r.status).toBe('completed');
       expect(r.epochsCompleted).toBe(5);
       const csv = readFileSync(join(out, 'metrics.csv'), 'utf8').trim().split('\n');
@@ -48,7 +48,7 @@ for (const { name: dataName, dir: dataDir } of dataSources) describe(`trainClass
       expect(counts.length).toBe(5);
       expect(new Set(counts.slice(1)).size).toBe(1); // no tensor leak from step to step
       const res = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
-      expect(res).toMatchObject({ status: 'completed', method, backend: 'cpu', epochsCompleted: 5, steps: 5 });
+      expect(res).toMatchObject({ status: 'completed', method, backend: 'wasm', epochsCompleted: 5, steps: 5 });
       expect(res.bestTestAcc).toBeGreaterThanOrEqual(res.finalTestAcc);
       const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
       expect(cfg.optimizer.method).toBe(method);
@@ -74,7 +74,7 @@ for (const { name: dataName, dir: dataDir } of dataSources) describe(`trainClass
 });
 
 // How the trainer computes, checkpoints and refuses: independent of what the images show, run on the synthetic set.
-describe('trainClassifier mechanics (resnet8_tiny, cpu, synthetic CIFAR-10)', () => {
+describe('trainClassifier mechanics (resnet8_tiny, wasm, synthetic CIFAR-10)', () => {
   const dataDir = synthetic;
 
   it('BN moving statistics after a SAM/ASAM step equal those after the clean pass alone', async () => {
@@ -118,7 +118,7 @@ describe('trainClassifier mechanics (resnet8_tiny, cpu, synthetic CIFAR-10)', ()
     const counts: number[] = [];
     const sliced = tmp();
     const r = await trainClassifier({ ...base, out: sliced, microBatch: 4 },
-      { dataDir, backend: 'cpu', onProgress: (p) => { if (p.phase === 'train') counts.push(tf.memory().numTensors); } });
+      { dataDir, backend: 'wasm', onProgress: (p) => { if (p.phase === 'train') counts.push(tf.memory().numTensors); } });
     expect(r.status).toBe('completed');
     expect(JSON.parse(readFileSync(join(sliced, 'config.json'), 'utf8')).microBatch).toBe(4);
     const rows = readFileSync(join(sliced, 'metrics.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
@@ -132,8 +132,8 @@ describe('trainClassifier mechanics (resnet8_tiny, cpu, synthetic CIFAR-10)', ()
     // one slice of the whole batch: the same run as no micro-batching
     const whole = tmp();
     const one = tmp();
-    await trainClassifier({ ...base, epochs: 1, out: whole }, { dataDir, backend: 'cpu' });
-    await trainClassifier({ ...base, epochs: 1, out: one, microBatch: 10 }, { dataDir, backend: 'cpu' });
+    await trainClassifier({ ...base, epochs: 1, out: whole }, { dataDir, backend: 'wasm' });
+    await trainClassifier({ ...base, epochs: 1, out: one, microBatch: 10 }, { dataDir, backend: 'wasm' });
     const metric = (dir: string) => readFileSync(join(dir, 'metrics.csv'), 'utf8').trim().split('\n')[1]!.split(',').slice(0, 6);
     expect(metric(one)).toEqual(metric(whole));
   });
@@ -145,8 +145,8 @@ describe('trainClassifier mechanics (resnet8_tiny, cpu, synthetic CIFAR-10)', ()
     const seq = tmp();
     const counts: number[] = [];
     const r = await trainClassifier({ ...base, out: par, workers: 2 },
-      { dataDir, backend: 'cpu', onProgress: (p) => { if (p.phase === 'train') counts.push(tf.memory().numTensors); } });
-    await trainClassifier({ ...base, out: seq, microBatch: 4 }, { dataDir, backend: 'cpu' });
+      { dataDir, backend: 'wasm', onProgress: (p) => { if (p.phase === 'train') counts.push(tf.memory().numTensors); } });
+    await trainClassifier({ ...base, out: seq, microBatch: 4 }, { dataDir, backend: 'wasm' });
     expect(r.status).toBe('completed');
     expect(new Set(counts.slice(1)).size).toBe(1); // the main thread leaks nothing per step
     const rows = (dir: string) => readFileSync(join(dir, 'metrics.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
