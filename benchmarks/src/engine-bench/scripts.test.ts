@@ -5,13 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const tsx = (script: string, args: string[]): string => execFileSync(process.execPath, ['--import', 'tsx', new URL(script, import.meta.url).pathname, ...args],
-  { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+const tsx = (script: string, args: string[], env: Record<string, string> = {}): string => execFileSync(process.execPath,
+  ['--import', 'tsx', new URL(script, import.meta.url).pathname, ...args],
+  { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000, env: { ...process.env, ...env } });
 
 describe('engine scripts', () => {
   it('profile:engine prints the step and kernel table and writes the rows as JSON', () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'asam-profile-')), 'p.json');
-    const text = tsx('./profile.ts', ['--batch', '2', '--top', '5', '--out', out]);
+    // as `pnpm … profile:engine -- …` run from `dir`: a relative --out lands in dir ($INIT_CWD)
+    const dir = mkdtempSync(join(tmpdir(), 'asam-profile-'));
+    const out = join(dir, 'p.json');
+    const text = tsx('./profile.ts', ['--', '--batch=2', '--top', '5', '--out', 'p.json'], { INIT_CWD: dir });
     expect(text).toMatch(/backend wasm, ResNet-20, batch 2, sgd step \d+ ms/);
     // the printed table holds the `--top 5` kernels by time; which five depends on timing, so only its size is checked
     const tableRows = text.split('\n').filter((l) => /^\| [A-Za-z]\w* \| [\d.]+ \| [\d.]+% \| \d+ \|$/.test(l));
