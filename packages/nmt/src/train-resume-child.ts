@@ -1,5 +1,5 @@
 /**
- * Child process for the resume test (src/train-resume.test.ts): trains the toy task with the cpu backend, printing
+ * Child process for the resume test (src/train-resume.test.ts): trains the toy task with the wasm backend, printing
  * `update <n>` per update and `RESULT <json>` at the end. With `stopAt`, the progress hook of update `stopAt` writes
  * `stopped <n>` to fd 3 and blocks for good, so that the parent's SIGKILL lands at exactly that update.
  * Usage: tsx src/train-resume-child.ts <outDir> [stopAt]
@@ -14,7 +14,7 @@ const [out, stopArg] = process.argv.slice(2);
 if (!out) throw new Error('usage: tsx src/train-resume-child.ts <outDir> [stopAt]');
 const stopAt = stopArg === undefined ? undefined : Number(stopArg);
 if (stopAt !== undefined && !(Number.isInteger(stopAt) && stopAt > 0)) throw new Error(`stopAt must be a positive integer, got ${stopArg}`);
-await initEngine({ backend: 'cpu' });
+await initEngine({ backend: 'wasm' });
 const r = await trainTranslation(resumeTestConfig(out), {
   onProgress: (p) => {
     console.log(`update ${p.update}`);

@@ -39,7 +39,7 @@ function child(out: string, stopAt?: number): Promise<{ code: number | null; sig
 }
 
 beforeAll(async () => {
-  await initEngine({ backend: 'cpu' });
+  await initEngine({ backend: 'wasm' });
 });
 
 describe('resume after kill', () => {
