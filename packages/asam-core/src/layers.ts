@@ -97,11 +97,6 @@ export function sharpnessAwareTrainStep(model: LayersModelLike): void {
   }
 }
 
-/** Whether `sharpnessAwareTrainStep` was applied to `model`. */
-export function hasSharpnessAwareTrainStep(model: LayersModelLike): boolean {
-  return (model as unknown as Record<symbol, boolean>)[INSTALLED] === true;
-}
-
 /**
  * The perturbed-pass closure for a tfjs-layers train step: `f` with the model's compiled metrics switched
  * off while it runs (the closure reads `model.metricsTensors` at call time), so that the loss, sample
