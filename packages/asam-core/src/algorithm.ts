@@ -114,12 +114,19 @@ function stateIds(exclude: Set<tf.Variable>): Map<tf.Variable, object> {
   return out;
 }
 
-/** The variables of `before` that were assigned since (still registered). */
-function writtenSince(before: Map<tf.Variable, object>): tf.Variable[] {
+/**
+ * The registered variables outside `exclude` that were assigned since `before` was taken, and with
+ * `created`, those registered since (a layer built by its first call creates and writes its state then).
+ */
+function writtenSince(before: Map<tf.Variable, object>, exclude: Set<tf.Variable>, created: boolean): tf.Variable[] {
+  const reg = tf.engine().registeredVariables;
   const out: tf.Variable[] = [];
-  before.forEach((id, v) => {
-    if (!v.isDisposed && dataIdOf(v) !== id) out.push(v);
-  });
+  for (const k of Object.keys(reg)) {
+    const v = reg[k]!;
+    if (exclude.has(v)) continue;
+    const id = before.get(v);
+    if (id === undefined ? created : dataIdOf(v) !== id) out.push(v);
+  }
   return out;
 }
 
@@ -294,7 +301,7 @@ export function sharpnessAwareGradients(
           tf.dispose(clean.grads);
         }
         // state the clean pass wrote (BatchNorm moving statistics) keeps its post-clean-pass value
-        const written = writtenSince(beforeClean);
+        const written = writtenSince(beforeClean, optimized, true);
         const writtenSet = new Set<unknown>(written);
         const state: Guardable[] = [...written, ...guard.filter((g) => !writtenSet.has(isVariableLike(g) ? g : g.read()))];
         const snapshot = vars.map((v) => tf.clone(v));
@@ -319,7 +326,7 @@ export function sharpnessAwareGradients(
           tf.dispose([...snapshot, ...guarded, ...eps]);
         }
         const restored = new Set<unknown>(state);
-        const unexpected = writtenSince(afterClean).filter((v) => !restored.has(v) && !guard.some((g) => !isVariableLike(g) && g.read() === v));
+        const unexpected = writtenSince(afterClean, optimized, false).filter((v) => !restored.has(v) && !guard.some((g) => !isVariableLike(g) && g.read() === v));
         if (unexpected.length > 0) {
           tf.dispose(g2list);
           throw new Error(

@@ -88,6 +88,17 @@ describe('guarded state (BatchNorm moving statistics)', () => {
     };
     sam(tf.train.sgd(0.1), { rho: 0.5 }, { guard: [box] }).minimize(f3, false, [w3]);
     expect(box.v.dataSync()[0]).toBe(6);
+    // state created and written by the clean pass (a layer built by its first call) keeps its clean-pass value too
+    let lazy: tf.Variable | null = null;
+    const f4 = () => {
+      lazy ??= tf.variable(tf.scalar(0), false, 'g4/moving_mean');
+      lazy.assign(tf.add(tf.mul(lazy, 0.9), tf.mul(tf.sum(w3), 0.1)));
+      return tf.sum(tf.square(w3)) as tf.Scalar;
+    };
+    const w3Before = tf.sum(w3).dataSync()[0]!;
+    sam(tf.train.sgd(0.1), { rho: 0.5 }).minimize(f4, false, [w3]);
+    expect(lazy!.dataSync()[0]).toBeCloseTo(0.1 * w3Before, 6);
+    tf.dispose(lazy!);
     tf.dispose([w, moving, moving2, w2, box.v, w3]);
   });
 
