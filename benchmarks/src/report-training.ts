@@ -279,11 +279,17 @@ export function trainingSection(def: ExperimentDef, profile: ProfileName, cells:
     files.push(['lr-schedule.svg', lineChart({ title: `${def.title}: learning rate (value at the end of each epoch)`, xLabel: 'epoch', yLabel: 'learning rate', series: [{ name: 'lr', x: o.columns.epoch ?? [], y: o.columns.lr!, color: '#444', width: 2 }], yFromZero: true })]);
   }
 
+  // Label noise: the methods part once the base optimizer fits the noisy labels (train accuracy beyond the clean share).
+  const noise = cells[0]?.config.labelNoise as { rate?: number } | null | undefined;
+  const noiseLine = isVision && noise?.rate && base?.trainFinalMean != null
+    ? `Label noise ${Math.round(noise.rate * 100)} %: ${baseName}'s final train accuracy on the noisy labels is ${(base.trainFinalMean * 100).toFixed(1)} % (mean over ${base.seedsCompleted} seed(s)); above ${Math.round((1 - noise.rate) * 100)} % it is fitting wrong labels, ${base.trainFinalMean > 1 - noise.rate ? 'which it does here' : 'which it does not yet do here'}.`
+    : '';
   const flagged = cells.map((c, i) => ({ c, o: outcomes[i]!, v: conv[i] })).filter(({ o, v }) => o.status === 'completed' && v && !v.plateaued);
   const notDone = cells.map((c, i) => ({ c, o: outcomes[i]! })).filter(({ o }) => o.status !== 'completed');
   const md = (p: string) => [
     `Task config: ${configLine(cells)}.`, '',
     mdTable(header, groupRows), '',
+    ...(noiseLine ? [noiseLine, ''] : []),
     `"${t.converge.label} plateaued": the mean of the last 10 % of epochs differs from the 10 % before by less than ${t.converge.tolerance} ${isVision ? 'points' : 'BLEU'}${isVision ? ' (train accuracy on the labels trained on, augmented, measured during the epoch)' : ''}.`, '',
     ...(flagged.length ? ['**Not plateaued** (a comparison involving these runs is inconclusive):', '',
       ...flagged.map(({ c, v }) => `- \`${c.id}\`: ${t.converge.label} ${fmt(v!.last, 2)}, changed ${signed(v!.change, 2)} over the last window`), ''] : []),
