@@ -170,20 +170,19 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
 
   // log.txt gets everything printed from here on, the final error line included (runCli prints it before exiting)
   const stopLog = startConsoleLog(path.join(out, 'log.txt'));
-  let engine: EngineInfo;
   try {
-    engine = await initEngine({ backend: backend as BackendRequest });
-  } catch (e) {
-    if (backend !== 'auto') throw new UsageError(`--backend ${backend}: ${(e as Error).message}`);
-    throw e;
-  }
-  recordRunEnv(out, mode, collectRunEnv({ engine, programFile: import.meta.url, argv, cwd: base, extra: { dataDir: config.dataDir, cacheDir: config.cacheDir } }));
-  process.stdout.write(`[nmt] backend ${engine.backend} (${engine.reason}); tried: ${describeAttempts(engine)}\n`);
-  process.stdout.write(`[nmt] ${mode === 'resume' ? 'resuming' : 'new run'}: ${config.corpus} from ${config.dataDir}; preset ${config.preset}; ` +
-    `optimizer ${config.optimizer.method === 'none' ? 'sgd (Adam alone)' : `Adam+${config.optimizer.method.toUpperCase()}`} rho ${config.optimizer.rho}; out ${out}\n`);
-  let r: TranslationResult;
-  try {
-    r = await trainTranslation(
+    let engine: EngineInfo;
+    try {
+      engine = await initEngine({ backend: backend as BackendRequest });
+    } catch (e) {
+      if (backend !== 'auto') throw new UsageError(`--backend ${backend}: ${(e as Error).message}`);
+      throw e;
+    }
+    recordRunEnv(out, mode, collectRunEnv({ engine, programFile: import.meta.url, argv, cwd: base, extra: { dataDir: config.dataDir, cacheDir: config.cacheDir } }));
+    process.stdout.write(`[nmt] backend ${engine.backend} (${engine.reason}); tried: ${describeAttempts(engine)}\n`);
+    process.stdout.write(`[nmt] ${mode === 'resume' ? 'resuming' : 'new run'}: ${config.corpus} from ${config.dataDir}; preset ${config.preset}; ` +
+      `optimizer ${config.optimizer.method === 'none' ? 'sgd (Adam alone)' : `Adam+${config.optimizer.method.toUpperCase()}`} rho ${config.optimizer.rho}; out ${out}\n`);
+    const r = await trainTranslation(
       config,
       {
         onLog: (msg) => process.stdout.write(`${msg}\n`),
@@ -194,19 +193,19 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
       },
       defaultTranslationDeps(),
     );
+    process.stdout.write(`[nmt] ${r.status}: best valid BLEU ${bleu(r.bestValidBleu)} (epoch ${r.bestEpoch ?? '-'}); test BLEU ${bleu(r.testBleu)} ` +
+      `(tokenized ${bleu(r.testBleuTokenized)}); ${fmtTime(r.wallSeconds)} wall, ${r.meanStepSeconds.toFixed(2)} s/update\n`);
+    process.stdout.write(`[nmt] results in ${out}: config.json, env.json, log.txt, metrics.csv, result.json, samples.txt\n`);
+    return r.status === 'completed' ? 0 : 3;
   } catch (e) {
-    // A new run stopped by a user error (e.g. missing data) before its first checkpoint leaves no run behind,
-    // so that the same command works once the problem is fixed.
+    // A new run stopped by a user error (missing data, a backend that does not load) before its first checkpoint
+    // leaves no run behind, so that the same command works once the problem is fixed.
     if (mode === 'new' && isUserError(e) && !fs.existsSync(path.join(out, 'checkpoint.bin'))) {
       stopLog();
       discardRun(out, NMT_RUN_FILES, created);
     }
     throw e;
   }
-  process.stdout.write(`[nmt] ${r.status}: best valid BLEU ${bleu(r.bestValidBleu)} (epoch ${r.bestEpoch ?? '-'}); test BLEU ${bleu(r.testBleu)} ` +
-    `(tokenized ${bleu(r.testBleuTokenized)}); ${fmtTime(r.wallSeconds)} wall, ${r.meanStepSeconds.toFixed(2)} s/update\n`);
-  process.stdout.write(`[nmt] results in ${out}: config.json, env.json, log.txt, metrics.csv, result.json, samples.txt\n`);
-  return r.status === 'completed' ? 0 : 3;
 }
 
 void runCli(() => main(process.argv.slice(2), process.env));

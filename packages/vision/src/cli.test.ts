@@ -4,6 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { packageVersion } from '@asam/cli';
 import { writeSyntheticCifar10 } from '@asam/data';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
@@ -30,6 +31,17 @@ function run(args: string[], env: Record<string, string> = {}): { status: number
   for (const k of ['INIT_CWD', 'ASAM_DATA_DIR', 'ASAM_BACKEND']) delete base[k];
   const r = spawnSync(process.execPath, [tsxCli, cli, ...args], { cwd: pkg, env: { ...base, INIT_CWD: user, ...env }, encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * env.json's git SHA is the checkout's commit: HEAD when the run started, so HEAD now or one of its ancestors (other
+ * commits may land while the test runs); null only outside a git checkout.
+ */
+function expectGitSha(sha: string | null): void {
+  const inGit = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: pkg, encoding: 'utf8' }).status === 0;
+  if (!inGit) return expect(sha).toBeNull();
+  expect(sha).toMatch(/^[0-9a-f]{40}$/);
+  expect(spawnSync('git', ['merge-base', '--is-ancestor', sha!, 'HEAD'], { cwd: pkg }).status).toBe(0);
 }
 
 /** A user error: exit 2 and exactly one line on stderr, no stack trace. */
@@ -85,6 +97,13 @@ describe('vision CLI', () => {
     expect(existsSync(join(user, 'no-data'))).toBe(false);
   }, 120_000);
 
+  // tfjs-node-gpu is never a dependency; where someone installed it, this backend loads and the case does not apply
+  const gpuBackendInstalled = packageVersion('@tensorflow/tfjs-node-gpu', createRequire(import.meta.url).resolve('@asam/engine')) !== null;
+  it.skipIf(gpuBackendInstalled)('a requested backend that does not load is a user error and leaves no run folder behind', () => {
+    expectUserError(run([...tiny, '--backend', 'tensorflow-gpu', '--out', 'no-gpu/run']), /--backend tensorflow-gpu: initEngine: no backend could be initialised .*tensorflow-gpu: /);
+    expect(existsSync(join(user, 'no-gpu'))).toBe(false);
+  }, 60_000);
+
   it('a run: relative --out and --data-dir from $INIT_CWD, log.txt, env.json; a second start is refused; --resume of a finished run changes nothing; --resume continues an unfinished one; --overwrite starts again', () => {
     const out = join(user, 'runs', 'r1');
     const a = run([...tiny, '--out', 'runs/r1']);
@@ -98,8 +117,7 @@ describe('vision CLI', () => {
     expect(log).toMatch(/epoch 1: train loss/);
     // env.json: git sha, CPU model, Node and tfjs versions, backend and every attempt, the command
     const env = JSON.parse(readFileSync(join(out, 'env.json'), 'utf8'));
-    const sha = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: pkg, encoding: 'utf8' });
-    expect(env.git.sha).toBe(sha.status === 0 ? sha.stdout.trim() : null);
+    expectGitSha(env.git.sha);
     expect(env.machine.cpuModel).toBe(cpus()[0]?.model ?? null);
     expect(env.versions.node).toBe(process.version);
     expect(env.versions.tfjsCore).toMatch(/^\d+\.\d+\.\d+$/);

@@ -172,7 +172,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
 
   // log.txt gets everything printed from here on, the final error line included (runCli prints it before exiting)
   const stopLog = startConsoleLog(join(out, 'log.txt'));
-  {
+  try {
     let engine: EngineInfo;
     try {
       engine = await initEngine({ backend: backend as BackendRequest });
@@ -185,30 +185,27 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     process.stdout.write(`[vision] ${mode === 'resume' ? 'resuming' : 'new run'}: data ${root}; model ${cfg.model}; ` +
       `optimizer ${cfg.optimizer.method === 'none' ? 'sgd' : cfg.optimizer.method} rho ${cfg.optimizer.rho}; out ${out}\n`);
     const tty = process.stdout.isTTY;
-    let result: TrainResult;
-    try {
-      result = await trainClassifier(cfg, {
-        backend: engine.backend, dataDir: root, resume: mode === 'resume' ? 'auto' : 'never', // a resumed run without a checkpoint yet restarts from its config.json
-        onProgress: (p) => {
-          const line = progressLine(p);
-          if (tty && p.phase === 'train') process.stdout.write(`\r${line}`);
-          else process.stdout.write(`${tty ? '\r' : ''}${line}\n`);
-        },
-        onEpoch: (m) => process.stdout.write(`epoch ${m.epoch}: train loss ${m.train_loss.toFixed(4)} acc ${(100 * m.train_acc).toFixed(2)}% | ` +
-          `test loss ${m.test_loss.toFixed(4)} acc ${(100 * m.test_acc).toFixed(2)}%${m.test_top5 !== null ? ` top5 ${(100 * m.test_top5).toFixed(2)}%` : ''} | ${m.seconds.toFixed(1)} s\n`),
-      });
-    } catch (e) {
-      // A new run stopped by a user error (e.g. missing data) before its first checkpoint leaves no run behind,
-      // so that the same command works once the problem is fixed.
-      if (mode === 'new' && isUserError(e) && !existsSync(join(out, 'checkpoint.bin'))) {
-        stopLog();
-        discardRun(out, VISION_RUN_FILES, created);
-      }
-      throw e;
-    }
+    const result = await trainClassifier(cfg, {
+      backend: engine.backend, dataDir: root, resume: mode === 'resume' ? 'auto' : 'never', // a resumed run without a checkpoint yet restarts from its config.json
+      onProgress: (p) => {
+        const line = progressLine(p);
+        if (tty && p.phase === 'train') process.stdout.write(`\r${line}`);
+        else process.stdout.write(`${tty ? '\r' : ''}${line}\n`);
+      },
+      onEpoch: (m) => process.stdout.write(`epoch ${m.epoch}: train loss ${m.train_loss.toFixed(4)} acc ${(100 * m.train_acc).toFixed(2)}% | ` +
+        `test loss ${m.test_loss.toFixed(4)} acc ${(100 * m.test_acc).toFixed(2)}%${m.test_top5 !== null ? ` top5 ${(100 * m.test_top5).toFixed(2)}%` : ''} | ${m.seconds.toFixed(1)} s\n`),
+    });
     process.stdout.write(`[vision] ${result.status}: best test acc ${pct(result.bestTestAcc)}, final ${pct(result.finalTestAcc)}, ${result.wallSeconds.toFixed(1)} s wall\n`);
     process.stdout.write(`[vision] results in ${out}: config.json, env.json, metrics.csv, result.json, checkpoint.bin, log.txt\n`);
     return result.status === 'completed' ? 0 : 3;
+  } catch (e) {
+    // A new run stopped by a user error (missing data, a backend that does not load) before its first checkpoint
+    // leaves no run behind, so that the same command works once the problem is fixed.
+    if (mode === 'new' && isUserError(e) && !existsSync(join(out, 'checkpoint.bin'))) {
+      stopLog();
+      discardRun(out, VISION_RUN_FILES, created);
+    }
+    throw e;
   }
 }
 
