@@ -17,7 +17,7 @@ import { createExperimentRegistry } from './experiments/index.ts';
 import { generateReport } from './report.ts';
 import { updateReadme } from './readme-results.ts';
 import { publishResults, restoreFromCommitted } from './results.ts';
-import { runSweep } from './runner.ts';
+import { runSweep, type SweepSummary } from './runner.ts';
 import { checkRedis, parseQueueUrl } from './queue/redis.ts';
 import { runQueuedSweep } from './queue/sweep.ts';
 import { taskModulePath } from './tasks/registry.ts';
@@ -117,13 +117,7 @@ async function main(): Promise<number> {
       const rep = generateReport({ experiments: registry.forProfile(profile), profile, runsDir, outDir: reportDir });
       console.log(`[bench] report: ${path.join(reportDir, 'report.md')} and index.html (${rep.files.length} files)`);
     }
-    if (summary.interrupted) return 130;
-    if (summary.failed > 0) {
-      console.error(`[bench] ${summary.failed} cell(s) failed:`);
-      for (const r of summary.records.filter((x) => x.status === 'failed')) console.error(`  ${r.cell.experiment}/${r.cell.id}: ${r.error?.split('\n')[0]}`);
-      return 1;
-    }
-    return 0;
+    return exitStatus(summary);
   }
   const source: DataDirSource = f.dataDir ? '--data-dir' : process.env.ASAM_DATA_DIR ? 'ASAM_DATA_DIR' : 'cache';
   const dataDir = resolveDataDir({ ...(f.dataDir ? { dir: f.dataDir } : {}), env: process.env });
@@ -155,6 +149,11 @@ async function main(): Promise<number> {
     updateReadme(path.join(repoRoot, 'README.md'), dirs.resultsDir, repoRoot, profile);
     console.log(`[bench] published ${p.copied} run folder(s) (${p.kept} finished ones were already committed; ${p.finished}/${p.total} cells finished) and the report to ${dirs.resultsDir}`);
   }
+  return exitStatus(summary);
+}
+
+/** 130 when the sweep was interrupted, 1 (listing them) when cells failed, else 0. */
+function exitStatus(summary: Pick<SweepSummary, 'interrupted' | 'failed' | 'records'>): number {
   if (summary.interrupted) return 130;
   if (summary.failed > 0) {
     console.error(`[bench] ${summary.failed} cell(s) failed:`);
