@@ -47,7 +47,8 @@ export interface CreateCommandOptions {
   cwd?: string;
 }
 
-const SPECS = new WeakMap<Command, Map<string, OptionSpec>>();
+/** The directory relative paths of a command are resolved against (see createCommand). */
+const BASES = new WeakMap<Command, string>();
 
 function levenshtein(a: string, b: string): number {
   const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -110,13 +111,14 @@ export function createCommand(o: CreateCommandOptions): Command {
   cmd.createHelp = () => Object.assign(new DefaultsHelp(), cmd.configureHelp());
   cmd.configureHelp({ helpWidth: 120 });
   if (o.epilog) cmd.addHelpText('after', `\n${o.epilog}`);
-  SPECS.set(cmd, new Map());
-  (cmd as Command & { asamBase?: string }).asamBase = base;
+  BASES.set(cmd, base);
   return cmd;
 }
 
 function baseDir(cmd: Command): string {
-  return (cmd as Command & { asamBase?: string }).asamBase ?? process.cwd();
+  const base = BASES.get(cmd);
+  if (base === undefined) throw new Error('addOption: the command was not made by createCommand');
+  return base;
 }
 
 function parseValue(flag: string, spec: OptionSpec, raw: string, base: string): string | number {
@@ -157,7 +159,6 @@ export function addOption(cmd: Command, spec: OptionSpec): Command {
     opt.argParser((raw: string) => parseValue(flag, spec, raw, base));
   }
   cmd.addOption(opt);
-  SPECS.get(cmd)?.set(opt.attributeName(), spec);
   return cmd;
 }
 
