@@ -9,7 +9,7 @@ import {
 import { makeMlp, relErr, useCpu, values } from './helpers';
 
 const ref = JSON.parse(readFileSync(new URL('./fixtures/reference.json', import.meta.url), 'utf8'));
-const newMlp = () => makeMlp(ref.init, ref.shapes, ref.x, ref.xShape, ref.y);
+const newMlp = () => makeMlp(ref);
 
 beforeAll(useCpu);
 
