@@ -152,8 +152,28 @@ describe('pnpm bench as a user meets it', () => {
     const l = bench(['--', '--profile=smoke', '--list', '--experiment=scale_invariance'], { ASAM_RESULTS_DIR: runs });
     expect(l.status).toBe(0);
     expect(l.stdout).toContain('scale_invariance/seed0');
+    const h = bench(['--help']);
+    expect(h.status).toBe(0);
+    // One block per option: its first line starts with the flag, wrapped lines are indented further.
+    const blocks: string[] = [];
+    for (const l of h.stdout.split('\n')) {
+      if (/^ {2}(-h, )?--[a-z]/.test(l)) blocks.push(l);
+      else if (/^ {6,}\S/.test(l) && blocks.length) blocks[blocks.length - 1] += ` ${l.trim()}`;
+    }
+    expect(blocks.length).toBeGreaterThan(10);
+    for (const b of blocks.filter((x) => !/--help/.test(x))) expect(b, b).toMatch(/default: /);
     const p = bench(['--profile', 'smoke', '--partial']);
     expect(p.status).toBe(2);
     expect(p.stderr.trim()).toBe('error: --partial only applies with --publish');
   });
 });
+
+describe('pnpm bench paths', () => {
+  it('takes a relative --out from the directory the user ran the command in ($INIT_CWD under pnpm)', () => {
+    const home = tmp();
+    const r = bench(['--profile', 'smoke', '--experiment', 'scale_invariance', '--out', 'my-runs', '--list'], { INIT_CWD: home });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`runs in ${path.join(home, 'my-runs')}`);
+  });
+});
+
