@@ -1,13 +1,12 @@
 /** File helpers for run folders: atomic JSON writes, tolerant reads, a small CSV parser. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomicSync } from '@asam/train';
 
-/** Writes a file atomically: temp file in the same folder, then rename over the target. */
+/** Writes a file atomically (`writeFileAtomicSync` of @asam/train), creating its folder first. */
 export function writeFileAtomic(file: string, data: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
+  writeFileAtomicSync(file, data);
 }
 
 /** `writeFileAtomic` of pretty-printed JSON with a trailing newline. */

@@ -17,7 +17,8 @@ import { beamSearch } from './beam-search.ts';
 import { corpusBleu, tokenize13a, tokenizedBleu } from './bleu.ts';
 import { greedyDecode } from './decode-greedy.ts';
 import { labelSmoothedLoss, meanLabelSmoothedLoss } from './loss.ts';
-import { readCheckpoint, toTensor, writeCheckpoint, writeFileAtomic } from './train-checkpoint.ts';
+import { writeFileAtomicSync } from '@asam/train';
+import { readCheckpoint, toTensor, writeCheckpoint } from './train-checkpoint.ts';
 import {
   inverseSqrtLr,
   resolveArch,
@@ -326,7 +327,7 @@ export async function trainTranslation(
     const wallNow = (): number => wallBase + (performance.now() - t0) / 1000;
 
     const numParams = model.numParams();
-    writeFileAtomic(
+    writeFileAtomicSync(
       path.join(c.outDir, 'config.json'),
       JSON.stringify(
         {
@@ -444,7 +445,7 @@ export async function trainTranslation(
       };
       meta.rows.push(row);
       hooks.onEpoch?.(row);
-      writeFileAtomic(path.join(c.outDir, 'metrics.csv'), csv(meta.rows));
+      writeFileAtomicSync(path.join(c.outDir, 'metrics.csv'), csv(meta.rows));
       if (meta.bestValidBleu === null || vb.bleu > meta.bestValidBleu) {
         meta.bestValidBleu = vb.bleu;
         meta.bestEpoch = epoch + 1;
@@ -475,7 +476,7 @@ export async function trainTranslation(
       const n = Math.min(c.samples, hyp.length);
       const lines: string[] = [];
       for (let i = 0; i < n; i++) lines.push(`SRC ${test.src[i]}`, `REF ${test.tgt[i]}`, `HYP ${hyp[i]}`, '');
-      writeFileAtomic(path.join(c.outDir, 'samples.txt'), lines.join('\n'));
+      writeFileAtomicSync(path.join(c.outDir, 'samples.txt'), lines.join('\n'));
     }
     const result: TranslationResult = {
       status,
@@ -493,7 +494,7 @@ export async function trainTranslation(
       resumed,
       ...(divergedAt ? { divergedAt } : {}),
     };
-    writeFileAtomic(path.join(c.outDir, 'result.json'), JSON.stringify(result, null, 2));
+    writeFileAtomicSync(path.join(c.outDir, 'result.json'), JSON.stringify(result, null, 2));
     return result;
   } finally {
     opt.dispose();

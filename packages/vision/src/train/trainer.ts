@@ -22,12 +22,13 @@ import {
   type ImageDataset, type ImageFolderIndex, type JpegDecoderPool, type RngState,
 } from '@asam/data';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildModel, getModelSpec, type BuiltModel } from '../models/registry.ts';
 import { learningRateAt, resolveConfig, type PartialTrainConfig, type TrainConfig } from './config.ts';
 import { createParallelTrainer, type ParallelTrainer } from './parallel.ts';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
+import { writeFileAtomic } from '@asam/train';
 
 /** ImageNet channel statistics in [0,1] units (torchvision; the constants of @asam/data). */
 export const IMAGENET_MEAN: number[] = [...DATA_IMAGENET_MEAN];
@@ -157,12 +158,6 @@ interface RunState {
   stepsTimed: number;
 }
 
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
-}
-
 /** Renders metrics rows as CSV (the top-5 column only for ImageNet runs). */
 export function metricsCsv(rows: EpochMetrics[], withTop5: boolean): string {
   const cols = ['epoch', 'lr', 'train_loss', 'train_acc', 'test_loss', 'test_acc', ...(withTop5 ? ['test_top5'] : []), 'seconds', 'images_per_sec'];
@@ -276,7 +271,7 @@ export async function trainClassifier(partial: PartialTrainConfig | TrainConfig,
     const diff = diffFields({ ...saved, microBatch: null, workers: 1, progressEvery: 0 }, { ...cfg, microBatch: null, workers: 1, progressEvery: 0 });
     if (diff.length) throw new Error(`cannot resume ${out}: its config.json differs from this config (${diff.join('; ')}); use the same settings or a new output directory`);
   }
-  await writeAtomic(join(out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
+  await writeFileAtomic(join(out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
 
   const data = await loadData(cfg, hooks);
   const numClasses = data.train.numClasses;
@@ -397,7 +392,7 @@ export async function trainClassifier(partial: PartialTrainConfig | TrainConfig,
         wallSeconds: nowWall(), meanStepSeconds: st.stepsTimed ? st.stepSecondsSum / st.stepsTimed : null,
         trainableParams: built.trainableParams, backend: hooks.backend ?? null, resumedFrom, divergedAt, outDir: out,
       };
-      await writeAtomic(join(out, 'result.json'), JSON.stringify(result, null, 2) + '\n');
+      await writeFileAtomic(join(out, 'result.json'), JSON.stringify(result, null, 2) + '\n');
       return result;
     };
 
@@ -528,13 +523,13 @@ export async function trainClassifier(partial: PartialTrainConfig | TrainConfig,
       // Per-image test predictions of the last epoch and of the best epoch so far (bootstrap intervals over test images).
       const preds = JSON.stringify({ epoch: row.epoch, test_acc: row.test_acc, labels, predicted }) + '\n';
       const bestSoFar = st.rows.reduce((m, r) => Math.max(m, r.test_acc), -Infinity);
-      if (row.test_acc > bestSoFar) await writeAtomic(join(out, 'test-predictions-best.json'), preds);
-      await writeAtomic(join(out, 'test-predictions-last.json'), preds);
+      if (row.test_acc > bestSoFar) await writeFileAtomic(join(out, 'test-predictions-best.json'), preds);
+      await writeFileAtomic(join(out, 'test-predictions-last.json'), preds);
       st.rows.push(row);
       st.epoch++;
       st.stepInEpoch = 0;
       st.epochLossSum = 0; st.epochCorrect = 0; st.epochSeen = 0; st.epochTrainSeconds = 0;
-      await writeAtomic(join(out, 'metrics.csv'), metricsCsv(st.rows, isImageNet));
+      await writeFileAtomic(join(out, 'metrics.csv'), metricsCsv(st.rows, isImageNet));
       if (!(await saveCheckpoint())) { st.rows.pop(); return await finish('diverged', { epoch, step: stepsPerEpoch, loss: NaN }); }
       hooks.onEpoch?.(row);
       hooks.onProgress?.({
