@@ -7,14 +7,14 @@
  *   4. w restored exactly (copied back, not subtracted); state the clean pass wrote (any tf.Variable
  *      outside the optimized list that a training forward pass assigns, e.g. BatchNorm moving
  *      statistics, found by watching the clean pass) and any explicitly guarded state restored to
- *      its post-clean-pass value
+ *      its post-clean-pass value (with `bnStatistics: 'both-passes'`, only the guarded state)
  *   5. descent gradient = clip(g') + weightDecay * w, handed to any base optimizer.
  *
  * With method 'none' only step 1 and 5 run, so SGD and SAM share this one code path; with
  * rho = 0 the perturbed pass sees w + 0 = w and the result equals the base optimizer's bit for bit.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { defaultNormalizeFilter, resolveSharpnessConfig, type NormalizeFilter, type SharpnessConfig } from './config';
+import { normalizeFilterFor, resolveSharpnessConfig, type NormalizeFilter, type SharpnessConfig } from './config';
 import { globalNorm, perturbation, type PerturbationRule } from './perturbation';
 
 /**
@@ -40,7 +40,7 @@ export interface GradientOptions {
    * the clean pass writes (BatchNorm moving mean/variance): that is found and restored automatically.
    */
   guard?: Guardable[];
-  /** Which variables ASAM normalizes (default: all but names ending in `bias`/`beta`). */
+  /** Which variables ASAM normalizes, as a function; it takes precedence over the config's named `normalizeParams`. */
   normalizeFilter?: NormalizeFilter;
   /** false: take the plain gradient this step (used by `every`). Default true. */
   perturb?: boolean;
@@ -60,14 +60,17 @@ export interface SharpnessAwareResult {
   perturbedLoss: tf.Scalar | null;
 }
 
-/** Builds the perturbation rule of a config; null for method 'none'. */
-export function ruleFromConfig(config: SharpnessConfig, filter: NormalizeFilter = defaultNormalizeFilter): PerturbationRule | null {
+/**
+ * Builds the perturbation rule of a config; null for method 'none'. ASAM normalizes the variables that `filter`
+ * accepts, or without it those the config's `normalizeParams` names.
+ */
+export function ruleFromConfig(config: SharpnessConfig, filter?: NormalizeFilter): PerturbationRule | null {
   const c = resolveSharpnessConfig(config);
   if (c.method === 'none') return null;
   return {
     rho: c.rho,
     p: c.p,
-    normalize: c.method === 'asam' ? { eta: c.eta, normalization: c.normalization, filter } : null,
+    normalize: c.method === 'asam' ? { eta: c.eta, normalization: c.normalization, filter: filter ?? normalizeFilterFor(c.normalizeParams) } : null,
   };
 }
 
@@ -265,7 +268,8 @@ export function sharpnessAwareGradients(
 ): SharpnessAwareResult {
   const cfg = resolveSharpnessConfig(config);
   checkVariables(vars);
-  const rule = opts.perturb === false ? null : ruleFromConfig(cfg, opts.normalizeFilter ?? defaultNormalizeFilter);
+  const rule = opts.perturb === false ? null : ruleFromConfig(cfg, opts.normalizeFilter);
+  const keepCleanPassState = cfg.bnStatistics === 'clean-pass';
   const guard = opts.guard ?? [];
 
   let loss: tf.Scalar;
@@ -301,7 +305,7 @@ export function sharpnessAwareGradients(
           tf.dispose(clean.grads);
         }
         // state the clean pass wrote (BatchNorm moving statistics) keeps its post-clean-pass value
-        const written = writtenSince(beforeClean, optimized, true);
+        const written = keepCleanPassState ? writtenSince(beforeClean, optimized, true) : [];
         const writtenSet = new Set<unknown>(written);
         const state: Guardable[] = [...written, ...guard.filter((g) => !writtenSet.has(isVariableLike(g) ? g : g.read()))];
         const snapshot = vars.map((v) => tf.clone(v));
@@ -326,7 +330,7 @@ export function sharpnessAwareGradients(
           tf.dispose([...snapshot, ...guarded, ...eps]);
         }
         const restored = new Set<unknown>(state);
-        const unexpected = writtenSince(afterClean, optimized, false).filter((v) => !restored.has(v) && !guard.some((g) => !isVariableLike(g) && g.read() === v));
+        const unexpected = !keepCleanPassState ? [] : writtenSince(afterClean, optimized, false).filter((v) => !restored.has(v) && !guard.some((g) => !isVariableLike(g) && g.read() === v));
         if (unexpected.length > 0) {
           tf.dispose(g2list);
           throw new Error(

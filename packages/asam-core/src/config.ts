@@ -10,6 +10,25 @@ import type * as tf from '@tensorflow/tfjs-core';
 export type Method = 'none' | 'sam' | 'asam';
 export type PNorm = 2 | 'inf';
 export type Normalization = 'elementwise' | 'filterwise';
+/**
+ * Which variables ASAM normalizes (the others get T = 1), by a name that a run's config can record:
+ * - `'except-bias-and-beta'` (default): every variable except those whose name ends in `bias` or `beta` (biases and
+ *   normalization shifts; tfjs names are `kernel`, `gamma`, `bias`, `beta`, `embeddings`), as the official ASAM code
+ *   does by testing `'weight' in name` on PyTorch names (`defaultNormalizeFilter`);
+ * - `'all'`: every variable;
+ * - `'custom'`: the function given as the wrapper's `normalizeFilter` option (a function is not serializable, so a
+ *   wrapper rebuilt from such a config needs it again: `setNormalizeFilter(f)`).
+ */
+export type NormalizeParams = 'except-bias-and-beta' | 'all' | 'custom';
+/**
+ * Which pass sets the state a training forward pass writes besides the optimized variables (BatchNorm moving
+ * mean/variance):
+ * - `'clean-pass'` (default): the clean pass's writes are kept and the perturbed pass's are undone, as in
+ *   google-research/sam; a variable only the perturbed pass writes is refused unless guarded;
+ * - `'both-passes'`: both passes update it, as a PyTorch SAM step without disabling the running statistics does.
+ * Variables in the `guard` option are restored to their post-clean-pass value under either policy.
+ */
+export type BnStatistics = 'clean-pass' | 'both-passes';
 
 export interface SharpnessConfig {
   /** Which perturbation rule: `none`, `sam` (Foret et al. 2021) or `asam` (Kwon et al. 2021). */
@@ -38,6 +57,10 @@ export interface SharpnessConfig {
   microBatches?: number;
   /** Take a sharpness-aware step every k-th step and plain steps in between (default 1). */
   every?: number;
+  /** ASAM only: which variables are normalized (default 'except-bias-and-beta'); see `NormalizeParams`. */
+  normalizeParams?: NormalizeParams;
+  /** Which pass sets BatchNorm moving statistics (default 'clean-pass'); see `BnStatistics`. */
+  bnStatistics?: BnStatistics;
 }
 
 /** A config with every default filled in. */
@@ -68,6 +91,29 @@ export class ConfigError extends Error {
 }
 
 const METHODS: Method[] = ['none', 'sam', 'asam'];
+const NORMALIZE_PARAMS: NormalizeParams[] = ['except-bias-and-beta', 'all', 'custom'];
+const BN_STATISTICS: BnStatistics[] = ['clean-pass', 'both-passes'];
+
+/** Every field of `SharpnessConfig`, in the order `resolveSharpnessConfig` returns them. */
+export const SHARPNESS_CONFIG_FIELDS = [
+  'method', 'rho', 'eta', 'p', 'normalization', 'weightDecay', 'weightDecayInAscent', 'clipNorm', 'mSharpness', 'microBatches', 'every',
+  'normalizeParams', 'bnStatistics',
+] as const;
+
+/**
+ * The variable filter a named `normalizeParams` stands for. `'custom'` has none: the function must be passed
+ * (the wrapper's `normalizeFilter` option), and this throws naming that fix.
+ */
+export function normalizeFilterFor(normalizeParams: NormalizeParams): NormalizeFilter {
+  if (normalizeParams === 'except-bias-and-beta') return defaultNormalizeFilter;
+  if (normalizeParams === 'all') return () => true;
+  throw new ConfigError(
+    'normalizeParams',
+    normalizeParams,
+    "'except-bias-and-beta' or 'all'; 'custom' needs the filter function itself: pass it as the normalizeFilter option " +
+      '(sharpnessAware(base, config, { normalizeFilter }) or opt.setNormalizeFilter(f) on a rebuilt optimizer)',
+  );
+}
 
 function finiteNonNegative(field: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
@@ -86,9 +132,7 @@ function positiveInt(field: string, v: unknown): number {
 /** Validates a config and fills in defaults. Unknown fields are refused (they are usually typos). */
 export function resolveSharpnessConfig(config: SharpnessConfig): ResolvedSharpnessConfig {
   if (config == null || typeof config !== 'object') throw new ConfigError('config', config, 'an object');
-  const known = new Set([
-    'method', 'rho', 'eta', 'p', 'normalization', 'weightDecay', 'weightDecayInAscent', 'clipNorm', 'mSharpness', 'microBatches', 'every',
-  ]);
+  const known = new Set<string>(SHARPNESS_CONFIG_FIELDS);
   for (const k of Object.keys(config)) {
     if (!known.has(k)) throw new ConfigError(k, (config as unknown as Record<string, unknown>)[k], `no such option; valid options are ${[...known].join(', ')}`);
   }
@@ -114,5 +158,12 @@ export function resolveSharpnessConfig(config: SharpnessConfig): ResolvedSharpne
   const mSharpness = positiveInt('mSharpness', config.mSharpness ?? 1);
   const microBatches = positiveInt('microBatches', config.microBatches ?? 1);
   const every = positiveInt('every', config.every ?? 1);
-  return { method: config.method, rho, eta, p, normalization, weightDecay, weightDecayInAscent, clipNorm, mSharpness, microBatches, every };
+  const normalizeParams = config.normalizeParams ?? 'except-bias-and-beta';
+  if (!NORMALIZE_PARAMS.includes(normalizeParams)) throw new ConfigError('normalizeParams', normalizeParams, `one of ${NORMALIZE_PARAMS.join(', ')}`);
+  const bnStatistics = config.bnStatistics ?? 'clean-pass';
+  if (!BN_STATISTICS.includes(bnStatistics)) throw new ConfigError('bnStatistics', bnStatistics, `one of ${BN_STATISTICS.join(', ')}`);
+  return {
+    method: config.method, rho, eta, p, normalization, weightDecay, weightDecayInAscent, clipNorm, mSharpness, microBatches, every,
+    normalizeParams, bnStatistics,
+  };
 }

@@ -16,7 +16,9 @@ export type { NamedTensor, WrapperOptions } from './optimizer';
 
 // configuration
 export { ConfigError, defaultNormalizeFilter, resolveSharpnessConfig } from './config';
-export type { Method, NormalizeFilter, Normalization, PNorm, ResolvedSharpnessConfig, SharpnessConfig } from './config';
+export type {
+  BnStatistics, Method, NormalizeFilter, NormalizeParams, Normalization, PNorm, ResolvedSharpnessConfig, SharpnessConfig,
+} from './config';
 
 // the algorithm, for custom loops and data-parallel training
 export { descentGradient, ruleFromConfig, sharpnessAwareGradients } from './algorithm';

@@ -11,7 +11,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkVariables, descentGradient, sharpnessAwareGradients, type Guardable, type LossFn } from './algorithm';
 import { sharpnessAwareTrainStep, withoutMetrics, type LayersModelLike, type LayersStepper } from './layers';
 import {
-  defaultNormalizeFilter,
+  ConfigError,
+  SHARPNESS_CONFIG_FIELDS,
   resolveSharpnessConfig,
   type NormalizeFilter,
   type Normalization,
@@ -31,7 +32,10 @@ export interface WrapperOptions {
    * step becomes one clean pass (loss, metrics, BatchNorm statistics) and one perturbed pass. See `setModel`.
    */
   model?: LayersModelLike;
-  /** Which variables ASAM normalizes (default: all but names ending in `bias`/`beta`). */
+  /**
+   * Which variables ASAM normalizes, as a function (the config then records `normalizeParams: 'custom'`). Prefer the
+   * named, serializable config field `normalizeParams` ('except-bias-and-beta', the default, or 'all').
+   */
   normalizeFilter?: NormalizeFilter;
 }
 
@@ -57,7 +61,7 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
   /** The resolved config (read it; change micro-batching with setMicroBatches). */
   config: ResolvedSharpnessConfig;
   private guard: Guardable[];
-  private readonly normalizeFilter: NormalizeFilter;
+  private normalizeFilter: NormalizeFilter | undefined;
   private step = 0;
   /** The tfjs-layers model whose train step is running (set only inside `runLayersStep`). */
   private layersModel: LayersModelLike | null = null;
@@ -71,9 +75,16 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
     if (base == null || typeof base.applyGradients !== 'function') {
       throw new Error(`Invalid base optimizer: got ${String(base)}; pass a tfjs optimizer such as tf.train.sgd(0.1), tf.train.momentum(0.1, 0.9) or tf.train.adam(5e-4).`);
     }
-    this.config = resolveSharpnessConfig(config);
+    if (opts.normalizeFilter !== undefined && config?.normalizeParams !== undefined && config.normalizeParams !== 'custom') {
+      throw new ConfigError(
+        'normalizeParams',
+        config.normalizeParams,
+        "'custom' or left out when the normalizeFilter option is given (the function decides); or drop normalizeFilter",
+      );
+    }
+    this.config = resolveSharpnessConfig(opts.normalizeFilter !== undefined && config != null ? { ...config, normalizeParams: 'custom' } : config);
     this.guard = opts.guard ?? [];
-    this.normalizeFilter = opts.normalizeFilter ?? defaultNormalizeFilter;
+    this.normalizeFilter = opts.normalizeFilter;
     if (opts.model !== undefined) this.setModel(opts.model);
   }
 
@@ -109,6 +120,18 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
 
   override getClassName(): string {
     return SharpnessAwareOptimizer.className;
+  }
+
+  /**
+   * Sets the function that picks the variables ASAM normalizes, for a wrapper whose config says
+   * `normalizeParams: 'custom'` (one rebuilt by `fromConfig`, which cannot serialize the function).
+   */
+  setNormalizeFilter(filter: NormalizeFilter): void {
+    if (typeof filter !== 'function') throw new Error(`setNormalizeFilter: got ${typeof filter}; pass a function (v: tf.Variable) => boolean.`);
+    if (this.config.normalizeParams !== 'custom') {
+      throw new ConfigError('normalizeParams', this.config.normalizeParams, "'custom' to use a filter function; build the optimizer with { normalizeFilter }");
+    }
+    this.normalizeFilter = filter;
   }
 
   /** Replaces the guarded state (e.g. after a model is rebuilt). */
@@ -154,7 +177,7 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
     const model = this.layersModel;
     const { loss, grads, perturbedLoss } = sharpnessAwareGradients(f, vars, this.config, {
       guard: this.guard,
-      normalizeFilter: this.normalizeFilter,
+      ...(this.normalizeFilter !== undefined ? { normalizeFilter: this.normalizeFilter } : {}),
       perturb,
       ...(model !== null ? { perturbedLoss: withoutMetrics(model, f) } : {}),
     });
@@ -201,7 +224,7 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
     const vars = varList ?? trainableVariables();
     const { loss, grads, perturbedLoss } = sharpnessAwareGradients(f, vars, this.config, {
       guard: this.guard,
-      normalizeFilter: this.normalizeFilter,
+      ...(this.normalizeFilter !== undefined ? { normalizeFilter: this.normalizeFilter } : {}),
     });
     perturbedLoss?.dispose();
     return { value: loss, grads };
@@ -240,7 +263,9 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
   /**
    * Rebuilds a wrapper from `getConfig()` (used by tfjs-layers' `loadLayersModel` for a model saved with
    * `includeOptimizer: true`, after `registerSharpnessAwareOptimizer()`). The base optimizer is rebuilt from
-   * the tfjs serialization registry; guard, normalizeFilter and model are not serialized.
+   * the tfjs serialization registry. The named options (`normalizeParams`, `bnStatistics`) are part of the config;
+   * guard, model and a `normalizeFilter` function are not serialized (for `normalizeParams: 'custom'` call
+   * `setNormalizeFilter(f)` before training).
    */
   static override fromConfig<T extends tf.serialization.Serializable>(
     cls: tf.serialization.SerializableConstructor<T>,
@@ -254,7 +279,7 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
     const [baseCls, baseFromConfig] = entry;
     const base = baseFromConfig(baseCls, (config['baseConfig'] ?? {}) as tf.serialization.ConfigDict) as unknown as tf.Optimizer;
     const fields: Record<string, unknown> = {};
-    for (const k of CONFIG_FIELDS) if (config[k] !== undefined) fields[k] = config[k];
+    for (const k of SHARPNESS_CONFIG_FIELDS) if (config[k] !== undefined) fields[k] = config[k];
     return new (cls as unknown as new (b: tf.Optimizer, c: SharpnessConfig) => T)(base, fields as unknown as SharpnessConfig);
   }
 
@@ -266,10 +291,6 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
     super.dispose();
   }
 }
-
-const CONFIG_FIELDS = [
-  'method', 'rho', 'eta', 'p', 'normalization', 'weightDecay', 'weightDecayInAscent', 'clipNorm', 'mSharpness', 'microBatches', 'every',
-] as const;
 
 /**
  * Registers `SharpnessAwareOptimizer` with tfjs serialization, so that `tf.loadLayersModel` can rebuild it

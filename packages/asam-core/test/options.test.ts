@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
 import {
-  ConfigError, asam, defaultNormalizeFilter, resolveSharpnessConfig, sam, sharpnessAware, sharpnessAwareGradients,
+  ConfigError, SharpnessAwareOptimizer, asam, defaultNormalizeFilter, resolveSharpnessConfig, sam, sharpnessAware, sharpnessAwareGradients,
   type SharpnessConfig,
 } from '../src/index';
 import { makeMlp, relErr, useCpu, values } from './helpers';
@@ -27,6 +27,8 @@ describe('validation', () => {
     [{ method: 'none', rho: 0, microBatches: 2.5 }, /'microBatches': got 2.5/],
     [{ method: 'sam', rho: 0.1, clipNorm: 0 }, /'clipNorm': got 0/],
     [{ method: 'sam', rho: 0.1, rh0: 3 }, /'rh0'.*no such option; valid options are method, rho/],
+    [{ method: 'asam', rho: 0.5, normalizeParams: 'kernels' as never }, /'normalizeParams': got "kernels"; expected one of except-bias-and-beta, all, custom/],
+    [{ method: 'sam', rho: 0.1, bnStatistics: 'perturbed' as never }, /'bnStatistics': got "perturbed"; expected one of clean-pass, both-passes/],
   ];
   it.each(bad)('%j is refused with a message naming option, value and range', (cfg, msg) => {
     expect(() => resolveSharpnessConfig(cfg as SharpnessConfig)).toThrow(ConfigError);
@@ -330,5 +332,86 @@ describe('applyDescent (gradients averaged elsewhere, e.g. over workers)', () =>
     for (const o of [optA, optB]) o.dispose();
     a.dispose();
     b.dispose();
+  });
+});
+
+describe('named, serializable options: normalizeParams and bnStatistics', () => {
+  const step = (make: () => SharpnessAwareOptimizer) => {
+    const net = newMlp();
+    const opt = make();
+    for (let i = 0; i < 2; i++) opt.minimize(() => net.loss(), false, net.vars);
+    const out = values(net.vars);
+    opt.dispose();
+    net.dispose();
+    return out;
+  };
+  const same = (a: Float32Array[], b: Float32Array[]) => a.forEach((x, i) => expect(Array.from(b[i]!)).toEqual(Array.from(x)));
+
+  it("normalizeParams names the filter: the default is defaultNormalizeFilter, 'all' normalizes biases too", () => {
+    const byDefault = step(() => asam(tf.train.sgd(0.1), { rho: 0.5 }));
+    same(byDefault, step(() => asam(tf.train.sgd(0.1), { rho: 0.5, normalizeParams: 'except-bias-and-beta' })));
+    same(byDefault, step(() => asam(tf.train.sgd(0.1), { rho: 0.5 }, { normalizeFilter: defaultNormalizeFilter })));
+    const all = step(() => asam(tf.train.sgd(0.1), { rho: 0.5, normalizeParams: 'all' }));
+    same(all, step(() => asam(tf.train.sgd(0.1), { rho: 0.5 }, { normalizeFilter: () => true })));
+    // the biases' T changes from 1 to |b| + eta, so the step differs
+    expect(Array.from(all[1]!)).not.toEqual(Array.from(byDefault[1]!));
+    expect(asam(tf.train.sgd(0.1), { rho: 0.5 }).config.normalizeParams).toBe('except-bias-and-beta');
+  });
+
+  it('a filter function is recorded as custom, conflicts are refused, and a rebuilt optimizer needs the function again', () => {
+    const onlyKernels = (v: tf.Variable) => v.name.endsWith('kernel');
+    const opt = asam(tf.train.sgd(0.1), { rho: 0.5 }, { normalizeFilter: onlyKernels });
+    expect(opt.getConfig()).toMatchObject({ normalizeParams: 'custom', bnStatistics: 'clean-pass' });
+    expect(() => asam(tf.train.sgd(0.1), { rho: 0.5, normalizeParams: 'all' }, { normalizeFilter: onlyKernels })).toThrow(/'normalizeParams': got "all"; expected 'custom' or left out/);
+    const rebuilt = SharpnessAwareOptimizer.fromConfig(SharpnessAwareOptimizer, JSON.parse(JSON.stringify(opt.getConfig()))) as SharpnessAwareOptimizer;
+    const net = newMlp();
+    const w0 = values(net.vars);
+    expect(() => rebuilt.minimize(() => net.loss(), false, net.vars)).toThrow(/'normalizeParams': got "custom".*setNormalizeFilter/);
+    same(w0, values(net.vars));
+    rebuilt.setNormalizeFilter(onlyKernels);
+    expect(() => asam(tf.train.sgd(0.1), { rho: 0.5 }).setNormalizeFilter(onlyKernels)).toThrow(/'normalizeParams'/);
+    net.dispose();
+    same(step(() => opt), step(() => rebuilt));
+  });
+
+  it('named options round-trip through getConfig/fromConfig', () => {
+    const opt = asam(tf.train.momentum(0.1, 0.9), { rho: 0.5, normalizeParams: 'all', bnStatistics: 'both-passes' });
+    const cfg = JSON.parse(JSON.stringify(opt.getConfig()));
+    expect(cfg).toMatchObject({ normalizeParams: 'all', bnStatistics: 'both-passes' });
+    const rebuilt = SharpnessAwareOptimizer.fromConfig(SharpnessAwareOptimizer, cfg) as SharpnessAwareOptimizer;
+    expect(rebuilt.getConfig()).toEqual(opt.getConfig());
+    same(step(() => asam(tf.train.momentum(0.1, 0.9), { rho: 0.5, normalizeParams: 'all', bnStatistics: 'both-passes' })), step(() => rebuilt));
+    opt.dispose();
+  });
+
+  it("bnStatistics: 'both-passes' keeps the perturbed pass's update of state a forward pass writes; guarded state is still restored", () => {
+    const w = tf.variable(tf.tensor1d([1, 2]), true, 'bp/kernel');
+    const moving = tf.variable(tf.scalar(0), false, 'bp/moving_mean');
+    const f = () => {
+      moving.assign(tf.add(tf.mul(moving, 0.9), tf.mul(tf.sum(w), 0.1)));
+      return tf.sum(tf.square(w)) as tf.Scalar;
+    };
+    // clean: 0.1 * 3 = 0.3; perturbed at w + eps, eps = 0.5 g / |g|, g = 2w = (2, 4): sum(eps) = 0.5 * 6 / sqrt(20)
+    const sumEps = (0.5 * 6) / Math.sqrt(20);
+    sam(tf.train.sgd(0.1), { rho: 0.5, bnStatistics: 'both-passes' }).minimize(f, false, [w]);
+    expect(moving.dataSync()[0]).toBeCloseTo(0.9 * 0.3 + 0.1 * (3 + sumEps), 6);
+    const w2 = tf.variable(tf.tensor1d([1, 2]), true, 'bp2/kernel');
+    const guarded = tf.variable(tf.scalar(0), false, 'bp2/moving_mean');
+    const f2 = () => {
+      guarded.assign(tf.add(tf.mul(guarded, 0.9), tf.mul(tf.sum(w2), 0.1)));
+      return tf.sum(tf.square(w2)) as tf.Scalar;
+    };
+    sam(tf.train.sgd(0.1), { rho: 0.5, bnStatistics: 'both-passes' }, { guard: [guarded] }).minimize(f2, false, [w2]);
+    expect(guarded.dataSync()[0]).toBeCloseTo(0.3, 6);
+    // state only the perturbed pass writes is accepted under this policy
+    const late = tf.variable(tf.scalar(0), false, 'bp/late');
+    let calls = 0;
+    const f3 = () => {
+      if (calls++ % 2 === 1) late.assign(tf.add(late, 1));
+      return tf.sum(tf.square(w)) as tf.Scalar;
+    };
+    sam(tf.train.sgd(0.1), { rho: 0.5, bnStatistics: 'both-passes' }).minimize(f3, false, [w]);
+    expect(late.dataSync()[0]).toBe(1);
+    tf.dispose([w, moving, w2, guarded, late]);
   });
 });
