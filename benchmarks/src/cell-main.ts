@@ -18,6 +18,18 @@ function arg(name: string): string {
   return v;
 }
 
+/** Set by SIGTERM: training tasks checkpoint at their next step and return; others are ended after a grace period. */
+let stopRequested = false;
+/** How long a task may take to reach a checkpoint after SIGTERM before the process ends anyway. */
+const STOP_GRACE_MS = 120_000;
+
+process.on('SIGTERM', () => {
+  if (stopRequested) return;
+  stopRequested = true;
+  console.log(`SIGTERM: stopping at the next step with a checkpoint (at most ${STOP_GRACE_MS / 1000} s)`);
+  setTimeout(() => process.exit(143), STOP_GRACE_MS).unref();
+});
+
 async function main(): Promise<void> {
   const dir = path.resolve(arg('cell-dir'));
   const backendName = arg('backend');
@@ -39,7 +51,11 @@ async function main(): Promise<void> {
     // git revision of this source tree (the run folder may live outside the repository).
     writeJsonAtomic(path.join(dir, 'env.json'), collectEnv({ backend, dataDir, dataFiles, cwd: path.dirname(fileURLToPath(import.meta.url)) }));
     console.log(`backend ${backend.backend} (requested ${backend.requested}: ${backend.reason})`);
-    await mod.run({ config: cell.config, outDir: dir, dataDir, backend, log: (l) => console.log(l) });
+    await mod.run({ config: cell.config, outDir: dir, dataDir, backend, log: (l) => console.log(l), shouldStop: () => stopRequested });
+    if (stopRequested) {
+      console.log('stopped at a checkpoint on SIGTERM; the cell resumes from it when it is started again');
+      process.exitCode = 143;
+    }
   } catch (e) {
     const err = e as Error;
     const prev = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json')) ?? {};

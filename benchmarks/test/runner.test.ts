@@ -105,6 +105,12 @@ describe('runSweep', () => {
     expect(s1.records[1]!.error).toMatch(/not started/);
     expect(fs.existsSync(path.join(runsDir, 'stand_in', cells[1]!.id, 'cell.json'))).toBe(false);
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8')).status).toBe('failed');
+    // The cell's process was sent SIGTERM: it checkpointed at its next step and exited 143 (not killed mid-step).
+    const log = fs.readFileSync(path.join(dir, 'log.txt'), 'utf8');
+    expect(log).toContain('stopped at a checkpoint on SIGTERM');
+    expect(log).toMatch(/exit code 143 signal null/);
+    const stoppedAt = Number(/stopping at step (\d+)/.exec(log)![1]);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'checkpoint.json'), 'utf8')).step).toBe(stoppedAt);
     const s2 = await runSweep({ ...common, cells, runsDir });
     expect(s2.completed).toBe(2);
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8')).resumedFrom).toBeGreaterThanOrEqual(3);

@@ -33,6 +33,10 @@ export async function run(ctx: TaskContext): Promise<void> {
     fs.appendFileSync(metrics, `${step},${(1 - w) ** 2},${w}\n`);
     writeJsonAtomic(ckptFile, { step, w });
     ctx.log(`step ${step}/${c.steps} w=${w.toFixed(4)}`);
+    if (step < c.steps && ctx.shouldStop()) {
+      ctx.log(`stopping at step ${step} (checkpointed)`);
+      return;
+    }
   }
   writeJsonAtomic(path.join(ctx.outDir, 'result.json'), {
     status: 'completed', bestTestAccuracy: w, finalTestAccuracy: w, wallTimeS: 0.01, meanStepTimeS: 0.001, resumedFrom,

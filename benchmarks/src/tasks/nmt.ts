@@ -37,6 +37,8 @@ export async function run(ctx: TaskContext): Promise<void> {
     onEpoch: (m: { epoch: number; valid_loss: number; valid_bleu: number; seconds: number }) =>
       ctx.log(`epoch ${m.epoch} done: valid loss ${m.valid_loss.toFixed(4)} valid BLEU ${m.valid_bleu.toFixed(2)} (${m.seconds.toFixed(0)}s)`),
     onLog: (msg: string) => ctx.log(msg),
+    shouldStop: ctx.shouldStop,
   }, defaultTranslationDeps());
+  if (res.status === 'stopped') return; // checkpointed on request; cell-main exits non-zero and the cell resumes later
   if (res.status !== 'completed') throw new Error(`training ${res.status} (${JSON.stringify(res.divergedAt ?? null)}); lower the learning rate or ρ`);
 }

@@ -19,6 +19,11 @@ export interface TaskContext {
   backend: BackendReport;
   /** Progress line sink (the runner forwards it to the console and the cell's log.txt). */
   log: (line: string) => void;
+  /**
+   * True once the process was asked to stop (SIGTERM from the runner or a queue worker): a training task then writes
+   * a checkpoint at its current step and returns early, and the cell resumes from it on its next start.
+   */
+  shouldStop: () => boolean;
 }
 
 /**

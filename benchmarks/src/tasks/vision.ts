@@ -97,8 +97,10 @@ export async function run(ctx: TaskContext): Promise<void> {
       ctx.log(`epoch ${p.epoch + 1}/${p.epochs} ${p.phase} step ${p.step}/${p.stepsPerEpoch} (global ${p.globalStep}/${p.totalSteps}) ` +
         `loss ${p.loss.toFixed(4)} acc ${(p.acc * 100).toFixed(1)}% lr ${p.lr.toExponential(2)} ${p.imagesPerSec.toFixed(1)} img/s ETA ${Math.round(p.etaSeconds)}s`);
     },
+    shouldStop: ctx.shouldStop,
     onEpoch: (m) => ctx.log(`epoch ${m.epoch} done: train acc ${(m.train_acc * 100).toFixed(2)}% test acc ${(m.test_acc * 100).toFixed(2)}% test loss ${m.test_loss.toFixed(4)} (${m.seconds.toFixed(0)}s)`),
   });
+  if (res.status === 'stopped') return; // checkpointed on request; cell-main exits non-zero and the cell resumes later
   if (res.status !== 'completed') {
     throw new Error(`training ${res.status}${res.divergedAt ? ` at epoch ${res.divergedAt.epoch} step ${res.divergedAt.step} (loss ${res.divergedAt.loss})` : ''}; lower the learning rate or ρ`);
   }

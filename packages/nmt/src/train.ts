@@ -107,11 +107,17 @@ export interface TrainHooks {
   onEpoch?(m: EpochMetrics): void;
   /** Human-readable events (resume, checkpoint, divergence). */
   onLog?(msg: string): void;
+  /**
+   * Asked after every update (e.g. set by a SIGTERM handler): when it returns true the run writes a checkpoint at
+   * that update and returns with status 'stopped'; the same config resumes it from there.
+   */
+  shouldStop?(): boolean;
 }
 
 /** What result.json holds. */
 export interface TranslationResult {
-  status: 'completed' | 'diverged';
+  /** 'stopped': `hooks.shouldStop` asked to stop; the checkpoint holds the last update and the run resumes from it. */
+  status: 'completed' | 'diverged' | 'stopped';
   outDir: string;
   epochs: number;
   updates: number;
@@ -425,8 +431,14 @@ export async function trainTranslation(
           });
         }
         if (meta.updates % c.checkpointEveryUpdates === 0) await saveCheckpoint();
+        if (hooks.shouldStop?.()) {
+          await saveCheckpoint();
+          status = 'stopped';
+          log(`stop requested: checkpoint at update ${meta.updates} (epoch ${epoch + 1}, batch ${meta.batchIndex}); the run resumes from it`);
+          break;
+        }
       }
-      if (status === 'diverged') break;
+      if (status === 'diverged' || status === 'stopped') break;
 
       // ---- end of epoch (or of the update budget): validation, best checkpoint, metrics
       const vl = evaluateLoss(model, validLossPairs, { maxTokens: c.maxTokens, labelSmoothing: c.labelSmoothing, bos: tok.bos });

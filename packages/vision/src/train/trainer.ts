@@ -66,7 +66,8 @@ export interface EpochMetrics {
 
 /** result.json. */
 export interface TrainResult {
-  status: 'completed' | 'diverged';
+  /** 'stopped': `hooks.shouldStop` asked to stop; the checkpoint holds the last step and the run resumes from it. */
+  status: 'completed' | 'diverged' | 'stopped';
   model: string;
   method: string;
   rho: number;
@@ -114,6 +115,11 @@ export interface TrainHooks {
   datasets?: { train: ImageDataset; test: ImageDataset };
   /** ImageNet folders: decode JPEGs in these worker threads (default: on the main thread, between steps). */
   decoder?: JpegDecoderPool;
+  /**
+   * Asked after every step (e.g. set by a SIGTERM handler): when it returns true the run writes a checkpoint at that
+   * step and returns with status 'stopped'; the same config resumes it from there.
+   */
+  shouldStop?: () => boolean;
 }
 
 /** One training batch with its index in the epoch. */
@@ -478,6 +484,10 @@ export async function trainClassifier(partial: PartialTrainConfig | TrainConfig,
           if (!done && cfg.checkpointEverySteps !== null && st.globalStep % cfg.checkpointEverySteps === 0) {
             if (!(await saveCheckpoint())) return await finish('diverged', { epoch, step: st.stepInEpoch, loss: NaN });
           }
+          if (!done && hooks.shouldStop?.()) {
+            if (!(await saveCheckpoint())) return await finish('diverged', { epoch, step: st.stepInEpoch, loss: NaN });
+            return await finish('stopped', null);
+          }
           if (done) break;
         }
       }
@@ -531,6 +541,7 @@ export async function trainClassifier(partial: PartialTrainConfig | TrainConfig,
       st.epochLossSum = 0; st.epochCorrect = 0; st.epochSeen = 0; st.epochTrainSeconds = 0;
       await writeFileAtomic(join(out, 'metrics.csv'), metricsCsv(st.rows, isImageNet));
       if (!(await saveCheckpoint())) { st.rows.pop(); return await finish('diverged', { epoch, step: stepsPerEpoch, loss: NaN }); }
+      if (st.epoch < cfg.epochs && hooks.shouldStop?.()) return await finish('stopped', null);
       hooks.onEpoch?.(row);
       hooks.onProgress?.({
         phase: 'epoch_end', epoch, epochs: cfg.epochs, step: stepsPerEpoch, stepsPerEpoch, globalStep: st.globalStep, totalSteps,
