@@ -24,7 +24,7 @@ export class CliExit extends Error {
  * (TrainConfigError, TranslationConfigError), data that is not there or not readable (DataNotFoundError,
  * DataFormatError) and this package's own UsageError. Matched by name so that this package depends on none of them.
  */
-export const USER_ERROR_NAMES: readonly string[] = ['UsageError', 'TrainConfigError', 'TranslationConfigError', 'DataNotFoundError', 'DataFormatError'];
+export const USER_ERROR_NAMES: readonly string[] = ['UsageError', 'TrainConfigError', 'TranslationConfigError', 'DataNotFoundError', 'DataFormatError', 'ResumeError', 'MissingToolError'];
 
 /** Exit code of a user error (the shell convention for "wrong usage"). */
 export const USAGE_EXIT_CODE = 2;

@@ -143,13 +143,18 @@ describe('trainSentencePiece / SubwordTokenizer errors', () => {
   it('names the apt package when spm_train is missing', async () => {
     const f = join(work, 'tiny.txt');
     writeFileSync(f, 'ein kleiner Satz\n');
-    await expect(trainSentencePiece({ inputs: [f], vocabSize: 50, modelType: 'bpe', cacheDir: join(work, 'c2'), spmTrain: 'spm_train_not_installed_here' })).rejects.toThrow(/apt-get install sentencepiece/);
+    const missing = await trainSentencePiece({ inputs: [f], vocabSize: 50, modelType: 'bpe', cacheDir: join(work, 'c2'), spmTrain: 'spm_train_not_installed_here' }).then(() => null, (e: Error) => e);
+    expect(missing?.message).toMatch(/apt-get install sentencepiece/);
+    expect(missing?.name).toBe('MissingToolError'); // a user error: one line and exit 2 in the CLIs
   });
 
-  it('reports a vocabulary too large for the text with the trainer output', async () => {
+  it('reports a vocabulary too large for the text as a config error naming vocabSize and the trainer\'s line', async () => {
     const f = join(work, 'tiny2.txt');
     writeFileSync(f, 'ein kleiner Satz\na small sentence\n');
-    await expect(trainSentencePiece({ inputs: [f], vocabSize: 5000, modelType: 'bpe', cacheDir: join(work, 'c3') })).rejects.toThrow(/spm_train exited with code .*lower it/s);
+    const e = await trainSentencePiece({ inputs: [f], vocabSize: 5000, modelType: 'bpe', cacheDir: join(work, 'c3') }).then(() => null, (x: Error) => x);
+    expect(e?.name).toBe('TranslationConfigError');
+    expect(e?.message).toMatch(/'vocabSize': got 5000; expected at most what the training text supports \(spm_train: Vocabulary size too high \(5000\)\. Please set it to a value <= \d+\.\); lower vocabSize/);
+    expect(e?.message).not.toContain('\n');
   });
 
   it('validates options', async () => {

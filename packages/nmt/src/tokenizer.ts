@@ -13,6 +13,7 @@ import { mkdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/p
 import { join, resolve as resolvePath } from 'node:path';
 import sp from 'sentencepiece-js';
 import { readSentencePieceModel, type SentencePieceModelInfo } from './tokenizer-proto.ts';
+import { TranslationConfigError } from './train-config.ts';
 
 /** Special ids fixed for every model trained here (spm flags `--pad_id=0 --unk_id=1 --bos_id=2 --eos_id=3`). */
 export const SPECIAL_IDS = { pad: 0, unk: 1, bos: 2, eos: 3 } as const;
@@ -85,7 +86,7 @@ function run(cmd: string, args: string[], cwd: string | undefined, onLine?: (lin
     child.stderr.on('data', onData);
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') {
-        reject(new Error(`trainSentencePiece: the SentencePiece trainer '${cmd}' was not found on PATH. Install it with \`apt-get install sentencepiece\` (Debian/Ubuntu), or pass options.spmTrain = the path of spm_train.`));
+        reject(new MissingToolError(`trainSentencePiece: the SentencePiece trainer '${cmd}' was not found on PATH. Install it with \`apt-get install sentencepiece\` (Debian/Ubuntu), or pass options.spmTrain = the path of spm_train.`));
       } else reject(e);
     });
     child.on('close', (code) => {
@@ -93,6 +94,14 @@ function run(cmd: string, args: string[], cwd: string | undefined, onLine?: (lin
       resolveP({ code: code ?? -1, out });
     });
   });
+}
+
+/** A program this package runs is not installed (a user error: the message says how to install it). */
+export class MissingToolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MissingToolError';
+  }
 }
 
 /**
@@ -162,6 +171,10 @@ export async function trainSentencePiece(opts: TrainSentencePieceOptions): Promi
     const seconds = (performance.now() - t0) / 1000;
     if (res.code !== 0 || !existsSync(join(tmp, 'model.model'))) {
       const tail = res.out.trim().split('\n').slice(-15).join('\n');
+      const tooHigh = /Vocabulary size (?:is )?too high[^\n]*/.exec(res.out);
+      if (tooHigh) {
+        throw new TranslationConfigError('vocabSize', opts.vocabSize, `at most what the training text supports (spm_train: ${tooHigh[0].trim()}); lower vocabSize`);
+      }
       throw new Error(`${fn}: spm_train exited with code ${res.code} (vocabSize ${opts.vocabSize}, modelType ${opts.modelType}, inputs ${opts.inputs.join(', ')}). A "Vocabulary size is too high" message means the text is too small for vocabSize: lower it. Trainer output:\n${tail}`);
     }
     await Promise.all(names.map((n) => rm(join(tmp, n))));

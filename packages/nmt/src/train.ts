@@ -23,6 +23,7 @@ import {
   inverseSqrtLr,
   resolveArch,
   resolveTranslationConfig,
+  TranslationConfigError,
   type SearchConfig,
   type TranslationConfig,
 } from './train-config.ts';
@@ -278,7 +279,7 @@ export async function trainTranslation(
   const enc = (t: ParallelText): TokenizedPair[] => t.src.map((s, i) => ({ src: encodeSentence(tok, s), tgt: encodeSentence(tok, t.tgt[i]!) }));
   const trainAll = enc(train);
   const trainPairs = trainAll.filter((p) => p.src.length <= c.maxLen && p.tgt.length <= c.maxLen);
-  if (trainPairs.length === 0) throw new Error(`No training pairs left after dropping those longer than maxLen = ${c.maxLen}; raise maxLen.`);
+  if (trainPairs.length === 0) throw new TranslationConfigError('maxLen', c.maxLen, 'a length that keeps some training pairs (every pair is longer); raise maxLen');
   const validPairs = enc(valid);
   const validLossPairs = validPairs.filter((p) => Math.max(p.src.length, p.tgt.length) <= c.maxTokens);
   const testPairs = enc(test);

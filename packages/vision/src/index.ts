@@ -11,7 +11,7 @@ export { ChannelPad, SeededDropout, initializeWeights, BN_MOMENTUM, BN_EPSILON }
 export type { SeedSource } from './models/layers.ts';
 export { resolveConfig, validateConfig, learningRateAt, TrainConfigError, DEFAULT_RHO, IMAGENET_RECIPE } from './train/config.ts';
 export type { TrainConfig, PartialTrainConfig, OptimizerConfig } from './train/config.ts';
-export { trainClassifier, metricsCsv, IMAGENET_MEAN, IMAGENET_STD } from './train/trainer.ts';
+export { trainClassifier, metricsCsv, IMAGENET_MEAN, IMAGENET_STD, ResumeError } from './train/trainer.ts';
 export type { TrainHooks, TrainProgress, TrainResult, EpochMetrics } from './train/trainer.ts';
 export { writeCheckpoint, readCheckpoint } from './train/checkpoint.ts';
 export type { Checkpoint, StoredTensor } from './train/checkpoint.ts';

@@ -244,6 +244,14 @@ async function snapshot(built: BuiltModel, opt: SharpnessAwareOptimizer) {
   return { tensors, finite };
 }
 
+/** A run folder that cannot be started or resumed as asked (a user error: the message says what to do). */
+export class ResumeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ResumeError';
+  }
+}
+
 /**
  * Trains an image classifier with SGD / SAM / ASAM (one code path) and evaluates it every epoch.
  *
@@ -267,15 +275,15 @@ export async function trainClassifier(partial: PartialTrainConfig | TrainConfig,
   const ckptPath = join(out, 'checkpoint.bin');
   const resumeMode = hooks.resume ?? 'auto';
   const hasCkpt = existsSync(ckptPath);
-  if (hasCkpt && resumeMode === 'never') throw new Error(`${ckptPath} exists; resume it, or choose another output directory`);
-  if (!hasCkpt && resumeMode === 'require') throw new Error(`cannot resume: no checkpoint at ${ckptPath}`);
+  if (hasCkpt && resumeMode === 'never') throw new ResumeError(`${ckptPath} exists; resume it, or choose another output directory`);
+  if (!hasCkpt && resumeMode === 'require') throw new ResumeError(`cannot resume: no checkpoint at ${ckptPath}`);
   if (hasCkpt && existsSync(join(out, 'config.json'))) {
     // resolveConfig fills fields added since the run started with their defaults (and validates)
     const saved = resolveConfig(JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as PartialTrainConfig);
     // microBatch and workers change how a step is computed, not what it computes (up to BatchNorm slicing): a run
     // may resume with other values, e.g. after running out of memory.
     const diff = diffFields({ ...saved, microBatch: null, workers: 1, progressEvery: 0 }, { ...cfg, microBatch: null, workers: 1, progressEvery: 0 });
-    if (diff.length) throw new Error(`cannot resume ${out}: its config.json differs from this config (${diff.join('; ')}); use the same settings or a new output directory`);
+    if (diff.length) throw new ResumeError(`cannot resume ${out}: its config.json differs from this config (${diff.join('; ')}); use the same settings or a new output directory`);
   }
   await writeFileAtomic(join(out, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
 
