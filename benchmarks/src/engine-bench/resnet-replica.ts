@@ -2,11 +2,11 @@
  * ResNet-20 replica for the data-parallel figures of `bench:engine` (loaded by @asam/engine's
  * worker_threads trainer): `buildModel('resnet20')` from @asam/vision with a fixed seed, so every
  * worker starts from identical weights; softmax cross-entropy; momentum SGD applies the averaged gradient.
- * With `method: 'sam' | 'asam'` it also perturbs and restores for two-round steps: ε from the averaged
- * clean gradient by @asam/core's `perturbation` (exact SAM/ASAM over the global batch), BatchNorm
- * moving statistics restored after the perturbed pass as the trainers do.
+ * With `method: 'sam' | 'asam'` it also perturbs and restores for two-round steps with @asam/core's
+ * `perturbWeights`: ε from the averaged clean gradient (exact SAM/ASAM over the global batch), w and the
+ * BatchNorm moving statistics restored exactly after the perturbed pass, as the trainers do.
  */
-import { perturbation, ruleFromConfig, type SharpnessConfig } from '@asam/core';
+import { perturbWeights, resolveSharpnessConfig, type SharpnessConfig } from '@asam/core';
 import { buildModel } from '@asam/vision';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -17,25 +17,20 @@ export function createReplica(options: { lr?: number; sharpness?: SharpnessConfi
     return tf.losses.softmaxCrossEntropy(tf.oneHot(batch['y'] as tf.Tensor1D, 10), logits) as tf.Scalar;
   };
   const base = { vars: built.trainable, optimizer: tf.train.momentum(options.lr ?? 0.05, 0.9), loss };
-  const rule = options.sharpness ? ruleFromConfig(options.sharpness) : null;
-  if (rule === null) return base;
-  let saved: tf.Tensor[] = [];
-  let guarded: tf.Tensor[] = [];
+  const sharpness = options.sharpness;
+  if (sharpness === undefined || resolveSharpnessConfig(sharpness).method === 'none') return base;
+  let restoreWeights: (() => void) | null = null;
   return {
     ...base,
     perturb(meanGrads: tf.Tensor[]): void {
-      saved = built.trainable.map((v) => tf.clone(v));
-      guarded = built.bnStats.map((s) => tf.clone(s));
-      const eps = perturbation(meanGrads, built.trainable, rule);
-      built.trainable.forEach((v, i) => tf.tidy(() => v.assign(tf.add(v, eps[i]!))));
-      tf.dispose(eps);
+      if (restoreWeights !== null) throw new Error('resnet replica: perturb called twice without restore');
+      restoreWeights = perturbWeights(meanGrads, built.trainable, sharpness, { guard: built.bnStats });
     },
     restore(): void {
-      built.trainable.forEach((v, i) => v.assign(saved[i]!));
-      built.bnStats.forEach((s, i) => s.assign(guarded[i]!));
-      tf.dispose([...saved, ...guarded]);
-      saved = [];
-      guarded = [];
+      if (restoreWeights === null) throw new Error('resnet replica: restore called without perturb');
+      const restore = restoreWeights;
+      restoreWeights = null;
+      restore();
     },
   };
 }

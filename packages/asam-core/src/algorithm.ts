@@ -14,7 +14,7 @@
  * rho = 0 the perturbed pass sees w + 0 = w and the result equals the base optimizer's bit for bit.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { normalizeFilterFor, resolveSharpnessConfig, type NormalizeFilter, type SharpnessConfig } from './config';
+import { normalizeFilterFor, resolveSharpnessConfig, type NormalizeFilter, type ResolvedSharpnessConfig, type SharpnessConfig } from './config';
 import { globalNorm, perturbation, type PerturbationRule } from './perturbation';
 
 /**
@@ -211,6 +211,60 @@ export function descentGradient(grads: tf.Tensor[], vars: tf.Variable[], config:
   return out;
 }
 
+/**
+ * Step 2 of the algorithm: eps = rule(g, w), where the ascent gradient g is the clean gradient plus
+ * weightDecay·w when `weightDecayInAscent` is set. Caller disposes the result.
+ */
+function ascentPerturbation(grads: tf.Tensor[], vars: tf.Variable[], cfg: ResolvedSharpnessConfig, rule: PerturbationRule): tf.Tensor[] {
+  return tf.tidy(() => {
+    const ascent = cfg.weightDecayInAscent && cfg.weightDecay > 0 ? grads.map((x, j) => tf.add(x, tf.mul(vars[j]!, cfg.weightDecay))) : grads;
+    return perturbation(ascent, vars, rule);
+  });
+}
+
+/**
+ * Steps 2–4 of the algorithm for a clean gradient computed elsewhere — in data-parallel training, the
+ * size-weighted mean ḡ of the shards' clean gradients, i.e. the clean gradient of the whole batch:
+ * eps = rule(ḡ, w) exactly as `sharpnessAwareGradients` computes it (weight decay in the ascent with
+ * `weightDecayInAscent`), then w ← w + eps. The returned `restore()` copies back w and the `guard`ed
+ * state (BatchNorm moving statistics) as they were when this was called — the saved tensors, not eps
+ * subtracted — and frees the saved copies; call it once, in a `finally`, after the gradient at w + eps.
+ * `grads` are in `vars` order and stay the caller's. Throws for method 'none' (there is no perturbed pass).
+ */
+export function perturbWeights(
+  grads: tf.Tensor[],
+  vars: tf.Variable[],
+  config: SharpnessConfig,
+  opts: { guard?: Guardable[]; normalizeFilter?: NormalizeFilter } = {},
+): () => void {
+  const cfg = resolveSharpnessConfig(config);
+  checkVariables(vars);
+  const rule = ruleFromConfig(cfg, opts.normalizeFilter);
+  if (rule == null) throw new Error("perturbWeights: method 'none' takes no perturbed pass; apply the clean gradient with descentGradient instead.");
+  if (grads.length !== vars.length) throw new Error(`perturbWeights: got ${grads.length} gradients for ${vars.length} variables; pass one per variable, in the same order.`);
+  const eps = ascentPerturbation(grads, vars, cfg, rule);
+  const guard = opts.guard ?? [];
+  const snapshot = vars.map((v) => tf.clone(v));
+  const guarded = guard.map(readGuard);
+  try {
+    vars.forEach((v, j) => tf.tidy(() => v.assign(tf.add(v, eps[j]!))));
+  } catch (e) {
+    vars.forEach((v, j) => v.assign(snapshot[j]!));
+    tf.dispose([...snapshot, ...guarded]);
+    throw e;
+  } finally {
+    tf.dispose(eps);
+  }
+  let restored = false;
+  return () => {
+    if (restored) throw new Error('perturbWeights: restore() was already called for this perturbation.');
+    restored = true;
+    vars.forEach((v, j) => v.assign(snapshot[j]!));
+    guard.forEach((g, j) => writeGuard(g, guarded[j]!));
+    tf.dispose([...snapshot, ...guarded]);
+  };
+}
+
 /** Parts first … first + n − 1 of `count`; [undefined] (the whole batch) when count is 1. */
 function partsOf(first: number, n: number, count: number): (Part | undefined)[] {
   return count === 1 ? [undefined] : Array.from({ length: n }, (_, j) => ({ index: first + j, count }));
@@ -296,11 +350,7 @@ export function sharpnessAwareGradients(
         losses.push(clean.value);
         let eps: tf.Tensor[];
         try {
-          const g = clean.grads;
-          eps = tf.tidy(() => {
-            const ascent = cfg.weightDecayInAscent && cfg.weightDecay > 0 ? g.map((x, j) => tf.add(x, tf.mul(vars[j]!, cfg.weightDecay))) : g;
-            return perturbation(ascent, vars, rule);
-          });
+          eps = ascentPerturbation(clean.grads, vars, cfg, rule);
         } finally {
           tf.dispose(clean.grads);
         }

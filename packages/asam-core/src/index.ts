@@ -4,7 +4,7 @@
  * - `sam(base, {rho})`, `asam(base, {rho, eta, p, normalization})`, `sharpnessAware(base, config)`:
  *   tf.Optimizers wrapping any base optimizer; `minimize(f)` takes one sharpness-aware step.
  * - `sharpnessAwareGradients(f, vars, config)`: the gradient alone, for custom loops; `descentGradient` and
- *   `ruleFromConfig` + `perturbation` for gradients averaged elsewhere (data-parallel workers).
+ *   `perturbWeights` (ε, w ← w + ε, exact restore) for gradients averaged elsewhere (data-parallel workers).
  * - `sharpness`, `adaptiveSharpness`: measure (adaptive) sharpness of a loss at the current weights.
  * - `@asam/core/testing`: the conformance suite every optimizer variant passes (vitest).
  * Depends on @tensorflow/tfjs-core only; gradients must be registered by the application.
@@ -21,7 +21,7 @@ export type {
 } from './config';
 
 // the algorithm, for custom loops and data-parallel training
-export { descentGradient, ruleFromConfig, sharpnessAwareGradients } from './algorithm';
+export { descentGradient, perturbWeights, ruleFromConfig, sharpnessAwareGradients } from './algorithm';
 export type { GradientOptions, Guardable, LossFn, Part, SharpnessAwareResult } from './algorithm';
 
 // the perturbation rules (pure functions)

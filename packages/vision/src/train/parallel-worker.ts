@@ -6,11 +6,11 @@
  *
  * - `clean`: gradient (and loss, correct count) of the shard's mean loss at w; BatchNorm statistics
  *   after the pass (training mode updates them).
- * - `perturbed`: with the averaged clean gradient ḡ of all shards: ε(ḡ) by @asam/core's rule (SAM or
- *   ASAM, optional weight decay in the ascent), the shard's gradient at w + ε, then w and the
- *   BatchNorm statistics restored to their post-clean values.
+ * - `perturbed`: with the averaged clean gradient ḡ of all shards: @asam/core's `perturbWeights` takes
+ *   w to w + ε(ḡ) (SAM or ASAM, optional weight decay in the ascent), the shard's gradient at w + ε,
+ *   then w and the BatchNorm statistics restored exactly to their post-clean values.
  */
-import { perturbation, ruleFromConfig, type PerturbationRule, type SharpnessConfig } from '@asam/core';
+import { perturbWeights, resolveSharpnessConfig, type SharpnessConfig } from '@asam/core';
 import { transferring } from '@asam/engine';
 import { Rng } from '@asam/data';
 import * as tf from '@tensorflow/tfjs-core';
@@ -43,22 +43,19 @@ export interface CleanResult extends ShardResult { correct: number; bn: Float32A
 export function createHandlers(o: ParallelWorkerOptions) {
   const built = buildModel(o.model, { numClasses: o.numClasses, inputShape: o.inputShape, seed: o.seed, dropout: o.dropout });
   const cfg = o.sharpness;
-  const rule: PerturbationRule | null = ruleFromConfig(cfg);
-  let kept: { x: tf.Tensor4D; y: tf.Tensor1D; weights: tf.Tensor[]; bn: tf.Tensor[]; dropoutSeed: number } | null = null;
+  const perturbs = resolveSharpnessConfig(cfg).method !== 'none';
+  let kept: { x: tf.Tensor4D; y: tf.Tensor1D; dropoutSeed: number } | null = null;
 
   const release = (): void => {
-    if (kept !== null) tf.dispose([kept.x, kept.y, ...kept.weights, ...kept.bn]);
+    if (kept !== null) tf.dispose([kept.x, kept.y]);
     kept = null;
   };
-  const assignAll = (vars: tf.Variable[], values: (Float32Array | tf.Tensor)[], what: string): void => {
+  const assignAll = (vars: tf.Variable[], values: Float32Array[], what: string): void => {
     if (values.length !== vars.length) throw new Error(`parallel worker: got ${values.length} ${what} tensors, the model has ${vars.length}`);
     vars.forEach((v, i) => {
       const val = values[i]!;
-      if (val instanceof tf.Tensor) v.assign(val);
-      else {
-        if (val.length !== v.size) throw new Error(`parallel worker: ${what} ${i} has ${val.length} values, '${v.name}' needs ${v.size}`);
-        tf.tidy(() => v.assign(tf.tensor(val, v.shape)));
-      }
+      if (val.length !== v.size) throw new Error(`parallel worker: ${what} ${i} has ${val.length} values, '${v.name}' needs ${v.size}`);
+      tf.tidy(() => v.assign(tf.tensor(val, v.shape)));
     });
   };
   const seedDropout = (seed: number): void => {
@@ -96,7 +93,8 @@ export function createHandlers(o: ParallelWorkerOptions) {
       };
       tf.dispose([value, ...Object.values(grads), ...(correct ? [correct as tf.Tensor] : [])]);
       if (req.keep) {
-        kept = { x, y, weights: built.trainable.map((v) => tf.clone(v)), bn: built.bnStats.map((v) => tf.clone(v)), dropoutSeed: req.dropoutSeed };
+        // w and the post-clean BatchNorm statistics stay in the model until `perturbed`, which saves and restores them
+        kept = { x, y, dropoutSeed: req.dropoutSeed };
       } else {
         tf.dispose([x, y]);
       }
@@ -104,25 +102,22 @@ export function createHandlers(o: ParallelWorkerOptions) {
     },
     perturbed(req: { grad: Float32Array[] }) {
       if (kept === null) throw new Error('parallel worker: perturbed called without a kept shard (clean with keep: true first)');
-      if (rule === null) throw new Error(`parallel worker: method '${cfg.method}' takes no perturbed pass`);
+      if (!perturbs) throw new Error(`parallel worker: method '${cfg.method}' takes no perturbed pass`);
       const k = kept;
       try {
         const g = req.grad.map((a, i) => tf.tensor(a, built.trainable[i]!.shape));
-        const eps = tf.tidy(() => {
-          const wd = cfg.weightDecay ?? 0;
-          const ascent = cfg.weightDecayInAscent && wd > 0 ? g.map((t, i) => tf.add(t, tf.mul(built.trainable[i]!, wd))) : g;
-          return perturbation(ascent, built.trainable, rule);
-        });
-        tf.dispose(g);
-        built.trainable.forEach((v, i) => tf.tidy(() => v.assign(tf.add(v, eps[i]!))));
-        tf.dispose(eps);
+        let restore: () => void;
+        try {
+          restore = perturbWeights(g, built.trainable, cfg, { guard: built.bnStats });
+        } finally {
+          tf.dispose(g);
+        }
         seedDropout(k.dropoutSeed ^ 0x5a5a5a5a);
         let vg: { value: tf.Scalar; grads: tf.NamedTensorMap };
         try {
           vg = tf.variableGrads(() => lossOf(k.x, k.y), built.trainable);
         } finally {
-          assignAll(built.trainable, k.weights, 'weight');
-          assignAll(built.bnStats, k.bn, 'BatchNorm statistic');
+          restore();
         }
         const result: ShardResult = { loss: vg.value.dataSync()[0] as number, grads: gradArrays(vg.grads) };
         tf.dispose([vg.value, ...Object.values(vg.grads)]);

@@ -6,7 +6,8 @@
  *
  * One step, with shard sizes n_k (Σ n_k = n) and size weights a_k = n_k / n:
  *   1. every worker: g_k = ∇L_k(w) (mean loss of its shard); ḡ = Σ a_k g_k = ∇L(w) of the whole batch;
- *   2. SAM/ASAM steps: every worker computes the same ε(ḡ) and g'_k = ∇L_k(w + ε); ḡ' = Σ a_k g'_k;
+ *   2. SAM/ASAM steps: every worker computes the same ε(ḡ) with @asam/core's `perturbWeights` (the ε of
+ *      `sharpnessAwareGradients` for the clean gradient ḡ) and g'_k = ∇L_k(w + ε); ḡ' = Σ a_k g'_k;
  *   3. the main thread applies ḡ' (or ḡ) with clipping, weight decay and the base optimizer
  *      (`SharpnessAwareOptimizer.applyDescent`).
  * This is the whole-batch step of the single-process trainer with `microBatch` = the shard size
