@@ -27,6 +27,8 @@ function pct(m: number | null, s: number | null, n: number): string {
 export function renderResultsBlock(s: CommittedSummary, summaryPath: string): string {
   const done = s.cells.filter((c) => c.status === 'completed').length;
   const vision = s.groups.filter((g) => g.task === 'vision' && g.optimizer !== '-');
+  const nmt = s.groups.filter((g) => g.task === 'nmt');
+  const bleu = (v: number | null) => (v === null ? '–' : v.toFixed(2));
   const lines = [
     `Generated from \`${summaryPath}\` (published ${s.generatedAt.slice(0, 16).replace('T', ' ')} UTC; ${done} of ${s.cells.length} cells finished). ` +
       'Verdicts come from 95 % intervals of paired differences over seeds; see the report for the rule, the plots and every run.', '',
@@ -34,6 +36,8 @@ export function renderResultsBlock(s: CommittedSummary, summaryPath: string): st
     ...s.claims.map((c) => `| ${c.claim} | ${c.ours} | ${c.verdict}${c.note ? ` (${c.note})` : ''} |`), '',
     '| experiment | method | ρ | seeds done | best test acc (%) | final train acc (%) |', '| --- | --- | --- | --- | --- | --- |',
     ...vision.map((g) => `| ${g.experiment} | ${LABEL[g.optimizer] ?? g.optimizer} | ${g.optimizer === 'sgd' ? '–' : g.rho} | ${g.seedsCompleted}/${g.seedsTotal} | ${pct(g.bestMean, g.bestStd, g.seedsCompleted)} | ${g.trainFinalMean === null ? '–' : (g.trainFinalMean * 100).toFixed(1)} |`),
+    ...(nmt.length ? ['', '| experiment | method | ρ | seeds done | best valid BLEU | test BLEU |', '| --- | --- | --- | --- | --- | --- |',
+      ...nmt.map((g) => `| ${g.experiment} | ${g.optimizer === 'sgd' ? 'Adam' : LABEL[g.optimizer] ?? g.optimizer} | ${g.optimizer === 'sgd' ? '–' : g.rho} | ${g.seedsCompleted}/${g.seedsTotal} | ${bleu(g.bestMean)} | ${bleu(g.finalMean)} |`)] : []),
   ];
   return lines.join('\n');
 }
