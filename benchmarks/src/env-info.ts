@@ -2,30 +2,14 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { packageVersion as versionFrom } from '@asam/cli';
 import type { BackendReport } from './tasks/types.ts';
-
-const require = createRequire(import.meta.url);
 
 /** The installed version of an npm package as seen from this package, or null when it is absent. */
 export function packageVersion(name: string): string | null {
-  try {
-    let dir = path.dirname(require.resolve(name));
-    for (;;) {
-      const pj = path.join(dir, 'package.json');
-      if (fs.existsSync(pj)) {
-        const j = JSON.parse(fs.readFileSync(pj, 'utf8')) as { name?: string; version?: string };
-        if (j.name === name) return j.version ?? null;
-      }
-      const up = path.dirname(dir);
-      if (up === dir) return null;
-      dir = up;
-    }
-  } catch {
-    return null;
-  }
+  return versionFrom(name, import.meta.url);
 }
 
 function git(args: string[], cwd: string): string | null {
