@@ -263,6 +263,7 @@ export function trainingSection(def: ExperimentDef, profile: ProfileName, cells:
         out.push({ name: `${name} (mean of ${idx.length})`, x: (outcomes[idx[0]!]!.columns.epoch ?? []).slice(0, len), y, color, width: 2.6, marker: MARKER[opt], markerEvery: Math.max(1, Math.round(len / 12)) });
       } else {
         out[out.length - 1]!.width = 2;
+        out[out.length - 1]!.opacity = 1;
         out[out.length - 1]!.marker = MARKER[opt];
         out[out.length - 1]!.markerEvery = Math.max(1, Math.round(out[out.length - 1]!.x.length / 12));
       }
