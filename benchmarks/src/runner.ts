@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Cell } from './experiment.ts';
 import { readJsonIfExists, writeJsonAtomic } from './fs-util.ts';
 
@@ -85,21 +85,24 @@ function fmtDuration(s: number): string {
 
 const CELL_MAIN = fileURLToPath(new URL('./cell-main.ts', import.meta.url));
 
-function tsxBin(): string {
-  // tsx's CLI entry, resolved from this package so the child uses the same tsx as the parent.
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  for (let d = here; ; d = path.dirname(d)) {
-    const cand = path.join(d, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-    if (fs.existsSync(cand)) return cand;
+/**
+ * Node arguments that load TypeScript through tsx's loader in the same process (`node --import tsx/loader`), so the
+ * child's pid is the process that trains: a SIGTERM reaches cell-main's handler, which checkpoints at the next step
+ * (tsx's CLI would run the cell in a grandchild and exit on the signal before the step finished).
+ */
+export function tsxNodeArgs(): string[] {
+  for (let d = path.dirname(CELL_MAIN); ; d = path.dirname(d)) {
+    const cand = path.join(d, 'node_modules', 'tsx', 'dist', 'loader.mjs');
+    if (fs.existsSync(cand)) return ['--import', pathToFileURL(cand).href];
     if (path.dirname(d) === d) break;
   }
-  throw new Error('cannot find tsx (node_modules/tsx/dist/cli.mjs) above benchmarks/src; run `pnpm install` at the repository root');
+  throw new Error('cannot find tsx (node_modules/tsx/dist/loader.mjs) above benchmarks/src; run `pnpm install` at the repository root');
 }
 
 /** Runs one child process for a cell; resolves with its exit code/signal and the last output lines. */
 function runChild(cell: Cell, dir: string, o: SweepOptions, prefix: string, children: Set<ChildProcess>): Promise<{ code: number | null; signal: string | null; tail: string[] }> {
   return new Promise((resolve) => {
-    const args = [tsxBin(), CELL_MAIN, '--cell-dir', dir, '--backend', o.backend, '--data-dir', o.dataDir, '--task-module', o.taskModule(cell.task)];
+    const args = [...tsxNodeArgs(), CELL_MAIN, '--cell-dir', dir, '--backend', o.backend, '--data-dir', o.dataDir, '--task-module', o.taskModule(cell.task)];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } });
     const logFile = fs.openSync(path.join(dir, 'log.txt'), 'a');
     fs.writeSync(logFile, `\n=== ${new Date().toISOString()} start pid ${child.pid}\n`);

@@ -9,10 +9,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { readJsonIfExists, writeJsonAtomic } from '../fs-util.ts';
-import { cellIdentity, isFinishedStatus } from '../runner.ts';
+import { cellIdentity, isFinishedStatus, tsxNodeArgs } from '../runner.ts';
 import { classifyFailure, parseProgressLine } from './classify.ts';
 import { LeaseWatcher, type CellLease } from './lease.ts';
 import { connectionOptions, type QueueTarget } from './redis.ts';
@@ -48,18 +48,7 @@ export interface RunningWorker {
 
 const CELL_GUARD = fileURLToPath(new URL('./cell-guard.ts', import.meta.url));
 
-/**
- * Node arguments that load TypeScript through tsx's loader in the same process (`node --import tsx/loader`), so a
- * child's pid is the process that trains (tsx's CLI would run it in a grandchild that a SIGKILL cannot reach).
- */
-export function tsxNodeArgs(): string[] {
-  for (let d = path.dirname(CELL_GUARD); ; d = path.dirname(d)) {
-    const cand = path.join(d, 'node_modules', 'tsx', 'dist', 'loader.mjs');
-    if (fs.existsSync(cand)) return ['--import', pathToFileURL(cand).href];
-    if (path.dirname(d) === d) break;
-  }
-  throw new Error('cannot find tsx (node_modules/tsx/dist/loader.mjs) above benchmarks/src; run `pnpm install` at the repository root');
-}
+export { tsxNodeArgs } from '../runner.ts';
 
 function stableStringify(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stableStringify).join(',')}]`;
