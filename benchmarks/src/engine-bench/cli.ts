@@ -3,8 +3,8 @@
  *
  * Workloads (see workloads.ts): ResNet-20 from @asam/vision's registry and @asam/nmt's Transformer
  * (`transformer_small`, V = 8000); step kinds forward / SGD / SAM / ASAM (SGD, SAM and ASAM through
- * @asam/core's `sharpnessAware`, as the trainers run them); the worker_threads data-parallel trainer
- * of @asam/engine with 1 and 2 wasm workers; the same workloads in PyTorch (scripts/torch_bench.py,
+ * @asam/core's `sharpnessAware`, as the trainers run them); @asam/train's worker_threads data-parallel
+ * trainer with 1 and 2 wasm workers; the same workloads in PyTorch (scripts/torch_bench.py,
  * via a python3 that imports torch) with 2 threads and 1 thread.
  *
  * Usage: pnpm bench:engine [--steps 5] [--batch 128] [--tfm-batch 32] [--seq 32] [--cpu-batch 8]

@@ -1,36 +1,36 @@
 /**
- * ResNet-20 replica for the data-parallel figures of `bench:engine` (loaded by @asam/engine's
- * worker_threads trainer): `buildModel('resnet20')` from @asam/vision with a fixed seed, so every
- * worker starts from identical weights; softmax cross-entropy; momentum SGD applies the averaged gradient.
- * With `method: 'sam' | 'asam'` it also perturbs and restores for two-round steps with @asam/core's
- * `perturbWeights`: ε from the averaged clean gradient (exact SAM/ASAM over the global batch), w and the
- * BatchNorm moving statistics restored exactly after the perturbed pass, as the trainers do.
+ * ResNet-20 for the data-parallel figures of `bench:engine`, as a @asam/train `TaskModel`: built on the main thread
+ * and, from the same options, in every worker thread of `createDataParallel` (this module is the replica module the
+ * workers import). `buildModel('resnet20')` from @asam/vision with a fixed seed, so every copy starts from identical
+ * weights; mean softmax cross-entropy over the images given; the BatchNorm moving statistics are the `statistics`
+ * (taken from the clean pass and averaged over the workers by the runtime). A batch is `x` [n, 32, 32, 3] float32
+ * and `y` [n] int32; a slice weighs its number of images. SAM/ASAM arithmetic is @asam/core's, run by the runtime.
  */
-import { perturbWeights, resolveSharpnessConfig, type SharpnessConfig } from '@asam/core';
+import type { TaskModel } from '@asam/train';
 import { buildModel } from '@asam/vision';
 import * as tf from '@tensorflow/tfjs-core';
 
-export function createReplica(options: { lr?: number; sharpness?: SharpnessConfig } = {}) {
-  const built = buildModel('resnet20', { numClasses: 10, seed: 1 });
-  const loss = (batch: Record<string, tf.Tensor>): tf.Scalar => {
-    const logits = built.model.apply(batch['x'] as tf.Tensor4D, { training: true }) as tf.Tensor2D;
-    return tf.losses.softmaxCrossEntropy(tf.oneHot(batch['y'] as tf.Tensor1D, 10), logits) as tf.Scalar;
-  };
-  const base = { vars: built.trainable, optimizer: tf.train.momentum(options.lr ?? 0.05, 0.9), loss };
-  const sharpness = options.sharpness;
-  if (sharpness === undefined || resolveSharpnessConfig(sharpness).method === 'none') return base;
-  let restoreWeights: (() => void) | null = null;
+/** What builds the replica (structured-cloneable: worker threads receive it). */
+export interface ResNetReplicaOptions {
+  /** Seed of the He initialisation (default 1). */
+  seed?: number;
+}
+
+const NUM_CLASSES = 10;
+
+export function createTaskModel(options: ResNetReplicaOptions = {}): TaskModel {
+  const built = buildModel('resnet20', { numClasses: NUM_CLASSES, seed: options.seed ?? 1 });
+  const local = (name: string): string => (name.startsWith(`${built.prefix}.`) ? name.slice(built.prefix.length + 1) : name);
   return {
-    ...base,
-    perturb(meanGrads: tf.Tensor[]): void {
-      if (restoreWeights !== null) throw new Error('resnet replica: perturb called twice without restore');
-      restoreWeights = perturbWeights(meanGrads, built.trainable, sharpness, { guard: built.bnStats });
+    variables: built.all.map((v) => ({ name: local(v.name), variable: v })),
+    trainable: built.trainable,
+    statistics: built.bnStats,
+    trainableParams: built.trainableParams,
+    forward(t) {
+      const logits = built.model.apply(t['x'] as tf.Tensor4D, { training: true }) as tf.Tensor2D;
+      return { loss: tf.losses.softmaxCrossEntropy(tf.oneHot(t['y'] as tf.Tensor1D, NUM_CLASSES), logits) as tf.Scalar };
     },
-    restore(): void {
-      if (restoreWeights === null) throw new Error('resnet replica: restore called without perturb');
-      const restore = restoreWeights;
-      restoreWeights = null;
-      restore();
-    },
+    weightOf: (t) => (t['y'] as tf.Tensor).shape[0]!,
+    dispose: () => built.dispose(),
   };
 }

@@ -17,11 +17,13 @@
  */
 import { sharpnessAware, type SharpnessConfig } from '@asam/core';
 import { UsageError } from '@asam/cli';
-import { createDataParallel, initEngine, splitBatch, type BackendRequest, type EngineInfo, type Shard } from '@asam/engine';
+import { initEngine, type BackendRequest, type EngineInfo } from '@asam/engine';
 import { collate, getPreset, meanLabelSmoothedLoss, trainStep, Transformer, type TokenizedPair } from '@asam/nmt';
+import { createDataParallel } from '@asam/train';
 import { buildModel } from '@asam/vision';
 import * as tf from '@tensorflow/tfjs-core';
 import { KINDS, median, type DataParallelTiming, type Kind, type Timing, type WorkloadResult } from './common.ts';
+import { createTaskModel, type ResNetReplicaOptions } from './resnet-replica.ts';
 
 /** Sharpness-aware settings of the SAM / ASAM steps (CIFAR-10 values of Kwon et al. 2021). */
 export const STEP_CONFIGS: Record<Exclude<Kind, 'forward'>, SharpnessConfig> = {
@@ -165,38 +167,51 @@ export function benchTransformer(batch: number, seq: number, steps: number, log:
 }
 
 /**
- * ResNet-20 steps through @asam/engine's worker_threads data-parallel trainer (wasm): SGD with the
- * global batch on 1 worker and split over 2 workers, and ASAM (two-round: ε from the averaged
- * gradient, CIFAR-10 settings) over 2 workers. Keys: `workers1`, `workers2`, `asamWorkers2`.
+ * ResNet-20 steps through @asam/train's data-parallel trainer (`createDataParallel`: wasm worker threads, each
+ * building `resnet-replica.ts`; the main thread keeps weights, BatchNorm statistics and the optimizer and sends them
+ * with every shard): momentum SGD with the global batch on 1 worker and split over 2 workers, and ASAM (ε from the
+ * averaged clean gradient, CIFAR-10 settings) over 2 workers. Keys: `workers1`, `workers2`, `asamWorkers2`. The main
+ * thread runs on wasm, as a `train()` run with workers does; after the timed steps its weights must be finite.
  */
 export async function benchDataParallel(batch: number, steps: number, log: (s: string) => void): Promise<Record<string, DataParallelTiming>> {
+  await initNamedBackend('wasm');
   const xv = new Float32Array(batch * 32 * 32 * 3);
   for (let i = 0; i < xv.length; i++) xv[i] = Math.sin(i * 12.9898) * 0.5;
-  const full: Shard = {
-    x: { values: xv, shape: [batch, 32, 32, 3], dtype: 'float32' },
-    y: { values: Int32Array.from({ length: batch }, (_, i) => i % 10), shape: [batch], dtype: 'int32' },
-  };
+  const x = tf.tensor4d(xv, [batch, 32, 32, 3]);
+  const y = tf.tensor1d(Int32Array.from({ length: batch }, (_, i) => i % 10), 'int32');
+  const replica = { module: new URL('./resnet-replica.ts', import.meta.url), options: { seed: 1 } satisfies ResNetReplicaOptions };
   const out: Record<string, DataParallelTiming> = {};
-  const runs: { key: string; workers: number; sharpness?: SharpnessConfig }[] = [
-    { key: 'workers1', workers: 1 }, { key: 'workers2', workers: 2 }, { key: 'asamWorkers2', workers: 2, sharpness: STEP_CONFIGS.asam },
+  const runs: { key: string; workers: number; sharpness: SharpnessConfig }[] = [
+    { key: 'workers1', workers: 1, sharpness: STEP_CONFIGS.sgd },
+    { key: 'workers2', workers: 2, sharpness: STEP_CONFIGS.sgd },
+    { key: 'asamWorkers2', workers: 2, sharpness: STEP_CONFIGS.asam },
   ];
-  for (const { key, workers, sharpness } of runs) {
-    const dp = await createDataParallel({ replica: new URL('./resnet-replica.ts', import.meta.url), replicaOptions: { sharpness }, workers });
-    try {
-      const samples: number[] = [];
-      for (let i = 0; i <= steps; i++) {
-        const t0 = performance.now();
-        await dp.step(splitBatch(full, workers));
-        const ms = performance.now() - t0;
-        if (i > 0) samples.push(ms);
-        log(`    ${key} ${i === 0 ? 'warm-up' : `step ${i}/${steps}`}: ${(ms / 1000).toFixed(2)} s`);
+  try {
+    for (const { key, workers, sharpness } of runs) {
+      const model = createTaskModel(replica.options);
+      const optimizer = sharpnessAware(tf.train.momentum(0.05, 0.9), sharpness);
+      const dp = await createDataParallel(model, optimizer, replica, workers, 'wasm');
+      try {
+        const samples: number[] = [];
+        for (let i = 0; i <= steps; i++) {
+          const t0 = performance.now();
+          await dp.step({ tensors: { x, y }, rows: batch, weight: batch }, i);
+          const ms = performance.now() - t0;
+          if (i > 0) samples.push(ms);
+          log(`    ${key} ${i === 0 ? 'warm-up' : `step ${i}/${steps}`}: ${(ms / 1000).toFixed(2)} s`);
+        }
+        const bad = model.trainable.find((v) => !tf.tidy(() => tf.all(tf.isFinite(v)).dataSync()[0]));
+        if (bad !== undefined) throw new Error(`data-parallel ${key}: weight '${bad.name}' is not finite after ${steps + 1} steps`);
+        const medianMs = median(samples);
+        out[key] = { medianMs, imgPerSec: batch / (medianMs / 1000), samplesMs: samples };
+      } finally {
+        await dp.close();
+        optimizer.dispose();
+        model.dispose();
       }
-      await dp.checkSync();
-      const medianMs = median(samples);
-      out[key] = { medianMs, imgPerSec: batch / (medianMs / 1000), samplesMs: samples };
-    } finally {
-      await dp.close();
     }
+  } finally {
+    tf.dispose([x, y]);
   }
   return out;
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { setBatchNormGradient } from './batchnorm-grad.ts';
 import { BATCH_NORM_GRAD_SUMS } from './kernels.ts';
 import { initEngine } from './engine.ts';
-import { randomArray, relErr } from './test-utils.ts';
+import { randomArray, relErr } from './testing.ts';
 
 /** Gradients of Σ w ⊙ batchNorm(x; moments(x), γ, β) w.r.t. x, γ, β. */
 function bnGrads(shape: number[]): Float32Array[] {

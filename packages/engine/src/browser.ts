@@ -1,8 +1,7 @@
 /**
  * Browser entry of @asam/engine: backend choice, gradient registration and the training kernels for a web
- * page. The Node entry (`index.ts`) probes the native backends with node:child_process / node:fs and runs
- * data-parallel workers on node:worker_threads, none of which a browser has; this entry imports only what works
- * there. Bundlers that target the browser pick it through the `browser` export condition of `@asam/engine`;
+ * page. The Node entry (`index.ts`) probes the native backends with node:child_process / node:fs, which a
+ * browser does not have; this entry imports only what works there. Bundlers that target the browser pick it through the `browser` export condition of `@asam/engine`;
  * it is also `@asam/engine/browser`.
  *
  * Browser backends, in the order `auto` tries them: WebGPU (only when `navigator.gpu` gives an adapter),

@@ -1,6 +1,7 @@
 /**
  * @asam/engine: picks the TensorFlow.js backend at run time and registers the gradients
- * (and, on wasm / cpu, the composed training kernels) that training needs.
+ * (and, on wasm / cpu, the training kernels) that training needs. Nothing else: models live in
+ * @asam/vision and @asam/nmt, SAM/ASAM in @asam/core, worker threads and data-parallel training in @asam/train.
  *
  * Libraries in this repository depend on `@tensorflow/tfjs-core` only; applications and
  * tests call `initEngine()` once, before creating any tensor. Nothing is registered on import.
@@ -9,9 +10,5 @@ export { initEngine, registerGradients, BACKEND_NAMES, gpuDeviceNodes, probeWebg
 export type { BackendName, BackendRequest, BackendAttempt, EngineInfo, EngineOptions, GpuDeviceCheck, WebgpuProbe } from './engine.ts';
 export { setTrainingKernels, stockKernel, describeTrainingKernels, setConvGradient, convGradientStatus } from './kernels.ts';
 export type { KernelBackendName, ConvGradientImpl } from './kernels.ts';
-export { createDataParallel, splitBatch } from './data-parallel.ts';
-export { createWorkerPool, transferring } from './worker-pool.ts';
-export type { WorkerPool, WorkerPoolOptions, Transferring } from './worker-pool.ts';
-export type { DataParallelOptions, DataParallelTrainer, Shard, TensorData } from './data-parallel.ts';
 export { setBatchNormGradient, fusedBatchNormGradConfig, factoredBatchNormGradConfig } from './batchnorm-grad.ts';
 export { setMeanGradient, meanGradConfig } from './mean-grad.ts';

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { convGradientStatus, setConvGradient, setTrainingKernels } from './kernels.ts';
 import { initEngine } from './engine.ts';
-import { on, randomArray, relErr } from './test-utils.ts';
+import { on } from './test-utils.ts';
+import { randomArray, relErr } from './testing.ts';
 
 interface ConvCase { name: string; x: [number, number, number, number]; k: [number, number]; cout: number; s: number; pad: 'same' | 'valid' }
 /** Every conv the vision models use, at small batch/spatial sizes (odd sizes included). */

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { initEngine } from './engine.ts';
 import { CHANNEL_BROADCAST } from './kernels.ts';
 import { setMeanGradient } from './mean-grad.ts';
-import { randomArray } from './test-utils.ts';
+import { randomArray } from './testing.ts';
 
 /** Gradient of Σ w ⊙ broadcast(mean(x, axes)) w.r.t. x, and of the BatchNorm moments (Σ w·mean + Σ v·variance). */
 function grads(shape: number[], axes: number[], keepDims: boolean): Float32Array[] {
