@@ -1,24 +1,24 @@
 /**
- * Reads a cell folder into one normalised record for reports: status, the compared numbers
- * (best/final test accuracy, or BLEU), wall time, mean step time and the learning curve.
- * Only the run folder is read (result.json, metrics.csv, env.json).
+ * Reads a cell folder into one record for reports: status, the compared numbers, wall time, mean step time and the
+ * metrics.csv columns. Training cells (vision, nmt) are read through @asam/train's run-folder reader, which gives every
+ * task the same result.json (best epoch by the task's metric, the final figure, the final test) and also reads older
+ * trainers' files; analysis cells are reported from their result.json directly (`raw`).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readMetricsColumns, readRunResult } from '@asam/train';
 import type { TaskName } from './experiment.ts';
-import { parseCsv, readJsonIfExists } from './fs-util.ts';
+import { readJsonIfExists } from './fs-util.ts';
 
 export interface CellOutcome {
   status: 'completed' | 'failed' | 'running' | 'missing';
-  /** Compared numbers (vision: accuracy in [0,1]; nmt: BLEU in [0,100]). */
+  /** Compared numbers: the best epoch's value of the task's metric and the run's final figure (vision: accuracy in [0,1]; nmt: BLEU). */
   best: number | null;
   final: number | null;
-  /** Extra numbers (nmt: tokenized test BLEU). */
+  /** The task's final test (nmt: `bleu`, `tokenizedBleu`, `sentences`). */
   extra: Record<string, number | null>;
   wallS: number | null;
   meanStepS: number | null;
-  /** Curve per epoch for plots. */
-  curve: { x: number[]; y: number[]; xLabel: string; yLabel: string } | null;
   backend: string | null;
   error: string | null;
   /** The raw result.json (analysis tasks are reported from it directly). */
@@ -29,62 +29,29 @@ export interface CellOutcome {
   plannedEpochs: number | null;
 }
 
-function readColumns(dir: string): Record<string, number[]> {
-  const f = path.join(dir, 'metrics.csv');
-  if (!fs.existsSync(f)) return {};
-  const rows = parseCsv(fs.readFileSync(f, 'utf8'));
-  const out: Record<string, number[]> = {};
-  for (const k of Object.keys(rows[0] ?? {})) {
-    const v = rows.map((r) => (r[k] === '' || r[k] === undefined ? NaN : Number(r[k])));
-    if (v.some(Number.isFinite)) out[k] = v;
-  }
-  return out;
-}
+const TRAINING_TASKS: readonly TaskName[] = ['vision', 'nmt'];
 
 function n(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
-}
-
-function readCurve(dir: string, xCol: string, yCol: string, xLabel: string, yLabel: string): CellOutcome['curve'] {
-  const f = path.join(dir, 'metrics.csv');
-  if (!fs.existsSync(f)) return null;
-  const rows = parseCsv(fs.readFileSync(f, 'utf8'));
-  const pts = rows.map((r) => [Number(r[xCol]), Number(r[yCol])] as const).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
-  if (pts.length === 0) return null;
-  return { x: pts.map((p) => p[0]), y: pts.map((p) => p[1]), xLabel, yLabel };
 }
 
 /** Normalised outcome of one cell folder. */
 export function readOutcome(task: TaskName, dir: string): CellOutcome {
   const raw = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json')) ?? null;
   const env = readJsonIfExists<{ backend?: { backend?: string } }>(path.join(dir, 'env.json'));
-  const base: CellOutcome = {
-    status: 'missing', best: null, final: null, extra: {}, wallS: null, meanStepS: null, curve: null,
-    backend: env?.backend?.backend ?? null, error: null, raw, columns: readColumns(dir), plannedEpochs: null,
-  };
+  const columns = Object.fromEntries(Object.entries(readMetricsColumns(dir)).filter(([, v]) => v.some(Number.isFinite)));
   const cfg = readJsonIfExists<{ config?: Record<string, unknown> }>(path.join(dir, 'cell.json'))?.config;
-  if (cfg) base.plannedEpochs = n(task === 'nmt' ? cfg.maxEpochs : cfg.epochs);
-  if (!raw) {
-    return fs.existsSync(dir) ? { ...base, status: 'running' } : base;
-  }
+  const base: CellOutcome = {
+    status: 'missing', best: null, final: null, extra: {}, wallS: null, meanStepS: null,
+    backend: env?.backend?.backend ?? null, error: null, raw, columns, plannedEpochs: n(cfg?.epochs ?? cfg?.maxEpochs),
+  };
+  if (!raw) return fs.existsSync(dir) ? { ...base, status: 'running' } : base;
   const status = raw.status === 'completed' ? 'completed' : raw.status === 'failed' ? 'failed' : 'running';
   const out: CellOutcome = { ...base, status, error: typeof raw.error === 'string' ? raw.error : null };
-  if (task === 'vision') {
-    out.best = n(raw.bestTestAcc);
-    out.final = n(raw.finalTestAcc);
-    out.wallS = n(raw.wallSeconds);
-    out.meanStepS = n(raw.meanStepSeconds);
-    out.curve = readCurve(dir, 'epoch', 'test_acc', 'epoch', 'test accuracy');
-    if (out.curve) out.curve.y = out.curve.y.map((v) => v * 100);
-  } else if (task === 'nmt') {
-    out.best = n(raw.bestValidBleu);
-    out.final = n(raw.testBleu);
-    out.extra = { testBleuTokenized: n(raw.testBleuTokenized) };
-    out.wallS = n(raw.wallSeconds);
-    out.meanStepS = n(raw.meanStepSeconds);
-    out.curve = readCurve(dir, 'epoch', 'valid_bleu', 'epoch', 'valid BLEU');
-  } else {
-    out.wallS = n(raw.wallTimeS) ?? n(raw.wallSeconds);
-  }
-  return out;
+  if (!TRAINING_TASKS.includes(task)) return { ...out, wallS: n(raw.wallTimeS) ?? n(raw.wallSeconds) };
+  const run = readRunResult(dir)!;
+  return {
+    ...out, best: run.best?.value ?? null, final: run.final?.value ?? null, extra: { ...(run.test ?? {}) },
+    wallS: n(run.wallSeconds), meanStepS: n(run.meanStepSeconds),
+  };
 }

@@ -11,12 +11,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Cell } from './experiment.ts';
 import { readJsonIfExists, writeJsonAtomic } from './fs-util.ts';
 
-/** result.json statuses that mean "done, skip on re-run". */
-const FINISHED = new Set(['completed', 'complete', 'done', 'finished', 'ok', 'success']);
-
-/** True when a result.json status means the cell finished successfully. */
+/** True when a result.json status means the cell finished successfully ('completed', the one status every task writes for that). */
 export function isFinishedStatus(status: unknown): boolean {
-  return typeof status === 'string' && FINISHED.has(status.toLowerCase());
+  return status === 'completed';
 }
 
 /** The cell's folder under a runs root. */

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TaskConfig } from '../experiment.ts';
+import { cellHooks, endCell } from './training.ts';
 import type { TaskContext } from './types.ts';
 
 /** Image files under an ImageNet-layout folder (`<split>/<wnid>/*`), sorted; stops counting past `max`. */
@@ -86,22 +87,5 @@ export async function run(ctx: TaskContext): Promise<void> {
   const { bench, ...rest } = ctx.config as TaskConfig & { bench?: { requireFullDataset?: boolean } };
   if (bench?.requireFullDataset) checkFullDataset(rest, ctx.dataDir);
   const config = { ...rest, out: ctx.outDir };
-  let lastLog = 0;
-  const res = await trainClassifier(config as never, {
-    backend: ctx.backend.backend,
-    dataDir: ctx.dataDir,
-    onProgress: (p) => {
-      const now = Date.now();
-      if (p.phase === 'epoch_end' || (p.phase === 'train' && now - lastLog < 5000 && p.step !== p.stepsPerEpoch)) return;
-      lastLog = now;
-      ctx.log(`epoch ${p.epoch + 1}/${p.epochs} ${p.phase} step ${p.step}/${p.stepsPerEpoch} (global ${p.globalStep}/${p.totalSteps}) ` +
-        `loss ${p.loss.toFixed(4)} acc ${(p.acc * 100).toFixed(1)}% lr ${p.lr.toExponential(2)} ${p.imagesPerSec.toFixed(1)} img/s ETA ${Math.round(p.etaSeconds)}s`);
-    },
-    shouldStop: ctx.shouldStop,
-    onEpoch: (m) => ctx.log(`epoch ${m.epoch} done: train acc ${(m.train_acc * 100).toFixed(2)}% test acc ${(m.test_acc * 100).toFixed(2)}% test loss ${m.test_loss.toFixed(4)} (${m.seconds.toFixed(0)}s)`),
-  });
-  if (res.status === 'stopped') return; // checkpointed on request; cell-main exits non-zero and the cell resumes later
-  if (res.status !== 'completed') {
-    throw new Error(`training ${res.status}${res.divergedAt ? ` at epoch ${res.divergedAt.epoch} step ${res.divergedAt.step} (loss ${res.divergedAt.loss})` : ''}; lower the learning rate or ρ`);
-  }
+  endCell(await trainClassifier(config as never, { ...cellHooks(ctx), dataDir: ctx.dataDir }));
 }

@@ -238,9 +238,26 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
     );
   }
 
+  /**
+   * The running bias-correction products β₁ᵗ, β₂ᵗ of an Adam or Adamax base (tfjs keeps them as variables, not in
+   * its weights, and its setWeights recomputes them with pow, which differs from the running product in the last bit).
+   */
+  private biasCorrection(): Array<{ name: string; variable: tf.Variable }> {
+    const b = this.base as unknown as { accBeta1?: unknown; accBeta2?: unknown };
+    return ([['acc_beta1', b.accBeta1], ['acc_beta2', b.accBeta2]] as const)
+      .filter(([, v]) => v instanceof tf.Variable)
+      .map(([k, v]) => ({ name: `${STEP_WEIGHT.split('/')[0]}/${k}`, variable: v as tf.Variable }));
+  }
+
+  /**
+   * The base optimizer's weights, led by this wrapper's step counter (and, for Adam/Adamax bases, followed by the
+   * running β products, so that a restored optimizer continues bit for bit). The step scalar and the products are
+   * fresh tensors; the base's slot variables are its live state.
+   */
   override async getWeights(): Promise<NamedTensor[]> {
     const base = await this.base.getWeights();
-    return [{ name: STEP_WEIGHT, tensor: tf.scalar(this.step, 'int32') }, ...base];
+    const extra = this.biasCorrection().map(({ name, variable }) => ({ name, tensor: tf.clone(variable) }));
+    return [{ name: STEP_WEIGHT, tensor: tf.scalar(this.step, 'int32') }, ...base, ...extra];
   }
 
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
@@ -249,7 +266,14 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
       throw new Error(`setWeights: missing '${STEP_WEIGHT}'; pass the list returned by SharpnessAwareOptimizer.getWeights().`);
     }
     this.step = (await own.tensor.data())[0]!;
-    await this.base.setWeights(weightValues.filter((w) => w.name !== STEP_WEIGHT));
+    const extra = this.biasCorrection();
+    const extraNames = new Set(extra.map((e) => e.name));
+    await this.base.setWeights(weightValues.filter((w) => w.name !== STEP_WEIGHT && !extraNames.has(w.name)));
+    // weights saved before the products were kept: the base's own (pow) values stay
+    for (const { name, variable } of extra) {
+      const saved = weightValues.find((w) => w.name === name);
+      if (saved) variable.assign(saved.tensor);
+    }
   }
 
   override getConfig(): tf.serialization.ConfigDict {

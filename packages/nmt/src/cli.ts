@@ -25,10 +25,11 @@ import {
 import type { Method } from '@asam/core';
 import { resolveDataDir } from '@asam/data';
 import { initEngine, type BackendRequest, type EngineInfo } from '@asam/engine';
+import { formatEpochRow, formatProgress, formatRunResult, readRunResult } from '@asam/train';
 import { listPresets } from './presets.ts';
 import { resolveTranslationConfig, type TranslationConfig } from './train-config.ts';
 import { defaultTranslationDeps } from './train-data.ts';
-import { trainTranslation, type TranslationResult } from './train.ts';
+import { trainTranslation } from './train.ts';
 
 /** Files a translation run writes into its folder (what --overwrite deletes, besides log.txt and the env files). */
 export const NMT_RUN_FILES = ['config.json', 'checkpoint.bin', 'best.bin', 'metrics.csv', 'result.json', 'samples.txt'] as const;
@@ -117,8 +118,6 @@ function configFromFlags(o: Opts, dirs: { outDir: string; dataDir: string; cache
   };
 }
 
-const fmtTime = (s: number): string => (s >= 3600 ? `${(s / 3600).toFixed(1)}h` : s >= 60 ? `${(s / 60).toFixed(1)}m` : `${s.toFixed(0)}s`);
-const bleu = (x: number | null | undefined): string => (x === null || x === undefined ? '-' : x.toFixed(2));
 
 /** Runs the CLI on `argv` with `env` ($INIT_CWD, $ASAM_DATA_DIR, $ASAM_CACHE_DIR, $ASAM_BACKEND). */
 async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
@@ -135,8 +134,8 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   const created = firstMissingFolder(out);
   const mode = prepareRunFolder(out, { resume, overwrite: o.overwrite === true, runFiles: NMT_RUN_FILES });
   if (mode === 'finished') {
-    const r = JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8')) as TranslationResult;
-    process.stdout.write(`[nmt] ${out} is a finished run (status ${r.status}: best valid BLEU ${bleu(r.bestValidBleu)}, test BLEU ${bleu(r.testBleu)}); ` +
+    const r = readRunResult(out)!;
+    process.stdout.write(`[nmt] ${out} is a finished run (status ${formatRunResult(r)}); ` +
       'nothing to resume, the folder is left as it is (--overwrite starts it again)\n');
     return 0;
   }
@@ -145,7 +144,9 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   const fromEnv = (v: string | undefined): string | undefined => (v ? resolveUserPath(v, base) : undefined);
   let config: TranslationConfig;
   if (mode === 'resume') {
-    const saved = (JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as { config: TranslationConfig }).config;
+    // config.json holds the config (runs started before the shared runtime: { config, derived })
+    const raw = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as TranslationConfig | { config: TranslationConfig };
+    const saved = 'config' in raw ? raw.config : raw;
     config = resolveTranslationConfig({
       ...saved,
       outDir: out,
@@ -185,16 +186,15 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     const r = await trainTranslation(
       config,
       {
-        onLog: (msg) => process.stdout.write(`${msg}\n`),
-        onProgress: (p) => process.stdout.write(`epoch ${p.epoch} update ${p.update}/${p.totalUpdates} loss ${p.loss.toFixed(3)} lr ${p.lr.toExponential(2)} ` +
-          `${p.tokensPerSec.toFixed(0)} tok/s ETA ${fmtTime(p.etaSeconds)}\n`),
-        onEpoch: (e) => process.stdout.write(`== epoch ${e.epoch}: train ${e.train_loss.toFixed(3)} valid ${e.valid_loss.toFixed(3)} BLEU ${e.valid_bleu.toFixed(2)} ` +
-          `(${e.seconds.toFixed(0)} s, ${e.tokens_per_sec.toFixed(0)} tok/s)\n`),
+        backend: engine.backend,
+        onLog: (msg) => process.stdout.write(`[nmt] ${msg}\n`),
+        onProgress: (p) => process.stdout.write(`${formatProgress(p)}\n`),
+        onEpoch: (e) => process.stdout.write(`== ${formatEpochRow(e)}\n`),
       },
       defaultTranslationDeps(),
     );
-    process.stdout.write(`[nmt] ${r.status}: best valid BLEU ${bleu(r.bestValidBleu)} (epoch ${r.bestEpoch ?? '-'}); test BLEU ${bleu(r.testBleu)} ` +
-      `(tokenized ${bleu(r.testBleuTokenized)}); ${fmtTime(r.wallSeconds)} wall, ${r.meanStepSeconds.toFixed(2)} s/update\n`);
+    const tokenized = r.test ? `, tokenized ${r.test.tokenizedBleu!.toFixed(2)}` : '';
+    process.stdout.write(`[nmt] ${formatRunResult(r)}${tokenized}; ${(r.meanStepSeconds ?? NaN).toFixed(2)} s/update\n`);
     process.stdout.write(`[nmt] results in ${out}: config.json, env.json, log.txt, metrics.csv, result.json, samples.txt\n`);
     return r.status === 'completed' ? 0 : 3;
   } catch (e) {

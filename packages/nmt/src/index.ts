@@ -13,7 +13,7 @@ export * from './transformer-decoder.ts';
 export * from './loss.ts';
 export * from './batching.ts';
 export * from './train-config.ts';
-export * from './train-checkpoint.ts';
+export * from './task-model.ts';
 export * from './train.ts';
 export * from './train-data.ts';
 export * from './train-tokenizer.ts';

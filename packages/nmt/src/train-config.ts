@@ -77,6 +77,10 @@ export interface TranslationConfig {
   seed: number;
   /** Continue from outDir/checkpoint.bin when present. */
   resume: boolean;
+  /** Sentences per micro-batch (gradient accumulation within an update); null = the whole batch in one pass. */
+  microBatch: number | null;
+  /** Data-parallel worker threads (wasm/cpu backends), each taking a shard of every batch's sentences. */
+  workers: number;
 }
 
 /** Defaults (fairseq IWSLT'14 recipe; CPU-friendly limits left open). */
@@ -111,6 +115,8 @@ export function defaultTranslationConfig(): TranslationConfig {
     samples: 20,
     seed: 1,
     resume: true,
+    microBatch: null,
+    workers: 1,
   };
 }
 
@@ -215,6 +221,9 @@ export function validateTranslationConfig(c: TranslationConfig): void {
   int('samples', c.samples, 0);
   int('seed', c.seed, 0);
   if (typeof c.resume !== 'boolean') throw new TranslationConfigError('resume', c.resume, 'true or false');
+  intOrNull('microBatch', c.microBatch, 1);
+  int('workers', c.workers, 1);
+  if (c.workers > 1 && c.microBatch !== null) throw new TranslationConfigError('microBatch', c.microBatch, 'null when workers > 1 (each worker takes one shard of the batch)');
 }
 
 /** The preset's architecture with the overrides applied. */

@@ -17,9 +17,9 @@ if (stopAt !== undefined && !(Number.isInteger(stopAt) && stopAt > 0)) throw new
 await initEngine({ backend: 'wasm' });
 const r = await trainTranslation(resumeTestConfig(out), {
   onProgress: (p) => {
-    console.log(`update ${p.update}`);
-    if (p.update !== stopAt) return;
-    writeSync(3, `stopped ${p.update}\n`);
+    console.log(`update ${p.globalStep}`);
+    if (p.globalStep !== stopAt) return;
+    writeSync(3, `stopped ${p.globalStep}\n`);
     // Wait here (the event loop included) until the parent kills this process.
     for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
   },

@@ -95,22 +95,25 @@ describe('trainTranslation', () => {
         search: { kind: 'beam', beam: 3, batchSentences: 16 },
         samples: 5,
       },
-      { onEpoch: (m) => epochs.push(m.valid_loss), onProgress: (p) => progress.push(p.update) },
+      { onEpoch: (m) => epochs.push(m.valid_loss as number), onProgress: (p) => progress.push(p.globalStep) },
       toyDeps({ train: 200, valid: 30, test: 30 }, 8),
     );
     expect(r.status).toBe('completed');
-    expect(r.epochs).toBe(4);
+    expect(r.epochsCompleted).toBe(4);
     // Validation loss falls clearly and the model translates some n-grams (a small budget: 4 short epochs).
     expect(epochs[3]!).toBeLessThan(0.9 * epochs[0]!);
-    expect(r.bestValidBleu!).toBeGreaterThan(1);
-    expect(r.testBleu!).toBeGreaterThan(1);
-    expect(r.testBleuTokenized).not.toBeNull();
+    expect(r.best!.metric).toBe('valid_bleu');
+    expect(r.best!.value).toBeGreaterThan(1);
+    expect(r.final!.metric).toBe('test_bleu');
+    expect(r.final!.value).toBeGreaterThan(1);
+    expect(r.test!.bleu).toBe(r.final!.value);
+    expect(Number.isFinite(r.test!.tokenizedBleu)).toBe(true);
     expect(progress.length).toBeGreaterThan(3);
     for (const f of ['config.json', 'metrics.csv', 'result.json', 'samples.txt', 'checkpoint.bin', 'best.bin']) expect(fs.existsSync(path.join(out, f))).toBe(true);
     const csv = fs.readFileSync(path.join(out, 'metrics.csv'), 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('epoch,updates,lr,train_loss,valid_loss,valid_bleu,seconds,tokens_per_sec,valid_nll');
+    expect(csv[0]).toBe('epoch,step,lr,train_loss,valid_loss,valid_bleu,valid_nll,seconds,tokens_per_sec');
     expect(csv.length).toBe(5);
-    expect(JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8')).testBleu).toBe(r.testBleu);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8')).final.value).toBe(r.final!.value);
     expect(fs.readdirSync(out).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 

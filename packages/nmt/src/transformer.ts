@@ -268,6 +268,11 @@ export class Transformer {
     return [...this.byLocalName.keys()];
   }
 
+  /** The variables with their local names (no scope prefix), in `variables` order. */
+  namedVariables(): Array<{ name: string; variable: tf.Variable }> {
+    return [...this.byLocalName].map(([name, variable]) => ({ name, variable }));
+  }
+
   /** Copies of the weights keyed by local name (caller disposes). */
   getWeights(): Map<string, tf.Tensor> {
     const m = new Map<string, tf.Tensor>();

@@ -1,4 +1,21 @@
-/** @asam/train: the training runtime shared by every task. Today: the checkpoint file and atomic file writes. */
+/**
+ * @asam/train: the training runtime every task plugs into. A task supplies its model, loss, data and evaluation
+ * (`TrainingTask`); `train(task, options)` owns the run folder, checkpoints, resume, the schedule, micro-batching,
+ * data-parallel workers, divergence checks and progress.
+ */
+export { train, ResumeError, runtimeStateOf } from './runtime.ts';
+export type { ResumePolicy, RuntimeState, TrainOptions } from './runtime.ts';
+export type { Batch, BatchTensors, Evaluation, FinalTest, ForwardResult, NamedVariable, PassContext, ReplicaSpec, TaskModel, TrainingTask } from './task.ts';
+export { configDiff, metricsColumns, metricsCsv, readMetricsColumns, readRunResult, RUN_RESULT_FORMAT } from './run-folder.ts';
+export type { MetricsRow, RunResult, RunStatus } from './run-folder.ts';
+export { constantSchedule, cosineSchedule, inverseSqrtSchedule } from './schedules.ts';
+export type { Schedule } from './schedules.ts';
+export { formatDuration, formatEpochRow, formatProgress, formatRunResult } from './progress.ts';
+export type { TrainProgress } from './progress.ts';
+export { createDataParallel, sliceBounds, sliceTensors } from './workers/data-parallel.ts';
+export type { DataParallel, ParallelStep } from './workers/data-parallel.ts';
+export { createWorkerPool, transferring } from './workers/worker-pool.ts';
+export type { Transferring, WorkerPool, WorkerPoolOptions } from './workers/worker-pool.ts';
 export { writeFileAtomic, writeFileAtomicSync } from './atomic.ts';
 export type { FileData } from './atomic.ts';
 export {

@@ -20,7 +20,8 @@ import { initEngine, type BackendRequest, type EngineInfo } from '@asam/engine';
 import { resolveDataDir } from '@asam/data';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getModelSpec, listModels, resolveConfig, trainClassifier, type PartialTrainConfig, type TrainConfig, type TrainProgress, type TrainResult } from './index.ts';
+import { formatEpochRow, formatProgress, formatRunResult, readRunResult } from '@asam/train';
+import { getModelSpec, listModels, resolveConfig, trainClassifier, type PartialTrainConfig, type TrainConfig } from './index.ts';
 
 /** Files a vision run writes into its folder (what --overwrite deletes, besides log.txt and the env files). */
 export const VISION_RUN_FILES = ['config.json', 'checkpoint.bin', 'metrics.csv', 'result.json', 'label-noise.json',
@@ -105,23 +106,6 @@ function configFromFlags(o: Record<string, unknown>, cmd: ReturnType<typeof comm
   return c as PartialTrainConfig;
 }
 
-function fmtTime(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  const h = Math.floor(s / 3600); const m = Math.floor((s % 3600) / 60); const sec = Math.round(s % 60);
-  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
-}
-
-function progressLine(p: TrainProgress): string {
-  const width = 20;
-  const filled = Math.round((p.step / p.stepsPerEpoch) * width);
-  const bar = '#'.repeat(filled) + '.'.repeat(width - filled);
-  const tag = p.phase === 'epoch_end' ? 'done' : 'train';
-  return `epoch ${p.epoch + 1}/${p.epochs} [${bar}] step ${p.step}/${p.stepsPerEpoch} ${tag} loss ${p.loss.toFixed(4)} acc ${(100 * p.acc).toFixed(2)}% ` +
-    `lr ${p.lr.toExponential(3)} ${p.imagesPerSec.toFixed(1)} img/s ETA ${fmtTime(p.etaSeconds)}`;
-}
-
-const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(2)}%`);
-
 async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
   const cmd = command();
   const o = parseCommand(cmd, argv);
@@ -138,8 +122,8 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   const created = firstMissingFolder(out);
   const mode = prepareRunFolder(out, { resume, overwrite: o.overwrite === true, runFiles: VISION_RUN_FILES });
   if (mode === 'finished') {
-    const r = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as TrainResult;
-    process.stdout.write(`[vision] ${out} is a finished run (status ${r.status}: best test acc ${pct(r.bestTestAcc)}, final ${pct(r.finalTestAcc)}); ` +
+    const r = readRunResult(out)!;
+    process.stdout.write(`[vision] ${out} is a finished run (status ${formatRunResult(r)}); ` +
       'nothing to resume, the folder is left as it is (--overwrite starts it again)\n');
     return 0;
   }
@@ -188,14 +172,14 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     const result = await trainClassifier(cfg, {
       backend: engine.backend, dataDir: root, resume: mode === 'resume' ? 'auto' : 'never', // a resumed run without a checkpoint yet restarts from its config.json
       onProgress: (p) => {
-        const line = progressLine(p);
+        const line = formatProgress(p);
         if (tty && p.phase === 'train') process.stdout.write(`\r${line}`);
         else process.stdout.write(`${tty ? '\r' : ''}${line}\n`);
       },
-      onEpoch: (m) => process.stdout.write(`epoch ${m.epoch}: train loss ${m.train_loss.toFixed(4)} acc ${(100 * m.train_acc).toFixed(2)}% | ` +
-        `test loss ${m.test_loss.toFixed(4)} acc ${(100 * m.test_acc).toFixed(2)}%${m.test_top5 !== null ? ` top5 ${(100 * m.test_top5).toFixed(2)}%` : ''} | ${m.seconds.toFixed(1)} s\n`),
+      onEpoch: (m) => process.stdout.write(`${formatEpochRow(m)}\n`),
+      onLog: (m) => process.stdout.write(`[vision] ${m}\n`),
     });
-    process.stdout.write(`[vision] ${result.status}: best test acc ${pct(result.bestTestAcc)}, final ${pct(result.finalTestAcc)}, ${result.wallSeconds.toFixed(1)} s wall\n`);
+    process.stdout.write(`[vision] ${formatRunResult(result)}\n`);
     process.stdout.write(`[vision] results in ${out}: config.json, env.json, metrics.csv, result.json, checkpoint.bin, log.txt\n`);
     return result.status === 'completed' ? 0 : 3;
   } catch (e) {

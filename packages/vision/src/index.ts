@@ -1,7 +1,7 @@
 /**
  * @asam/vision: image-classification models (a strict registry of the ASAM paper's architectures) and one training
- * loop for SGD, SAM and ASAM with checkpoint/resume, per-epoch metrics and divergence handling.
- * Library code: depends on @tensorflow/tfjs-core / tfjs-layers, @asam/core and @asam/data; picks no backend.
+ * task (model, loss, data, evaluation) trained by @asam/train's runtime with SGD, SAM or ASAM.
+ * Library code: depends on @tensorflow/tfjs-core / tfjs-layers, @asam/core, @asam/data and @asam/train; picks no backend.
  */
 export {
   ModelRegistry, createModelRegistry, listModels, buildModel, getModelSpec, BUILTIN_MODELS,
@@ -11,7 +11,7 @@ export { ChannelPad, SeededDropout, initializeWeights, BN_MOMENTUM, BN_EPSILON }
 export type { SeedSource } from './models/layers.ts';
 export { resolveConfig, validateConfig, learningRateAt, TrainConfigError, DEFAULT_RHO, IMAGENET_RECIPE } from './train/config.ts';
 export type { TrainConfig, PartialTrainConfig, OptimizerConfig } from './train/config.ts';
-export { trainClassifier, metricsCsv, IMAGENET_MEAN, IMAGENET_STD, ResumeError } from './train/trainer.ts';
-export type { TrainHooks, TrainProgress, TrainResult, EpochMetrics } from './train/trainer.ts';
-export { writeCheckpoint, readCheckpoint } from './train/checkpoint.ts';
-export type { Checkpoint, StoredTensor } from './train/checkpoint.ts';
+export { trainClassifier, EXECUTION_FIELDS, IMAGENET_MEAN, IMAGENET_STD, ResumeError } from './train/trainer.ts';
+export type { TrainHooks } from './train/trainer.ts';
+export { createTaskModel } from './train/task-model.ts';
+export type { ClassifierModelOptions, ClassifierTaskModel } from './train/task-model.ts';

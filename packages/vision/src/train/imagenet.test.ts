@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildModel } from '../models/registry.ts';
-import { readCheckpoint } from './checkpoint.ts';
+import { readCheckpoint } from '@asam/train';
 import { IMAGENET_MEAN, IMAGENET_STD, trainClassifier } from './trainer.ts';
 import type { PartialTrainConfig } from './config.ts';
 
@@ -57,22 +57,22 @@ describe.skipIf(skipReason !== null)(`trainClassifier on ImageNet samples (resne
         schedule: 'constant', lr: 0.1, optimizer: { method }, progressEvery: 1,
       }, { dataDir, backend: 'cpu', onProgress: (p) => { if (p.phase === 'train') counts.push(tf.memory().numTensors); } });
       expect(r.status).toBe('completed');
-      expect(r).toMatchObject({ numClasses: 1000, trainImages: 16, evalImages: 16, steps: 6, epochsCompleted: 6 });
+      expect(r).toMatchObject({ task: { numClasses: 1000, trainImages: 16, evalImages: 16 }, steps: 6, epochsCompleted: 6 });
       const rows = csvRows(out);
-      expect(rows[0]).toBe('epoch,lr,train_loss,train_acc,test_loss,test_acc,test_top5,seconds,images_per_sec');
+      expect(rows[0]).toBe('epoch,step,lr,train_loss,train_acc,test_loss,test_acc,test_top5,seconds,images_per_sec');
       const cols = rows.slice(1).map((l) => l.split(',').map(Number));
-      const loss = cols.map((c) => c[2]!);
+      const loss = cols.map((c) => c[3]!);
       // the same 16 images every step (eval transform, full batch): the last step's loss is clearly below the first
       expect(loss[5]!).toBeLessThan(loss[0]! - 0.1);
       for (const c of cols) {
-        expect(c[6]!).toBeGreaterThanOrEqual(c[5]!); // top-5 >= top-1
-        expect(c[6]!).toBeLessThanOrEqual(1);
+        expect(c[7]!).toBeGreaterThanOrEqual(c[6]!); // top-5 >= top-1
+        expect(c[7]!).toBeLessThanOrEqual(1);
       }
       expect(counts.length).toBe(6);
       expect(new Set(counts.slice(1)).size).toBe(1); // no tensor leak from step to step
       const res = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
-      expect(res.finalTestTop5).toBe(cols[5]![6]);
-      expect(res.finalTestTop5).toBeGreaterThanOrEqual(res.finalTestAcc);
+      expect(res.last.test_top5).toBe(cols[5]![7]);
+      expect(res.last.test_top5).toBeGreaterThanOrEqual(res.final.value);
       const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
       expect(cfg).toMatchObject({ dataset: 'imagenet', imagenetFolder: 'imagenet-samples', imageSize: SIZE, evalSplit: 'train', augment: 'none' });
       expect(cfg.optimizer).toMatchObject({ method, weightDecay: 1e-4, rho: { none: 0, asam: 1.0 }[method] });
@@ -88,7 +88,7 @@ describe.skipIf(skipReason !== null)(`trainClassifier on ImageNet samples (resne
     const ck = await readCheckpoint(join(out, 'checkpoint.bin'));
     const m = buildModel('resnet10_tiny', { numClasses: 1000, inputShape: [SIZE, SIZE, 3], seed: 123 });
     try {
-      const byName = new Map(ck.tensors.filter((t) => t.meta.group === 'model').map((t) => [t.meta.name, t.data]));
+      const byName = new Map((ck.groups.model ?? []).map((t) => [t.name, t.data as Float32Array]));
       for (const v of m.all) {
         const key = v.name.slice(m.prefix.length + 1);
         tf.tidy(() => v.assign(tf.tensor(byName.get(key)!, v.shape, 'float32')));
@@ -104,8 +104,8 @@ describe.skipIf(skipReason !== null)(`trainClassifier on ImageNet samples (resne
         tf.dispose([logits, b.x, b.y]);
       }
       expect(n).toBe(42);
-      expect(last[5]).toBeCloseTo(top1 / n, 12);
-      expect(last[6]).toBeCloseTo(top5 / n, 12);
+      expect(last[6]).toBeCloseTo(top1 / n, 12);
+      expect(last[7]).toBeCloseTo(top5 / n, 12);
     } finally {
       m.dispose();
     }
@@ -125,20 +125,21 @@ describe.skipIf(skipReason !== null)(`trainClassifier on ImageNet samples (resne
     await expect(trainClassifier(cfg(cut), {
       dataDir, backend: 'cpu', onProgress: (p) => { if (p.phase === 'train' && p.globalStep === 5) throw new Error('interrupted'); },
     })).rejects.toThrow('interrupted');
-    expect(existsSync(join(cut, 'result.json'))).toBe(false);
+    expect(JSON.parse(readFileSync(join(cut, 'result.json'), 'utf8')).status).toBe('running');
     const b = await trainClassifier(cfg(cut), { dataDir, backend: 'cpu', resume: 'require' });
     expect(b.resumedFrom).toEqual({ epoch: 1, step: 1 });
     expect(b.steps).toBe(a.steps);
     const ca = await readCheckpoint(join(full, 'checkpoint.bin'));
     const cb = await readCheckpoint(join(cut, 'checkpoint.bin'));
     // optimizer slot names carry the model instance's prefix (resnet10_tiny_<k>.), which differs within one process
-    const names = (c: typeof ca) => c.tensors.map((t) => t.meta.name.replace(/^resnet10_tiny(_\d+)?\./, ''));
+    const all = (c: typeof ca) => Object.values(c.groups).flat();
+    const names = (c: typeof ca) => all(c).map((t) => t.name.replace(/^resnet10_tiny(_\d+)?\./, ''));
     expect(names(cb)).toEqual(names(ca));
-    expect(ca.tensors.filter((t) => t.meta.group === 'optimizer').length).toBeGreaterThan(1);
-    ca.tensors.forEach((t, i) => {
-      expect(Buffer.from(cb.tensors[i]!.data.buffer).equals(Buffer.from(t.data.buffer)), t.meta.name).toBe(true);
+    expect(ca.groups.optimizer!.length).toBeGreaterThan(1);
+    all(ca).forEach((t, i) => {
+      expect(Buffer.from(all(cb)[i]!.data.buffer).equals(Buffer.from(t.data.buffer)), t.name).toBe(true);
     });
-    const six = (p: string) => csvRows(p).map((l) => l.split(',').slice(0, 7).join(','));
+    const six = (p: string) => csvRows(p).map((l) => l.split(',').slice(0, 8).join(','));
     expect(six(cut)).toEqual(six(full));
   });
 

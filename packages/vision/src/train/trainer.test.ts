@@ -7,8 +7,8 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildModel } from '../models/registry.ts';
-import { trainClassifier, type TrainResult } from './trainer.ts';
-import { readCheckpoint } from './checkpoint.ts';
+import { readCheckpoint, type RunResult } from '@asam/train';
+import { trainClassifier } from './trainer.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'asam-vision-'));
 
@@ -33,23 +33,25 @@ for (const { name: dataName, dir: dataDir } of dataSources) describe(`trainClass
     it(`${method}: train loss falls over 5 steps, tensors stay flat, run files written`, async () => {
       const out = tmp();
       const counts: number[] = [];
-      const r: TrainResult = await trainClassifier({
+      const r: RunResult = await trainClassifier({
         model: 'resnet8_tiny', out, epochs: 5, batchSize: 16, trainLimit: 16, testLimit: 16, evalBatchSize: 16,
         augment: 'none', schedule: 'constant', lr: 0.1, optimizer: { method }, progressEvery: 1,
       }, { dataDir, backend: 'wasm', onProgress: (p) => { if (p.phase === 'train') counts.push(tf.memory().numTensors); } });
       expect(r.status).toBe('completed');
       expect(r.epochsCompleted).toBe(5);
       const csv = readFileSync(join(out, 'metrics.csv'), 'utf8').trim().split('\n');
-      expect(csv[0]).toBe('epoch,lr,train_loss,train_acc,test_loss,test_acc,seconds,images_per_sec');
+      expect(csv[0]).toBe('epoch,step,lr,train_loss,train_acc,test_loss,test_acc,seconds,images_per_sec');
       expect(csv.length).toBe(6);
-      const loss = csv.slice(1).map((l) => Number(l.split(',')[2]));
+      const loss = csv.slice(1).map((l) => Number(l.split(',')[3]));
       // same 16 images every step (full batch): the loss at the 5th step is clearly below the first
       expect(loss[4]!).toBeLessThan(loss[0]! - 0.05);
       expect(counts.length).toBe(5);
       expect(new Set(counts.slice(1)).size).toBe(1); // no tensor leak from step to step
       const res = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
-      expect(res).toMatchObject({ status: 'completed', method, backend: 'wasm', epochsCompleted: 5, steps: 5 });
-      expect(res.bestTestAcc).toBeGreaterThanOrEqual(res.finalTestAcc);
+      expect(res).toMatchObject({ format: 'asam-run/1', status: 'completed', backend: 'wasm', epochsCompleted: 5, steps: 5, task: { method } });
+      expect(res.best.metric).toBe('test_acc');
+      expect(res.best.value).toBeGreaterThanOrEqual(res.final.value);
+      expect(res.final.value).toBe(res.last.test_acc);
       const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
       expect(cfg.optimizer.method).toBe(method);
       expect(cfg.optimizer.weightDecay).toBe(5e-4);
@@ -123,18 +125,18 @@ describe('trainClassifier mechanics (resnet8_tiny, wasm, synthetic CIFAR-10)', (
     expect(JSON.parse(readFileSync(join(sliced, 'config.json'), 'utf8')).microBatch).toBe(4);
     const rows = readFileSync(join(sliced, 'metrics.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
     for (const row of rows) {
-      expect(Number.isFinite(row[2])).toBe(true);
-      const correct = row[3]! * 10; // train accuracy over the 10 images: a whole number of them
+      expect(Number.isFinite(row[3])).toBe(true);
+      const correct = row[4]! * 10; // train accuracy over the 10 images: a whole number of them
       expect(Math.abs(correct - Math.round(correct))).toBeLessThan(1e-6);
     }
-    expect(rows[2]![2]!).toBeLessThan(rows[0]![2]!);
+    expect(rows[2]![3]!).toBeLessThan(rows[0]![3]!);
     expect(new Set(counts.slice(1)).size).toBe(1);
     // one slice of the whole batch: the same run as no micro-batching
     const whole = tmp();
     const one = tmp();
     await trainClassifier({ ...base, epochs: 1, out: whole }, { dataDir, backend: 'wasm' });
     await trainClassifier({ ...base, epochs: 1, out: one, microBatch: 10 }, { dataDir, backend: 'wasm' });
-    const metric = (dir: string) => readFileSync(join(dir, 'metrics.csv'), 'utf8').trim().split('\n')[1]!.split(',').slice(0, 6);
+    const metric = (dir: string) => readFileSync(join(dir, 'metrics.csv'), 'utf8').trim().split('\n')[1]!.split(',').slice(0, 7);
     expect(metric(one)).toEqual(metric(whole));
   });
 
@@ -154,19 +156,19 @@ describe('trainClassifier mechanics (resnet8_tiny, wasm, synthetic CIFAR-10)', (
     const b = rows(seq);
     expect(a.length).toBe(2);
     a.forEach((row, i) => {
-      expect(Math.abs(row[2]! - b[i]![2]!) / Math.abs(b[i]![2]!), `train_loss epoch ${i + 1}`).toBeLessThan(1e-4);
-      expect(row[3], `train_acc epoch ${i + 1}`).toBe(b[i]![3]);
+      expect(Math.abs(row[3]! - b[i]![3]!) / Math.abs(b[i]![3]!), `train_loss epoch ${i + 1}`).toBeLessThan(1e-4);
+      expect(row[4], `train_acc epoch ${i + 1}`).toBe(b[i]![4]);
     });
-    const weights = async (dir: string) => (await readCheckpoint(join(dir, 'checkpoint.bin'))).tensors
-      .filter((t) => t.meta.group === 'model' && !/moving_/.test(t.meta.name));
+    const weights = async (dir: string) => ((await readCheckpoint(join(dir, 'checkpoint.bin'))).groups.model ?? [])
+      .filter((t) => !/moving_/.test(t.name));
     const wa = await weights(par);
     const wb = await weights(seq);
-    expect(wa.map((t) => t.meta.name)).toEqual(wb.map((t) => t.meta.name));
+    expect(wa.map((t) => t.name)).toEqual(wb.map((t) => t.name));
     wa.forEach((t, i) => {
       let err = 0;
       let ref = 0;
       t.data.forEach((v, j) => { err = Math.max(err, Math.abs(v - wb[i]!.data[j]!)); ref = Math.max(ref, Math.abs(wb[i]!.data[j]!)); });
-      expect(err / ref, t.meta.name).toBeLessThan(1e-4);
+      expect(err / ref, t.name).toBeLessThan(1e-4);
     });
   });
 
@@ -182,8 +184,8 @@ describe('trainClassifier mechanics (resnet8_tiny, wasm, synthetic CIFAR-10)', (
     expect(res.status).toBe('diverged');
     if (existsSync(join(out, 'checkpoint.bin'))) {
       const ck = await readCheckpoint<{ globalStep: number }>(join(out, 'checkpoint.bin'));
-      for (const t of ck.tensors) for (const x of t.data) expect(Number.isFinite(x)).toBe(true);
-      expect(ck.state.globalStep).toBeLessThanOrEqual(r.steps);
+      for (const t of Object.values(ck.groups).flat()) for (const x of t.data) expect(Number.isFinite(x)).toBe(true);
+      expect(ck.meta.globalStep).toBeLessThanOrEqual(r.steps);
     }
   });
 

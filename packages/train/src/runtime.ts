@@ -1,0 +1,393 @@
+/**
+ * The training runtime: one loop for every task (image classification, translation) and every method (SGD/Adam,
+ * SAM, ASAM — one code path through @asam/core's sharpness-aware optimizer).
+ *
+ * Per global step t, with lr_t from the schedule: the task's batch t (a function of seed, epoch and step only), cut into
+ * micro-batches (`microBatch` rows each) or worker shards (`workers`), and
+ *   w ← SharpnessAware(base)(∇L at w + ε(w)),  L = mean task loss of the batch,
+ * where ε is 0, ρ g/‖g‖ (SAM) or ρ T_w² g/‖T_w g‖ (ASAM). After each epoch the task evaluates; the runtime keeps the
+ * best epoch by the task's `bestMetric`.
+ *
+ * The run folder (see run-folder.ts): config.json, metrics.csv, result.json, checkpoint.bin (every epoch, every
+ * `checkpointEverySteps` steps and when `shouldStop` asks). Resume policy, the same for every task: a folder with a
+ * checkpoint is resumed ('auto'), refused ('never') or required ('require'); its config.json must equal the new config
+ * except for the task's execution-only fields (how a step is computed or how long to run, never what it computes).
+ * A resumed run takes the same batches and ends bit-identical to an uninterrupted one on a deterministic backend.
+ * Divergence: a non-finite training loss, evaluation loss or weight stops the run with status 'diverged' and leaves
+ * the last good checkpoint in place.
+ */
+import * as fs from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { writeFileAtomic } from './atomic.ts';
+import { readCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointTensorInput } from './checkpoint.ts';
+import type { TrainProgress } from './progress.ts';
+import { configDiff, metricsCsv, RUN_RESULT_FORMAT, type MetricsRow, type RunResult } from './run-folder.ts';
+import type { Schedule } from './schedules.ts';
+import type { Batch, ForwardResult, TrainingTask } from './task.ts';
+import { createDataParallel, sliceBounds, sliceTensors, type DataParallel } from './workers/data-parallel.ts';
+
+/** A run folder that cannot be started or resumed as asked (a user error: the message says what to do). */
+export class ResumeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ResumeError';
+  }
+}
+
+/** What to do with a run folder that already holds a checkpoint. */
+export type ResumePolicy = 'auto' | 'never' | 'require';
+
+/** Options of {@link train}. */
+export interface TrainOptions {
+  /** The run folder. */
+  out: string;
+  /** The task's resolved config: written to config.json, compared with it on resume. */
+  config: unknown;
+  /** Fills in a saved config.json (written by an older version) the way the task resolves configs; default: as read. */
+  resolveSaved?: (saved: unknown) => unknown;
+  /** Top-level config fields that may differ on resume: they change how a step is computed or how long to run. */
+  executionFields?: readonly string[];
+  /** Default 'auto'. */
+  resume?: ResumePolicy;
+  /** Epochs to run, and optionally a cap on steps (the run then ends after evaluating where the cap falls). */
+  epochs: number;
+  maxSteps?: number | null;
+  schedule: Schedule;
+  /** Rows per micro-batch (gradient accumulation); null = the whole batch in one pass. */
+  microBatch?: number | null;
+  /** Data-parallel worker threads (wasm/cpu backends, tasks with a `replica`); default 1. */
+  workers?: number;
+  checkpointEverySteps?: number | null;
+  /** A progress report every N steps; default 10. */
+  progressEvery?: number;
+  /** Backend name recorded in result.json (the caller chose it). */
+  backend?: string | null;
+  onProgress?: (p: TrainProgress) => void;
+  onEpoch?: (row: MetricsRow) => void;
+  /** Events worth a line in the log (resume, stop, divergence). */
+  onLog?: (message: string) => void;
+  /** Asked after every step: true writes a checkpoint there and returns with status 'stopped'. */
+  shouldStop?: () => boolean;
+  /** Makes an error of a step (e.g. out of memory) say what to do; default: the error as it is. */
+  explainStepError?: (e: unknown, batch: Batch) => Error;
+}
+
+/** The runtime's state in a checkpoint (`meta`). */
+export interface RuntimeState {
+  runtime: 1;
+  /** Epoch in progress (0-based) and the number of its steps taken. */
+  epoch: number;
+  stepInEpoch: number;
+  globalStep: number;
+  rows: MetricsRow[];
+  /** Running sums of the epoch in progress. */
+  epochLossSum: number;
+  epochWeight: number;
+  epochSums: Record<string, number>;
+  epochTrainSeconds: number;
+  wallSeconds: number;
+  stepSecondsSum: number;
+  stepsTimed: number;
+  best: { epoch: number; value: number } | null;
+}
+
+function freshState(): RuntimeState {
+  return {
+    runtime: 1, epoch: 0, stepInEpoch: 0, globalStep: 0, rows: [], epochLossSum: 0, epochWeight: 0, epochSums: {},
+    epochTrainSeconds: 0, wallSeconds: 0, stepSecondsSum: 0, stepsTimed: 0, best: null,
+  };
+}
+
+/**
+ * The runtime state of a checkpoint written by this runtime or by the two trainers before it (image classification:
+ * `epochCorrect`…, translation: `batchIndex`, `updates`…). `stepsPerEpoch` fills the step column of older rows.
+ */
+export function runtimeStateOf(meta: unknown, o: { bestMetric: string; evalSplit: string; stepsPerEpoch: number }): RuntimeState {
+  const m = meta as Record<string, unknown>;
+  if (m.runtime === 1) return m as unknown as RuntimeState;
+  const bestOf = (rows: MetricsRow[]): RuntimeState['best'] => {
+    let best: RuntimeState['best'] = null;
+    const col = `${o.evalSplit}_${o.bestMetric}`;
+    for (const r of rows) { const v = r[col]; if (typeof v === 'number' && (best === null || v > best.value)) best = { epoch: r.epoch as number, value: v }; }
+    return best;
+  };
+  if ('epochCorrect' in m) {
+    // image classification (ASAMCKPT1 and the first current-layout files)
+    const rows: MetricsRow[] = (m.rows as MetricsRow[]).map(({ epoch, ...rest }) => ({ epoch: epoch as number, step: (epoch as number) * o.stepsPerEpoch, ...rest }));
+    return {
+      runtime: 1, epoch: m.epoch as number, stepInEpoch: m.stepInEpoch as number, globalStep: m.globalStep as number, rows,
+      epochLossSum: m.epochLossSum as number, epochWeight: m.epochSeen as number, epochSums: { acc: m.epochCorrect as number },
+      epochTrainSeconds: m.epochTrainSeconds as number, wallSeconds: m.wallSeconds as number,
+      stepSecondsSum: m.stepSecondsSum as number, stepsTimed: m.stepsTimed as number, best: bestOf(rows),
+    };
+  }
+  if ('batchIndex' in m) {
+    // translation (ASAMCKP1)
+    const rows = (m.rows as Array<Record<string, number>>).map((r) => ({
+      epoch: r.epoch!, step: r.updates!, lr: r.lr!, train_loss: r.train_loss!, valid_loss: r.valid_loss!, valid_bleu: r.valid_bleu!,
+      valid_nll: r.valid_nll!, seconds: r.seconds!, tokens_per_sec: r.tokens_per_sec!,
+    }));
+    return {
+      runtime: 1, epoch: m.epoch as number, stepInEpoch: m.batchIndex as number, globalStep: m.updates as number, rows,
+      epochLossSum: m.epochLossSum as number, epochWeight: m.epochTokens as number, epochSums: {},
+      epochTrainSeconds: m.epochTrainSeconds as number, wallSeconds: m.wallSeconds as number,
+      stepSecondsSum: m.trainSeconds as number, stepsTimed: m.updates as number,
+      best: m.bestEpoch === null ? null : { epoch: m.bestEpoch as number, value: m.bestValidBleu as number },
+    };
+  }
+  throw new Error('checkpoint: its state is neither this runtime\'s nor an older trainer\'s (no runtime, epochCorrect or batchIndex field)');
+}
+
+/** Host copies of named tensors, and whether every value is finite. */
+async function hostCopy(list: ReadonlyArray<{ name: string; tensor: tf.Tensor }>): Promise<{ tensors: CheckpointTensorInput[]; finite: boolean }> {
+  let finite = true;
+  const tensors: CheckpointTensorInput[] = [];
+  for (const { name, tensor } of list) {
+    const raw = await tensor.data();
+    const data = tensor.dtype === 'int32' ? Int32Array.from(raw as Int32Array) : Float32Array.from(raw as Float32Array);
+    if (data instanceof Float32Array) for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i] as number)) { finite = false; break; }
+    tensors.push({ name, shape: tensor.shape.slice(), data });
+  }
+  return { tensors, finite };
+}
+
+/**
+ * Trains `task` in run folder `o.out` (see the module comment); returns what result.json holds.
+ * The task's model and optimizer stay the caller's (not disposed here).
+ */
+export async function train(task: TrainingTask, o: TrainOptions): Promise<RunResult> {
+  const out = o.out;
+  await mkdir(out, { recursive: true });
+  const ckptPath = path.join(out, 'checkpoint.bin');
+  const configPath = path.join(out, 'config.json');
+  const resume = o.resume ?? 'auto';
+  const hasCkpt = fs.existsSync(ckptPath);
+  const log = (m: string): void => o.onLog?.(m);
+  if (hasCkpt && resume === 'never') throw new ResumeError(`${ckptPath} exists; resume it, or choose another output directory`);
+  if (!hasCkpt && resume === 'require') throw new ResumeError(`cannot resume: no checkpoint at ${ckptPath}`);
+  if (hasCkpt && fs.existsSync(configPath)) {
+    const saved = (o.resolveSaved ?? ((x: unknown) => x))(JSON.parse(await readFile(configPath, 'utf8')));
+    const diff = configDiff(saved, o.config, o.executionFields ?? []);
+    if (diff.length) throw new ResumeError(`cannot resume ${out}: its config.json differs from this config (${diff.join('; ')}); use the same settings or a new output directory`);
+  }
+  await writeFileAtomic(configPath, JSON.stringify(o.config, null, 2) + '\n');
+
+  const { model, optimizer: opt } = task;
+  const split = task.evalSplit;
+  const bestColumn = `${split}_${task.bestMetric}`;
+  const stepsPerEpoch0 = task.stepsPerEpoch(0);
+  const totalSteps = o.maxSteps ?? o.epochs * stepsPerEpoch0;
+  const progressEvery = o.progressEvery ?? 10;
+  const microBatch = o.microBatch ?? null;
+  const workers = o.workers ?? 1;
+
+  let st = freshState();
+  let resumedFrom: RunResult['resumedFrom'] = null;
+  if (hasCkpt) {
+    const ck: Checkpoint<unknown> = await readCheckpoint(ckptPath);
+    const byName = new Map((ck.groups.model ?? []).map((t) => [t.name, t]));
+    for (const { name, variable } of model.variables) {
+      const t = byName.get(name);
+      if (!t) throw new ResumeError(`${ckptPath}: no tensor '${name}' (a checkpoint of another model?); use a new output directory`);
+      if (t.data.length !== variable.size) throw new ResumeError(`${ckptPath}: tensor '${name}' has ${t.data.length} values, the model needs ${variable.size}; use a new output directory`);
+      tf.tidy(() => variable.assign(tf.tensor(t.data as Float32Array, variable.shape, variable.dtype)));
+    }
+    const ow = (ck.groups.optimizer ?? []).map((t) => ({ name: t.name, tensor: tf.tensor(t.data as Float32Array | Int32Array, t.shape, t.dtype === 'bool' ? 'bool' : t.dtype) }));
+    await opt.setWeights(ow);
+    tf.dispose(ow.map((w) => w.tensor));
+    st = runtimeStateOf(ck.meta, { bestMetric: task.bestMetric, evalSplit: split, stepsPerEpoch: stepsPerEpoch0 });
+    resumedFrom = { epoch: st.epoch, step: st.stepInEpoch };
+    log(`resumed from ${ckptPath}: epoch ${st.epoch + 1}, step ${st.stepInEpoch} of it (global step ${st.globalStep})`);
+  }
+
+  const wallStart = performance.now() - st.wallSeconds * 1000;
+  const nowWall = (): number => (performance.now() - wallStart) / 1000;
+
+  const result = (status: RunResult['status'], divergedAt: RunResult['divergedAt'], test: RunResult['test'] = null,
+    final: RunResult['final'] = null): RunResult => {
+    const last = st.rows[st.rows.length - 1] ?? null;
+    const lastBest = last?.[bestColumn];
+    return {
+      format: RUN_RESULT_FORMAT, status, epochs: o.epochs, epochsCompleted: st.rows.length, steps: st.globalStep,
+      best: st.best === null ? null : { metric: bestColumn, value: st.best.value, epoch: st.best.epoch },
+      final: final ?? (typeof lastBest === 'number' ? { metric: bestColumn, value: lastBest } : null),
+      last, test, wallSeconds: nowWall(), meanStepSeconds: st.stepsTimed ? st.stepSecondsSum / st.stepsTimed : null,
+      trainableParams: model.trainableParams, backend: o.backend ?? null, resumedFrom, divergedAt, out, task: task.summary(),
+    };
+  };
+  const writeResult = async (r: RunResult): Promise<RunResult> => {
+    await writeFileAtomic(path.join(out, 'result.json'), JSON.stringify(r, null, 2) + '\n');
+    return r;
+  };
+  await writeResult(result('running', null));
+
+  /** Writes the checkpoint; false (nothing written) when a weight is not finite. */
+  const saveCheckpoint = async (): Promise<boolean> => {
+    const m = await hostCopy(model.variables.map((v) => ({ name: v.name, tensor: v.variable })));
+    if (!m.finite) return false;
+    const ow = await opt.getWeights();
+    try {
+      const os = await hostCopy(ow.map((w) => ({ name: w.name, tensor: w.tensor })));
+      st.wallSeconds = nowWall();
+      await writeCheckpoint(ckptPath, st, { model: m.tensors, optimizer: os.tensors });
+    } finally {
+      // getWeights returns live state variables plus fresh scalars (iteration counters): free only the latter
+      tf.dispose(ow.map((w) => w.tensor).filter((t) => !(t instanceof tf.Variable)));
+    }
+    return true;
+  };
+  const diverged = async (epoch: number, step: number, loss: number): Promise<RunResult> => {
+    log(`non-finite ${Number.isNaN(loss) ? 'loss or weights' : `loss ${loss}`} at epoch ${epoch + 1}, step ${step}: stopping with status 'diverged' (the last good checkpoint stays)`);
+    return writeResult(result('diverged', { epoch, step, loss }));
+  };
+
+  let parallel: DataParallel | null = null;
+  try {
+    if (workers > 1) {
+      const backend = tf.getBackend();
+      if (backend !== 'wasm' && backend !== 'cpu') throw new Error(`workers = ${workers} needs the wasm or cpu backend (worker threads each run their own); this run is on '${backend}': use workers 1`);
+      if (!task.replica) throw new Error(`workers = ${workers}: this task has no replica module for worker threads; use workers 1`);
+      parallel = await createDataParallel(model, opt, task.replica, workers, backend);
+    }
+
+    /** One step on `batch`: the clean pass's mean loss and metric sums. */
+    const step = async (batch: Batch): Promise<{ loss: number; sums: Record<string, number> }> => {
+      if (parallel !== null) return parallel.step(batch, st.globalStep);
+      const n = batch.rows;
+      const parts = microBatch === null ? 1 : Math.min(n, Math.ceil(n / microBatch));
+      if (opt.config.microBatches !== parts) opt.setMicroBatches(parts);
+      const calls = new Map<number, number>();
+      const cleanSums: Array<Record<string, tf.Scalar>> = [];
+      let lossT: tf.Scalar | null = null;
+      try {
+        lossT = opt.minimize((part) => {
+          const k = part?.index ?? 0;
+          const seen = calls.get(k) ?? 0;
+          calls.set(k, seen + 1);
+          const ctx = { step: st.globalStep, pass: seen === 0 ? 'clean' as const : 'perturbed' as const, part: k, parts: part?.count ?? 1 };
+          let r: ForwardResult;
+          let scale = 1;
+          if (part === undefined) {
+            r = model.forward(batch.tensors, ctx);
+          } else {
+            // slice k of K: its mean loss enters as (its weight · K / the batch's weight), so the mean over slices is the batch's
+            const [lo, hi] = sliceBounds(n, part.count)[k]!;
+            const slice = sliceTensors(batch.tensors, lo, hi);
+            scale = (model.weightOf(slice) * part.count) / batch.weight;
+            r = model.forward(slice, ctx);
+          }
+          if (seen === 0 && r.sums) cleanSums.push(Object.fromEntries(Object.entries(r.sums).map(([name, v]) => [name, tf.keep(v)])));
+          return scale === 1 ? r.loss : tf.mul(r.loss, scale) as tf.Scalar;
+        }, true, model.trainable);
+        const loss = (await lossT!.data())[0] as number;
+        const sums: Record<string, number> = {};
+        for (const s of cleanSums) for (const [name, v] of Object.entries(s)) sums[name] = (sums[name] ?? 0) + ((await v.data())[0] as number);
+        return { loss, sums };
+      } finally {
+        lossT?.dispose();
+        for (const s of cleanSums) tf.dispose(Object.values(s));
+      }
+    };
+
+    const epochMetrics = (): Record<string, number> =>
+      Object.fromEntries(Object.entries(st.epochSums).map(([k, v]) => [k, v / Math.max(1e-12, st.epochWeight)]));
+    const maxStepsReached = (): boolean => o.maxSteps !== undefined && o.maxSteps !== null && st.globalStep >= o.maxSteps;
+
+    while (st.epoch < o.epochs && !maxStepsReached()) {
+      const epoch = st.epoch;
+      const stepsPerEpoch = task.stepsPerEpoch(epoch);
+      let lr = o.schedule(st.globalStep, totalSteps);
+      if (st.stepInEpoch < stepsPerEpoch) {
+        for await (const batch of task.batches(epoch, st.stepInEpoch)) {
+          const t0 = performance.now();
+          lr = o.schedule(st.globalStep, totalSteps);
+          opt.setLearningRate(lr);
+          let r: { loss: number; sums: Record<string, number> };
+          try {
+            r = await step(batch);
+          } catch (e) {
+            throw o.explainStepError ? o.explainStepError(e, batch) : e;
+          } finally {
+            tf.dispose(Object.values(batch.tensors));
+          }
+          const dt = (performance.now() - t0) / 1000;
+          if (!Number.isFinite(r.loss)) return await diverged(epoch, st.stepInEpoch, r.loss);
+          st.epochLossSum += r.loss * batch.weight;
+          st.epochWeight += batch.weight;
+          for (const [k, v] of Object.entries(r.sums)) st.epochSums[k] = (st.epochSums[k] ?? 0) + v;
+          st.epochTrainSeconds += dt;
+          st.stepSecondsSum += dt;
+          st.stepsTimed++;
+          st.stepInEpoch++;
+          st.globalStep++;
+          const done = st.stepInEpoch >= stepsPerEpoch || maxStepsReached();
+          if (o.onProgress && (done || st.stepInEpoch % progressEvery === 0)) {
+            o.onProgress({
+              phase: 'train', epoch, epochs: o.epochs, step: st.stepInEpoch, stepsPerEpoch, globalStep: st.globalStep, totalSteps,
+              loss: st.epochLossSum / st.epochWeight, train: epochMetrics(), lr, unit: task.unit,
+              perSecond: st.epochWeight / Math.max(1e-9, st.epochTrainSeconds),
+              etaSeconds: (st.stepSecondsSum / st.stepsTimed) * Math.max(0, totalSteps - st.globalStep),
+            });
+          }
+          if (done) break;
+          if (o.checkpointEverySteps != null && st.globalStep % o.checkpointEverySteps === 0) {
+            if (!(await saveCheckpoint())) return await diverged(epoch, st.stepInEpoch, NaN);
+          }
+          if (o.shouldStop?.()) {
+            if (!(await saveCheckpoint())) return await diverged(epoch, st.stepInEpoch, NaN);
+            log(`stop requested: checkpoint at epoch ${epoch + 1}, step ${st.stepInEpoch} (global ${st.globalStep}); the run resumes from it`);
+            return await writeResult(result('stopped', null));
+          }
+        }
+      }
+
+      // ---- end of the epoch (or of the step cap): evaluation, best epoch, metrics, checkpoint
+      const te0 = performance.now();
+      const ev = await task.evaluate(epoch);
+      const evalSeconds = (performance.now() - te0) / 1000;
+      const evalLoss = ev.metrics.loss;
+      if (evalLoss !== undefined && evalLoss !== null && !Number.isFinite(evalLoss)) return await diverged(epoch, st.stepInEpoch, evalLoss);
+      const row: MetricsRow = {
+        epoch: epoch + 1, step: st.globalStep, lr,
+        train_loss: st.epochLossSum / Math.max(1e-12, st.epochWeight),
+        ...Object.fromEntries(Object.entries(epochMetrics()).map(([k, v]) => [`train_${k}`, v])),
+        ...Object.fromEntries(Object.entries(ev.metrics).map(([k, v]) => [`${split}_${k}`, v])),
+        seconds: st.epochTrainSeconds + evalSeconds,
+        [`${task.unit}_per_sec`]: st.epochWeight / Math.max(1e-9, st.epochTrainSeconds),
+      };
+      const value = row[bestColumn];
+      if (typeof value === 'number' && (st.best === null || value > st.best.value)) {
+        st.best = { epoch: epoch + 1, value };
+        await ev.save?.('best');
+      }
+      await ev.save?.('last');
+      const trainMetrics = epochMetrics();
+      st.rows.push(row);
+      st.epoch++;
+      st.stepInEpoch = 0;
+      st.epochLossSum = 0; st.epochWeight = 0; st.epochSums = {}; st.epochTrainSeconds = 0;
+      await writeFileAtomic(path.join(out, 'metrics.csv'), metricsCsv(st.rows));
+      if (!(await saveCheckpoint())) { st.rows.pop(); return await diverged(epoch, stepsPerEpoch, NaN); }
+      o.onEpoch?.(row);
+      o.onProgress?.({
+        phase: 'epoch_end', epoch, epochs: o.epochs, step: stepsPerEpoch, stepsPerEpoch, globalStep: st.globalStep, totalSteps,
+        loss: row.train_loss as number, train: trainMetrics,
+        lr, unit: task.unit, perSecond: row[`${task.unit}_per_sec`] as number,
+        etaSeconds: (st.stepsTimed ? st.stepSecondsSum / st.stepsTimed : 0) * Math.max(0, totalSteps - st.globalStep) + evalSeconds * (o.epochs - st.epoch),
+      });
+      if (maxStepsReached()) break;
+      if (st.epoch < o.epochs && o.shouldStop?.()) {
+        log(`stop requested: checkpoint at the end of epoch ${epoch + 1}; the run resumes from it`);
+        return await writeResult(result('stopped', null));
+      }
+    }
+
+    const test = task.finalTest ? await task.finalTest(st.best === null ? null : { epoch: st.best.epoch }) : null;
+    return await writeResult(result('completed', null, test?.metrics ?? null,
+      test ? { metric: `test_${test.headline}`, value: test.metrics[test.headline]! } : null));
+  } finally {
+    await parallel?.close();
+  }
+}
