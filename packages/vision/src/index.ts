@@ -15,3 +15,4 @@ export { trainClassifier, metricsCsv, IMAGENET_MEAN, IMAGENET_STD, ResumeError }
 export type { TrainHooks, TrainProgress, TrainResult, EpochMetrics } from './train/trainer.ts';
 export { writeCheckpoint, readCheckpoint } from './train/checkpoint.ts';
 export type { Checkpoint, StoredTensor } from './train/checkpoint.ts';
+export { partialTrainConfigSchema, trainConfigJsonSchema, trainConfigSchema } from './train/config.ts';
