@@ -109,6 +109,11 @@ export class TrainConfigError extends ConfigError {
     super(field, value, valid, 'config');
     this.name = 'TrainConfigError';
   }
+
+  /** The valid range and fix (the `expected` of ConfigError; the name this class had before). */
+  get valid(): string {
+    return this.expected;
+  }
 }
 
 /** ρ default per method (Kwon et al. 2021, Table 2 settings for CIFAR-10). */
