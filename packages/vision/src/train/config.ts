@@ -2,7 +2,8 @@
  * Training configuration: the paper's CIFAR recipe as defaults (Kwon et al. 2021, §5.1, following Foret et al. 2021:
  * SGD momentum 0.9, lr 0.1, cosine schedule, weight decay 5e-4, batch 128, label smoothing 0.1, crop + flip,
  * 200 epochs), and an ImageNet recipe when `dataset: 'imagenet'` (see `IMAGENET_RECIPE`), validated at the
- * boundary. Errors name the field, the value and the valid range.
+ * boundary by one zod schema (`partialTrainConfigSchema` → defaults → `trainConfigSchema`, through @asam/train's
+ * `parseConfig`). Errors name the field, the value, the valid range and the fix, on one line.
  */
 import type { Method } from '@asam/core';
 import {
