@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@asam/train';
 import { defineExperiment, expandGrid, ExperimentRegistry, matchesFilter, type ExperimentDef } from './experiment.ts';
 
 const def = (over: Partial<ExperimentDef> = {}): ExperimentDef => ({
@@ -16,16 +17,23 @@ describe('experiment registry', () => {
   });
   it('an unknown id lists the valid ones', () => {
     const r = new ExperimentRegistry([def(), def({ id: 'other_exp' })]);
-    expect(() => r.get('nope')).toThrow(/unknown experiment "nope"; valid: toy_exp, other_exp/);
+    expect(() => r.get('nope')).toThrow(/unknown experiment 'nope'; valid experiments: toy_exp, other_exp/);
     expect(r.forProfile('smoke').map((d) => d.id)).toEqual(['toy_exp', 'other_exp']);
   });
   it('validates fields with the value and the valid choices', () => {
     expect(() => defineExperiment(def({ id: 'Bad-Id' }))).toThrow(/lower_snake/);
-    expect(() => defineExperiment(def({ task: 'speech' as never }))).toThrow(/task "speech" is unknown; valid: vision, nmt/);
-    expect(() => defineExperiment(def({ grid: { optimizer: ['adam' as never] } }))).toThrow(/"adam"; valid: sgd, sam, asam/);
-    expect(() => defineExperiment(def({ grid: { optimizer: ['sam'], rho: { sam: [-1] } } }))).toThrow(/ρ must be a finite number >= 0/);
+    expect(() => defineExperiment(def({ task: 'speech' as never }))).toThrow(/experiment toy_exp\.task = "speech" is invalid: expected one of "vision", "nmt"/);
+    expect(() => defineExperiment(def({ grid: { optimizer: ['adam' as never] } }))).toThrow(/grid\.optimizer\[0\] = "adam" is invalid: expected one of "sgd", "sam", "asam"/);
+    expect(() => defineExperiment(def({ grid: { optimizer: ['sam'], rho: { sam: [-1] } } }))).toThrow(/grid\.rho\.sam\[0\] = -1 is invalid: expected a finite number >= 0 \(a ρ value\)/);
     expect(() => defineExperiment(def({ grid: { optimizer: ['sam'] } }))).toThrow(/optimizer "sam" has no ρ list/);
-    expect(() => defineExperiment(def({ profiles: { fast: {} } as never }))).toThrow(/profile "fast" is unknown; valid: smoke, quick, cpu, paper/);
+    expect(() => defineExperiment(def({ profiles: { fast: {} } as never }))).toThrow(/profiles\.fast = \{\} is invalid: expected no such field; valid fields: smoke, quick, cpu, paper/);
+    expect(() => defineExperiment(def({ profiles: {} }))).toThrow(/profiles = \{\} is invalid: expected at least one profile/);
+    expect(() => defineExperiment(def({ grid: { seed: [0, 0] } }))).toThrow(/grid\.seed = \[0,0\] is invalid: expected a list without duplicates/);
+    expect(() => defineExperiment(def({ grid: { optimizer: ['sgd'], seeds: [1] } as never }))).toThrow(/grid\.seeds = \[1\] is invalid: expected no such field; valid fields: optimizer, rho, seed; did you mean "seed"\?/);
+    expect(() => defineExperiment(def({ paper: { setting: 's', values: { adam: 1 } as never, source: 'x' } }))).toThrow(/paper\.values\.adam = 1 .*valid fields: sgd, sam, asam/);
+    expect(() => defineExperiment(def({ profiles: { smoke: { grid: { optimizer: ['asam'], rho: { asam: [] } } } } }))).toThrow(/profiles\.smoke\.grid\.rho\.asam = \[\] is invalid: expected a non-empty list of ρ values/);
+    expect(() => defineExperiment(def({ profiles: { smoke: { grid: { optimizer: ['asam'], rho: { asam: [] } } } } }))).toThrow(ConfigError);
+    expect(defineExperiment(def())).toEqual(def());
   });
 });
 

@@ -3,6 +3,8 @@
  * profiles (`smoke`, `cpu`, `paper`) that override both. `expandGrid` turns an experiment and a
  * profile into the list of cells the sweep runner executes, one child process per cell.
  */
+import { addConfigIssue, createRegistry, numberField, oneOf, parseConfig, type Registry } from '@asam/train';
+import { z } from 'zod';
 
 /** Tasks a cell can run. Each has an adapter in `src/tasks/`. */
 export const TASKS = ['vision', 'nmt', 'scale_invariance', 'sharpness_gap', 'step_time'] as const;
@@ -101,73 +103,69 @@ export interface Cell {
 
 const ID_RE = /^[a-z][a-z0-9_]*$/;
 
-function fail(where: string, msg: string): never {
-  throw new Error(`experiment ${where}: ${msg}`);
-}
-
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function validateGrid(where: string, g: Grid): void {
-  if (!isPlainObject(g)) fail(where, `grid must be an object, got ${JSON.stringify(g)}`);
-  for (const k of Object.keys(g)) {
-    if (!['optimizer', 'rho', 'seed'].includes(k)) fail(where, `unknown grid field "${k}"; valid fields: optimizer, rho, seed`);
-  }
-  if (g.optimizer !== undefined) {
-    if (!Array.isArray(g.optimizer) || g.optimizer.length === 0) fail(where, 'grid.optimizer must be a non-empty array');
-    for (const o of g.optimizer) {
-      if (!OPTIMIZERS.includes(o)) fail(where, `grid.optimizer has "${String(o)}"; valid: ${OPTIMIZERS.join(', ')}`);
-    }
-    if (new Set(g.optimizer).size !== g.optimizer.length) fail(where, `grid.optimizer has duplicates: ${g.optimizer.join(', ')}`);
-  }
-  if (g.rho !== undefined) {
-    if (!isPlainObject(g.rho)) fail(where, 'grid.rho must be an object { sam: [...], asam: [...] }');
-    for (const [k, vals] of Object.entries(g.rho)) {
-      if (!OPTIMIZERS.includes(k as OptimizerName)) fail(where, `grid.rho has key "${k}"; valid: ${OPTIMIZERS.join(', ')}`);
-      if (!Array.isArray(vals) || vals.length === 0) fail(where, `grid.rho.${k} must be a non-empty array of numbers >= 0`);
-      for (const r of vals) {
-        if (typeof r !== 'number' || !Number.isFinite(r) || r < 0) fail(where, `grid.rho.${k} has ${JSON.stringify(r)}; ρ must be a finite number >= 0`);
+const noDuplicates = (a: unknown[]): boolean => new Set(a).size === a.length;
+const optimizerName = oneOf(OPTIMIZERS);
+const configObject = (what: string) => z.record(z.string(), z.unknown(), { error: what });
+const perOptimizer = <T extends z.ZodType>(s: T) => z.strictObject({ sgd: s.optional(), sam: s.optional(), asam: s.optional() }, { error: 'an object keyed by optimizer (sgd, sam, asam)' });
+
+/** The swept dimensions: each list non-empty and without duplicates. */
+const gridSchema = z.strictObject({
+  optimizer: z.array(optimizerName, { error: 'a non-empty list of optimizer names (sgd, sam, asam)' }).min(1)
+    .refine(noDuplicates, { error: 'a list without duplicates' }).optional(),
+  rho: perOptimizer(z.array(numberField({ min: 0, expected: 'a finite number >= 0 (a ρ value)' }), { error: 'a non-empty list of ρ values >= 0, e.g. [0.05]' }).min(1)).optional(),
+  seed: z.array(numberField({ int: true, min: 0, expected: 'an integer >= 0 (a seed)' }), { error: 'a non-empty list of integer seeds, e.g. [0, 1, 2]' }).min(1)
+    .refine(noDuplicates, { error: 'a list without duplicates' }).optional(),
+}, { error: 'an object { optimizer?, rho?, seed? }' });
+
+const profileSchema = z.strictObject({
+  base: configObject('a config object (deep-merged into the experiment base)').optional(),
+  grid: gridSchema.optional(),
+  note: z.string({ error: 'a one-line note' }).optional(),
+}, { error: 'an object { base?, grid?, note? }' });
+
+/** An experiment definition (`defineExperiment` checks it and the grid of every profile). */
+export const experimentSchema = z.strictObject({
+  id: z.string({ error: 'a lower_snake id ([a-z][a-z0-9_]*)' }).regex(ID_RE),
+  title: z.string({ error: 'a title' }),
+  task: oneOf(TASKS),
+  description: z.string({ error: 'a description' }),
+  base: configObject('a config object'),
+  grid: gridSchema,
+  profiles: z.strictObject(Object.fromEntries(PROFILES.map((p) => [p, profileSchema.optional()])), { error: `an object keyed by profile (${PROFILES.join(', ')})` })
+    .refine((p) => Object.values(p).some((v) => v !== undefined), { error: `at least one profile (${PROFILES.join(', ')})` }),
+  paper: z.strictObject({
+    setting: z.string({ error: 'the paper setting' }),
+    values: perOptimizer(numberField()),
+    source: z.string({ error: 'the source (paper, table)' }),
+  }, { error: 'an object { setting, values, source }' }).optional(),
+  baseOptimizer: oneOf(['sgd', 'adam']).optional(),
+  sweepOrder: numberField({ int: true }).optional(),
+  claims: z.array(z.strictObject({ better: optimizerName, worse: optimizerName, paper: z.string({ error: "the paper's figure, as text" }) }, { error: 'an object { better, worse, paper }' }),
+    { error: 'a list of claims' }).optional(),
+  rhoSweepOf: z.string({ error: 'an experiment id' }).regex(ID_RE).optional(),
+}, { error: 'an experiment definition object' }).superRefine((def, ctx) => {
+  for (const p of Object.keys(def.profiles) as ProfileName[]) {
+    if (!def.profiles[p]) continue;
+    const g = resolveGrid(def as ExperimentDef, p);
+    for (const o of g.optimizer ?? []) {
+      if (o !== 'sgd' && !(g.rho?.[o]?.length)) {
+        addConfigIssue(ctx, ['profiles', p, 'grid', 'rho', o], undefined, `a ρ list: optimizer "${o}" has no ρ list in profile ${p}; add grid.rho.${o} (to the experiment's grid or the profile's), e.g. [0.05]`);
       }
     }
   }
-  if (g.seed !== undefined) {
-    if (!Array.isArray(g.seed) || g.seed.length === 0) fail(where, 'grid.seed must be a non-empty array of integers');
-    for (const s of g.seed) {
-      if (!Number.isInteger(s) || s < 0) fail(where, `grid.seed has ${JSON.stringify(s)}; seeds are integers >= 0`);
-    }
-    if (new Set(g.seed).size !== g.seed.length) fail(where, `grid.seed has duplicates: ${g.seed.join(', ')}`);
-  }
-}
+});
 
 /**
- * Checks an experiment definition and returns it unchanged (typed). Throws with the field, the
- * value and the valid choices when something is wrong: unknown task, profile or optimizer, bad ρ,
+ * Checks an experiment definition (`experimentSchema`) and returns it unchanged (typed). Throws a ConfigError naming
+ * the field path, the value and the valid choices when something is wrong: unknown task, profile or optimizer, bad ρ,
  * a `sam`/`asam` optimizer without a ρ list in some profile.
  */
 export function defineExperiment(def: ExperimentDef): ExperimentDef {
-  const where = `"${String(def?.id)}"`;
-  if (typeof def.id !== 'string' || !ID_RE.test(def.id)) fail(where, `id must match ${ID_RE} (lower_snake), got ${JSON.stringify(def.id)}`);
-  if (!TASKS.includes(def.task)) fail(where, `task "${String(def.task)}" is unknown; valid: ${TASKS.join(', ')}`);
-  if (!isPlainObject(def.base)) fail(where, 'base must be a config object');
-  validateGrid(where, def.grid);
-  const names = Object.keys(def.profiles ?? {});
-  if (names.length === 0) fail(where, `needs at least one profile (${PROFILES.join(', ')})`);
-  for (const p of names) {
-    if (!PROFILES.includes(p as ProfileName)) fail(where, `profile "${p}" is unknown; valid: ${PROFILES.join(', ')}`);
-    const spec = def.profiles[p as ProfileName]!;
-    if (spec.base !== undefined && !isPlainObject(spec.base)) fail(`${where} profile ${p}`, 'base must be an object');
-    if (spec.grid) validateGrid(`${where} profile ${p}`, spec.grid);
-    const g = resolveGrid(def, p as ProfileName);
-    for (const o of g.optimizer ?? []) {
-      if (o !== 'sgd' && !(g.rho?.[o]?.length)) fail(`${where} profile ${p}`, `optimizer "${o}" has no ρ list; add grid.rho.${o}, e.g. [0.05]`);
-    }
-  }
-  if (def.paper) {
-    for (const k of Object.keys(def.paper.values)) {
-      if (!OPTIMIZERS.includes(k as OptimizerName)) fail(where, `paper.values has key "${k}"; valid: ${OPTIMIZERS.join(', ')}`);
-    }
-  }
+  parseConfig(experimentSchema, def, `experiment ${isPlainObject(def) ? String(def.id) : '(not an object)'}`);
   return def;
 }
 
@@ -240,9 +238,12 @@ export function expandGrid(def: ExperimentDef, profile: ProfileName): Cell[] {
   return cells;
 }
 
-/** A strict registry of experiments: duplicate ids are refused; unknown ids list the valid ones. */
+/**
+ * A strict registry of experiments (an @asam/train `createRegistry`): duplicate ids are refused; unknown ids
+ * (UnknownIdError) list the valid ones.
+ */
 export class ExperimentRegistry {
-  private readonly byId = new Map<string, ExperimentDef>();
+  private readonly byId: Registry<ExperimentDef> = createRegistry<ExperimentDef>('experiment');
 
   constructor(defs: ExperimentDef[] = []) {
     for (const d of defs) this.register(d);
@@ -251,15 +252,12 @@ export class ExperimentRegistry {
   /** Adds an experiment (validated by `defineExperiment`); throws on a duplicate id. */
   register(def: ExperimentDef): void {
     defineExperiment(def);
-    if (this.byId.has(def.id)) throw new Error(`experiment "${def.id}" is already registered; experiment ids must be unique`);
-    this.byId.set(def.id, def);
+    this.byId.register(def.id, def);
   }
 
   /** The experiment with this id; throws listing the registered ids otherwise. */
   get(id: string): ExperimentDef {
-    const d = this.byId.get(id);
-    if (!d) throw new Error(`unknown experiment "${id}"; valid: ${this.ids().join(', ')}`);
-    return d;
+    return this.byId.get(id);
   }
 
   /** Whether an experiment with this id is registered. */
@@ -269,12 +267,12 @@ export class ExperimentRegistry {
 
   /** Registered ids, in registration order. */
   ids(): string[] {
-    return [...this.byId.keys()];
+    return this.byId.ids();
   }
 
   /** Registered experiments, in registration order. */
   list(): ExperimentDef[] {
-    return [...this.byId.values()];
+    return this.byId.list();
   }
 
   /** Experiments that define the given profile, in registration order. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { UnknownIdError } from '@asam/train';
 import { expandGrid, PROFILES } from '../src/experiment.ts';
 import { createExperimentRegistry } from '../src/experiments/index.ts';
 import { taskModulePath } from '../src/tasks/registry.ts';
@@ -15,6 +16,10 @@ describe('the experiment registry', () => {
         expect(new Set(ids).size, `${d.id}/${p}`).toBe(ids.length);
       }
     }
+  });
+  it('an unknown task is an UnknownIdError listing the tasks', () => {
+    expect(() => taskModulePath('speech')).toThrow(UnknownIdError);
+    expect(() => taskModulePath('speech')).toThrow("unknown task 'speech'; valid tasks: vision, nmt, scale_invariance, sharpness_gap, step_time");
   });
   it('uses the published ρ per dataset', () => {
     const rho = (id: string) => expandGrid(reg.get(id), 'paper').map((c) => `${c.optimizer}:${c.rho}`);

@@ -1,5 +1,6 @@
-/** Where each task's adapter module lives (the child process imports it by path). */
+/** Where each task's adapter module lives (the child process imports it by path), as an @asam/train registry. */
 import { fileURLToPath } from 'node:url';
+import { createRegistry } from '@asam/train';
 import { TASKS, type TaskName } from '../experiment.ts';
 
 const MODULES: Record<TaskName, string> = {
@@ -10,8 +11,11 @@ const MODULES: Record<TaskName, string> = {
   step_time: './step-time.ts',
 };
 
-/** Absolute path of the adapter module for a task; throws listing valid tasks for an unknown name. */
+/** Task name → absolute path of its adapter module, in the order of `TASKS`. */
+const taskModules = createRegistry<string>('task');
+for (const t of TASKS) taskModules.register(t, fileURLToPath(new URL(MODULES[t], import.meta.url)));
+
+/** Absolute path of the adapter module for a task; throws (UnknownIdError) listing valid tasks for an unknown name. */
 export function taskModulePath(task: string): string {
-  if (!TASKS.includes(task as TaskName)) throw new Error(`unknown task "${task}"; valid: ${TASKS.join(', ')}`);
-  return fileURLToPath(new URL(MODULES[task as TaskName], import.meta.url));
+  return taskModules.get(task);
 }

@@ -30,8 +30,8 @@ describe('runCli', () => {
     expect(await run(async () => { throw data; })).toEqual({ code: 2, err: 'error: CIFAR-10 train split not found. Looked in: /a, /b; To get it: pnpm fetch\n' });
   });
 
-  it('treats the trainers\' resume refusals and a missing external tool as user errors', async () => {
-    for (const name of ['ResumeError', 'MissingToolError']) {
+  it('treats the trainers\' resume refusals, a missing external tool, @asam/train\'s config errors and unknown registry ids as user errors', async () => {
+    for (const name of ['ResumeError', 'MissingToolError', 'ConfigError', 'UnknownIdError']) {
       const e = new Error(`${name}: what to do`);
       e.name = name;
       expect(await run(async () => { throw e; })).toEqual({ code: 2, err: `error: ${name}: what to do\n` });

@@ -5,6 +5,8 @@
  * narrower FFN and 4 heads, dropout 0.3, shared decoder input/output embeddings). The other presets are CPU-sized
  * variants for this machine and for tests.
  */
+import { addConfigIssue, booleanField, createRegistry, numberField, parseConfig } from '@asam/train';
+import { z } from 'zod';
 
 /** Architecture of an encoder-decoder Transformer. Vocabulary sizes come from the tokenizer, not from here. */
 export interface TransformerArch {
@@ -38,65 +40,57 @@ export interface TransformerPreset {
   arch: TransformerArch;
 }
 
-const registry = new Map<string, TransformerPreset>();
+const posInt = (min = 1) => numberField({ int: true, min, expected: `an integer >= ${min}` });
+const rate = () => numberField({ min: 0, lt: 1, expected: 'a number in [0, 1)' });
 
-/** Adds a preset; refuses duplicate names and invalid architectures. */
+/** Each architecture field on its own (also the fields `archOverrides` of a translation config may set). */
+export const transformerArchFields = {
+  encoderLayers: posInt().describe('Encoder layers.'),
+  decoderLayers: posInt().describe('Decoder layers.'),
+  dModel: posInt(2).describe('Model width d_model (embedding size); even, divisible by heads.'),
+  ffnDim: posInt().describe('Inner width of the position-wise feed-forward block.'),
+  heads: posInt().describe('Attention heads; must divide dModel.'),
+  dropout: rate().describe('Dropout on embeddings, attention output and FFN output (fairseq --dropout).'),
+  attentionDropout: rate().describe('Dropout on attention probabilities (fairseq --attention-dropout).'),
+  activationDropout: rate().describe('Dropout after the FFN ReLU (fairseq --activation-dropout).'),
+  shareDecoderInputOutputEmbed: booleanField().describe("Tie the decoder's input embedding and output projection."),
+  shareAllEmbeddings: booleanField().describe('One embedding matrix for source, target and output (needs a joint vocabulary).'),
+  preNorm: booleanField().describe('Layer norm before each sub-block (pre-norm) instead of after the residual add (post-norm).'),
+  scaleEmbedding: booleanField().describe('Multiply token embeddings by sqrt(dModel) (fairseq default).'),
+} satisfies Record<keyof TransformerArch, z.ZodType>;
+
+/** A complete architecture: every field valid, heads dividing dModel, dModel even. */
+export const transformerArchSchema: z.ZodType<TransformerArch, TransformerArch> = z.object(transformerArchFields, { error: 'an object of architecture fields' })
+  .superRefine((a, ctx) => {
+    if (a.dModel % a.heads !== 0) addConfigIssue(ctx, ['heads'], a.heads, `a divisor of dModel = ${a.dModel} (dModel must be divisible by heads); choose heads dividing dModel`);
+    if (a.dModel % 2 !== 0) addConfigIssue(ctx, ['dModel'], a.dModel, 'an even number (sinusoidal positions use sin/cos halves)');
+  });
+
+const presets = createRegistry<TransformerPreset>('Transformer preset');
+
+/** Adds a preset; refuses names that are not lower_snake or already taken, and invalid architectures. */
 export function registerPreset(p: TransformerPreset): void {
-  if (registry.has(p.name)) throw new Error(`Transformer preset '${p.name}' is already registered; pick another name.`);
-  if (!/^[a-z][a-z0-9_]*$/.test(p.name)) {
-    throw new Error(`Transformer preset name '${p.name}' must be lower_snake_case (letters, digits, '_').`);
-  }
-  validateArch(p.arch, `preset ${p.name}`);
-  registry.set(p.name, { ...p, arch: { ...p.arch } });
+  if (!presets.has(p.name)) validateArch(p.arch, `preset ${p.name}`);
+  presets.register(p.name, { ...p, arch: { ...p.arch } });
 }
 
-/** Looks a preset up by name; an unknown name lists the valid ones. Returns a copy. */
+/** Looks a preset up by name; an unknown name (UnknownIdError) lists the valid ones. Returns a copy. */
 export function getPreset(name: string): TransformerPreset {
-  const p = registry.get(name);
-  if (!p) {
-    throw new Error(`Unknown Transformer preset '${name}'. Valid presets: ${listPresets().join(', ')}.`);
-  }
+  const p = presets.get(name);
   return { ...p, arch: { ...p.arch } };
 }
 
 /** Names of all registered presets, in registration order. */
 export function listPresets(): string[] {
-  return [...registry.keys()];
+  return presets.ids();
 }
 
-/** Checks an architecture; errors name the field, the value and the valid range. */
+/**
+ * Checks an architecture (`transformerArchSchema`); throws a ConfigError naming `<where>.<field>`, the value, the
+ * valid range and the fix.
+ */
 export function validateArch(a: TransformerArch, where = 'arch'): void {
-  const posInt = (field: keyof TransformerArch, min = 1): void => {
-    const v = a[field];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-      throw new Error(`${where}.${field} = ${String(v)} is invalid: expected an integer >= ${min}.`);
-    }
-  };
-  const rate = (field: keyof TransformerArch): void => {
-    const v = a[field];
-    if (typeof v !== 'number' || !(v >= 0 && v < 1)) {
-      throw new Error(`${where}.${field} = ${String(v)} is invalid: expected a number in [0, 1).`);
-    }
-  };
-  const bool = (field: keyof TransformerArch): void => {
-    if (typeof a[field] !== 'boolean') throw new Error(`${where}.${field} = ${String(a[field])} is invalid: expected true or false.`);
-  };
-  posInt('encoderLayers');
-  posInt('decoderLayers');
-  posInt('dModel', 2);
-  posInt('ffnDim');
-  posInt('heads');
-  if (a.dModel % a.heads !== 0) {
-    throw new Error(`${where}.dModel = ${a.dModel} is not divisible by ${where}.heads = ${a.heads}; choose heads dividing dModel.`);
-  }
-  if (a.dModel % 2 !== 0) throw new Error(`${where}.dModel = ${a.dModel} must be even (sinusoidal positions use sin/cos halves).`);
-  rate('dropout');
-  rate('attentionDropout');
-  rate('activationDropout');
-  bool('shareDecoderInputOutputEmbed');
-  bool('shareAllEmbeddings');
-  bool('preNorm');
-  bool('scaleEmbedding');
+  parseConfig(transformerArchSchema, a, where);
 }
 
 const fairseqDefaults = {

@@ -3,8 +3,12 @@
  * de-en recipe (examples/translation/README.md): Adam (0.9, 0.98), lr 5e-4, inverse-sqrt schedule with 4000 warmup
  * updates from 1e-7, weight decay 1e-4, label smoothing 0.1, 4096 max tokens, dropout 0.3 (in the preset).
  */
-import { resolveSharpnessConfig, type SharpnessConfig } from '@asam/core';
-import { getPreset, listPresets, validateArch, type TransformerArch } from './presets.ts';
+import { ConfigError as CoreConfigError, resolveSharpnessConfig, type SharpnessConfig } from '@asam/core';
+import {
+  addConfigIssue, booleanField, ConfigError, configJsonSchema, nonEmptyString, nullableNumberField, numberField, oneOf, parseConfig, showValue,
+} from '@asam/train';
+import { z } from 'zod';
+import { getPreset, listPresets, transformerArchFields, validateArch, type TransformerArch } from './presets.ts';
 
 /** Corpora the training loop can load. */
 export type CorpusName = 'multi30k' | 'iwslt14';
@@ -120,110 +124,161 @@ export function defaultTranslationConfig(): TranslationConfig {
   };
 }
 
-/** Thrown for an invalid training option; names the field, the value and the valid range. */
-export class TranslationConfigError extends Error {
-  constructor(
-    readonly field: string,
-    readonly value: unknown,
-    readonly expected: string,
-  ) {
-    super(`Invalid translation config '${field}': got ${JSON.stringify(value)}; expected ${expected}.`);
+/** Thrown for an invalid training option; names the field, the value, the valid range and the fix. */
+export class TranslationConfigError extends ConfigError {
+  constructor(field: string, value: unknown, expected: string) {
+    super(field, value, expected);
+    this.message = `Invalid translation config '${field}': got ${showValue(value)}; expected ${expected}${/[.?]$/.test(expected) ? '' : '.'}`;
     this.name = 'TranslationConfigError';
   }
 }
 
 const MULTI30K_TESTS = ['test2016', 'test2017', 'mscoco2017', 'test2018'];
+const IWSLT14_TESTS = ['test', 'valid'];
+
+const int = (min: number) => numberField({ int: true, min, expected: `an integer >= ${min}` });
+const intOrNull = (min: number) => nullableNumberField({ int: true, min, expected: `an integer >= ${min}, or null for no limit` });
+const rate = (expected = 'a number in [0, 1)') => numberField({ min: 0, lt: 1, expected });
+
+/** `search` fields with their descriptions. */
+const searchFields = {
+  kind: oneOf(['greedy', 'beam'], "'greedy' or 'beam'").describe("'greedy' or 'beam' (default)."),
+  beam: int(1).describe('Beam width (fairseq --beam). Default 5.'),
+  lenPenalty: numberField({ expected: 'a finite number (1 in fairseq)' }).describe('Length penalty α (fairseq --lenpen). Default 1.'),
+  maxLenA: numberField({ min: 0, expected: 'a number >= 0' }).describe('Output length limit a·(source length) + b: a (fairseq --max-len-a). Default 1.2.'),
+  maxLenB: int(1).describe('Output length limit: b (fairseq --max-len-b). Default 10.'),
+  batchSentences: int(1).describe('Sentences decoded together. Default 64.'),
+} satisfies Record<keyof SearchConfig, z.ZodType>;
+
+/** The optimizer field: @asam/core's SharpnessConfig, checked by core's own resolveSharpnessConfig (one source of truth). */
+const optimizerSchema = z.record(z.string(), z.unknown(), { error: 'a SharpnessConfig object of @asam/core ({ method, rho, ... })' })
+  .superRefine((o, ctx) => {
+    try {
+      resolveSharpnessConfig(o as unknown as SharpnessConfig);
+    } catch (e) {
+      if (!(e instanceof CoreConfigError)) throw e;
+      addConfigIssue(ctx, [], o, e.message);
+    }
+  });
+
+/** Every field (in the order of `defaultTranslationConfig`) with its schema and its description. */
+const fields = {
+  preset: z.string({ error: () => `one of ${listPresets().join(', ')}` }).refine((p) => listPresets().includes(p), { error: () => `one of ${listPresets().join(', ')}` })
+    .describe(`Architecture preset: ${listPresets().join(', ')} built in (registerPreset adds more). Default "transformer_iwslt_de_en".`),
+  archOverrides: z.strictObject(Object.fromEntries(Object.entries(transformerArchFields).map(([k, f]) => [k, f.optional()])), { error: 'an object of architecture fields' })
+    .describe('Architecture fields replacing the preset\'s (e.g. { "dropout": 0.1 }). Default {}.'),
+  corpus: oneOf(['multi30k', 'iwslt14'], `one of ${CORPORA.join(', ')}`).describe('Default "multi30k".'),
+  dataDir: nonEmptyString('the data directory containing multi30k/ or iwslt14-de-en/ (set ASAM_DATA_DIR)').describe('Directory containing multi30k/ or iwslt14-de-en/.'),
+  outDir: nonEmptyString('a run directory path').describe('Run directory: config.json, metrics.csv, result.json, samples, checkpoints.'),
+  cacheDir: nonEmptyString('a directory for the cached SentencePiece model').describe('SentencePiece model cache directory.'),
+  vocabSize: int(16).describe('Joint source/target subword vocabulary size. Default 8000.'),
+  optimizer: optimizerSchema.describe('@asam/core SharpnessConfig: { method: "none" | "sam" | "asam", rho, eta?, p?, normalization?, weightDecay?, weightDecayInAscent?, clipNorm?, mSharpness?, microBatches?, every?, normalizeParams?, bnStatistics? }; stored as given. Default { "method": "none", "rho": 0, "weightDecay": 1e-4 } (plain Adam).'),
+  lr: numberField({ gt: 0, expected: 'a number > 0 (5e-4 in the recipe)' }).describe('Peak learning rate after warmup. Default 5e-4.'),
+  beta1: rate().describe('Adam β1. Default 0.9.'),
+  beta2: rate().describe('Adam β2. Default 0.98.'),
+  adamEpsilon: numberField({ gt: 0, expected: 'a number > 0' }).describe('Adam ε. Default 1e-8.'),
+  warmupUpdates: int(1).describe('Inverse-sqrt schedule: linear warmup from warmupInitLr to lr over this many updates. Default 4000.'),
+  warmupInitLr: numberField({ min: 0, expected: 'a number in [0, lr]' }).describe('Learning rate of the first update; at most lr. Default 1e-7.'),
+  labelSmoothing: rate('a number in [0, 1) (0.1 in the recipe)').describe('Label smoothing ε. Default 0.1.'),
+  maxTokens: numberField({ int: true, expected: 'an integer >= maxLen (a batch must fit one sentence)' }).describe('Max padded tokens per batch (fairseq --max-tokens); at least maxLen. Default 4096.'),
+  maxLen: int(2).describe('Training pairs with more subword tokens (EOS included) on either side are dropped. Default 128.'),
+  maxEpochs: int(1).describe('Stop after this many epochs. Default 50.'),
+  maxUpdates: intOrNull(1).describe('Stop after this many updates; null = no limit (default).'),
+  trainLimit: intOrNull(1).describe('Use only the first N training pairs; null = all (default).'),
+  validLimit: intOrNull(1).describe('Validation pairs for BLEU and loss each epoch; null = all (default).'),
+  testLimit: intOrNull(1).describe('Use only the first N test pairs; null = all (default).'),
+  testSplit: z.string({ error: `one of ${MULTI30K_TESTS.join(', ')} (multi30k) or ${IWSLT14_TESTS.join(', ')} (iwslt14)` })
+    .describe(`Test split: ${MULTI30K_TESTS.join(', ')} for multi30k (default test2016); ${IWSLT14_TESTS.join(', ')} for iwslt14 (default test).`),
+  search: null,
+  checkpointEveryUpdates: int(1).describe('Write a resumable checkpoint every this many updates (and at each epoch end). Default 200.'),
+  logEveryUpdates: int(1).describe('Progress callback frequency in updates. Default 10.'),
+  samples: int(0).describe('Test sample translations written to samples.txt. Default 20.'),
+  seed: int(0).describe('Default 1.'),
+  resume: booleanField().describe('Continue from outDir/checkpoint.bin when present. Default true.'),
+  microBatch: intOrNull(1).describe('Sentences per micro-batch (gradient accumulation within an update); null = the whole batch in one pass (default).'),
+  workers: int(1).describe('Data-parallel worker threads (wasm/cpu backends), each taking a shard of every batch. Default 1.'),
+} satisfies Record<keyof TranslationConfig, z.ZodType | null>;
+
+function shape(partial: boolean): Record<string, z.ZodType> {
+  return Object.fromEntries(Object.entries(fields).map(([k, f]) => {
+    if (k === 'search') {
+      const s = z.strictObject(Object.fromEntries(Object.entries(searchFields).map(([sk, sf]) => [sk, partial ? sf.optional() : sf])), { error: 'an object' })
+        .describe('How validation and test translations are generated (any field may be left out).');
+      return [k, partial ? s.optional() : s];
+    }
+    return [k, partial ? f!.optional() : f!];
+  }));
+}
+
+/** Cross-field rules of a complete config (each names the fix). */
+function crossChecks(c: TranslationConfig, ctx: z.RefinementCtx): void {
+  if (listPresets().includes(c.preset)) { // an unknown preset is its own field's issue
+    try {
+      validateArch(resolveArch(c), 'archOverrides');
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      addConfigIssue(ctx, ['archOverrides', ...e.field.split('.')], e.value, `${e.expected} (the preset ${c.preset} with archOverrides)`);
+    }
+  }
+  if (c.warmupInitLr > c.lr) addConfigIssue(ctx, ['warmupInitLr'], c.warmupInitLr, `a number in [0, lr = ${c.lr}]`);
+  if (c.maxTokens < c.maxLen) addConfigIssue(ctx, ['maxTokens'], c.maxTokens, `an integer >= maxLen = ${c.maxLen} (a batch must fit one sentence)`);
+  const tests = c.corpus === 'multi30k' ? MULTI30K_TESTS : IWSLT14_TESTS;
+  if (!tests.includes(c.testSplit)) addConfigIssue(ctx, ['testSplit'], c.testSplit, `one of ${tests.join(', ')} for corpus ${c.corpus}`);
+  if (c.workers > 1 && c.microBatch !== null) addConfigIssue(ctx, ['microBatch'], c.microBatch, 'null when workers > 1 (each worker takes one shard of the batch)');
+}
+
+/** A complete config (what config.json holds): every field, valid on its own and together. */
+export const translationConfigSchema: z.ZodType<TranslationConfig, TranslationConfig> = (z.strictObject(shape(false), { error: 'an object' }) as unknown as z.ZodType<TranslationConfig, TranslationConfig>)
+  .superRefine(crossChecks);
+
+/** What `resolveTranslationConfig` and a config file accept: any field left out takes its default. */
+export const partialTranslationConfigSchema = z.strictObject(shape(true), { error: 'an object' });
+
+const definedEntries = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+/** Defaults filled into a checked partial config: `search` field by field, `optimizer` as a whole (as given, copied). */
+function withDefaults(partial: Partial<Omit<TranslationConfig, 'search'>> & { search?: Partial<SearchConfig> }): TranslationConfig {
+  const d = defaultTranslationConfig();
+  const c: TranslationConfig = {
+    ...d,
+    ...(definedEntries(partial) as Partial<TranslationConfig>),
+    search: { ...d.search, ...definedEntries(partial.search ?? {}) },
+    optimizer: { ...(partial.optimizer ?? d.optimizer) },
+  };
+  if (partial.corpus === 'iwslt14' && partial.testSplit === undefined) c.testSplit = 'test';
+  return c;
+}
+
+const resolveSchema = partialTranslationConfigSchema.transform((p) => withDefaults(p as Parameters<typeof withDefaults>[0])).pipe(translationConfigSchema);
+
+const translationError = (field: string, value: unknown, expected: string): TranslationConfigError => new TranslationConfigError(field === '' ? 'config' : field, value, expected);
 
 /**
- * Fills defaults into a partial config and validates every field. Unknown fields are refused (they are usually
- * typos). `search` and `optimizer` may be given partially.
+ * Fills defaults into a partial config and validates every field (`partialTranslationConfigSchema`, then
+ * `translationConfigSchema`). Unknown fields are refused (they are usually typos). `search` and `optimizer` may be
+ * given partially; a null `search` or `optimizer` means the default.
  */
 export function resolveTranslationConfig(
   partial: Partial<Omit<TranslationConfig, 'search'>> & { search?: Partial<SearchConfig> },
 ): TranslationConfig {
-  const d = defaultTranslationConfig();
-  if (partial == null || typeof partial !== 'object') throw new TranslationConfigError('config', partial, 'an object');
-  for (const k of Object.keys(partial)) {
-    if (!(k in d)) throw new TranslationConfigError(k, (partial as Record<string, unknown>)[k], `no such field; valid fields are ${Object.keys(d).join(', ')}`);
+  let input: unknown = partial;
+  if (partial !== null && typeof partial === 'object' && !Array.isArray(partial)) {
+    input = Object.fromEntries(Object.entries(partial).filter(([k, v]) => !((k === 'search' || k === 'optimizer') && v === null)));
   }
-  const searchIn = partial.search ?? {};
-  for (const k of Object.keys(searchIn)) {
-    if (!(k in d.search)) throw new TranslationConfigError(`search.${k}`, (searchIn as Record<string, unknown>)[k], `no such field; valid fields are ${Object.keys(d.search).join(', ')}`);
-  }
-  const c: TranslationConfig = {
-    ...d,
-    ...(Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) as Partial<TranslationConfig>),
-    search: { ...d.search, ...(Object.fromEntries(Object.entries(searchIn).filter(([, v]) => v !== undefined)) as Partial<SearchConfig>) },
-    optimizer: { ...(partial.optimizer ?? d.optimizer) },
-  };
-  if (partial.corpus === 'iwslt14' && partial.testSplit === undefined) c.testSplit = 'test';
-  validateTranslationConfig(c);
-  return c;
+  return parseConfig(resolveSchema, input, translationError);
 }
-
-function num(field: string, v: unknown, ok: (x: number) => boolean, expected: string): void {
-  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new TranslationConfigError(field, v, expected);
-}
-const int = (field: string, v: unknown, min: number): void =>
-  num(field, v, (x) => Number.isInteger(x) && x >= min, `an integer >= ${min}`);
-const intOrNull = (field: string, v: unknown, min: number): void => {
-  if (v !== null) num(field, v, (x) => Number.isInteger(x) && x >= min, `an integer >= ${min}, or null for no limit`);
-};
-const str = (field: string, v: unknown, what: string): void => {
-  if (typeof v !== 'string' || v.length === 0) throw new TranslationConfigError(field, v, what);
-};
 
 /** Validates a full config (throws {@link TranslationConfigError}). */
 export function validateTranslationConfig(c: TranslationConfig): void {
-  if (!listPresets().includes(c.preset)) throw new TranslationConfigError('preset', c.preset, `one of ${listPresets().join(', ')}`);
-  if (c.archOverrides == null || typeof c.archOverrides !== 'object') throw new TranslationConfigError('archOverrides', c.archOverrides, 'an object of architecture fields');
-  const arch = resolveArch(c);
-  try {
-    validateArch(arch, 'archOverrides');
-  } catch (e) {
-    throw new TranslationConfigError('archOverrides', c.archOverrides, (e as Error).message);
-  }
-  if (!CORPORA.includes(c.corpus)) throw new TranslationConfigError('corpus', c.corpus, `one of ${CORPORA.join(', ')}`);
-  str('dataDir', c.dataDir, 'the data directory containing multi30k/ or iwslt14-de-en/ (set ASAM_DATA_DIR)');
-  str('outDir', c.outDir, 'a run directory path');
-  str('cacheDir', c.cacheDir, 'a directory for the cached SentencePiece model');
-  int('vocabSize', c.vocabSize, 16);
-  try {
-    resolveSharpnessConfig(c.optimizer);
-  } catch (e) {
-    throw new TranslationConfigError('optimizer', c.optimizer, (e as Error).message);
-  }
-  num('lr', c.lr, (x) => x > 0, 'a number > 0 (5e-4 in the recipe)');
-  num('beta1', c.beta1, (x) => x >= 0 && x < 1, 'a number in [0, 1)');
-  num('beta2', c.beta2, (x) => x >= 0 && x < 1, 'a number in [0, 1)');
-  num('adamEpsilon', c.adamEpsilon, (x) => x > 0, 'a number > 0');
-  int('warmupUpdates', c.warmupUpdates, 1);
-  num('warmupInitLr', c.warmupInitLr, (x) => x >= 0 && x <= c.lr, `a number in [0, lr = ${c.lr}]`);
-  num('labelSmoothing', c.labelSmoothing, (x) => x >= 0 && x < 1, 'a number in [0, 1) (0.1 in the recipe)');
-  int('maxLen', c.maxLen, 2);
-  num('maxTokens', c.maxTokens, (x) => Number.isInteger(x) && x >= c.maxLen, `an integer >= maxLen = ${c.maxLen} (a batch must fit one sentence)`);
-  int('maxEpochs', c.maxEpochs, 1);
-  intOrNull('maxUpdates', c.maxUpdates, 1);
-  intOrNull('trainLimit', c.trainLimit, 1);
-  intOrNull('validLimit', c.validLimit, 1);
-  intOrNull('testLimit', c.testLimit, 1);
-  const tests = c.corpus === 'multi30k' ? MULTI30K_TESTS : ['test', 'valid'];
-  if (!tests.includes(c.testSplit)) throw new TranslationConfigError('testSplit', c.testSplit, `one of ${tests.join(', ')} for corpus ${c.corpus}`);
-  const s = c.search;
-  if (s.kind !== 'greedy' && s.kind !== 'beam') throw new TranslationConfigError('search.kind', s.kind, "'greedy' or 'beam'");
-  int('search.beam', s.beam, 1);
-  num('search.lenPenalty', s.lenPenalty, () => true, 'a finite number (1 in fairseq)');
-  num('search.maxLenA', s.maxLenA, (x) => x >= 0, 'a number >= 0');
-  int('search.maxLenB', s.maxLenB, 1);
-  int('search.batchSentences', s.batchSentences, 1);
-  int('checkpointEveryUpdates', c.checkpointEveryUpdates, 1);
-  int('logEveryUpdates', c.logEveryUpdates, 1);
-  int('samples', c.samples, 0);
-  int('seed', c.seed, 0);
-  if (typeof c.resume !== 'boolean') throw new TranslationConfigError('resume', c.resume, 'true or false');
-  intOrNull('microBatch', c.microBatch, 1);
-  int('workers', c.workers, 1);
-  if (c.workers > 1 && c.microBatch !== null) throw new TranslationConfigError('microBatch', c.microBatch, 'null when workers > 1 (each worker takes one shard of the batch)');
+  parseConfig(translationConfigSchema, c, translationError);
+}
+
+/** JSON Schema of a config file (`partialTranslationConfigSchema`), for the docs: `pnpm --filter @asam/nmt schema`. */
+export function translationConfigJsonSchema(): Record<string, unknown> {
+  return configJsonSchema(partialTranslationConfigSchema, {
+    title: '@asam/nmt translation training config',
+    description: 'config.json of a translation run (resolveTranslationConfig). Fields left out take fairseq\'s IWSLT\'14 de-en recipe; search may be partial. Generated from packages/nmt/src/train-config.ts.',
+  });
 }
 
 /** The preset's architecture with the overrides applied. */

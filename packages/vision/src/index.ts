@@ -15,3 +15,4 @@ export { trainClassifier, EXECUTION_FIELDS, IMAGENET_MEAN, IMAGENET_STD, ResumeE
 export type { TrainHooks } from './train/trainer.ts';
 export { createTaskModel } from './train/task-model.ts';
 export type { ClassifierModelOptions, ClassifierTaskModel } from './train/task-model.ts';
+export { partialTrainConfigSchema, trainConfigJsonSchema, trainConfigSchema } from './train/config.ts';

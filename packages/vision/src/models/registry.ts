@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { createRegistry, type Registry } from '@asam/train';
 import { cifarResNet, imagenetResNet, pyramidNet, vggBn, VGG_CFG, wideResNet, type BuildArgs } from './architectures.ts';
 import { initializeWeights, SeededDropout, uniquePrefix, type SeedSource } from './layers.ts';
 
@@ -58,30 +59,24 @@ export interface BuiltModel {
   dispose(): void;
 }
 
-/** Strict registry of model factories. */
+/** Strict registry of model factories (an @asam/train `createRegistry` of specs, plus `build`). */
 export class ModelRegistry {
-  private readonly specs = new Map<string, ModelSpec>();
+  private readonly specs: Registry<ModelSpec> = createRegistry<ModelSpec>('model');
 
   /** Adds a model; refuses ids that are not lower_snake or already taken. */
   register(spec: ModelSpec): void {
-    if (!/^[a-z][a-z0-9_]*$/.test(spec.id)) {
-      throw new Error(`model id '${spec.id}' is not lower_snake ([a-z][a-z0-9_]*); rename it`);
-    }
-    if (this.specs.has(spec.id)) throw new Error(`model id '${spec.id}' is already registered; ids must be unique`);
-    this.specs.set(spec.id, spec);
+    this.specs.register(spec.id, spec);
   }
 
-  /** The spec for `id`; throws listing the valid ids when unknown. */
+  /** The spec for `id`; throws `UnknownIdError` listing the valid ids when unknown. */
   get(id: string): ModelSpec {
-    const s = this.specs.get(id);
-    if (!s) throw new Error(`unknown model '${id}'; valid models: ${[...this.specs.keys()].join(', ')}`);
-    return s;
+    return this.specs.get(id);
   }
 
   has(id: string): boolean { return this.specs.has(id); }
 
   /** All specs in registration order. */
-  list(): ModelSpec[] { return [...this.specs.values()]; }
+  list(): ModelSpec[] { return this.specs.list(); }
 
   /**
    * Builds model `id` with the seeded He initialisation (see `initializeWeights`). The caller owns the result and
