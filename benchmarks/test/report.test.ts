@@ -29,7 +29,8 @@ function fabricate(runsDir: string, failOne: boolean): void {
       continue;
     }
     fs.writeFileSync(path.join(d, 'result.json'), JSON.stringify({
-      status: 'completed', bestTestAcc: acc, finalTestAcc: acc - 0.01, wallSeconds: 100 * STEP[c.optimizer!]!, meanStepSeconds: STEP[c.optimizer!]!,
+      format: 'asam-run/1', status: 'completed', best: { metric: 'test_acc', value: acc, epoch: 2 }, final: { metric: 'test_acc', value: acc - 0.01 },
+      wallSeconds: 100 * STEP[c.optimizer!]!, meanStepSeconds: STEP[c.optimizer!]!,
     }));
     fs.writeFileSync(path.join(d, 'metrics.csv'), `epoch,lr,train_loss,train_acc,test_loss,test_acc\n1,0.1,2,0.3,2,${acc - 0.2}\n2,0.05,1,0.6,1,${acc - 0.01}\n`);
     fs.writeFileSync(path.join(d, 'env.json'), JSON.stringify({ backend: { backend: 'wasm' }, git: { sha: 'abcdef1234567' } }));
@@ -116,7 +117,8 @@ function fabricateClaims(runsDir: string, cut: string | null): void {
     fs.mkdirSync(d, { recursive: true });
     const best = BEST[c.optimizer!]![c.seed]!;
     fs.writeFileSync(path.join(d, 'cell.json'), JSON.stringify({ config: { epochs: 60 } }));
-    fs.writeFileSync(path.join(d, 'result.json'), JSON.stringify({ status: 'completed', bestTestAcc: best, finalTestAcc: best, wallSeconds: 10, meanStepSeconds: 1 }));
+    // the older trainer's result.json (still read: committed runs keep loading)
+    fs.writeFileSync(path.join(d, 'result.json'), JSON.stringify({ status: 'completed', bestTestAcc: best, bestEpoch: 60, finalTestAcc: best, wallSeconds: 10, meanStepSeconds: 1 }));
     const rising = c.id === cut;
     const rows = Array.from({ length: 60 }, (_, e) => {
       const train = rising ? 0.3 + e * 0.01 : Math.min(0.99, 0.3 + e * 0.03);

@@ -29,5 +29,5 @@ export type { BackendChoice, CreateCommandOptions, MethodName, OptionSpec, Share
 export { invocationDir, resolveUserPath } from './paths.ts';
 export { VERSION_PACKAGES, chosenBackend, collectRunEnv, describeAttempts, packageVersion } from './env-info.ts';
 export type { EngineReport, RunEnv, RunEnvInput } from './env-info.ts';
-export { CLI_RUN_FILES, discardRun, firstMissingFolder, inspectRunFolder, prepareRunFolder, readRunEnv, recordRunEnv, startConsoleLog } from './run-folder.ts';
-export type { PrepareRunFolderOptions, RunFolderMode, RunFolderState } from './run-folder.ts';
+export { CLI_RUN_FILES, discardRun, firstMissingFolder, inspectRunFolder, prepareRunFolder, readRunEnv, recordRunEnv, runInFolder, startConsoleLog } from './run-folder.ts';
+export type { PrepareRunFolderOptions, RunFolderMode, RunFolderState, RunInFolderOptions } from './run-folder.ts';

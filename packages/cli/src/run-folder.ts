@@ -5,8 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UsageError } from './errors.ts';
-import type { RunEnv } from './env-info.ts';
+import { backendFrom } from './command.ts';
+import { chosenBackend, collectRunEnv, describeAttempts, type EngineReport, type RunEnv } from './env-info.ts';
+import { isUserError, UsageError } from './errors.ts';
 
 /** Files every CLI run folder may hold besides the program's own (removed by --overwrite). */
 export const CLI_RUN_FILES = ['env.json', 'env-resume.jsonl', 'log.txt'] as const;
@@ -164,5 +165,62 @@ export function discardRun(dir: string, runFiles: readonly string[], created: st
     if (!fs.existsSync(d) || fs.readdirSync(d).length > 0) break;
     fs.rmdirSync(d);
     if (d === top) break;
+  }
+}
+
+/** Options of {@link runInFolder}. */
+export interface RunInFolderOptions {
+  /** Prefix of the program's lines, e.g. `[vision]`. */
+  tag: string;
+  out: string;
+  /** What {@link prepareRunFolder} decided ('new' or 'resume'). */
+  mode: Exclude<RunFolderMode, 'finished'>;
+  /** {@link firstMissingFolder} of `out` before anything was created. */
+  created: string | null;
+  /** The program's run files (what a new run stopped by a user error removes). */
+  runFiles: readonly string[];
+  /** `--backend` as given; otherwise a resumed run keeps the backend it started on (env.json), else $ASAM_BACKEND / auto. */
+  backendFlag: string | undefined;
+  env: Record<string, string | undefined>;
+  argv: string[];
+  /** The invocation directory (recorded in env.json). */
+  cwd: string;
+  /** The program's file (import.meta.url): versions and git sha in env.json. */
+  programFile: string;
+  /** Extra env.json fields (data and cache folders). */
+  extra?: Record<string, unknown>;
+  /** Starts the backend (the program passes @asam/engine's initEngine). */
+  initEngine: (backend: string) => Promise<EngineReport>;
+}
+
+/**
+ * How every training program starts its run: the backend (`--backend`, else the one a resumed run started on, else
+ * $ASAM_BACKEND / auto; one that does not load is a user error when it was named), the console copied to log.txt,
+ * env.json (or, for a resumed process, a line of env-resume.jsonl), a line naming the backend and what was tried; then
+ * `body(engine)`. A new run stopped by a user error before its first checkpoint leaves no files behind, so the same
+ * command works once the problem is fixed.
+ */
+export async function runInFolder<T>(o: RunInFolderOptions, body: (engine: EngineReport) => Promise<T>): Promise<T> {
+  const started = o.mode === 'resume' ? readRunEnv(o.out) : null;
+  const backend = o.backendFlag ?? (started ? chosenBackend(started.backend) ?? undefined : undefined) ?? backendFrom(undefined, o.env);
+  // log.txt gets everything printed from here on, the final error line included (runCli prints it before exiting)
+  const stopLog = startConsoleLog(path.join(o.out, 'log.txt'));
+  try {
+    let engine: EngineReport;
+    try {
+      engine = await o.initEngine(backend);
+    } catch (e) {
+      if (backend !== 'auto') throw new UsageError(`--backend ${backend}: ${(e as Error).message}`);
+      throw e;
+    }
+    recordRunEnv(o.out, o.mode, collectRunEnv({ engine, programFile: o.programFile, argv: o.argv, cwd: o.cwd, extra: o.extra ?? {} }));
+    process.stdout.write(`${o.tag} backend ${engine.backend} (${engine.reason}); tried: ${describeAttempts(engine)}\n`);
+    return await body(engine);
+  } catch (e) {
+    if (o.mode === 'new' && isUserError(e) && !fs.existsSync(path.join(o.out, 'checkpoint.bin'))) {
+      stopLog();
+      discardRun(o.out, o.runFiles, o.created);
+    }
+    throw e;
   }
 }

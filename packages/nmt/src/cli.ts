@@ -18,13 +18,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  UsageError, addOption, discardRun, firstMissingFolder, addSharedOptions, backendFrom, chosenBackend, collectRunEnv, createCommand, describeAttempts, givenFlags,
-  invocationDir, isUserError, parseCommand, prepareRunFolder, readRunEnv, recordRunEnv, requireOption, resolveUserPath, runCli,
-  startConsoleLog,
+  UsageError, addOption, firstMissingFolder, addSharedOptions, createCommand, givenFlags, invocationDir, parseCommand, prepareRunFolder,
+  requireOption, resolveUserPath, runCli, runInFolder,
 } from '@asam/cli';
 import type { Method } from '@asam/core';
 import { resolveDataDir } from '@asam/data';
-import { initEngine, type BackendRequest, type EngineInfo } from '@asam/engine';
+import { initEngine, type BackendRequest } from '@asam/engine';
 import { formatEpochRow, formatProgress, formatRunResult, readRunResult } from '@asam/train';
 import { listPresets } from './presets.ts';
 import { resolveTranslationConfig, type TranslationConfig } from './train-config.ts';
@@ -165,22 +164,11 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     }));
   }
 
-  // A resumed run keeps the backend it started on (env.json) unless --backend says otherwise.
-  const started = mode === 'resume' ? readRunEnv(out) : null;
-  const backend = (o.backend as string | undefined) ?? (started ? chosenBackend(started.backend) ?? undefined : undefined) ?? backendFrom(undefined, env);
-
-  // log.txt gets everything printed from here on, the final error line included (runCli prints it before exiting)
-  const stopLog = startConsoleLog(path.join(out, 'log.txt'));
-  try {
-    let engine: EngineInfo;
-    try {
-      engine = await initEngine({ backend: backend as BackendRequest });
-    } catch (e) {
-      if (backend !== 'auto') throw new UsageError(`--backend ${backend}: ${(e as Error).message}`);
-      throw e;
-    }
-    recordRunEnv(out, mode, collectRunEnv({ engine, programFile: import.meta.url, argv, cwd: base, extra: { dataDir: config.dataDir, cacheDir: config.cacheDir } }));
-    process.stdout.write(`[nmt] backend ${engine.backend} (${engine.reason}); tried: ${describeAttempts(engine)}\n`);
+  return runInFolder({
+    tag: '[nmt]', out, mode, created, runFiles: NMT_RUN_FILES, backendFlag: o.backend as string | undefined, env, argv, cwd: base,
+    programFile: import.meta.url, extra: { dataDir: config.dataDir, cacheDir: config.cacheDir },
+    initEngine: (backend) => initEngine({ backend: backend as BackendRequest }),
+  }, async (engine) => {
     process.stdout.write(`[nmt] ${mode === 'resume' ? 'resuming' : 'new run'}: ${config.corpus} from ${config.dataDir}; preset ${config.preset}; ` +
       `optimizer ${config.optimizer.method === 'none' ? 'sgd (Adam alone)' : `Adam+${config.optimizer.method.toUpperCase()}`} rho ${config.optimizer.rho}; out ${out}\n`);
     const r = await trainTranslation(
@@ -197,15 +185,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     process.stdout.write(`[nmt] ${formatRunResult(r)}${tokenized}; ${(r.meanStepSeconds ?? NaN).toFixed(2)} s/update\n`);
     process.stdout.write(`[nmt] results in ${out}: config.json, env.json, log.txt, metrics.csv, result.json, samples.txt\n`);
     return r.status === 'completed' ? 0 : 3;
-  } catch (e) {
-    // A new run stopped by a user error (missing data, a backend that does not load) before its first checkpoint
-    // leaves no run behind, so that the same command works once the problem is fixed.
-    if (mode === 'new' && isUserError(e) && !fs.existsSync(path.join(out, 'checkpoint.bin'))) {
-      stopLog();
-      discardRun(out, NMT_RUN_FILES, created);
-    }
-    throw e;
-  }
+  });
 }
 
 void runCli(() => main(process.argv.slice(2), process.env));

@@ -12,13 +12,12 @@
  * and env.json (git sha, machine, versions, backend and every backend tried; resumes append to env-resume.jsonl).
  */
 import {
-  UsageError, addOption, discardRun, firstMissingFolder, addSharedOptions, backendFrom, chosenBackend, collectRunEnv, createCommand, describeAttempts, givenFlags,
-  invocationDir, isUserError, parseCommand, prepareRunFolder, readRunEnv, recordRunEnv, requireOption, resolveUserPath, runCli,
-  startConsoleLog, type OptionSpec,
+  UsageError, addOption, firstMissingFolder, addSharedOptions, createCommand, givenFlags, invocationDir, parseCommand, prepareRunFolder,
+  readRunEnv, requireOption, resolveUserPath, runCli, runInFolder, type OptionSpec,
 } from '@asam/cli';
-import { initEngine, type BackendRequest, type EngineInfo } from '@asam/engine';
+import { initEngine, type BackendRequest } from '@asam/engine';
 import { resolveDataDir } from '@asam/data';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatEpochRow, formatProgress, formatRunResult, readRunResult } from '@asam/train';
 import { getModelSpec, listModels, resolveConfig, trainClassifier, type PartialTrainConfig, type TrainConfig } from './index.ts';
@@ -147,25 +146,15 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   }
 
   const base = invocationDir(env, process.cwd());
-  // A resumed run keeps the backend and data folder it started on (env.json) unless --backend / --data-dir say otherwise.
-  const started = mode === 'resume' ? readRunEnv(out) : null;
-  const backend = (o.backend as string | undefined) ?? (started ? chosenBackend(started.backend) ?? undefined : undefined) ?? backendFrom(undefined, env);
   // Data: --data-dir, else (resume) the folder the run started with, else $ASAM_DATA_DIR, else the cache.
+  const started = mode === 'resume' ? readRunEnv(out) : null;
   const startedData = typeof started?.dataDir === 'string' ? started.dataDir : undefined;
   const root = resolveDataDir({ dir: (o.dataDir as string | undefined) ?? startedData ?? (env.ASAM_DATA_DIR ? resolveUserPath(env.ASAM_DATA_DIR, base) : undefined), env });
 
-  // log.txt gets everything printed from here on, the final error line included (runCli prints it before exiting)
-  const stopLog = startConsoleLog(join(out, 'log.txt'));
-  try {
-    let engine: EngineInfo;
-    try {
-      engine = await initEngine({ backend: backend as BackendRequest });
-    } catch (e) {
-      if (backend !== 'auto') throw new UsageError(`--backend ${backend}: ${(e as Error).message}`);
-      throw e;
-    }
-    recordRunEnv(out, mode, collectRunEnv({ engine, programFile: import.meta.url, argv, cwd: base, extra: { dataDir: root } }));
-    process.stdout.write(`[vision] backend ${engine.backend} (${engine.reason}); tried: ${describeAttempts(engine)}\n`);
+  return runInFolder({
+    tag: '[vision]', out, mode, created, runFiles: VISION_RUN_FILES, backendFlag: o.backend as string | undefined, env, argv, cwd: base,
+    programFile: import.meta.url, extra: { dataDir: root }, initEngine: (backend) => initEngine({ backend: backend as BackendRequest }),
+  }, async (engine) => {
     process.stdout.write(`[vision] ${mode === 'resume' ? 'resuming' : 'new run'}: data ${root}; model ${cfg.model}; ` +
       `optimizer ${cfg.optimizer.method === 'none' ? 'sgd' : cfg.optimizer.method} rho ${cfg.optimizer.rho}; out ${out}\n`);
     const tty = process.stdout.isTTY;
@@ -182,15 +171,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     process.stdout.write(`[vision] ${formatRunResult(result)}\n`);
     process.stdout.write(`[vision] results in ${out}: config.json, env.json, metrics.csv, result.json, checkpoint.bin, log.txt\n`);
     return result.status === 'completed' ? 0 : 3;
-  } catch (e) {
-    // A new run stopped by a user error (missing data, a backend that does not load) before its first checkpoint
-    // leaves no run behind, so that the same command works once the problem is fixed.
-    if (mode === 'new' && isUserError(e) && !existsSync(join(out, 'checkpoint.bin'))) {
-      stopLog();
-      discardRun(out, VISION_RUN_FILES, created);
-    }
-    throw e;
-  }
+  });
 }
 
 void runCli(() => main(process.argv.slice(2), process.env));

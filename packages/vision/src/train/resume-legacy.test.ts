@@ -1,5 +1,6 @@
 /**
- * A run folder whose checkpoint is in the older `ASAMCKPT1\n` layout (written before @asam/train's format) resumes
+ * A run folder whose checkpoint is in the older `ASAMCKPT1\n` layout, with the older trainer's state (written before
+ * @asam/train's runtime: the state of the committed benchmark cells), resumes
  * and finishes with the same weights, optimizer state and metrics, bit for bit, as the same run uninterrupted; the
  * checkpoints it writes from then on are in the current layout. wasm backend (one thread, deterministic), synthetic
  * CIFAR-10 written by the test.
@@ -7,7 +8,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '@asam/engine';
 import { writeSyntheticCifar10 } from '@asam/data';
-import { readCheckpoint as readAnyLayout } from '@asam/train';
+import { readCheckpoint as readAnyLayout, type RuntimeState } from '@asam/train';
 import { writeLegacyVisionCheckpoint } from '@asam/train/testing';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,7 +45,15 @@ describe('resume from an ASAMCKPT1 checkpoint', () => {
     const ckpt = join(cut, 'checkpoint.bin');
     const mid = await readAnyLayout(ckpt);
     expect(mid.layout).toBe('current');
-    await writeLegacyVisionCheckpoint(ckpt, mid.meta, Object.entries(mid.groups).flatMap(([group, list]) =>
+    // ... with the training state that trainer kept (correct-prediction counts, rows without a step column)
+    const st = mid.meta as RuntimeState;
+    const legacyState = {
+      modelId: 'resnet8_tiny', config: {}, epoch: st.epoch, stepInEpoch: st.stepInEpoch, globalStep: st.globalStep,
+      rows: st.rows.map(({ step: _step, ...row }) => ({ ...row, test_top5: null })), epochLossSum: st.epochLossSum,
+      epochCorrect: st.epochSums.acc, epochSeen: st.epochWeight, epochTrainSeconds: st.epochTrainSeconds, dropoutRng: {},
+      wallSeconds: st.wallSeconds, stepSecondsSum: st.stepSecondsSum, stepsTimed: st.stepsTimed,
+    };
+    await writeLegacyVisionCheckpoint(ckpt, legacyState, Object.entries(mid.groups).flatMap(([group, list]) =>
       list.map((t) => ({ group, name: t.name, shape: t.shape, data: t.data as Float32Array | Int32Array }))));
     expect(readFileSync(ckpt).subarray(0, 10).toString('latin1')).toBe('ASAMCKPT1\n');
     expect((await readAnyLayout(ckpt)).layout).toBe('legacy-vision');

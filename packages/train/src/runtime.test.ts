@@ -1,0 +1,141 @@
+/**
+ * The runtime on the toy task (softmax regression, cpu backend: deterministic): the run folder it writes, resume bit
+ * for bit, the resume policy, divergence, micro-batches and data-parallel workers against the single-pass step, and
+ * the conversion of the older trainers' checkpoint states and result files.
+ */
+import { initEngine } from '@asam/engine';
+import * as tf from '@tensorflow/tfjs-core';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readCheckpoint } from './checkpoint.ts';
+import { readRunResult } from './run-folder.ts';
+import { ResumeError, runtimeStateOf, train, type TrainOptions } from './runtime.ts';
+import { constantSchedule } from './schedules.ts';
+import { toyTask, type ToyTaskOptions } from './testing/toy-task.ts';
+
+const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'asam-runtime-'));
+beforeAll(async () => { await initEngine({ backend: 'cpu' }); });
+
+const TOY: ToyTaskOptions = { features: 6, classes: 3, seed: 3, rows: 40, batchSize: 8, validRows: 32, statistics: true, sharpness: { method: 'asam', rho: 0.5 } };
+
+/** Trains a fresh toy task into `out`; returns the result and the final weights (host copies). */
+async function run(out: string, o: Partial<TrainOptions> = {}, toy: Partial<ToyTaskOptions> = {}) {
+  const task = toyTask({ ...TOY, ...toy });
+  try {
+    const r = await train(task, { out, config: { toy: { ...TOY, ...toy }, workers: o.workers ?? 1, microBatch: o.microBatch ?? null }, executionFields: ['workers', 'microBatch'],
+      epochs: 3, schedule: constantSchedule(0.5), ...o });
+    const weights = task.model.variables.map((v) => Array.from(v.variable.dataSync()));
+    return { r, weights };
+  } finally {
+    task.optimizer.dispose();
+    task.model.dispose();
+  }
+}
+
+const csv = (out: string): string[] => fs.readFileSync(path.join(out, 'metrics.csv'), 'utf8').trim().split('\n');
+
+describe('train (toy task, cpu)', () => {
+  it('writes the run folder: config.json, metrics.csv in the one column convention, result.json; the loss falls; no tensor leaks', async () => {
+    const out = tmp();
+    const counts: number[] = [];
+    const { r } = await run(out, { progressEvery: 1, onProgress: (p) => { if (p.phase === 'train') counts.push(tf.memory().numTensors); } });
+    expect(r).toMatchObject({ format: 'asam-run/1', status: 'completed', epochs: 3, epochsCompleted: 3, steps: 15, resumedFrom: null, divergedAt: null, task: { kind: 'toy' } });
+    const rows = csv(out);
+    expect(rows[0]).toBe('epoch,step,lr,train_loss,train_acc,valid_loss,valid_acc,seconds,rows_per_sec');
+    const loss = rows.slice(1).map((l) => Number(l.split(',')[3]));
+    expect(loss[2]!).toBeLessThan(loss[0]!);
+    expect(r.best!.metric).toBe('valid_acc');
+    expect(r.final).toEqual({ metric: 'valid_acc', value: r.last!.valid_acc });
+    expect(readRunResult(out)).toEqual(r);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'))).toMatchObject({ workers: 1 });
+    expect(new Set(counts.slice(1)).size).toBe(1);
+  });
+
+  it('stopped mid-epoch and resumed, a run ends with the weights, optimizer state and metrics of the uninterrupted one, bit for bit', async () => {
+    const full = tmp();
+    const a = await run(full);
+    const cut = tmp();
+    let step = 0;
+    const s = await run(cut, { onProgress: (p) => { step = p.globalStep; }, progressEvery: 1, shouldStop: () => step >= 7 });
+    expect(s.r).toMatchObject({ status: 'stopped', steps: 7 });
+    expect(readRunResult(cut)!.status).toBe('stopped');
+    const b = await run(cut, { resume: 'require' });
+    expect(b.r.resumedFrom).toEqual({ epoch: 1, step: 2 });
+    expect(b.weights).toEqual(a.weights);
+    const ca = await readCheckpoint(path.join(full, 'checkpoint.bin'));
+    const cb = await readCheckpoint(path.join(cut, 'checkpoint.bin'));
+    // optimizer slot names carry the model instance's scope (toy_<k>/), which differs within one process
+    const strip = (c: typeof ca) => Object.values(c.groups).flat().map((t) => ({ ...t, name: t.name.replace(/^toy_\d+\//, '') }));
+    expect(strip(cb)).toEqual(strip(ca));
+    const noTime = (rows: string[]) => rows.map((l) => l.split(',').slice(0, 7).join(','));
+    expect(noTime(csv(cut))).toEqual(noTime(csv(full)));
+  });
+
+  it('resume policy: refuses a folder with a checkpoint under "never", requires one under "require", refuses a changed config naming the field, accepts changed execution fields', async () => {
+    const out = tmp();
+    await run(out, { epochs: 1 });
+    await expect(run(out, { epochs: 1, resume: 'never' })).rejects.toThrow(ResumeError);
+    await expect(run(tmp(), { epochs: 1, resume: 'require' })).rejects.toThrow(/no checkpoint at/);
+    await expect(run(out, { epochs: 1 }, { seed: 4 })).rejects.toThrow(/config\.json differs from this config \(toy\.seed: 3 vs 4\)/);
+    await expect(run(out, { epochs: 1, microBatch: 3 })).resolves.toMatchObject({ r: { status: 'completed' } });
+  });
+
+  it('a diverging run stops with status "diverged" and keeps the last good checkpoint', async () => {
+    const out = tmp();
+    const { r } = await run(out, { schedule: constantSchedule(1e38), checkpointEverySteps: 1 }, { sharpness: { method: 'none', rho: 0 } });
+    expect(r.status).toBe('diverged');
+    expect(r.divergedAt).not.toBeNull();
+    if (fs.existsSync(path.join(out, 'checkpoint.bin'))) {
+      const ck = await readCheckpoint(path.join(out, 'checkpoint.bin'));
+      for (const t of ck.groups.model!) for (const v of t.data) expect(Number.isFinite(v)).toBe(true);
+    }
+  });
+
+  it('micro-batches of a batch give the whole-batch step (no statistics: up to float rounding); data-parallel workers give the micro-batched step', async () => {
+    const noStats = { statistics: false };
+    const whole = await run(tmp(), {}, noStats);
+    const sliced = await run(tmp(), { microBatch: 4 }, noStats);
+    whole.weights.forEach((w, i) => w.forEach((v, j) => expect(Math.abs(v - sliced.weights[i]![j]!)).toBeLessThan(1e-5)));
+    // with statistics: two workers take the steps of one process with micro-batches of half a batch (the statistics
+    // differ by design: written once per slice in turn there, the share-weighted mean of the workers' here)
+    const seq = await run(tmp(), { microBatch: 4 });
+    const par = await run(tmp(), { workers: 2 });
+    expect(par.r.status).toBe('completed');
+    seq.weights.slice(0, 2).forEach((w, i) => w.forEach((v, j) => expect(Math.abs(v - par.weights[i]![j]!), `variable ${i}`).toBeLessThan(1e-5)));
+    expect(par.weights[2]!.every(Number.isFinite)).toBe(true);
+  }, 60_000);
+});
+
+describe('older trainers\' files', () => {
+  it('converts an image-classification checkpoint state (epochCorrect, epochSeen, rows without a step column)', () => {
+    const row = { epoch: 1, lr: 0.1, train_loss: 2, train_acc: 0.2, test_loss: 1.9, test_acc: 0.3, test_top5: null, seconds: 5, images_per_sec: 80 };
+    const st = runtimeStateOf({
+      modelId: 'resnet20', config: {}, epoch: 1, stepInEpoch: 3, globalStep: 35, rows: [row, { ...row, epoch: 2, test_acc: 0.25 }],
+      epochLossSum: 10, epochCorrect: 7, epochSeen: 24, epochTrainSeconds: 1.5, dropoutRng: {}, wallSeconds: 9, stepSecondsSum: 8, stepsTimed: 35,
+    }, { bestMetric: 'acc', evalSplit: 'test', stepsPerEpoch: 32 });
+    expect(st).toMatchObject({ runtime: 1, epoch: 1, stepInEpoch: 3, globalStep: 35, epochWeight: 24, epochSums: { acc: 7 }, best: { epoch: 1, value: 0.3 } });
+    expect(Object.keys(st.rows[0]!).slice(0, 3)).toEqual(['epoch', 'step', 'lr']);
+    expect(st.rows.map((r) => r.step)).toEqual([32, 64]);
+  });
+
+  it('converts a translation checkpoint state (batchIndex, updates, epochTokens) and result.json', () => {
+    const st = runtimeStateOf({
+      version: 1, configKey: '', epoch: 1, batchIndex: 4, updates: 14, epochLossSum: 50, epochTokens: 300, epochTrainSeconds: 2, epochStartWall: 0,
+      trainSeconds: 7, wallSeconds: 9, bestValidBleu: 3.5, bestEpoch: 1, dropout: { seed: 1, calls: 0 }, modelNames: [], optimizerNames: [],
+      rows: [{ epoch: 1, updates: 10, lr: 1e-3, train_loss: 5, valid_loss: 4, valid_bleu: 3.5, seconds: 3, tokens_per_sec: 100, valid_nll: 3.9 }],
+    }, { bestMetric: 'bleu', evalSplit: 'valid', stepsPerEpoch: 10 });
+    expect(st).toMatchObject({ epoch: 1, stepInEpoch: 4, globalStep: 14, epochWeight: 300, stepsTimed: 14, best: { epoch: 1, value: 3.5 } });
+    expect(st.rows[0]).toEqual({ epoch: 1, step: 10, lr: 1e-3, train_loss: 5, valid_loss: 4, valid_bleu: 3.5, valid_nll: 3.9, seconds: 3, tokens_per_sec: 100 });
+    const dir = tmp();
+    fs.writeFileSync(path.join(dir, 'result.json'), JSON.stringify({ status: 'completed', outDir: dir, epochs: 2, updates: 20, bestEpoch: 2, bestValidBleu: 4.1,
+      testBleu: 3.9, testBleuTokenized: 4.4, testSentences: 10, wallSeconds: 30, meanStepSeconds: 1.2, numParams: 99, resumed: false }));
+    expect(readRunResult(dir)).toMatchObject({ status: 'completed', steps: 20, best: { metric: 'valid_bleu', value: 4.1, epoch: 2 },
+      final: { metric: 'test_bleu', value: 3.9 }, test: { bleu: 3.9, tokenizedBleu: 4.4 }, trainableParams: 99 });
+  });
+
+  it('refuses a checkpoint state it does not know, naming what it looked for', () => {
+    expect(() => runtimeStateOf({ foo: 1 }, { bestMetric: 'acc', evalSplit: 'test', stepsPerEpoch: 1 })).toThrow(/neither this runtime's nor an older trainer's/);
+  });
+});
