@@ -28,6 +28,10 @@ export interface OptimizerConfig {
   clipNorm: number | null;
   /** Take a sharpness-aware step every k steps (plain steps in between); default 1. */
   every: number;
+  /** ASAM: which variables T_w normalizes (@asam/core `NormalizeParams`); default 'except-bias-and-beta' (the paper). */
+  normalizeParams: 'except-bias-and-beta' | 'all';
+  /** Which pass sets the BatchNorm moving statistics (@asam/core `BnStatistics`); default 'clean-pass'. */
+  bnStatistics: 'clean-pass' | 'both-passes';
 }
 
 /** Full training config (what `config.json` holds). */
@@ -134,7 +138,10 @@ export const IMAGENET_RECIPE = {
 } as const;
 
 /** The CIFAR recipe's defaults of the fields whose default does not depend on the dataset or method. */
-const OPTIMIZER_DEFAULTS = { method: 'asam', eta: 0.01, p: 2, normalization: 'elementwise', weightDecayInAscent: false, clipNorm: null, every: 1 } as const;
+const OPTIMIZER_DEFAULTS = {
+  method: 'asam', eta: 0.01, p: 2, normalization: 'elementwise', weightDecayInAscent: false, clipNorm: null, every: 1,
+  normalizeParams: 'except-bias-and-beta', bnStatistics: 'clean-pass',
+} as const;
 const DEFAULTS = {
   dataset: 'cifar10', seed: 0, evalBatchSize: 256, momentum: 0.9, nesterov: false, schedule: 'cosine', cutout: 0, dropout: 0, labelNoise: null,
   trainLimit: null, testLimit: null, maxStepsPerEpoch: null, checkpointEverySteps: null, microBatch: null, workers: 1, progressEvery: 10,
@@ -157,6 +164,8 @@ const optimizerFields = {
   weightDecayInAscent: [booleanField(), 'Also add weight decay to the ascent gradient. Default false.'],
   clipNorm: [nullableNumberField({ gt: 0 }), 'Global-norm clipping of the descent gradient; null = off (default).'],
   every: [numberField({ int: true, min: 1 }), 'Take a sharpness-aware step every k steps (plain steps in between). Default 1.'],
+  normalizeParams: [oneOf(['except-bias-and-beta', 'all']), 'ASAM: the variables T_w normalizes, "except-bias-and-beta" (the paper; default) or "all".'],
+  bnStatistics: [oneOf(['clean-pass', 'both-passes']), 'Which pass sets the BatchNorm moving statistics: "clean-pass" (default, google-research/sam) or "both-passes" (PyTorch SAM without disabling them).'],
 } satisfies Record<keyof OptimizerConfig, [z.ZodType, string]>;
 
 const labelNoiseSchema = z.looseObject({ // loose: the hand-written validator kept extra keys, and resolved configs must not change
@@ -261,6 +270,8 @@ function withDefaults(p: PartialTrainConfig): TrainConfig {
       weightDecayInAscent: opick('weightDecayInAscent', OPTIMIZER_DEFAULTS.weightDecayInAscent),
       clipNorm: opick('clipNorm', OPTIMIZER_DEFAULTS.clipNorm),
       every: opick('every', OPTIMIZER_DEFAULTS.every),
+      normalizeParams: opick('normalizeParams', OPTIMIZER_DEFAULTS.normalizeParams),
+      bnStatistics: opick('bnStatistics', OPTIMIZER_DEFAULTS.bnStatistics),
     },
     labelSmoothing: pick('labelSmoothing', recipe.labelSmoothing),
     augment: pick('augment', recipe.augment),

@@ -209,7 +209,8 @@ export async function trainClassifier(partial: PartialTrainConfig | TrainConfig,
   const o = cfg.optimizer;
   const optimizer = sharpnessAware(tf.train.momentum(cfg.lr, cfg.momentum, cfg.nesterov), {
     method: o.method, rho: o.rho, eta: o.eta, p: o.p, normalization: o.normalization, weightDecay: o.weightDecay,
-    weightDecayInAscent: o.weightDecayInAscent, clipNorm: o.clipNorm, every: o.every,
+    weightDecayInAscent: o.weightDecayInAscent, clipNorm: o.clipNorm, every: o.every, normalizeParams: o.normalizeParams,
+    bnStatistics: o.bnStatistics,
   }, { guard: model.statistics });
 
   const task: TrainingTask = {
