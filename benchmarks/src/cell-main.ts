@@ -53,6 +53,9 @@ async function main(): Promise<void> {
     console.log(`backend ${backend.backend} (requested ${backend.requested}: ${backend.reason})`);
     await mod.run({ config: cell.config, outDir: dir, dataDir, backend, log: (l) => console.log(l), shouldStop: () => stopRequested });
     if (stopRequested) {
+      // every task says so the same way (the trainers' result.json already does)
+      const prev = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json')) ?? {};
+      if (prev.status !== 'completed') writeJsonAtomic(path.join(dir, 'result.json'), { ...prev, status: 'stopped' });
       console.log('stopped at a checkpoint on SIGTERM; the cell resumes from it when it is started again');
       process.exitCode = 143;
     }

@@ -34,7 +34,8 @@ function stableStringify(v: unknown): string {
   return JSON.stringify(v);
 }
 
-export type CellStatus = 'skipped' | 'completed' | 'failed';
+/** 'stopped': the sweep was interrupted and the cell checkpointed where it was (it resumes when the sweep runs again). */
+export type CellStatus = 'skipped' | 'completed' | 'stopped' | 'failed';
 
 export interface CellRunRecord {
   cell: Cell;
@@ -183,6 +184,11 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
       records[i] = { cell, dir, status: 'completed', wallS };
       return;
     }
+    if (interrupted && after && after.status === 'stopped') {
+      log(`[bench] cell ${i + 1}/${n} ${label}: stopped at a checkpoint after ${fmtDuration(wallS)}; it resumes when the sweep runs again`);
+      records[i] = { cell, dir, status: 'stopped', wallS };
+      return;
+    }
     let error: string;
     if (after && after.status === 'failed' && typeof after.error === 'string') {
       error = after.error;
@@ -214,7 +220,9 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   const failed = records.filter((r) => r.status === 'failed').length;
   const completed = records.filter((r) => r.status === 'completed').length;
   const skipped = records.filter((r) => r.status === 'skipped').length;
+  const stopped = records.filter((r) => r.status === 'stopped').length;
   const wallS = (Date.now() - t0) / 1000;
-  log(`[bench] sweep ${interrupted ? 'interrupted' : 'done'} in ${fmtDuration(wallS)}: ${completed} completed, ${skipped} skipped (finished earlier), ${failed} failed or not run`);
+  log(`[bench] sweep ${interrupted ? 'interrupted' : 'done'} in ${fmtDuration(wallS)}: ${completed} completed, ${skipped} skipped (finished earlier), ` +
+    `${stopped ? `${stopped} stopped at a checkpoint (they resume), ` : ''}${failed} failed or not run`);
   return { records, failed, completed, skipped, wallS, interrupted };
 }

@@ -104,7 +104,9 @@ describe('runSweep', () => {
     expect(s1.completed).toBe(0);
     expect(s1.records[1]!.error).toMatch(/not started/);
     expect(fs.existsSync(path.join(runsDir, 'stand_in', cells[1]!.id, 'cell.json'))).toBe(false);
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8')).status).toBe('failed');
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8')).status).toBe('stopped');
+    expect(s1.records[0]!.status).toBe('stopped');
+    expect(lines.some((l) => /cell 1\/2 .*stopped at a checkpoint/.test(l))).toBe(true);
     // The cell's process was sent SIGTERM: it checkpointed at its next step and exited 143 (not killed mid-step).
     const log = fs.readFileSync(path.join(dir, 'log.txt'), 'utf8');
     expect(log).toContain('stopped at a checkpoint on SIGTERM');
