@@ -117,6 +117,27 @@ describe('trainTranslation', () => {
     expect(fs.readdirSync(out).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
+  it('two data-parallel workers take the steps of one process (no dropout: up to float rounding); micro-batches too', async () => {
+    const cfg = (outDir: string, extra: object) => ({
+      ...base, outDir, preset: 'transformer_tiny', archOverrides: { dropout: 0, attentionDropout: 0, activationDropout: 0 },
+      optimizer: { method: 'sam' as const, rho: 0.05 }, lr: 3e-3, warmupUpdates: 5, warmupInitLr: 1e-4, maxTokens: 60, maxLen: 10,
+      maxEpochs: 1, search: { kind: 'greedy' as const, batchSentences: 16 }, samples: 0, ...extra,
+    });
+    const deps = () => toyDeps({ train: 60, valid: 12, test: 12 }, 8);
+    const runs: Array<Record<string, number | null>> = [];
+    for (const extra of [{}, { workers: 2 }, { microBatch: 3 }]) {
+      const r = await trainTranslation(cfg(fs.mkdtempSync(path.join(os.tmpdir(), 'nmt-par-')), extra), {}, deps());
+      expect(r.status).toBe('completed');
+      runs.push(r.last!);
+    }
+    const [one, par, micro] = runs as [Record<string, number>, Record<string, number>, Record<string, number>];
+    expect(par.step).toBe(one.step);
+    for (const other of [par, micro]) {
+      expect(Math.abs(other.train_loss! - one.train_loss!) / one.train_loss!).toBeLessThan(1e-4);
+      expect(Math.abs(other.valid_loss! - one.valid_loss!) / one.valid_loss!).toBeLessThan(1e-4);
+    }
+  }, 120_000);
+
   it("reports 'diverged' on a non-finite loss", async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'nmt-div-'));
     const r = await trainTranslation(
