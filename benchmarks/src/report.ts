@@ -10,7 +10,7 @@ import { tauDifferenceBootstrap, verdictOf } from './compare.ts';
 import { expandGrid, type Cell, type ExperimentDef, type OptimizerName, type ProfileName } from './experiment.ts';
 import { readJsonIfExists, toCsv, writeFileAtomic, writeJsonAtomic } from './fs-util.ts';
 import { readOutcome, type CellOutcome } from './outcome.ts';
-import { convergence, mdTable, methodLabel, trainingSection, type ClaimRow, type GroupRow, type Section } from './report-training.ts';
+import { convergence, mdTable, trainingSection, type ClaimRow, type GroupRow, type Section } from './report-training.ts';
 import { cellDir } from './runner.ts';
 import { kendallTau } from './stats.ts';
 import { barChart, canvas, colorFor, contourSegments, esc, lineChart, scatterChart } from './svg.ts';

@@ -23,7 +23,7 @@ import { beamSearch } from './beam-search.ts';
 import { corpusBleu, tokenize13a, tokenizedBleu } from './bleu.ts';
 import { greedyDecode } from './decode-greedy.ts';
 import { labelSmoothedLoss, meanLabelSmoothedLoss } from './loss.ts';
-import { createTaskModel, dropoutSeed, type TranslationModelOptions } from './task-model.ts';
+import { createTaskModel, type TranslationModelOptions } from './task-model.ts';
 import {
   resolveArch,
   resolveTranslationConfig,
