@@ -279,10 +279,7 @@ export async function trainTranslation(
       schedule: inverseSqrtSchedule({ lr: c.lr, warmupSteps: c.warmupUpdates, warmupInitLr: c.warmupInitLr }),
       microBatch: c.microBatch, workers: c.workers, checkpointEverySteps: c.checkpointEveryUpdates, progressEvery: c.logEveryUpdates,
       backend: hooks.backend ?? null,
-      ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
-      ...(hooks.onEpoch ? { onEpoch: hooks.onEpoch } : {}),
-      ...(hooks.onLog ? { onLog: hooks.onLog } : {}),
-      ...(hooks.shouldStop ? { shouldStop: hooks.shouldStop } : {}),
+      onProgress: hooks.onProgress, onEpoch: hooks.onEpoch, onLog: hooks.onLog, shouldStop: hooks.shouldStop,
     });
   } finally {
     optimizer.dispose();

@@ -240,10 +240,7 @@ export async function trainClassifier(partial: PartialTrainConfig | TrainConfig,
       schedule: cfg.schedule === 'constant' ? constantSchedule(cfg.lr) : cosineSchedule(cfg.lr),
       microBatch: cfg.microBatch, workers: cfg.workers, checkpointEverySteps: cfg.checkpointEverySteps, progressEvery: cfg.progressEvery,
       backend: hooks.backend ?? null,
-      ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
-      ...(hooks.onEpoch ? { onEpoch: hooks.onEpoch } : {}),
-      ...(hooks.onLog ? { onLog: hooks.onLog } : {}),
-      ...(hooks.shouldStop ? { shouldStop: hooks.shouldStop } : {}),
+      onProgress: hooks.onProgress, onEpoch: hooks.onEpoch, onLog: hooks.onLog, shouldStop: hooks.shouldStop,
       explainStepError: (e, batch) => explainStepError(e, cfg, batch.rows),
     });
   } finally {
