@@ -1,13 +1,18 @@
 /**
- * The time a sweep still needs, from measurements: seconds per epoch from the metrics.csv of the same kind of cell
- * (same experiment and method, any seed) in the runs folder, else from the profile's measured step times
- * (`step_time`), else unknown. Printed before a sweep starts; the runner's ETA refines it as cells finish.
+ * The time a sweep still needs, from measurements. Seconds per epoch come from, in this order: the metrics.csv of
+ * the same kind of cell (same experiment and method, any seed) in the runs folder; the same work in another
+ * experiment (same task, model, data, batch and method: the label-noise cells train what the clean cells train);
+ * the profile's measured step times (`step_time`); else the cell counts as not measured. Printed before a sweep
+ * starts; the runner's ETA refines it as cells finish.
+ * A cell's seconds per epoch is the median over all its epochs: the last few alone follow whatever else the
+ * machine was doing at the time (a test run beside the sweep doubled them), and the first epoch after a resume
+ * also pays for loading the data.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Cell } from './experiment.ts';
 import { parseCsv, readJsonIfExists } from './fs-util.ts';
-import { mean } from './stats.ts';
+import { mean, median } from './stats.ts';
 import { cellDir, isFinishedStatus } from './runner.ts';
 
 export interface SweepEstimate {
@@ -26,12 +31,12 @@ export function formatHours(s: number): string {
   return `${Math.round(s)} s`;
 }
 
-function epochSeconds(dir: string): { done: number; perEpoch: number | null } {
+export function epochSeconds(dir: string): { done: number; perEpoch: number | null } {
   const f = path.join(dir, 'metrics.csv');
   if (!fs.existsSync(f)) return { done: 0, perEpoch: null };
   const rows = parseCsv(fs.readFileSync(f, 'utf8'));
   const secs = rows.map((r) => Number(r.seconds)).filter((x) => Number.isFinite(x) && x > 0);
-  return { done: rows.length, perEpoch: secs.length ? mean(secs.slice(-5)) : null };
+  return { done: rows.length, perEpoch: secs.length ? median(secs) : null };
 }
 
 function plannedEpochs(c: Cell): number | null {
@@ -42,11 +47,19 @@ function plannedEpochs(c: Cell): number | null {
 /** Estimate for the unfinished cells of a sweep run `jobs` at a time. */
 export function estimateSweep(cells: Cell[], runsDir: string, jobs: number): SweepEstimate {
   const kind = (c: Cell) => `${c.experiment} ${c.optimizer ?? ''}`;
-  // Measured seconds per epoch by kind (any seed, any ρ of that method).
+  // The same work in another experiment: same task, model, data size, batch and method (e.g. the label-noise
+  // cells train exactly what the clean cells train, on other labels).
+  const work = (c: Cell) => JSON.stringify([c.task, c.optimizer ?? '', ...['model', 'preset', 'corpus', 'dataset', 'trainLimit', 'batchSize', 'maxTokens'].map((k) => c.config[k] ?? null)]);
+  // Measured seconds per epoch by kind (any seed, any ρ of that method) and by work.
   const measured = new Map<string, number[]>();
+  const measuredWork = new Map<string, { experiment: string; perEpoch: number[] }>();
   for (const c of cells) {
     const e = epochSeconds(cellDir(runsDir, c));
-    if (e.perEpoch !== null) measured.set(kind(c), [...(measured.get(kind(c)) ?? []), e.perEpoch]);
+    if (e.perEpoch === null) continue;
+    measured.set(kind(c), [...(measured.get(kind(c)) ?? []), e.perEpoch]);
+    const w = measuredWork.get(work(c)) ?? { experiment: c.experiment, perEpoch: [] };
+    w.perEpoch.push(e.perEpoch);
+    measuredWork.set(work(c), w);
   }
   // Step times measured by the profile's step_time cell, for vision cells of the same model and batch.
   const step = cells.find((c) => c.task === 'step_time');
@@ -65,7 +78,9 @@ export function estimateSweep(cells: Cell[], runsDir: string, jobs: number): Swe
     let perEpoch: number | null = null;
     let how = '';
     const m = measured.get(kind(c));
+    const w = measuredWork.get(work(c));
     if (m?.length) { perEpoch = mean(m); how = 'measured'; }
+    else if (w) { perEpoch = mean(w.perEpoch); how = `measured on ${w.experiment}`; }
     else if (c.task === 'vision' && stepRes?.status === 'completed' && stepRes.medianS && c.optimizer && stepRes.config?.model === c.config.model) {
       const s = stepRes.medianS[c.optimizer];
       const images = typeof c.config.trainLimit === 'number' ? c.config.trainLimit : 50000;

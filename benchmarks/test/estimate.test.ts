@@ -1,0 +1,77 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { estimateSweep, epochSeconds } from '../src/estimate.ts';
+import { expandGrid } from '../src/experiment.ts';
+import { createExperimentRegistry } from '../src/experiments/index.ts';
+import { cellDir } from '../src/runner.ts';
+
+const tmp: string[] = [];
+afterEach(() => { for (const d of tmp.splice(0)) fs.rmSync(d, { recursive: true, force: true }); });
+
+function writeMetrics(dir: string, seconds: number[]): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const rows = seconds.map((s, i) => `${i + 1},${(i + 1) * 32},0.1,1.0,0.5,1.2,0.4,${s},100`);
+  fs.writeFileSync(path.join(dir, 'metrics.csv'), ['epoch,step,lr,train_loss,train_acc,test_loss,test_acc,seconds,img_per_sec', ...rows].join('\n') + '\n');
+}
+
+describe('the sweep estimate', () => {
+  it('takes a cell\'s seconds per epoch as the median over all its epochs, not the last few', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-estimate-'));
+    tmp.push(dir);
+    // 7 undisturbed epochs at 50 s, then 4 epochs while the machine was busy: the median stays at 50.
+    writeMetrics(dir, [50, 51, 49, 50, 52, 48, 50, 110, 120, 130, 100]);
+    expect(epochSeconds(dir)).toEqual({ done: 11, perEpoch: 51 });
+    writeMetrics(dir, [40, 60]);
+    expect(epochSeconds(dir)).toEqual({ done: 2, perEpoch: 50 });
+    expect(epochSeconds(path.join(dir, 'absent'))).toEqual({ done: 0, perEpoch: null });
+  });
+
+  it('adds up the epochs left of every unfinished cell at the measured rate of its kind', () => {
+    const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-estimate-'));
+    tmp.push(runs);
+    const cells = expandGrid(createExperimentRegistry().get('cifar10_resnet20'), 'cpu');
+    const sgd = cells.filter((c) => c.optimizer === 'sgd');
+    expect(sgd.map((c) => c.seed)).toEqual([0, 1, 2]);
+    // seed 0 finished (120 epochs at 40 s), seed 1 stopped after 20 epochs at 60 s; seed 2 not started.
+    writeMetrics(cellDir(runs, sgd[0]!), Array(120).fill(40));
+    fs.writeFileSync(path.join(cellDir(runs, sgd[0]!), 'result.json'), JSON.stringify({ status: 'completed' }));
+    writeMetrics(cellDir(runs, sgd[1]!), Array(20).fill(60));
+    const est = estimateSweep(sgd, runs, 2);
+    // The kind's rate is the mean of the cells' medians, (40 + 60) / 2 = 50 s; 100 + 120 epochs are left.
+    expect(est.pending).toBe(2);
+    expect(est.unknown).toBe(0);
+    expect(est.cellSeconds).toBe(220 * 50);
+    expect(est.wallSeconds).toBe(220 * 50 / 2);
+    expect(est.lines).toEqual(['cifar10_resnet20 sgd: 2 cell(s), 220 epochs left at 50 s/epoch (measured) = 3.1 h']);
+  });
+});
+
+describe('the cpu profile\'s ρ sweep', () => {
+  it('runs three values per method, 4× apart, two of them new cells (the published ρ comes from cifar10_resnet20)', () => {
+    const reg = createExperimentRegistry();
+    const rho = expandGrid(reg.get('cifar10_rho_resnet20'), 'cpu');
+    expect(rho.map((c) => `${c.optimizer}:${c.rho}:${c.seed}`)).toEqual(['sam:0.01:0', 'sam:0.2:0', 'asam:0.1:0', 'asam:2:0']);
+    const clean = expandGrid(reg.get('cifar10_resnet20'), 'cpu').filter((c) => c.seed === 0 && c.optimizer !== 'sgd');
+    expect(clean.map((c) => `${c.optimizer}:${c.rho}`)).toEqual(['sam:0.05', 'asam:0.5']);
+    for (const c of rho) expect(c.config.epochs).toBe(120);
+  });
+});
+
+describe('the sweep estimate across experiments', () => {
+  it('gives a kind that has not run yet the rate of the same work in another experiment', () => {
+    const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-estimate-'));
+    tmp.push(runs);
+    const reg = createExperimentRegistry();
+    const clean = expandGrid(reg.get('cifar10_resnet20'), 'cpu').filter((c) => c.optimizer === 'sam');
+    const noisy = expandGrid(reg.get('cifar10_noise40_resnet20'), 'cpu').filter((c) => c.optimizer === 'sam');
+    writeMetrics(cellDir(runs, clean[0]!), Array(10).fill(100));
+    const est = estimateSweep([...clean, ...noisy], runs, 1);
+    expect(est.lines).toEqual([
+      'cifar10_resnet20 sam: 3 cell(s), 350 epochs left at 100 s/epoch (measured) = 9.7 h',
+      'cifar10_noise40_resnet20 sam: 3 cell(s), 360 epochs left at 100 s/epoch (measured on cifar10_resnet20) = 10.0 h',
+    ]);
+    expect(est.cellSeconds).toBe(710 * 100);
+  });
+});
