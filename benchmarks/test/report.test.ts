@@ -171,3 +171,44 @@ describe('markdownToHtml', () => {
     expect(html).toContain('<ul>\n<li>one</li>\n<li>two</li>\n</ul>');
   });
 });
+
+describe('label-noise claims', () => {
+  const noisyExp = defineExperiment({
+    id: 'fab_noise', title: 'Fabricated noise', task: 'vision', description: 'fabricated runs under 40 % label noise',
+    base: { model: 'resnet20', labelNoise: { rate: 0.4, kind: 'symmetric' } },
+    grid: { optimizer: ['sgd', 'asam'], rho: { asam: [0.5] }, seed: [0, 1, 2] },
+    profiles: { cpu: {} },
+    claims: [{ better: 'asam', worse: 'sgd', paper: 'robust' }],
+  });
+  // ASAM ahead by 2–3 points on every seed; SGD's train accuracy on the noisy labels plateaus at `sgdTrain`.
+  function fabricateNoise(runsDir: string, sgdTrain: number): void {
+    for (const c of expandGrid(noisyExp, 'cpu')) {
+      const d = cellDir(runsDir, c);
+      fs.mkdirSync(d, { recursive: true });
+      const best = c.optimizer === 'sgd' ? 0.6 : 0.62 + 0.005 * c.seed;
+      const top = c.optimizer === 'sgd' ? sgdTrain : 0.58;
+      fs.writeFileSync(path.join(d, 'result.json'), JSON.stringify({ format: 'asam-run/1', status: 'completed', best: { metric: 'test_acc', value: best, epoch: 60 }, final: { metric: 'test_acc', value: best } }));
+      const rows = Array.from({ length: 60 }, (_, e) => `${e + 1},0.1,1,${Math.min(top, 0.2 + e * 0.05)},1,${best}`);
+      fs.writeFileSync(path.join(d, 'metrics.csv'), `epoch,lr,train_loss,train_acc,test_loss,test_acc\n${rows.join('\n')}\n`);
+    }
+  }
+  const claimFor = (sgdTrain: number) => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-bench-noise-'));
+    fabricateNoise(path.join(root, 'runs'), sgdTrain);
+    const r = generateReport({ experiments: [noisyExp], profile: 'cpu', runsDir: path.join(root, 'runs'), outDir: path.join(root, 'results') });
+    return { claim: r.claims[0]!, md: fs.readFileSync(path.join(root, 'results', 'report.md'), 'utf8') };
+  };
+
+  it('gives a verdict once SGD fits the noisy labels beyond the share that is right', () => {
+    const { claim, md } = claimFor(0.9);
+    expect(claim.verdict).toBe('reproduced');
+    expect(md).toContain("SGD's final train accuracy on the noisy labels is 90.0 % (mean over 3 seed(s)); above 60 % it is fitting wrong labels, which it does here.");
+  });
+
+  it('calls the claims inconclusive while SGD has not reached the label-noise regime', () => {
+    const { claim, md } = claimFor(0.55);
+    expect(claim.verdict).toBe('inconclusive');
+    expect(claim.note).toContain('SGD does not fit the noisy labels (final train accuracy 55.0 %, 60 % of the labels are right)');
+    expect(md).toContain('which it does not yet do here');
+  });
+});
