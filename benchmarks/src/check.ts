@@ -27,7 +27,8 @@ export function checkReport(resultsDir: string, o: { allowIncomplete?: boolean; 
   if (summary && cells.length === 0) problems.push('summary.json lists no cells');
   const completed = cells.filter((c) => c.status === 'completed').length;
   if (!o.allowIncomplete) {
-    for (const c of cells) if (c.status !== 'completed') problems.push(`cell ${c.experiment}/${c.cell} is ${c.status}${c.error ? `: ${c.error.split('\n')[0]}` : ''}`);
+    // A diverged cell has its result (the report says where it diverged); anything else unfinished is a problem.
+    for (const c of cells) if (c.status !== 'completed' && c.status !== 'diverged') problems.push(`cell ${c.experiment}/${c.cell} is ${c.status}${c.error ? `: ${c.error.split('\n')[0]}` : ''}`);
   }
   let images = 0;
   for (const [file, re] of [['report.md', /!\[[^\]]*\]\(([^)]+)\)/g], ['index.html', /<img [^>]*src="([^"]+)"/g]] as const) {

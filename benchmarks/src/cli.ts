@@ -17,7 +17,7 @@ import { createExperimentRegistry } from './experiments/index.ts';
 import { generateReport } from './report.ts';
 import { updateReadme } from './readme-results.ts';
 import { publishResults, restoreFromCommitted } from './results.ts';
-import { runSweep, type SweepSummary } from './runner.ts';
+import { isFinishedStatus, runSweep, type SweepSummary } from './runner.ts';
 import { checkRedis, parseQueueUrl } from './queue/redis.ts';
 import { runQueuedSweep } from './queue/sweep.ts';
 import { taskModulePath } from './tasks/registry.ts';
@@ -172,7 +172,7 @@ function quickPreamble(resultsDir: string): string {
     `It does not compare SGD, SAM and ASAM by accuracy: runs that short have not converged. The method comparison is the cpu profile's (converged runs, 3 seeds, confidence intervals), committed in \`${rel}\`.`;
   if (fs.existsSync(summary)) {
     const j = JSON.parse(fs.readFileSync(summary, 'utf8')) as { generatedAt?: string; claims?: Array<{ claim: string; ours: string; verdict: string }>; cells?: Array<{ status: string }> };
-    const done = (j.cells ?? []).filter((c) => c.status === 'completed').length;
+    const done = (j.cells ?? []).filter((c) => isFinishedStatus(c.status)).length;
     s += ` Its verdicts as committed (${j.generatedAt ?? '?'}, ${done}/${j.cells?.length ?? 0} cells finished): ` +
       (j.claims ?? []).filter((c) => !/^Adaptive sharpness/.test(c.claim)).map((c) => `${c.claim}: ${c.verdict}`).join('; ') + '.';
   }

@@ -11,7 +11,8 @@ import type { TaskName } from './experiment.ts';
 import { readJsonIfExists } from './fs-util.ts';
 
 export interface CellOutcome {
-  status: 'completed' | 'failed' | 'running' | 'missing';
+  /** 'diverged': the run stopped on a non-finite loss or weight (a result: see runner's `isFinishedStatus`). */
+  status: 'completed' | 'diverged' | 'failed' | 'running' | 'missing';
   /** Compared numbers: the best epoch's value of the task's metric and the run's final figure (vision: accuracy in [0,1]; nmt: BLEU). */
   best: number | null;
   final: number | null;
@@ -27,6 +28,8 @@ export interface CellOutcome {
   columns: Record<string, number[]>;
   /** Epochs the task was configured for (vision: epochs; nmt: maxEpochs), to tell a finished curve from a cut one. */
   plannedEpochs: number | null;
+  /** Where a diverged run stopped: epoch counted from 1, step within it, the non-finite loss (null for NaN). */
+  divergedAt: { epoch: number; step: number; loss: number | null } | null;
 }
 
 const TRAINING_TASKS: readonly TaskName[] = ['vision', 'nmt'];
@@ -43,11 +46,13 @@ export function readOutcome(task: TaskName, dir: string): CellOutcome {
   const cfg = readJsonIfExists<{ config?: Record<string, unknown> }>(path.join(dir, 'cell.json'))?.config;
   const base: CellOutcome = {
     status: 'missing', best: null, final: null, extra: {}, wallS: null, meanStepS: null,
-    backend: env?.backend?.backend ?? null, error: null, raw, columns, plannedEpochs: n(cfg?.epochs ?? cfg?.maxEpochs),
+    backend: env?.backend?.backend ?? null, error: null, raw, columns, plannedEpochs: n(cfg?.epochs ?? cfg?.maxEpochs), divergedAt: null,
   };
   if (!raw) return fs.existsSync(dir) ? { ...base, status: 'running' } : base;
-  const status = raw.status === 'completed' ? 'completed' : raw.status === 'failed' ? 'failed' : 'running';
-  const out: CellOutcome = { ...base, status, error: typeof raw.error === 'string' ? raw.error : null };
+  const status = raw.status === 'completed' || raw.status === 'diverged' || raw.status === 'failed' ? raw.status : 'running';
+  const d = raw.divergedAt as { epoch?: unknown; step?: unknown; loss?: unknown } | null | undefined;
+  const divergedAt = status === 'diverged' && d && typeof d.epoch === 'number' ? { epoch: d.epoch + 1, step: n(d.step) ?? 0, loss: n(d.loss) } : null;
+  const out: CellOutcome = { ...base, status, divergedAt, error: typeof raw.error === 'string' ? raw.error : null };
   if (!TRAINING_TASKS.includes(task)) return { ...out, wallS: n(raw.wallTimeS) ?? n(raw.wallSeconds) };
   const run = readRunResult(dir)!;
   return {

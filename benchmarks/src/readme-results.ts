@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ClaimRow, GroupRow } from './report.ts';
+import { isFinishedStatus } from './runner.ts';
 
 export interface CommittedSummary {
   profile: string;
@@ -25,7 +26,7 @@ function pct(m: number | null, s: number | null, n: number): string {
 
 /** The markdown block for a committed summary. */
 export function renderResultsBlock(s: CommittedSummary, summaryPath: string): string {
-  const done = s.cells.filter((c) => c.status === 'completed').length;
+  const done = s.cells.filter((c) => isFinishedStatus(c.status)).length;
   const vision = s.groups.filter((g) => g.task === 'vision' && g.optimizer !== '-');
   const nmt = s.groups.filter((g) => g.task === 'nmt');
   const bleu = (v: number | null) => (v === null ? '–' : v.toFixed(2));

@@ -27,5 +27,6 @@ void runCli(async () => {
   const outDir = f.report ?? path.join(runsDir, 'report');
   const r = generateReport({ experiments: exps, profile, runsDir, outDir });
   const done = r.cells.filter((c) => c.status === 'completed').length;
-  console.log(`[report] ${path.join(outDir, 'report.md')}: ${done}/${r.cells.length} cells completed, ${r.files.length} files written`);
+  const diverged = r.cells.filter((c) => c.status === 'diverged').length;
+  console.log(`[report] ${path.join(outDir, 'report.md')}: ${done}/${r.cells.length} cells completed${diverged ? `, ${diverged} diverged` : ''}, ${r.files.length} files written`);
 });

@@ -165,13 +165,14 @@ export function trainingSection(def: ExperimentDef, profile: ProfileName, cells:
   }
   const label = (o: string) => methodLabel(def, o);
   const baseName = label('sgd');
+  const divergedIn = (g: GroupRow) => cells.filter((c, i) => keyOf(c) === `${g.optimizer}|${g.rho}` && outcomes[i]!.status === 'diverged').length;
   const groupRows = groups.map((g) => {
     const idx = cells.map((c, i) => (keyOf(c) === `${g.optimizer}|${g.rho}` && outcomes[i]!.status === 'completed' ? i : -1)).filter((i) => i >= 0);
     const bestXs = idx.map((i) => outcomes[i]!.best).filter((x): x is number => x !== null);
     const finXs = idx.map((i) => outcomes[i]!.final).filter((x): x is number => x !== null);
     const trainXs = idx.map((i) => outcomes[i]!.columns[isVision ? 'train_acc' : 'train_loss']?.at(-1)).filter((x): x is number => x !== undefined && Number.isFinite(x));
     return [
-      label(g.optimizer), g.optimizer === 'sgd' ? '–' : String(g.rho), `${g.seedsCompleted}/${g.seedsTotal}`,
+      label(g.optimizer), g.optimizer === 'sgd' ? '–' : String(g.rho), `${g.seedsCompleted}/${g.seedsTotal}${divergedIn(g) ? ` (${divergedIn(g)} diverged)` : ''}`,
       pm(bestXs, t.scale, t.digits), pm(finXs, t.scale, t.digits), pm(trainXs, isVision ? 100 : 1, isVision ? 1 : 3),
       g.seedsCompleted ? `${g.plateaued}/${g.seedsCompleted}` : '–',
       g.paper === null ? '–' : g.paper.toFixed(2),
@@ -218,6 +219,8 @@ export function trainingSection(def: ExperimentDef, profile: ProfileName, cells:
       }
     }
     const notConverged = both.flatMap(([i, j]) => [i, j]).filter((i) => !conv[i]?.plateaued).map((i) => cells[i]!.id);
+    // A seed where either run diverged has no difference to report; the claim cannot rest on the other seeds alone.
+    const divergedRuns = seeds.flatMap((s) => [cellFor(a, s), cellFor(b, s)]).filter((i) => i >= 0 && outcomes[i]!.status === 'diverged').map((i) => cells[i]!.id);
     const claim = `${label(a)} > ${label(b)}`;
     pairRows.push([
       claim, String(both.length), dBest.map((d) => signed(d * t.scale, t.digits)).join(', ') || '–',
@@ -229,6 +232,7 @@ export function trainingSection(def: ExperimentDef, profile: ProfileName, cells:
     const notes: string[] = [];
     if (both.length < 2) notes.push(both.length ? 'one seed: no interval over seeds' : 'no completed seed pair yet');
     if (notConverged.length && both.length) { verdict = 'inconclusive'; notes.push(`not plateaued: ${notConverged.join(', ')}`); }
+    if (divergedRuns.length) { verdict = 'inconclusive'; notes.push(`diverged: ${divergedRuns.join(', ')}`); }
     if (noiseRegime && !noiseRegime.reached && both.length) {
       verdict = 'inconclusive';
       notes.push(`${baseName} does not fit the noisy labels (final train accuracy ${(noiseRegime.train * 100).toFixed(1)} %, ${Math.round((1 - noiseRegime.rate) * 100)} % of the labels are right): the label-noise regime is not reached`);
@@ -308,7 +312,7 @@ export function trainingSection(def: ExperimentDef, profile: ProfileName, cells:
     ] : []),
     def.paper ? `Paper (${def.paper.setting}; ${def.paper.source}): ${Object.entries(def.paper.values).map(([k, v]) => `${label(k)} ${v}`).join(' → ')}.${comparable ? '' : ' Those are full-scale figures for the published recipe, not for this setting; compare the ordering and the size of the differences, not the values.'}` : '',
     '',
-    ...(notDone.length ? ['Cells not completed:', '', ...notDone.map(({ c, o }) => `- \`${c.id}\`: ${o.status}${o.columns.epoch?.length ? ` (${o.columns.epoch.length}${o.plannedEpochs ? `/${o.plannedEpochs}` : ''} epochs)` : ''}${o.error ? ` — ${o.error.split('\n')[0]}` : ''}`), ''] : []),
+    ...(notDone.length ? ['Cells not completed:', '', ...notDone.map(({ c, o }) => `- \`${c.id}\`: ${o.status}${o.divergedAt ? ` at epoch ${o.divergedAt.epoch}, step ${o.divergedAt.step} (loss ${o.divergedAt.loss ?? 'NaN'}; the run is kept as its result)` : ''}${o.columns.epoch?.length ? ` (${o.columns.epoch.length}${o.plannedEpochs ? `/${o.plannedEpochs}` : ''} epochs)` : ''}${o.error ? ` — ${o.error.split('\n')[0]}` : ''}`), ''] : []),
     ...files.map(([f]) => `![${def.id} ${f}](${p}${f})`), '',
   ].join('\n');
   return { md, files, groups, claims };

@@ -45,7 +45,8 @@ function fmt(v: number | null | undefined, digits = 2): string {
 /**
  * ρ sensitivity: best test accuracy against ρ (log axis) for SAM and ASAM, with the published-ρ runs of the same
  * seed taken from the reference experiment. The claim "ASAM keeps its accuracy over a wider ρ range" is judged by
- * how many of each method's ρ values come within 1 point of that method's best (one seed: no interval).
+ * how many of each method's ρ values come within 1 point of that method's best (one seed: no interval). A ρ whose run
+ * diverged counts as a value outside that window.
  */
 function rhoSection(def: ExperimentDef, cells: Cell[], outcomes: CellOutcome[], ref: { cells: Cell[]; outcomes: CellOutcome[] } | null): Section {
   const seeds = new Set(cells.map((c) => c.seed));
@@ -55,7 +56,8 @@ function rhoSection(def: ExperimentDef, cells: Cell[], outcomes: CellOutcome[], 
     const done = pts.filter(({ o }) => o.status === 'completed' && o.best !== null);
     const best = done.length ? Math.max(...done.map(({ o }) => o.best!)) : null;
     const within = best === null ? 0 : done.filter(({ o }) => best - o.best! <= 0.01).length;
-    return { m, pts, done, best, within };
+    const ended = done.length + pts.filter(({ o }) => o.status === 'diverged').length;
+    return { m, pts, done, best, within, ended };
   });
   const series = methods.filter((x) => x.done.length).map((x) => ({
     name: `${OPT_LABEL[x.m]} (best test acc)`, x: x.done.map(({ c }) => c.rho!), y: x.done.map(({ o }) => o.best! * 100), color: colorFor(x.m), width: 2, marker: (x.m === 'sam' ? 'square' : 'triangle') as 'square' | 'triangle',
@@ -63,16 +65,18 @@ function rhoSection(def: ExperimentDef, cells: Cell[], outcomes: CellOutcome[], 
   const files: Array<[string, string]> = series.length ? [['accuracy-vs-rho.svg', lineChart({ title: `${def.title}: best test accuracy vs ρ (log axis), seed ${[...seeds].join(', ')}`, xLabel: 'ρ (log scale)', yLabel: 'best test accuracy (%)', series, logX: true })]] : [];
   const rows = methods.flatMap((x) => x.pts.map(({ c, o }) => {
     const v = o.status === 'completed' ? convergence('vision', o) : null;
-    return [OPT_LABEL[x.m]!, String(c.rho), o.status === 'completed' ? fmt(o.best! * 100) : o.status, o.status === 'completed' ? fmt(o.final! * 100) : '–',
+    const status = o.divergedAt ? `diverged at epoch ${o.divergedAt.epoch}` : o.status;
+    return [OPT_LABEL[x.m]!, String(c.rho), o.status === 'completed' ? fmt(o.best! * 100) : status, o.status === 'completed' ? fmt(o.final! * 100) : '–',
       v ? fmt(v.last, 1) : '–', v ? (v.plateaued ? 'yes' : 'no') : '–', `${c.experiment}/${c.id}`];
   }));
-  const complete = methods.every((x) => x.pts.length > 0 && x.done.length === x.pts.length);
+  const complete = methods.every((x) => x.pts.length > 0 && x.ended === x.pts.length);
   const [sam, asam] = methods as [typeof methods[0], typeof methods[0]];
   const claims: ClaimRow[] = [{
     claim: "ASAM keeps its accuracy over a wider range of ρ than SAM", paper: 'Fig. 5 (CIFAR-10): ASAM flat over a wider ρ range',
     ours: `within 1 point of the method's best: ASAM ${asam.within}/${asam.pts.length} ρ values, SAM ${sam.within}/${sam.pts.length}`,
     verdict: !complete ? 'pending' : asam.within > sam.within ? 'reproduced' : asam.within < sam.within ? 'not reproduced' : 'inconclusive',
-    note: complete ? 'one seed: no interval' : `${methods.reduce((a, x) => a + x.done.length, 0)} of ${methods.reduce((a, x) => a + x.pts.length, 0)} runs done`,
+    note: [complete ? 'one seed: no interval' : `${methods.reduce((a, x) => a + x.ended, 0)} of ${methods.reduce((a, x) => a + x.pts.length, 0)} runs done`,
+      ...methods.filter((x) => x.ended > x.done.length).map((x) => `${OPT_LABEL[x.m]} diverged at ρ ${x.pts.filter(({ o }) => o.status === 'diverged').map(({ c }) => c.rho).join(', ')}`)].join('; '),
   }];
   const md = (p: string) => [
     mdTable(['method', 'ρ', 'best test acc (%)', 'final test acc (%)', 'final train acc (%)', 'train acc plateaued', 'run'], rows), '',
@@ -331,9 +335,10 @@ export function generateReport(o: ReportOptions): ReportResult {
     claims.push(...sec.claims);
   }
   const completed = cellsOut.filter((c) => c.status === 'completed').length;
+  const diverged = cellsOut.filter((c) => c.status === 'diverged').length;
   const header = [
     `# ASAM benchmarks — profile \`${o.profile}\``, '',
-    `Generated ${now.toISOString()} from the run folders in \`${path.relative(o.outDir, o.runsDir) || '.'}\` (${completed}/${cellsOut.length} cells completed). ` +
+    `Generated ${now.toISOString()} from the run folders in \`${path.relative(o.outDir, o.runsDir) || '.'}\` (${completed}/${cellsOut.length} cells completed${diverged ? `, ${diverged} diverged` : ''}). ` +
     `Backends used: ${[...backends].join(', ') || '–'}. Git revisions of the runs: ${[...shas].map((s) => s.slice(0, 10)).join(', ') || '–'}.`, '',
     ...(o.preamble ? [o.preamble, ''] : []),
     ...(claims.length ? [

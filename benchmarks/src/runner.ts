@@ -11,9 +11,19 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Cell } from './experiment.ts';
 import { readJsonIfExists, writeJsonAtomic } from './fs-util.ts';
 
-/** True when a result.json status means the cell finished successfully ('completed', the one status every task writes for that). */
+/**
+ * True when a result.json status means the cell has its result and is not run again: 'completed', or 'diverged' (a
+ * non-finite loss or weight: a result of the cell's setting, such as a ρ too large; resuming from the last good
+ * checkpoint would diverge again at the same step, since the data order is fixed). Delete the folder to retry.
+ */
 export function isFinishedStatus(status: unknown): boolean {
-  return status === 'completed';
+  return status === 'completed' || status === 'diverged';
+}
+
+/** " at epoch 3, step 12 (loss NaN)" from a result.json's divergedAt (epochs counted from 1), or ''. */
+export function divergedWhere(result: Record<string, unknown> | null | undefined): string {
+  const d = result?.divergedAt as { epoch?: number; step?: number; loss?: number | null } | null | undefined;
+  return d && typeof d.epoch === 'number' ? ` at epoch ${d.epoch + 1}, step ${d.step ?? '?'} (loss ${d.loss ?? 'NaN'})` : '';
 }
 
 /** The cell's folder under a runs root. */
@@ -34,8 +44,11 @@ function stableStringify(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** 'stopped': the sweep was interrupted and the cell checkpointed where it was (it resumes when the sweep runs again). */
-export type CellStatus = 'skipped' | 'completed' | 'stopped' | 'failed';
+/**
+ * 'stopped': the sweep was interrupted and the cell checkpointed where it was (it resumes when the sweep runs again).
+ * 'diverged': the run ended on a non-finite loss; that is its result (see `isFinishedStatus`).
+ */
+export type CellStatus = 'skipped' | 'completed' | 'diverged' | 'stopped' | 'failed';
 
 export interface CellRunRecord {
   cell: Cell;
@@ -164,7 +177,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
     }
     const result = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json'));
     if (result && isFinishedStatus(result.status)) {
-      log(`[bench] cell ${i + 1}/${n} ${label}: finished earlier, skipped`);
+      log(`[bench] cell ${i + 1}/${n} ${label}: ${result.status === 'diverged' ? 'diverged earlier (its result; delete the folder to run it again)' : 'finished earlier'}, skipped`);
       records[i] = { cell, dir, status: 'skipped', wallS: 0 };
       return;
     }
@@ -179,6 +192,11 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
     const wallS = (Date.now() - c0) / 1000;
     durations.push(wallS);
     const after = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json'));
+    if (code === 0 && after && after.status === 'diverged') {
+      log(`[bench] cell ${i + 1}/${n} ${label}: diverged after ${fmtDuration(wallS)}${divergedWhere(after)}; kept as the cell's result, not retried`);
+      records[i] = { cell, dir, status: 'diverged', wallS };
+      return;
+    }
     if (code === 0 && after && isFinishedStatus(after.status)) {
       log(`[bench] cell ${i + 1}/${n} ${label}: completed in ${fmtDuration(wallS)}`);
       records[i] = { cell, dir, status: 'completed', wallS };
@@ -221,8 +239,9 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   const completed = records.filter((r) => r.status === 'completed').length;
   const skipped = records.filter((r) => r.status === 'skipped').length;
   const stopped = records.filter((r) => r.status === 'stopped').length;
+  const diverged = records.filter((r) => r.status === 'diverged').length;
   const wallS = (Date.now() - t0) / 1000;
-  log(`[bench] sweep ${interrupted ? 'interrupted' : 'done'} in ${fmtDuration(wallS)}: ${completed} completed, ${skipped} skipped (finished earlier), ` +
+  log(`[bench] sweep ${interrupted ? 'interrupted' : 'done'} in ${fmtDuration(wallS)}: ${completed} completed, ${diverged ? `${diverged} diverged, ` : ''}${skipped} skipped (finished earlier), ` +
     `${stopped ? `${stopped} stopped at a checkpoint (they resume), ` : ''}${failed} failed or not run`);
   return { records, failed, completed, skipped, wallS, interrupted };
 }

@@ -212,3 +212,73 @@ describe('label-noise claims', () => {
     expect(md).toContain('which it does not yet do here');
   });
 });
+
+describe('diverged runs in the report', () => {
+  it('a claim with a diverged run is inconclusive and names it; the run is listed with where it diverged', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-bench-diverged-'));
+    const runs = path.join(root, 'runs');
+    fabricateClaims(runs, null);
+    const cell = expandGrid(claimExp, 'cpu').find((c) => c.id === 'asam-rho0.5-seed1')!;
+    fs.writeFileSync(path.join(cellDir(runs, cell), 'result.json'), JSON.stringify({ format: 'asam-run/1', status: 'diverged', divergedAt: { epoch: 6, step: 17, loss: null } }));
+    const r = generateReport({ experiments: [claimExp], profile: 'cpu', runsDir: runs, outDir: path.join(root, 'results') });
+    const c = r.claims.find((x) => x.claim.startsWith('ASAM > SGD'))!;
+    expect(c.verdict).toBe('inconclusive');
+    expect(c.note).toContain('diverged: asam-rho0.5-seed1');
+    expect(r.claims.find((x) => x.claim.startsWith('SAM > SGD'))!.verdict).toBe('not reproduced'); // untouched
+    const md = fs.readFileSync(path.join(root, 'results', 'report.md'), 'utf8');
+    expect(md).toContain('- `asam-rho0.5-seed1`: diverged at epoch 7, step 17 (loss NaN; the run is kept as its result)');
+    expect(md).toContain('| ASAM | 0.5 | 2/3 (1 diverged) |');
+    expect(md).toContain('(8/9 cells completed, 1 diverged)');
+    expect(checkReport(path.join(root, 'results')).problems).toEqual([]);
+  });
+});
+
+describe('ρ sensitivity section', () => {
+  const ref = defineExperiment({
+    id: 'fab_ref', title: 'Fabricated reference', task: 'vision', description: 'published ρ',
+    base: { model: 'resnet20' }, grid: { optimizer: ['sgd', 'sam', 'asam'], rho: { sam: [0.05], asam: [0.5] }, seed: [0] }, profiles: { cpu: {} },
+  });
+  const sweep = defineExperiment({
+    id: 'fab_rho', title: 'Fabricated ρ sweep', task: 'vision', description: 'other ρ',
+    base: { model: 'resnet20' }, grid: { optimizer: ['sam', 'asam'], rho: { sam: [0.01, 0.2], asam: [0.1, 2] }, seed: [0] }, profiles: { cpu: {} },
+    rhoSweepOf: 'fab_ref',
+  });
+  // best test accuracy per method:ρ. SAM: only 0.05 within a point of its best; ASAM: 0.5 and 2.
+  const BEST_AT: Record<string, number> = { 'sam:0.01': 0.70, 'sam:0.05': 0.75, 'sam:0.2': 0.72, 'asam:0.1': 0.74, 'asam:0.5': 0.76, 'asam:2': 0.755, 'sgd:0': 0.73 };
+  function fabricateRho(runs: string, divergeAsam2: boolean): void {
+    for (const c of [...expandGrid(ref, 'cpu'), ...expandGrid(sweep, 'cpu')]) {
+      const d = cellDir(runs, c);
+      fs.mkdirSync(d, { recursive: true });
+      const best = BEST_AT[`${c.optimizer}:${c.rho}`]!;
+      const diverged = divergeAsam2 && c.optimizer === 'asam' && c.rho === 2;
+      fs.writeFileSync(path.join(d, 'result.json'), JSON.stringify(diverged
+        ? { format: 'asam-run/1', status: 'diverged', divergedAt: { epoch: 0, step: 3, loss: null } }
+        : { format: 'asam-run/1', status: 'completed', best: { metric: 'test_acc', value: best, epoch: 30 }, final: { metric: 'test_acc', value: best } }));
+      const rows = Array.from({ length: 30 }, (_, e) => `${e + 1},0.1,1,${Math.min(0.99, 0.3 + e * 0.05)},1,${best}`);
+      fs.writeFileSync(path.join(d, 'metrics.csv'), `epoch,lr,train_loss,train_acc,test_loss,test_acc\n${diverged ? '' : rows.join('\n')}\n`);
+    }
+  }
+  const report = (divergeAsam2: boolean) => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-bench-rho-'));
+    fabricateRho(path.join(root, 'runs'), divergeAsam2);
+    const r = generateReport({ experiments: [ref, sweep], profile: 'cpu', runsDir: path.join(root, 'runs'), outDir: path.join(root, 'results') });
+    return { claim: r.claims.find((c) => c.claim.startsWith('ASAM keeps'))!, md: fs.readFileSync(path.join(root, 'results', 'report.md'), 'utf8'), out: path.join(root, 'results') };
+  };
+
+  it('counts the ρ values within a point of each method\'s best, with the published ρ from the reference experiment', () => {
+    const { claim, md, out } = report(false);
+    expect(claim.ours).toBe("within 1 point of the method's best: ASAM 2/3 ρ values, SAM 1/3");
+    expect(claim.verdict).toBe('reproduced');
+    expect(md).toContain('| ASAM | 2 | 75.50 |');
+    expect(md).toContain('Best of each over ρ: ASAM 76.00 % vs SAM 75.00 %');
+    expect(fs.readFileSync(path.join(out, 'fab_rho', 'accuracy-vs-rho.svg'), 'utf8')).toMatch(/<path d="M/);
+  });
+
+  it('counts a diverged ρ as outside the window and still reaches a verdict', () => {
+    const { claim, md } = report(true);
+    expect(claim.ours).toBe("within 1 point of the method's best: ASAM 1/3 ρ values, SAM 1/3");
+    expect(claim.verdict).toBe('inconclusive');
+    expect(claim.note).toBe('one seed: no interval; ASAM diverged at ρ 2');
+    expect(md).toContain('| ASAM | 2 | diverged at epoch 1 |');
+  });
+});

@@ -60,6 +60,25 @@ describe('runSweep', () => {
     expect(lines.some((l) => /cell 2\/2 .*completed/.test(l))).toBe(true);
   }, 60_000);
 
+  it('keeps a diverged cell as its result: recorded as diverged, result.json unchanged, skipped by the next sweep', async () => {
+    const runsDir = tmp();
+    const cells = expandGrid(exp({ steps: 4 }), 'smoke');
+    cells[1]!.config = { ...cells[1]!.config, divergeAtStep: 2 };
+    const lines: string[] = [];
+    const s1 = await runSweep({ ...common, cells, runsDir, log: (l) => lines.push(l) });
+    expect(s1.failed).toBe(0);
+    expect(s1.completed).toBe(1);
+    expect(s1.records.map((r) => r.status)).toEqual(['completed', 'diverged']);
+    const dir = path.join(runsDir, 'stand_in', cells[1]!.id);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8'))).toEqual({ status: 'diverged', divergedAt: { epoch: 2, step: 1, loss: null }, resumedFrom: null });
+    expect(lines.find((l) => l.includes('diverged after'))).toMatch(/^\[bench\] cell 2\/2 stand_in\/sam-rho0.05-seed0: diverged after .* at epoch 3, step 1 \(loss NaN\); kept as the cell's result, not retried$/);
+    expect(lines.some((l) => /1 completed, 1 diverged, 0 skipped/.test(l))).toBe(true);
+    const s2 = await runSweep({ ...common, cells, runsDir, log: (l) => lines.push(l) });
+    expect(s2.skipped).toBe(2);
+    expect(lines.some((l) => /stand_in\/sam-rho0.05-seed0: diverged earlier \(its result; delete the folder to run it again\), skipped/.test(l))).toBe(true);
+    expect(fs.readFileSync(path.join(dir, 'runs.log'), 'utf8')).toBe('diverged\n'); // ran once
+  }, 60_000);
+
   it('an interrupted cell is recorded as failed, then resumes from its checkpoint on the next sweep', async () => {
     const runsDir = tmp();
     const cells = expandGrid(exp({ steps: 4, crashOnceAtStep: 2 }), 'smoke').slice(0, 1);

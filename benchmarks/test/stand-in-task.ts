@@ -1,8 +1,9 @@
 /**
  * A tiny stand-in task for runner tests (no tensors): "trains" a scalar w toward a target by
  * gradient steps, checkpoints after every step, writes metrics.csv and result.json like a real task.
- * Config: { steps, failAlways?, crashOnceAtStep?, sleepMs? (per step) } — crashOnceAtStep kills the process once (a
- * marker file remembers it), to test resume from the checkpoint.
+ * Config: { steps, failAlways?, crashOnceAtStep?, divergeAtStep?, sleepMs? (per step) } — crashOnceAtStep kills the
+ * process once (a marker file remembers it), to test resume from the checkpoint; divergeAtStep ends the run the way
+ * the training runtime does on a non-finite loss (result.json status 'diverged' with divergedAt, a normal return).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -10,7 +11,7 @@ import type { TaskContext } from '../src/tasks/types.ts';
 import { readJsonIfExists, writeJsonAtomic } from '../src/fs-util.ts';
 
 export async function run(ctx: TaskContext): Promise<void> {
-  const c = ctx.config as { steps: number; failAlways?: boolean; crashOnceAtStep?: number; sleepMs?: number; optimizer?: { method: string; rho: number } };
+  const c = ctx.config as { steps: number; failAlways?: boolean; crashOnceAtStep?: number; divergeAtStep?: number; sleepMs?: number; optimizer?: { method: string; rho: number } };
   if (c.failAlways) throw new Error('stand-in task: configured to fail (failAlways)');
   const ckptFile = path.join(ctx.outDir, 'checkpoint.json');
   const ckpt = readJsonIfExists<{ step: number; w: number }>(ckptFile);
@@ -26,6 +27,12 @@ export async function run(ctx: TaskContext): Promise<void> {
       fs.writeFileSync(marker, '');
       ctx.log(`crashing at step ${step}`);
       process.exit(7);
+    }
+    if (c.divergeAtStep === step) {
+      ctx.log(`non-finite loss at step ${step}`);
+      fs.appendFileSync(path.join(ctx.outDir, 'runs.log'), 'diverged\n');
+      writeJsonAtomic(path.join(ctx.outDir, 'result.json'), { status: 'diverged', divergedAt: { epoch: step, step: 1, loss: null }, resumedFrom });
+      return;
     }
     if (c.sleepMs) await new Promise((r) => setTimeout(r, c.sleepMs));
     w += 0.5 * (1 - w);

@@ -2,8 +2,9 @@
  * What a worker makes of a cell's child process: progress from its output lines, and whether a failure is worth a
  * retry. Transient: the process was killed or crashed (signal, exit code other than 0/1 — the OOM killer, a
  * segfault, a wasm abort), or the task's error names a system error (I/O, network, memory: ENOSPC, EIO, ESTALE,
- * ECONNRESET, ...). Deterministic: the task threw any other error (bad config, unknown model, divergence — runs
- * are seeded, so a retry would do the same), or the folder holds another cell. Deterministic failures are not retried.
+ * ECONNRESET, ...). Deterministic: the task threw any other error (bad config, unknown model; runs are seeded, so a
+ * retry would do the same), or the folder holds another cell. Deterministic failures are not retried. A diverged
+ * run is no failure at all: the cell ends with status 'diverged', its result.
  */
 
 export interface ProgressFields {

@@ -31,6 +31,10 @@ const bad = defineExperiment({
   id: 'stand_in_bad', title: 'stand-in, bad config', task: 'vision', description: 'queue test', base: { steps: 2, epochs: 2, failAlways: true },
   grid: { optimizer: ['sgd'], seed: [0] }, profiles: { smoke: {} },
 });
+const diverging = defineExperiment({
+  id: 'stand_in_nan', title: 'stand-in, diverges', task: 'vision', description: 'queue test', base: { steps: 4, epochs: 4, divergeAtStep: 1 },
+  grid: { optimizer: ['sam'], rho: { sam: [5] }, seed: [0] }, profiles: { smoke: {} },
+});
 
 /** Resolves when `cond` holds (checked every 50 ms); rejects with `what` after `ms`. */
 async function until(what: string, cond: () => boolean, ms = 40_000): Promise<void> {
@@ -81,7 +85,7 @@ describe.skipIf(!redisOk)('queued sweep on a real Redis', () => {
   }
 
   it('a killed worker\'s cell resumes on the other; each cell completes once; report equals the local sweep\'s', async () => {
-    const cells = [...expandGrid(good, 'smoke'), ...expandGrid(bad, 'smoke')];
+    const cells = [...expandGrid(good, 'smoke'), ...expandGrid(bad, 'smoke'), ...expandGrid(diverging, 'smoke')];
     const runsDir = path.join(root, 'queue', 'runs', 'smoke');
     const victim = cells.find((c) => c.id === 'sam-rho0.05-seed0')!;
     const victimDir = path.join(runsDir, victim.experiment, victim.id);
@@ -114,6 +118,11 @@ describe.skipIf(!redisOk)('queued sweep on a real Redis', () => {
     expect(summary.interrupted).toBe(false);
     expect(summary.completed).toBe(3);
     expect(summary.failed).toBe(1);
+    // The diverged cell is a result: its job completed once, recorded as diverged, result.json as the task wrote it.
+    const nanCell = cells.find((c) => c.experiment === 'stand_in_nan')!;
+    expect(summary.records.find((x) => x.cell === nanCell)?.status).toBe('diverged');
+    expect(readJson(path.join(runsDir, 'stand_in_nan', nanCell.id, 'result.json'))).toEqual({ status: 'diverged', divergedAt: { epoch: 1, step: 1, loss: null }, resumedFrom: null });
+    expect(lines.some((l) => /smoke\/stand_in_nan\/sam-rho5-seed0: diverged on worker-[ab]/.test(l))).toBe(true);
 
     const r = readJson<{ status: string; resumedFrom: number | null }>(path.join(victimDir, 'result.json'))!;
     expect(r.status).toBe('completed');
@@ -149,8 +158,8 @@ describe.skipIf(!redisOk)('queued sweep on a real Redis', () => {
 
     // Enqueuing the same sweep again adds nothing: finished cells are skipped, the failed one is retried.
     const again = await runQueuedSweep({ target, cells, runsDir, backend: 'none', pollMs: 100, log: (l) => lines.push(l) });
-    expect(again.skipped).toBe(3);
-    expect(lines.some((l) => /0 cell\(s\) enqueued, 0 already queued or running, 1 failed earlier and retried, 3 finished earlier/.test(l))).toBe(true);
+    expect(again.skipped).toBe(4);
+    expect(lines.some((l) => /0 cell\(s\) enqueued, 0 already queued or running, 1 failed earlier and retried, 4 finished earlier/.test(l))).toBe(true);
 
     // The report equals the one a local sweep of the same cells produces.
     const localRuns = path.join(root, 'local', 'runs', 'smoke');
@@ -158,8 +167,8 @@ describe.skipIf(!redisOk)('queued sweep on a real Redis', () => {
     const now = new Date('2024-01-01T00:00:00Z');
     const outQ = path.join(root, 'queue', 'report'); // same relative place to the runs as the local one
     const outL = path.join(root, 'local', 'report');
-    generateReport({ experiments: [good, bad], profile: 'smoke', runsDir, outDir: outQ, now });
-    generateReport({ experiments: [good, bad], profile: 'smoke', runsDir: localRuns, outDir: outL, now });
+    generateReport({ experiments: [good, bad, diverging], profile: 'smoke', runsDir, outDir: outQ, now });
+    generateReport({ experiments: [good, bad, diverging], profile: 'smoke', runsDir: localRuns, outDir: outL, now });
     for (const f of ['report.md', 'summary.csv', 'summary.json', 'stand_in/report.md']) {
       // the git revision each cell ran at is the checkout's at that moment (a commit between the two sweeps changes it)
       const norm = (dir: string, runs: string) => fs.readFileSync(path.join(dir, f), 'utf8').split(runs).join('<runs>')

@@ -71,7 +71,7 @@ export interface CellProgress {
 
 /** What a finished job returns. */
 export interface CellJobResult {
-  status: 'completed' | 'skipped';
+  status: 'completed' | 'diverged' | 'skipped';
   worker: string;
   wallS: number;
 }

@@ -111,8 +111,9 @@ export async function runQueuedSweep(o: QueuedSweepOptions): Promise<SweepSummar
         } else if (state === 'completed') {
           const wallS = job.returnvalue?.wallS ?? ((job.finishedOn ?? 0) - (job.processedOn ?? 0)) / 1000;
           durations.push(wallS);
-          records.set(id, { cell: c, dir, status: 'completed', wallS });
-          log(`[bench] ${id}: completed on ${job.returnvalue?.worker ?? '?'} in ${fmtDuration(wallS)} (${records.size}/${o.cells.length} done)`);
+          const status = job.returnvalue?.status === 'diverged' ? 'diverged' : 'completed';
+          records.set(id, { cell: c, dir, status, wallS });
+          log(`[bench] ${id}: ${status} on ${job.returnvalue?.worker ?? '?'} in ${fmtDuration(wallS)} (${records.size}/${o.cells.length} done)`);
         } else if (state === 'failed') {
           const error = job.failedReason || 'failed';
           records.set(id, { cell: c, dir, status: 'failed', wallS: ((job.finishedOn ?? 0) - (job.processedOn ?? 0)) / 1000, error });
@@ -147,9 +148,10 @@ export async function runQueuedSweep(o: QueuedSweepOptions): Promise<SweepSummar
       ?? { cell: c, dir: cellDir(o.runsDir, c), status: 'failed', wallS: 0, error: 'not finished: stopped following the queue (the cell is still queued)' });
     const failed = all.filter((r) => r.status === 'failed').length;
     const completed = all.filter((r) => r.status === 'completed').length;
+    const diverged = all.filter((r) => r.status === 'diverged').length;
     const skipped = all.filter((r) => r.status === 'skipped').length;
     const wallS = (Date.now() - t0) / 1000;
-    log(`[bench] sweep ${interrupted ? 'no longer followed' : 'done'} after ${fmtDuration(wallS)}: ${completed} completed, ${skipped} skipped (finished earlier), ${failed} failed or not finished`);
+    log(`[bench] sweep ${interrupted ? 'no longer followed' : 'done'} after ${fmtDuration(wallS)}: ${completed} completed, ${diverged ? `${diverged} diverged, ` : ''}${skipped} skipped (finished earlier), ${failed} failed or not finished`);
     return { records: all, failed, completed, skipped, wallS, interrupted };
   } finally {
     process.off('SIGINT', onSignal);

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { readJsonIfExists, writeJsonAtomic } from '../fs-util.ts';
-import { cellIdentity, isFinishedStatus, tsxNodeArgs } from '../runner.ts';
+import { cellIdentity, divergedWhere, isFinishedStatus, tsxNodeArgs } from '../runner.ts';
 import { classifyFailure, parseProgressLine } from './classify.ts';
 import { LeaseWatcher, type CellLease } from './lease.ts';
 import { connectionOptions, type QueueTarget } from './redis.ts';
@@ -167,8 +167,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       const wallS = (Date.now() - t0) / 1000;
       const after = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json'));
       if (exit.code === 0 && after && isFinishedStatus(after.status)) {
-        log(`[worker ${name}] ${label}: completed in ${fmtS(wallS)}`);
-        return { status: 'completed', worker: name, wallS };
+        const diverged = after.status === 'diverged';
+        log(`[worker ${name}] ${label}: ${diverged ? `diverged${divergedWhere(after)} (kept as the cell's result)` : 'completed'} in ${fmtS(wallS)}`);
+        return { status: diverged ? 'diverged' : 'completed', worker: name, wallS };
       }
       if (stopping && !lostReason) {
         // Stopped by SIGTERM/SIGINT: back to the queue without using an attempt; the next worker resumes the checkpoint.

@@ -1,6 +1,6 @@
 /**
  * What the vision and nmt cells share: progress lines for the cell log (at most one every 5 s, plus each epoch's row)
- * and the rule for how a training run ends a cell (stopped: resumable later; diverged: a failure).
+ * and the rule for how a training run ends a cell (stopped: resumable later; diverged: the cell's result, kept).
  */
 import { formatEpochRow, formatProgress, type MetricsRow, type RunResult, type TrainProgress } from '@asam/train';
 import type { TaskContext } from './types.ts';
@@ -24,9 +24,13 @@ export function cellHooks(ctx: TaskContext): {
   };
 }
 
-/** Returns for a completed or stopped run (checkpointed on request: cell-main exits non-zero and the cell resumes later); throws otherwise. */
+/**
+ * Returns for a completed, stopped or diverged run; throws otherwise. Stopped: checkpointed on request (cell-main
+ * exits non-zero and the cell resumes later). Diverged: the run's result.json says where, and the sweep keeps it as
+ * the cell's result (a setting that diverges, e.g. a ρ too large, is a finding; resuming would diverge again).
+ */
 export function endCell(res: RunResult): void {
-  if (res.status === 'completed' || res.status === 'stopped') return;
+  if (res.status === 'completed' || res.status === 'stopped' || res.status === 'diverged') return;
   const d = res.divergedAt;
   throw new Error(`training ${res.status}${d ? ` at epoch ${d.epoch + 1} step ${d.step} (loss ${d.loss})` : ''}; lower the learning rate or ρ`);
 }
