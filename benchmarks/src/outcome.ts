@@ -11,8 +11,12 @@ import type { TaskName } from './experiment.ts';
 import { readJsonIfExists } from './fs-util.ts';
 
 export interface CellOutcome {
-  /** 'diverged': the run stopped on a non-finite loss or weight (a result: see runner's `isFinishedStatus`). */
-  status: 'completed' | 'diverged' | 'failed' | 'running' | 'missing';
+  /**
+   * 'diverged': the run stopped on a non-finite loss or weight (a result: see runner's `isFinishedStatus`).
+   * 'unfinished': the folder has a run that has not ended (running now, or stopped at a checkpoint: a report cannot
+   * tell, and a published partial run is not running anywhere; it resumes from its checkpoint).
+   */
+  status: 'completed' | 'diverged' | 'failed' | 'unfinished' | 'missing';
   /** Compared numbers: the best epoch's value of the task's metric and the run's final figure (vision: accuracy in [0,1]; nmt: BLEU). */
   best: number | null;
   final: number | null;
@@ -48,8 +52,8 @@ export function readOutcome(task: TaskName, dir: string): CellOutcome {
     status: 'missing', best: null, final: null, extra: {}, wallS: null, meanStepS: null,
     backend: env?.backend?.backend ?? null, error: null, raw, columns, plannedEpochs: n(cfg?.epochs ?? cfg?.maxEpochs), divergedAt: null,
   };
-  if (!raw) return fs.existsSync(dir) ? { ...base, status: 'running' } : base;
-  const status = raw.status === 'completed' || raw.status === 'diverged' || raw.status === 'failed' ? raw.status : 'running';
+  if (!raw) return fs.existsSync(dir) ? { ...base, status: 'unfinished' } : base;
+  const status = raw.status === 'completed' || raw.status === 'diverged' || raw.status === 'failed' ? raw.status : 'unfinished';
   const d = raw.divergedAt as { epoch?: unknown; step?: unknown; loss?: unknown } | null | undefined;
   const divergedAt = status === 'diverged' && d && typeof d.epoch === 'number' ? { epoch: d.epoch + 1, step: n(d.step) ?? 0, loss: n(d.loss) } : null;
   const out: CellOutcome = { ...base, status, divergedAt, error: typeof raw.error === 'string' ? raw.error : null };

@@ -220,16 +220,20 @@ describe('diverged runs in the report', () => {
     fabricateClaims(runs, null);
     const cell = expandGrid(claimExp, 'cpu').find((c) => c.id === 'asam-rho0.5-seed1')!;
     fs.writeFileSync(path.join(cellDir(runs, cell), 'result.json'), JSON.stringify({ format: 'asam-run/1', status: 'diverged', divergedAt: { epoch: 6, step: 17, loss: null } }));
+    // a run stopped at a checkpoint (as a partial publication commits it): unfinished, whatever its result.json says
+    const stopped = expandGrid(claimExp, 'cpu').find((c) => c.id === 'sgd-seed2')!;
+    fs.writeFileSync(path.join(cellDir(runs, stopped), 'result.json'), JSON.stringify({ format: 'asam-run/1', status: 'running' }));
     const r = generateReport({ experiments: [claimExp], profile: 'cpu', runsDir: runs, outDir: path.join(root, 'results') });
     const c = r.claims.find((x) => x.claim.startsWith('ASAM > SGD'))!;
     expect(c.verdict).toBe('inconclusive');
     expect(c.note).toContain('diverged: asam-rho0.5-seed1');
-    expect(r.claims.find((x) => x.claim.startsWith('SAM > SGD'))!.verdict).toBe('not reproduced'); // untouched
+    expect(r.claims.find((x) => x.claim.startsWith('SAM > SGD'))!.note).toContain('2 of 3 seeds done');
     const md = fs.readFileSync(path.join(root, 'results', 'report.md'), 'utf8');
     expect(md).toContain('- `asam-rho0.5-seed1`: diverged at epoch 7, step 17 (loss NaN; the run is kept as its result)');
     expect(md).toContain('| ASAM | 0.5 | 2/3 (1 diverged) |');
-    expect(md).toContain('(8/9 cells completed, 1 diverged)');
-    expect(checkReport(path.join(root, 'results')).problems).toEqual([]);
+    expect(md).toContain('(7/9 cells completed, 1 diverged)');
+    expect(md).toContain('- `sgd-seed2`: unfinished (60/60 epochs)');
+    expect(checkReport(path.join(root, 'results')).problems).toEqual(['cell fab_claims/sgd-seed2 is unfinished']);
   });
 });
 
