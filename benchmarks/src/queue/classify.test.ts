@@ -9,7 +9,7 @@ describe('failure classification', () => {
     expect(classifyFailure({ code: 1, signal: null, taskError: null }).kind).toBe('transient');
   });
   it('a task error is deterministic unless it names a system error', () => {
-    expect(classifyFailure({ code: 1, signal: null, taskError: 'training diverged at epoch 3 step 4 (loss NaN); lower the learning rate or ρ' }).kind).toBe('deterministic');
+    expect(classifyFailure({ code: 1, signal: null, taskError: "cannot resume: its config.json differs from this config (optimizer.rho: 0.05 → 0.1)" }).kind).toBe('deterministic');
     expect(classifyFailure({ code: 1, signal: null, taskError: 'unknown model "resnet21"; valid: resnet20, resnet56' }).kind).toBe('deterministic');
     expect(classifyFailure({ code: 1, signal: null, taskError: 'ENOSPC: no space left on device, write' }).kind).toBe('transient');
     expect(classifyFailure({ code: 1, signal: null, taskError: 'read ECONNRESET' }).kind).toBe('transient');

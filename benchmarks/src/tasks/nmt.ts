@@ -1,7 +1,7 @@
 /**
  * Translation task adapter: runs @asam/nmt's `trainTranslation` for one cell. The cell folder is the
  * run directory; the SentencePiece model is cached next to the cells (`<runs>/.cache/nmt`) unless
- * the config names a cacheDir. A diverged run is reported as a failure.
+ * the config names a cacheDir. A diverged run ends the cell with status diverged, its result (see `endCell`).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -21,7 +21,7 @@ export function dataFiles(config: TaskConfig, dataDir: string): string[] {
   return listFiles(path.join(dataDir, sub)).filter((f) => !/README|LICENSE/i.test(path.basename(f)));
 }
 
-/** Trains one cell with `trainTranslation` (resuming from the cell's checkpoint); throws if it diverged. */
+/** Trains one cell with `trainTranslation` (resuming from the cell's checkpoint). */
 export async function run(ctx: TaskContext): Promise<void> {
   const { trainTranslation, defaultTranslationDeps } = await import('@asam/nmt');
   const cacheDir = (ctx.config.cacheDir as string | undefined) ?? path.join(ctx.outDir, '..', '..', '.cache', 'nmt');

@@ -31,6 +31,5 @@ export function cellHooks(ctx: TaskContext): {
  */
 export function endCell(res: RunResult): void {
   if (res.status === 'completed' || res.status === 'stopped' || res.status === 'diverged') return;
-  const d = res.divergedAt;
-  throw new Error(`training ${res.status}${d ? ` at epoch ${d.epoch + 1} step ${d.step} (loss ${d.loss})` : ''}; lower the learning rate or ρ`);
+  throw new Error(`training ended with status '${res.status}' (expected completed, stopped or diverged)`);
 }

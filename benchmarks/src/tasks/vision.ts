@@ -1,7 +1,7 @@
 /**
  * Vision task adapter: runs @asam/vision's `trainClassifier` for one cell. The cell folder is the
  * run directory (config.json, metrics.csv, result.json, checkpoint.bin); vision resumes from the
- * checkpoint it finds there. A diverged run is reported as a failure.
+ * checkpoint it finds there. A diverged run ends the cell with status diverged, its result (see `endCell`).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -81,7 +81,7 @@ function checkFullDataset(config: TaskConfig, dataDir: string): void {
   }
 }
 
-/** Trains one cell with `trainClassifier` (resuming from the cell's checkpoint); throws if it diverged. */
+/** Trains one cell with `trainClassifier` (resuming from the cell's checkpoint). */
 export async function run(ctx: TaskContext): Promise<void> {
   const { trainClassifier } = await import('@asam/vision');
   const { bench, ...rest } = ctx.config as TaskConfig & { bench?: { requireFullDataset?: boolean } };
