@@ -49,8 +49,10 @@ export function dataNeeds(cell: Pick<Cell, 'task' | 'config'>): DataNeed[] {
     }
     case 'nmt':
       return [(c.corpus as string | undefined) === 'iwslt14' ? IWSLT14 : MULTI30K];
-    case 'sharpness_gap':
     case 'step_time':
+      if (c.kind === 'nmt') return [(c.corpus as string | undefined) === 'iwslt14' ? IWSLT14 : MULTI30K];
+      return [CIFAR10];
+    case 'sharpness_gap':
       return [CIFAR10];
     default:
       return [];

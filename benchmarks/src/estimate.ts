@@ -2,7 +2,8 @@
  * The time a sweep still needs, from measurements. Seconds per epoch come from, in this order: the metrics.csv of
  * the same kind of cell (same experiment and method, any seed) in the runs folder; the same work in another
  * experiment (same task, model, data, batch and method: the label-noise cells train what the clean cells train);
- * the profile's measured step times (`step_time`); else the cell counts as not measured. Printed before a sweep
+ * the profile's measured step times (`step_time`; `multi30k_step_time` for translation cells, whose epoch estimate
+ * counts the updates of an epoch and a validation pass); else the cell counts as not measured. Printed before a sweep
  * starts; the runner's ETA refines it as cells finish.
  * A cell's seconds per epoch is the median over all its epochs: the last few alone follow whatever else the
  * machine was doing at the time (a test run beside the sweep doubled them), and the first epoch after a resume
@@ -61,9 +62,15 @@ export function estimateSweep(cells: Cell[], runsDir: string, jobs: number): Swe
     w.perEpoch.push(e.perEpoch);
     measuredWork.set(work(c), w);
   }
-  // Step times measured by the profile's step_time cell, for vision cells of the same model and batch.
-  const step = cells.find((c) => c.task === 'step_time');
-  const stepRes = step ? readJsonIfExists<{ status?: string; medianS?: Record<string, number>; config?: { model?: string; batchSize?: number } }>(path.join(cellDir(runsDir, step), 'result.json')) : undefined;
+  // Step times measured by the profile's step_time cells: vision (same model and batch) and translation (same
+  // preset, corpus, batch size in tokens and vocabulary; its epoch estimate counts the updates and validation).
+  type StepResult = { status?: string; kind?: string; medianS?: Record<string, number>; epochS?: Record<string, number>; config?: Record<string, unknown> };
+  const stepResults = cells.filter((c) => c.task === 'step_time')
+    .map((c) => ({ cell: c, r: readJsonIfExists<StepResult>(path.join(cellDir(runsDir, c), 'result.json')) }))
+    .filter((x): x is { cell: Cell; r: StepResult } => x.r?.status === 'completed');
+  const stepRes = stepResults.find((x) => x.r.kind !== 'nmt')?.r;
+  const nmtStep = (c: Cell) => stepResults.find(({ cell, r }) => r.kind === 'nmt'
+    && ['preset', 'corpus', 'maxTokens', 'vocabSize', 'trainLimit', 'validLimit'].every((k) => (cell.config[k] ?? null) === (c.config[k] ?? null)));
   const groups = new Map<string, { n: number; epochs: number; perEpoch: number | null; how: string }>();
   let unknown = 0;
   let pending = 0;
@@ -81,11 +88,16 @@ export function estimateSweep(cells: Cell[], runsDir: string, jobs: number): Swe
     const w = measuredWork.get(work(c));
     if (m?.length) { perEpoch = mean(m); how = 'measured'; }
     else if (w) { perEpoch = mean(w.perEpoch); how = `measured on ${w.experiment}`; }
-    else if (c.task === 'vision' && stepRes?.status === 'completed' && stepRes.medianS && c.optimizer && stepRes.config?.model === c.config.model) {
+    else if (c.task === 'nmt' && c.optimizer && nmtStep(c)?.r.epochS?.[c.optimizer] !== undefined) {
+      const m = nmtStep(c)!;
+      perEpoch = m.r.epochS![c.optimizer]!;
+      how = `from ${m.cell.experiment}`;
+    }
+    else if (c.task === 'vision' && stepRes?.medianS && c.optimizer && stepRes.config?.model === c.config.model) {
       const s = stepRes.medianS[c.optimizer];
       const images = typeof c.config.trainLimit === 'number' ? c.config.trainLimit : 50000;
       const batch = typeof c.config.batchSize === 'number' ? c.config.batchSize : 128;
-      if (s !== undefined) { perEpoch = s * batch / (stepRes.config?.batchSize ?? batch) * Math.ceil(images / batch); how = 'from step_time'; }
+      if (s !== undefined) { perEpoch = s * batch / ((stepRes.config?.batchSize as number | undefined) ?? batch) * Math.ceil(images / batch); how = 'from step_time'; }
     }
     if (perEpoch === null) { unknown++; continue; }
     total += left * perEpoch;

@@ -225,6 +225,8 @@ function gapSection(def: ExperimentDef, outcome: CellOutcome): Section {
 
 interface StepRaw {
   config: { model: string; batchSize: number; warmup: number; repeats: number };
+  /** 'nmt': translation updates (step-time-nmt.ts), with the fields of {@link NmtStepRaw}. */
+  kind?: 'nmt';
   backend: string;
   trainableParams: number;
   medianS: Record<string, number>;
@@ -235,11 +237,42 @@ interface StepRaw {
   samplesS: Record<string, number[]>;
 }
 
+interface NmtStepRaw {
+  config: { preset: string; corpus: string; maxTokens: number; vocabSize: number; validLimit: number | null; search: string; warmup: number; repeats: number };
+  backend: string;
+  trainableParams: number;
+  medianS: Record<string, number>;
+  ratioToSgd: Record<string, number>;
+  minS: Record<string, number>;
+  minRatioToSgd: Record<string, number>;
+  tokensPerS: Record<string, number>;
+  samplesS: Record<string, number[]>;
+  meanTargetTokens: number;
+  updatesPerEpoch: number;
+  validationS: number;
+  epochS: Record<string, number>;
+}
+
+function nmtStepSection(r: NmtStepRaw): Section {
+  const names = Object.keys(r.medianS);
+  const label = (n: string) => (n === 'sgd' ? 'Adam' : OPT_LABEL[n] ?? n);
+  const bars = barChart({ title: `Update time, ${r.config.preset} on ${r.config.corpus}, ≤ ${r.config.maxTokens} target tokens (${r.backend})`, yLabel: 'seconds per update (median)', bars: names.map((n) => ({ label: label(n), value: r.medianS[n]!, color: colorFor(n) })), yMin: 0 });
+  const md = (pre: string) => [
+    `${r.config.preset} (${r.trainableParams} trainable parameters, ${r.config.vocabSize} subwords), real ${r.config.corpus} training batches of at most ${r.config.maxTokens} target tokens (${r.meanTargetTokens.toFixed(0)} on average in the timed rounds), backend \`${r.backend}\`; ${r.config.warmup} warm-up round(s), then ${r.config.repeats} timed rounds interleaving Adam, SAM, ASAM on the same batch (weights reset before each update; the timer stops after \`dataSync()\` of the loss).`, '',
+    mdTable(['optimizer', 'median update (s)', 'median / Adam', 'fastest update (s)', 'fastest / Adam', 'target tokens/s (median)', 'epoch estimate (min)', 'samples (s)'],
+      names.map((n) => [label(n), r.medianS[n]!.toFixed(3), r.ratioToSgd[n]!.toFixed(2), r.minS[n]!.toFixed(3), r.minRatioToSgd[n]!.toFixed(2), r.tokensPerS[n]!.toFixed(0), (r.epochS[n]! / 60).toFixed(1), r.samplesS[n]!.map((x) => x.toFixed(3)).join(', ')])), '',
+    `An epoch is ${r.updatesPerEpoch} updates plus one validation pass (${r.config.validLimit ?? 'all'} sentences, loss and ${r.config.search} decoding for BLEU), which took ${r.validationS.toFixed(1)} s; the epoch estimate is the median update × ${r.updatesPerEpoch} + that pass. The sweep estimate uses it for translation cells of the same settings until one of them has run an epoch.`, '',
+    `![update time](${pre}step-time.svg)`, '',
+  ].join('\n');
+  return { md, files: [['step-time.svg', bars]], groups: [], claims: [] };
+}
+
 function stepSection(def: ExperimentDef, outcome: CellOutcome): Section {
   const r = outcome.raw as unknown as StepRaw | null;
   if (!r || outcome.status !== 'completed') {
     return { md: () => `Not completed (${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}).\n`, files: [], groups: [], claims: [] };
   }
+  if (r.kind === 'nmt') return nmtStepSection(r as unknown as NmtStepRaw);
   const names = Object.keys(r.medianS);
   const bars = barChart({ title: `Step time, ${r.config.model}, batch ${r.config.batchSize} (${r.backend})`, yLabel: 'seconds per step (median)', bars: names.map((n) => ({ label: OPT_LABEL[n] ?? n, value: r.medianS[n]!, color: colorFor(n) })), yMin: 0 });
   const md = (pre: string) => [

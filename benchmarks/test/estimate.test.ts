@@ -75,3 +75,28 @@ describe('the sweep estimate across experiments', () => {
     expect(est.cellSeconds).toBe(710 * 100);
   });
 });
+
+describe('the sweep estimate for translation cells', () => {
+  it('takes an epoch from the update-time cell of the same settings until a translation cell has run', () => {
+    const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-estimate-'));
+    tmp.push(runs);
+    const reg = createExperimentRegistry();
+    const step = expandGrid(reg.get('multi30k_step_time'), 'cpu');
+    const nmt = expandGrid(reg.get('multi30k_transformer'), 'cpu');
+    expect(step).toHaveLength(1);
+    expect(nmt.map((c) => c.optimizer)).toEqual(['sgd', 'sam', 'asam']);
+    expect(estimateSweep([...step, ...nmt], runs, 1).unknown).toBe(4); // nothing measured yet
+    fs.mkdirSync(cellDir(runs, step[0]!), { recursive: true });
+    fs.writeFileSync(path.join(cellDir(runs, step[0]!), 'result.json'), JSON.stringify({ status: 'completed', kind: 'nmt', epochS: { sgd: 300, sam: 600, asam: 630 } }));
+    const est = estimateSweep([...step, ...nmt], runs, 1);
+    expect(est.unknown).toBe(0);
+    expect(est.lines).toEqual([
+      'multi30k_transformer sgd: 1 cell(s), 20 epochs left at 300 s/epoch (from multi30k_step_time) = 1.7 h',
+      'multi30k_transformer sam: 1 cell(s), 20 epochs left at 600 s/epoch (from multi30k_step_time) = 3.3 h',
+      'multi30k_transformer asam: 1 cell(s), 20 epochs left at 630 s/epoch (from multi30k_step_time) = 3.5 h',
+    ]);
+    // once a cell of the kind has run, its own epochs win
+    writeMetrics(cellDir(runs, nmt[1]!), [500, 520]);
+    expect(estimateSweep([...step, ...nmt], runs, 1).lines[1]).toBe('multi30k_transformer sam: 1 cell(s), 18 epochs left at 510 s/epoch (measured) = 2.5 h');
+  });
+});

@@ -286,3 +286,25 @@ describe('ρ sensitivity section', () => {
     expect(md).toContain('| ASAM | 2 | diverged at epoch 1 |');
   });
 });
+
+describe('translation update-time section', () => {
+  it('tabulates Adam / SAM / ASAM update times, ratios and the epoch estimate', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-bench-nmtstep-'));
+    const def = defineExperiment({ id: 'fab_nmt_step', title: 'Fabricated update time', task: 'step_time', description: 'fabricated', base: { kind: 'nmt' }, grid: {}, profiles: { cpu: {} } });
+    const d = cellDir(path.join(root, 'runs'), expandGrid(def, 'cpu')[0]!);
+    fs.mkdirSync(d, { recursive: true });
+    fs.writeFileSync(path.join(d, 'result.json'), JSON.stringify({
+      status: 'completed', task: 'step_time', kind: 'nmt', backend: 'wasm', trainableParams: 1000,
+      config: { preset: 'transformer_mini', corpus: 'multi30k', maxTokens: 1024, vocabSize: 2000, validLimit: 300, search: 'greedy', warmup: 1, repeats: 2 },
+      samplesS: { sgd: [0.5, 0.6], sam: [1.0, 1.2], asam: [1.1, 1.1] }, medianS: { sgd: 0.55, sam: 1.1, asam: 1.1 }, ratioToSgd: { sgd: 1, sam: 2, asam: 2 },
+      minS: { sgd: 0.5, sam: 1.0, asam: 1.1 }, minRatioToSgd: { sgd: 1, sam: 2, asam: 2.2 }, tokensPerS: { sgd: 1600, sam: 800, asam: 800 },
+      meanTargetTokens: 880, updatesPerEpoch: 600, validationS: 30, epochS: { sgd: 360, sam: 690, asam: 690 },
+    }));
+    generateReport({ experiments: [def], profile: 'cpu', runsDir: path.join(root, 'runs'), outDir: path.join(root, 'results') });
+    const md = fs.readFileSync(path.join(root, 'results', 'report.md'), 'utf8');
+    expect(md).toContain('| Adam | 0.550 | 1.00 | 0.500 | 1.00 | 1600 | 6.0 | 0.500, 0.600 |');
+    expect(md).toContain('| SAM | 1.100 | 2.00 | 1.000 | 2.00 | 800 | 11.5 | 1.000, 1.200 |');
+    expect(md).toContain('An epoch is 600 updates plus one validation pass (300 sentences, loss and greedy decoding for BLEU), which took 30.0 s');
+    expect(checkReport(path.join(root, 'results')).problems).toEqual([]);
+  });
+});

@@ -113,6 +113,9 @@ describe('missingDataMessage', () => {
     expect(missingDataMessage(cells, dir, 'ASAM_DATA_DIR')).toBeNull();
     expect(dataNeeds({ task: 'nmt', config: { corpus: 'multi30k' } })[0]!.download).toBe('multi30k');
     expect(dataNeeds({ task: 'scale_invariance', config: {} })).toEqual([]);
+    // a step time reads what its kind of cell trains on
+    expect(dataNeeds({ task: 'step_time', config: { model: 'resnet20' } })[0]!.dataset).toBe(dataNeeds({ task: 'vision', config: {} })[0]!.dataset);
+    expect(dataNeeds({ task: 'step_time', config: { kind: 'nmt', corpus: 'multi30k' } })[0]!.download).toBe('multi30k');
   });
 });
 

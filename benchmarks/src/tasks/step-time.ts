@@ -14,7 +14,10 @@ import { buildModel } from '@asam/vision';
 import * as path from 'node:path';
 import { writeJsonAtomic } from '../fs-util.ts';
 import { median } from '../stats.ts';
+import type { TaskConfig } from '../experiment.ts';
+import { dataFiles as nmtFiles } from './nmt.ts';
 import { dataFiles as cifarFiles } from './sharpness-gap.ts';
+import { runNmtStepTime } from './step-time-nmt.ts';
 import type { TaskContext } from './types.ts';
 
 interface Cfg {
@@ -29,13 +32,18 @@ interface Cfg {
 
 const DEFAULTS: Cfg = { model: 'resnet20', batchSize: 64, warmup: 1, repeats: 3, rho: { sam: 0.05, asam: 0.5 }, eta: 0.01, seed: 0 };
 
-/** The one CIFAR-10 file the timed batch comes from. */
-export function dataFiles(config: unknown, dataDir: string): string[] {
+/** The one CIFAR-10 file the timed batch comes from (a translation step time: the corpus files). */
+export function dataFiles(config: TaskConfig, dataDir: string): string[] {
+  if (config.kind === 'nmt') return nmtFiles(config, dataDir);
   return cifarFiles(config, dataDir).filter((f) => f.endsWith('data_batch_1.bin'));
 }
 
-/** Times interleaved SGD / SAM / ASAM steps and writes result.json (samples, medians, minima, ratios). */
+/**
+ * Times interleaved SGD / SAM / ASAM steps and writes result.json (samples, medians, minima, ratios). A config with
+ * `kind: 'nmt'` times translation updates instead (step-time-nmt.ts).
+ */
 export async function run(ctx: TaskContext): Promise<void> {
+  if (ctx.config.kind === 'nmt') return runNmtStepTime(ctx);
   const t0 = performance.now();
   const cfg: Cfg = { ...DEFAULTS, ...(ctx.config as Partial<Cfg>) };
   const ds = await loadCifar10(ctx.dataDir, 'train', { limit: cfg.batchSize });
