@@ -60,6 +60,6 @@ export const multi30kStepTime = defineExperiment({
   grid: {},
   profiles: {
     smoke: { base: { ...MULTI30K_SMOKE, repeats: 2 }, note: 'test-sized Transformer (d 32) on 500 sentence pairs, 2 timed rounds.' },
-    cpu: { base: MULTI30K_CPU, note: 'transformer_mini on Multi30k, batches of ≤1,024 target tokens, 3 timed rounds, validation on 300 sentences (greedy): the multi30k_transformer cells\' settings.' },
+    cpu: { base: { ...MULTI30K_CPU, repeats: 5 }, note: 'transformer_mini on Multi30k, batches of ≤1,024 target tokens, 5 timed rounds, validation on 300 sentences (greedy): the multi30k_transformer cells\' settings.' },
   },
 });
