@@ -88,8 +88,8 @@ export interface PublishResult {
 }
 
 /**
- * Copies the sweep's run folders into `results/<profile>/runs/` and regenerates the report there from the
- * copies. Refuses (throws, nothing written) when cells are unfinished and `partial` is not set. Never replaces a
+ * Copies the sweep's run folders into `results/<profile>/runs/` (unfinished ones only when they hold a checkpoint)
+ * and regenerates the report there from the copies. Refuses (throws, nothing written) when cells are unfinished and `partial` is not set. Never replaces a
  * finished committed cell; removes report files of experiments the profile no longer has.
  */
 export function publishResults(o: PublishOptions): PublishResult {
@@ -108,6 +108,9 @@ export function publishResults(o: PublishOptions): PublishResult {
     const dst = cellDir(to, c);
     if (!fs.existsSync(path.join(src, 'cell.json'))) continue;
     if (finished(dst)) { kept++; continue; }
+    // An unfinished cell is worth publishing only with a checkpoint to resume from; one that has just started has
+    // none yet (the report counts it as not run, and the next sweep starts it from the beginning).
+    if (!finished(src) && !fs.existsSync(path.join(src, 'checkpoint.bin'))) continue;
     copyCell(src, dst, !finished(src));
     copied++;
   }

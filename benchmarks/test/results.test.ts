@@ -62,6 +62,18 @@ describe('publishResults / restoreFromCommitted', () => {
     expect(md).toContain('from the run folders in `runs`');
   });
 
+  it('leaves out an unfinished cell that has no checkpoint yet (nothing to resume)', () => {
+    const root = tmp();
+    const runs = path.join(root, 'runs');
+    fabricate(runs, ['sgd-seed0']);
+    fs.rmSync(path.join(runs, 'fab_pub/asam-rho0.5-seed0/checkpoint.bin'));
+    const resultsDir = path.join(root, 'results');
+    const p = publishResults({ experiments: [exp], profile: 'cpu', runsDir: runs, resultsDir, partial: true });
+    expect([p.copied, p.finished, p.total]).toEqual([1, 1, 2]);
+    expect(fs.existsSync(path.join(committedRunsDir(resultsDir), 'fab_pub/asam-rho0.5-seed0'))).toBe(false);
+    expect(p.report.cells.find((c) => c.cell === 'asam-rho0.5-seed0')?.status).toBe('missing');
+  });
+
   it('never replaces a finished committed cell, and restores committed cells a new machine lacks', () => {
     const root = tmp();
     const runs = path.join(root, 'runs');
