@@ -32,12 +32,9 @@ export async function runNmtStepTime(ctx: TaskContext): Promise<void> {
   const cfg: Cfg = { warmup, repeats, rho, eta };
   const cacheDir = (rest.cacheDir as string | undefined) ?? path.join(ctx.outDir, '..', '..', '.cache', 'nmt');
   const c = nmt.resolveTranslationConfig({ ...(rest as object), dataDir: ctx.dataDir, outDir: ctx.outDir, cacheDir });
-  const data = await nmt.loadTranslationData(c);
-  const tok = await nmt.buildSubwordTokenizer(c, data.train);
+  // the splits exactly as a translation cell tokenizes them
+  const { tok, trainPairs: pairs, validPairs, validLossPairs } = await nmt.prepareTranslationData(c, nmt.defaultTranslationDeps());
   const ids = { pad: tok.pad, bos: tok.bos, eos: tok.eos };
-  const trainText = c.trainLimit === null ? data.train : { src: data.train.src.slice(0, c.trainLimit), tgt: data.train.tgt.slice(0, c.trainLimit) };
-  const enc = (t: { src: string[]; tgt: string[] }) => t.src.map((s, i) => ({ src: nmt.encodeSentence(tok, s), tgt: nmt.encodeSentence(tok, t.tgt[i]!) }));
-  const pairs = enc(trainText).filter((p) => p.src.length <= c.maxLen && p.tgt.length <= c.maxLen);
   const plan = nmt.planBatches(pairs, { maxTokens: c.maxTokens, shuffle: true, seed: c.seed, epoch: 0 });
   const rounds = cfg.warmup + cfg.repeats;
   if (plan.length < rounds) throw new Error(`step_time (nmt): ${plan.length} batches in an epoch, fewer than warmup + repeats = ${rounds}; lower config.repeats`);
@@ -69,10 +66,8 @@ export async function runNmtStepTime(ctx: TaskContext): Promise<void> {
     tf.dispose([b.src, b.prevTokens, b.target, tensors.target]);
   }
   // One validation pass, as a cell runs it after every epoch.
-  const valid = c.validLimit === null ? data.valid : { src: data.valid.src.slice(0, c.validLimit), tgt: data.valid.tgt.slice(0, c.validLimit) };
-  const validPairs = enc(valid);
   const e0 = performance.now();
-  nmt.evaluateLoss(model.transformer, validPairs.filter((p) => Math.max(p.src.length, p.tgt.length) <= c.maxTokens), { maxTokens: c.maxTokens, labelSmoothing: c.labelSmoothing, bos: tok.bos });
+  nmt.evaluateLoss(model.transformer, validLossPairs, { maxTokens: c.maxTokens, labelSmoothing: c.labelSmoothing, bos: tok.bos });
   await nmt.translateIds(model.transformer, validPairs.map((p) => p.src), ids, c.search);
   const evalS = (performance.now() - e0) / 1000;
   ctx.log(`validation pass (${validPairs.length} sentences, ${c.search.kind} decoding): ${evalS.toFixed(1)} s`);

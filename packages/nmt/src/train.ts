@@ -150,6 +150,41 @@ export async function translateIds(model: Transformer, srcIds: Int32Array[], ids
 }
 
 
+/** The tokenizer and the splits of a run, as text and tokenized (see {@link prepareTranslationData}). */
+export interface TranslationData {
+  tok: TranslationTokenizer;
+  /** Validation and test text after validLimit / testLimit (the references for BLEU). */
+  valid: ParallelText;
+  test: ParallelText;
+  /** Training pairs after trainLimit, and those of them no longer than maxLen (what is trained on). */
+  trainAll: TokenizedPair[];
+  trainPairs: TokenizedPair[];
+  validPairs: TokenizedPair[];
+  /** Validation pairs that fit a batch of maxTokens (the validation loss). */
+  validLossPairs: TokenizedPair[];
+  testPairs: TokenizedPair[];
+}
+
+/**
+ * Loads the corpus of `c`, builds its tokenizer (from the full training text, so the vocabulary does not depend on
+ * trainLimit) and tokenizes the splits as a run uses them. Throws TranslationConfigError when maxLen drops every pair.
+ */
+export async function prepareTranslationData(c: TranslationConfig, deps: Pick<TranslationDeps, 'loadData' | 'buildTokenizer'>): Promise<TranslationData> {
+  const data = await deps.loadData(c);
+  const limit = (t: ParallelText, n: number | null): ParallelText => (n === null ? t : { src: t.src.slice(0, n), tgt: t.tgt.slice(0, n) });
+  const trainText = limit(data.train, c.trainLimit);
+  const valid = limit(data.valid, c.validLimit);
+  const test = limit(data.test, c.testLimit);
+  const tok = await deps.buildTokenizer(c, data.train);
+  const enc = (t: ParallelText): TokenizedPair[] => t.src.map((s, i) => ({ src: encodeSentence(tok, s), tgt: encodeSentence(tok, t.tgt[i]!) }));
+  const trainAll = enc(trainText);
+  const trainPairs = trainAll.filter((p) => p.src.length <= c.maxLen && p.tgt.length <= c.maxLen);
+  if (trainPairs.length === 0) throw new TranslationConfigError('maxLen', c.maxLen, 'a length that keeps some training pairs (every pair is longer); raise maxLen');
+  const validPairs = enc(valid);
+  const validLossPairs = validPairs.filter((p) => Math.max(p.src.length, p.tgt.length) <= c.maxTokens);
+  return { tok, valid, test, trainAll, trainPairs, validPairs, validLossPairs, testPairs: enc(test) };
+}
+
 /** Callbacks during training. */
 export interface TrainHooks {
   onProgress?(p: TrainProgress): void;
@@ -191,20 +226,8 @@ export async function trainTranslation(
   const bestPath = path.join(c.outDir, 'best.bin');
 
   // ---- data and tokenizer
-  const data = await deps.loadData(c);
-  const limit = (t: ParallelText, n: number | null): ParallelText => (n === null ? t : { src: t.src.slice(0, n), tgt: t.tgt.slice(0, n) });
-  const trainText = limit(data.train, c.trainLimit);
-  const valid = limit(data.valid, c.validLimit);
-  const test = limit(data.test, c.testLimit);
-  const tok = await deps.buildTokenizer(c, data.train); // the full training text, so the vocabulary does not depend on trainLimit
+  const { tok, valid, test, trainAll, trainPairs, validPairs, validLossPairs, testPairs } = await prepareTranslationData(c, deps);
   const ids = { pad: tok.pad, bos: tok.bos, eos: tok.eos };
-  const enc = (t: ParallelText): TokenizedPair[] => t.src.map((s, i) => ({ src: encodeSentence(tok, s), tgt: encodeSentence(tok, t.tgt[i]!) }));
-  const trainAll = enc(trainText);
-  const trainPairs = trainAll.filter((p) => p.src.length <= c.maxLen && p.tgt.length <= c.maxLen);
-  if (trainPairs.length === 0) throw new TranslationConfigError('maxLen', c.maxLen, 'a length that keeps some training pairs (every pair is longer); raise maxLen');
-  const validPairs = enc(valid);
-  const validLossPairs = validPairs.filter((p) => Math.max(p.src.length, p.tgt.length) <= c.maxTokens);
-  const testPairs = enc(test);
 
   // ---- model and optimizer
   const arch = resolveArch(c);
