@@ -47,11 +47,11 @@ export function dataNeeds(cell: Pick<Cell, 'task' | 'config'>): DataNeed[] {
       }
       return [CIFAR10];
     }
+    case 'step_time':
+      // a translation step time reads its corpus
+      return c.kind === 'nmt' ? dataNeeds({ task: 'nmt', config: c }) : [CIFAR10];
     case 'nmt':
       return [(c.corpus as string | undefined) === 'iwslt14' ? IWSLT14 : MULTI30K];
-    case 'step_time':
-      if (c.kind === 'nmt') return [(c.corpus as string | undefined) === 'iwslt14' ? IWSLT14 : MULTI30K];
-      return [CIFAR10];
     case 'sharpness_gap':
       return [CIFAR10];
     default:

@@ -86,13 +86,10 @@ export function estimateSweep(cells: Cell[], runsDir: string, jobs: number): Swe
     let how = '';
     const m = measured.get(kind(c));
     const w = measuredWork.get(work(c));
+    const ns = c.task === 'nmt' && c.optimizer ? nmtStep(c) : undefined;
     if (m?.length) { perEpoch = mean(m); how = 'measured'; }
     else if (w) { perEpoch = mean(w.perEpoch); how = `measured on ${w.experiment}`; }
-    else if (c.task === 'nmt' && c.optimizer && nmtStep(c)?.r.epochS?.[c.optimizer] !== undefined) {
-      const m = nmtStep(c)!;
-      perEpoch = m.r.epochS![c.optimizer]!;
-      how = `from ${m.cell.experiment}`;
-    }
+    else if (ns?.r.epochS?.[c.optimizer!] !== undefined) { perEpoch = ns.r.epochS[c.optimizer!]!; how = `from ${ns.cell.experiment}`; }
     else if (c.task === 'vision' && stepRes?.medianS && c.optimizer && stepRes.config?.model === c.config.model) {
       const s = stepRes.medianS[c.optimizer];
       const images = typeof c.config.trainLimit === 'number' ? c.config.trainLimit : 50000;

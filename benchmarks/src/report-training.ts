@@ -134,7 +134,8 @@ export function trainingSection(def: ExperimentDef, profile: ProfileName, cells:
   // curve need not flatten; what the claims compare (the best test value over epochs) is then long settled. There a
   // run counts as converged when its train curve plateaued or its best test value came before the last 10 % of
   // epochs (continuing the schedule did not move it). The train-curve flag is still shown.
-  const noisyLabels = isVision && !!(cells[0]?.config.labelNoise as { rate?: number } | null | undefined)?.rate;
+  const noise = cells[0]?.config.labelNoise as { rate?: number } | null | undefined;
+  const noisyLabels = isVision && !!noise?.rate;
   const settled = outcomes.map((o) => {
     const col = o.status === 'completed' ? o.columns.test_acc ?? [] : [];
     const w = Math.max(3, Math.round(col.length * 0.1));
@@ -197,8 +198,7 @@ export function trainingSection(def: ExperimentDef, profile: ProfileName, cells:
 
   // Label noise: the methods part once the base optimizer fits the noisy labels (train accuracy beyond the clean share).
   // Until it does, the run has not reached the regime the experiment is about, and its claims stay inconclusive.
-  const noise = cells[0]?.config.labelNoise as { rate?: number } | null | undefined;
-  const noiseRegime = isVision && noise?.rate && base?.trainFinalMean != null
+  const noiseRegime = noisyLabels && noise?.rate && base?.trainFinalMean != null
     ? { rate: noise.rate, train: base.trainFinalMean, reached: base.trainFinalMean > 1 - noise.rate } : null;
   const noiseLine = noiseRegime
     ? `Label noise ${Math.round(noiseRegime.rate * 100)} %: ${baseName}'s final train accuracy on the noisy labels is ${(noiseRegime.train * 100).toFixed(1)} % (mean over ${base!.seedsCompleted} seed(s)); above ${Math.round((1 - noiseRegime.rate) * 100)} % it is fitting wrong labels, ${noiseRegime.reached ? 'which it does here' : 'which it does not yet do here'}.`

@@ -89,8 +89,9 @@ export interface PublishResult {
 
 /**
  * Copies the sweep's run folders into `results/<profile>/runs/` (unfinished ones only when they hold a checkpoint)
- * and regenerates the report there from the copies. Refuses (throws, nothing written) when cells are unfinished and `partial` is not set. Never replaces a
- * finished committed cell; removes report files of experiments the profile no longer has.
+ * and regenerates the report there from the copies. Refuses (throws, nothing written) when cells are unfinished and
+ * `partial` is not set. Never replaces a finished committed cell; removes report files of experiments the profile
+ * no longer has.
  */
 export function publishResults(o: PublishOptions): PublishResult {
   const cells = o.experiments.flatMap((e) => expandGrid(e, o.profile));
