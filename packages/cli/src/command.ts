@@ -5,6 +5,7 @@
  * with a message that names the flag, and every parse error is a {@link UsageError} (one line, exit 2 under runCli).
  */
 import { Command, CommanderError, Help, Option } from 'commander';
+import { closest } from 'fastest-levenshtein';
 import { invocationDir, resolveUserPath } from './paths.ts';
 import { CliExit, UsageError } from './errors.ts';
 
@@ -50,32 +51,9 @@ export interface CreateCommandOptions {
 /** The directory relative paths of a command are resolved against (see createCommand). */
 const BASES = new WeakMap<Command, string>();
 
-function levenshtein(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length]!;
-}
-
 /** The candidate closest to `word` by edit distance (ties: the first in `candidates`). */
 export function nearest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const d = levenshtein(word, c);
-    if (d < bestD) {
-      best = c;
-      bestD = d;
-    }
-  }
-  return best;
+  return candidates.length > 0 ? closest(word, candidates) : undefined;
 }
 
 /** Long flags of a command, `--help` included. */

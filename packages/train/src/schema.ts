@@ -11,6 +11,7 @@
  * failed. The same schemas give the JSON Schema of the docs (`z.toJSONSchema(schema, { io: 'input' })`).
  */
 import { z } from 'zod';
+import { closest, distance } from 'fastest-levenshtein';
 
 /** Builds the error for a rejected field (a package's own subclass of {@link ConfigError}). */
 export type ConfigErrorFactory = (field: string, value: unknown, expected: string) => Error;
@@ -60,30 +61,17 @@ function valueAt(input: unknown, path: Path): unknown {
   return v;
 }
 
-/** Levenshtein distance (for "did you mean"). */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
-}
-
-/** The candidate closest to `name` when it is a plausible typo of it (distance <= 1/3 of its length, at least 1). */
+/**
+ * The candidate closest to `name` by edit distance, ignoring case, when it is a plausible typo of it (distance <= 1/3 of
+ * the candidate's length, at least 1); ties go to the first candidate.
+ */
 export function nearest(name: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const d = distance(name, c);
-    if (d < bestD) [best, bestD] = [c, d];
-  }
-  return best !== undefined && bestD <= Math.max(1, Math.floor(best.length / 3)) ? best : undefined;
+  if (candidates.length === 0) return undefined;
+  const lowered = candidates.map((c) => c.toLowerCase());
+  const key = name.toLowerCase();
+  const i = lowered.indexOf(closest(key, lowered));
+  const best = candidates[i]!;
+  return distance(key, lowered[i]!) <= Math.max(1, Math.floor(best.length / 3)) ? best : undefined;
 }
 
 /** The schema that validates the value at `path` under `schema` (through optional, nullable, default, pipe input). */
