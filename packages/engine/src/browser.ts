@@ -92,7 +92,7 @@ export async function initEngine(opts: BrowserEngineOptions = {}): Promise<Engin
   if (!attempts.some((a) => a.ok)) throw new Error(`initEngine: no backend could be initialised (requested '${requested}'): ${tried}`);
   const backend = tf.getBackend();
   const kernels: string[] = [];
-  for (const b of ['wasm', 'cpu'] as const) kernels.push(...setTrainingKernels(b, wantKernels && b === backend));
+  for (const b of ['wasm', 'cpu', 'webgpu'] as const) kernels.push(...setTrainingKernels(b, wantKernels && b === backend));
   setBatchNormGradient(wantKernels ? 'factored' : 'stock');
   setMeanGradient(wantKernels ? 'broadcast' : 'stock');
   if (wantKernels) kernels.push('grad:FusedBatchNorm', 'grad:Mean');

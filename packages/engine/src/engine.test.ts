@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { BACKEND_NAMES, gpuDeviceNodes, initEngine, probeWebgpu } from './engine.ts';
+import { BACKEND_NAMES, gpuDeviceNodes, initEngine, installWebgpuGlobals, probeWebgpu } from './engine.ts';
 
 describe('initEngine', () => {
   it('auto falls back past the absent native and WebGPU backends to wasm, and says why', async () => {
@@ -102,5 +102,22 @@ describe('initEngine', () => {
     expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toMatchObject({ now: 'cpu' });
     expect(r.stderr).not.toMatch(/Vulkan|Dawn|TensorFlow\.js in Node\.js|node backend/i);
     expect(r.stderr.trim()).toBe('');
+  });
+});
+
+describe('installWebgpuGlobals', () => {
+  it('defines the WebGPU constants Node lacks and leaves existing globals alone', () => {
+    const g = globalThis as Record<string, unknown>;
+    const name = 'GPUTestOnlyUsageConstants';
+    expect(name in g).toBe(false);
+    try {
+      expect(installWebgpuGlobals({ [name]: { MAP_READ: 1 }, Math: 'not Math' })).toEqual([name]);
+      expect(g[name]).toEqual({ MAP_READ: 1 });
+      expect(g.Math).toBe(Math);
+      expect(installWebgpuGlobals({ [name]: { MAP_READ: 2 } })).toEqual([]);
+      expect(g[name]).toEqual({ MAP_READ: 1 });
+    } finally {
+      delete g[name];
+    }
   });
 });

@@ -6,7 +6,7 @@
  * Libraries in this repository depend on `@tensorflow/tfjs-core` only; applications and
  * tests call `initEngine()` once, before creating any tensor. Nothing is registered on import.
  */
-export { initEngine, registerGradients, BACKEND_NAMES, gpuDeviceNodes, probeWebgpu } from './engine.ts';
+export { initEngine, registerGradients, BACKEND_NAMES, gpuDeviceNodes, probeWebgpu, installWebgpuGlobals } from './engine.ts';
 export type { BackendName, BackendRequest, BackendAttempt, EngineInfo, EngineOptions, GpuDeviceCheck, WebgpuProbe } from './engine.ts';
 export { setTrainingKernels, stockKernel, describeTrainingKernels, setConvGradient, convGradientStatus } from './kernels.ts';
 export type { KernelBackendName, ConvGradientImpl } from './kernels.ts';

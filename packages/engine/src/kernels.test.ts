@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { convGradientStatus, setConvGradient, setTrainingKernels } from './kernels.ts';
+import { convGradientStatus, makeChunkedAddN, setConvGradient, setTrainingKernels } from './kernels.ts';
 import { initEngine } from './engine.ts';
 import { on } from './test-utils.ts';
 import { randomArray, relErr } from './testing.ts';
@@ -186,6 +186,46 @@ describe('UnsortedSegmentSum', () => {
     const [r] = await on('wasm', true, () => tf.cast(tf.unsortedSegmentSum(tf.tensor1d([1, 2, 3, 4], 'int32'),
       tf.tensor1d([0, -1, 0, 7], 'int32'), 2), 'float32'));
     expect(Array.from(r!)).toEqual([4, 0]);
+  });
+});
+
+describe('AddN in chunks (webgpu binds one storage buffer per input, 8 per shader by default)', () => {
+  // The webgpu kernel calls the backend's own AddN on chunks; here the backend is cpu, seen through a device with
+  // `limit` storage buffers, and a spy in place of the stock kernel records how many inputs each call got.
+  it.each([3, 4, 8])('sums 20 tensors like tf.addN, each stock call within the limit (limit %i), freeing its partial sums', async (limit) => {
+    await initEngine({ backend: 'cpu', trainingKernels: false });
+    const stock = tf.getKernel('AddN', 'cpu')!;
+    const calls: number[] = [];
+    tf.unregisterKernel('AddN', 'cpu');
+    tf.registerKernel({ ...stock, kernelFunc: (a) => { calls.push((a.inputs as unknown as unknown[]).length); return stock.kernelFunc(a); } });
+    try {
+      const xs = Array.from({ length: 20 }, (_, i) => tf.tensor2d(randomArray(12, 100 + i), [3, 4]));
+      const ref = tf.addN(xs);
+      const want = await ref.data();
+      calls.length = 0;
+      const backend = tf.backend() as tf.KernelBackend & { readSync(id: object): Float32Array };
+      const device = Object.assign(Object.create(backend) as object, { device: { limits: { maxStorageBuffersPerShaderStage: limit } } });
+      const before = backend.numDataIds();
+      const out = makeChunkedAddN('cpu')({ inputs: xs as never, backend: device as never, attrs: {} }) as tf.TensorInfo;
+      expect(backend.numDataIds()).toBe(before + 1);
+      const got = backend.readSync(out.dataId);
+      backend.disposeData(out.dataId);
+      for (let i = 0; i < 12; i++) expect(got[i]).toBeCloseTo(want[i]!, 5);
+      expect(Math.max(...calls)).toBe(limit - 1);
+      expect(calls.length).toBeGreaterThan(1);
+      tf.dispose([...xs, ref]);
+    } finally {
+      tf.unregisterKernel('AddN', 'cpu');
+      tf.registerKernel(stock);
+    }
+  });
+  it('passes up to limit - 1 inputs straight to the stock kernel (default limit 8)', async () => {
+    await initEngine({ backend: 'cpu', trainingKernels: false });
+    const xs = Array.from({ length: 7 }, (_, i) => tf.tensor1d([i, 2 * i]));
+    const out = makeChunkedAddN('cpu')({ inputs: xs as never, backend: tf.backend() as never, attrs: {} }) as tf.TensorInfo;
+    expect(Array.from((tf.backend() as never as { readSync(id: object): Float32Array }).readSync(out.dataId))).toEqual([21, 42]);
+    tf.backend().disposeData(out.dataId);
+    tf.dispose(xs);
   });
 });
 
@@ -403,6 +443,6 @@ describe('kernel hygiene', () => {
     expect(tf.getKernel('BatchMatMul', 'wasm')).toBeDefined();
     expect(setTrainingKernels('wasm', true)).toHaveLength(20);
     expect(setTrainingKernels('wasm', true)).toHaveLength(20);
-    expect(() => setTrainingKernels('webgl' as 'wasm', true)).toThrow(/valid: wasm, cpu/);
+    expect(() => setTrainingKernels('webgl' as 'wasm', true)).toThrow(/valid: wasm, webgpu, cpu/);
   });
 });

@@ -34,7 +34,7 @@ interface CpuBackendLike extends BackendLike {
 type Inputs = Record<string, TensorInfo>;
 
 /** Backends for which composed kernels exist. */
-export type KernelBackendName = 'wasm' | 'cpu';
+export type KernelBackendName = 'wasm' | 'cpu' | 'webgpu';
 
 /**
  * How the wasm convolutions (forward stride 1, filter and input gradients) and BatchMatMul are
@@ -591,6 +591,37 @@ function makeBatchNormGradSums(): KernelFunc {
   };
 }
 
+/**
+ * AddN summed in chunks that fit one shader. A WebGPU compute shader binds one storage buffer per input plus one for
+ * the output, and devices allow 8 per stage unless asked for more (tfjs-backend-webgpu does not ask): the stock
+ * kernel fails validation for more than 7 tensors, e.g. a global gradient norm over every layer's sum of squares.
+ */
+export function makeChunkedAddN(b: KernelBackendName): KernelFunc {
+  return ({ inputs, backend }) => {
+    const be = backend as unknown as BackendLike & { device?: { limits?: { maxStorageBuffersPerShaderStage?: number } } };
+    const max = Math.max(2, (be.device?.limits?.maxStorageBuffersPerShaderStage ?? 8) - 1);
+    let parts = inputs as unknown as TensorInfo[];
+    const temps: TensorInfo[] = [];
+    while (parts.length > max) {
+      const next: TensorInfo[] = [];
+      for (let i = 0; i < parts.length; i += max) {
+        const chunk = parts.slice(i, i + max);
+        if (chunk.length === 1) {
+          next.push(chunk[0]!);
+          continue;
+        }
+        const sum = run(b, be, 'AddN', chunk as unknown as Inputs);
+        temps.push(sum);
+        next.push(sum);
+      }
+      parts = next;
+    }
+    const out = run(b, be, 'AddN', parts as unknown as Inputs);
+    free(be, ...temps);
+    return out;
+  };
+}
+
 interface KernelSpec { kernelName: string; make: (b: KernelBackendName) => KernelFunc; why: string }
 
 /** Which composed kernel goes on which backend, and why. */
@@ -615,6 +646,9 @@ const SPECS: Record<KernelBackendName, KernelSpec[]> = {
     ...(['Add', 'Sub', 'Multiply', 'RealDiv'] as const).map((op) => ({
       kernelName: op, make: () => makeChannelBinary(op), why: 'per-channel broadcast operand in one WebAssembly-SIMD pass',
     })),
+  ],
+  webgpu: [
+    { kernelName: 'AddN', make: makeChunkedAddN, why: 'more than 7 inputs summed in chunks (a shader binds 8 storage buffers by default)' },
   ],
   cpu: [
     { kernelName: 'Conv2DBackpropFilter', make: makeConv2DBackpropFilter, why: 'stock cpu kernel is pathological; dilated-conv composition' },
