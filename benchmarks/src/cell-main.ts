@@ -7,7 +7,7 @@
  */
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { collectEnv } from './env-info.ts';
+import { collectEnv, envWithHistory } from './env-info.ts';
 import { readJsonIfExists, writeJsonAtomic } from './fs-util.ts';
 import type { BackendReport, TaskModule } from './tasks/types.ts';
 
@@ -49,7 +49,10 @@ async function main(): Promise<void> {
     if (typeof mod.run !== 'function') throw new Error(`task module ${modPath} has no run(ctx) export`);
     const dataFiles = mod.dataFiles ? mod.dataFiles(cell.config, dataDir) : [];
     // git revision of this source tree (the run folder may live outside the repository).
-    writeJsonAtomic(path.join(dir, 'env.json'), collectEnv({ backend, dataDir, dataFiles, cwd: path.dirname(fileURLToPath(import.meta.url)) }));
+    // Earlier starts of a resumed cell stay in env.json (`previous`), so the record says where each part ran.
+    const envFile = path.join(dir, 'env.json');
+    writeJsonAtomic(envFile, envWithHistory(collectEnv({ backend, dataDir, dataFiles, cwd: path.dirname(fileURLToPath(import.meta.url)) }),
+      readJsonIfExists<Record<string, unknown>>(envFile), readJsonIfExists(path.join(dir, 'result.json'))));
     console.log(`backend ${backend.backend} (requested ${backend.requested}: ${backend.reason})`);
     await mod.run({ config: cell.config, outDir: dir, dataDir, backend, log: (l) => console.log(l), shouldStop: () => stopRequested });
     if (stopRequested) {

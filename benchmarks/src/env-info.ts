@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { packageVersion as versionFrom } from '@asam/cli';
+import { readJsonIfExists } from './fs-util.ts';
 import type { BackendReport } from './tasks/types.ts';
 
 /** The installed version of an npm package as seen from this package, or null when it is absent. */
@@ -78,4 +79,36 @@ export function collectEnv(o: { backend: BackendReport; dataDir: string; dataFil
     },
     pid: process.pid,
   };
+}
+
+/**
+ * The env.json of a (re)started cell: `fresh` for this start, with the records of earlier starts kept under `previous`
+ * (earliest first) and, on a resume, `resumedAt` — the progress the folder's result.json recorded before this start.
+ * A cell resumed on another machine or backend so keeps the record of where each part of it ran.
+ */
+export function envWithHistory(fresh: Record<string, unknown>, earlier: Record<string, unknown> | undefined,
+  result: { status?: unknown; epochsCompleted?: unknown; steps?: unknown } | undefined): Record<string, unknown> {
+  if (earlier === undefined) return fresh;
+  const { previous, ...last } = earlier;
+  const before = Array.isArray(previous) ? previous : [];
+  return {
+    ...fresh,
+    resumedAt: { status: result?.status ?? null, epochsCompleted: result?.epochsCompleted ?? null, steps: result?.steps ?? null },
+    previous: [...before, last],
+  };
+}
+
+/** The env.json records of a run folder's starts, earliest first (empty without env.json). */
+export function envRecords(dir: string): Array<EnvRecord> {
+  const env = readJsonIfExists<EnvRecord & { previous?: unknown }>(path.join(dir, 'env.json'));
+  if (env === undefined) return [];
+  const previous = Array.isArray(env.previous) ? (env.previous as EnvRecord[]) : [];
+  return [...previous, env];
+}
+
+/** The parts of an env.json record the reports read. */
+export interface EnvRecord {
+  git?: { sha?: string | null };
+  backend?: { backend?: string };
+  machine?: { cpuModel?: string | null; cpuCount?: number };
 }

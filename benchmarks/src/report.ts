@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tauDifferenceBootstrap, verdictOf } from './compare.ts';
+import { envRecords } from './env-info.ts';
 import { expandGrid, type Cell, type ExperimentDef, type OptimizerName, type ProfileName } from './experiment.ts';
 import { readJsonIfExists, toCsv, writeFileAtomic, writeJsonAtomic } from './fs-util.ts';
 import { readOutcome, type CellOutcome } from './outcome.ts';
@@ -336,6 +337,8 @@ export function generateReport(o: ReportOptions): ReportResult {
   const sections: string[] = [];
   const backends = new Set<string>();
   const shas = new Set<string>();
+  /** machine label → number of cell starts on it (a resumed cell counts once per start) */
+  const machines = new Map<string, number>();
   for (const def of o.experiments) {
     if (!def.profiles[o.profile]) continue;
     const cells = expandGrid(def, o.profile);
@@ -344,8 +347,13 @@ export function generateReport(o: ReportOptions): ReportResult {
       const oc = outcomes[i]!;
       cellsOut.push({ experiment: def.id, cell: c.id, status: oc.status, error: oc.error });
       if (oc.backend) backends.add(oc.backend);
-      const env = readEnvSha(cellDir(o.runsDir, c));
-      if (env) shas.add(env);
+      for (const env of envRecords(cellDir(o.runsDir, c))) {
+        if (env.git?.sha) shas.add(env.git.sha);
+        if (env.backend?.backend) backends.add(env.backend.backend);
+        const m = env.machine;
+        const label = m?.cpuModel ? `${m.cpuModel} (${m.cpuCount ?? '?'} cores)` : null;
+        if (label) machines.set(label, (machines.get(label) ?? 0) + 1);
+      }
     });
     const refDef = def.rhoSweepOf ? o.experiments.find((d) => d.id === def.rhoSweepOf && d.profiles[o.profile]) : undefined;
     const refCells = refDef ? expandGrid(refDef, o.profile) : [];
@@ -374,7 +382,8 @@ export function generateReport(o: ReportOptions): ReportResult {
   const header = [
     `# ASAM benchmarks — profile \`${o.profile}\``, '',
     `Generated ${now.toISOString()} from the run folders in \`${path.relative(o.outDir, o.runsDir) || '.'}\` (${completed}/${cellsOut.length} cells completed${diverged ? `, ${diverged} diverged` : ''}). ` +
-    `Backends used: ${[...backends].join(', ') || '–'}. Git revisions of the runs: ${[...shas].map((s) => s.slice(0, 10)).join(', ') || '–'}.`, '',
+    `Backends used: ${[...backends].join(', ') || '–'}. Git revisions of the runs: ${[...shas].map((s) => s.slice(0, 10)).join(', ') || '–'}.` +
+    (machines.size ? ` Machines, by recorded cell starts: ${[...machines].map(([m, n]) => `${m} × ${n}`).join('; ')}.` : ''), '',
     ...(o.preamble ? [o.preamble, ''] : []),
     ...(claims.length ? [
       '## The paper\'s claims at this scale', '',
@@ -394,9 +403,6 @@ export function generateReport(o: ReportOptions): ReportResult {
   return { files, groups, claims, cells: cellsOut };
 }
 
-function readEnvSha(dir: string): string | null {
-  return readJsonIfExists<{ git?: { sha?: string } }>(path.join(dir, 'env.json'))?.git?.sha ?? null;
-}
 
 /** Display label of an optimizer name. */
 export function optimizerLabel(o: OptimizerName): string {

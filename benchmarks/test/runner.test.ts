@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { defineExperiment, expandGrid } from '../src/experiment.ts';
+import { envRecords, envWithHistory } from '../src/env-info.ts';
 import { runSweep } from '../src/runner.ts';
 
 const STAND_IN = fileURLToPath(new URL('./stand-in-task.ts', import.meta.url));
@@ -37,6 +38,7 @@ describe('runSweep', () => {
       expect(env.machine.cpuCount).toBeGreaterThan(0);
       expect(env.versions.node).toBe(process.version);
       expect(env.git.sha).toMatch(/^[0-9a-f]{40}$/); // the run folder is outside the repository: the sha comes from the source tree
+      expect(env.previous).toBeUndefined(); // a first start has no history
     }
     const cfg = JSON.parse(fs.readFileSync(path.join(runsDir, 'stand_in', 'sam-rho0.05-seed0', 'config.json'), 'utf8'));
     expect(cfg.optimizer).toEqual({ method: 'sam', rho: 0.05 });
@@ -93,6 +95,13 @@ describe('runSweep', () => {
     const r2 = JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8'));
     expect(r2.status).toBe('completed');
     expect(r2.resumedFrom).toBe(2);
+    // env.json keeps the first start's record: where each part of the cell ran
+    const env = JSON.parse(fs.readFileSync(path.join(dir, 'env.json'), 'utf8'));
+    expect(env.previous).toHaveLength(1);
+    expect(env.previous[0].pid).not.toBe(env.pid);
+    expect(env.previous[0].machine).toEqual(env.machine);
+    expect(env.resumedAt.status).toBe('failed');
+    expect(envRecords(dir).map((e) => (e as { pid?: number }).pid)).toEqual([env.previous[0].pid, env.pid]);
     const rows = fs.readFileSync(path.join(dir, 'metrics.csv'), 'utf8').trim().split('\n');
     expect(rows).toHaveLength(5); // header + 4 steps, no step repeated
   }, 60_000);
@@ -136,4 +145,16 @@ describe('runSweep', () => {
     expect(s2.completed).toBe(2);
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8')).resumedFrom).toBeGreaterThanOrEqual(3);
   }, 240_000); // child processes start slowly when the machine is loaded
+});
+
+describe('envWithHistory', () => {
+  it('keeps every earlier start, earliest first, and the progress at each resume', () => {
+    const a = { pid: 1, backend: { backend: 'wasm' } };
+    expect(envWithHistory(a, undefined, undefined)).toBe(a);
+    const b = envWithHistory({ pid: 2 }, a, { status: 'stopped', epochsCompleted: 5, steps: 160 });
+    expect(b).toEqual({ pid: 2, resumedAt: { status: 'stopped', epochsCompleted: 5, steps: 160 }, previous: [a] });
+    const c = envWithHistory({ pid: 3 }, b, { status: 'running', epochsCompleted: 9 });
+    expect(c.previous).toEqual([a, { pid: 2, resumedAt: { status: 'stopped', epochsCompleted: 5, steps: 160 } }]);
+    expect(c.resumedAt).toEqual({ status: 'running', epochsCompleted: 9, steps: null });
+  });
 });
