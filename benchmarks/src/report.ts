@@ -337,7 +337,7 @@ export function generateReport(o: ReportOptions): ReportResult {
   const sections: string[] = [];
   const backends = new Set<string>();
   const shas = new Set<string>();
-  /** machine label → number of cell starts on it (a resumed cell counts once per start) */
+  /** machine label → number of cells that ran on it (in whole or in part) */
   const machines = new Map<string, number>();
   for (const def of o.experiments) {
     if (!def.profiles[o.profile]) continue;
@@ -347,13 +347,14 @@ export function generateReport(o: ReportOptions): ReportResult {
       const oc = outcomes[i]!;
       cellsOut.push({ experiment: def.id, cell: c.id, status: oc.status, error: oc.error });
       if (oc.backend) backends.add(oc.backend);
+      const ranOn = new Set<string>();
       for (const env of envRecords(cellDir(o.runsDir, c))) {
         if (env.git?.sha) shas.add(env.git.sha);
         if (env.backend?.backend) backends.add(env.backend.backend);
         const m = env.machine;
-        const label = m?.cpuModel ? `${m.cpuModel} (${m.cpuCount ?? '?'} cores)` : null;
-        if (label) machines.set(label, (machines.get(label) ?? 0) + 1);
+        if (m?.cpuModel) ranOn.add(`${m.cpuModel} (${m.cpuCount ?? '?'} cores)`);
       }
+      for (const label of ranOn) machines.set(label, (machines.get(label) ?? 0) + 1);
     });
     const refDef = def.rhoSweepOf ? o.experiments.find((d) => d.id === def.rhoSweepOf && d.profiles[o.profile]) : undefined;
     const refCells = refDef ? expandGrid(refDef, o.profile) : [];
@@ -383,7 +384,7 @@ export function generateReport(o: ReportOptions): ReportResult {
     `# ASAM benchmarks — profile \`${o.profile}\``, '',
     `Generated ${now.toISOString()} from the run folders in \`${path.relative(o.outDir, o.runsDir) || '.'}\` (${completed}/${cellsOut.length} cells completed${diverged ? `, ${diverged} diverged` : ''}). ` +
     `Backends used: ${[...backends].join(', ') || '–'}. Git revisions of the runs: ${[...shas].map((s) => s.slice(0, 10)).join(', ') || '–'}.` +
-    (machines.size ? ` Machines, by recorded cell starts: ${[...machines].map(([m, n]) => `${m} × ${n}`).join('; ')}.` : ''), '',
+    (machines.size ? ` Machines (cells that ran on each, in whole or in part): ${[...machines].map(([m, n]) => `${m} × ${n}`).join('; ')}.` : ''), '',
     ...(o.preamble ? [o.preamble, ''] : []),
     ...(claims.length ? [
       '## The paper\'s claims at this scale', '',

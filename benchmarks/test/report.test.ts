@@ -33,7 +33,12 @@ function fabricate(runsDir: string, failOne: boolean): void {
       wallSeconds: 100 * STEP[c.optimizer!]!, meanStepSeconds: STEP[c.optimizer!]!,
     }));
     fs.writeFileSync(path.join(d, 'metrics.csv'), `epoch,lr,train_loss,train_acc,test_loss,test_acc\n1,0.1,2,0.3,2,${acc - 0.2}\n2,0.05,1,0.6,1,${acc - 0.01}\n`);
-    fs.writeFileSync(path.join(d, 'env.json'), JSON.stringify({ backend: { backend: 'wasm' }, git: { sha: 'abcdef1234567' } }));
+    const here = { backend: { backend: 'wasm' }, git: { sha: 'abcdef1234567' }, machine: { cpuModel: 'CPU A', cpuCount: 2 } };
+    // seed 1's SAM cell started on another machine and backend, then was resumed here
+    const env = c.id === 'sam-rho0.05-seed1'
+      ? { ...here, previous: [{ backend: { backend: 'webgpu' }, git: { sha: '1234567abcdef' }, machine: { cpuModel: 'CPU B', cpuCount: 16 } }] }
+      : here;
+    fs.writeFileSync(path.join(d, 'env.json'), JSON.stringify(env));
   }
 }
 
@@ -54,7 +59,8 @@ describe('generateReport', () => {
     const md = fs.readFileSync(path.join(outDir, 'report.md'), 'utf8');
     expect(md).toContain('| SAM | 0.05 | 2/2 | 85.00 ± 1.41 | 84.00 ± 1.41 | 60.0 ± 0.0 | 0/2 | 91.00 |');
     expect(md).toContain('| ASAM | 0.5 | 2/2 | 87.00 ± 2.83 |');
-    expect(md).toContain('Git revisions of the runs: abcdef1234');
+    expect(md).toContain('Backends used: wasm, webgpu. Git revisions of the runs: abcdef1234, 1234567abc. ' +
+      'Machines (cells that ran on each, in whole or in part): CPU A (2 cores) × 6; CPU B (16 cores) × 1.');
     for (const f of ['index.html', 'summary.csv', 'summary.json', 'fab_cifar/report.md', 'fab_cifar/curve-test-acc.svg', 'fab_cifar/curve-train-acc.svg', 'fab_cifar/curve-train-loss.svg', 'fab_cifar/lr-schedule.svg', 'fab_cifar/bars.svg']) {
       expect(fs.existsSync(path.join(outDir, f)), f).toBe(true);
     }
