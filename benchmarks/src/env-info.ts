@@ -112,3 +112,14 @@ export interface EnvRecord {
   backend?: { backend?: string };
   machine?: { cpuModel?: string | null; cpuCount?: number };
 }
+
+/** `cpuModel (N cores)`: how reports and estimates name a machine (null without a CPU model). */
+export function machineLabel(m: { cpuModel?: string | null; cpuCount?: number } | undefined): string | null {
+  return m?.cpuModel ? `${m.cpuModel} (${m.cpuCount ?? '?'} cores)` : null;
+}
+
+/** {@link machineLabel} of the machine this process runs on. */
+export function thisMachine(): string | null {
+  const cpus = os.cpus();
+  return machineLabel({ cpuModel: cpus[0]?.model ?? null, cpuCount: cpus.length });
+}

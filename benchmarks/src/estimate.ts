@@ -5,12 +5,15 @@
  * the profile's measured step times (`step_time`; `multi30k_step_time` for translation cells, whose epoch estimate
  * counts the updates of an epoch and a validation pass); else the cell counts as not measured. Printed before a sweep
  * starts; the runner's ETA refines it as cells finish.
+ * Rates come from cells that last ran on this machine when any did (another machine's cores may be faster or
+ * slower), else from all cells.
  * A cell's seconds per epoch is the median over all its epochs: the last few alone follow whatever else the
  * machine was doing at the time (a test run beside the sweep doubled them), and the first epoch after a resume
  * also pays for loading the data.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { envRecords, machineLabel, thisMachine } from './env-info.ts';
 import type { Cell } from './experiment.ts';
 import { parseCsv, readJsonIfExists } from './fs-util.ts';
 import { mean, median } from './stats.ts';
@@ -45,8 +48,11 @@ function plannedEpochs(c: Cell): number | null {
   return typeof v === 'number' ? v : null;
 }
 
-/** Estimate for the unfinished cells of a sweep run `jobs` at a time. */
-export function estimateSweep(cells: Cell[], runsDir: string, jobs: number): SweepEstimate {
+/**
+ * Estimate for the unfinished cells of a sweep run `jobs` at a time on `machine` (default: this one). Rates measured
+ * on that machine (env.json's last start) are preferred; rates from other machines count only where it has none.
+ */
+export function estimateSweep(cells: Cell[], runsDir: string, jobs: number, machine: string | null = thisMachine()): SweepEstimate {
   const kind = (c: Cell) => `${c.experiment} ${c.optimizer ?? ''}`;
   // The same work in another experiment: same task, model, data size, batch and method (e.g. the label-noise
   // cells train exactly what the clean cells train, on other labels).
@@ -54,9 +60,14 @@ export function estimateSweep(cells: Cell[], runsDir: string, jobs: number): Swe
   // Measured seconds per epoch by kind (any seed, any ρ of that method) and by work.
   const measured = new Map<string, number[]>();
   const measuredWork = new Map<string, { experiment: string; perEpoch: number[] }>();
+  const fromHere = cells.some((c) => epochSeconds(cellDir(runsDir, c)).perEpoch !== null && ranHere(c));
+  function ranHere(c: Cell): boolean {
+    return machine !== null && machineLabel(envRecords(cellDir(runsDir, c)).at(-1)?.machine) === machine;
+  }
   for (const c of cells) {
     const e = epochSeconds(cellDir(runsDir, c));
     if (e.perEpoch === null) continue;
+    if (fromHere && !ranHere(c)) continue;
     measured.set(kind(c), [...(measured.get(kind(c)) ?? []), e.perEpoch]);
     const w = measuredWork.get(work(c)) ?? { experiment: c.experiment, perEpoch: [] };
     w.perEpoch.push(e.perEpoch);

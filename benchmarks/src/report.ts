@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tauDifferenceBootstrap, verdictOf } from './compare.ts';
-import { envRecords } from './env-info.ts';
+import { envRecords, machineLabel } from './env-info.ts';
 import { expandGrid, type Cell, type ExperimentDef, type OptimizerName, type ProfileName } from './experiment.ts';
 import { readJsonIfExists, toCsv, writeFileAtomic, writeJsonAtomic } from './fs-util.ts';
 import { readOutcome, type CellOutcome } from './outcome.ts';
@@ -351,8 +351,8 @@ export function generateReport(o: ReportOptions): ReportResult {
       for (const env of envRecords(cellDir(o.runsDir, c))) {
         if (env.git?.sha) shas.add(env.git.sha);
         if (env.backend?.backend) backends.add(env.backend.backend);
-        const m = env.machine;
-        if (m?.cpuModel) ranOn.add(`${m.cpuModel} (${m.cpuCount ?? '?'} cores)`);
+        const label = machineLabel(env.machine);
+        if (label) ranOn.add(label);
       }
       for (const label of ranOn) machines.set(label, (machines.get(label) ?? 0) + 1);
     });

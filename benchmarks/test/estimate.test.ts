@@ -46,6 +46,23 @@ describe('the sweep estimate', () => {
     expect(est.wallSeconds).toBe(220 * 50 / 2);
     expect(est.lines).toEqual(['cifar10_resnet20 sgd: 2 cell(s), 220 epochs left at 50 s/epoch (measured) = 3.1 h']);
   });
+
+  it('prefers rates measured on this machine to rates from other machines', () => {
+    const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-estimate-'));
+    tmp.push(runs);
+    const sgd = expandGrid(createExperimentRegistry().get('cifar10_resnet20'), 'cpu').filter((c) => c.optimizer === 'sgd');
+    const ranOn = (i: number, cpuModel: string, cpuCount: number, seconds: number) => {
+      writeMetrics(cellDir(runs, sgd[i]!), Array(10).fill(seconds));
+      fs.writeFileSync(path.join(cellDir(runs, sgd[i]!), 'env.json'), JSON.stringify({ machine: { cpuModel, cpuCount } }));
+    };
+    ranOn(0, 'Small', 2, 100);
+    ranOn(1, 'Big', 16, 40);
+    // 110 + 110 + 120 epochs left
+    expect(estimateSweep(sgd, runs, 1, 'Small (2 cores)').cellSeconds).toBe(340 * 100);
+    expect(estimateSweep(sgd, runs, 1, 'Big (16 cores)').cellSeconds).toBe(340 * 40);
+    // on a third machine both count
+    expect(estimateSweep(sgd, runs, 1, 'Other (8 cores)').cellSeconds).toBe(340 * 70);
+  });
 });
 
 describe('the cpu profile\'s ρ sweep', () => {
