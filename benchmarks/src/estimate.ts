@@ -60,17 +60,14 @@ export function estimateSweep(cells: Cell[], runsDir: string, jobs: number, mach
   // Measured seconds per epoch by kind (any seed, any ρ of that method) and by work.
   const measured = new Map<string, number[]>();
   const measuredWork = new Map<string, { experiment: string; perEpoch: number[] }>();
-  const fromHere = cells.some((c) => epochSeconds(cellDir(runsDir, c)).perEpoch !== null && ranHere(c));
-  function ranHere(c: Cell): boolean {
-    return machine !== null && machineLabel(envRecords(cellDir(runsDir, c)).at(-1)?.machine) === machine;
-  }
-  for (const c of cells) {
-    const e = epochSeconds(cellDir(runsDir, c));
-    if (e.perEpoch === null) continue;
-    if (fromHere && !ranHere(c)) continue;
-    measured.set(kind(c), [...(measured.get(kind(c)) ?? []), e.perEpoch]);
+  const rates = cells.map((c) => ({ c, perEpoch: epochSeconds(cellDir(runsDir, c)).perEpoch,
+    here: machine !== null && machineLabel(envRecords(cellDir(runsDir, c)).at(-1)?.machine) === machine }));
+  const fromHere = rates.some((r) => r.perEpoch !== null && r.here);
+  for (const { c, perEpoch, here } of rates) {
+    if (perEpoch === null || (fromHere && !here)) continue;
+    measured.set(kind(c), [...(measured.get(kind(c)) ?? []), perEpoch]);
     const w = measuredWork.get(work(c)) ?? { experiment: c.experiment, perEpoch: [] };
-    w.perEpoch.push(e.perEpoch);
+    w.perEpoch.push(perEpoch);
     measuredWork.set(work(c), w);
   }
   // Step times measured by the profile's step_time cells: vision (same model and batch) and translation (same
