@@ -3,10 +3,12 @@
  *   tsx src/cell-main.ts --cell-dir DIR --backend auto|wasm|cpu|none --data-dir DIR --task-module FILE
  * Reads DIR/cell.json, picks the backend with @asam/engine (before any tensor exists; `none` skips
  * it for tasks without tensors), writes DIR/env.json, runs the task. On error writes result.json
- * with status failed and the error, and exits 1.
+ * with status failed and the error (its stack too), and exits 1. The log gets the stack only for a bug: a user error
+ * (missing data, a missing tool such as spm_train, a bad config value; see @asam/cli's isUserError) is one line.
  */
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isUserError, oneLine } from '@asam/cli';
 import { collectEnv, envWithHistory } from './env-info.ts';
 import { readJsonIfExists, writeJsonAtomic } from './fs-util.ts';
 import type { BackendReport, TaskModule } from './tasks/types.ts';
@@ -66,7 +68,7 @@ async function main(): Promise<void> {
     const err = e as Error;
     const prev = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json')) ?? {};
     writeJsonAtomic(path.join(dir, 'result.json'), { ...prev, status: 'failed', error: err.message ?? String(e), stack: err.stack, failedAt: new Date().toISOString() });
-    console.error(`cell failed: ${err.stack ?? String(e)}`);
+    console.error(`cell failed: ${isUserError(e) ? oneLine(err.message) : (err.stack ?? String(e))}`);
     process.exitCode = 1;
   }
 }

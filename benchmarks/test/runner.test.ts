@@ -62,6 +62,20 @@ describe('runSweep', () => {
     expect(lines.some((l) => /cell 2\/2 .*completed/.test(l))).toBe(true);
   }, 60_000);
 
+  it("logs a user error's failure as one line and a bug's with its stack; result.json keeps the stack of both", async () => {
+    const runsDir = tmp();
+    const cells = expandGrid(exp({ steps: 2, failAlways: true }), 'smoke');
+    cells[0]!.config = { ...cells[0]!.config, failAs: 'MissingToolError' };
+    const s = await runSweep({ ...common, cells, runsDir });
+    expect(s.failed).toBe(2);
+    const [user, bug] = cells.map((c) => path.join(runsDir, 'stand_in', c.id));
+    const userLog = fs.readFileSync(path.join(user!, 'log.txt'), 'utf8');
+    expect(userLog).toMatch(/cell failed: stand-in task: configured to fail \(failAlways\)\n/);
+    expect(userLog).not.toMatch(/^\s+at /m);
+    expect(fs.readFileSync(path.join(bug!, 'log.txt'), 'utf8')).toMatch(/cell failed: Error: stand-in task[^\n]*\n\s+at /);
+    for (const d of [user!, bug!]) expect(JSON.parse(fs.readFileSync(path.join(d, 'result.json'), 'utf8')).stack).toMatch(/\n\s+at /);
+  }, 60_000);
+
   it('keeps a diverged cell as its result: recorded as diverged, result.json unchanged, skipped by the next sweep', async () => {
     const runsDir = tmp();
     const cells = expandGrid(exp({ steps: 4 }), 'smoke');

@@ -1,7 +1,7 @@
 /**
  * A tiny stand-in task for runner tests (no tensors): "trains" a scalar w toward a target by
  * gradient steps, checkpoints after every step, writes metrics.csv and result.json like a real task.
- * Config: { steps, failAlways?, crashOnceAtStep?, divergeAtStep?, sleepMs? (per step) } — crashOnceAtStep kills the
+ * Config: { steps, failAlways?, failAs? (the thrown error's name), crashOnceAtStep?, divergeAtStep?, sleepMs? (per step) } — crashOnceAtStep kills the
  * process once (a marker file remembers it), to test resume from the checkpoint; divergeAtStep ends the run the way
  * the training runtime does on a non-finite loss (result.json status 'diverged' with divergedAt, a normal return).
  */
@@ -11,8 +11,12 @@ import type { TaskContext } from '../src/tasks/types.ts';
 import { readJsonIfExists, writeJsonAtomic } from '../src/fs-util.ts';
 
 export async function run(ctx: TaskContext): Promise<void> {
-  const c = ctx.config as { steps: number; failAlways?: boolean; crashOnceAtStep?: number; divergeAtStep?: number; sleepMs?: number; optimizer?: { method: string; rho: number } };
-  if (c.failAlways) throw new Error('stand-in task: configured to fail (failAlways)');
+  const c = ctx.config as { steps: number; failAlways?: boolean; failAs?: string; crashOnceAtStep?: number; divergeAtStep?: number; sleepMs?: number; optimizer?: { method: string; rho: number } };
+  if (c.failAlways) {
+    const e = new Error('stand-in task: configured to fail (failAlways)');
+    if (c.failAs) e.name = c.failAs;
+    throw e;
+  }
   const ckptFile = path.join(ctx.outDir, 'checkpoint.json');
   const ckpt = readJsonIfExists<{ step: number; w: number }>(ckptFile);
   let step = ckpt?.step ?? 0;
