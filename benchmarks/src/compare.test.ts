@@ -1,5 +1,7 @@
+import { Rng } from '@asam/data';
+import { corpusBleu, segmentBleuStats } from '@asam/nmt';
 import { describe, expect, it } from 'vitest';
-import { pairedBootstrap, plateauCheck, tauDifferenceBootstrap, tInterval, verdictOf } from './compare.ts';
+import { pairedBootstrap, pairedBootstrapBleu, plateauCheck, tauDifferenceBootstrap, tInterval, verdictOf } from './compare.ts';
 
 describe('tInterval', () => {
   it('is mean ± t(0.975, n−1)·s/√n (t(0.975, 2) = 4.302653 from the t table)', () => {
@@ -45,6 +47,50 @@ describe('pairedBootstrap', () => {
   });
   it('refuses predictions of another length', () => {
     expect(() => pairedBootstrap([1, 2], [1], [1, 2])).toThrow(/2 labels but 1/);
+  });
+});
+
+describe('pairedBootstrapBleu', () => {
+  // 40 reference sentences; system A drops one word of every fourth sentence, B garbles the second half of every
+  // other sentence: A is clearly better.
+  const words = ['the', 'dog', 'a', 'man', 'runs', 'on', 'green', 'grass', 'with', 'two', 'kids', 'in', 'red', 'coats'];
+  const refs = Array.from({ length: 40 }, (_, i) => Array.from({ length: 6 + (i % 5) }, (_, k) => words[(i * 3 + k * 5) % words.length]).join(' ') + ' .');
+  const hypA = refs.map((r, i) => (i % 4 === 0 ? r.split(' ').slice(1).join(' ') : r));
+  const hypB = refs.map((r, i) => (i % 2 === 0 ? r : r.split(' ').map((w, k) => (k > 2 ? 'x' : w)).join(' ')));
+  const a = segmentBleuStats(hypA, [refs]);
+  const b = segmentBleuStats(hypB, [refs]);
+
+  it('is exactly 0 for the same translations', () => {
+    const iv = pairedBootstrapBleu(a, a, { resamples: 100 });
+    expect([iv.estimate, iv.lo, iv.hi]).toEqual([0, 0, 0]);
+  });
+
+  it('scores every resample as corpus BLEU of the resampled sentences (checked through corpusBleu on the text)', () => {
+    // The same index draws, in the same order, from the same generator; each resample scored from the text itself.
+    const rng = new Rng(7);
+    const d = Array.from({ length: 4 }, () => {
+      const idx = Array.from({ length: refs.length }, () => rng.int(refs.length));
+      const pick = (xs: string[]) => idx.map((i) => xs[i]!);
+      return corpusBleu(pick(hypA), [pick(refs)]).score - corpusBleu(pick(hypB), [pick(refs)]).score;
+    }).sort((x, y) => x - y);
+    const iv = pairedBootstrapBleu(a, b, { resamples: 4, seed: 7 });
+    expect(iv.estimate).toBeCloseTo(corpusBleu(hypA, [refs]).score - corpusBleu(hypB, [refs]).score, 10);
+    // percentiles of 4 sorted values with linear interpolation: 2.5 % at position 0.075, 97.5 % at 2.925
+    expect(iv.lo).toBeCloseTo(d[0]! * 0.925 + d[1]! * 0.075, 10);
+    expect(iv.hi).toBeCloseTo(d[2]! * 0.075 + d[3]! * 0.925, 10);
+  });
+
+  it('puts a clearly better system above 0 and its reverse below', () => {
+    const iv = pairedBootstrapBleu(a, b, { resamples: 500, seed: 1 });
+    expect(iv.estimate).toBeGreaterThan(5);
+    expect(iv.lo).toBeGreaterThan(0);
+    expect(iv.lo).toBeLessThan(iv.estimate);
+    expect(iv.hi).toBeGreaterThan(iv.estimate);
+    expect(pairedBootstrapBleu(b, a, { resamples: 500, seed: 1 }).hi).toBeLessThan(0);
+  });
+
+  it('refuses statistics of test sets of different sizes', () => {
+    expect(() => pairedBootstrapBleu(a, b.slice(1))).toThrow(/40 sentences in A but 39 in B/);
   });
 });
 

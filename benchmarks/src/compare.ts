@@ -1,10 +1,11 @@
 /**
  * Statistics for method comparisons: paired differences over seeds with a Student-t 95 % interval, a paired
- * bootstrap over test images for one seed, a bootstrap over models for a difference of Kendall τ, the plateau
+ * bootstrap over test images (accuracy) or test sentences (BLEU) for one seed, a bootstrap over models for a difference of Kendall τ, the plateau
  * check of a training curve and the verdict rule of the claims table.
  */
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 import { Rng } from '@asam/data';
+import { computeBleu, sumBleuStats, type BleuSegmentStats } from '@asam/nmt';
 import { kendallTau, mean, std } from './stats.ts';
 
 export interface Interval {
@@ -57,6 +58,35 @@ export function pairedBootstrap(labels: readonly number[], predA: readonly numbe
   stats.sort((p, q) => p - q);
   const a = (1 - (o.level ?? 0.95)) / 2;
   return { estimate: est, lo: percentile(stats, a), hi: percentile(stats, 1 - a), n: B, method: 'bootstrap' };
+}
+
+/**
+ * Paired percentile bootstrap of a BLEU difference over test sentences (Koehn 2004, "Statistical Significance Tests
+ * for Machine Translation Evaluation"; sacreBLEU's paired bootstrap resampling): resamples sentence indices with
+ * replacement and takes BLEU(A) − BLEU(B) on the same resample, each the corpus BLEU of the resampled sentences (their
+ * summed sufficient statistics, scored by computeBleu). `a` and `b` are per-sentence statistics of the same test
+ * set; the estimate is the full-sample difference. BLEU points (× 100).
+ */
+export function pairedBootstrapBleu(a: readonly BleuSegmentStats[], b: readonly BleuSegmentStats[], o: { resamples?: number; seed?: number; level?: number } = {}): Interval {
+  const n = a.length;
+  if (b.length !== n) throw new Error(`pairedBootstrapBleu: ${n} sentences in A but ${b.length} in B; pass statistics of the same test set`);
+  if (n === 0) throw new Error('pairedBootstrapBleu: no test sentences');
+  const score = (x: readonly BleuSegmentStats[], idx?: Int32Array) => {
+    const t = sumBleuStats(x, idx);
+    return computeBleu(t.correct, t.total, t.sysLen, t.refLen).score;
+  };
+  const est = score(a) - score(b);
+  const B = o.resamples ?? 2000;
+  const rng = new Rng(o.seed ?? 0);
+  const stats: number[] = new Array(B);
+  const idx = new Int32Array(n);
+  for (let r = 0; r < B; r++) {
+    for (let k = 0; k < n; k++) idx[k] = rng.int(n);
+    stats[r] = score(a, idx) - score(b, idx);
+  }
+  stats.sort((p, q) => p - q);
+  const al = (1 - (o.level ?? 0.95)) / 2;
+  return { estimate: est, lo: percentile(stats, al), hi: percentile(stats, 1 - al), n: B, method: 'bootstrap' };
 }
 
 /**

@@ -53,7 +53,8 @@ function plannedEpochs(c: Cell): number | null {
  * on that machine (env.json's last start) are preferred; rates from other machines count only where it has none.
  */
 export function estimateSweep(cells: Cell[], runsDir: string, jobs: number, machine: string | null = thisMachine()): SweepEstimate {
-  const kind = (c: Cell) => `${c.experiment} ${c.optimizer ?? ''}`;
+  // The base optimizer under its own name (a cell id begins with it: `adam-seed1` where the base optimizer is Adam).
+  const kind = (c: Cell) => `${c.experiment} ${c.optimizer === 'sgd' ? c.id.split('-')[0] : c.optimizer ?? ''}`;
   // The same work in another experiment: same task, model, data size, batch and method (e.g. the label-noise
   // cells train exactly what the clean cells train, on other labels).
   const work = (c: Cell) => JSON.stringify([c.task, c.optimizer ?? '', ...['model', 'preset', 'corpus', 'dataset', 'trainLimit', 'batchSize', 'maxTokens'].map((k) => c.config[k] ?? null)]);

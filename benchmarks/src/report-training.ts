@@ -4,7 +4,8 @@
  * with error bars, learning curves with every seed thin and the mean bold, the learning-rate schedule).
  */
 import * as path from 'node:path';
-import { pairedBootstrap, plateauCheck, tInterval, verdictOf, type Interval, type Verdict } from './compare.ts';
+import { readTestBleuSegments, TEST_BLEU_SEGMENTS_FILE } from '@asam/nmt';
+import { pairedBootstrap, pairedBootstrapBleu, plateauCheck, tInterval, verdictOf, type Interval, type Verdict } from './compare.ts';
 import type { Cell, ExperimentDef, OptimizerName, ProfileName } from './experiment.ts';
 import { readJsonIfExists } from './fs-util.ts';
 import type { CellOutcome } from './outcome.ts';
@@ -217,18 +218,23 @@ export function trainingSection(def: ExperimentDef, profile: ProfileName, cells:
     const dFinal = both.map(([i, j]) => outcomes[i]!.final! - outcomes[j]!.final!);
     const ivBest = tInterval(dBest);
     const ivFinal = tInterval(dFinal);
-    // Bootstrap over test images for the first seed with both runs' final-epoch predictions (vision only).
+    // Bootstrap for the first seed whose two runs left per-item test results: over test images with the final-epoch
+    // predictions (vision), over test sentences with the test translations' BLEU statistics (translation).
     let boot: Interval | null = null;
     let bootSeed: number | null = null;
-    if (isVision) {
-      for (const [i, j, s] of both) {
+    for (const [i, j, s] of both) {
+      if (isVision) {
         const pa = readJsonIfExists<Pred>(path.join(runDir(cells[i]!), 'test-predictions-last.json'));
         const pb = readJsonIfExists<Pred>(path.join(runDir(cells[j]!), 'test-predictions-last.json'));
-        if (pa && pb && pa.labels.length === pb.labels.length) {
-          boot = pairedBootstrap(pa.labels, pa.predicted, pb.predicted, { resamples: 2000, seed: s });
-          bootSeed = s;
-          break;
-        }
+        if (pa && pb && pa.labels.length === pb.labels.length) boot = pairedBootstrap(pa.labels, pa.predicted, pb.predicted, { resamples: 2000, seed: s });
+      } else if (def.task === 'nmt') {
+        const sa = readTestBleuSegments(readJsonIfExists(path.join(runDir(cells[i]!), TEST_BLEU_SEGMENTS_FILE)));
+        const sb = readTestBleuSegments(readJsonIfExists(path.join(runDir(cells[j]!), TEST_BLEU_SEGMENTS_FILE)));
+        if (sa && sb && sa.length === sb.length && sa.length > 0) boot = pairedBootstrapBleu(sa, sb, { resamples: 2000, seed: s });
+      }
+      if (boot) {
+        bootSeed = s;
+        break;
       }
     }
     const notConverged = both.flatMap(([i, j]) => [i, j]).filter((i) => !converged(i)).map((i) => cells[i]!.id);
@@ -323,8 +329,10 @@ export function trainingSection(def: ExperimentDef, profile: ProfileName, cells:
       ...flagged.map(({ c, v, i }) => `- \`${c.id}\`: ${t.converge.label} ${fmt(v!.last, 2)}, changed ${signed(v!.change, 2)} over the last window` +
         (noisyLabels && settled[i] ? `; best test accuracy at epoch ${settled[i]!.bestEpoch}, ${settled[i]!.settled ? `before the last ${settled[i]!.window} epochs: settled, counted in the claims` : `within the last ${settled[i]!.window} epochs: not settled`}` : '')), ''] : []),
     ...(pairRows.length ? [
-      `Paired differences (same seed = same initialization, data order and augmentation), ${t.scale === 100 ? 'accuracy points' : 'BLEU'}: per-seed differences of the best-over-epochs value, their mean with a 95 % Student-t interval over seeds (best and final epoch), and a 95 % paired bootstrap interval over the test images (final epoch, 2,000 resamples) for one seed.`, '',
-      mdTable(['comparison', 'seeds', `per-seed Δ best`, 'Δ best, mean [95 % CI]', 'Δ final, mean [95 % CI]', 'Δ final, bootstrap over test images'], pairRows), '',
+      isVision
+        ? `Paired differences (same seed = same initialization, data order and augmentation), accuracy points: per-seed differences of the best-over-epochs value, their mean with a 95 % Student-t interval over seeds (best and final epoch), and a 95 % paired bootstrap interval over the test images (final epoch, 2,000 resamples) for one seed.`
+        : `Paired differences (same seed = same initialization, batch order and dropout masks), BLEU: per-seed differences of the best validation BLEU, their mean with a 95 % Student-t interval over seeds (best validation BLEU, and test BLEU of the best-validation weights), and a 95 % paired bootstrap interval of the test BLEU difference over the test sentences (Koehn 2004: each resample's corpus BLEU from its sentences' statistics, 2,000 resamples) for one seed.`, '',
+      mdTable(['comparison', 'seeds', `per-seed Δ best`, 'Δ best, mean [95 % CI]', 'Δ final, mean [95 % CI]', `Δ final, bootstrap over test ${isVision ? 'images' : 'sentences'}`], pairRows), '',
     ] : []),
     def.paper ? `Paper (${def.paper.setting}; ${def.paper.source}): ${Object.entries(def.paper.values).map(([k, v]) => `${label(k)} ${v}`).join(' → ')}.${comparable ? '' : ' Those are full-scale figures for the published recipe, not for this setting; compare the ordering and the size of the differences, not the values.'}` : '',
     '',

@@ -108,7 +108,7 @@ describe('the sweep estimate for translation cells', () => {
     const est = estimateSweep([...step, ...nmt], runs, 1);
     expect(est.unknown).toBe(0);
     expect(est.lines).toEqual([
-      'multi30k_transformer sgd: 1 cell(s), 20 epochs left at 300 s/epoch (from multi30k_step_time) = 1.7 h',
+      'multi30k_transformer adam: 1 cell(s), 20 epochs left at 300 s/epoch (from multi30k_step_time) = 1.7 h',
       'multi30k_transformer sam: 1 cell(s), 20 epochs left at 600 s/epoch (from multi30k_step_time) = 3.3 h',
       'multi30k_transformer asam: 1 cell(s), 20 epochs left at 630 s/epoch (from multi30k_step_time) = 3.5 h',
     ]);

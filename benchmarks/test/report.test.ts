@@ -1,8 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { segmentBleuStats, testBleuSegments } from '@asam/nmt';
 import { describe, expect, it } from 'vitest';
 import { checkReport } from '../src/check.ts';
+import { pairedBootstrapBleu } from '../src/compare.ts';
 import { defineExperiment, expandGrid } from '../src/experiment.ts';
 import { cellDir } from '../src/runner.ts';
 import { generateReport, markdownToHtml } from '../src/report.ts';
@@ -328,5 +330,40 @@ describe('translation update-time section', () => {
     expect(md).toContain('| SAM | 1.100 | 2.00 | 1.000 | 2.00 | 800 | 11.5 | 1.000, 1.200 |');
     expect(md).toContain('An epoch is 600 updates plus one validation pass (300 sentences, loss and greedy decoding for BLEU), which took 30.0 s');
     expect(checkReport(path.join(root, 'results')).problems).toEqual([]);
+  });
+});
+
+describe('translation experiments', () => {
+  it('bootstraps the test BLEU difference over test sentences from the runs\' per-sentence statistics', () => {
+    const nmtExp = defineExperiment({
+      id: 'fab_nmt', title: 'Fabricated translation', task: 'nmt', description: 'fabricated runs', base: { preset: 'transformer_mini' },
+      grid: { optimizer: ['sgd', 'asam'], rho: { asam: [0.2] }, seed: [1] }, baseOptimizer: 'adam', profiles: { cpu: {} },
+      claims: [{ better: 'asam', worse: 'sgd', paper: '+0.16 BLEU' }],
+    });
+    const refs = Array.from({ length: 30 }, (_, i) => `a man in a ${['red', 'blue', 'green'][i % 3]} shirt rides a bike number ${i} .`);
+    const hyps: Record<string, string[]> = {
+      sgd: refs.map((r, i) => (i % 2 ? r.replace('rides a bike', 'is on a bicycle') : r)),
+      asam: refs.map((r, i) => (i % 5 ? r : r.replace('shirt', 'jacket'))),
+    };
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-bench-nmt-'));
+    const runsDir = path.join(root, 'runs');
+    for (const c of expandGrid(nmtExp, 'cpu')) {
+      const d = cellDir(runsDir, c);
+      fs.mkdirSync(d, { recursive: true });
+      const seg = testBleuSegments(hyps[c.optimizer!]!, refs);
+      fs.writeFileSync(path.join(d, 'result.json'), JSON.stringify({
+        format: 'asam-run/1', status: 'completed', best: { metric: 'valid_bleu', value: 30, epoch: 2 }, final: { metric: 'test_bleu', value: 40 },
+        wallSeconds: 100, meanStepSeconds: 1,
+      }));
+      fs.writeFileSync(path.join(d, 'metrics.csv'), 'epoch,step,lr,train_loss,valid_loss,valid_bleu,valid_nll,seconds,tokens_per_sec\n1,10,0.001,5,4,20,4,10,100\n2,20,0.001,4,3,30,3,10,100\n');
+      fs.writeFileSync(path.join(d, 'test-bleu-segments.json'), JSON.stringify(seg));
+    }
+    generateReport({ experiments: [nmtExp], profile: 'cpu', runsDir, outDir: path.join(root, 'results') });
+    const md = fs.readFileSync(path.join(root, 'results', 'report.md'), 'utf8');
+    expect(md).toContain('| comparison | seeds | per-seed Δ best | Δ best, mean [95 % CI] | Δ final, mean [95 % CI] | Δ final, bootstrap over test sentences |');
+    const iv = pairedBootstrapBleu(segmentBleuStats(hyps.asam!, [refs]), segmentBleuStats(hyps.sgd!, [refs]), { resamples: 2000, seed: 1 });
+    expect(iv.lo).toBeGreaterThan(0);
+    const f = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(2)}`;
+    expect(md).toContain(`| ASAM > Adam | 1 | +0.00 | – | – | ${f(iv.estimate)} [${f(iv.lo)}, ${f(iv.hi)}] (seed 1) |`);
   });
 });

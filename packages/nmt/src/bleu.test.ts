@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { bleuSignature, computeBleu, corpusBleu, sentenceBleu, tokenize13a, tokenizedBleu, whitespaceTokens, type BleuOptions, type BleuSmoothMethod, type BleuTokenize } from './bleu.ts';
+import { bleuSignature, computeBleu, corpusBleu, segmentBleuStats, sentenceBleu, sumBleuStats, tokenize13a, tokenizedBleu, whitespaceTokens, type BleuOptions, type BleuSmoothMethod, type BleuTokenize } from './bleu.ts';
 
 interface Vectors {
   readme: { hyps: string[]; refs: string[][] };
@@ -61,6 +61,31 @@ describe('sacreBLEU test vectors (test_bleu.py)', () => {
     expect(Math.abs(computeBleu(s.correct, s.total, s.sysLen, s.refLen, s.opts).score / 100 - s.expected)).toBeLessThan(1e-8);
     for (const [correct, total, sys, ref, value, expected] of V.degenerate.cases) {
       expect(computeBleu(correct, total, sys, ref, { ...V.degenerate.opts, smoothValue: value }).score / 100).toBe(expected);
+    }
+  });
+});
+
+describe('per-segment statistics (what a bootstrap over sentences resamples)', () => {
+  const { hyps, refs } = V.readme;
+  it("each segment's statistics are that segment's own corpus statistics", () => {
+    const segs = segmentBleuStats(hyps, refs);
+    expect(segs).toHaveLength(hyps.length);
+    segs.forEach((s, i) => {
+      const one = corpusBleu([hyps[i]!], refs.map((r) => [r[i]!]));
+      expect(s).toEqual({ correct: one.counts, total: one.totals, sysLen: one.sysLen, refLen: one.refLen });
+    });
+  });
+
+  it('summed over any multiset of segments, they score as corpus BLEU of that multiset (sacreBLEU README value for all)', () => {
+    const segs = segmentBleuStats(hyps, refs);
+    const all = sumBleuStats(segs);
+    expect(computeBleu(all.correct, all.total, all.sysLen, all.refLen).score).toBeCloseTo(corpusBleu(hyps, refs).score, 12);
+    expect(Math.abs(computeBleu(all.correct, all.total, all.sysLen, all.refLen).score - V.corpus[0]!.expected)).toBeLessThan(1e-6);
+    for (const idx of [[2, 0, 0], [1, 1, 1, 2], [0]]) {
+      const t = sumBleuStats(segs, idx);
+      const direct = corpusBleu(idx.map((i) => hyps[i]!), refs.map((r) => idx.map((i) => r[i]!)));
+      expect(computeBleu(t.correct, t.total, t.sysLen, t.refLen).score).toBeCloseTo(direct.score, 12);
+      expect([t.sysLen, t.refLen]).toEqual([direct.sysLen, direct.refLen]);
     }
   });
 });

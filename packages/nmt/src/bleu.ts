@@ -232,32 +232,39 @@ function preprocess(s: string, o: Resolved): string[] {
   return whitespaceTokens(o.tokenize === '13a' ? tokenize13a(t) : t);
 }
 
+/** One segment's BLEU sufficient statistics: matched and hypothesis n-grams per order, hypothesis and closest-reference length. */
+export interface BleuSegmentStats {
+  correct: number[];
+  total: number[];
+  sysLen: number;
+  refLen: number;
+}
+
 /**
- * Corpus BLEU exactly as sacreBLEU's `corpus_bleu(hyps, refs, **opts)`:
- * `refs` is a list of reference streams, `refs[k][i]` the k-th reference of
- * segment i (so one reference set is `[refLines]`). Empty references of a segment
- * are skipped (variable reference count → `nrefs:var`); a segment with none throws.
- * Per segment: clipped n-gram matches against the max count over its references,
- * the closest reference length (ties → shorter); corpus sums are then scored by
- * {@link computeBleu}. Defaults: 13a tokenization, exp smoothing, N = 4, mixed case.
+ * Per-segment sufficient statistics as sacreBLEU's `corpus_bleu(hyps, refs, **opts)` collects them before summing:
+ * `refs` is a list of reference streams, `refs[k][i]` the k-th reference of segment i (so one reference set is
+ * `[refLines]`). Empty references of a segment are skipped; a segment with none throws. Per segment: clipped n-gram
+ * matches against the max count over its references and the closest reference length (ties → shorter). Summed over
+ * any multiset of segments and scored with {@link computeBleu}, they give that multiset's corpus BLEU — what a
+ * paired bootstrap over test sentences resamples.
  */
-export function corpusBleu(hyps: readonly string[], refs: readonly (readonly string[])[], opts: BleuOptions = {}): BleuResult {
-  const o = resolve(opts, 'corpusBleu');
-  if (refs.length === 0) throw new Error('corpusBleu: refs is empty; pass at least one reference stream (refs[k][i] = k-th reference of segment i).');
+export function segmentBleuStats(hyps: readonly string[], refs: readonly (readonly string[])[], opts: BleuOptions = {}): BleuSegmentStats[] {
+  return collectSegments(hyps, refs, resolve(opts, 'segmentBleuStats'), 'segmentBleuStats').segments;
+}
+
+function collectSegments(hyps: readonly string[], refs: readonly (readonly string[])[], o: Resolved, fn: string): { segments: BleuSegmentStats[]; nrefs: number | 'var' } {
+  if (refs.length === 0) throw new Error(`${fn}: refs is empty; pass at least one reference stream (refs[k][i] = k-th reference of segment i).`);
   refs.forEach((stream, k) => {
     if (stream.length !== hyps.length) {
-      throw new Error(`corpusBleu: reference stream ${k} has ${stream.length} segments but there are ${hyps.length} hypotheses; every stream must be line-aligned with the hypotheses.`);
+      throw new Error(`${fn}: reference stream ${k} has ${stream.length} segments but there are ${hyps.length} hypotheses; every stream must be line-aligned with the hypotheses.`);
     }
   });
   const N = o.maxNgramOrder;
-  const correct = new Array<number>(N).fill(0);
-  const total = new Array<number>(N).fill(0);
-  let sysLen = 0;
-  let refLen = 0;
+  const segments: BleuSegmentStats[] = [];
   const nrefsSeen = new Set<number>();
   for (let i = 0; i < hyps.length; i++) {
     const lines = refs.map((s) => s[i]).filter((x): x is string => typeof x === 'string' && x !== '');
-    if (lines.length === 0) throw new Error(`corpusBleu: segment ${i} has only empty references; every segment needs at least one non-empty reference.`);
+    if (lines.length === 0) throw new Error(`${fn}: segment ${i} has only empty references; every segment needs at least one non-empty reference.`);
     nrefsSeen.add(lines.length);
     const refNgrams = new Map<string, number>();
     const refLens: number[] = [];
@@ -267,7 +274,7 @@ export function corpusBleu(hyps: readonly string[], refs: readonly (readonly str
       for (const [g, c] of ngramCounts(toks, N)) refNgrams.set(g, Math.max(refNgrams.get(g) ?? 0, c));
     }
     const hyp = hyps[i];
-    if (typeof hyp !== 'string') throw new Error(`corpusBleu: hypothesis ${i} is ${String(hyp)}, not a string.`);
+    if (typeof hyp !== 'string') throw new Error(`${fn}: hypothesis ${i} is ${String(hyp)}, not a string.`);
     const htoks = preprocess(hyp, o);
     let closest = -1;
     let closestDiff = -1;
@@ -280,18 +287,54 @@ export function corpusBleu(hyps: readonly string[], refs: readonly (readonly str
         closest = r;
       }
     }
-    sysLen += htoks.length;
-    refLen += closest;
+    const seg: BleuSegmentStats = { correct: new Array<number>(N).fill(0), total: new Array<number>(N).fill(0), sysLen: htoks.length, refLen: closest };
     for (const [g, c] of ngramCounts(htoks, N)) {
       let n = 1;
       for (let j = 0; j < g.length; j++) if (g.charCodeAt(j) === 32) n++;
-      total[n - 1]! += c;
+      seg.total[n - 1]! += c;
       const rc = refNgrams.get(g);
-      if (rc !== undefined) correct[n - 1]! += Math.min(c, rc);
+      if (rc !== undefined) seg.correct[n - 1]! += Math.min(c, rc);
     }
+    segments.push(seg);
   }
   const nrefs: number | 'var' = nrefsSeen.size === 1 ? [...nrefsSeen][0]! : nrefsSeen.size === 0 ? refs.length : 'var';
-  return scoreFromStats(correct, total, sysLen, refLen, o, nrefs);
+  return { segments, nrefs };
+}
+
+/**
+ * Sums per-segment statistics, segment `idx[k]` once per occurrence (all segments once when `idx` is omitted), into
+ * the corpus totals {@link computeBleu} scores.
+ */
+export function sumBleuStats(segments: readonly BleuSegmentStats[], idx?: ArrayLike<number>): BleuSegmentStats {
+  const N = segments[0]?.correct.length ?? 4;
+  const out: BleuSegmentStats = { correct: new Array<number>(N).fill(0), total: new Array<number>(N).fill(0), sysLen: 0, refLen: 0 };
+  const n = idx ? idx.length : segments.length;
+  for (let k = 0; k < n; k++) {
+    const s = segments[idx ? idx[k]! : k]!;
+    for (let j = 0; j < N; j++) {
+      out.correct[j]! += s.correct[j]!;
+      out.total[j]! += s.total[j]!;
+    }
+    out.sysLen += s.sysLen;
+    out.refLen += s.refLen;
+  }
+  return out;
+}
+
+/**
+ * Corpus BLEU exactly as sacreBLEU's `corpus_bleu(hyps, refs, **opts)`: the per-segment statistics of
+ * {@link segmentBleuStats} summed over the corpus and scored by {@link computeBleu} (variable reference count →
+ * `nrefs:var`). Defaults: 13a tokenization, exp smoothing, N = 4, mixed case.
+ */
+export function corpusBleu(hyps: readonly string[], refs: readonly (readonly string[])[], opts: BleuOptions = {}): BleuResult {
+  const o = resolve(opts, 'corpusBleu');
+  const { segments, nrefs } = collectSegments(hyps, refs, o, 'corpusBleu');
+  const t = sumBleuStats(segments);
+  if (segments.length === 0) {
+    t.correct = new Array<number>(o.maxNgramOrder).fill(0);
+    t.total = new Array<number>(o.maxNgramOrder).fill(0);
+  }
+  return scoreFromStats(t.correct, t.total, t.sysLen, t.refLen, o, nrefs);
 }
 
 /**

@@ -31,7 +31,7 @@ import { defaultTranslationDeps } from './train-data.ts';
 import { trainTranslation } from './train.ts';
 
 /** Files a translation run writes into its folder (what --overwrite deletes, besides log.txt and the env files). */
-export const NMT_RUN_FILES = ['config.json', 'checkpoint.bin', 'best.bin', 'metrics.csv', 'result.json', 'samples.txt'] as const;
+export const NMT_RUN_FILES = ['config.json', 'checkpoint.bin', 'best.bin', 'metrics.csv', 'result.json', 'samples.txt', 'test-hypotheses.txt', 'test-bleu-segments.json'] as const;
 
 /** Flags that may be given again with --resume: where data lives, and what the checkpoint does not fix. */
 const RESUME_FLAGS = ['--out', '--resume', '--overwrite', '--backend', '--data-dir', '--cache-dir', '--max-updates', '--max-epochs',
@@ -43,7 +43,8 @@ function command() {
   const cmd = createCommand({
     name: 'pnpm --filter @asam/nmt train --',
     description: 'Trains a Transformer translator (German to English) with Adam, Adam+SAM or Adam+ASAM and writes a run folder:\n' +
-      'config.json, env.json, log.txt, metrics.csv, result.json, samples.txt, checkpoint.bin, best.bin.',
+      'config.json, env.json, log.txt, metrics.csv, result.json, samples.txt, test-hypotheses.txt, test-bleu-segments.json,\n' +
+      'checkpoint.bin, best.bin.',
     epilog: 'Examples:\n' +
       '  pnpm --filter @asam/nmt train -- --preset transformer_mini --optimizer asam --max-updates 200 --out runs/x\n' +
       '  pnpm --filter @asam/nmt train -- --resume --out runs/x --max-updates 400      continue it (here: to 400 updates)\n' +
@@ -183,7 +184,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     );
     const tokenized = r.test ? `, tokenized ${r.test.tokenizedBleu!.toFixed(2)}` : '';
     process.stdout.write(`[nmt] ${formatRunResult(r)}${tokenized}; ${(r.meanStepSeconds ?? NaN).toFixed(2)} s/update\n`);
-    process.stdout.write(`[nmt] results in ${out}: config.json, env.json, log.txt, metrics.csv, result.json, samples.txt\n`);
+    process.stdout.write(`[nmt] results in ${out}: config.json, env.json, log.txt, metrics.csv, result.json, samples.txt, test-hypotheses.txt, test-bleu-segments.json\n`);
     return r.status === 'completed' ? 0 : 3;
   });
 }

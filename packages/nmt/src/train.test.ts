@@ -9,7 +9,8 @@ import { collate, type TokenizedPair } from './batching.ts';
 import { getPreset } from './presets.ts';
 import { inverseSqrtLr, resolveTranslationConfig } from './train-config.ts';
 import { toyDeps, toyPairs, WordTokenizer } from './train-toy.ts';
-import { encodeSentence, trainStep, trainTranslation } from './train.ts';
+import { encodeSentence, readTestBleuSegments, trainStep, trainTranslation } from './train.ts';
+import { computeBleu, sumBleuStats } from './bleu.ts';
 import { Transformer } from './transformer.ts';
 
 beforeAll(async () => {
@@ -109,7 +110,13 @@ describe('trainTranslation', () => {
     expect(r.test!.bleu).toBe(r.final!.value);
     expect(Number.isFinite(r.test!.tokenizedBleu)).toBe(true);
     expect(progress.length).toBeGreaterThan(3);
-    for (const f of ['config.json', 'metrics.csv', 'result.json', 'samples.txt', 'checkpoint.bin', 'best.bin']) expect(fs.existsSync(path.join(out, f))).toBe(true);
+    for (const f of ['config.json', 'metrics.csv', 'result.json', 'samples.txt', 'test-hypotheses.txt', 'test-bleu-segments.json', 'checkpoint.bin', 'best.bin']) expect(fs.existsSync(path.join(out, f))).toBe(true);
+    // Every test translation, and each sentence's BLEU statistics: summed, they score as the reported test BLEU.
+    expect(fs.readFileSync(path.join(out, 'test-hypotheses.txt'), 'utf8').split('\n')).toHaveLength(31);
+    const segs = readTestBleuSegments(JSON.parse(fs.readFileSync(path.join(out, 'test-bleu-segments.json'), 'utf8')))!;
+    expect(segs).toHaveLength(30);
+    const t = sumBleuStats(segs);
+    expect(computeBleu(t.correct, t.total, t.sysLen, t.refLen).score).toBeCloseTo(r.test!.bleu as number, 10);
     const csv = fs.readFileSync(path.join(out, 'metrics.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toBe('epoch,step,lr,train_loss,valid_loss,valid_bleu,valid_nll,seconds,tokens_per_sec');
     expect(csv.length).toBe(5);

@@ -7,8 +7,10 @@
  * schedule, micro-batches, workers and progress are the runtime's.
  *
  * The run folder holds the runtime's files (config.json, metrics.csv with `valid_*` columns, result.json with the test
- * BLEU, checkpoint.bin) and the task's: `best.bin` (weights with the best validation BLEU, used for the final test) and
- * `samples.txt` (test translations).
+ * BLEU, checkpoint.bin) and the task's: `best.bin` (weights with the best validation BLEU, used for the final test),
+ * `samples.txt` (the first test sentences with their references and translations), `test-hypotheses.txt` (every test
+ * translation, one per line) and `test-bleu-segments.json` (each test sentence's BLEU statistics, for a paired
+ * bootstrap over test sentences between two runs).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -20,7 +22,7 @@ import {
 } from '@asam/train';
 import { collate, planBatches, type TokenizedPair, type TranslationBatch } from './batching.ts';
 import { beamSearch } from './beam-search.ts';
-import { corpusBleu, tokenize13a, tokenizedBleu } from './bleu.ts';
+import { bleuSignature, corpusBleu, segmentBleuStats, tokenize13a, tokenizedBleu, type BleuSegmentStats } from './bleu.ts';
 import { greedyDecode } from './decode-greedy.ts';
 import { labelSmoothedLoss, meanLabelSmoothedLoss } from './loss.ts';
 import { createTaskModel, type TranslationModelOptions } from './task-model.ts';
@@ -67,6 +69,38 @@ export interface TranslationDeps {
  * Default BLEU: sacreBLEU-style corpus BLEU (13a, exp smoothing, mixed case) on detokenized text, and tokenized BLEU
  * (multi-bleu.perl style: no smoothing) on 13a-tokenized, lowercased text.
  */
+/** The file of a run folder that holds each test sentence's BLEU statistics ({@link TestBleuSegments}). */
+export const TEST_BLEU_SEGMENTS_FILE = 'test-bleu-segments.json';
+
+/**
+ * Each test sentence's sacreBLEU statistics (13a, one reference) of the final test's translations: summed over any
+ * multiset of sentences and scored with `computeBleu`, they give its corpus BLEU, so two runs on the same test set
+ * can be compared by a paired bootstrap over sentences. Row i: matched n-grams of orders 1..4, hypothesis n-grams of
+ * orders 1..4, hypothesis length, reference length.
+ */
+export interface TestBleuSegments {
+  format: 'asam-bleu-segments/1';
+  signature: string;
+  columns: string[];
+  segments: number[][];
+}
+
+export function testBleuSegments(hyps: readonly string[], refs: readonly string[]): TestBleuSegments {
+  const segs = segmentBleuStats(hyps, [refs]);
+  return {
+    format: 'asam-bleu-segments/1', signature: bleuSignature({}, 1),
+    columns: ['correct1', 'correct2', 'correct3', 'correct4', 'total1', 'total2', 'total3', 'total4', 'sysLen', 'refLen'],
+    segments: segs.map((g) => [...g.correct, ...g.total, g.sysLen, g.refLen]),
+  };
+}
+
+/** The statistics of {@link TestBleuSegments} back as `BleuSegmentStats` (null for another format). */
+export function readTestBleuSegments(x: unknown): BleuSegmentStats[] | null {
+  const t = x as Partial<TestBleuSegments> | null;
+  if (!t || t.format !== 'asam-bleu-segments/1' || !Array.isArray(t.segments)) return null;
+  return t.segments.map((r) => ({ correct: r.slice(0, 4), total: r.slice(4, 8), sysLen: r[8]!, refLen: r[9]! }));
+}
+
 export function defaultBleu(hyps: string[], refs: string[]): BleuScores {
   const tl = (s: string): string => tokenize13a(s).toLowerCase();
   return { bleu: corpusBleu(hyps, [refs]).score, tokenizedBleu: tokenizedBleu(hyps.map(tl), [refs.map(tl)]).score };
@@ -283,6 +317,8 @@ export async function trainTranslation(
       const lines: string[] = [];
       for (let i = 0; i < Math.min(c.samples, hyp.length); i++) lines.push(`SRC ${test.src[i]}`, `REF ${test.tgt[i]}`, `HYP ${hyp[i]}`, '');
       writeFileAtomicSync(path.join(c.outDir, 'samples.txt'), lines.join('\n'));
+      writeFileAtomicSync(path.join(c.outDir, 'test-hypotheses.txt'), hyp.map((h) => `${h.replace(/[\r\n]+/g, ' ')}\n`).join(''));
+      writeFileAtomicSync(path.join(c.outDir, TEST_BLEU_SEGMENTS_FILE), JSON.stringify(testBleuSegments(hyp, test.tgt)));
       return { metrics: { bleu: tb.bleu, tokenizedBleu: tb.tokenizedBleu, sentences: testPairs.length }, headline: 'bleu' };
     },
     summary: () => ({
