@@ -4,7 +4,7 @@
  * needed; the SentencePiece model is trained by spm_train, as in the tokenizer tests).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -165,5 +165,21 @@ describe('nmt CLI', () => {
     expect(JSON.parse(readFileSync(join(out, 'env.json'), 'utf8')).pid).not.toBe(env.pid);
     expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).optimizer).toMatchObject({ method: 'none', rho: 0 });
     expect(readFileSync(join(out, 'log.txt'), 'utf8')).toBe(o.stdout + o.stderr);
+  }, 300_000);
+
+  it('a resumed run reads the tokenizer it started with from its folder: resumes with an empty cache and no spm_train', () => {
+    const out = join(user, 'runs', 'n2');
+    const a = run([...tiny, '--out', 'runs/n2']);
+    expect(a.status, a.stderr).toBe(0);
+    const models = readdirSync(join(user, 'cache'), { recursive: true }).map(String).filter((f) => f.endsWith('.model'));
+    expect(models).toHaveLength(1);
+    expect(readFileSync(join(out, 'tokenizer.model'))).toEqual(readFileSync(join(user, 'cache', models[0]!)));
+    // as if copied to a machine without the cache or the trainer: the resume needs neither
+    rmSync(join(out, 'result.json'));
+    const r = run(['--resume', '--out', 'runs/n2', '--cache-dir', 'empty-cache'], { PATH: join(user, 'no-tools-here') });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/resumed from .*checkpoint\.bin/);
+    expect(existsSync(join(user, 'empty-cache'))).toBe(false);
+    expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).status).toBe('completed');
   }, 300_000);
 });

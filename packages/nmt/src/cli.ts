@@ -31,7 +31,7 @@ import { defaultTranslationDeps } from './train-data.ts';
 import { trainTranslation } from './train.ts';
 
 /** Files a translation run writes into its folder (what --overwrite deletes, besides log.txt and the env files). */
-export const NMT_RUN_FILES = ['config.json', 'checkpoint.bin', 'best.bin', 'metrics.csv', 'result.json', 'samples.txt', 'test-hypotheses.txt', 'test-bleu-segments.json'] as const;
+export const NMT_RUN_FILES = ['config.json', 'checkpoint.bin', 'best.bin', 'metrics.csv', 'result.json', 'samples.txt', 'test-hypotheses.txt', 'test-bleu-segments.json', 'tokenizer.model'] as const;
 
 /** Flags that may be given again with --resume: where data lives, and what the checkpoint does not fix. */
 const RESUME_FLAGS = ['--out', '--resume', '--overwrite', '--backend', '--data-dir', '--cache-dir', '--max-updates', '--max-epochs',
@@ -44,7 +44,7 @@ function command() {
     name: 'pnpm --filter @asam/nmt train --',
     description: 'Trains a Transformer translator (German to English) with Adam, Adam+SAM or Adam+ASAM and writes a run folder:\n' +
       'config.json, env.json, log.txt, metrics.csv, result.json, samples.txt, test-hypotheses.txt, test-bleu-segments.json,\n' +
-      'checkpoint.bin, best.bin.',
+      'checkpoint.bin, best.bin, tokenizer.model (the SentencePiece model the run trains with; a resumed run reads it).',
     epilog: 'Examples:\n' +
       '  pnpm --filter @asam/nmt train -- --preset transformer_mini --optimizer asam --max-updates 200 --out runs/x\n' +
       '  pnpm --filter @asam/nmt train -- --resume --out runs/x --max-updates 400      continue it (here: to 400 updates)\n' +

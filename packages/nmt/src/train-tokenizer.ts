@@ -2,6 +2,9 @@
  * The joint source/target SentencePiece tokenizer for a training run: the training text of both sides is written
  * to `cacheDir/text-<corpus>/`, `trainSentencePiece` trains a unigram model on it (cached by a hash of the text and
  * options, so each corpus + vocabulary size is trained once) and the model is loaded with `SubwordTokenizer`.
+ * The run folder keeps its own copy of the model (`tokenizer.model`): a run that resumes from its checkpoint reads
+ * that copy, so it continues with the vocabulary it started with, also on another machine whose cache is empty or
+ * whose spm_train is another version (or missing).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -9,8 +12,16 @@ import { SubwordTokenizer, trainSentencePiece } from './tokenizer.ts';
 import type { TranslationConfig } from './train-config.ts';
 import type { ParallelText, TranslationTokenizer } from './train.ts';
 
-/** Trains (or loads from the cache) a joint unigram SentencePiece model of `c.vocabSize` pieces on `train`. */
+/** The run folder's copy of the SentencePiece model the run trains with. */
+export const RUN_TOKENIZER_FILE = 'tokenizer.model';
+
+/**
+ * Trains (or loads from the cache) a joint unigram SentencePiece model of `c.vocabSize` pieces on `train` and copies
+ * it into the run folder; a run that resumes (its folder holds a checkpoint and that copy) loads the copy instead.
+ */
 export async function buildSubwordTokenizer(c: TranslationConfig, train: ParallelText): Promise<TranslationTokenizer> {
+  const pinned = path.join(c.outDir, RUN_TOKENIZER_FILE);
+  if (fs.existsSync(path.join(c.outDir, 'checkpoint.bin')) && fs.existsSync(pinned)) return SubwordTokenizer.load(pinned);
   const dir = path.join(c.cacheDir, `text-${c.corpus}`);
   fs.mkdirSync(dir, { recursive: true });
   const files = [path.join(dir, `train-${train.src.length}.src.txt`), path.join(dir, `train-${train.src.length}.tgt.txt`)];
@@ -23,5 +34,8 @@ export async function buildSubwordTokenizer(c: TranslationConfig, train: Paralle
     }
   });
   const trained = await trainSentencePiece({ inputs: files, vocabSize: c.vocabSize, modelType: 'unigram', cacheDir: c.cacheDir });
-  return SubwordTokenizer.load(trained.modelPath);
+  fs.mkdirSync(c.outDir, { recursive: true });
+  fs.copyFileSync(trained.modelPath, `${pinned}.tmp-${process.pid}`);
+  fs.renameSync(`${pinned}.tmp-${process.pid}`, pinned);
+  return SubwordTokenizer.load(pinned);
 }
