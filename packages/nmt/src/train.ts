@@ -65,10 +65,6 @@ export interface TranslationDeps {
   bleu(hyps: string[], refs: string[]): BleuScores;
 }
 
-/**
- * Default BLEU: sacreBLEU-style corpus BLEU (13a, exp smoothing, mixed case) on detokenized text, and tokenized BLEU
- * (multi-bleu.perl style: no smoothing) on 13a-tokenized, lowercased text.
- */
 /** The file of a run folder that holds each test sentence's BLEU statistics ({@link TestBleuSegments}). */
 export const TEST_BLEU_SEGMENTS_FILE = 'test-bleu-segments.json';
 
@@ -101,6 +97,10 @@ export function readTestBleuSegments(x: unknown): BleuSegmentStats[] | null {
   return t.segments.map((r) => ({ correct: r.slice(0, 4), total: r.slice(4, 8), sysLen: r[8]!, refLen: r[9]! }));
 }
 
+/**
+ * Default BLEU: sacreBLEU-style corpus BLEU (13a, exp smoothing, mixed case) on detokenized text, and tokenized BLEU
+ * (multi-bleu.perl style: no smoothing) on 13a-tokenized, lowercased text.
+ */
 export function defaultBleu(hyps: string[], refs: string[]): BleuScores {
   const tl = (s: string): string => tokenize13a(s).toLowerCase();
   return { bleu: corpusBleu(hyps, [refs]).score, tokenizedBleu: tokenizedBleu(hyps.map(tl), [refs.map(tl)]).score };
