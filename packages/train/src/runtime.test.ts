@@ -40,7 +40,11 @@ describe('train (toy task, cpu)', () => {
   it('writes the run folder: config.json, metrics.csv in the one column convention, result.json; the loss falls; no tensor leaks', async () => {
     const out = tmp();
     const counts: number[] = [];
-    const { r } = await run(out, { progressEvery: 1, onProgress: (p) => { if (p.phase === 'train') counts.push(tf.memory().numTensors); } });
+    const running: Array<[string, number]> = [];
+    const { r } = await run(out, {
+      progressEvery: 1, onProgress: (p) => { if (p.phase === 'train') counts.push(tf.memory().numTensors); },
+      onEpoch: () => { const x = readRunResult(out)!; running.push([x.status, x.epochsCompleted]); },
+    });
     expect(r).toMatchObject({ format: 'asam-run/1', status: 'completed', epochs: 3, epochsCompleted: 3, steps: 15, resumedFrom: null, divergedAt: null, task: { kind: 'toy' } });
     const rows = csv(out);
     expect(rows[0]).toBe('epoch,step,lr,train_loss,train_acc,valid_loss,valid_acc,seconds,rows_per_sec');
@@ -49,6 +53,8 @@ describe('train (toy task, cpu)', () => {
     expect(r.best!.metric).toBe('valid_acc');
     expect(r.final).toEqual({ metric: 'valid_acc', value: r.last!.valid_acc });
     expect(readRunResult(out)).toEqual(r);
+    // while running, result.json follows the epochs as they complete
+    expect(running).toEqual([['running', 1], ['running', 2], ['running', 3]]);
     expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'))).toMatchObject({ workers: 1 });
     expect(new Set(counts.slice(1)).size).toBe(1);
   });

@@ -370,6 +370,8 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
       st.epochLossSum = 0; st.epochWeight = 0; st.epochSums = {}; st.epochTrainSeconds = 0;
       await writeFileAtomic(path.join(out, 'metrics.csv'), metricsCsv(st.rows));
       if (!(await saveCheckpoint())) { st.rows.pop(); return await diverged(epoch, stepsPerEpoch, NaN); }
+      // a running folder's result.json follows its checkpoint (epochs completed, best so far), not its start
+      await writeResult(result('running', null));
       o.onEpoch?.(row);
       o.onProgress?.({
         phase: 'epoch_end', epoch, epochs: o.epochs, step: stepsPerEpoch, stepsPerEpoch, globalStep: st.globalStep, totalSteps,
