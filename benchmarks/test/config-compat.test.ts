@@ -70,9 +70,12 @@ describe('config compatibility with the resolvers before the zod schemas', () =>
     for (const c of compatInputs().filter((x) => x.source.endsWith('/config.json'))) {
       expect(resolve(c.task, c.input), c.source).toStrictEqual(withAdded(c.task, c.input as Record<string, unknown>));
       const cell = compatInputs().find((x) => x.source === c.source.replace(/config\.json$/, 'cell.json'))!;
-      const outKey = c.task === 'vision' ? 'out' : 'outDir';
+      // The folders the adapter fills in from the machine the cell ran on (a translation cell also names its data
+      // and tokenizer cache); they are not part of the run's identity, so a resume elsewhere compares without them.
+      const machineKeys = c.task === 'vision' ? ['out'] : ['outDir', 'dataDir', 'cacheDir'];
       const saved = c.input as Record<string, unknown>;
-      expect(resolve(cell.task, { ...(cell.input as object), [outKey]: saved[outKey] }), cell.source).toStrictEqual(withAdded(c.task, saved));
+      const here = Object.fromEntries(machineKeys.filter((k) => k in saved).map((k) => [k, saved[k]]));
+      expect(resolve(cell.task, { ...(cell.input as object), ...here }), cell.source).toStrictEqual(withAdded(c.task, saved));
     }
   });
 });
