@@ -87,6 +87,7 @@ async function main(): Promise<number> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  const profileCells = registry.forProfile(profile).flatMap((e) => expandGrid(e, profile));
   if (cells.length === 0) throw new UsageError(`no cells match --only ${String(f.only)}; try --list to see the cell ids`);
   console.log(`[bench] profile ${profile} (${why}); ${exps.length} experiment(s), ${cells.length} cell(s); runs in ${runsDir}`);
   const jobs = f.jobs ?? (profile === 'paper' ? 1 : Math.max(1, availableParallelism()));
@@ -95,7 +96,8 @@ async function main(): Promise<number> {
     if (r.finished + r.resumable) console.log(`[bench] restored from ${path.relative(process.cwd(), dirs.resultsDir) || '.'}: ${r.finished} finished cell(s) (skipped), ${r.resumable} unfinished (resume from their checkpoints)`);
   }
   const printEstimate = () => {
-    const est = estimateSweep(cells, runsDir, jobs);
+    // Rates come from every cell of the profile, so --only / --experiment still find what has been measured.
+    const est = estimateSweep(cells, runsDir, jobs, undefined, profileCells);
     if (!est.pending) return console.log('[bench] estimate: nothing left to run');
     console.log('[bench] estimate of the time left, per kind of cell:');
     for (const l of est.lines) console.log(`  ${l}`);

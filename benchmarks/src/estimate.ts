@@ -51,8 +51,11 @@ function plannedEpochs(c: Cell): number | null {
 /**
  * Estimate for the unfinished cells of a sweep run `jobs` at a time on `machine` (default: this one). Rates measured
  * on that machine (env.json's last start) are preferred; rates from other machines count only where it has none.
+ * Rates are looked up among `measuredFrom` (default: `cells`): the whole profile's cells when `--only` or
+ * `--experiment` narrows the sweep, so a translation cell run alone still finds the profile's update-time cell.
  */
-export function estimateSweep(cells: Cell[], runsDir: string, jobs: number, machine: string | null = thisMachine()): SweepEstimate {
+export function estimateSweep(cells: Cell[], runsDir: string, jobs: number, machine: string | null = thisMachine(),
+  measuredFrom: Cell[] = cells): SweepEstimate {
   // The base optimizer under its own name (a cell id begins with it: `adam-seed1` where the base optimizer is Adam).
   const kind = (c: Cell) => `${c.experiment} ${c.optimizer === 'sgd' ? c.id.split('-')[0] : c.optimizer ?? ''}`;
   // The same work in another experiment: same task, model, data size, batch and method (e.g. the label-noise
@@ -61,7 +64,9 @@ export function estimateSweep(cells: Cell[], runsDir: string, jobs: number, mach
   // Measured seconds per epoch by kind (any seed, any ρ of that method) and by work.
   const measured = new Map<string, number[]>();
   const measuredWork = new Map<string, { experiment: string; perEpoch: number[] }>();
-  const rates = cells.map((c) => ({ c, perEpoch: epochSeconds(cellDir(runsDir, c)).perEpoch,
+  const known = new Set(measuredFrom.map((c) => cellDir(runsDir, c)));
+  const lookup = [...measuredFrom, ...cells.filter((c) => !known.has(cellDir(runsDir, c)))];
+  const rates = lookup.map((c) => ({ c, perEpoch: epochSeconds(cellDir(runsDir, c)).perEpoch,
     here: machine !== null && machineLabel(envRecords(cellDir(runsDir, c)).at(-1)?.machine) === machine }));
   const fromHere = rates.some((r) => r.perEpoch !== null && r.here);
   for (const { c, perEpoch, here } of rates) {
@@ -74,7 +79,7 @@ export function estimateSweep(cells: Cell[], runsDir: string, jobs: number, mach
   // Step times measured by the profile's step_time cells: vision (same model and batch) and translation (same
   // preset, corpus, batch size in tokens and vocabulary; its epoch estimate counts the updates and validation).
   type StepResult = { status?: string; kind?: string; medianS?: Record<string, number>; epochS?: Record<string, number>; config?: Record<string, unknown> };
-  const stepResults = cells.filter((c) => c.task === 'step_time')
+  const stepResults = lookup.filter((c) => c.task === 'step_time')
     .map((c) => ({ cell: c, r: readJsonIfExists<StepResult>(path.join(cellDir(runsDir, c), 'result.json')) }))
     .filter((x): x is { cell: Cell; r: StepResult } => x.r?.status === 'completed');
   const stepRes = stepResults.find((x) => x.r.kind !== 'nmt')?.r;
@@ -84,6 +89,7 @@ export function estimateSweep(cells: Cell[], runsDir: string, jobs: number, mach
   let unknown = 0;
   let pending = 0;
   let total = 0;
+  const perCell: number[] = [];
   for (const c of cells) {
     const dir = cellDir(runsDir, c);
     if (isFinishedStatus(readJsonIfExists<{ status?: string }>(path.join(dir, 'result.json'))?.status)) continue;
@@ -107,11 +113,25 @@ export function estimateSweep(cells: Cell[], runsDir: string, jobs: number, mach
     }
     if (perEpoch === null) { unknown++; continue; }
     total += left * perEpoch;
+    perCell.push(left * perEpoch);
     const g = groups.get(kind(c)) ?? { n: 0, epochs: 0, perEpoch, how };
     g.n++;
     g.epochs += left;
     groups.set(kind(c), g);
   }
   const lines = [...groups].map(([k, g]) => `${k}: ${g.n} cell(s), ${g.epochs} epochs left at ${g.perEpoch!.toFixed(0)} s/epoch (${g.how}) = ${formatHours(g.epochs * g.perEpoch!)}`);
-  return { lines, pending, unknown, cellSeconds: total, wallSeconds: total / Math.max(1, jobs) };
+  return { lines, pending, unknown, cellSeconds: total, wallSeconds: wallTime(perCell, jobs) };
+}
+
+/**
+ * Wall time of cells run in order, `jobs` at a time, each starting when a slot frees (as the runner does): one cell
+ * never spreads over several cores, so a single 3-hour cell takes 3 hours on any number of them.
+ */
+export function wallTime(cellSeconds: number[], jobs: number): number {
+  const slots = Array<number>(Math.max(1, jobs)).fill(0);
+  for (const s of cellSeconds) {
+    const i = slots.indexOf(Math.min(...slots));
+    slots[i]! += s;
+  }
+  return Math.max(...slots);
 }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { estimateSweep, epochSeconds } from '../src/estimate.ts';
+import { estimateSweep, epochSeconds, wallTime } from '../src/estimate.ts';
 import { expandGrid } from '../src/experiment.ts';
 import { createExperimentRegistry } from '../src/experiments/index.ts';
 import { cellDir } from '../src/runner.ts';
@@ -43,7 +43,7 @@ describe('the sweep estimate', () => {
     expect(est.pending).toBe(2);
     expect(est.unknown).toBe(0);
     expect(est.cellSeconds).toBe(220 * 50);
-    expect(est.wallSeconds).toBe(220 * 50 / 2);
+    expect(est.wallSeconds).toBe(120 * 50); // side by side on 2 cores: the longer cell sets the wall time
     expect(est.lines).toEqual(['cifar10_resnet20 sgd: 2 cell(s), 220 epochs left at 50 s/epoch (measured) = 3.1 h']);
   });
 
@@ -93,6 +93,18 @@ describe('the sweep estimate across experiments', () => {
   });
 });
 
+describe('the wall time of a sweep', () => {
+  it('runs cells in order, each in the first slot that frees, never one cell over several slots', () => {
+    expect(wallTime([], 2)).toBe(0);
+    expect(wallTime([100], 2)).toBe(100);
+    expect(wallTime([100, 100], 2)).toBe(100);
+    expect(wallTime([100, 30, 30, 30], 2)).toBe(100);
+    expect(wallTime([30, 30, 100], 2)).toBe(130);
+    expect(wallTime([10, 20, 30], 1)).toBe(60);
+    expect(wallTime([10, 20], 0)).toBe(30);
+  });
+});
+
 describe('the sweep estimate for translation cells', () => {
   it('takes an epoch from the update-time cell of the same settings until a translation cell has run', () => {
     const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-estimate-'));
@@ -115,5 +127,23 @@ describe('the sweep estimate for translation cells', () => {
     // once a cell of the kind has run, its own epochs win
     writeMetrics(cellDir(runs, nmt[1]!), [500, 520]);
     expect(estimateSweep([...step, ...nmt], runs, 1).lines[1]).toBe('multi30k_transformer sam: 1 cell(s), 18 epochs left at 510 s/epoch (measured) = 2.5 h');
+  });
+
+  it('finds the profile\'s measurements when the sweep is narrowed to one cell (--only)', () => {
+    const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-estimate-'));
+    tmp.push(runs);
+    const reg = createExperimentRegistry();
+    const step = expandGrid(reg.get('multi30k_step_time'), 'cpu');
+    const nmt = expandGrid(reg.get('multi30k_transformer'), 'cpu');
+    fs.mkdirSync(cellDir(runs, step[0]!), { recursive: true });
+    fs.writeFileSync(path.join(cellDir(runs, step[0]!), 'result.json'), JSON.stringify({ status: 'completed', kind: 'nmt', epochS: { sgd: 300, sam: 600, asam: 630 } }));
+    writeMetrics(cellDir(runs, nmt[1]!), [500, 520]);
+    const asamOnly = [nmt[2]!];
+    expect(estimateSweep(asamOnly, runs, 1).unknown).toBe(1); // alone, nothing of its kind is visible
+    const est = estimateSweep(asamOnly, runs, 1, null, [...step, ...nmt]);
+    expect(est.pending).toBe(1);
+    expect(est.lines).toEqual(['multi30k_transformer asam: 1 cell(s), 20 epochs left at 630 s/epoch (from multi30k_step_time) = 3.5 h']);
+    // the SAM cell's own epochs still count for a SAM cell picked alone
+    expect(estimateSweep([nmt[1]!], runs, 1, null, [...step, ...nmt]).lines).toEqual(['multi30k_transformer sam: 1 cell(s), 18 epochs left at 510 s/epoch (measured) = 2.5 h']);
   });
 });
