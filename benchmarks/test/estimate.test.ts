@@ -105,18 +105,27 @@ describe('the wall time of a sweep', () => {
   });
 });
 
+/** A runs folder and the cpu profile's translation cells; `measureSteps()` writes the update-time cell's result. */
+function translationSweep() {
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-estimate-'));
+  tmp.push(runs);
+  const reg = createExperimentRegistry();
+  const step = expandGrid(reg.get('multi30k_step_time'), 'cpu');
+  const nmt = expandGrid(reg.get('multi30k_transformer'), 'cpu');
+  const measureSteps = () => {
+    fs.mkdirSync(cellDir(runs, step[0]!), { recursive: true });
+    fs.writeFileSync(path.join(cellDir(runs, step[0]!), 'result.json'), JSON.stringify({ status: 'completed', kind: 'nmt', epochS: { sgd: 300, sam: 600, asam: 630 } }));
+  };
+  return { runs, step, nmt, measureSteps };
+}
+
 describe('the sweep estimate for translation cells', () => {
   it('takes an epoch from the update-time cell of the same settings until a translation cell has run', () => {
-    const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-estimate-'));
-    tmp.push(runs);
-    const reg = createExperimentRegistry();
-    const step = expandGrid(reg.get('multi30k_step_time'), 'cpu');
-    const nmt = expandGrid(reg.get('multi30k_transformer'), 'cpu');
+    const { runs, step, nmt, measureSteps } = translationSweep();
     expect(step).toHaveLength(1);
     expect(nmt.map((c) => c.optimizer)).toEqual(['sgd', 'sam', 'asam']);
     expect(estimateSweep([...step, ...nmt], runs, 1).unknown).toBe(4); // nothing measured yet
-    fs.mkdirSync(cellDir(runs, step[0]!), { recursive: true });
-    fs.writeFileSync(path.join(cellDir(runs, step[0]!), 'result.json'), JSON.stringify({ status: 'completed', kind: 'nmt', epochS: { sgd: 300, sam: 600, asam: 630 } }));
+    measureSteps();
     const est = estimateSweep([...step, ...nmt], runs, 1);
     expect(est.unknown).toBe(0);
     expect(est.lines).toEqual([
@@ -130,13 +139,8 @@ describe('the sweep estimate for translation cells', () => {
   });
 
   it('finds the profile\'s measurements when the sweep is narrowed to one cell (--only)', () => {
-    const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-estimate-'));
-    tmp.push(runs);
-    const reg = createExperimentRegistry();
-    const step = expandGrid(reg.get('multi30k_step_time'), 'cpu');
-    const nmt = expandGrid(reg.get('multi30k_transformer'), 'cpu');
-    fs.mkdirSync(cellDir(runs, step[0]!), { recursive: true });
-    fs.writeFileSync(path.join(cellDir(runs, step[0]!), 'result.json'), JSON.stringify({ status: 'completed', kind: 'nmt', epochS: { sgd: 300, sam: 600, asam: 630 } }));
+    const { runs, step, nmt, measureSteps } = translationSweep();
+    measureSteps();
     writeMetrics(cellDir(runs, nmt[1]!), [500, 520]);
     const asamOnly = [nmt[2]!];
     expect(estimateSweep(asamOnly, runs, 1).unknown).toBe(1); // alone, nothing of its kind is visible
