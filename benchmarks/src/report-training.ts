@@ -210,6 +210,8 @@ export function trainingSection(def: ExperimentDef, profile: ProfileName, cells:
   const seeds = [...new Set(cells.map((c) => c.seed))].sort((a, b) => a - b);
   const pairs: Array<[OptimizerName, OptimizerName]> = (def.claims ?? []).map((c) => [c.better, c.worse]);
   const pairRows: string[][] = [];
+  // Runs that some pairwise comparison rests on although they had not converged (the comparison is then not resolved).
+  const unresolved = new Set<number>();
   const claims: ClaimRow[] = [];
   for (const [a, b] of pairs) {
     const both = seeds.map((s) => [cellFor(a, s), cellFor(b, s), s] as const)
@@ -251,6 +253,7 @@ export function trainingSection(def: ExperimentDef, profile: ProfileName, cells:
     const notes: string[] = [];
     if (both.length < 2) notes.push(both.length ? 'one seed: no interval over seeds' : 'no completed seed pair yet');
     if (notConverged.length && both.length) { verdict = 'inconclusive'; notes.push(`not plateaued: ${notConverged.join(', ')}`); }
+    for (const [i, j] of both) for (const k of [i, j]) if (!converged(k)) unresolved.add(k);
     if (divergedRuns.length) { verdict = 'inconclusive'; notes.push(`diverged: ${divergedRuns.join(', ')}`); }
     if (noiseRegime && !noiseRegime.reached && both.length) {
       verdict = 'inconclusive';
@@ -328,6 +331,11 @@ export function trainingSection(def: ExperimentDef, profile: ProfileName, cells:
       : '**Not plateaued** (a comparison involving these runs is inconclusive):', '',
       ...flagged.map(({ c, v, i }) => `- \`${c.id}\`: ${t.converge.label} ${fmt(v!.last, 2)}, changed ${signed(v!.change, 2)} over the last window` +
         (noisyLabels && settled[i] ? `; best test accuracy at epoch ${settled[i]!.bestEpoch}, ${settled[i]!.settled ? `before the last ${settled[i]!.window} epochs: settled, counted in the claims` : `within the last ${settled[i]!.window} epochs: not settled`}` : '')), ''] : []),
+    ...(unresolved.size && !notDone.length ? [
+      `**Not resolved at this scale.** ${[...unresolved].sort((x, y) => x - y).map((k) => `\`${cells[k]!.id}\``).join(', ')} had not plateaued after ` +
+      `${[...new Set([...unresolved].map((k) => outcomes[k]!.plannedEpochs ?? outcomes[k]!.columns.epoch?.length ?? 0))].join('/')} epochs, this profile's budget ` +
+      `for the experiment, so the differences below compare runs still improving, not converged models` +
+      `${def.claims?.length ? ` (the paper's own differences: ${def.claims.map((c) => `${label(c.better)} > ${label(c.worse)} ${c.paper}`).join('; ')})` : ''}.`, ''] : []),
     ...(pairRows.length ? [
       isVision
         ? `Paired differences (same seed = same initialization, data order and augmentation), accuracy points: per-seed differences of the best-over-epochs value, their mean with a 95 % Student-t interval over seeds (best and final epoch), and a 95 % paired bootstrap interval over the test images (final epoch, 2,000 resamples) for one seed.`
