@@ -127,7 +127,11 @@ async function main(): Promise<number> {
   if (missing) throw new UsageError(missing);
   if (!f.jobs) console.log(`[bench] ${jobs} cell(s) at a time (${profile === 'paper' ? 'paper profile: one GPU' : 'one per CPU core'}; --jobs N to change)`);
   fs.mkdirSync(runsDir, { recursive: true });
-  const sweep = (part: typeof cells, n: number) => runSweep({ cells: part, runsDir, backend, dataDir, jobs: n, taskModule: taskModulePath, echoChildOutput: !f.quiet });
+  const sweep = (part: typeof cells, n: number) => runSweep({ cells: part, runsDir, backend, dataDir, jobs: n, taskModule: taskModulePath, echoChildOutput: !f.quiet,
+    timeLeft: () => {
+      const e = estimateSweep(part, runsDir, n, undefined, profileCells);
+      return { seconds: e.wallSeconds, unknown: e.unknown };
+    } });
   // Measure first: the profile's step-time cell runs alone, so the estimate of the long cells rests on this machine's speed.
   const calibration = cells.filter((c) => c.task === 'step_time');
   const first = calibration.length ? await sweep(calibration, 1) : null;

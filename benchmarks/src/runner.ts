@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Cell } from './experiment.ts';
 import { readJsonIfExists, writeJsonAtomic } from './fs-util.ts';
+import { mean } from './stats.ts';
 
 /**
  * True when a result.json status means the cell has its result and is not run again: 'completed', or 'diverged' (a
@@ -75,6 +76,12 @@ export interface SweepOptions {
   log?: (line: string) => void;
   /** Forward child output lines to `log` (default true). */
   echoChildOutput?: boolean;
+  /**
+   * The sweep's wall time left, from measured epoch times (the CLI passes `estimateSweep`), asked as each cell
+   * starts; `unknown` counts unfinished cells it has no rate for. Without it, the ETA is the mean time of the cells
+   * run so far times the unfinished cells left, which misleads when the first cells were short resumptions.
+   */
+  timeLeft?: () => { seconds: number; unknown: number };
 }
 
 export interface SweepSummary {
@@ -87,7 +94,8 @@ export interface SweepSummary {
   interrupted: boolean;
 }
 
-function fmtDuration(s: number): string {
+/** "42s", "7m05s", "2h31m". */
+export function fmtDuration(s: number): string {
   if (!Number.isFinite(s)) return '?';
   if (s < 60) return `${s.toFixed(0)}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
@@ -141,7 +149,7 @@ function runChild(cell: Cell, dir: string, o: SweepOptions, prefix: string, chil
 
 /**
  * Runs the cells (in order, `jobs` at a time), each in its own child process. Prints progress
- * lines (cell i/n, elapsed, ETA from the mean time of the cells run so far). Never throws for a
+ * lines (cell i/n, elapsed, time left from `timeLeft` or else from the mean time of the cells run so far). Never throws for a
  * failing cell: the failure is written to the cell's result.json and counted in the summary.
  */
 export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
@@ -161,6 +169,18 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+
+  const etaText = (i: number): string => {
+    if (o.timeLeft) {
+      const t = o.timeLeft();
+      if (!t.unknown) return `time left about ${fmtDuration(t.seconds)} (measured epoch times)`;
+      if (t.seconds > 0) return `time left at least ${fmtDuration(t.seconds)} (${t.unknown} cell(s) not measured yet)`;
+    }
+    if (!durations.length) return 'ETA after the first cell';
+    // Cells from i on that have not finished yet, plus this one; finished cells are skipped in no time.
+    const left = o.cells.slice(i).filter((c) => !isFinishedStatus(readJsonIfExists<{ status?: string }>(path.join(cellDir(o.runsDir, c), 'result.json'))?.status)).length;
+    return `ETA ${fmtDuration(mean(durations) * left / (o.jobs ?? 1))} (mean cell time so far)`;
+  };
 
   const runOne = async (i: number) => {
     const cell = o.cells[i]!;
@@ -183,10 +203,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
     }
     writeJsonAtomic(path.join(dir, 'cell.json'), ident);
     const elapsed = (Date.now() - t0) / 1000;
-    const remaining = o.cells.length - i;
-    const eta = durations.length ? (durations.reduce((a, b) => a + b, 0) / durations.length) * remaining / (o.jobs ?? 1) : NaN;
     const resumed = result ? ` (resuming after status "${String(result.status)}")` : '';
-    log(`[bench] cell ${i + 1}/${n} ${label}: start${resumed}; elapsed ${fmtDuration(elapsed)}, ETA ${durations.length ? fmtDuration(eta) : 'after the first cell'}`);
+    log(`[bench] cell ${i + 1}/${n} ${label}: start${resumed}; elapsed ${fmtDuration(elapsed)}, ${etaText(i)}`);
     const c0 = Date.now();
     const { code, signal, tail } = await runChild(cell, dir, o, `  [${cell.id}]`, children);
     const wallS = (Date.now() - c0) / 1000;

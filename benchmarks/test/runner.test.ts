@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { defineExperiment, expandGrid } from '../src/experiment.ts';
 import { envRecords, envWithHistory } from '../src/env-info.ts';
-import { runSweep } from '../src/runner.ts';
+import { fmtDuration, runSweep } from '../src/runner.ts';
 
 const STAND_IN = fileURLToPath(new URL('./stand-in-task.ts', import.meta.url));
 
@@ -118,6 +118,35 @@ describe('runSweep', () => {
     expect(envRecords(dir).map((e) => (e as { pid?: number }).pid)).toEqual([env.previous[0].pid, env.pid]);
     const rows = fs.readFileSync(path.join(dir, 'metrics.csv'), 'utf8').trim().split('\n');
     expect(rows).toHaveLength(5); // header + 4 steps, no step repeated
+  }, 60_000);
+
+  it('the time left at each cell start comes from timeLeft when given, else from the unfinished cells left', async () => {
+    const e = defineExperiment({
+      id: 'stand_in', title: 'stand-in', task: 'vision', description: 'test', base: { steps: 1 },
+      grid: { optimizer: ['sgd', 'sam'], rho: { sam: [0.05, 0.1] }, seed: [0] },
+      profiles: { smoke: {} },
+    });
+    const cells = expandGrid(e, 'smoke');
+    expect(cells).toHaveLength(3);
+    // Without an estimator: the last cell finished earlier, so when the second starts one cell is left, not two.
+    const runsDir = tmp();
+    await runSweep({ ...common, cells: cells.slice(2), runsDir });
+    const lines: string[] = [];
+    const s = await runSweep({ ...common, cells, runsDir, log: (l) => lines.push(l) });
+    expect(s.completed).toBe(2);
+    expect(lines.find((l) => /cell 1\/3 .*: start/.test(l))).toMatch(/ETA after the first cell$/);
+    expect(lines.find((l) => /cell 2\/3 .*: start/.test(l))).toMatch(new RegExp(`ETA ${fmtDuration(s.records[0]!.wallS)} \\(mean cell time so far\\)$`));
+    // With an estimator: its figure, asked as each cell starts; cells it cannot time make it a lower bound.
+    const answers = [{ seconds: 9000, unknown: 0 }, { seconds: 600, unknown: 1 }, { seconds: 0, unknown: 1 }];
+    const lines2: string[] = [];
+    const s2 = await runSweep({ ...common, cells, runsDir: tmp(), log: (l) => lines2.push(l), timeLeft: () => answers.shift()! });
+    expect(answers).toHaveLength(0);
+    const starts = lines2.filter((l) => /: start/.test(l));
+    expect(starts[0]).toMatch(/time left about 2h30m \(measured epoch times\)$/);
+    expect(starts[1]).toMatch(/time left at least 10m00s \(1 cell\(s\) not measured yet\)$/);
+    // Nothing measured at all: back to the mean time of the cells run so far (two of them, one cell left).
+    const meanS = (s2.records[0]!.wallS + s2.records[1]!.wallS) / 2;
+    expect(starts[2]).toMatch(new RegExp(`ETA ${fmtDuration(meanS)} \\(mean cell time so far\\)$`));
   }, 60_000);
 
   it('refuses a folder that holds a different cell definition', async () => {

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { Queue, type Job } from 'bullmq';
 import type { Cell } from '../experiment.ts';
 import { readJsonIfExists } from '../fs-util.ts';
-import { cellDir, isFinishedStatus, type CellRunRecord, type SweepSummary } from '../runner.ts';
+import { cellDir, fmtDuration, isFinishedStatus, type CellRunRecord, type SweepSummary } from '../runner.ts';
 import { connectionOptions, type QueueTarget } from './redis.ts';
 import { JOB_ATTEMPTS, JOB_BACKOFF, QUEUE_NAME, jobIdOf, type CellJobData, type CellJobResult, type CellProgress } from './settings.ts';
 
@@ -28,13 +28,6 @@ export interface QueuedSweepOptions {
   /** Job options (defaults: JOB_ATTEMPTS attempts, exponential backoff from JOB_BACKOFF). */
   attempts?: number;
   backoff?: { type: 'exponential' | 'fixed'; delay: number };
-}
-
-function fmtDuration(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  if (s < 60) return `${s.toFixed(0)}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 type Enqueued = 'added' | 'queued' | 'retried' | 'skipped';
