@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ClaimRow, GroupRow } from './report.ts';
+import { cellTimeText, type ClaimRow, type GroupRow } from './report.ts';
 import { isFinishedStatus } from './runner.ts';
 
 export interface CommittedSummary {
@@ -14,7 +14,8 @@ export interface CommittedSummary {
   generatedAt: string;
   groups: GroupRow[];
   claims: ClaimRow[];
-  cells: Array<{ experiment: string; cell: string; status: string }>;
+  /** `wallS` (the cell's measured wall time) is absent from summaries published before it was recorded. */
+  cells: Array<{ experiment: string; cell: string; status: string; wallS?: number | null }>;
 }
 
 const LABEL: Record<string, string> = { sgd: 'SGD', sam: 'SAM', asam: 'ASAM' };
@@ -32,7 +33,7 @@ export function renderResultsBlock(s: CommittedSummary, summaryPath: string): st
   const bleu = (v: number | null) => (v === null ? '–' : v.toFixed(2));
   const lines = [
     `Generated from \`${summaryPath}\` (published ${s.generatedAt.slice(0, 16).replace('T', ' ')} UTC; ${done} of ${s.cells.length} cells finished). ` +
-      'Verdicts come from 95 % intervals of paired differences over seeds; see the report for the rule, the plots and every run.', '',
+      `${cellTimeText(s.cells)}Verdicts come from 95 % intervals of paired differences over seeds; see the report for the rule, the plots and every run.`, '',
     '| claim | ours | verdict |', '| --- | --- | --- |',
     ...s.claims.map((c) => `| ${c.claim} | ${c.ours} | ${c.verdict}${c.note ? ` (${c.note})` : ''} |`), '',
     '| experiment | method | ρ | seeds done | best test acc (%) | final train acc (%) |', '| --- | --- | --- | --- | --- | --- |',

@@ -12,7 +12,8 @@ import { expandGrid, type Cell, type ExperimentDef, type OptimizerName, type Pro
 import { readJsonIfExists, toCsv, writeFileAtomic, writeJsonAtomic } from './fs-util.ts';
 import { readOutcome, type CellOutcome } from './outcome.ts';
 import { convergence, mdTable, trainingSection, type ClaimRow, type GroupRow, type Section } from './report-training.ts';
-import { cellDir } from './runner.ts';
+import { formatHours } from './estimate.ts';
+import { cellDir, isFinishedStatus } from './runner.ts';
 import { kendallTau } from './stats.ts';
 import { barChart, canvas, colorFor, contourSegments, esc, lineChart, scatterChart } from './svg.ts';
 
@@ -34,7 +35,8 @@ export interface ReportResult {
   files: string[];
   groups: GroupRow[];
   claims: ClaimRow[];
-  cells: Array<{ experiment: string; cell: string; status: CellOutcome['status']; error: string | null }>;
+  /** `wallS`: the cell's own measured wall time, all its starts together (null when it has not run). */
+  cells: Array<{ experiment: string; cell: string; status: CellOutcome['status']; error: string | null; wallS: number | null }>;
 }
 
 const OPT_LABEL: Record<string, string> = { sgd: 'SGD', sam: 'SAM', asam: 'ASAM' };
@@ -327,6 +329,21 @@ export function markdownToHtml(md: string): string {
  * `summary.csv`, `summary.json`, and `<outDir>/<experiment>/{report.md, *.svg}`. Experiments
  * without any run folder are listed as not run. Returns the files written and the summary rows.
  */
+/**
+ * "Measured cell time: 61.2 h in the 26 finished cells, plus 3.1 h so far in unfinished ones (…). " — the sum of the
+ * cells' own wall times over all their starts; empty when no cell recorded one.
+ */
+export function cellTimeText(cells: ReadonlyArray<{ status: string; wallS?: number | null }>): string {
+  const timed = cells.filter((c) => typeof c.wallS === 'number' && Number.isFinite(c.wallS));
+  if (!timed.length) return '';
+  const sum = (xs: typeof timed) => xs.reduce((a, c) => a + c.wallS!, 0);
+  const done = timed.filter((c) => isFinishedStatus(c.status));
+  const open = timed.filter((c) => !isFinishedStatus(c.status));
+  return `Measured cell time: ${formatHours(sum(done))} in the ${done.length} finished cell(s)` +
+    `${open.length ? `, plus ${formatHours(sum(open))} so far in ${open.length} unfinished one(s)` : ''} ` +
+    '(each cell\'s own wall time, all its starts together; cells run one per core). ';
+}
+
 export function generateReport(o: ReportOptions): ReportResult {
   const now = o.now ?? new Date();
   fs.mkdirSync(o.outDir, { recursive: true });
@@ -345,7 +362,7 @@ export function generateReport(o: ReportOptions): ReportResult {
     const outcomes = cells.map((c) => readOutcome(def.task, cellDir(o.runsDir, c)));
     cells.forEach((c, i) => {
       const oc = outcomes[i]!;
-      cellsOut.push({ experiment: def.id, cell: c.id, status: oc.status, error: oc.error });
+      cellsOut.push({ experiment: def.id, cell: c.id, status: oc.status, error: oc.error, wallS: oc.wallS });
       if (oc.backend) backends.add(oc.backend);
       const ranOn = new Set<string>();
       for (const env of envRecords(cellDir(o.runsDir, c))) {
@@ -383,7 +400,7 @@ export function generateReport(o: ReportOptions): ReportResult {
   const header = [
     `# ASAM benchmarks — profile \`${o.profile}\``, '',
     `Generated ${now.toISOString()} from the run folders in \`${path.relative(o.outDir, o.runsDir) || '.'}\` (${completed}/${cellsOut.length} cells completed${diverged ? `, ${diverged} diverged` : ''}). ` +
-    `Backends used: ${[...backends].join(', ') || '–'}. Git revisions of the runs: ${[...shas].map((s) => s.slice(0, 10)).join(', ') || '–'}.` +
+    `${cellTimeText(cellsOut)}Backends used: ${[...backends].join(', ') || '–'}. Git revisions of the runs: ${[...shas].map((s) => s.slice(0, 10)).join(', ') || '–'}.` +
     (machines.size ? ` Machines (cells that ran on each, in whole or in part): ${[...machines].map(([m, n]) => `${m} × ${n}`).join('; ')}.` : ''), '',
     ...(o.preamble ? [o.preamble, ''] : []),
     ...(claims.length ? [

@@ -7,7 +7,7 @@ import { checkReport } from '../src/check.ts';
 import { pairedBootstrapBleu } from '../src/compare.ts';
 import { defineExperiment, expandGrid } from '../src/experiment.ts';
 import { cellDir } from '../src/runner.ts';
-import { generateReport, markdownToHtml } from '../src/report.ts';
+import { cellTimeText, generateReport, markdownToHtml } from '../src/report.ts';
 
 // Run folders fabricated here, in the test only, with known numbers so the aggregates can be checked by hand.
 const exp = defineExperiment({
@@ -61,6 +61,9 @@ describe('generateReport', () => {
     const md = fs.readFileSync(path.join(outDir, 'report.md'), 'utf8');
     expect(md).toContain('| SAM | 0.05 | 2/2 | 85.00 ± 1.41 | 84.00 ± 1.41 | 60.0 ± 0.0 | 0/2 | 91.00 |');
     expect(md).toContain('| ASAM | 0.5 | 2/2 | 87.00 ± 2.83 |');
+    // 2 seeds × (100 + 200 + 220) s of fabricated wall time
+    expect(md).toContain('(6/6 cells completed). Measured cell time: 17 min in the 6 finished cell(s) (each cell\'s own wall time, all its starts together; cells run one per core). ');
+    expect(JSON.parse(fs.readFileSync(path.join(outDir, 'summary.json'), 'utf8')).cells.map((c: { wallS: number }) => Math.round(c.wallS * 1e9) / 1e9)).toEqual([100, 100, 200, 200, 220, 220]);
     expect(md).toContain('Backends used: wasm, webgpu. Git revisions of the runs: abcdef1234, 1234567abc. ' +
       'Machines (cells that ran on each, in whole or in part): CPU A (2 cores) × 6; CPU B (16 cores) × 1.');
     for (const f of ['index.html', 'summary.csv', 'summary.json', 'fab_cifar/report.md', 'fab_cifar/curve-test-acc.svg', 'fab_cifar/curve-train-acc.svg', 'fab_cifar/curve-train-loss.svg', 'fab_cifar/lr-schedule.svg', 'fab_cifar/bars.svg']) {
@@ -73,6 +76,12 @@ describe('generateReport', () => {
     const check = checkReport(outDir, { experiments: ['fab_cifar'] });
     expect(check.problems).toEqual([]);
     expect(check.images).toBeGreaterThanOrEqual(4);
+  });
+
+  it('sums the measured cell time of finished and unfinished cells apart, and says nothing when none was measured', () => {
+    expect(cellTimeText([{ status: 'completed', wallS: 7200 }, { status: 'diverged', wallS: 1800 }, { status: 'running', wallS: 600 }, { status: 'missing', wallS: null }]))
+      .toBe('Measured cell time: 2.5 h in the 2 finished cell(s), plus 10 min so far in 1 unfinished one(s) (each cell\'s own wall time, all its starts together; cells run one per core). ');
+    expect(cellTimeText([{ status: 'missing', wallS: null }, { status: 'completed' }])).toBe('');
   });
 
   it('lists failed cells, counts only completed seeds, and check-report flags them', () => {
