@@ -5,8 +5,8 @@
  * the profile's measured step times (`step_time`; `multi30k_step_time` for translation cells, whose epoch estimate
  * counts the updates of an epoch and a validation pass); else the cell counts as not measured. Printed before a sweep
  * starts; the runner's ETA refines it as cells finish.
- * Rates come from cells that last ran on this machine when any did (another machine's cores may be faster or
- * slower), else from all cells.
+ * Rates come from the epochs that ran on this machine when any did (another machine's cores may be faster or
+ * slower; a cell resumed here after starting elsewhere counts only its epochs here), else from all epochs.
  * A cell's seconds per epoch is the median over all its epochs: the last few alone follow whatever else the
  * machine was doing at the time (a test run beside the sweep doubled them), and the first epoch after a resume
  * also pays for loading the data.
@@ -36,11 +36,30 @@ export function formatHours(s: number): string {
 }
 
 export function epochSeconds(dir: string): { done: number; perEpoch: number | null } {
+  const t = epochTimes(dir);
+  return { done: t.length, perEpoch: perEpochOf(t) };
+}
+
+function perEpochOf(t: ReadonlyArray<{ seconds: number }>): number | null {
+  const secs = t.map((e) => e.seconds).filter((x) => Number.isFinite(x) && x > 0);
+  return secs.length ? median(secs) : null;
+}
+
+/**
+ * Each finished epoch's seconds and the machine it ran on: env.json lists the cell's starts in order, each with the
+ * epochs completed when it began (`resumedAt`), so epoch e ran on the last start that began before it.
+ */
+export function epochTimes(dir: string): Array<{ epoch: number; seconds: number; machine: string | null }> {
   const f = path.join(dir, 'metrics.csv');
-  if (!fs.existsSync(f)) return { done: 0, perEpoch: null };
-  const rows = parseCsv(fs.readFileSync(f, 'utf8'));
-  const secs = rows.map((r) => Number(r.seconds)).filter((x) => Number.isFinite(x) && x > 0);
-  return { done: rows.length, perEpoch: secs.length ? median(secs) : null };
+  if (!fs.existsSync(f)) return [];
+  const starts = envRecords(dir).map((r) => ({
+    from: (r as { resumedAt?: { epochsCompleted?: unknown } }).resumedAt?.epochsCompleted,
+    machine: machineLabel(r.machine),
+  })).map((r) => ({ from: typeof r.from === 'number' ? r.from : 0, machine: r.machine }));
+  return parseCsv(fs.readFileSync(f, 'utf8')).map((row, i) => {
+    const epoch = Number.isFinite(Number(row.epoch)) ? Number(row.epoch) : i + 1;
+    return { epoch, seconds: Number(row.seconds), machine: starts.findLast((s) => s.from < epoch)?.machine ?? null };
+  });
 }
 
 function plannedEpochs(c: Cell): number | null {
@@ -66,8 +85,12 @@ export function estimateSweep(cells: Cell[], runsDir: string, jobs: number, mach
   const measuredWork = new Map<string, { experiment: string; perEpoch: number[] }>();
   const known = new Set(measuredFrom.map((c) => cellDir(runsDir, c)));
   const lookup = [...measuredFrom, ...cells.filter((c) => !known.has(cellDir(runsDir, c)))];
-  const rates = lookup.map((c) => ({ c, perEpoch: epochSeconds(cellDir(runsDir, c)).perEpoch,
-    here: machine !== null && machineLabel(envRecords(cellDir(runsDir, c)).at(-1)?.machine) === machine }));
+  // A cell resumed on another machine has epochs from both: its rate here counts only the epochs that ran here.
+  const rates = lookup.map((c) => {
+    const t = epochTimes(cellDir(runsDir, c));
+    const here = machine === null ? null : perEpochOf(t.filter((e) => e.machine === machine));
+    return here !== null ? { c, perEpoch: here, here: true } : { c, perEpoch: perEpochOf(t), here: false };
+  });
   const fromHere = rates.some((r) => r.perEpoch !== null && r.here);
   for (const { c, perEpoch, here } of rates) {
     if (perEpoch === null || (fromHere && !here)) continue;

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { estimateSweep, epochSeconds, wallTime } from '../src/estimate.ts';
+import { epochTimes, estimateSweep, epochSeconds, wallTime } from '../src/estimate.ts';
 import { expandGrid } from '../src/experiment.ts';
 import { createExperimentRegistry } from '../src/experiments/index.ts';
 import { cellDir } from '../src/runner.ts';
@@ -62,6 +62,25 @@ describe('the sweep estimate', () => {
     expect(estimateSweep(sgd, runs, 1, 'Big (16 cores)').cellSeconds).toBe(340 * 40);
     // on a third machine both count
     expect(estimateSweep(sgd, runs, 1, 'Other (8 cores)').cellSeconds).toBe(340 * 70);
+  });
+
+  it('counts, for a cell resumed here after starting elsewhere, only the epochs that ran here', () => {
+    const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-estimate-'));
+    tmp.push(runs);
+    const asam = expandGrid(createExperimentRegistry().get('cifar10_rho_resnet20'), 'cpu').filter((c) => c.optimizer === 'asam');
+    const dir = cellDir(runs, asam[0]!);
+    // epochs 1–4 on Big at 130 s (a busy machine), 5–7 on Big again after a stop, 8–12 here on Small at 80 s
+    writeMetrics(dir, [...Array(7).fill(130), ...Array(5).fill(80)]);
+    fs.writeFileSync(path.join(dir, 'env.json'), JSON.stringify({
+      machine: { cpuModel: 'Small', cpuCount: 2 }, resumedAt: { status: 'stopped', epochsCompleted: 7 },
+      previous: [{ machine: { cpuModel: 'Big', cpuCount: 16 } }, { machine: { cpuModel: 'Big', cpuCount: 16 }, resumedAt: { status: 'stopped', epochsCompleted: 4 } }],
+    }));
+    expect(epochTimes(dir).map((e) => `${e.epoch}:${e.machine}`)).toEqual([
+      ...[1, 2, 3, 4, 5, 6, 7].map((e) => `${e}:Big (16 cores)`), ...[8, 9, 10, 11, 12].map((e) => `${e}:Small (2 cores)`)]);
+    // 108 epochs left of the first cell, 120 of the second (not started)
+    expect(estimateSweep(asam, runs, 1, 'Small (2 cores)').cellSeconds).toBe(228 * 80);
+    expect(estimateSweep(asam, runs, 1, 'Big (16 cores)').cellSeconds).toBe(228 * 130);
+    expect(estimateSweep(asam, runs, 1, 'Other (8 cores)').cellSeconds).toBe(228 * 130); // the median of all 12 epochs
   });
 });
 
