@@ -114,7 +114,12 @@ async function main(): Promise<number> {
     const target = parseQueueUrl(f.queue);
     await checkRedis(target);
     fs.mkdirSync(runsDir, { recursive: true });
-    const summary = await runQueuedSweep({ target, cells, runsDir, backend });
+    // The workers' machines differ: every measured epoch counts, whichever machine ran it.
+    const summary = await runQueuedSweep({ target, cells, runsDir, backend,
+      timeLeft: (workers) => {
+        const e = estimateSweep(cells, runsDir, workers, null, profileCells);
+        return { seconds: e.wallSeconds, unknown: e.unknown };
+      } });
     if (!f.skipReport) {
       const rep = generateReport({ experiments: registry.forProfile(profile), profile, runsDir, outDir: reportDir });
       console.log(`[bench] report: ${path.join(reportDir, 'report.md')} and index.html (${rep.files.length} files)`);

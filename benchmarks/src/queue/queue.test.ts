@@ -95,7 +95,9 @@ describe.skipIf(!redisOk)('queued sweep on a real Redis', () => {
     await Promise.all([startWorker('worker-a'), startWorker('worker-b')]);
     const lines: string[] = [];
     const target = parseQueueUrl(redis.url);
-    const sweep = runQueuedSweep({ target, cells, runsDir, backend: 'none', pollMs: 100, log: (l) => lines.push(...l.split('\n')) });
+    const asked: number[] = [];
+    const sweep = runQueuedSweep({ target, cells, runsDir, backend: 'none', pollMs: 100, log: (l) => lines.push(...l.split('\n')),
+      timeLeft: (workers) => { asked.push(workers); return { seconds: 3600, unknown: 0 }; } });
 
     // Handshake: the victim cell checkpointed step 2 and holds there, under some worker's lease, and the sweep
     // shows its progress (worker, epoch, loss) from the job.
@@ -106,6 +108,10 @@ describe.skipIf(!redisOk)('queued sweep on a real Redis', () => {
       return !!lease?.childPid && (ck?.step ?? 0) >= 2
         && lines.some((l) => /^ {2}smoke\/stand_in\/sam-rho0\.05-seed0: worker-[ab] epoch 2\/6 loss 0\.0625$/.test(l));
     });
+    // The status line's time left is the estimator's, asked with the number of cells running.
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked.every((w) => w === 1 || w === 2)).toBe(true);
+    expect(lines.some((l) => /^\[bench\] .* running, .*; elapsed \S+, time left about 1h00m \(measured epoch times, [12] at a time\)$/.test(l))).toBe(true);
     const held = lease! as LeaseContent;
     const killed = workers.find((w) => w.pid === held.pid)!;
     expect(killed, `lease holder pid ${held.pid} is one of the workers`).toBeDefined();

@@ -28,6 +28,11 @@ export interface QueuedSweepOptions {
   /** Job options (defaults: JOB_ATTEMPTS attempts, exponential backoff from JOB_BACKOFF). */
   attempts?: number;
   backoff?: { type: 'exponential' | 'fixed'; delay: number };
+  /**
+   * The sweep's wall time left with `workers` cells running at a time, from measured epoch times (the CLI passes
+   * `estimateSweep` over the run folders); without it, the mean time of the cells finished so far × cells left.
+   */
+  timeLeft?: (workers: number) => { seconds: number; unknown: number };
 }
 
 type Enqueued = 'added' | 'queued' | 'retried' | 'skipped';
@@ -124,8 +129,11 @@ export async function runQueuedSweep(o: QueuedSweepOptions): Promise<SweepSummar
       if (records.size === o.cells.length) break;
       const remaining = o.cells.length - records.size;
       const mean = durations.length ? durations.reduce((a, b) => a + b, 0) / durations.length : NaN;
-      const eta = durations.length ? fmtDuration(mean * remaining / Math.max(1, running.length)) : 'after the first cell';
-      const head = `[bench] ${nDone}/${o.cells.length} done, ${running.length} running, ${waiting} waiting${retrying ? ` (${retrying} to retry)` : ''}, ${nFailed} failed; elapsed ${fmtDuration((Date.now() - t0) / 1000)}, ETA ${eta}`;
+      const t = o.timeLeft && running.length ? o.timeLeft(running.length) : null;
+      const eta = t && !t.unknown ? `time left about ${fmtDuration(t.seconds)} (measured epoch times, ${running.length} at a time)`
+        : t && t.seconds > 0 ? `time left at least ${fmtDuration(t.seconds)} (${t.unknown} cell(s) not measured yet)`
+          : `ETA ${durations.length ? fmtDuration(mean * remaining / Math.max(1, running.length)) : 'after the first cell'}`;
+      const head = `[bench] ${nDone}/${o.cells.length} done, ${running.length} running, ${waiting} waiting${retrying ? ` (${retrying} to retry)` : ''}, ${nFailed} failed; elapsed ${fmtDuration((Date.now() - t0) / 1000)}, ${eta}`;
       const lines = running.map(({ id, p }) => `  ${id}: ${p?.worker ?? 'starting'}${p?.waitingForLease ? ` waiting for the lease of ${p.waitingForLease}` : ''}` +
         `${p?.epoch != null ? ` epoch ${p.epoch}${p.epochs ? `/${p.epochs}` : ''}` : ''}${p?.loss != null ? ` loss ${p.loss.toFixed(4)}` : ''}`);
       const status = [head.replace(/; elapsed.*/, ''), ...lines].join('\n');
