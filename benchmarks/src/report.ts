@@ -74,14 +74,18 @@ function rhoSection(def: ExperimentDef, cells: Cell[], outcomes: CellOutcome[], 
   }));
   const complete = methods.every((x) => x.pts.length > 0 && x.ended === x.pts.length);
   const [sam, asam] = methods as [typeof methods[0], typeof methods[0]];
+  // As for the pairwise claims, a run whose train curve is still rising could land elsewhere with more epochs (inside
+  // the window, or above the method's best), so any such run makes the count inconclusive.
+  const rising = methods.map((x) => ({ m: x.m, rhos: x.done.filter(({ o }) => !convergence('vision', o).plateaued).map(({ c }) => c.rho) })).filter((x) => x.rhos.length);
   const claims: ClaimRow[] = [{
     claim: "ASAM keeps its accuracy over a wider range of ρ than SAM", paper: 'Fig. 5 (CIFAR-10): ASAM flat over a wider ρ range',
     ours: `within 1 point of the method's best: ASAM ${asam.within}/${asam.pts.length} ρ values, SAM ${sam.within}/${sam.pts.length}`,
     // One seed: a single ρ value that lands on the other side of the window can flip a difference of one, so only a
     // difference of two or more values is a verdict.
-    verdict: !complete ? 'pending' : asam.within - sam.within >= 2 ? 'reproduced' : sam.within - asam.within >= 2 ? 'not reproduced' : 'inconclusive',
+    verdict: !complete ? 'pending' : rising.length ? 'inconclusive' : asam.within - sam.within >= 2 ? 'reproduced' : sam.within - asam.within >= 2 ? 'not reproduced' : 'inconclusive',
     note: [complete ? `one seed: no interval${Math.abs(asam.within - sam.within) === 1 ? '; a difference of one ρ value is within what one seed can flip' : ''}` : `${methods.reduce((a, x) => a + x.ended, 0)} of ${methods.reduce((a, x) => a + x.pts.length, 0)} runs done`,
-      ...methods.filter((x) => x.ended > x.done.length).map((x) => `${OPT_LABEL[x.m]} diverged at ρ ${x.pts.filter(({ o }) => o.status === 'diverged').map(({ c }) => c.rho).join(', ')}`)].join('; '),
+      ...methods.filter((x) => x.ended > x.done.length).map((x) => `${OPT_LABEL[x.m]} diverged at ρ ${x.pts.filter(({ o }) => o.status === 'diverged').map(({ c }) => c.rho).join(', ')}`),
+      ...(rising.length ? [`not plateaued (train accuracy still rising at the last epoch): ${rising.map((x) => `${OPT_LABEL[x.m]} ρ ${x.rhos.join(', ')}`).join(', ')}`] : [])].join('; '),
   }];
   const md = (p: string) => [
     mdTable(['method', 'ρ', 'best test acc (%)', 'final test acc (%)', 'final train acc (%)', 'train acc plateaued', 'run'], rows), '',
@@ -405,7 +409,7 @@ export function generateReport(o: ReportOptions): ReportResult {
     ...(o.preamble ? [o.preamble, ''] : []),
     ...(claims.length ? [
       '## The paper\'s claims at this scale', '',
-      'Computed from the runs below, not typed. A pairwise claim is **reproduced** when the whole 95 % interval of the paired difference over seeds (best-over-epochs test value, the paper\'s metric) lies above 0, **not reproduced** when it lies below 0, **inconclusive** when it contains 0, rests on one seed, or involves a run whose training curve has not plateaued or that diverged; **pending** while its runs are missing. The ρ-range claim counts, per method, the ρ values whose best accuracy is within 1 point of the method\'s best; with one seed, only a difference of two or more values is a verdict.', '',
+      'Computed from the runs below, not typed. A pairwise claim is **reproduced** when the whole 95 % interval of the paired difference over seeds (best-over-epochs test value, the paper\'s metric) lies above 0, **not reproduced** when it lies below 0, **inconclusive** when it contains 0, rests on one seed, or involves a run whose training curve has not plateaued or that diverged; **pending** while its runs are missing. The ρ-range claim counts, per method, the ρ values whose best accuracy is within 1 point of the method\'s best; with one seed, only a difference of two or more values is a verdict, and only when every run of the sweep has plateaued.', '',
       mdTable(['claim', 'paper', 'ours', 'verdict', 'note'], claims.map((c) => [c.claim, c.paper, c.ours, `**${c.verdict}**`, c.note || '–'])), '',
     ] : []),
     'Tables give mean ± sample std over seeds (a single seed shows the value alone). "step / SGD" divides by the base optimizer\'s row of the same experiment. Accuracy is in %, BLEU in points.', '',
