@@ -129,10 +129,14 @@ export async function runQueuedSweep(o: QueuedSweepOptions): Promise<SweepSummar
       if (records.size === o.cells.length) break;
       const remaining = o.cells.length - records.size;
       const mean = durations.length ? durations.reduce((a, b) => a + b, 0) / durations.length : NaN;
-      const t = o.timeLeft && running.length ? o.timeLeft(running.length) : null;
-      const eta = t && !t.unknown ? `time left about ${fmtDuration(t.seconds)} (measured epoch times, ${running.length} at a time)`
+      // Cells at a time: the jobs seen active, at most the workers connected. The states above are read one job after
+      // another, so a worker that finished one job and took the next between two reads shows up twice.
+      const connected = running.length ? await queue.getWorkersCount().catch(() => 0) : 0;
+      const slots = connected > 0 ? Math.min(running.length, connected) : running.length;
+      const t = o.timeLeft && slots ? o.timeLeft(slots) : null;
+      const eta = t && !t.unknown ? `time left about ${fmtDuration(t.seconds)} (measured epoch times, ${slots} at a time)`
         : t && t.seconds > 0 ? `time left at least ${fmtDuration(t.seconds)} (${t.unknown} cell(s) not measured yet)`
-          : `ETA ${durations.length ? fmtDuration(mean * remaining / Math.max(1, running.length)) : 'after the first cell'}`;
+          : `ETA ${durations.length ? fmtDuration(mean * remaining / Math.max(1, slots)) : 'after the first cell'}`;
       const head = `[bench] ${nDone}/${o.cells.length} done, ${running.length} running, ${waiting} waiting${retrying ? ` (${retrying} to retry)` : ''}, ${nFailed} failed; elapsed ${fmtDuration((Date.now() - t0) / 1000)}, ${eta}`;
       const lines = running.map(({ id, p }) => `  ${id}: ${p?.worker ?? 'starting'}${p?.waitingForLease ? ` waiting for the lease of ${p.waitingForLease}` : ''}` +
         `${p?.epoch != null ? ` epoch ${p.epoch}${p.epochs ? `/${p.epochs}` : ''}` : ''}${p?.loss != null ? ` loss ${p.loss.toFixed(4)}` : ''}`);
