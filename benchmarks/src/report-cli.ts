@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { defaultDirs } from './args.ts';
 import { PROFILES, type ProfileName } from './experiment.ts';
 import { createExperimentRegistry } from './experiments/index.ts';
+import { ReferenceFileError } from './report-reference.ts';
 import { generateReport } from './report.ts';
 
 const cmd = createCommand({ name: 'pnpm --filter @asam/benchmarks report --', description: 'Regenerates the report of a sweep from its run folders (nothing is trained).' });
@@ -25,7 +26,13 @@ void runCli(async () => {
     : registry.forProfile(profile);
   const runsDir = f.out ?? defaultDirs(profile, process.env).runsDir;
   const outDir = f.report ?? path.join(runsDir, 'report');
-  const r = generateReport({ experiments: exps, profile, runsDir, outDir });
+  let r;
+  try {
+    r = generateReport({ experiments: exps, profile, runsDir, outDir });
+  } catch (e) {
+    if (e instanceof ReferenceFileError) throw new UsageError(e.message);
+    throw e;
+  }
   const done = r.cells.filter((c) => c.status === 'completed').length;
   const diverged = r.cells.filter((c) => c.status === 'diverged').length;
   console.log(`[report] ${path.join(outDir, 'report.md')}: ${done}/${r.cells.length} cells completed${diverged ? `, ${diverged} diverged` : ''}, ${r.files.length} files written`);

@@ -11,6 +11,7 @@ import { envRecords, machineLabel } from './env-info.ts';
 import { expandGrid, type Cell, type ExperimentDef, type OptimizerName, type ProfileName } from './experiment.ts';
 import { readJsonIfExists, toCsv, writeFileAtomic, writeJsonAtomic } from './fs-util.ts';
 import { readOutcome, type CellOutcome } from './outcome.ts';
+import { REFERENCE_DIR, REFERENCE_EXPERIMENT, readReferenceRuns, referenceSection } from './report-reference.ts';
 import { convergence, mdTable, trainingSection, type ClaimRow, type GroupRow, type Section } from './report-training.ts';
 import { formatHours } from './estimate.ts';
 import { cellDir, isFinishedStatus } from './runner.ts';
@@ -360,10 +361,12 @@ export function generateReport(o: ReportOptions): ReportResult {
   const shas = new Set<string>();
   /** machine label → number of cells that ran on it (in whole or in part) */
   const machines = new Map<string, number>();
+  const read = new Map<string, { def: ExperimentDef; cells: Cell[]; outcomes: CellOutcome[] }>();
   for (const def of o.experiments) {
     if (!def.profiles[o.profile]) continue;
     const cells = expandGrid(def, o.profile);
     const outcomes = cells.map((c) => readOutcome(def.task, cellDir(o.runsDir, c)));
+    read.set(def.id, { def, cells, outcomes });
     cells.forEach((c, i) => {
       const oc = outcomes[i]!;
       cellsOut.push({ experiment: def.id, cell: c.id, status: oc.status, error: oc.error, wallS: oc.wallS });
@@ -398,6 +401,17 @@ export function generateReport(o: ReportOptions): ReportResult {
     sections.push(`${head}${status}\n${sec.md(`${def.id}/`)}`);
     groups.push(...sec.groups);
     claims.push(...sec.claims);
+  }
+  // Independent PyTorch runs of the clean recipe, committed beside a published report.
+  const refRuns = readReferenceRuns(path.join(o.outDir, REFERENCE_DIR));
+  const refExp = read.get(REFERENCE_EXPERIMENT);
+  if (refRuns.length && refExp) {
+    const sec = referenceSection(refRuns, refExp.def, refExp.cells, refExp.outcomes);
+    for (const [name, svg] of sec.files) {
+      writeFileAtomic(path.join(o.outDir, REFERENCE_DIR, name), svg);
+      files.push(path.join(o.outDir, REFERENCE_DIR, name));
+    }
+    sections.push(`## Independent PyTorch run of the clean recipe (\`${REFERENCE_DIR}\`)\n\n${sec.md(`${REFERENCE_DIR}/`)}`);
   }
   const completed = cellsOut.filter((c) => c.status === 'completed').length;
   const diverged = cellsOut.filter((c) => c.status === 'diverged').length;

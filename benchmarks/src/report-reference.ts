@@ -1,0 +1,124 @@
+/**
+ * The independent PyTorch runs of the clean CIFAR-10 recipe (`scripts/torch_cifar_reference.py`, format
+ * `asam-torch-reference/1`), set beside our runs of the same experiment (`cifar10_resnet20`): best test accuracy,
+ * train accuracy at the midpoint and at the end, and the learning curves of both implementations.
+ *
+ * The reference results are committed inputs of a published report: `<outDir>/torch-reference/*.json`. The data
+ * order and initialization of a torch seed are not ours, so the comparison is of levels and spreads, not of pairs.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Cell, ExperimentDef } from './experiment.ts';
+import type { CellOutcome } from './outcome.ts';
+import { mdTable, type Section } from './report-training.ts';
+import { fmtMeanStd } from './stats.ts';
+import { colorFor, lineChart, type LineSeries } from './svg.ts';
+
+export const REFERENCE_DIR = 'torch-reference';
+/** The experiment whose recipe the reference script reproduces. */
+export const REFERENCE_EXPERIMENT = 'cifar10_resnet20';
+const FORMAT = 'asam-torch-reference/1';
+const LABEL: Record<string, string> = { sgd: 'SGD', sam: 'SAM', asam: 'ASAM' };
+
+export interface ReferenceEpoch { epoch: number; train_loss: number; train_acc: number; test_loss: number; test_acc: number; seconds: number }
+
+export interface ReferenceRun {
+  file: string;
+  method: 'sgd' | 'sam' | 'asam';
+  rho: number | null;
+  seed: number;
+  epochs: number;
+  best: { test_acc: number; epoch: number };
+  wallSeconds: number;
+  torch: string;
+  threads: number;
+  history: ReferenceEpoch[];
+}
+
+/** A reference file that is not a finished run of the script's format: names the file and what is wrong. */
+export class ReferenceFileError extends Error {}
+
+/** Reads every `*.json` in `dir` (none when the folder is absent), sorted by method then seed. */
+export function readReferenceRuns(dir: string): ReferenceRun[] {
+  if (!fs.existsSync(dir)) return [];
+  const runs = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => {
+    const file = path.join(dir, f);
+    let raw: Record<string, unknown>;
+    try { raw = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>; } catch (e) {
+      throw new ReferenceFileError(`${file}: not JSON (${(e as Error).message}); rerun scripts/torch_cifar_reference.py for it or remove it`);
+    }
+    const bad = (what: string) => new ReferenceFileError(`${file}: ${what}; expected a finished run of scripts/torch_cifar_reference.py (format ${FORMAT})`);
+    if (raw.format !== FORMAT) throw bad(`format ${JSON.stringify(raw.format)}`);
+    const method = raw.method as ReferenceRun['method'];
+    if (!(method in LABEL)) throw bad(`method ${JSON.stringify(raw.method)}`);
+    const history = raw.history as ReferenceEpoch[] | undefined;
+    if (!Array.isArray(history) || history.length !== raw.epochs || history.some((h, i) => h.epoch !== i + 1 || !Number.isFinite(h.train_acc) || !Number.isFinite(h.test_acc))) {
+      throw bad(`history does not hold epochs 1..${String(raw.epochs)} with finite accuracies`);
+    }
+    return { file: f, method, rho: (raw.rho as number | null) ?? null, seed: raw.seed as number, epochs: raw.epochs as number, best: raw.best as ReferenceRun['best'],
+      wallSeconds: raw.wallSeconds as number, torch: String(raw.torch), threads: raw.threads as number, history };
+  });
+  const order = Object.keys(LABEL);
+  return runs.sort((a, b) => order.indexOf(a.method) - order.indexOf(b.method) || a.seed - b.seed);
+}
+
+function meanCurve(curves: number[][]): number[] {
+  const n = Math.min(...curves.map((c) => c.length));
+  return Array.from({ length: n }, (_, i) => curves.reduce((a, c) => a + c[i]!, 0) / curves.length);
+}
+
+/**
+ * The section: per method, ours (completed seeds) and PyTorch's best test accuracy (mean ± std; min–max), train
+ * accuracy at the schedule's midpoint and at the end, and whether each torch value lies within our seeds' range;
+ * learning curves (train and test accuracy per epoch, ours as the mean over seeds, PyTorch per seed).
+ */
+export function referenceSection(runs: ReferenceRun[], def: ExperimentDef, cells: Cell[], outcomes: CellOutcome[]): Section {
+  const methods = Object.keys(LABEL).filter((m) => runs.some((r) => r.method === m));
+  const ours = (m: string) => cells.map((c, i) => ({ c, o: outcomes[i]! })).filter(({ c, o }) => c.optimizer === m && o.status === 'completed' && o.best !== null);
+  const pct = (xs: number[]) => fmtMeanStd(xs, 2, 100);
+  const range = (xs: number[]) => (xs.length > 1 ? ` (${(Math.min(...xs) * 100).toFixed(2)}–${(Math.max(...xs) * 100).toFixed(2)})` : '');
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  const series = (column: 'train_acc' | 'test_acc'): LineSeries[] => methods.flatMap((m, k) => {
+    const mine = ours(m).map(({ o }) => o.columns[column] ?? []).filter((c) => c.length);
+    const color = colorFor(m, k);
+    return [
+      ...(mine.length ? [{ name: `${LABEL[m]} ours (mean of ${mine.length})`, x: meanCurve(mine).map((_, i) => i + 1), y: meanCurve(mine).map((v) => v * 100), color, width: 2.4, marker: 'circle' as const, markerEvery: 10 }] : []),
+      ...runs.filter((r) => r.method === m).map((r, j) => ({ name: `${LABEL[m]} PyTorch seed ${r.seed}`, x: r.history.map((h) => h.epoch), y: r.history.map((h) => h[column] * 100), color, width: 1.4, dashed: true, marker: 'square' as const, markerEvery: 10, hideInLegend: j > 0 })),
+    ];
+  });
+  for (const m of methods) {
+    const mine = ours(m);
+    const ref = runs.filter((r) => r.method === m);
+    const epochs = ref[0]!.epochs;
+    const mid = Math.floor(epochs / 2);
+    const ourBest = mine.map(({ o }) => o.best!);
+    const refBest = ref.map((r) => r.best.test_acc);
+    const ourAt = (e: number) => mine.map(({ o }) => o.columns.train_acc?.[e - 1]).filter((v): v is number => v !== undefined);
+    const refAt = (e: number) => ref.map((r) => r.history[e - 1]!.train_acc);
+    const lo = Math.min(...ourBest);
+    const hi = Math.max(...ourBest);
+    const inside = refBest.filter((v) => v >= lo && v <= hi).length;
+    rows.push([LABEL[m]!, ref[0]!.rho === null ? '–' : String(ref[0]!.rho),
+      `${pct(ourBest)}${range(ourBest)}`, `${pct(refBest)}${range(refBest)}`, `${mine.length} / ${ref.length}`,
+      `${pct(ourAt(mid))} / ${pct(refAt(mid))}`, `${pct(ourAt(epochs))} / ${pct(refAt(epochs))}`]);
+    if (mine.length > 1) {
+      notes.push(`${LABEL[m]}: ${inside} of ${ref.length} PyTorch run(s) within the range of our ${mine.length} seeds (${(lo * 100).toFixed(2)}–${(hi * 100).toFixed(2)} %)` +
+        (inside < ref.length ? `; the others are ${refBest.filter((v) => v < lo || v > hi).map((v) => `${((v - (v < lo ? lo : hi)) * 100).toFixed(2)} points ${v < lo ? 'below' : 'above'} it`).join(', ')}` : '') + '.');
+    }
+  }
+  const files: Array<[string, string]> = [
+    ['torch-reference-train-acc.svg', lineChart({ title: `${def.title}: train accuracy per epoch, ours (solid, mean over seeds) vs PyTorch (dashed)`, xLabel: 'epoch', yLabel: 'train accuracy (%)', series: series('train_acc'), yFromZero: true })],
+    ['torch-reference-test-acc.svg', lineChart({ title: `${def.title}: test accuracy per epoch, ours (solid, mean over seeds) vs PyTorch (dashed)`, xLabel: 'epoch', yLabel: 'test accuracy (%)', series: series('test_acc'), yFromZero: true })],
+  ];
+  const versions = [...new Set(runs.map((r) => `torch ${r.torch}, ${r.threads} thread(s)`))].join('; ');
+  const hours = runs.reduce((a, r) => a + r.wallSeconds, 0) / 3600;
+  const md = (p: string) => [
+    `The clean recipe of \`${def.id}\` trained a second time by an independent PyTorch implementation (\`benchmarks/scripts/torch_cifar_reference.py\`: the same data, model, loss, schedule and SAM / ASAM rule, written from the papers; ${versions}; ${hours.toFixed(1)} h in all). ` +
+    'A PyTorch seed draws its own initialization and data order, so compare levels and spreads, not pairs. Train accuracy is that of the clean pass on the augmented batches, as both trainers log it.', '',
+    mdTable(['method', 'ρ', 'best test acc (%), ours', 'best test acc (%), PyTorch', 'seeds (ours / PyTorch)', `train acc at epoch ${Math.floor(runs[0]!.epochs / 2)} (%), ours / PyTorch`, `final train acc (%), ours / PyTorch`], rows), '',
+    ...notes.map((n) => `- ${n}`), ...(notes.length ? [''] : []),
+    ...files.map(([f]) => `![${f}](${p}${f})`), '',
+  ].join('\n');
+  return { md, files, groups: [], claims: [] };
+}

@@ -1,0 +1,78 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkReport } from '../src/check.ts';
+import { defineExperiment, expandGrid } from '../src/experiment.ts';
+import { generateReport } from '../src/report.ts';
+import { ReferenceFileError, readReferenceRuns } from '../src/report-reference.ts';
+import { cellDir } from '../src/runner.ts';
+
+// Our runs and the PyTorch reference runs are fabricated here, with numbers chosen so each figure can be checked by hand.
+const exp = defineExperiment({
+  id: 'cifar10_resnet20', title: 'Fabricated clean CIFAR', task: 'vision', description: 'fabricated runs',
+  base: { model: 'resnet20' }, grid: { optimizer: ['sgd', 'asam'], rho: { asam: [0.5] }, seed: [0, 1, 2] }, profiles: { cpu: {} },
+});
+const EPOCHS = 4;
+/** best test accuracy of our seeds 0..2 */
+const OURS: Record<string, number[]> = { sgd: [0.70, 0.72, 0.74], asam: [0.75, 0.76, 0.78] };
+/** train accuracy per epoch (ours: every seed the same curve) */
+const TRAIN: Record<string, number[]> = { sgd: [0.5, 0.8, 0.95, 1.0], asam: [0.4, 0.7, 0.9, 0.99] };
+
+function fabricate(root: string, reference: Array<{ method: string; seed: number; best: number; train: number[] }>): { runs: string; out: string } {
+  const runs = path.join(root, 'runs');
+  const out = path.join(root, 'results');
+  for (const c of expandGrid(exp, 'cpu')) {
+    const d = cellDir(runs, c);
+    fs.mkdirSync(d, { recursive: true });
+    const best = OURS[c.optimizer!]![c.seed]!;
+    fs.writeFileSync(path.join(d, 'result.json'), JSON.stringify({ format: 'asam-run/1', status: 'completed', best: { metric: 'test_acc', value: best, epoch: EPOCHS }, final: { metric: 'test_acc', value: best } }));
+    const rows = TRAIN[c.optimizer!]!.map((t, e) => `${e + 1},0.1,1,${t},1,${e + 1 === EPOCHS ? best : best - 0.1}`);
+    fs.writeFileSync(path.join(d, 'metrics.csv'), `epoch,lr,train_loss,train_acc,test_loss,test_acc\n${rows.join('\n')}\n`);
+  }
+  fs.mkdirSync(path.join(out, 'torch-reference'), { recursive: true });
+  for (const r of reference) {
+    const history = r.train.map((t, e) => ({ epoch: e + 1, train_loss: 1, train_acc: t, test_loss: 1, test_acc: e + 1 === EPOCHS ? r.best : r.best - 0.1, seconds: 900 }));
+    fs.writeFileSync(path.join(out, 'torch-reference', `${r.method}-seed${r.seed}.json`), JSON.stringify({
+      format: 'asam-torch-reference/1', method: r.method, rho: r.method === 'sgd' ? null : 0.5, seed: r.seed, epochs: EPOCHS,
+      best: { test_acc: r.best, epoch: EPOCHS }, final: history.at(-1), wallSeconds: 3600, torch: '1.13.0', threads: 1, history,
+    }));
+  }
+  return { runs, out };
+}
+
+describe('PyTorch reference section', () => {
+  it('sets each PyTorch run beside our seeds: best accuracy, train accuracy at the midpoint and the end, within-range notes, curves', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-ref-'));
+    const { runs, out } = fabricate(root, [
+      { method: 'sgd', seed: 0, best: 0.73, train: [0.6, 0.9, 0.97, 1.0] },
+      { method: 'asam', seed: 0, best: 0.80, train: [0.3, 0.6, 0.85, 0.98] },
+    ]);
+    generateReport({ experiments: [exp], profile: 'cpu', runsDir: runs, outDir: out });
+    const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+    expect(md).toContain('## Independent PyTorch run of the clean recipe (`torch-reference`)');
+    expect(md).toContain('torch 1.13.0, 1 thread(s); 2.0 h in all');
+    // ours: mean ± sample std (min–max) over 3 seeds; torch: one seed. Midpoint = epoch 2.
+    expect(md).toContain('| SGD | – | 72.00 ± 2.00 (70.00–74.00) | 73.00 | 3 / 1 | 80.00 ± 0.00 / 90.00 | 100.00 ± 0.00 / 100.00 |');
+    expect(md).toContain('| ASAM | 0.5 | 76.33 ± 1.53 (75.00–78.00) | 80.00 | 3 / 1 | 70.00 ± 0.00 / 60.00 | 99.00 ± 0.00 / 98.00 |');
+    expect(md).toContain('- SGD: 1 of 1 PyTorch run(s) within the range of our 3 seeds (70.00–74.00 %).');
+    expect(md).toContain('- ASAM: 0 of 1 PyTorch run(s) within the range of our 3 seeds (75.00–78.00 %); the others are 2.00 points above it.');
+    for (const f of ['torch-reference-train-acc.svg', 'torch-reference-test-acc.svg']) {
+      expect(md).toContain(`![${f}](torch-reference/${f})`);
+      expect(fs.readFileSync(path.join(out, 'torch-reference', f), 'utf8')).toMatch(/<path d="M/);
+    }
+    expect(checkReport(out).problems).toEqual([]);
+  });
+
+  it('leaves the section out without reference files, and names a broken one', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-ref-'));
+    const { runs, out } = fabricate(root, []);
+    generateReport({ experiments: [exp], profile: 'cpu', runsDir: runs, outDir: out });
+    expect(fs.readFileSync(path.join(out, 'report.md'), 'utf8')).not.toContain('PyTorch');
+    const bad = path.join(out, 'torch-reference', 'sam-seed0.json');
+    fs.writeFileSync(bad, JSON.stringify({ format: 'asam-torch-reference/1', method: 'sam', epochs: 4, history: [] }));
+    expect(() => readReferenceRuns(path.dirname(bad))).toThrow(ReferenceFileError);
+    expect(() => generateReport({ experiments: [exp], profile: 'cpu', runsDir: runs, outDir: out }))
+      .toThrow(`${bad}: history does not hold epochs 1..4 with finite accuracies; expected a finished run of scripts/torch_cifar_reference.py (format asam-torch-reference/1)`);
+  });
+});
