@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expandGrid, type Cell, type ExperimentDef, type ProfileName } from './experiment.ts';
 import { readJsonIfExists } from './fs-util.ts';
+import { REFERENCE_DIR } from './report-reference.ts';
 import { generateReport, type ReportResult } from './report.ts';
 import { cellDir, isFinishedStatus } from './runner.ts';
 
@@ -115,11 +116,12 @@ export function publishResults(o: PublishOptions): PublishResult {
     copyCell(src, dst, !finished(src));
     copied++;
   }
-  // A publication is the whole report folder: drop folders of experiments the profile no longer has.
+  // A publication is the whole report folder: drop folders of experiments the profile no longer has (the
+  // committed PyTorch reference runs are an input of the report, not an experiment: they stay).
   const ids = new Set(o.experiments.map((e) => e.id));
   for (const f of fs.existsSync(o.resultsDir) ? fs.readdirSync(o.resultsDir) : []) {
     const p = path.join(o.resultsDir, f);
-    if (f !== 'runs' && fs.statSync(p).isDirectory() && !ids.has(f)) fs.rmSync(p, { recursive: true });
+    if (f !== 'runs' && f !== REFERENCE_DIR && fs.statSync(p).isDirectory() && !ids.has(f)) fs.rmSync(p, { recursive: true });
   }
   for (const f of fs.existsSync(to) ? fs.readdirSync(to) : []) {
     if (!ids.has(f)) fs.rmSync(path.join(to, f), { recursive: true });

@@ -47,6 +47,7 @@ describe('publishResults / restoreFromCommitted', () => {
     fabricate(runs, ['sgd-seed0']);
     const resultsDir = path.join(root, 'results');
     fs.mkdirSync(path.join(resultsDir, 'old_experiment'), { recursive: true });
+    fs.mkdirSync(path.join(resultsDir, 'torch-reference'), { recursive: true });
     const p = publishResults({ experiments: [exp], profile: 'cpu', runsDir: runs, resultsDir, partial: true });
     expect([p.copied, p.kept, p.finished, p.total]).toEqual([2, 0, 1, 2]);
     const pub = committedRunsDir(resultsDir);
@@ -57,6 +58,7 @@ describe('publishResults / restoreFromCommitted', () => {
     expect(log[0]).toContain('600 earlier lines');
     expect(log.at(-1)).toBe('line 999');
     expect(fs.existsSync(path.join(resultsDir, 'old_experiment'))).toBe(false);
+    expect(fs.existsSync(path.join(resultsDir, 'torch-reference')), 'committed reference runs are kept').toBe(true);
     const md = fs.readFileSync(path.join(resultsDir, 'report.md'), 'utf8');
     expect(md).toContain('Partial publication: 1 of 2 cells finished');
     expect(md).toContain('from the run folders in `runs`');
