@@ -108,8 +108,8 @@ export function publishResults(o: PublishOptions): PublishResult {
   for (const c of cells) {
     const src = cellDir(o.runsDir, c);
     const dst = cellDir(to, c);
-    if (!fs.existsSync(path.join(src, 'cell.json'))) continue;
     if (finished(dst)) { kept++; continue; }
+    if (!fs.existsSync(path.join(src, 'cell.json'))) continue;
     // An unfinished cell is worth publishing only with a checkpoint to resume from; one that has just started has
     // none yet (the report counts it as not run, and the next sweep starts it from the beginning).
     if (!finished(src) && !fs.existsSync(path.join(src, 'checkpoint.bin'))) continue;

@@ -89,6 +89,11 @@ describe('publishResults / restoreFromCommitted', () => {
     const p = publishResults({ experiments: [exp], profile: 'cpu', runsDir: other, resultsDir, partial: false });
     expect(p.kept).toBe(2);
     expect(JSON.parse(fs.readFileSync(path.join(committedRunsDir(resultsDir), 'fab_pub/sgd-seed0/result.json'), 'utf8')).bestTestAcc).toBe(0.5);
+    // Republishing from an empty working folder (a new machine) only regenerates the report, and counts the committed cells.
+    const empty = path.join(root, 'empty');
+    fs.mkdirSync(empty);
+    const again = publishResults({ experiments: [exp], profile: 'cpu', runsDir: empty, resultsDir, partial: false });
+    expect([again.copied, again.kept, again.finished, again.total]).toEqual([0, 2, 2, 2]);
     // A fresh working folder gets the committed cells back.
     const fresh = path.join(root, 'fresh');
     expect(restoreFromCommitted(expandGrid(exp, 'cpu'), fresh, resultsDir)).toEqual({ finished: 2, resumable: 0 });
