@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine (Node 20 + npm present) for this repository:
-# pnpm (pinned), the SentencePiece trainer (Debian package, used by @asam/nmt), and all npm dependencies.
+# pnpm (pinned), the SentencePiece trainer (Debian package, used by @asam/nmt), all npm dependencies, and the
+# native kernels of @asam/engine (g++ + Debian's libdnnl-dev).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want=$(node -p "require('./package.json').packageManager.split('@')[1]")
@@ -39,4 +40,14 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null \
     || echo "[setup] note: chromium not installed; the browser example's end-to-end test will be skipped"
 fi
+if ! command -v g++ >/dev/null 2>&1 || [ ! -f /usr/include/oneapi/dnnl/dnnl.hpp ]; then
+  # The native kernel tier of @asam/engine (oneDNN convolutions and matrix products in place on the wasm heap).
+  echo "[setup] installing g++ + libdnnl-dev (oneDNN: the engine's native kernels)"
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq >/dev/null 2>&1 || true
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends g++ libdnnl-dev >/dev/null \
+    || echo "[setup] note: g++/libdnnl-dev not installed; training uses the WebAssembly-SIMD kernels"
+fi
 pnpm install --frozen-lockfile
+# Never from an install hook: a failed build leaves the SIMD kernels in place and says why.
+node packages/engine/scripts/build-native.mjs

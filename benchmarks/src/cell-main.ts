@@ -8,7 +8,7 @@
  */
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { isUserError, oneLine } from '@asam/cli';
+import { isUserError, nativeKernelsFrom, oneLine } from '@asam/cli';
 import { collectEnv, envWithHistory } from './env-info.ts';
 import { readJsonIfExists, writeJsonAtomic } from './fs-util.ts';
 import type { BackendReport, TaskModule } from './tasks/types.ts';
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
       backend = { backend: 'none', requested: 'none', reason: 'the task creates no tensors' };
     } else {
       const { initEngine } = await import('@asam/engine');
-      backend = (await initEngine({ backend: backendName as never })) as unknown as BackendReport;
+      backend = (await initEngine({ backend: backendName as never, nativeKernels: nativeKernelsFrom(undefined, process.env) })) as unknown as BackendReport;
     }
     const mod = (await import(pathToFileURL(modPath).href)) as TaskModule;
     if (typeof mod.run !== 'function') throw new Error(`task module ${modPath} has no run(ctx) export`);

@@ -4,7 +4,7 @@
  * under `benchmarks/results/<profile>` change only with `--publish`. Exit status 1 when a cell failed, 2 for a
  * user error (bad flag, missing data).
  */
-import { addOption, addSharedOptions, backendFrom, createCommand, parseCommand, runCli, UsageError } from '@asam/cli';
+import { addOption, addSharedOptions, backendFrom, createCommand, nativeKernelsFrom, parseCommand, runCli, UsageError } from '@asam/cli';
 import { resolveDataDir } from '@asam/data';
 import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -29,7 +29,7 @@ async function defaultProfile(backend: string): Promise<{ profile: ProfileName; 
   }
   // Probe the backend in this process (no tensors are created here); GPU backends get the paper profile.
   const { initEngine } = await import('@asam/engine');
-  const info = await initEngine({ backend: backend as never });
+  const info = await initEngine({ backend: backend as never, nativeKernels: nativeKernelsFrom(undefined, process.env) });
   const gpu = info.backend === 'webgpu' || (info.backend === 'tensorflow' && info.attempts.some((a) => a.name === 'tensorflow-gpu' && a.ok));
   return gpu ? { profile: 'paper', why: `GPU backend ${info.backend} available` }
     : { profile: 'quick', why: `no GPU backend (${info.backend}); the CPU-scale reproduction is --profile cpu (hours), its committed results are in benchmarks/results/cpu` };
@@ -63,11 +63,13 @@ function command() {
 async function main(): Promise<number> {
   const { cmd, registry } = command();
   const f = parseCommand<{
-    profile?: ProfileName; experiment?: string; only?: string; out?: string; report?: string; dataDir?: string; backend?: string; jobs?: number;
+    profile?: ProfileName; experiment?: string; only?: string; out?: string; report?: string; dataDir?: string; backend?: string; nativeKernels?: string; jobs?: number;
     list?: boolean; skipReport?: boolean; fresh?: boolean; publish?: boolean; partial?: boolean; quiet?: boolean; queue?: string;
   }>(cmd, process.argv.slice(2));
   if (f.partial && !f.publish) throw new UsageError('--partial only applies with --publish');
   const backend = backendFrom(f.backend, process.env);
+  // Cells (child processes, queue workers' children) read the switch from the environment they inherit.
+  process.env.ASAM_NATIVE_KERNELS = nativeKernelsFrom(f.nativeKernels, process.env) ? 'on' : 'off';
   const { profile, why } = f.profile ? { profile: f.profile, why: 'from --profile' } : await defaultProfile(backend);
   const dirs = defaultDirs(profile, process.env);
   const runsDir = f.out ?? dirs.runsDir;

@@ -4,7 +4,7 @@
  * the registry ones the trainers run (@asam/vision `buildModel`, @asam/nmt `Transformer`) at their tiny test sizes;
  * the per-kernel checks stay in packages/engine.
  */
-import { initEngine } from '@asam/engine';
+import { initEngine, loadNativeKernels } from '@asam/engine';
 import { randomArray, relErr } from '@asam/engine/testing';
 import { collate, getPreset, meanLabelSmoothedLoss, Transformer, type TransformerArch } from '@asam/nmt';
 import { buildModel } from '@asam/vision';
@@ -13,6 +13,12 @@ import { describe, expect, it } from 'vitest';
 import { randomPairs } from '../src/engine-bench/workloads.ts';
 
 type Backend = 'cpu' | 'wasm';
+/** The two tiers of the wasm training kernels: WebAssembly SIMD everywhere, native oneDNN where the addon is built. */
+const NATIVE = loadNativeKernels().status;
+const TIERS = [
+  { tier: 'SIMD', native: false, skip: false },
+  { tier: `native (${NATIVE.loaded ? `oneDNN ${NATIVE.onednn ?? ''}` : `skipped: ${NATIVE.reason ?? ''}`})`, native: true, skip: !NATIVE.loaded },
+];
 const maxAbs = (a: Float32Array): number => a.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
 interface Grads { loss: number; grads: Float32Array[]; names: string[] }
 
@@ -29,8 +35,8 @@ function classifierLoss(built: ReturnType<typeof buildModel>, x: tf.Tensor4D, la
  */
 const CONV = { id: 'resnet10_tiny', batch: 4, shape: [32, 32, 3] as [number, number, number], classes: 5 };
 
-async function convNetGrads(backend: Backend, kernels: boolean): Promise<Grads> {
-  await initEngine({ backend, trainingKernels: kernels });
+async function convNetGrads(backend: Backend, kernels: boolean, native = false): Promise<Grads> {
+  await initEngine({ backend, trainingKernels: kernels, nativeKernels: native });
   const built = buildModel(CONV.id, { numClasses: CONV.classes, inputShape: CONV.shape, seed: 3 });
   try {
     return tf.tidy(() => {
@@ -53,8 +59,8 @@ const tokens = (seed: number) => {
   return collate(pairs, pairs.map((_, i) => i), IDS);
 };
 
-async function transformerGrads(backend: Backend, kernels: boolean): Promise<Grads> {
-  await initEngine({ backend, trainingKernels: kernels });
+async function transformerGrads(backend: Backend, kernels: boolean, native = false): Promise<Grads> {
+  await initEngine({ backend, trainingKernels: kernels, nativeKernels: native });
   const m = new Transformer({ arch: tinyArch(0), srcVocabSize: VOCAB, tgtVocabSize: VOCAB, padId: IDS.pad, seed: 5, name: 'engine_test' });
   const b = tokens(1);
   try {
@@ -69,11 +75,11 @@ async function transformerGrads(backend: Backend, kernels: boolean): Promise<Gra
   }
 }
 
-describe('full-model gradients: wasm with the training kernels vs tfjs-cpu stock', () => {
-  it(`${CONV.id} (@asam/vision)`, async () => {
+describe.each(TIERS)('full-model gradients: wasm with the $tier training kernels vs tfjs-cpu stock', ({ native, skip }) => {
+  it.skipIf(skip)(`${CONV.id} (@asam/vision)`, async () => {
     const ref = await convNetGrads('cpu', false);
     const cpu = await convNetGrads('cpu', true);
-    const wasm = await convNetGrads('wasm', true);
+    const wasm = await convNetGrads('wasm', true, native);
     expect(Math.abs(wasm.loss - ref.loss)).toBeLessThan(1e-4 * Math.abs(ref.loss));
     let worstWasm = 0;
     ref.grads.forEach((g, i) => {
@@ -84,9 +90,9 @@ describe('full-model gradients: wasm with the training kernels vs tfjs-cpu stock
     expect(worstWasm).toBeLessThan(2e-3);
   });
 
-  it('transformer_tiny (@asam/nmt: gather, masks, softmax, layer norm, tied output, label smoothing)', async () => {
+  it.skipIf(skip)('transformer_tiny (@asam/nmt: gather, masks, softmax, layer norm, tied output, label smoothing)', async () => {
     const ref = await transformerGrads('cpu', false);
-    const wasm = await transformerGrads('wasm', true);
+    const wasm = await transformerGrads('wasm', true, native);
     expect(Math.abs(wasm.loss - ref.loss)).toBeLessThan(1e-4 * Math.abs(ref.loss));
     // The key-projection bias adds q·b_k to every score of a query row, which softmax ignores: its gradient is zero
     // up to rounding (~1e-9 here), so a relative error means nothing there; both backends must give ~0 instead.
@@ -104,9 +110,9 @@ describe('full-model gradients: wasm with the training kernels vs tfjs-cpu stock
   });
 });
 
-describe('training steps on wasm hit no missing kernel and leak nothing', () => {
-  it('resnet8_tiny (@asam/vision) momentum-SGD steps: tensors and backend buffers flat', async () => {
-    await initEngine({ backend: 'wasm' });
+describe.each(TIERS)('training steps on wasm ($tier kernels) hit no missing kernel and leak nothing', ({ native, skip }) => {
+  it.skipIf(skip)('resnet8_tiny (@asam/vision) momentum-SGD steps: tensors and backend buffers flat', async () => {
+    await initEngine({ backend: 'wasm', nativeKernels: native });
     const built = buildModel('resnet8_tiny', { numClasses: 10, inputShape: [8, 8, 3], seed: 1 });
     const opt = tf.train.momentum(0.05, 0.9);
     const x = tf.tensor4d(randomArray(4 * 8 * 8 * 3, 3), [4, 8, 8, 3]);
@@ -135,8 +141,8 @@ describe('training steps on wasm hit no missing kernel and leak nothing', () => 
     }
   });
 
-  it('transformer_tiny (@asam/nmt) Adam steps with dropout: tensors and backend buffers flat', async () => {
-    await initEngine({ backend: 'wasm' });
+  it.skipIf(skip)('transformer_tiny (@asam/nmt) Adam steps with dropout: tensors and backend buffers flat', async () => {
+    await initEngine({ backend: 'wasm', nativeKernels: native });
     const m = new Transformer({ arch: tinyArch(0.1), srcVocabSize: VOCAB, tgtVocabSize: VOCAB, padId: IDS.pad, seed: 9, name: 'engine_test' });
     const opt = tf.train.adam(3e-3);
     const b = tokens(3);

@@ -179,8 +179,25 @@ export function addSharedOptions(cmd: Command, s: SharedOptionsSpec): Command {
   }
   if (s.backend) {
     addOption(cmd, { flags: '--backend <name>', choices: BACKENDS, help: 'tfjs backend; auto takes the first that loads of tensorflow-gpu, tensorflow, webgpu, wasm, cpu', defaultText: '$ASAM_BACKEND, else auto' });
+    addOption(cmd, { flags: '--native-kernels <on|off>', choices: NATIVE_SWITCH, help: 'on wasm: the native oneDNN kernels (built by scripts/setup.sh) where they load; off: WebAssembly-SIMD kernels only', defaultText: '$ASAM_NATIVE_KERNELS, else on' });
   }
   return cmd;
+}
+
+/** Values of `--native-kernels` / $ASAM_NATIVE_KERNELS. */
+export const NATIVE_SWITCH = ['on', 'off'] as const;
+
+/**
+ * Whether to use the native kernel tier: `--native-kernels`, else $ASAM_NATIVE_KERNELS (checked), else on. Programs
+ * that start child processes put the answer into the children's $ASAM_NATIVE_KERNELS.
+ */
+export function nativeKernelsFrom(flag: string | undefined, env: Record<string, string | undefined>): boolean {
+  const v = flag ?? env.ASAM_NATIVE_KERNELS;
+  if (v === undefined || v === '') return true;
+  if (!(NATIVE_SWITCH as readonly string[]).includes(v)) {
+    throw new UsageError(`ASAM_NATIVE_KERNELS=${JSON.stringify(v)} is not a switch; expected on or off`);
+  }
+  return v === 'on';
 }
 
 /** The backend to use: `--backend`, else $ASAM_BACKEND (checked), else auto. */

@@ -10,6 +10,8 @@ import { pathToFileURL } from 'node:url';
 import { setBatchNormGradient } from './batchnorm-grad.ts';
 import { setTrainingKernels } from './kernels.ts';
 import { setMeanGradient } from './mean-grad.ts';
+import { setNativeKernels } from './native-kernels.ts';
+import { loadNativeKernels, type NativeKernelOptions, type NativeStatus } from './native-loader.ts';
 
 /** Backends the chooser knows, in the order `auto` tries them. */
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -43,6 +45,11 @@ export interface EngineInfo {
   kernels: string[];
   /** Whether the wasm binary has SIMD / threads (wasm only). */
   wasm?: { simd: boolean; threads: boolean };
+  /**
+   * The native kernel tier under the wasm backend (oneDNN convolutions and matrix products in place on the wasm
+   * heap): whether it is in use and, if not, why (wasm only).
+   */
+  native?: NativeStatus;
   /** One line per backend tried, `name: ok` or `name: why not` (the same facts as `attempts`, for a log line). */
   tried: string;
 }
@@ -53,6 +60,11 @@ export interface EngineOptions {
   backend?: BackendRequest;
   /** Register the composed training kernels (default true). false restores the stock kernels. */
   trainingKernels?: boolean;
+  /**
+   * The native tier under the wasm training kernels (default true: used where the addon is built and loads; see
+   * `scripts/setup.sh`). false keeps the WebAssembly-SIMD kernels only; an object sets the addon path or threads.
+   */
+  nativeKernels?: boolean | NativeKernelOptions;
   /** Print the chosen engine (one JSON line) through this function, e.g. console.log. */
   log?: (line: string) => void;
   /**
@@ -64,6 +76,7 @@ export interface EngineOptions {
 
 let gradientsRegistered = false;
 let lastInfo: EngineInfo | undefined;
+let lastNativeKey: string | undefined;
 
 /** Registers every tfjs gradient (tfjs-core alone registers none). Idempotent. */
 export async function registerGradients(): Promise<void> {
@@ -292,8 +305,10 @@ export async function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> 
     throw new Error(`initEngine: unknown backend '${String(requested)}'; valid: auto, ${BACKEND_NAMES.join(', ')}.`);
   }
   const wantKernels = opts.trainingKernels ?? true;
+  const nativeOpts = opts.nativeKernels ?? true;
+  const nativeKey = JSON.stringify(nativeOpts);
   await registerGradients();
-  if (lastInfo !== undefined && lastInfo.requested === requested && tf.getBackend() === lastInfo.backend &&
+  if (lastInfo !== undefined && lastInfo.requested === requested && tf.getBackend() === lastInfo.backend && lastNativeKey === nativeKey &&
       lastInfo.kernels.some((k) => !k.startsWith('grad:')) === (wantKernels && hasKernels(lastInfo.backend))) {
     opts.log?.(JSON.stringify(lastInfo));
     return lastInfo;
@@ -335,11 +350,22 @@ export async function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> 
       : 'first backend that loaded')
     : 'requested explicitly';
   const info: EngineInfo = { backend, requested, reason, attempts, kernels, tried };
+  setNativeKernels(undefined);
   if (backend === 'wasm') {
     info.wasm = { simd: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') as boolean,
       threads: await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT') as boolean };
+    if (!wantKernels) {
+      info.native = { loaded: false, path: '', reason: 'training kernels off (trainingKernels: false)' };
+    } else if (nativeOpts === false) {
+      info.native = { loaded: false, path: '', reason: 'switched off (nativeKernels: false)' };
+    } else {
+      const { addon, status } = loadNativeKernels(nativeOpts === true ? {} : nativeOpts);
+      setNativeKernels(addon);
+      info.native = status;
+    }
   }
   lastInfo = info;
+  lastNativeKey = nativeKey;
   opts.log?.(JSON.stringify(info));
   return info;
 }

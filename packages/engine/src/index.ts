@@ -12,3 +12,7 @@ export { setTrainingKernels, stockKernel, describeTrainingKernels, setConvGradie
 export type { KernelBackendName, ConvGradientImpl } from './kernels.ts';
 export { setBatchNormGradient, fusedBatchNormGradConfig, factoredBatchNormGradConfig } from './batchnorm-grad.ts';
 export { setMeanGradient, meanGradConfig } from './mean-grad.ts';
+export { loadNativeKernels, DEFAULT_NATIVE_ADDON } from './native-loader.ts';
+export type { NativeStatus, NativeKernelOptions } from './native-loader.ts';
+export { setNativeKernels, nativeKernels } from './native-kernels.ts';
+export type { NativeAddon } from './native-kernels.ts';

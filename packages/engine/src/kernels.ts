@@ -14,6 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { nativeBatchMatMul, nativeConv2D, nativeConv2DBackpropFilter, nativeConv2DBackpropInput } from './native-kernels.ts';
 import { simdBatchMatMul, simdBatchNorm, simdBatchNormGradSums, simdExp, simdChannelBinary, simdChannelFill, simdConv2DStride1, simdSlice, simdConv2DBackpropFilter, simdConv2DBackpropInput, simdKernelsFor, simdReduceLeading } from './simd-kernels.ts';
 
 /** The parts of a tfjs backend the composed kernels use (present on cpu and wasm). */
@@ -133,6 +134,8 @@ function makeConv2DBackpropFilter(b: KernelBackendName): KernelFunc {
     const info = backend_util.computeConv2DInfo(
       x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
     if (b === 'wasm' && convGradientImpl === 'simd' && x.dtype === 'float32' && dy.dtype === 'float32') {
+      const native = nativeConv2DBackpropFilter(backend, x, dy, info);
+      if (native !== null) return native;
       const k = simdKernelsFor(backend);
       if (typeof k !== 'string') return simdConv2DBackpropFilter(k, backend, x, dy, info);
     }
@@ -191,6 +194,8 @@ function makeConv2DBackpropInput(b: KernelBackendName): KernelFunc {
     const fshape = filter.shape as [number, number, number, number];
     const info = backend_util.computeConv2DInfo(inputShape, fshape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
     if (b === 'wasm' && convGradientImpl === 'simd' && dy.dtype === 'float32' && filter.dtype === 'float32') {
+      const native = nativeConv2DBackpropInput(backend, dy, filter, info);
+      if (native !== null) return native;
       const k = simdKernelsFor(backend);
       if (typeof k !== 'string') return simdConv2DBackpropInput(k, backend, dy, filter, info);
     }
@@ -260,6 +265,15 @@ function makeTransposeFreeMatMul(b: KernelBackendName, kernelName: 'BatchMatMul'
     const { inputs, backend, attrs } = args;
     const be = backend as unknown as BackendLike;
     const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
+    if (b === 'wasm' && convGradientImpl === 'simd') {
+      const { activation } = attrs as { activation?: string };
+      const bias = inputs['bias'] as TensorInfo | undefined;
+      if (inputs['preluActivationWeights'] === undefined && (activation === undefined || activation === 'linear' || activation === 'relu')) {
+        const native = nativeBatchMatMul(backend, inputs['a'] as TensorInfo, inputs['b'] as TensorInfo, transposeA, transposeB,
+          bias, activation === 'relu');
+        if (native !== null) return native;
+      }
+    }
     if (b === 'wasm' && kernelName === 'BatchMatMul' && convGradientImpl === 'simd') {
       const x = inputs['a'] as TensorInfo;
       const y = inputs['b'] as TensorInfo;
@@ -550,10 +564,17 @@ function makeStride1Conv(kernelName: 'Conv2D' | 'FusedConv2D'): KernelFunc {
       dataFormat?: string; dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil'; activation?: string };
     const plain = kernelName === 'Conv2D' || (bias === undefined && preluActivationWeights === undefined &&
       (a.activation === undefined || a.activation === 'linear'));
-    if (convGradientImpl === 'simd' && plain && x.dtype === 'float32' && filter.dtype === 'float32' &&
-        (a.dataFormat === undefined || a.dataFormat === 'NHWC') && x.shape.length === 4) {
+    const nativeFusable = kernelName === 'Conv2D' || (preluActivationWeights === undefined &&
+      (a.activation === undefined || a.activation === 'linear' || a.activation === 'relu'));
+    if (convGradientImpl === 'simd' && x.dtype === 'float32' && filter.dtype === 'float32' &&
+        (a.dataFormat === undefined || a.dataFormat === 'NHWC') && x.shape.length === 4 && (plain || nativeFusable)) {
       const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number],
         filter.shape as [number, number, number, number], a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+      if (nativeFusable) {
+        const native = nativeConv2D(backend, x, filter, info, kernelName === 'Conv2D' ? undefined : bias, a.activation === 'relu');
+        if (native !== null) return native;
+      }
+      if (!plain) return run('wasm', backend as unknown as BackendLike, kernelName, inputs as Inputs, attrs);
       if (info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1) {
         const k = simdKernelsFor(backend);
         if (typeof k !== 'string') return simdConv2DStride1(k, backend, x, filter, info);
@@ -627,17 +648,17 @@ interface KernelSpec { kernelName: string; make: (b: KernelBackendName) => Kerne
 /** Which composed kernel goes on which backend, and why. */
 const SPECS: Record<KernelBackendName, KernelSpec[]> = {
   wasm: [
-    { kernelName: 'Conv2DBackpropFilter', make: makeConv2DBackpropFilter, why: 'missing on wasm; WebAssembly-SIMD kernel in place on the wasm heap (composed: dilated conv)' },
-    { kernelName: 'Conv2DBackpropInput', make: makeConv2DBackpropInput, why: 'stock wasm kernel is slow; WebAssembly-SIMD kernel in place on the wasm heap (composed: zero-insert + stride-1 conv)' },
+    { kernelName: 'Conv2DBackpropFilter', make: makeConv2DBackpropFilter, why: 'missing on wasm; native oneDNN where loaded, else a WebAssembly-SIMD kernel, in place on the wasm heap (composed: dilated conv)' },
+    { kernelName: 'Conv2DBackpropInput', make: makeConv2DBackpropInput, why: 'stock wasm kernel is slow; native oneDNN where loaded, else a WebAssembly-SIMD kernel, in place on the wasm heap (composed: zero-insert + stride-1 conv)' },
     { kernelName: 'UnsortedSegmentSum', make: makeUnsortedSegmentSum, why: 'missing on wasm; gradient of gather' },
     { kernelName: CHANNEL_BROADCAST, make: makeChannelBroadcast, why: 'gradient of a leading-axes mean in one pass (used by the Mean gradient override)' },
-    { kernelName: 'BatchMatMul', make: (b) => makeTransposeFreeMatMul(b, 'BatchMatMul'), why: 'float32: packed WebAssembly-SIMD GEMM (transposes read in place); else Transpose + plain matmul' },
-    { kernelName: '_FusedMatMul', make: (b) => makeTransposeFreeMatMul(b, '_FusedMatMul'), why: 'transpose flags done as Transpose + plain matmul' },
+    { kernelName: 'BatchMatMul', make: (b) => makeTransposeFreeMatMul(b, 'BatchMatMul'), why: 'float32: native oneDNN matmul where loaded, else the packed WebAssembly-SIMD GEMM (transposes read in place); else Transpose + plain matmul' },
+    { kernelName: '_FusedMatMul', make: (b) => makeTransposeFreeMatMul(b, '_FusedMatMul'), why: 'float32 with an [N] bias and linear/relu: native oneDNN matmul where loaded; else transpose flags done as Transpose + plain matmul' },
     { kernelName: 'Sum', make: () => makeLeadingAxesReduce('Sum'), why: 'leading-axes sum (BatchNorm) in one pass over x, no transpose' },
     { kernelName: 'Mean', make: () => makeLeadingAxesReduce('Mean'), why: 'leading-axes mean (BatchNorm moments) in one pass over x, no transpose' },
     { kernelName: 'Identity', make: () => makeAliasIdentity(), why: 'shares the buffer instead of copying (tensors saved for backward)' },
-    { kernelName: 'Conv2D', make: () => makeStride1Conv('Conv2D'), why: 'stride-1 convolutions by the WebAssembly-SIMD kernel (others: XNNPACK)' },
-    { kernelName: 'FusedConv2D', make: () => makeStride1Conv('FusedConv2D'), why: 'stride-1 convolutions without bias/activation by the WebAssembly-SIMD kernel (others: XNNPACK)' },
+    { kernelName: 'Conv2D', make: () => makeStride1Conv('Conv2D'), why: 'native oneDNN convolutions where loaded; else stride-1 convolutions by the WebAssembly-SIMD kernel (others: XNNPACK)' },
+    { kernelName: 'FusedConv2D', make: () => makeStride1Conv('FusedConv2D'), why: 'native oneDNN (bias, relu fused) where loaded; else stride-1 convolutions without bias/activation by the WebAssembly-SIMD kernel (others: XNNPACK)' },
     { kernelName: BATCH_NORM_GRAD_SUMS, make: () => makeBatchNormGradSums(), why: 'Σ dy and Σ (x − μ)·dy of the BatchNorm gradient in one pass (used by the factored gradient)' },
     { kernelName: 'Exp', make: () => makeSimdExp(), why: 'float32 exp by a WebAssembly-SIMD polynomial (softmax over the vocabulary)' },
     { kernelName: 'Slice', make: () => makeSlice(), why: 'rank ≤ 4 slices as contiguous memory copies (gradients of padding)' },

@@ -19,7 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   UsageError, addOption, firstMissingFolder, addSharedOptions, createCommand, givenFlags, invocationDir, parseCommand, prepareRunFolder,
-  requireOption, resolveUserPath, runCli, runInFolder,
+  nativeKernelsFrom, requireOption, resolveUserPath, runCli, runInFolder,
 } from '@asam/cli';
 import type { Method } from '@asam/core';
 import { resolveDataDir } from '@asam/data';
@@ -168,7 +168,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   return runInFolder({
     tag: '[nmt]', out, mode, created, runFiles: NMT_RUN_FILES, backendFlag: o.backend as string | undefined, env, argv, cwd: base,
     programFile: import.meta.url, extra: { dataDir: config.dataDir, cacheDir: config.cacheDir },
-    initEngine: (backend) => initEngine({ backend: backend as BackendRequest }),
+    initEngine: (backend) => initEngine({ backend: backend as BackendRequest, nativeKernels: nativeKernelsFrom(o.nativeKernels as string | undefined, env) }),
   }, async (engine) => {
     process.stdout.write(`[nmt] ${mode === 'resume' ? 'resuming' : 'new run'}: ${config.corpus} from ${config.dataDir}; preset ${config.preset}; ` +
       `optimizer ${config.optimizer.method === 'none' ? 'sgd (Adam alone)' : `Adam+${config.optimizer.method.toUpperCase()}`} rho ${config.optimizer.rho}; out ${out}\n`);

@@ -13,7 +13,7 @@
  */
 import {
   UsageError, addOption, firstMissingFolder, addSharedOptions, createCommand, givenFlags, invocationDir, parseCommand, prepareRunFolder,
-  readRunEnv, requireOption, resolveUserPath, runCli, runInFolder, type OptionSpec,
+  nativeKernelsFrom, readRunEnv, requireOption, resolveUserPath, runCli, runInFolder, type OptionSpec,
 } from '@asam/cli';
 import { initEngine, type BackendRequest } from '@asam/engine';
 import { resolveDataDir } from '@asam/data';
@@ -153,7 +153,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
 
   return runInFolder({
     tag: '[vision]', out, mode, created, runFiles: VISION_RUN_FILES, backendFlag: o.backend as string | undefined, env, argv, cwd: base,
-    programFile: import.meta.url, extra: { dataDir: root }, initEngine: (backend) => initEngine({ backend: backend as BackendRequest }),
+    programFile: import.meta.url, extra: { dataDir: root }, initEngine: (backend) => initEngine({ backend: backend as BackendRequest, nativeKernels: nativeKernelsFrom(o.nativeKernels as string | undefined, env) }),
   }, async (engine) => {
     process.stdout.write(`[vision] ${mode === 'resume' ? 'resuming' : 'new run'}: data ${root}; model ${cfg.model}; ` +
       `optimizer ${cfg.optimizer.method === 'none' ? 'sgd' : cfg.optimizer.method} rho ${cfg.optimizer.rho}; out ${out}\n`);

@@ -9,8 +9,8 @@ import type { Transferring } from './worker-pool.ts';
 
 async function handle(type: string, payload: unknown): Promise<{ result: unknown; transfer?: ArrayBuffer[] }> {
   if (type === '__init') {
-    const p = payload as { module: string; options: unknown; backend: 'wasm' | 'cpu' };
-    await initEngine({ backend: p.backend });
+    const p = payload as { module: string; options: unknown; backend: 'wasm' | 'cpu'; nativeKernels: boolean };
+    await initEngine({ backend: p.backend, nativeKernels: p.nativeKernels });
     const mod = (await import(p.module)) as { createHandlers?: (o: unknown) => Record<string, Handler> | Promise<Record<string, Handler>> };
     if (typeof mod.createHandlers !== 'function') throw new Error(`worker module ${p.module} does not export createHandlers(options)`);
     handlers = await mod.createHandlers(p.options);

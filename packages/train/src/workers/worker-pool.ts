@@ -10,6 +10,7 @@
  * (structured clone); return `transferring(result, buffers)` to move buffers instead of copying them. Errors thrown by a handler reject the caller's promise with the message.
  */
 import { Worker } from 'node:worker_threads';
+import { nativeKernels } from '@asam/engine';
 
 /** Options of {@link createWorkerPool}. */
 export interface WorkerPoolOptions {
@@ -21,6 +22,8 @@ export interface WorkerPoolOptions {
   workers: number;
   /** Backend of every worker; default 'wasm'. */
   backend?: 'wasm' | 'cpu';
+  /** The native kernel tier in every worker (wasm); default: as in this thread (on where it is loaded here). */
+  nativeKernels?: boolean;
 }
 
 export interface WorkerPool {
@@ -92,7 +95,8 @@ export async function createWorkerPool(opts: WorkerPoolOptions): Promise<WorkerP
   const entry = new URL('./worker-pool-worker.ts', import.meta.url);
   const channels = Array.from({ length: opts.workers }, () => new Channel(new Worker(bootstrapSource(entry), { eval: true })));
   try {
-    await Promise.all(channels.map((c) => c.call('__init', { module: opts.module.href, options: opts.options, backend })));
+    const native = opts.nativeKernels ?? nativeKernels() !== undefined;
+    await Promise.all(channels.map((c) => c.call('__init', { module: opts.module.href, options: opts.options, backend, nativeKernels: native })));
   } catch (e) {
     await Promise.all(channels.map((c) => c.worker.terminate()));
     throw e;

@@ -1,0 +1,11 @@
+import { initEngine, nativeKernels } from '@asam/engine';
+import { benchResNet, benchTransformer } from './engine-bench/workloads.ts';
+const native = process.argv[2] === 'native';
+const threads = Number(process.argv[3] ?? 1);
+const info = await initEngine({ backend: 'wasm', nativeKernels: native ? { threads } : false });
+console.log(JSON.stringify(info.native));
+const r = benchResNet(128, 3, (s) => console.error(s));
+console.log(JSON.stringify(r));
+const t = benchTransformer(32, 32, 2, (s) => console.error(s));
+console.log(JSON.stringify(t));
+console.log(JSON.stringify(nativeKernels()?.info()));
