@@ -14,7 +14,7 @@ Step kinds: forward (eval, no grad), sgd (one forward+backward+base step), sam a
 forward+backward passes: g at w -> e -> g at w+e -> restore w -> base step), as in Foret et al. 2021 and
 Kwon et al. 2021 (e = rho * T^2 g / ||T g|| with T = |w| + eta for ASAM, T = I for SAM).
 
-Usage: torch_bench.py '{"threads": 2, "steps": 3, "resnetBatch": 128, "tfmBatch": 32, "seqLen": 32}'
+Usage: torch_bench.py '{"threads": 2, "steps": 3, "resnetBatch": 128, "tfmBatch": 32, "seqLen": 32, "channelsLast": false}'
 Prints one JSON object: {"torch": version, "threads": n, "resnet20": {kind: {"medianMs":..., "samplesMs": [...]}}, ...}.
 """
 import json
@@ -157,11 +157,14 @@ def time_step_kinds(model, params, opt, closure, forward, steps):
     }
 
 
-def bench_resnet(batch, steps):
+def bench_resnet(batch, steps, channels_last=False):
     torch.manual_seed(0)
     model = ResNet20()
-    params = list(model.parameters())
     x = torch.randn(batch, 3, 32, 32)
+    if channels_last:  # NHWC activations, as tfjs keeps them
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    params = list(model.parameters())
     y = torch.randint(0, 10, (batch,))
     opt = torch.optim.SGD(params, lr=0.1, momentum=0.9)
     closure = lambda: F.cross_entropy(model(x), y)
@@ -197,7 +200,8 @@ def main():
     result = {"torch": torch.__version__, "threads": threads, "steps": steps,
               "resnetBatch": cfg.get("resnetBatch", 128), "tfmBatch": cfg.get("tfmBatch", 32), "seqLen": cfg.get("seqLen", 32),
               "blas": os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")}
-    result["resnet20"] = bench_resnet(int(result["resnetBatch"]), steps)
+    result["channelsLast"] = bool(cfg.get("channelsLast", False))
+    result["resnet20"] = bench_resnet(int(result["resnetBatch"]), steps, result["channelsLast"])
     if not cfg.get("skipTransformer"):
         result["transformer"] = bench_transformer(int(result["tfmBatch"]), int(result["seqLen"]), steps)
     print(json.dumps(result))

@@ -3,7 +3,7 @@
  * data-parallel trainer, the PyTorch peer; a markdown table on stdout, progress on stderr, every timing in a JSON
  * file, and one JSON summary as the last stdout line.
  */
-import { initEngine, type BackendName, type EngineInfo } from '@asam/engine';
+import { initEngine, type BackendName, type EngineInfo, type EngineOptions } from '@asam/engine';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -38,19 +38,32 @@ export async function runEngineBench(args: EngineBenchOptions): Promise<void> {
   // auto stops at the first backend that loads; wasm and cpu always load where tfjs does.
   const wanted: BackendName[] = args.backends ?? [...new Set<BackendName>([...loadable, 'wasm', 'cpu'])];
   const results: BackendResult[] = [];
-  for (const name of wanted) {
-    log(`== backend ${name}`);
+  // wasm is measured on each kernel tier: WebAssembly SIMD, and native oneDNN with one and with two threads in the process.
+  const runs = wanted.flatMap((name): { name: BackendName; native: EngineOptions['nativeKernels']; label: string }[] => name !== 'wasm'
+    ? [{ name, native: true, label: name }]
+    : [
+      { name, native: false, label: 'wasm (SIMD kernels)' },
+      { name, native: { threads: 1 }, label: 'wasm + native (1 thread)' },
+      { name, native: { threads: 2 }, label: 'wasm + native (2 threads)' },
+    ]);
+  for (const { name, native, label } of runs) {
+    log(`== backend ${label}`);
     let engine: EngineInfo;
     try {
-      engine = await initEngine({ backend: name });
+      engine = await initEngine({ backend: name, nativeKernels: native });
     } catch (e) {
       log(`   not available: ${(e as Error).message}`);
-      results.push({ backend: name, engine: auto, error: (e as Error).message });
+      results.push({ backend: label, engine: auto, error: (e as Error).message });
+      continue;
+    }
+    if (native !== false && engine.backend === 'wasm' && engine.native?.loaded !== true) {
+      log(`   native tier not available: ${engine.native?.reason ?? 'unknown'}`);
+      results.push({ backend: label, engine, error: `native tier not available: ${engine.native?.reason ?? 'unknown'}` });
       continue;
     }
     const slow = engine.backend === 'cpu';
     const steps = slow ? args.cpuSteps : args.steps;
-    const res: BackendResult = { backend: engine.backend, engine };
+    const res: BackendResult = { backend: label, engine };
     const batch = slow ? args.cpuBatch : args.batch;
     log(`  ResNet-20 (@asam/vision resnet20), batch ${batch}`);
     res.resnet20 = benchResNet(batch, steps, log);
@@ -61,8 +74,10 @@ export async function runEngineBench(args: EngineBenchOptions): Promise<void> {
   }
 
   let dataParallel: Awaited<ReturnType<typeof benchDataParallel>> | null = null;
-  if (args.dataParallel && results.some((r) => r.backend === 'wasm' && r.error === undefined)) {
-    log(`== data-parallel ResNet-20 SGD on wasm workers, global batch ${args.batch}`);
+  if (args.dataParallel && results.some((r) => r.engine.backend === 'wasm' && r.error === undefined)) {
+    // Workers take the kernel tier of this thread: native (one oneDNN thread each) where it loads.
+    const dp = await initEngine({ backend: 'wasm', nativeKernels: { threads: 1 } });
+    log(`== data-parallel ResNet-20 SGD on wasm workers (${dp.native?.loaded ? 'native' : 'SIMD'} kernels), global batch ${args.batch}`);
     dataParallel = await benchDataParallel(args.batch, args.steps, log);
   }
 
@@ -71,10 +86,16 @@ export async function runEngineBench(args: EngineBenchOptions): Promise<void> {
   const py = args.torch ? findTorchPython() : null;
   if (py !== null) {
     const cfg = { steps: args.steps, resnetBatch: args.batch, tfmBatch: args.tfmBatch, seqLen: args.seq };
-    log(`== PyTorch (${py}), 2 threads`);
-    torch = runTorch(py, { ...cfg, threads: 2 });
-    log('== PyTorch, 1 thread');
-    torch1 = runTorch(py, { ...cfg, threads: 1 });
+    // ResNet-20 in both memory formats; the faster one counts (channels-last keeps NHWC activations, as tfjs does).
+    const best = (threads: number): TorchResult => {
+      log(`== PyTorch (${py}), ${threads} thread(s), NCHW`);
+      const nchw = runTorch(py, { ...cfg, threads });
+      log(`== PyTorch, ${threads} thread(s), channels-last (ResNet-20 only)`);
+      const cl = runTorch(py, { ...cfg, threads, channelsLast: 1, skipTransformer: 1 });
+      return cl.resnet20!.sgd.medianMs < nchw.resnet20!.sgd.medianMs ? { ...nchw, resnet20: cl.resnet20, channelsLast: true } : { ...nchw, channelsLast: false };
+    };
+    torch = best(2);
+    torch1 = best(1);
   } else {
     log(args.torch ? '== PyTorch: no python3 with torch found (apt-get install python3-torch); torch columns are null' : '== PyTorch skipped (--no-torch or --quick)');
   }

@@ -22,7 +22,11 @@ export interface WorkloadResult {
 }
 
 /** Throughput of the data-parallel trainer for one worker count. */
-export interface DataParallelTiming { medianMs: number; imgPerSec: number; samplesMs: number[] }
+export interface DataParallelTiming {
+  medianMs: number; imgPerSec: number; samplesMs: number[];
+  /** Whether the workers ran the native kernel tier (absent in results from before the tier existed). */
+  native?: boolean;
+}
 
 /** Median of a non-empty list (lower middle element for even lengths). */
 export function median(xs: number[]): number {

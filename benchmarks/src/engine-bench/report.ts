@@ -18,6 +18,8 @@ export interface TorchResult {
   tfmBatch: number;
   seqLen: number;
   blas?: string;
+  /** ResNet-20 ran with channels-last (NHWC) memory format (the faster of the two formats is kept). */
+  channelsLast?: boolean;
   resnet20?: Record<Kind, Timing>;
   transformer?: Record<Kind, Timing>;
 }
@@ -77,15 +79,17 @@ export function formatTable(results: BackendResult[], torch: TorchResult | null,
       const w = t[wl];
       if (w === undefined) continue;
       const ps = (k: Kind): number | null => torchPerSec(t, wl, k);
-      lines.push(`| ${label} | ${wl} | ${wl === 'resnet20' ? t.resnetBatch : t.tfmBatch} | ${fmt(ps('forward'))} | ${fmt(ps('sgd'))} | ${fmt(ps('sam'))} | ${fmt(ps('asam'))} | ` +
+      const fmtNote = wl === 'resnet20' && t.channelsLast !== undefined ? (t.channelsLast ? ', channels-last' : ', NCHW') : '';
+      lines.push(`| ${label}${fmtNote} | ${wl} | ${wl === 'resnet20' ? t.resnetBatch : t.tfmBatch} | ${fmt(ps('forward'))} | ${fmt(ps('sgd'))} | ${fmt(ps('sam'))} | ${fmt(ps('asam'))} | ` +
         `${fmt(w.sgd.medianMs / w.forward.medianMs, 2)} | ${fmt(w.sam.medianMs / w.sgd.medianMs, 2)} | ${fmt(w.asam.medianMs / w.sgd.medianMs, 2)} | 1 | – | – | – |`);
     }
   }
   const w1 = dataParallel?.['workers1'];
   const w2 = dataParallel?.['workers2'];
   if (w1 !== undefined && w2 !== undefined) {
-    lines.push('', `data-parallel ResNet-20 SGD (wasm, worker_threads, global batch ${dpBatch}): ` +
-      `1 worker ${w1.imgPerSec.toFixed(1)} img/s, 2 workers ${w2.imgPerSec.toFixed(1)} img/s (x${(w2.imgPerSec / w1.imgPerSec).toFixed(2)})`);
+    lines.push('', `data-parallel ResNet-20 SGD (wasm${w2.native === true ? ' + native, 1 oneDNN thread per worker' : w2.native === false ? ', SIMD kernels' : ''}, worker_threads, global batch ${dpBatch}): ` +
+      `1 worker ${w1.imgPerSec.toFixed(1)} img/s, 2 workers ${w2.imgPerSec.toFixed(1)} img/s (x${(w2.imgPerSec / w1.imgPerSec).toFixed(2)})` +
+      (torch !== null ? `; 2 workers vs torch 2 threads ${(w2.imgPerSec / torchPerSec(torch, 'resnet20', 'sgd')!).toFixed(3)}` : ''));
   }
   const a2 = dataParallel?.['asamWorkers2'];
   if (a2 !== undefined) {

@@ -17,7 +17,7 @@
  */
 import { sharpnessAware, type SharpnessConfig } from '@asam/core';
 import { UsageError } from '@asam/cli';
-import { initEngine, type BackendRequest, type EngineInfo } from '@asam/engine';
+import { initEngine, nativeKernels, type BackendRequest, type EngineInfo } from '@asam/engine';
 import { collate, getPreset, meanLabelSmoothedLoss, trainStep, Transformer, type TokenizedPair } from '@asam/nmt';
 import { createDataParallel } from '@asam/train';
 import { buildModel } from '@asam/vision';
@@ -203,7 +203,7 @@ export async function benchDataParallel(batch: number, steps: number, log: (s: s
         const bad = model.trainable.find((v) => !tf.tidy(() => tf.all(tf.isFinite(v)).dataSync()[0]));
         if (bad !== undefined) throw new Error(`data-parallel ${key}: weight '${bad.name}' is not finite after ${steps + 1} steps`);
         const medianMs = median(samples);
-        out[key] = { medianMs, imgPerSec: batch / (medianMs / 1000), samplesMs: samples };
+        out[key] = { medianMs, imgPerSec: batch / (medianMs / 1000), samplesMs: samples, native: nativeKernels() !== undefined };
       } finally {
         await dp.close();
         optimizer.dispose();
