@@ -11,7 +11,8 @@ import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { defaultDirs, PACKAGE_ROOT } from './args.ts';
 import { missingDataMessage, type DataDirSource } from './data-check.ts';
-import { estimateSweep, formatHours } from './estimate.ts';
+import { thisMachine } from './env-info.ts';
+import { estimateSweep, formatHours, kernelTierLabel } from './estimate.ts';
 import { expandGrid, matchesFilter, PROFILES, sweepOrder, type ProfileName } from './experiment.ts';
 import { createExperimentRegistry } from './experiments/index.ts';
 import { generateReport } from './report.ts';
@@ -93,13 +94,16 @@ async function main(): Promise<number> {
   if (cells.length === 0) throw new UsageError(`no cells match --only ${String(f.only)}; try --list to see the cell ids`);
   console.log(`[bench] profile ${profile} (${why}); ${exps.length} experiment(s), ${cells.length} cell(s); runs in ${runsDir}`);
   const jobs = f.jobs ?? (profile === 'paper' ? 1 : Math.max(1, availableParallelism()));
+  // The estimate pools epoch times by machine and kernel tier: the cells use the native tier where it loads here.
+  const nativeHere = process.env.ASAM_NATIVE_KERNELS !== 'off' && (await import('@asam/engine')).loadNativeKernels().status.loaded;
+  const sweepMachine = kernelTierLabel(thisMachine(), nativeHere);
   if (!f.fresh) {
     const r = restoreFromCommitted(cells, runsDir, dirs.resultsDir);
     if (r.finished + r.resumable) console.log(`[bench] restored from ${path.relative(process.cwd(), dirs.resultsDir) || '.'}: ${r.finished} finished cell(s) (skipped), ${r.resumable} unfinished (resume from their checkpoints)`);
   }
   const printEstimate = () => {
     // Rates come from every cell of the profile, so --only / --experiment still find what has been measured.
-    const est = estimateSweep(cells, runsDir, jobs, undefined, profileCells);
+    const est = estimateSweep(cells, runsDir, jobs, sweepMachine, profileCells);
     if (!est.pending) return console.log('[bench] estimate: nothing left to run');
     console.log('[bench] estimate of the time left, per kind of cell:');
     for (const l of est.lines) console.log(`  ${l}`);
@@ -136,7 +140,7 @@ async function main(): Promise<number> {
   fs.mkdirSync(runsDir, { recursive: true });
   const sweep = (part: typeof cells, n: number) => runSweep({ cells: part, runsDir, backend, dataDir, jobs: n, taskModule: taskModulePath, echoChildOutput: !f.quiet,
     timeLeft: () => {
-      const e = estimateSweep(part, runsDir, n, undefined, profileCells);
+      const e = estimateSweep(part, runsDir, n, sweepMachine, profileCells);
       return { seconds: e.wallSeconds, unknown: e.unknown };
     } });
   // Measure first: the profile's step-time cell runs alone, so the estimate of the long cells rests on this machine's speed.

@@ -46,7 +46,15 @@ function perEpochOf(t: ReadonlyArray<{ seconds: number }>): number | null {
 }
 
 /**
- * Each finished epoch's seconds and the machine it ran on: env.json lists the cell's starts in order, each with the
+ * The label under which epoch times are pooled: the machine, and the native kernel tier where a start ran on it (the
+ * native tier trains several times faster than the SIMD kernels on the same cores).
+ */
+export function kernelTierLabel(machine: string | null, native: boolean): string | null {
+  return machine === null ? null : native ? `${machine} + native kernels` : machine;
+}
+
+/**
+ * Each finished epoch's seconds and the machine (with its kernel tier, {@link kernelTierLabel}) it ran on: env.json lists the cell's starts in order, each with the
  * epochs completed when it began (`resumedAt`), so epoch e ran on the last start that began before it.
  */
 export function epochTimes(dir: string): Array<{ epoch: number; seconds: number; machine: string | null }> {
@@ -54,7 +62,7 @@ export function epochTimes(dir: string): Array<{ epoch: number; seconds: number;
   if (!fs.existsSync(f)) return [];
   const starts = envRecords(dir).map((r) => ({
     from: (r as { resumedAt?: { epochsCompleted?: unknown } }).resumedAt?.epochsCompleted,
-    machine: machineLabel(r.machine),
+    machine: kernelTierLabel(machineLabel(r.machine), r.backend?.native?.loaded === true),
   })).map((r) => ({ from: typeof r.from === 'number' ? r.from : 0, machine: r.machine }));
   return parseCsv(fs.readFileSync(f, 'utf8')).map((row, i) => {
     const epoch = Number.isFinite(Number(row.epoch)) ? Number(row.epoch) : i + 1;
@@ -68,7 +76,8 @@ function plannedEpochs(c: Cell): number | null {
 }
 
 /**
- * Estimate for the unfinished cells of a sweep run `jobs` at a time on `machine` (default: this one). Rates measured
+ * Estimate for the unfinished cells of a sweep run `jobs` at a time on `machine` (default: this one, SIMD kernels; the CLI
+ * adds the kernel tier its cells will use, {@link kernelTierLabel}). Rates measured
  * on that machine (env.json's last start) are preferred; rates from other machines count only where it has none.
  * Rates are looked up among `measuredFrom` (default: `cells`): the whole profile's cells when `--only` or
  * `--experiment` narrows the sweep, so a translation cell run alone still finds the profile's update-time cell.

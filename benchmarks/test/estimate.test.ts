@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { epochTimes, estimateSweep, epochSeconds, wallTime } from '../src/estimate.ts';
+import { epochTimes, estimateSweep, epochSeconds, kernelTierLabel, wallTime } from '../src/estimate.ts';
 import { expandGrid } from '../src/experiment.ts';
 import { createExperimentRegistry } from '../src/experiments/index.ts';
 import { cellDir } from '../src/runner.ts';
@@ -32,7 +32,7 @@ describe('the sweep estimate', () => {
     const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-estimate-'));
     tmp.push(runs);
     const cells = expandGrid(createExperimentRegistry().get('cifar10_resnet20'), 'cpu');
-    const sgd = cells.filter((c) => c.optimizer === 'sgd');
+    const sgd = cells.filter((c) => c.optimizer === 'sgd' && c.seed < 3);
     expect(sgd.map((c) => c.seed)).toEqual([0, 1, 2]);
     // seed 0 finished (120 epochs at 40 s), seed 1 stopped after 20 epochs at 60 s; seed 2 not started.
     writeMetrics(cellDir(runs, sgd[0]!), Array(120).fill(40));
@@ -50,7 +50,7 @@ describe('the sweep estimate', () => {
   it('prefers rates measured on this machine to rates from other machines', () => {
     const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-estimate-'));
     tmp.push(runs);
-    const sgd = expandGrid(createExperimentRegistry().get('cifar10_resnet20'), 'cpu').filter((c) => c.optimizer === 'sgd');
+    const sgd = expandGrid(createExperimentRegistry().get('cifar10_resnet20'), 'cpu').filter((c) => c.optimizer === 'sgd' && c.seed < 3);
     const ranOn = (i: number, cpuModel: string, cpuCount: number, seconds: number) => {
       writeMetrics(cellDir(runs, sgd[i]!), Array(10).fill(seconds));
       fs.writeFileSync(path.join(cellDir(runs, sgd[i]!), 'env.json'), JSON.stringify({ machine: { cpuModel, cpuCount } }));
@@ -62,6 +62,24 @@ describe('the sweep estimate', () => {
     expect(estimateSweep(sgd, runs, 1, 'Big (16 cores)').cellSeconds).toBe(340 * 40);
     // on a third machine both count
     expect(estimateSweep(sgd, runs, 1, 'Other (8 cores)').cellSeconds).toBe(340 * 70);
+  });
+
+  it('pools epoch times by kernel tier: native-kernel epochs set the rate of a native sweep, SIMD ones of a SIMD sweep', () => {
+    const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-estimate-'));
+    tmp.push(runs);
+    const sgd = expandGrid(createExperimentRegistry().get('cifar10_resnet20'), 'cpu').filter((c) => c.optimizer === 'sgd').slice(0, 2);
+    const ranOn = (i: number, native: boolean | undefined, seconds: number) => {
+      writeMetrics(cellDir(runs, sgd[i]!), Array(10).fill(seconds));
+      fs.writeFileSync(path.join(cellDir(runs, sgd[i]!), 'env.json'), JSON.stringify({
+        machine: { cpuModel: 'Small', cpuCount: 2 }, backend: { backend: 'wasm', ...(native === undefined ? {} : { native: { loaded: native } }) } }));
+    };
+    ranOn(0, undefined, 48); // a record from before the native tier: SIMD
+    ranOn(1, true, 20);
+    expect(kernelTierLabel('Small (2 cores)', true)).toBe('Small (2 cores) + native kernels');
+    expect(epochTimes(cellDir(runs, sgd[1]!))[0]!.machine).toBe('Small (2 cores) + native kernels');
+    // 110 + 110 epochs left
+    expect(estimateSweep(sgd, runs, 1, kernelTierLabel('Small (2 cores)', true)).cellSeconds).toBe(220 * 20);
+    expect(estimateSweep(sgd, runs, 1, kernelTierLabel('Small (2 cores)', false)).cellSeconds).toBe(220 * 48);
   });
 
   it('counts, for a cell resumed here after starting elsewhere, only the epochs that ran here', () => {
@@ -100,8 +118,8 @@ describe('the sweep estimate across experiments', () => {
     const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-estimate-'));
     tmp.push(runs);
     const reg = createExperimentRegistry();
-    const clean = expandGrid(reg.get('cifar10_resnet20'), 'cpu').filter((c) => c.optimizer === 'sam');
-    const noisy = expandGrid(reg.get('cifar10_noise40_resnet20'), 'cpu').filter((c) => c.optimizer === 'sam');
+    const clean = expandGrid(reg.get('cifar10_resnet20'), 'cpu').filter((c) => c.optimizer === 'sam' && c.seed < 3);
+    const noisy = expandGrid(reg.get('cifar10_noise40_resnet20'), 'cpu').filter((c) => c.optimizer === 'sam' && c.seed < 3);
     writeMetrics(cellDir(runs, clean[0]!), Array(10).fill(100));
     const est = estimateSweep([...clean, ...noisy], runs, 1);
     expect(est.lines).toEqual([
