@@ -18,7 +18,8 @@ if (stopAt !== undefined && !(Number.isInteger(stopAt) && stopAt > 0)) throw new
 
 // progress every step, so the hook sees step `stopAt` (an execution setting: the steps computed are the same)
 const config = { ...(JSON.parse(readFileSync(configPath, 'utf8')) as PartialTrainConfig), out, progressEvery: 1 };
-const engine = await initEngine({ backend: backend as BackendRequest });
+// Test helper: the kernel tier follows $ASAM_NATIVE_KERNELS as in the CLI.
+const engine = await initEngine({ backend: backend as BackendRequest, nativeKernels: process.env.ASAM_NATIVE_KERNELS !== 'off' });
 await trainClassifier(config, {
   backend: engine.backend, dataDir, resume: 'never',
   onProgress: (p) => {

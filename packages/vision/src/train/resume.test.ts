@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { readCheckpoint } from '@asam/train';
+import { loadNativeKernels } from '@asam/engine';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = join(pkg, 'src', 'cli.ts');
@@ -29,10 +30,10 @@ const args = (out: string) => ['--model', 'resnet8_tiny', '--optimizer', 'asam',
  * Runs resume-child.ts on `config` into `out` and SIGKILLs it once it reports global step `stopAt` (it blocks there
  * until killed). Resolves with the step it reported and how it ended.
  */
-function killAt(config: string, out: string, stopAt: number): Promise<{ reported: number; signal: NodeJS.Signals | null }> {
+function killAt(config: string, out: string, stopAt: number, env: NodeJS.ProcessEnv): Promise<{ reported: number; signal: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, ['--import', 'tsx', child, config, out, dataDir, 'wasm', String(stopAt)],
-      { cwd: pkg, env: process.env, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+      { cwd: pkg, env, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let reported = -1;
     p.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
@@ -48,23 +49,32 @@ function killAt(config: string, out: string, stopAt: number): Promise<{ reported
   });
 }
 
-function run(a: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [tsxCli, cli, ...a], { env: process.env, encoding: 'utf8' });
+function run(a: string[], env: NodeJS.ProcessEnv = process.env): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [tsxCli, cli, ...a], { env, encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe('CLI kill + resume', () => {
-  it('a run SIGKILLed at step 3 (last checkpoint: step 2, mid-epoch) resumes to bit-identical weights', async () => {
+// Both kernel tiers: bit-identity holds within a tier (the tiers differ in float32 summation order).
+const NATIVE = loadNativeKernels().status;
+const TIERS = [
+  { tier: 'SIMD', flag: 'off', skip: false },
+  { tier: NATIVE.loaded ? 'native' : `native (skipped: ${NATIVE.reason ?? ''})`, flag: 'on', skip: !NATIVE.loaded },
+];
+
+describe.each(TIERS)('CLI kill + resume on the $tier kernels', ({ flag, skip }) => {
+  const env = { ...process.env, ASAM_NATIVE_KERNELS: flag };
+  it.skipIf(skip)('a run SIGKILLed at step 3 (last checkpoint: step 2, mid-epoch) resumes to bit-identical weights', async () => {
     const root = mkdtempSync(join(tmpdir(), 'asam-resume-'));
     const full = join(root, 'full');
     const killed = join(root, 'killed');
 
-    const a = run(args(full));
+    const a = run(args(full), env);
     expect(a.status, a.stderr).toBe(0);
     expect(a.stdout).toMatch(/results in .*full: config\.json, env\.json, metrics\.csv, result\.json/);
+    expect(JSON.parse(readFileSync(join(full, 'env.json'), 'utf8')).backend.native.loaded).toBe(flag === 'on');
 
     // 3 steps per epoch, a checkpoint after every step: killed while reporting step 3, before epoch 1's evaluation
-    const k = await killAt(join(full, 'config.json'), killed, 3);
+    const k = await killAt(join(full, 'config.json'), killed, 3, env);
     expect(k).toEqual({ reported: 3, signal: 'SIGKILL' });
     const ckpt = join(killed, 'checkpoint.bin');
     const mid = await readCheckpoint<{ globalStep: number; epoch: number; stepInEpoch: number }>(ckpt);
@@ -72,7 +82,7 @@ describe('CLI kill + resume', () => {
     expect(existsSync(join(killed, 'metrics.csv'))).toBe(false); // before the first epoch ended
     expect([mid.meta.globalStep, mid.meta.epoch, mid.meta.stepInEpoch]).toEqual([2, 0, 2]);
 
-    const b = run(['--resume', '--out', killed, '--backend', 'wasm', '--data-dir', dataDir]);
+    const b = run(['--resume', '--out', killed, '--backend', 'wasm', '--data-dir', dataDir], env);
     expect(b.status, b.stderr).toBe(0);
     const resA = JSON.parse(readFileSync(join(full, 'result.json'), 'utf8'));
     const resB = JSON.parse(readFileSync(join(killed, 'result.json'), 'utf8'));
@@ -93,7 +103,9 @@ describe('CLI kill + resume', () => {
     const rows = (p: string) => readFileSync(join(p, 'metrics.csv'), 'utf8').trim().split('\n').map((l) => l.split(',').slice(0, 7).join(','));
     expect(rows(killed)).toEqual(rows(full));
   }, 240_000);
+});
 
+describe('CLI flags', () => {
   it('CLI rejects bad flags with a message naming the flag', () => {
     const r1 = run(['--model', 'resnet20', '--out', join(tmpdir(), 'x'), '--epochs', 'two']);
     expect(r1.status).toBe(2);
