@@ -35,14 +35,14 @@ describe('bench:engine flags', () => {
   it('defaults: batch 128, Transformer 32x32, 5 rounds, every backend, torch and data-parallel on', () => {
     expect(parseEngineBenchArgs([], DIRECT)).toEqual({
       steps: 5, batch: 128, tfmBatch: 32, seq: 32, cpuBatch: 8, cpuTfmBatch: 2, cpuSteps: 1,
-      backends: undefined, torch: true, dataParallel: true, out: undefined, quick: false,
+      backends: undefined, torch: true, dataParallel: true, out: undefined, quick: false, readme: [],
     });
   });
 
   it('--quick: batch 8, Transformer 2x8, 1 round, wasm only, no torch; explicit flags still win', () => {
     expect(parseEngineBenchArgs(['--quick'], DIRECT)).toEqual({
       steps: 1, batch: 8, tfmBatch: 2, seq: 8, cpuBatch: 8, cpuTfmBatch: 2, cpuSteps: 1,
-      backends: ['wasm'], torch: false, dataParallel: true, out: undefined, quick: true,
+      backends: ['wasm'], torch: false, dataParallel: true, out: undefined, quick: true, readme: [],
     });
     expect(parseEngineBenchArgs(['--quick', '--batch', '16', '--backends', 'wasm,cpu', '--steps=3', '--seq', '12', '--tfm-batch', '4'], DIRECT))
       .toMatchObject({ batch: 16, backends: ['wasm', 'cpu'], steps: 3, seq: 12, tfmBatch: 4, torch: false, quick: true });
@@ -53,7 +53,7 @@ describe('bench:engine flags', () => {
   it('reads every flag as --flag value, --flag=value, after a leading --', () => {
     const expected = {
       steps: 2, batch: 5, tfmBatch: 4, seq: 16, cpuBatch: 2, cpuTfmBatch: 1, cpuSteps: 3,
-      backends: ['cpu', 'wasm'], torch: false, dataParallel: false, out: '/home/u/work/x.json', quick: false,
+      backends: ['cpu', 'wasm'], torch: false, dataParallel: false, out: '/home/u/work/x.json', quick: false, readme: [],
     };
     expect(parseEngineBenchArgs(['--steps', '2', '--tfm-batch', '4', '--seq', '16', '--cpu-batch', '2', '--cpu-tfm-batch', '1',
       '--cpu-steps', '3', '--backends', 'cpu,wasm,cpu', '--no-torch', '--no-data-parallel', '--batch', '5', '--out', 'x.json'], DIRECT)).toEqual(expected);
@@ -66,6 +66,11 @@ describe('bench:engine flags', () => {
     expect(parseEngineBenchArgs(['--no-data-parallel'], DIRECT)).toMatchObject({ torch: true, dataParallel: false });
     // an odd batch is fine once the data-parallel figure is off
     expect(parseEngineBenchArgs(['--batch', '7', '--no-data-parallel'], DIRECT)).toMatchObject({ batch: 7, dataParallel: false });
+  });
+
+  it('--readme takes comma-separated files from the directory the command was run in', () => {
+    expect(parseEngineBenchArgs(['--readme', 'README.md, packages/engine/README.md'], DIRECT).readme)
+      .toEqual(['/home/u/work/README.md', '/home/u/work/packages/engine/README.md']);
   });
 
   it('--out is taken from the directory the command was run in ($INIT_CWD under pnpm); absolute paths stay', () => {

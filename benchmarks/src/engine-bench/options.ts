@@ -7,7 +7,8 @@
  * This module loads no tfjs: the programs parse their flags first and load the engine afterwards, so a bad flag
  * or `--help` answers at once.
  */
-import { addOption, BACKENDS, createCommand, nearest, parseCommand, UsageError } from '@asam/cli';
+import { addOption, BACKENDS, createCommand, invocationDir, nearest, parseCommand, UsageError } from '@asam/cli';
+import * as path from 'node:path';
 import type { BackendName, BackendRequest } from '@asam/engine';
 
 /** A command of @asam/cli (a commander Command). */
@@ -61,6 +62,8 @@ export interface EngineBenchOptions {
   out: string | undefined;
   /** A short verification run (`--quick`): its figures are not measurements. */
   quick: boolean;
+  /** Markdown files whose `<!-- bench:engine:start -->` … `<!-- bench:engine:end -->` block gets this run's table. */
+  readme: string[];
 }
 
 /** The command of `bench:engine` (its flags, help and defaults). */
@@ -84,6 +87,7 @@ export function engineBenchCommand(where: InvocationContext = {}): Command {
   addOffSwitch(cmd, '--no-data-parallel', 'skip the 1- vs 2-worker data-parallel figure (default: off, it is measured)');
   addOption(cmd, { flags: '--out <file>', kind: 'path', help: 'results JSON path', defaultText: 'benchmarks/results/engine/engine-<time>.json; --quick: the OS temp folder' });
   addOption(cmd, { flags: '--quick', help: 'short verification run: batch 8, Transformer 2x8, 1 round, wasm only, no torch (its figures are not measurements)' });
+  addOption(cmd, { flags: '--readme <files>', help: 'comma-separated markdown files whose <!-- bench:engine:start --> … <!-- bench:engine:end --> block is replaced by this run\'s table (e.g. README.md,packages/engine/README.md)', defaultText: 'none' });
   return cmd;
 }
 
@@ -106,7 +110,7 @@ export function parseBackendList(raw: string): BackendName[] {
 export function parseEngineBenchArgs(argv: readonly string[], where: InvocationContext = {}): EngineBenchOptions {
   const f = parseCommand<{
     steps?: number; batch?: number; tfmBatch?: number; seq?: number; cpuBatch: number; cpuTfmBatch: number; cpuSteps: number;
-    backends?: string; torch: boolean; dataParallel: boolean; out?: string; quick?: boolean;
+    backends?: string; torch: boolean; dataParallel: boolean; out?: string; quick?: boolean; readme?: string;
   }>(engineBenchCommand(where), argv);
   const quick = f.quick === true;
   const backends = f.backends !== undefined ? parseBackendList(f.backends) : quick ? (['wasm'] as BackendName[]) : undefined;
@@ -127,6 +131,8 @@ export function parseEngineBenchArgs(argv: readonly string[], where: InvocationC
     dataParallel: f.dataParallel,
     out: f.out,
     quick,
+    readme: f.readme === undefined ? [] : f.readme.split(',').map((s) => s.trim()).filter((s) => s !== '')
+      .map((s) => path.resolve(invocationDir(where.env ?? process.env, where.cwd ?? process.cwd()), s)),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { EngineInfo } from '@asam/engine';
 import { describe, expect, it } from 'vitest';
 import { KINDS, median, tokensFor, type Kind, type Timing, type WorkloadResult } from './common.ts';
-import { formatTable, summarize, torchPerSec, type BackendResult, type TorchResult } from './report.ts';
+import { formatTable, replaceReadmeBlock, summarize, torchPerSec, type BackendResult, type TorchResult } from './report.ts';
 
 const timings = (ms: Record<Kind, number>): Record<Kind, Timing> =>
   Object.fromEntries(KINDS.map((k) => [k, { medianMs: ms[k], samplesMs: [ms[k]] }])) as Record<Kind, Timing>;
@@ -57,5 +57,13 @@ describe('bench:engine report', () => {
     expect(rows.some((r) => r.startsWith('| webgpu | – | – | not available: no adapter'))).toBe(true);
     expect(rows.some((r) => r.startsWith('| torch 2 threads | resnet20 | 128 | 1280.0 | 320.0 | 160.0 | 160.0 | 4.00 | 2.00 | 2.00 |'))).toBe(true);
     expect(t).toMatch(/1 worker 64.0 img\/s, 2 workers 128.0 img\/s \(x2.00\)/);
+  });
+});
+
+describe('the generated bench:engine block of a README', () => {
+  it('replaces only the text between the markers, and refuses a file without them', () => {
+    const md = 'intro\n<!-- bench:engine:start -->\nold table\n<!-- bench:engine:end -->\nrest\n';
+    expect(replaceReadmeBlock(md, '| new |', 'README.md')).toBe('intro\n<!-- bench:engine:start -->\n| new |\n<!-- bench:engine:end -->\nrest\n');
+    expect(() => replaceReadmeBlock('no markers', '| t |', 'x/README.md')).toThrow(/x\/README\.md: no <!-- bench:engine:start --> … <!-- bench:engine:end --> block/);
   });
 });

@@ -99,6 +99,22 @@ export function formatTable(results: BackendResult[], torch: TorchResult | null,
   return lines.join('\n');
 }
 
+/** Markers of the generated bench:engine block in a markdown file. */
+export const README_MARKERS = { start: '<!-- bench:engine:start -->', end: '<!-- bench:engine:end -->' } as const;
+
+/**
+ * `markdown` with the text between the bench:engine markers replaced by `block`; throws (naming the file) when the
+ * markers are missing or out of order, so a table never lands in the wrong place.
+ */
+export function replaceReadmeBlock(markdown: string, block: string, file: string): string {
+  const i = markdown.indexOf(README_MARKERS.start);
+  const j = markdown.indexOf(README_MARKERS.end);
+  if (i < 0 || j < i) {
+    throw new Error(`${file}: no ${README_MARKERS.start} … ${README_MARKERS.end} block to replace; add the two markers where the table belongs`);
+  }
+  return `${markdown.slice(0, i + README_MARKERS.start.length)}\n${block.trim()}\n${markdown.slice(j)}`;
+}
+
 /** The one-line JSON summary (last stdout line) of a run. */
 export interface EngineBenchSummary {
   backend: string | null;
