@@ -11,8 +11,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { asam } from '../src/index';
-import { parseCifar, smallCnn, toTensors } from './cifar-small-cnn';
+import { asam } from '@asam/core';
+import { parseCifar, smallCnn, toTensors } from './cifar-small-cnn.ts';
 
 export interface Cifar10FitOptions {
   /** A folder holding cifar-10-batches-bin/ (data_batch_1.bin, test_batch.bin). */

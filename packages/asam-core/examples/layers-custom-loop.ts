@@ -1,7 +1,7 @@
 /** Training a tfjs-layers model with ASAM in a custom loop (the README example, run by test/example.test.ts). */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { asam } from '../src/index';
+import { asam } from '@asam/core';
 
 export function trainWithAsam(x: tf.Tensor2D, y: tf.Tensor2D, steps: number): number[] {
   const model = tfl.sequential({ layers: [

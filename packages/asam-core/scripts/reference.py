@@ -8,7 +8,7 @@ Weight decay is torch's coupled `weight_decay` of the base optimizer (added at t
 Network: x[8,4] -> dense1 (kernel [4,5], bias [5]) -> ReLU -> dense2 (kernel [5,3], bias [3]) -> mean
 softmax cross-entropy. Kernels are stored as [in, out] (the tfjs layout). Run:
 
-    /usr/bin/python3 packages/asam-core/scripts/reference.py > packages/asam-core/test/fixtures/reference.json
+    /usr/bin/python3 packages/asam-core/scripts/reference.py > packages/asam-core/fixtures/reference.json
 """
 import json
 import torch

@@ -14,8 +14,8 @@
  * rho = 0 the perturbed pass sees w + 0 = w and the result equals the base optimizer's bit for bit.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { normalizeFilterFor, resolveSharpnessConfig, type NormalizeFilter, type ResolvedSharpnessConfig, type SharpnessConfig } from './config';
-import { globalNorm, perturbation, type PerturbationRule } from './perturbation';
+import { normalizeFilterFor, resolveSharpnessConfig, type NormalizeFilter, type ResolvedSharpnessConfig, type SharpnessConfig } from './config.ts';
+import { globalNorm, perturbation, type PerturbationRule } from './perturbation.ts';
 
 /**
  * Which slice of the batch a loss closure should evaluate: part `index` of `count` equal parts;

@@ -11,27 +11,27 @@
  */
 
 // the optimizers
-export { SharpnessAwareOptimizer, asam, registerSharpnessAwareOptimizer, sam, sharpnessAware } from './optimizer';
-export type { NamedTensor, WrapperOptions } from './optimizer';
+export { SharpnessAwareOptimizer, asam, registerSharpnessAwareOptimizer, sam, sharpnessAware } from './optimizer.ts';
+export type { NamedTensor, WrapperOptions } from './optimizer.ts';
 
 // configuration
-export { ConfigError, defaultNormalizeFilter, resolveSharpnessConfig } from './config';
+export { ConfigError, defaultNormalizeFilter, resolveSharpnessConfig } from './config.ts';
 export type {
   BnStatistics, Method, NormalizeFilter, NormalizeParams, Normalization, PNorm, ResolvedSharpnessConfig, SharpnessConfig,
-} from './config';
+} from './config.ts';
 
 // the algorithm, for custom loops and data-parallel training
-export { descentGradient, perturbWeights, ruleFromConfig, sharpnessAwareGradients } from './algorithm';
-export type { GradientOptions, Guardable, LossFn, Part, SharpnessAwareResult } from './algorithm';
+export { descentGradient, perturbWeights, ruleFromConfig, sharpnessAwareGradients } from './algorithm.ts';
+export type { GradientOptions, Guardable, LossFn, Part, SharpnessAwareResult } from './algorithm.ts';
 
 // the perturbation rules (pure functions)
-export { normalizationOperator, perturbation } from './perturbation';
-export type { PerturbationRule } from './perturbation';
+export { normalizationOperator, perturbation } from './perturbation.ts';
+export type { PerturbationRule } from './perturbation.ts';
 
 // tfjs-layers integration (compile() + fit())
-export { sharpnessAwareTrainStep } from './layers';
-export type { LayersModelLike } from './layers';
+export { sharpnessAwareTrainStep } from './layers.ts';
+export type { LayersModelLike } from './layers.ts';
 
 // sharpness measures
-export { adaptiveSharpness, sharpness } from './sharpness';
-export type { AdaptiveSharpnessOptions, SharpnessOptions } from './sharpness';
+export { adaptiveSharpness, sharpness } from './sharpness.ts';
+export type { AdaptiveSharpnessOptions, SharpnessOptions } from './sharpness.ts';

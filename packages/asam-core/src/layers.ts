@@ -15,7 +15,7 @@
  * Only structural access to the model is used, so this module does not import tfjs-layers.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { LossFn } from './algorithm';
+import type { LossFn } from './algorithm.ts';
 
 /** The public face of a tfjs-layers `LayersModel` (or `Sequential`) that this integration needs. */
 export interface LayersModelLike {

@@ -8,8 +8,8 @@
  * `fitDataset()` and `trainOnBatch()` then take sharpness-aware steps (see layers.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { checkVariables, descentGradient, sharpnessAwareGradients, type Guardable, type LossFn } from './algorithm';
-import { sharpnessAwareTrainStep, withoutMetrics, type LayersModelLike, type LayersStepper } from './layers';
+import { checkVariables, descentGradient, sharpnessAwareGradients, type Guardable, type LossFn } from './algorithm.ts';
+import { sharpnessAwareTrainStep, withoutMetrics, type LayersModelLike, type LayersStepper } from './layers.ts';
 import {
   ConfigError,
   SHARPNESS_CONFIG_FIELDS,
@@ -19,7 +19,7 @@ import {
   type PNorm,
   type ResolvedSharpnessConfig,
   type SharpnessConfig,
-} from './config';
+} from './config.ts';
 
 export interface WrapperOptions {
   /**

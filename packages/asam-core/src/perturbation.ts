@@ -18,7 +18,7 @@
  * Variables the filter excludes (biases, normalization beta) get T = 1.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Normalization, NormalizeFilter, PNorm } from './config';
+import type { Normalization, NormalizeFilter, PNorm } from './config.ts';
 
 /** Guards the division in eps = rho * ... / ||T g|| against a zero gradient. */
 export const NORM_EPSILON = 1e-12;

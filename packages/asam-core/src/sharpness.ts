@@ -17,9 +17,9 @@
  * `f` should evaluate the model in inference mode (no dropout, BatchNorm using moving statistics).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { checkVariables } from './algorithm';
-import { ConfigError, defaultNormalizeFilter, type NormalizeFilter, type PNorm } from './config';
-import { globalNorm, normalizationOperator } from './perturbation';
+import { checkVariables } from './algorithm.ts';
+import { ConfigError, defaultNormalizeFilter, type NormalizeFilter, type PNorm } from './config.ts';
+import { globalNorm, normalizationOperator } from './perturbation.ts';
 
 export interface SharpnessOptions {
   rho: number;

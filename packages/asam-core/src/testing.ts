@@ -14,7 +14,7 @@
  * - state round-trips: `getWeights()` → an optimizer rebuilt from the JSON of `getConfig()` through its class's
  *   `fromConfig()` → `setWeights()` reports the same weights and config and takes the same next steps bit for bit;
  * and, for every case of the reference fixture that `reference` accepts, that its steps equal the fixture's
- * weights and losses to 1e-5 relative. The default fixture is `test/fixtures/reference.json`, made by
+ * weights and losses to 1e-5 relative. The default fixture is `fixtures/reference.json`, made by
  * `scripts/reference.py` from an independent float64 PyTorch implementation.
  *
  * Vitest is this module's only dependency besides tfjs-core and Node's `fs`: import it from tests only.
@@ -50,9 +50,9 @@ export interface ReferenceFixture {
   cases: ReferenceCase[];
 }
 
-/** The committed PyTorch reference (`scripts/reference.py` → `test/fixtures/reference.json`). */
+/** The committed PyTorch reference (`scripts/reference.py` → `fixtures/reference.json`). */
 export function referenceFixture(): ReferenceFixture {
-  return JSON.parse(readFileSync(new URL('../test/fixtures/reference.json', import.meta.url), 'utf8')) as ReferenceFixture;
+  return JSON.parse(readFileSync(new URL('../fixtures/reference.json', import.meta.url), 'utf8')) as ReferenceFixture;
 }
 
 /** A base optimizer the suite runs a variant over: a factory and the learning rate its tests use. */

@@ -8,7 +8,7 @@ import {
 } from '../src/index';
 import { makeMlp, relErr, useCpu, values } from './helpers';
 
-const ref = JSON.parse(readFileSync(new URL('./fixtures/reference.json', import.meta.url), 'utf8'));
+const ref = JSON.parse(readFileSync(new URL('../fixtures/reference.json', import.meta.url), 'utf8'));
 const newMlp = () => makeMlp(ref);
 
 beforeAll(useCpu);

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { perturbWeights, sharpnessAwareGradients, type SharpnessConfig } from '../src/index';
 import { makeMlp, useCpu } from './helpers';
 
-const ref = JSON.parse(readFileSync(new URL('./fixtures/reference.json', import.meta.url), 'utf8'));
+const ref = JSON.parse(readFileSync(new URL('../fixtures/reference.json', import.meta.url), 'utf8'));
 
 beforeAll(useCpu);
 

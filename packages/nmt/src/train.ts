@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { sharpnessAware } from '@asam/core';
 import {
-  hostTensors, inverseSqrtSchedule, readCheckpoint, toTensor, train, writeCheckpoint, writeFileAtomicSync, type MetricsRow, type RunResult,
+  hostTensors, inverseSqrtSchedule, readCheckpoint, siblingModule, toTensor, train, writeCheckpoint, writeFileAtomicSync, type MetricsRow, type RunResult,
   type TrainingTask, type TrainProgress,
 } from '@asam/train';
 import { collate, planBatches, type TokenizedPair, type TranslationBatch } from './batching.ts';
@@ -284,7 +284,7 @@ export async function trainTranslation(
 
   const task: TrainingTask = {
     model, optimizer, evalSplit: 'valid', unit: 'tokens', bestMetric: 'bleu',
-    replica: { module: new URL('./task-model.ts', import.meta.url), options: modelOptions },
+    replica: { module: siblingModule('./task-model', import.meta.url), options: modelOptions },
     stepsPerEpoch: (epoch) => plan(epoch).length,
     async *batches(epoch, startStep) {
       const batches = plan(epoch);

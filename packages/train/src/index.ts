@@ -31,3 +31,4 @@ export {
 export type { ConfigErrorFactory, NumberRange } from './schema.ts';
 export { createRegistry, UnknownIdError } from './registry.ts';
 export type { Registry } from './registry.ts';
+export { siblingModule } from './module-url.ts';

@@ -7,8 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine, setWasmPaths } from '@asam/engine/browser';
-import { asam } from '../../src/index';
-import { parseCifar, smallCnn, syntheticCifar, toTensors } from '../cifar-small-cnn';
+import { asam } from '@asam/core';
+import { parseCifar, smallCnn, syntheticCifar, toTensors } from '../cifar-small-cnn.ts';
 
 interface Run {
   name: 'sgd' | 'asam';

@@ -100,7 +100,7 @@ export function toyTask(o: ToyTaskOptions): TrainingTask {
   });
   return {
     model, optimizer, evalSplit: 'valid', unit: 'rows', bestMetric: 'acc',
-    replica: { module: new URL('./toy-task.ts', import.meta.url), options: { features: o.features, classes: o.classes, seed: o.seed, statistics: o.statistics } },
+    replica: { module: new URL(import.meta.url), options: { features: o.features, classes: o.classes, seed: o.seed, statistics: o.statistics } },
     stepsPerEpoch: () => steps,
     async *batches(epoch, startStep) {
       const ids = order(epoch);

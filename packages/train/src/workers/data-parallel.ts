@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Batch, ReplicaSpec, TaskModel } from '../task.ts';
 import type { CleanRequest, CleanResult, HostTensor, ShardResult } from './data-parallel-worker.ts';
 import { createWorkerPool, type WorkerPool } from './worker-pool.ts';
+import { siblingModule } from '../module-url.ts';
 
 /** Contiguous near-equal row ranges: part k of `parts` is [⌊k·n/K⌋, ⌊(k+1)·n/K⌋). */
 export function sliceBounds(n: number, parts: number): [number, number][] {
@@ -65,7 +66,7 @@ export async function createDataParallel(model: TaskModel, optimizer: SharpnessA
     throw new Error("data-parallel training cannot send a custom ASAM parameter filter (normalizeParams 'custom') to its workers; use 'except-bias-and-beta' or 'all', or workers 1");
   }
   const pool: WorkerPool = await createWorkerPool({
-    module: new URL('./data-parallel-worker.ts', import.meta.url),
+    module: siblingModule('./data-parallel-worker', import.meta.url),
     options: {
       replica: { module: replica.module.href, options: replica.options },
       sharpness: { method: o.method, rho: o.rho, eta: o.eta, p: o.p, normalization: o.normalization, weightDecay: o.weightDecay,

@@ -11,6 +11,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { nativeKernels } from '@asam/engine';
+import { siblingModule } from '../module-url.ts';
 
 /** Options of {@link createWorkerPool}. */
 export interface WorkerPoolOptions {
@@ -92,7 +93,7 @@ export async function createWorkerPool(opts: WorkerPoolOptions): Promise<WorkerP
   }
   const backend = opts.backend ?? 'wasm';
   if (backend !== 'wasm' && backend !== 'cpu') throw new Error(`createWorkerPool: backend '${String(backend)}' is not supported; valid: wasm, cpu.`);
-  const entry = new URL('./worker-pool-worker.ts', import.meta.url);
+  const entry = siblingModule('./worker-pool-worker', import.meta.url);
   const channels = Array.from({ length: opts.workers }, () => new Channel(new Worker(bootstrapSource(entry), { eval: true })));
   try {
     const native = opts.nativeKernels ?? nativeKernels() !== undefined;

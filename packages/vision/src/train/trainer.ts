@@ -19,7 +19,7 @@ import {
   type ImageDataset, type ImageFolderIndex, type JpegDecoderPool,
 } from '@asam/data';
 import {
-  constantSchedule, cosineSchedule, ResumeError, train, writeFileAtomic, type Evaluation, type MetricsRow, type ResumePolicy,
+  constantSchedule, cosineSchedule, ResumeError, siblingModule, train, writeFileAtomic, type Evaluation, type MetricsRow, type ResumePolicy,
   type RunResult, type TrainingTask, type TrainProgress,
 } from '@asam/train';
 import { existsSync } from 'node:fs';
@@ -215,7 +215,7 @@ export async function trainClassifier(partial: PartialTrainConfig | TrainConfig,
 
   const task: TrainingTask = {
     model, optimizer, evalSplit: 'test', unit: 'images', bestMetric: 'acc',
-    replica: { module: new URL('./task-model.ts', import.meta.url), options: modelOptions },
+    replica: { module: siblingModule('./task-model', import.meta.url), options: modelOptions },
     stepsPerEpoch: () => stepsPerEpoch,
     async *batches(epoch, startStep) {
       for await (const b of trainBatches.epoch(epoch, { startStep })) {
