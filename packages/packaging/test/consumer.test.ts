@@ -226,6 +226,29 @@ describe(`a project that installs the tarballs with npm (TensorFlow.js ${TFJS_NE
   });
 });
 
+describe("a project that runs @asam/core's README as written: its npm install line, then its example", () => {
+  it('installs the core tarball and @tensorflow/tfjs alone, trains in plain node and type-checks under nodenext', async () => {
+    const core = packages.find((p) => p.name === '@asam/core')!;
+    const { install, example } = readmeExample(core);
+    const dir = join(work, 'core-alone');
+    mkdirSync(join(dir, 'check'), { recursive: true });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'asam-core-alone', private: true, type: 'module' }));
+    const args = install.split(/\s+/).slice(2).map((a) => tarballs.get(a) ?? a);
+    expect(args).toEqual([tarballs.get('@asam/core'), '@tensorflow/tfjs']);
+    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', ...args, `@types/node@${TYPES_NODE}`],
+      { cwd: dir, timeoutMs: 600_000 });
+    writeFileSync(join(dir, 'readme.mjs'), example);
+    const out = await run(process.execPath, ['readme.mjs'], { cwd: dir });
+    const losses = /loss per epoch \[([^\]]*)\]/.exec(out.replace(/\s+/g, ' '))?.[1]?.split(',').map(Number);
+    expect(losses, out).toHaveLength(10);
+    expect(losses!.at(-1)!, out).toBeLessThan(losses![0]!);
+    writeFileSync(join(dir, 'check', 'readme.ts'), `export {};\n${example}`);
+    cpSync(join(here, '..', 'consumer', 'tsconfig.nodenext.json'), join(dir, 'tsconfig.json'));
+    const r = await runAll(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], dir);
+    expect(r.stdout.split('\n').filter((l) => /error TS\d+/.test(l) && !l.startsWith('node_modules/@tensorflow/')), r.stdout).toEqual([]);
+  }, 600_000);
+});
+
 describe(`a project with the lowest TensorFlow.js the peer ranges claim (${TFJS_LOWEST})`, () => {
   it('installs without a second tfjs-core, trains with ASAM in plain node and runs every README example', async () => {
     const dir = await consumerProject('lowest', TFJS_LOWEST);
