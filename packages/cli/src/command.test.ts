@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Command } from 'commander';
 import { CliExit, UsageError } from './errors.ts';
-import { addOption, addSharedOptions, backendFrom, createCommand, givenFlags, nearest, parseCommand } from './command.ts';
+import { addOption, addSharedOptions, backendFrom, createCommand, givenFlags, nativeKernelsFrom, nearest, parseCommand } from './command.ts';
 
 function demo(env: Record<string, string | undefined> = {}, cwd = '/work/pkg'): Command {
   const cmd = createCommand({ name: 'demo', description: 'a demo', env, cwd });
@@ -94,12 +94,13 @@ describe('parseCommand', () => {
     }
     const help = optionLines.pop()!;
     expect(help).toMatch(/-h, --help/);
-    expect(optionLines.length).toBe(9);
+    expect(optionLines.length).toBe(10);
     for (const l of optionLines) expect(l).toMatch(/\(.*default: [^)]+\)/);
     const joined = optionLines.join('\n');
     expect(joined).toMatch(/--lr <x>\s+learning rate \(default: 0\.1 \(ImageNet 0\.2\)\)/);
     expect(joined).toMatch(/--optimizer <method>.*one of sgd \| sam \| asam; default: asam/);
     expect(joined).toMatch(/--backend <name>.*default: \$ASAM_BACKEND, else auto/);
+    expect(joined).toMatch(/--native-kernels <on\|off>.*one of on \| off; default: \$ASAM_NATIVE_KERNELS, else on/);
     expect(joined).toMatch(/--resume .*default: off/);
   });
 
@@ -128,5 +129,16 @@ describe('nearest', () => {
   it('picks the smallest edit distance', () => {
     expect(nearest('--ouf', ['--out', '--lr', '--resume'])).toBe('--out');
     expect(nearest('x', [])).toBeUndefined();
+  });
+});
+
+describe('nativeKernelsFrom', () => {
+  it('the flag wins, then $ASAM_NATIVE_KERNELS, else on; anything but on/off is a one-line UsageError', () => {
+    expect(nativeKernelsFrom('off', { ASAM_NATIVE_KERNELS: 'on' })).toBe(false);
+    expect(nativeKernelsFrom(undefined, { ASAM_NATIVE_KERNELS: 'off' })).toBe(false);
+    expect(nativeKernelsFrom(undefined, {})).toBe(true);
+    expect(nativeKernelsFrom(undefined, { ASAM_NATIVE_KERNELS: '' })).toBe(true);
+    expect(() => nativeKernelsFrom(undefined, { ASAM_NATIVE_KERNELS: '0' })).toThrow(UsageError);
+    expect(() => nativeKernelsFrom(undefined, { ASAM_NATIVE_KERNELS: '0' })).toThrow(/ASAM_NATIVE_KERNELS="0" is not a switch; expected on or off/);
   });
 });
