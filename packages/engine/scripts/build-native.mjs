@@ -4,6 +4,7 @@
 // Run by scripts/setup.sh, never by an install hook. Where g++ or oneDNN is missing it says so and exits 0: the
 // engine then keeps its WebAssembly-SIMD kernels and records why (EngineInfo.native.reason).
 // Usage: node scripts/build-native.mjs [--strict]   (--strict: exit 1 when the addon cannot be built)
+//        npx asam-build-native [--strict]          (the same, from a project that installed @asam/engine)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -24,7 +25,7 @@ let headers;
 try {
   headers = dirname(createRequire(join(root, 'package.json')).resolve('node-api-headers/include/node_api.h'));
 } catch {
-  skip('the npm package node-api-headers is not installed (pnpm install)');
+  skip('the npm package node-api-headers (a dependency of @asam/engine) is not installed');
 }
 if (spawnSync('g++', ['--version'], { stdio: 'ignore' }).status !== 0) skip('g++ is not installed (apt-get install g++)');
 if (!existsSync('/usr/include/oneapi/dnnl/dnnl.hpp')) skip("oneDNN headers are missing (apt-get install libdnnl-dev)");

@@ -170,7 +170,7 @@ describe('native tier: switches and reasons', () => {
     const r = loadNativeKernels({ path: '/nonexistent/onednn_kernels.node' });
     expect(r.addon).toBeUndefined();
     expect(r.status.loaded).toBe(false);
-    expect(r.status.reason).toMatch(/not built: run `bash scripts\/setup.sh`|another native addon is already loaded/);
+    expect(r.status.reason).toMatch(/not built: run `npx asam-build-native` \(needs g\+\+ and oneDNN|another native addon is already loaded/);
   });
   it('nativeKernels: false keeps the SIMD kernels and says so in EngineInfo; true records what loaded', async () => {
     const off = await initEngine({ backend: 'wasm', nativeKernels: false });

@@ -39,6 +39,9 @@ export interface NativeKernelOptions {
   threads?: number;
 }
 
+/** Why the tier is off where the addon file is missing, with the fix (inside the asam repository, setup.sh builds it). */
+export const NOT_BUILT = 'not built: run `npx asam-build-native` (needs g++ and oneDNN: apt-get install g++ libdnnl-dev; in the asam repository `bash scripts/setup.sh` does both)';
+
 let loaded: { path: string; addon: NativeAddon } | undefined;
 
 /** Loads the addon once per thread (a second path in the same process is refused: one oneDNN per process). */
@@ -53,7 +56,7 @@ export function loadNativeKernels(opts: NativeKernelOptions = {}): { addon?: Nat
   }
   if (loaded === undefined) {
     if (!existsSync(path)) {
-      return { status: { loaded: false, path, reason: 'not built: run `bash scripts/setup.sh` (needs g++ and Debian\'s libdnnl-dev)' } };
+      return { status: { loaded: false, path, reason: NOT_BUILT } };
     }
     // libgomp spins between parallel regions by default, which starves a worker on the other core: passive waits.
     process.env['OMP_WAIT_POLICY'] ??= 'PASSIVE';
