@@ -15,7 +15,7 @@ import { thisMachine } from './env-info.ts';
 import { estimateSweep, formatHours, kernelTierLabel } from './estimate.ts';
 import { expandGrid, matchesFilter, PROFILES, sweepOrder, type ProfileName } from './experiment.ts';
 import { createExperimentRegistry } from './experiments/index.ts';
-import { generateReport } from './report.ts';
+import { generateReport, quickPreamble } from './report.ts';
 import { updateReadme } from './readme-results.ts';
 import { publishResults, restoreFromCommitted } from './results.ts';
 import { isFinishedStatus, runSweep, type SweepSummary } from './runner.ts';
@@ -157,7 +157,7 @@ async function main(): Promise<number> {
   console.log(`[bench] measured: ${formatHours(cellHours)} of cell time in ${formatHours(summary.wallS)} wall time`);
   if (!f.skipReport) {
     // The report always covers every experiment of the profile (cells not run show as such).
-    const rep = generateReport({ experiments: registry.forProfile(profile), profile, runsDir, outDir: reportDir, ...(profile === 'quick' ? { preamble: quickPreamble(dirs.resultsDir) } : {}) });
+    const rep = generateReport({ experiments: registry.forProfile(profile), profile, runsDir, outDir: reportDir, ...(profile === 'quick' ? { preamble: quickPreamble(path.join(path.dirname(dirs.resultsDir), 'cpu'), reportDir) } : {}) });
     console.log(`[bench] report: ${path.join(reportDir, 'report.md')} and index.html (${rep.files.length} files)`);
   }
   if (f.publish && !summary.interrupted) {
@@ -181,19 +181,5 @@ function exitStatus(summary: Pick<SweepSummary, 'interrupted' | 'failed' | 'reco
 }
 
 /** The quick profile's pointer to the committed method comparison (its claims table, when published). */
-function quickPreamble(resultsDir: string): string {
-  const cpu = path.join(path.dirname(resultsDir), 'cpu');
-  const summary = path.join(cpu, 'summary.json');
-  const rel = path.relative(path.dirname(PACKAGE_ROOT), path.join(cpu, 'report.md'));
-  let s = `This quick profile runs the analyses that are meaningful in minutes (scale invariance, sharpness vs generalization gap, step time). ` +
-    `It does not compare SGD, SAM and ASAM by accuracy: runs that short have not converged. The method comparison is the cpu profile's (converged runs, 3 seeds, confidence intervals), committed in \`${rel}\`.`;
-  if (fs.existsSync(summary)) {
-    const j = JSON.parse(fs.readFileSync(summary, 'utf8')) as { generatedAt?: string; claims?: Array<{ claim: string; ours: string; verdict: string }>; cells?: Array<{ status: string }> };
-    const done = (j.cells ?? []).filter((c) => isFinishedStatus(c.status)).length;
-    s += ` Its verdicts as committed (${j.generatedAt ?? '?'}, ${done}/${j.cells?.length ?? 0} cells finished): ` +
-      (j.claims ?? []).filter((c) => !/^Adaptive sharpness/.test(c.claim)).map((c) => `${c.claim}: ${c.verdict}`).join('; ') + '.';
-  }
-  return s;
-}
 
 void runCli(main);

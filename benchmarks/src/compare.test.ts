@@ -1,7 +1,48 @@
 import { Rng } from '@asam/data';
 import { corpusBleu, segmentBleuStats } from '@asam/nmt';
 import { describe, expect, it } from 'vitest';
-import { pairedBootstrap, pairedBootstrapBleu, plateauCheck, tauDifferenceBootstrap, tInterval, verdictOf } from './compare.ts';
+import { holmAdjust, pairedBootstrap, pairedBootstrapBleu, pairedTTest, plateauCheck, tauDifferenceBootstrap, tInterval, verdictOf, verdictOfTest } from './compare.ts';
+
+describe('pairedTTest', () => {
+  it('matches a known p-value: d = 1..5 gives t = 3/(√2.5/√5) = 4.2426, df 4, p = 0.0132356 (R t.test, scipy ttest_1samp)', () => {
+    const r = pairedTTest([1, 2, 3, 4, 5])!;
+    expect(r.t).toBeCloseTo(Math.sqrt(18), 12);
+    expect(r.df).toBe(4);
+    expect(r.p).toBeCloseTo(0.01323559956368269, 9);
+  });
+  it('gives the closed form of df = 2: p = 1 − t/√(2 + t²)', () => {
+    // d = 1, 2, 3: mean 2, s = 1, t = 2√3
+    const t = 2 * Math.sqrt(3);
+    expect(pairedTTest([1, 2, 3])!.p).toBeCloseTo(1 - t / Math.sqrt(2 + t * t), 12);
+    expect(pairedTTest([-1, -2, -3])!.p).toBeCloseTo(1 - t / Math.sqrt(2 + t * t), 12);
+  });
+  it('is null below two differences, and handles no spread', () => {
+    expect(pairedTTest([0.5])).toBeNull();
+    expect(pairedTTest([0.01, 0.01])!.p).toBe(0);
+    expect(pairedTTest([0, 0, 0])!.p).toBe(1);
+  });
+});
+
+describe('holmAdjust', () => {
+  it('matches Holm\'s step-down worked by hand', () => {
+    // p = 0.01, 0.04, 0.03, 0.005 (m = 4). Ascending: 0.005 ×4 = 0.02; 0.01 ×3 = 0.03; 0.03 ×2 = 0.06; 0.04 ×1 = 0.04
+    // → kept monotone: 0.06. In input order: 0.03, 0.06, 0.06, 0.02.
+    const a = holmAdjust([0.01, 0.04, 0.03, 0.005]);
+    [0.03, 0.06, 0.06, 0.02].forEach((x, i) => expect(a[i]).toBeCloseTo(x, 12));
+  });
+  it('caps at 1, and counts a claim without a p-value as p = 1 in m', () => {
+    expect(holmAdjust([0.4, 0.5])).toEqual([0.8, 0.8]);
+    const a = holmAdjust([0.02, null]);
+    expect(a[0]).toBeCloseTo(0.04, 12);
+    expect(a[1]).toBeNull();
+  });
+  it('decides with the adjusted p and the sign', () => {
+    expect(verdictOfTest(0.02, 0.01)).toBe('reproduced');
+    expect(verdictOfTest(-0.02, 0.01)).toBe('not reproduced');
+    expect(verdictOfTest(0.02, 0.06)).toBe('inconclusive');
+    expect(verdictOfTest(0.02, null)).toBe('inconclusive');
+  });
+});
 
 describe('tInterval', () => {
   it('is mean ± t(0.975, n−1)·s/√n (t(0.975, 2) = 4.302653 from the t table)', () => {

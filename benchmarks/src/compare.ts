@@ -1,8 +1,10 @@
 /**
  * Statistics for method comparisons: paired differences over seeds with a Student-t 95 % interval, a paired
  * bootstrap over test images (accuracy) or test sentences (BLEU) for one seed, a bootstrap over models for a difference of Kendall τ, the plateau
- * check of a training curve and the verdict rule of the claims table.
+ * check of a training curve, the paired t-test with Holm's correction over a family of claims, and the verdict rules
+ * of the claims table.
  */
+import tCdf from '@stdlib/stats-base-dists-t-cdf';
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 import { Rng } from '@asam/data';
 import { computeBleu, sumBleuStats, type BleuSegmentStats } from '@asam/nmt';
@@ -27,6 +29,49 @@ export function tInterval(d: readonly number[], level = 0.95): Interval | null {
   const m = mean(d);
   const half = tQuantile(1 - (1 - level) / 2, d.length - 1) * std(d) / Math.sqrt(d.length);
   return { estimate: m, lo: m - half, hi: m + half, n: d.length, method: 't' };
+}
+
+export interface TTest {
+  /** Mean of the differences, t statistic, degrees of freedom and the two-sided p-value. */
+  mean: number;
+  t: number;
+  df: number;
+  p: number;
+  n: number;
+}
+
+/**
+ * Two-sided paired t-test of H0: E[d] = 0 on per-seed differences d_i:
+ *   t = d̄ / (s / √n),  df = n − 1,  p = 2 · F_t(−|t|; df)
+ * (Student 1908), F_t the Student-t CDF (@stdlib). Null for fewer than two differences. Differences that are all equal
+ * (s = 0) give p = 0 when d̄ ≠ 0 and p = 1 when d̄ = 0.
+ */
+export function pairedTTest(d: readonly number[]): TTest | null {
+  if (d.length < 2) return null;
+  const m = mean(d);
+  const se = std(d) / Math.sqrt(d.length);
+  const df = d.length - 1;
+  if (se === 0) return { mean: m, t: m === 0 ? 0 : Math.sign(m) * Infinity, df, p: m === 0 ? 1 : 0, n: d.length };
+  const t = m / se;
+  return { mean: m, t, df, p: Math.min(1, 2 * tCdf(-Math.abs(t), df)), n: d.length };
+}
+
+/**
+ * Holm's step-down adjustment (Holm 1979, "A simple sequentially rejective multiple test procedure") of a family of
+ * m p-values: with p₍₁₎ ≤ … ≤ p₍ₘ₎ sorted ascending, p̃₍ᵢ₎ = max_{j ≤ i} min(1, (m − j + 1) · p₍ⱼ₎), returned in the
+ * input order. Rejecting every hypothesis with p̃ < α controls the family-wise error rate at α under any dependence.
+ * A null entry (a claim of the family that has no test yet) counts in m as p = 1 and gets null back.
+ */
+export function holmAdjust(ps: ReadonlyArray<number | null>): Array<number | null> {
+  const m = ps.length;
+  const order = ps.map((p, i) => ({ p: p ?? 1, i })).sort((a, b) => a.p - b.p || a.i - b.i);
+  const out: Array<number | null> = new Array(m).fill(null);
+  let run = 0;
+  order.forEach(({ p, i }, k) => {
+    run = Math.max(run, Math.min(1, (m - k) * p));
+    out[i] = ps[i] === null || ps[i] === undefined ? null : run;
+  });
+  return out;
 }
 
 function percentile(sorted: readonly number[], q: number): number {
@@ -131,6 +176,16 @@ export function plateauCheck(curve: readonly number[], tolerance: number): Plate
 }
 
 export type Verdict = 'reproduced' | 'not reproduced' | 'inconclusive';
+
+/**
+ * The claims table's rule for a pairwise claim "A is better than B" decided by a test over seeds: reproduced when the
+ * family-adjusted p-value is below `alpha` and the mean difference A − B is positive, not reproduced when it is below
+ * `alpha` and the difference negative, inconclusive otherwise (or without a test).
+ */
+export function verdictOfTest(meanDiff: number | null, adjustedP: number | null, alpha = 0.05): Verdict {
+  if (meanDiff === null || adjustedP === null || !Number.isFinite(meanDiff) || !(adjustedP < alpha) || meanDiff === 0) return 'inconclusive';
+  return meanDiff > 0 ? 'reproduced' : 'not reproduced';
+}
 
 /**
  * The claims table's rule for "A is better than B": reproduced when the whole 95 % interval of A − B lies above 0,

@@ -1,7 +1,9 @@
-/** File helpers for run folders: atomic JSON writes, tolerant reads, a small CSV parser. */
+/** File helpers for run folders: atomic JSON writes, tolerant reads, CSV through csv-parse / csv-stringify. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomicSync } from '@asam/train';
+import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
 
 /** Writes a file atomically (`writeFileAtomicSync` of @asam/train), creating its folder first. */
 export function writeFileAtomic(file: string, data: string): void {
@@ -30,46 +32,16 @@ export function readJsonIfExists<T = unknown>(file: string): T | undefined {
   }
 }
 
-/**
- * Parses simple CSV (comma separated, first line = header, optional double quotes) into rows of
- * strings keyed by column. Numeric conversion is left to the caller.
- */
+/** Parses CSV (first line = header) into rows of strings keyed by column, with `csv-parse`. Numeric conversion is left to the caller. */
 export function parseCsv(text: string): Array<Record<string, string>> {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  if (lines.length === 0) return [];
-  const split = (line: string): string[] => {
-    const out: string[] = [];
-    let cur = '';
-    let q = false;
-    for (let i = 0; i < line.length; i++) {
-      const ch = line[i]!;
-      if (q) {
-        if (ch === '"' && line[i + 1] === '"') { cur += '"'; i++; }
-        else if (ch === '"') q = false;
-        else cur += ch;
-      } else if (ch === '"') q = true;
-      else if (ch === ',') { out.push(cur); cur = ''; }
-      else cur += ch;
-    }
-    out.push(cur);
-    return out;
-  };
-  const header = split(lines[0]!).map((h) => h.trim());
-  return lines.slice(1).map((l) => {
-    const cells = split(l);
-    const row: Record<string, string> = {};
-    header.forEach((h, i) => { row[h] = (cells[i] ?? '').trim(); });
-    return row;
-  });
+  return parse(text, { columns: (h: string[]) => h.map((c) => c.trim()), skip_empty_lines: true, trim: true, relax_column_count: true }) as Array<Record<string, string>>;
 }
 
-/** Quotes a CSV field when needed. */
-export function csvField(v: unknown): string {
-  const s = v === null || v === undefined ? '' : typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/** Rows → CSV text with the given column order. */
+/** Rows → CSV text with the given column order (`csv-stringify`; null, undefined and non-finite numbers as empty fields). */
 export function toCsv(columns: string[], rows: Array<Record<string, unknown>>): string {
-  return [columns.join(','), ...rows.map((r) => columns.map((c) => csvField(r[c])).join(','))].join('\n') + '\n';
+  const clean = rows.map((r) => columns.map((c) => {
+    const v = r[c];
+    return v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v)) ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  }));
+  return stringify(clean, { header: true, columns, record_delimiter: '\n' });
 }

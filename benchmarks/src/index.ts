@@ -9,5 +9,6 @@ export { runSweep, cellDir, isFinishedStatus, type SweepOptions, type SweepSumma
 export { generateReport, markdownToHtml, type ReportOptions, type ReportResult, type GroupRow } from './report.ts';
 export { readOutcome, type CellOutcome } from './outcome.ts';
 export { checkReport, type CheckResult } from './check.ts';
+export { barChart, chartProblems, forestChart, lineChart, renderSvg, type ChartSpec } from './charts.ts';
 export { kendallTau, mean, std, median, fmtMeanStd } from './stats.ts';
 export type { TaskContext, TaskModule, BackendReport } from './tasks/types.ts';

@@ -12,7 +12,7 @@ import type { Cell, ExperimentDef } from './experiment.ts';
 import type { CellOutcome } from './outcome.ts';
 import { mdTable, type Section } from './report-training.ts';
 import { fmtMeanStd } from './stats.ts';
-import { colorFor, lineChart, type LineSeries } from './svg.ts';
+import { lineChart, type ChartSpec, type LinePoint } from './charts.ts';
 
 export const REFERENCE_DIR = 'torch-reference';
 /** The experiment whose recipe the reference script reproduces. */
@@ -79,12 +79,12 @@ export function referenceSection(runs: ReferenceRun[], def: ExperimentDef, cells
   const range = (xs: number[]) => (xs.length > 1 ? ` (${(Math.min(...xs) * 100).toFixed(2)}–${(Math.max(...xs) * 100).toFixed(2)})` : '');
   const rows: string[][] = [];
   const notes: string[] = [];
-  const series = (column: 'train_acc' | 'test_acc'): LineSeries[] => methods.flatMap((m, k) => {
+  const points = (column: 'train_acc' | 'test_acc'): LinePoint[] => methods.flatMap((m) => {
     const mine = ours(m).map(({ o }) => o.columns[column] ?? []).filter((c) => c.length);
-    const color = colorFor(m, k);
+    const avg = mine.length ? meanCurve(mine) : [];
     return [
-      ...(mine.length ? [{ name: `${LABEL[m]} ours (mean of ${mine.length})`, x: meanCurve(mine).map((_, i) => i + 1), y: meanCurve(mine).map((v) => v * 100), color, width: 2.4, marker: 'circle' as const, markerEvery: 10 }] : []),
-      ...runs.filter((r) => r.method === m).map((r, j) => ({ name: `${LABEL[m]} PyTorch seed ${r.seed}`, x: r.history.map((h) => h.epoch), y: r.history.map((h) => h[column] * 100), color, width: 1.4, dashed: true, marker: 'square' as const, markerEvery: 10, hideInLegend: j > 0 })),
+      ...avg.map((v, i) => ({ series: LABEL[m]!, method: m, run: `ours, mean of ${mine.length} seeds`, bold: true, style: 'ours (mean over seeds)', x: i + 1, y: v * 100 })),
+      ...runs.filter((r) => r.method === m).flatMap((r) => r.history.map((h) => ({ series: LABEL[m]!, method: m, run: `PyTorch seed ${r.seed}`, bold: false, style: 'PyTorch (per seed)', x: h.epoch, y: h[column] * 100 }))),
     ];
   });
   for (const m of methods) {
@@ -107,9 +107,9 @@ export function referenceSection(runs: ReferenceRun[], def: ExperimentDef, cells
         (inside < ref.length ? `; the others are ${refBest.filter((v) => v < lo || v > hi).map((v) => `${((v - (v < lo ? lo : hi)) * 100).toFixed(2)} points ${v < lo ? 'below' : 'above'} it`).join(', ')}` : '') + '.');
     }
   }
-  const files: Array<[string, string]> = [
-    ['torch-reference-train-acc.svg', lineChart({ title: `${def.title}: train accuracy per epoch, ours (solid, mean over seeds) vs PyTorch (dashed)`, xLabel: 'epoch', yLabel: 'train accuracy (%)', series: series('train_acc'), yFromZero: true })],
-    ['torch-reference-test-acc.svg', lineChart({ title: `${def.title}: test accuracy per epoch, ours (solid, mean over seeds) vs PyTorch (dashed)`, xLabel: 'epoch', yLabel: 'test accuracy (%)', series: series('test_acc'), yFromZero: true })],
+  const files: Array<[string, ChartSpec]> = [
+    ['torch-reference-train-acc.svg', lineChart({ title: `${def.title}: train accuracy per epoch, ours vs PyTorch`, subtitle: 'solid: ours, mean over seeds; dashed: PyTorch, each seed', xLabel: 'epoch', yLabel: 'train accuracy (%)', points: points('train_acc'), nonNegative: true, xIsEpoch: true })],
+    ['torch-reference-test-acc.svg', lineChart({ title: `${def.title}: test accuracy per epoch, ours vs PyTorch`, subtitle: 'solid: ours, mean over seeds; dashed: PyTorch, each seed', xLabel: 'epoch', yLabel: 'test accuracy (%)', points: points('test_acc'), nonNegative: true, xIsEpoch: true })],
   ];
   const versions = [...new Set(runs.map((r) => `torch ${r.torch}, ${r.threads} thread(s)`))].join('; ');
   const hours = runs.reduce((a, r) => a + r.wallSeconds, 0) / 3600;

@@ -12,11 +12,12 @@ import { expandGrid, type Cell, type ExperimentDef, type OptimizerName, type Pro
 import { readJsonIfExists, toCsv, writeFileAtomic, writeJsonAtomic } from './fs-util.ts';
 import { readOutcome, type CellOutcome } from './outcome.ts';
 import { REFERENCE_DIR, REFERENCE_EXPERIMENT, readReferenceRuns, referenceSection } from './report-reference.ts';
-import { convergence, mdTable, trainingSection, type ClaimRow, type GroupRow, type Section } from './report-training.ts';
+import { marked } from 'marked';
+import { convergence, decidePairwiseClaims, formatP, mdTable, signed, trainingSection, type ClaimRow, type GroupRow, type Section } from './report-training.ts';
 import { formatHours } from './estimate.ts';
 import { cellDir, isFinishedStatus } from './runner.ts';
 import { kendallTau } from './stats.ts';
-import { barChart, canvas, colorFor, contourSegments, esc, lineChart, scatterChart } from './svg.ts';
+import { barChart, chartProblems, colorFor, contourSegments, esc, lineChart, planeChart, renderSvg, scatterChart, toVega, vegaRuntime, type ChartSpec, type LinePoint, type PlaneLine } from './charts.ts';
 
 export type { ClaimRow, GroupRow } from './report-training.ts';
 
@@ -63,10 +64,8 @@ function rhoSection(def: ExperimentDef, cells: Cell[], outcomes: CellOutcome[], 
     const ended = done.length + pts.filter(({ o }) => o.status === 'diverged').length;
     return { m, pts, done, best, within, ended };
   });
-  const series = methods.filter((x) => x.done.length).map((x) => ({
-    name: `${OPT_LABEL[x.m]} (best test acc)`, x: x.done.map(({ c }) => c.rho!), y: x.done.map(({ o }) => o.best! * 100), color: colorFor(x.m), width: 2, marker: (x.m === 'sam' ? 'square' : 'triangle') as 'square' | 'triangle',
-  }));
-  const files: Array<[string, string]> = series.length ? [['accuracy-vs-rho.svg', lineChart({ title: `${def.title}: best test accuracy vs ρ (log axis), seed ${[...seeds].join(', ')}`, xLabel: 'ρ (log scale)', yLabel: 'best test accuracy (%)', series, logX: true })]] : [];
+  const points: LinePoint[] = methods.flatMap((x) => x.done.map(({ c, o }) => ({ series: `${OPT_LABEL[x.m]}`, method: x.m, run: `seed ${c.seed}, ρ ${c.rho}`, bold: true, x: c.rho!, y: o.best! * 100 })));
+  const files: Array<[string, ChartSpec]> = points.length ? [['accuracy-vs-rho.svg', lineChart({ title: `${def.title}: best test accuracy vs ρ`, subtitle: `log ρ axis; seed ${[...seeds].join(', ')}`, xLabel: 'ρ (log scale)', yLabel: 'best test accuracy (%)', points, logX: true })]] : [];
   const rows = methods.flatMap((x) => x.pts.map(({ c, o }) => {
     const v = o.status === 'completed' ? convergence('vision', o) : null;
     const status = o.divergedAt ? `diverged at epoch ${o.divergedAt.epoch}` : o.status;
@@ -105,15 +104,15 @@ interface ScaleRaw {
   contour: { xs: number[]; ys: number[]; values: number[][] };
 }
 
-function contourBody(r: ScaleRaw, toX: (x: number) => number, toY: (y: number) => number): string {
-  const levels = [0.02, 0.1, 0.3, 0.6, 1, 2, 4, 8];
-  const out: string[] = [];
-  for (const lv of levels) {
-    const d = contourSegments(r.contour.xs, r.contour.ys, r.contour.values, lv)
-      .map(([a, b, c, e]) => `M${toX(a).toFixed(1)},${toY(b).toFixed(1)}L${toX(c).toFixed(1)},${toY(e).toFixed(1)}`).join('');
-    if (d) out.push(`<path d="${d}" stroke="#bbb" stroke-width="1" fill="none"><title>L = ${lv}</title></path>`);
-  }
-  return out.join('\n');
+const CONTOUR_LEVELS = [0.02, 0.1, 0.3, 0.6, 1, 2, 4, 8];
+
+function contourSegs(r: ScaleRaw): Array<{ x: number; y: number; x2: number; y2: number; level: number }> {
+  return CONTOUR_LEVELS.flatMap((level) => contourSegments(r.contour.xs, r.contour.ys, r.contour.values, level).map(([x, y, x2, y2]) => ({ x, y, x2, y2, level })));
+}
+
+/** An ellipse with semi-axes (rx, ry) around (cx, cy), as a closed path of 73 points. */
+function ellipse(cx: number, cy: number, rx: number, ry: number): Array<[number, number]> {
+  return Array.from({ length: 73 }, (_, i) => [cx + rx * Math.cos((i / 72) * 2 * Math.PI), cy + ry * Math.sin((i / 72) * 2 * Math.PI)] as [number, number]);
 }
 
 function scaleSection(def: ExperimentDef, outcome: CellOutcome): Section {
@@ -122,41 +121,33 @@ function scaleSection(def: ExperimentDef, outcome: CellOutcome): Section {
     return { md: () => `Not completed (${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}).\n`, files: [], groups: [], claims: [] };
   }
   const { rho, eta, a } = r.config;
-  const regions = canvas({
-    title: `SAM ρ-ball vs ASAM ellipse at w and A·w (ρ=${rho}, η=${eta})`, xLabel: 'w1', yLabel: 'w2', xRange: r.config.range, yRange: r.config.range, equalAspect: true,
-    legend: [{ name: 'loss contours', color: '#bbb' }, { name: 'SAM region', color: colorFor('sam') }, { name: 'ASAM region', color: colorFor('asam') }, { name: 'w1·w2 = const', color: '#444', dashed: true }],
-    body: (X, Y) => {
-      const parts = [contourBody(r, X, Y)];
-      const prod = r.points[0]!.w[0] * r.points[0]!.w[1];
-      const hyp = Array.from({ length: 120 }, (_, i) => 0.05 + (i * 3.6) / 119).map((x, i) => `${i ? 'L' : 'M'}${X(x).toFixed(1)},${Y(prod / x).toFixed(1)}`).join('');
-      parts.push(`<path d="${hyp}" stroke="#444" stroke-dasharray="5 3" fill="none"/>`);
-      for (const p of r.points) {
-        const cx = X(p.w[0]);
-        const cy = Y(p.w[1]);
-        const rx = Math.abs(X(p.w[0] + rho) - cx);
-        const ry = Math.abs(Y(p.w[1] + rho) - cy);
-        parts.push(`<ellipse cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" rx="${rx.toFixed(1)}" ry="${ry.toFixed(1)}" fill="${colorFor('sam')}" fill-opacity="0.12" stroke="${colorFor('sam')}" stroke-width="2"/>`);
-        const ax = Math.abs(X(p.w[0] + p.asamEllipseSemiAxes[0]) - cx);
-        const ay = Math.abs(Y(p.w[1] + p.asamEllipseSemiAxes[1]) - cy);
-        parts.push(`<ellipse cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" rx="${ax.toFixed(1)}" ry="${ay.toFixed(1)}" fill="${colorFor('asam')}" fill-opacity="0.12" stroke="${colorFor('asam')}" stroke-width="2"/>`);
-        for (const [eps, col] of [[p.samMaximiser, colorFor('sam')], [p.asamMaximiser, colorFor('asam')]] as const) {
-          parts.push(`<circle cx="${X(p.w[0] + eps[0]).toFixed(1)}" cy="${Y(p.w[1] + eps[1]).toFixed(1)}" r="3.5" fill="${col}"><title>maximiser of L(w+ε)</title></circle>`);
-        }
-        parts.push(`<circle cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" r="3" fill="black"/><text x="${(cx + 6).toFixed(1)}" y="${(cy - 6).toFixed(1)}" font-size="12">${esc(p.name)}</text>`);
-      }
-      return parts.join('\n');
-    },
+  const segments = contourSegs(r);
+  const prod = r.points[0]!.w[0] * r.points[0]!.w[1];
+  const [lo, hi] = r.config.range;
+  const hyp: Array<[number, number]> = Array.from({ length: 160 }, (_, i) => lo + ((hi - lo) * (i + 0.5)) / 160).filter((x) => x > 0).map((x) => [x, prod / x] as [number, number]).filter(([, y]) => y >= lo && y <= hi);
+  const regionLines: PlaneLine[] = [
+    ...r.points.flatMap((p) => [
+      { series: `SAM region (‖ε‖ ≤ ${rho})`, color: colorFor('sam'), fill: true, path: ellipse(p.w[0], p.w[1], rho, rho) },
+      { series: `ASAM region (‖T_w⁻¹ε‖ ≤ ${rho})`, color: colorFor('asam'), fill: true, path: ellipse(p.w[0], p.w[1], p.asamEllipseSemiAxes[0], p.asamEllipseSemiAxes[1]) },
+    ]),
+    { series: 'w1·w2 = const (equal loss)', color: '#444', dashed: true, width: 1.5, path: hyp },
+  ];
+  const regionPoints = r.points.flatMap((p) => [
+    { x: p.w[0], y: p.w[1], label: p.name, color: '#000', text: p.name },
+    { x: p.w[0] + p.samMaximiser[0], y: p.w[1] + p.samMaximiser[1], label: `SAM maximiser of L(w+ε) at ${p.name}`, color: colorFor('sam') },
+    { x: p.w[0] + p.asamMaximiser[0], y: p.w[1] + p.asamMaximiser[1], label: `ASAM maximiser of L(w+ε) at ${p.name}`, color: colorFor('asam') },
+  ]);
+  const regions = planeChart({
+    title: `SAM ρ-ball vs ASAM ellipse at w and A·w (ρ = ${rho}, η = ${eta})`, subtitle: 'grey: loss contours; dots: w and the maximiser of L(w + ε) in each region',
+    xLabel: 'w1', yLabel: 'w2', range: r.config.range, segments, lines: regionLines, points: regionPoints,
   });
-  const traj = canvas({
-    title: `Trajectories from (${r.config.start.join(', ')}) (SAM ρ=${r.config.rhoTrain.sam}, ASAM ρ=${r.config.rhoTrain.asam})`, xLabel: 'w1', yLabel: 'w2', xRange: r.config.range, yRange: r.config.range, equalAspect: true,
-    legend: Object.keys(r.trajectories).map((k) => ({ name: OPT_LABEL[k] ?? k, color: colorFor(k) })),
-    body: (X, Y) => [contourBody(r, X, Y), ...Object.entries(r.trajectories).map(([k, pts]) => {
-      const d = pts.map(([x, y], i) => `${i ? 'L' : 'M'}${X(x).toFixed(1)},${Y(y).toFixed(1)}`).join('');
-      const last = pts[pts.length - 1]!;
-      return `<path d="${d}" stroke="${colorFor(k)}" stroke-width="2" fill="none"/><circle cx="${X(last[0]).toFixed(1)}" cy="${Y(last[1]).toFixed(1)}" r="4" fill="${colorFor(k)}"/>`;
-    })].join('\n'),
+  const traj = planeChart({
+    title: `Trajectories from (${r.config.start.join(', ')}) (SAM ρ = ${r.config.rhoTrain.sam}, ASAM ρ = ${r.config.rhoTrain.asam})`, subtitle: 'grey: loss contours; dot: the last iterate',
+    xLabel: 'w1', yLabel: 'w2', range: r.config.range, segments,
+    lines: Object.entries(r.trajectories).map(([k, pts]) => ({ series: OPT_LABEL[k] ?? k, color: colorFor(k), path: pts.map(([x, y]) => [x, y] as [number, number]) })),
+    points: Object.entries(r.trajectories).map(([k, pts]) => ({ x: pts.at(-1)![0], y: pts.at(-1)![1], label: `${OPT_LABEL[k] ?? k}: last iterate`, color: colorFor(k) })),
   });
-  const files: Array<[string, string]> = [['regions.svg', regions], ['trajectories.svg', traj]];
+  const files: Array<[string, ChartSpec]> = [['regions.svg', regions], ['trajectories.svg', traj]];
   const rows = r.points.map((p) => [p.name, `(${p.w.map((x) => x.toFixed(3)).join(', ')})`, p.loss.toFixed(4), p.sharpness.toFixed(4), p.sharpnessBruteForce.toFixed(4), p.adaptiveSharpness.toFixed(4), p.adaptiveSharpnessBruteForce.toFixed(4)]);
   const [pw, paw] = r.points;
   const md = (pre: string) => [
@@ -200,10 +191,10 @@ function gapSection(def: ExperimentDef, outcome: CellOutcome): Section {
   };
   const sc = (measure: 'sharpness' | 'adaptiveSharpness', gap: 'gapAcc' | 'gapLoss', t: number) => scatterChart({
     title: `${measure === 'sharpness' ? `sharpness (ρ=${r.config.rho})` : `adaptive sharpness (ρ=${r.config.adaptiveRho})`} vs ${gap === 'gapAcc' ? 'accuracy gap' : 'loss gap'}`,
-    subtitle: `Kendall τ = ${t.toFixed(3)} (n = ${ms.length})`, xLabel: measure, yLabel: gap === 'gapAcc' ? 'train acc − test acc (%)' : 'test loss − train loss',
+    subtitle: `Kendall τ = ${t.toFixed(3)} (n = ${ms.length} models); log x axis`, xLabel: measure === 'sharpness' ? 'sharpness' : 'adaptive sharpness', yLabel: gap === 'gapAcc' ? 'train acc − test acc (%)' : 'test loss − train loss',
     points: ms.map((m) => ({ x: m[measure], y: gap === 'gapAcc' ? m[gap] * 100 : m[gap], label: m.id })), logX: true, color: measure === 'sharpness' ? colorFor('sam') : colorFor('asam'),
   });
-  const files: Array<[string, string]> = [
+  const files: Array<[string, ChartSpec]> = [
     ['sharpness-vs-gap-acc.svg', sc('sharpness', 'gapAcc', tau.sAcc)], ['adaptive-vs-gap-acc.svg', sc('adaptiveSharpness', 'gapAcc', tau.aAcc)],
     ['sharpness-vs-gap-loss.svg', sc('sharpness', 'gapLoss', tau.sLoss)], ['adaptive-vs-gap-loss.svg', sc('adaptiveSharpness', 'gapLoss', tau.aLoss)],
   ];
@@ -266,7 +257,8 @@ interface NmtStepRaw {
 function nmtStepSection(r: NmtStepRaw): Section {
   const names = Object.keys(r.medianS);
   const label = (n: string) => (n === 'sgd' ? 'Adam' : OPT_LABEL[n] ?? n);
-  const bars = barChart({ title: `Update time, ${r.config.preset} on ${r.config.corpus}, ≤ ${r.config.maxTokens} target tokens (${r.backend})`, yLabel: 'seconds per update (median)', bars: names.map((n) => ({ label: label(n), value: r.medianS[n]!, color: colorFor(n) })), yMin: 0 });
+  const bars = barChart({ title: `Update time, ${r.config.preset} on ${r.config.corpus}, ≤ ${r.config.maxTokens} target tokens (${r.backend})`, subtitle: `median of ${r.config.repeats} timed rounds; dots: each round`, yLabel: 'seconds per update', digits: 3,
+    bars: names.map((n) => ({ label: label(n), method: n === 'sgd' ? 'adam' : n, mean: r.medianS[n]!, std: null, seeds: (r.samplesS[n] ?? []).map((v, k) => ({ seed: k, value: v })) })) });
   const md = (pre: string) => [
     `${r.config.preset} (${r.trainableParams} trainable parameters, ${r.config.vocabSize} subwords), real ${r.config.corpus} training batches of at most ${r.config.maxTokens} target tokens (${r.meanTargetTokens.toFixed(0)} on average in the timed rounds), backend \`${r.backend}\`; ${r.config.warmup} warm-up round(s), then ${r.config.repeats} timed rounds interleaving Adam, SAM, ASAM on the same batch (weights reset before each update; the timer stops after \`dataSync()\` of the loss).`, '',
     mdTable(['optimizer', 'median update (s)', 'median / Adam', 'fastest update (s)', 'fastest / Adam', 'target tokens/s (median)', 'epoch estimate (min)', 'samples (s)'],
@@ -284,7 +276,8 @@ function stepSection(def: ExperimentDef, outcome: CellOutcome): Section {
   }
   if (r.kind === 'nmt') return nmtStepSection(r as unknown as NmtStepRaw);
   const names = Object.keys(r.medianS);
-  const bars = barChart({ title: `Step time, ${r.config.model}, batch ${r.config.batchSize} (${r.backend})`, yLabel: 'seconds per step (median)', bars: names.map((n) => ({ label: OPT_LABEL[n] ?? n, value: r.medianS[n]!, color: colorFor(n) })), yMin: 0 });
+  const bars = barChart({ title: `Step time, ${r.config.model}, batch ${r.config.batchSize} (${r.backend})`, subtitle: `median of ${r.config.repeats} timed rounds; dots: each round`, yLabel: 'seconds per step', digits: 3,
+    bars: names.map((n) => ({ label: OPT_LABEL[n] ?? n, method: n, mean: r.medianS[n]!, std: null, seeds: (r.samplesS[n] ?? []).map((v, k) => ({ seed: k, value: v })) })) });
   const md = (pre: string) => [
     `${r.config.model} (${r.trainableParams} trainable parameters), one batch of ${r.config.batchSize} CIFAR-10 images, backend \`${r.backend}\`; ${r.config.warmup} warm-up round(s), then ${r.config.repeats} timed rounds interleaving SGD, SAM, ASAM (weights reset before each step; the timer stops after \`dataSync()\` of the loss).`, '',
     mdTable(['optimizer', 'median step (s)', 'median / SGD', 'fastest step (s)', 'fastest / SGD', 'images/s (median)', 'samples (s)'],
@@ -295,45 +288,15 @@ function stepSection(def: ExperimentDef, outcome: CellOutcome): Section {
   return { md, files: [['step-time.svg', bars]], groups: [], claims: [] };
 }
 
-/** Converts the markdown this module writes (headings, tables, images, lists, paragraphs) to HTML. */
+/**
+ * Markdown to HTML by `marked` (GitHub-flavoured: tables with their column alignment, lists, code, links, raw
+ * `<details>` blocks). Section headings that end in "(`id`)" get `id="id"`, so links to `#id` land on them.
+ */
 export function markdownToHtml(md: string): string {
-  const lines = md.split('\n');
-  const out: string[] = [];
-  const inline = (s: string) => esc(s).replace(/`([^`]+)`/g, '<code>$1</code>').replace(/\*\*([^*]+)\*\*/g, '<b>$1</b>')
-    .replace(/!\[([^\]]*)\]\(([^)]+)\)/g, '<img alt="$1" src="$2">').replace(/\[([^\]]+)\]\(([^)]+)\)/g, '<a href="$2">$1</a>');
-  for (let i = 0; i < lines.length; i++) {
-    const l = lines[i]!;
-    if (/^<\/?details|^<summary/.test(l)) { out.push(l); continue; }
-    const h = /^(#{1,4}) (.*)$/.exec(l);
-    if (h) { out.push(`<h${h[1]!.length}>${inline(h[2]!)}</h${h[1]!.length}>`); continue; }
-    if (l.startsWith('|')) {
-      const rows: string[][] = [];
-      while (i < lines.length && lines[i]!.startsWith('|')) {
-        rows.push(lines[i]!.slice(1, -1).split('|').map((c) => c.trim()));
-        i++;
-      }
-      i--;
-      const [head, , ...body] = rows;
-      out.push('<table>', `<tr>${head!.map((c) => `<th>${inline(c)}</th>`).join('')}</tr>`, ...body.map((r) => `<tr>${r.map((c) => `<td>${inline(c)}</td>`).join('')}</tr>`), '</table>');
-      continue;
-    }
-    if (l.startsWith('- ')) {
-      out.push('<ul>');
-      while (i < lines.length && lines[i]!.startsWith('- ')) out.push(`<li>${inline(lines[i++]!.slice(2))}</li>`);
-      i--;
-      out.push('</ul>');
-      continue;
-    }
-    if (l.trim()) out.push(`<p>${inline(l)}</p>`);
-  }
-  return out.join('\n');
+  const html = marked.parse(md, { async: false, gfm: true }) as string;
+  return html.replace(/<h2>(.*?\(<code>([a-z0-9_-]+)<\/code>\))<\/h2>/g, '<h2 id="$2">$1</h2>');
 }
 
-/**
- * Writes the report for one profile from the run folders: `<outDir>/report.md`, `index.html`,
- * `summary.csv`, `summary.json`, and `<outDir>/<experiment>/{report.md, *.svg}`. Experiments
- * without any run folder are listed as not run. Returns the files written and the summary rows.
- */
 /**
  * "Measured cell time: 61.2 h in the 26 finished cells, plus 3.1 h so far in unfinished ones (…). " — the sum of the
  * cells' own wall times over all their starts; empty when no cell recorded one.
@@ -349,6 +312,67 @@ export function cellTimeText(cells: ReadonlyArray<{ status: string; wallS?: numb
     '(each cell\'s own wall time, all its starts together; cells run one per core). ';
 }
 
+/**
+ * The quick report's opening paragraph: what the quick profile does and does not compare, with a link to the
+ * committed `cpu` report (relative to the quick report's folder `outDir`) and that report's verdicts.
+ */
+export function quickPreamble(cpuResultsDir: string, outDir: string): string {
+  const summary = path.join(cpuResultsDir, 'summary.json');
+  const rel = path.relative(outDir, path.join(cpuResultsDir, 'report.md')).split(path.sep).join('/');
+  const html = path.relative(outDir, path.join(cpuResultsDir, 'index.html')).split(path.sep).join('/');
+  let s = 'This quick profile runs the analyses that are meaningful in minutes (scale invariance, sharpness vs generalization gap, step time). ' +
+    `It does not compare SGD, SAM and ASAM by accuracy: runs that short have not converged. The method comparison is the cpu profile's (converged runs over several seeds, paired tests), committed in [its report](${rel}) ([HTML](${html})).`;
+  const j = readJsonIfExists<{ generatedAt?: string; claims?: Array<{ claim: string; verdict: string }>; cells?: Array<{ status: string }> }>(summary);
+  if (j) {
+    const done = (j.cells ?? []).filter((c) => isFinishedStatus(c.status)).length;
+    s += ` Its verdicts as committed (${j.generatedAt ?? '?'}, ${done}/${j.cells?.length ?? 0} cells finished): ` +
+      (j.claims ?? []).filter((c) => !/^Adaptive sharpness/.test(c.claim)).map((c) => `${c.claim}: ${c.verdict}`).join('; ') + '.';
+  }
+  return s;
+}
+
+/** The interactive page: the report as HTML, each chart drawn live by the vega runtime from its spec (tooltips), the SVG as fallback. */
+function indexHtml(title: string, bodyHtml: string, charts: Array<{ src: string; vega: unknown }>): string {
+  const bySrc = new Map(charts.map((c, i) => [c.src, i]));
+  const body = bodyHtml.replace(/<img src="([^"]+)" alt="([^"]*)">/g, (m, src: string) => {
+    const i = bySrc.get(src);
+    return i === undefined ? m : `<figure class="chart" id="chart-${i}">${m}</figure>`;
+  });
+  const specs = JSON.stringify(charts.map((c) => c.vega)).replace(/</g, '\\u003c');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<style>
+body{font-family:Helvetica,Arial,sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;line-height:1.45;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:14px}td,th{border:1px solid #ccc;padding:3px 8px;vertical-align:top}th{background:#f4f4f4;text-align:left}
+figure.chart{margin:10px 0}figure.chart img{max-width:100%;border:1px solid #eee}code{background:#f4f4f4;padding:0 3px}a{color:#1f4e99}
+</style></head>
+<body>
+${body}
+<script src="vega.min.js"></script>
+<script>
+(function () {
+  if (typeof vega === 'undefined') return; // without the runtime the static SVGs stay
+  var specs = ${specs};
+  specs.forEach(function (spec, i) {
+    var el = document.getElementById('chart-' + i);
+    if (!el) return;
+    var img = el.querySelector('img');
+    var box = document.createElement('div');
+    el.appendChild(box);
+    new vega.View(vega.parse(spec), { renderer: 'svg', container: box, hover: true }).runAsync().then(function () { if (img) img.remove(); });
+  });
+})();
+</script>
+</body></html>
+`;
+}
+
+/**
+ * Writes the report for one profile from the run folders: `<outDir>/report.md`, `index.html` (with `vega.min.js`),
+ * `summary.csv`, `summary.json`, and per experiment `<outDir>/<experiment>/{report.md, *.svg, *.vl.json}` (each chart's
+ * Vega-Lite spec beside its SVG). Experiments without any run folder are listed as not run. Pairwise claims are
+ * decided together (final-epoch metric, Holm over the report's family). Returns the files written and the summary rows.
+ */
 export function generateReport(o: ReportOptions): ReportResult {
   const now = o.now ?? new Date();
   fs.mkdirSync(o.outDir, { recursive: true });
@@ -356,12 +380,12 @@ export function generateReport(o: ReportOptions): ReportResult {
   const groups: GroupRow[] = [];
   const cellsOut: ReportResult['cells'] = [];
   const claims: ClaimRow[] = [];
-  const sections: string[] = [];
   const backends = new Set<string>();
   const shas = new Set<string>();
   /** machine label → number of cells that ran on it (in whole or in part) */
   const machines = new Map<string, number>();
   const read = new Map<string, { def: ExperimentDef; cells: Cell[]; outcomes: CellOutcome[] }>();
+  const built: Array<{ def: ExperimentDef; sec: Section; outcomes: CellOutcome[] }> = [];
   for (const def of o.experiments) {
     if (!def.profiles[o.profile]) continue;
     const cells = expandGrid(def, o.profile);
@@ -387,18 +411,32 @@ export function generateReport(o: ReportOptions): ReportResult {
       : def.task === 'scale_invariance' ? scaleSection(def, outcomes[0]!)
         : def.task === 'sharpness_gap' ? gapSection(def, outcomes[0]!)
           : stepSection(def, outcomes[0]!);
+    built.push({ def, sec, outcomes });
+  }
+  // Every pairwise claim of the report is decided at once: Holm's adjustment needs the whole family.
+  const family = decidePairwiseClaims(built.map((b) => b.sec));
+  const charts: Array<{ src: string; vega: unknown }> = [];
+  const writeCharts = (dir: string, rel: string, list: Array<[string, ChartSpec]>) => {
+    for (const [name, spec] of list) {
+      writeFileAtomic(path.join(dir, name), renderSvg(spec));
+      writeJsonAtomic(path.join(dir, name.replace(/\.svg$/, '.vl.json')), spec);
+      files.push(path.join(dir, name), path.join(dir, name.replace(/\.svg$/, '.vl.json')));
+      charts.push({ src: `${rel}${name}`, vega: toVega(spec) });
+    }
+  };
+  const sections: string[] = [];
+  const toc: string[] = [];
+  for (const { def, sec, outcomes } of built) {
     const expDir = path.join(o.outDir, def.id);
     fs.mkdirSync(expDir, { recursive: true });
-    for (const [name, svg] of sec.files) {
-      writeFileAtomic(path.join(expDir, name), svg);
-      files.push(path.join(expDir, name));
-    }
+    writeCharts(expDir, `${def.id}/`, sec.files);
     const note = def.profiles[o.profile]?.note;
     const head = [`## ${def.title} (\`${def.id}\`)`, '', def.description, ...(note ? ['', `Profile \`${o.profile}\`: ${note}`] : []), ''].join('\n');
     const status = outcomes.every((x) => x.status === 'missing') ? `\n**Not run yet** (no run folders under ${path.relative(process.cwd(), path.join(o.runsDir, def.id)) || '.'}).\n` : '';
-    writeFileAtomic(path.join(expDir, 'report.md'), `# ${def.title}\n\n${head.split('\n').slice(2).join('\n')}${status}\n${sec.md('')}`);
+    writeFileAtomic(path.join(expDir, 'report.md'), `# ${def.title}\n\n[All experiments of this report](../report.md) · [the HTML page](../index.html#${def.id})\n\n${head.split('\n').slice(2).join('\n')}${status}\n${sec.md('')}`);
     files.push(path.join(expDir, 'report.md'));
     sections.push(`${head}${status}\n${sec.md(`${def.id}/`)}`);
+    toc.push(`- [${def.title}](#${def.id}) ([section report](${def.id}/report.md))`);
     groups.push(...sec.groups);
     claims.push(...sec.claims);
   }
@@ -407,38 +445,67 @@ export function generateReport(o: ReportOptions): ReportResult {
   const refExp = read.get(REFERENCE_EXPERIMENT);
   if (refRuns.length && refExp) {
     const sec = referenceSection(refRuns, refExp.def, refExp.cells, refExp.outcomes);
-    for (const [name, svg] of sec.files) {
-      writeFileAtomic(path.join(o.outDir, REFERENCE_DIR, name), svg);
-      files.push(path.join(o.outDir, REFERENCE_DIR, name));
-    }
+    writeCharts(path.join(o.outDir, REFERENCE_DIR), `${REFERENCE_DIR}/`, sec.files);
     sections.push(`## Independent PyTorch run of the clean recipe (\`${REFERENCE_DIR}\`)\n\n${sec.md(`${REFERENCE_DIR}/`)}`);
+    toc.push(`- [Independent PyTorch run of the clean recipe](#${REFERENCE_DIR})`);
   }
   const completed = cellsOut.filter((c) => c.status === 'completed').length;
   const diverged = cellsOut.filter((c) => c.status === 'diverged').length;
+  const pairwise = claims.some((c) => c.pairwise);
+  const claimRows = claims.map((c) => {
+    const w = c.pairwise;
+    const p = (x: number | null | undefined) => (x === null || x === undefined ? '–' : formatP(x));
+    const best = w && w.n ? (w.best.mean === null ? '–' : `${signed(w.best.mean * w.scale, w.digits)}${w.best.lo !== null ? ` [${signed(w.best.lo * w.scale, w.digits)}, ${signed(w.best.hi! * w.scale, w.digits)}]` : ''}, Holm p ${p(w.best.pAdjusted)}`) : '–';
+    return [c.claim, c.paper, c.ours, w ? String(w.n) : '–', w ? p(w.final.p) : '–', w ? p(w.final.pAdjusted) : '–', `**${c.verdict}**`, best, c.note || '–'];
+  });
   const header = [
     `# ASAM benchmarks — profile \`${o.profile}\``, '',
     `Generated ${now.toISOString()} from the run folders in \`${path.relative(o.outDir, o.runsDir) || '.'}\` (${completed}/${cellsOut.length} cells completed${diverged ? `, ${diverged} diverged` : ''}). ` +
     `${cellTimeText(cellsOut)}Backends used: ${[...backends].join(', ') || '–'}. Git revisions of the runs: ${[...shas].map((s) => s.slice(0, 10)).join(', ') || '–'}.` +
     (machines.size ? ` Machines (cells that ran on each, in whole or in part): ${[...machines].map(([m, n]) => `${m} × ${n}`).join('; ')}.` : ''), '',
     ...(o.preamble ? [o.preamble, ''] : []),
+    ...(toc.length ? ['Sections:', '', ...toc, ''] : []),
     ...(claims.length ? [
       '## The paper\'s claims at this scale', '',
-      'Computed from the runs below, not typed. A pairwise claim is **reproduced** when the whole 95 % interval of the paired difference over seeds (best-over-epochs test value, the paper\'s metric) lies above 0, **not reproduced** when it lies below 0, **inconclusive** when it contains 0, rests on one seed, or involves a run whose training curve has not plateaued or that diverged; **pending** while its runs are missing. The ρ-range claim counts, per method, the ρ values whose best accuracy is within 1 point of the method\'s best; with one seed, only a difference of two or more values is a verdict, and only when every run of the sweep has plateaued.', '',
-      mdTable(['claim', 'paper', 'ours', 'verdict', 'note'], claims.map((c) => [c.claim, c.paper, c.ours, `**${c.verdict}**`, c.note || '–'])), '',
+      'Computed from the runs below, not typed. ' +
+      (pairwise ? 'A pairwise claim "A > B" is decided on the **final-epoch** test accuracy (translation: the test BLEU of the weights chosen on validation), so nothing is chosen on the test set: the paired differences over seeds give a two-sided paired t-test, and its p-value is adjusted by **Holm\'s method** over the family of the report\'s pairwise claims. ' +
+        `The family: ${family.family}; a claim of it without a p-value yet counts as p = 1. ` +
+        'A claim is **reproduced** when its adjusted p is below 0.05 and A − B is positive, **not reproduced** when its adjusted p is below 0.05 and A − B is negative, **inconclusive** otherwise, or when a run it rests on had not plateaued or diverged; **pending** while its runs are missing. ' +
+        '"ours" is the mean final-epoch difference with its (unadjusted) 95 % t-interval over seeds; the best-over-epochs difference (the paper\'s metric, a maximum taken on the test set) is shown beside it, and the note says where it would read differently. ' : '') +
+      'The ρ-range claim counts, per method, the ρ values whose best accuracy is within 1 point of the method\'s best; with one seed, only a difference of two or more values is a verdict, and only when every run of the sweep has plateaued.', '',
+      mdTable(['claim', 'paper', 'ours (final epoch, mean [95 % CI])', 'seeds', 'p', 'p (Holm)', 'verdict', 'best over epochs (paper\'s metric)', 'note'], claimRows), '',
     ] : []),
     'Tables give mean ± sample std over seeds (a single seed shows the value alone). "step / SGD" divides by the base optimizer\'s row of the same experiment. Accuracy is in %, BLEU in points.', '',
   ].join('\n');
   const md = `${header}\n${sections.join('\n')}`;
   writeFileAtomic(path.join(o.outDir, 'report.md'), md);
-  const html = `<!doctype html>\n<html><head><meta charset="utf-8"><title>ASAM benchmarks (${esc(o.profile)})</title>\n<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;line-height:1.4}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}img{max-width:100%;margin:4px;border:1px solid #eee}code{background:#f4f4f4;padding:0 3px}</style></head>\n<body>\n${markdownToHtml(md)}\n</body></html>\n`;
-  writeFileAtomic(path.join(o.outDir, 'index.html'), html);
+  const runtime = vegaRuntime();
+  writeFileAtomic(path.join(o.outDir, runtime.file), runtime.text);
+  writeFileAtomic(path.join(o.outDir, 'index.html'), indexHtml(`ASAM benchmarks (${o.profile})`, markdownToHtml(md), charts));
   const cols: Array<keyof GroupRow> = ['experiment', 'task', 'optimizer', 'rho', 'seedsCompleted', 'seedsTotal', 'failed', 'metric', 'bestMean', 'bestStd', 'finalMean', 'finalStd', 'trainFinalMean', 'plateaued', 'paper', 'wallMeanS', 'stepMeanS', 'stepRatioToSgd', 'wallRatioToSgd', 'backends'];
   writeFileAtomic(path.join(o.outDir, 'summary.csv'), toCsv(cols, groups as unknown as Array<Record<string, unknown>>));
-  writeJsonAtomic(path.join(o.outDir, 'summary.json'), { profile: o.profile, generatedAt: now.toISOString(), runsDir: path.relative(o.outDir, o.runsDir) || '.', groups, claims, cells: cellsOut });
-  files.push(...['report.md', 'index.html', 'summary.csv', 'summary.json'].map((f) => path.join(o.outDir, f)));
+  writeJsonAtomic(path.join(o.outDir, 'summary.json'), { profile: o.profile, generatedAt: now.toISOString(), runsDir: path.relative(o.outDir, o.runsDir) || '.', family: family.family, groups, claims, cells: cellsOut });
+  files.push(...['report.md', 'index.html', runtime.file, 'summary.csv', 'summary.json'].map((f) => path.join(o.outDir, f)));
   return { files, groups, claims, cells: cellsOut };
 }
 
+/** Every chart problem of a written report (`chartProblems` on each `*.vl.json` under it), one line each. */
+export function reportChartProblems(outDir: string): { charts: number; problems: string[] } {
+  const problems: string[] = [];
+  let charts = 0;
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory() && e.name !== 'runs') walk(p);
+      else if (e.name.endsWith('.vl.json')) {
+        charts++;
+        problems.push(...chartProblems(JSON.parse(fs.readFileSync(p, 'utf8')) as ChartSpec, path.relative(outDir, p)));
+      }
+    }
+  };
+  walk(outDir);
+  return { charts, problems };
+}
 
 /** Display label of an optimizer name. */
 export function optimizerLabel(o: OptimizerName): string {
