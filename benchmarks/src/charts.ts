@@ -126,8 +126,9 @@ export interface Bar {
  * dot, an optional reference value per bar (a diamond right of the bar), and the mean written above the bar's error
  * bar and dots.
  */
-export function barChart(o: { title: string; subtitle?: string; yLabel: string; bars: Bar[]; digits?: number; referenceLabel?: string }): ChartSpec {
+export function barChart(o: { title: string; subtitle?: string; yLabel: string; bars: Bar[]; digits?: number; referenceLabel?: string; dotName?: string }): ChartSpec {
   const digits = o.digits ?? 2;
+  const dotName = o.dotName ?? 'seed';
   const rows = o.bars.map((b) => {
     const lo = b.std === null ? null : b.mean - b.std;
     const hi = b.std === null ? null : b.mean + b.std;
@@ -148,11 +149,11 @@ export function barChart(o: { title: string; subtitle?: string; yLabel: string; 
     layer: [
       { data: { values: rows }, mark: { type: 'bar', width: { band: 0.6 }, opacity: 0.85 },
         encoding: { x, y: { ...y, field: 'mean' }, color: { field: 'method', type: 'nominal', scale: cs, legend: null },
-          tooltip: [{ field: 'label', title: 'group' }, { field: 'mean', title: 'mean', format: `.${digits}f` }, { field: 'std', title: 'std', format: `.${digits}f` }, { field: 'n', title: 'seeds' }] } },
+          tooltip: [{ field: 'label', title: 'group' }, { field: 'mean', title: 'mean', format: `.${digits}f` }, { field: 'std', title: 'std', format: `.${digits}f` }, { field: 'n', title: `${dotName}s` }] } },
       { data: { values: rows.filter((r) => r.lo !== null) }, mark: { type: 'errorbar', ticks: { width: 14 }, color: '#222', thickness: 1.5 },
         encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' } } },
       { data: { values: seeds }, mark: { type: 'point', filled: true, size: 28, color: '#111', opacity: 0.7 },
-        encoding: { x, y: { ...y, field: 'value' }, tooltip: [{ field: 'label', title: 'group' }, { field: 'seed', title: 'seed' }, { field: 'value', title: 'value', format: `.${digits}f` }] } },
+        encoding: { x, y: { ...y, field: 'value' }, tooltip: [{ field: 'label', title: 'group' }, { field: 'seed', title: dotName }, { field: 'value', title: 'value', format: `.${digits}f` }] } },
       // Beside the bar (right of it), so it never meets the value written above the bar.
       ...(refs.length ? [{ data: { values: refs }, mark: { type: 'point', shape: 'diamond', filled: true, size: 70, color: '#000', xOffset: Math.round((0.3 * WIDTH) / Math.max(1, rows.length)) + 8 },
         encoding: { x, y: { ...y, field: 'reference' }, tooltip: [{ field: 'label', title: 'group' }, { field: 'reference', title: o.referenceLabel ?? 'reference' }] } }] : []),
@@ -202,7 +203,7 @@ export function lineChart(o: { title: string; subtitle?: string; xLabel: string;
     layer: [
       ...(thin.length ? [{ data: { values: thin }, mark: { type: 'line', strokeWidth: 1, opacity: 0.45, clip: true },
         encoding: { x, y, color, detail: { field: 'key' }, ...dash, tooltip } }] : []),
-      ...(bold.length ? [{ data: { values: bold }, mark: { type: 'line', strokeWidth: 2.4, point: { size: 18, filled: true }, clip: true },
+      ...(bold.length ? [{ data: { values: bold }, mark: { type: 'line', strokeWidth: 2.4, clip: true, ...(new Set(bold.map((p) => p.x)).size <= 30 ? { point: { size: 24, filled: true } } : {}) },
         encoding: { x, y, color, detail: { field: 'key' }, ...dash, tooltip } }] : []),
     ],
   } as unknown as ChartSpec;
@@ -253,7 +254,11 @@ export function forestChart(o: { title: string; subtitle?: string; xLabel: strin
   const xDomain = paddedDomain(all, 0.08);
   const y = { field: 'row', type: 'nominal', sort: order, title: null, axis: { labelLimit: 260 } };
   const x = { type: 'quantitative', title: o.xLabel, scale: { domain: xDomain, nice: false, zero: false } };
-  const shape = { field: 'kind', type: 'nominal', title: null, scale: { domain: ['seed', 'mean and interval', 'paper (full scale)'], range: ['circle', 'square', 'diamond'] }, legend: { orient: 'bottom' } };
+  const present = [seeds.length > 0, ivs.length > 0, paper.length > 0];
+  const pick = <T,>(xs: T[]) => xs.filter((_, i) => present[i]);
+  const kinds = pick(['seed', 'mean and interval', 'paper (full scale)']);
+  const shape = { field: 'kind', type: 'nominal', title: null, scale: { domain: kinds, range: pick(['circle', 'square', 'diamond']) }, legend: { orient: 'bottom' } };
+  const color = { field: 'kind', type: 'nominal', title: null, scale: { domain: kinds, range: pick(['#111111', '#1f4e79', '#e08000']) }, legend: { orient: 'bottom' } };
   return {
     ...base({}, WIDTH, Math.max(90, 46 * o.rows.length)),
     title: title(o.title, o.subtitle),
@@ -261,12 +266,12 @@ export function forestChart(o: { title: string; subtitle?: string; xLabel: strin
       { data: { values: [{ zero: 0 }] }, mark: { type: 'rule', color: '#888', strokeDash: [4, 3] }, encoding: { x: { ...x, field: 'zero' } } },
       { data: { values: ivs }, mark: { type: 'rule', strokeWidth: 3, color: '#1f4e79', opacity: 0.6 },
         encoding: { y, x: { ...x, field: 'lo' }, x2: { field: 'hi' }, tooltip: [{ field: 'row', title: 'comparison' }, { field: 'what', title: 'interval' }, { field: 'estimate', title: 'mean', format: `+.${digits}f` }, { field: 'lo', title: 'low', format: `+.${digits}f` }, { field: 'hi', title: 'high', format: `+.${digits}f` }] } },
-      { data: { values: ivs }, mark: { type: 'point', filled: true, size: 90, color: '#1f4e79' },
-        encoding: { y, x: { ...x, field: 'estimate' }, shape, tooltip: [{ field: 'row', title: 'comparison' }, { field: 'estimate', title: 'mean', format: `+.${digits}f` }, { field: 'what', title: 'interval' }] } },
-      { data: { values: seeds.map((s) => ({ ...s, kind: 'seed' })) }, mark: { type: 'point', filled: true, size: 40, color: '#111', opacity: 0.55, yOffset: -9 },
-        encoding: { y, x: { ...x, field: 'value' }, shape, tooltip: [{ field: 'row', title: 'comparison' }, { field: 'seed', title: 'seed' }, { field: 'value', title: 'difference', format: `+.${digits}f` }] } },
-      ...(paper.length ? [{ data: { values: paper }, mark: { type: 'point', filled: true, size: 90, color: '#e08000', yOffset: 9 },
-        encoding: { y, x: { ...x, field: 'value' }, shape, tooltip: [{ field: 'row', title: 'comparison' }, { field: 'value', title: 'paper (full scale)', format: `+.${digits}f` }] } }] : []),
+      { data: { values: ivs }, mark: { type: 'point', filled: true, size: 90, opacity: 1 },
+        encoding: { y, x: { ...x, field: 'estimate' }, shape, color, tooltip: [{ field: 'row', title: 'comparison' }, { field: 'estimate', title: 'mean', format: `+.${digits}f` }, { field: 'what', title: 'interval' }] } },
+      { data: { values: seeds.map((s) => ({ ...s, kind: 'seed' })) }, mark: { type: 'point', filled: true, size: 40, opacity: 0.6, yOffset: -9 },
+        encoding: { y, x: { ...x, field: 'value' }, shape, color, tooltip: [{ field: 'row', title: 'comparison' }, { field: 'seed', title: 'seed' }, { field: 'value', title: 'difference', format: `+.${digits}f` }] } },
+      ...(paper.length ? [{ data: { values: paper }, mark: { type: 'point', filled: true, size: 90, opacity: 1, yOffset: 9 },
+        encoding: { y, x: { ...x, field: 'value' }, shape, color, tooltip: [{ field: 'row', title: 'comparison' }, { field: 'value', title: 'paper (full scale)', format: `+.${digits}f` }] } }] : []),
     ],
   } as unknown as ChartSpec;
 }

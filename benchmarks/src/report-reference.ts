@@ -38,10 +38,10 @@ export interface ReferenceRun {
 /** A reference file that is not a finished run of the script's format: names the file and what is wrong. */
 export class ReferenceFileError extends Error {}
 
-/** Reads every `*.json` in `dir` (none when the folder is absent), sorted by method then seed. */
+/** Reads every `*.json` in `dir` but the charts' `*.vl.json` (none when the folder is absent), sorted by method then seed. */
 export function readReferenceRuns(dir: string): ReferenceRun[] {
   if (!fs.existsSync(dir)) return [];
-  const runs = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => {
+  const runs = fs.readdirSync(dir).filter((f) => f.endsWith('.json') && !f.endsWith('.vl.json')).sort().map((f) => {
     const file = path.join(dir, f);
     let raw: Record<string, unknown>;
     try { raw = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>; } catch (e) {

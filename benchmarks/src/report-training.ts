@@ -500,8 +500,7 @@ export function decidePairwiseClaims(sections: Array<Pick<Section, 'pairs'>>): {
     const vFinal = member ? verdictOfTest(w.final.mean, p.adjFinal) : 'inconclusive';
     const vBest = member ? verdictOfTest(w.best.mean, p.adjBest) : 'inconclusive';
     row.verdict = w.blockers.length ? 'inconclusive' : vFinal;
-    const notes = row.note ? [row.note] : [];
-    if (!member && w.seedsPlanned < 2) notes.push(`outside the tested family: this profile plans one seed (no test over seeds)`);
+    const notes = row.note ? [row.note.replace('one seed: no test over seeds', member ? 'one seed so far: no test over seeds (counted as p = 1 in the family)' : 'one seed planned: outside the tested family (no test over seeds)')] : [];
     notes.push(...w.blockers);
     if (!w.blockers.length && vFinal !== vBest && w.best.mean !== null) {
       notes.push(`the ${w.otherLabel} (the paper's metric) disagrees: ${iv(w.best)}, Holm p ${p.adjBest === null ? '–' : formatP(p.adjBest)}, which would read ${vBest}`);

@@ -64,7 +64,7 @@ function rhoSection(def: ExperimentDef, cells: Cell[], outcomes: CellOutcome[], 
     const ended = done.length + pts.filter(({ o }) => o.status === 'diverged').length;
     return { m, pts, done, best, within, ended };
   });
-  const points: LinePoint[] = methods.flatMap((x) => x.done.map(({ c, o }) => ({ series: `${OPT_LABEL[x.m]}`, method: x.m, run: `seed ${c.seed}, ρ ${c.rho}`, bold: true, x: c.rho!, y: o.best! * 100 })));
+  const points: LinePoint[] = methods.flatMap((x) => x.done.map(({ c, o }) => ({ series: `${OPT_LABEL[x.m]}`, method: x.m, run: `seed ${c.seed}`, bold: true, x: c.rho!, y: o.best! * 100 })));
   const files: Array<[string, ChartSpec]> = points.length ? [['accuracy-vs-rho.svg', lineChart({ title: `${def.title}: best test accuracy vs ρ`, subtitle: `log ρ axis; seed ${[...seeds].join(', ')}`, xLabel: 'ρ (log scale)', yLabel: 'best test accuracy (%)', points, logX: true })]] : [];
   const rows = methods.flatMap((x) => x.pts.map(({ c, o }) => {
     const v = o.status === 'completed' ? convergence('vision', o) : null;
@@ -257,7 +257,7 @@ interface NmtStepRaw {
 function nmtStepSection(r: NmtStepRaw): Section {
   const names = Object.keys(r.medianS);
   const label = (n: string) => (n === 'sgd' ? 'Adam' : OPT_LABEL[n] ?? n);
-  const bars = barChart({ title: `Update time, ${r.config.preset} on ${r.config.corpus}, ≤ ${r.config.maxTokens} target tokens (${r.backend})`, subtitle: `median of ${r.config.repeats} timed rounds; dots: each round`, yLabel: 'seconds per update', digits: 3,
+  const bars = barChart({ title: `Update time, ${r.config.preset} on ${r.config.corpus}, ≤ ${r.config.maxTokens} target tokens (${r.backend})`, subtitle: `median of ${r.config.repeats} timed rounds; dots: each round`, yLabel: 'seconds per update', digits: 3, dotName: 'round',
     bars: names.map((n) => ({ label: label(n), method: n === 'sgd' ? 'adam' : n, mean: r.medianS[n]!, std: null, seeds: (r.samplesS[n] ?? []).map((v, k) => ({ seed: k, value: v })) })) });
   const md = (pre: string) => [
     `${r.config.preset} (${r.trainableParams} trainable parameters, ${r.config.vocabSize} subwords), real ${r.config.corpus} training batches of at most ${r.config.maxTokens} target tokens (${r.meanTargetTokens.toFixed(0)} on average in the timed rounds), backend \`${r.backend}\`; ${r.config.warmup} warm-up round(s), then ${r.config.repeats} timed rounds interleaving Adam, SAM, ASAM on the same batch (weights reset before each update; the timer stops after \`dataSync()\` of the loss).`, '',
@@ -276,7 +276,7 @@ function stepSection(def: ExperimentDef, outcome: CellOutcome): Section {
   }
   if (r.kind === 'nmt') return nmtStepSection(r as unknown as NmtStepRaw);
   const names = Object.keys(r.medianS);
-  const bars = barChart({ title: `Step time, ${r.config.model}, batch ${r.config.batchSize} (${r.backend})`, subtitle: `median of ${r.config.repeats} timed rounds; dots: each round`, yLabel: 'seconds per step', digits: 3,
+  const bars = barChart({ title: `Step time, ${r.config.model}, batch ${r.config.batchSize} (${r.backend})`, subtitle: `median of ${r.config.repeats} timed rounds; dots: each round`, yLabel: 'seconds per step', digits: 3, dotName: 'round',
     bars: names.map((n) => ({ label: OPT_LABEL[n] ?? n, method: n, mean: r.medianS[n]!, std: null, seeds: (r.samplesS[n] ?? []).map((v, k) => ({ seed: k, value: v })) })) });
   const md = (pre: string) => [
     `${r.config.model} (${r.trainableParams} trainable parameters), one batch of ${r.config.batchSize} CIFAR-10 images, backend \`${r.backend}\`; ${r.config.warmup} warm-up round(s), then ${r.config.repeats} timed rounds interleaving SGD, SAM, ASAM (weights reset before each step; the timer stops after \`dataSync()\` of the loss).`, '',
@@ -455,7 +455,7 @@ export function generateReport(o: ReportOptions): ReportResult {
   const claimRows = claims.map((c) => {
     const w = c.pairwise;
     const p = (x: number | null | undefined) => (x === null || x === undefined ? '–' : formatP(x));
-    const best = w && w.n ? (w.best.mean === null ? '–' : `${signed(w.best.mean * w.scale, w.digits)}${w.best.lo !== null ? ` [${signed(w.best.lo * w.scale, w.digits)}, ${signed(w.best.hi! * w.scale, w.digits)}]` : ''}, Holm p ${p(w.best.pAdjusted)}`) : '–';
+    const best = w && w.n ? (w.best.mean === null ? '–' : `${signed(w.best.mean * w.scale, w.digits)}${w.best.lo !== null ? ` [${signed(w.best.lo * w.scale, w.digits)}, ${signed(w.best.hi! * w.scale, w.digits)}]` : ''}${w.best.pAdjusted !== null ? `, Holm p ${p(w.best.pAdjusted)}` : ''}`) : '–';
     return [c.claim, c.paper, c.ours, w ? String(w.n) : '–', w ? p(w.final.p) : '–', w ? p(w.final.pAdjusted) : '–', `**${c.verdict}**`, best, c.note || '–'];
   });
   const header = [

@@ -431,7 +431,7 @@ describe('translation experiments', () => {
     const f = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(2)}`;
     expect(md).toContain(`| ASAM > Adam | 1 | +0.00 | – | – | – | – | – | ${f(iv.estimate)} [${f(iv.lo)}, ${f(iv.hi)}] (seed 1) |`);
     // One planned seed: outside the tested family, and the note states the bootstrap result.
-    expect(md).toContain('outside the tested family: this profile plans one seed (no test over seeds)');
+    expect(md).toContain('one seed planned: outside the tested family (no test over seeds)');
     expect(md).toContain(`one-seed paired bootstrap over the test sentences (seed 1): ${f(iv.estimate)} [${f(iv.lo)}, ${f(iv.hi)}] BLEU — the interval excludes 0`);
   });
 });
