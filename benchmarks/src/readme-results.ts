@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cellTimeText, type ClaimRow, type GroupRow } from './report.ts';
+import { formatP } from './report-training.ts';
 import { isFinishedStatus } from './runner.ts';
 
 export interface CommittedSummary {
@@ -14,6 +15,8 @@ export interface CommittedSummary {
   generatedAt: string;
   groups: GroupRow[];
   claims: ClaimRow[];
+  /** The Holm family of the pairwise claims (absent from summaries published before it was recorded). */
+  family?: string;
   /** `wallS` (the cell's measured wall time) is absent from summaries published before it was recorded. */
   cells: Array<{ experiment: string; cell: string; status: string; wallS?: number | null }>;
 }
@@ -33,11 +36,17 @@ export function renderResultsBlock(s: CommittedSummary, summaryPath: string): st
   const bleu = (v: number | null) => (v === null ? '–' : v.toFixed(2));
   const lines = [
     `Generated from \`${summaryPath}\` (published ${s.generatedAt.slice(0, 16).replace('T', ' ')} UTC; ${done} of ${s.cells.length} cells finished). ` +
-      `${cellTimeText(s.cells)}Verdicts come from 95 % intervals of paired differences over seeds; see the report for the rule, the plots and every run.`, '',
-    '| claim | ours | verdict |', '| --- | --- | --- |',
-    ...s.claims.map((c) => `| ${c.claim} | ${c.ours} | ${c.verdict}${c.note ? ` (${c.note})` : ''} |`), '',
-    '| experiment | method | ρ | seeds done | best test acc (%) | final train acc (%) |', '| --- | --- | --- | --- | --- | --- |',
-    ...vision.map((g) => `| ${g.experiment} | ${LABEL[g.optimizer] ?? g.optimizer} | ${g.optimizer === 'sgd' ? '–' : g.rho} | ${g.seedsCompleted}/${g.seedsTotal} | ${pct(g.bestMean, g.bestStd, g.seedsCompleted)} | ${g.trainFinalMean === null ? '–' : (g.trainFinalMean * 100).toFixed(1)} |`),
+      `${cellTimeText(s.cells)}` +
+      (s.family ? `Pairwise claims are decided on final-epoch test accuracy (translation: test BLEU of the validation-chosen weights) by a paired t-test over seeds with Holm's adjustment over ${s.family}; "ours" is the mean difference with its 95 % t-interval. ` : 'Verdicts come from 95 % intervals of paired differences over seeds. ') +
+      'See the report for the rule, the plots and every run.', '',
+    '| claim | ours | seeds | p (Holm) | verdict |', '| --- | --- | ---: | ---: | --- |',
+    ...s.claims.map((c) => {
+      const w = c.pairwise;
+      const p = w?.final.pAdjusted;
+      return `| ${c.claim} | ${c.ours} | ${w ? w.n : '–'} | ${p === null || p === undefined ? '–' : formatP(p)} | ${c.verdict}${c.note ? ` (${c.note})` : ''} |`;
+    }), '',
+    '| experiment | method | ρ | seeds done | final-epoch test acc (%) | best test acc (%) | final train acc (%) |', '| --- | --- | --- | ---: | ---: | ---: | ---: |',
+    ...vision.map((g) => `| ${g.experiment} | ${LABEL[g.optimizer] ?? g.optimizer} | ${g.optimizer === 'sgd' ? '–' : g.rho} | ${g.seedsCompleted}/${g.seedsTotal} | ${pct(g.finalMean, g.finalStd, g.seedsCompleted)} | ${pct(g.bestMean, g.bestStd, g.seedsCompleted)} | ${g.trainFinalMean === null ? '–' : (g.trainFinalMean * 100).toFixed(1)} |`),
     ...(nmt.length ? ['', '| experiment | method | ρ | seeds done | best valid BLEU | test BLEU |', '| --- | --- | --- | --- | --- | --- |',
       ...nmt.map((g) => `| ${g.experiment} | ${g.optimizer === 'sgd' ? 'Adam' : LABEL[g.optimizer] ?? g.optimizer} | ${g.optimizer === 'sgd' ? '–' : g.rho} | ${g.seedsCompleted}/${g.seedsTotal} | ${bleu(g.bestMean)} | ${bleu(g.finalMean)} |`)] : []),
   ];

@@ -435,3 +435,23 @@ describe('translation experiments', () => {
     expect(md).toContain(`one-seed paired bootstrap over the test sentences (seed 1): ${f(iv.estimate)} [${f(iv.lo)}, ${f(iv.hi)}] BLEU — the interval excludes 0`);
   });
 });
+
+describe('sharpness vs gap section', () => {
+  it('draws the four scatter plots with Vega, every chart passing check-report\'s chart checks', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-bench-gap-'));
+    const def = defineExperiment({ id: 'fab_gap', title: 'Fabricated gap', task: 'sharpness_gap', description: 'fabricated', base: {}, grid: {}, profiles: { cpu: {} } });
+    const d = cellDir(path.join(root, 'runs'), expandGrid(def, 'cpu')[0]!);
+    fs.mkdirSync(d, { recursive: true });
+    // Sharpness rising with the gap except for one model; adaptive sharpness in the gap's order.
+    const models = Array.from({ length: 6 }, (_, i) => ({ id: `m${i}`, trainAcc: 0.6 + i * 0.05, testAcc: 0.5, trainLoss: 1 - i * 0.1, testLoss: 1.2, gapAcc: 0.1 + i * 0.05, gapLoss: 0.2 + i * 0.1, sharpness: i === 2 ? 0.5 : 0.01 * (i + 1), adaptiveSharpness: 0.02 * (i + 1) }));
+    fs.writeFileSync(path.join(d, 'result.json'), JSON.stringify({ status: 'completed', config: { rho: 0.05, adaptiveRho: 0.5, eta: 0.01, trainLimit: 100, testLimit: 50, hidden: 8, epochs: 2 }, models }));
+    generateReport({ experiments: [def], profile: 'cpu', runsDir: path.join(root, 'runs'), outDir: path.join(root, 'results') });
+    const c = checkReport(path.join(root, 'results'));
+    expect(c.problems).toEqual([]);
+    expect(c.charts).toBe(4);
+    const svg = fs.readFileSync(path.join(root, 'results', 'fab_gap', 'adaptive-vs-gap-acc.svg'), 'utf8');
+    expect(svg).toContain('adaptive sharpness (ρ=0.5) vs accuracy gap');
+    expect(svg).toContain('Kendall τ = 1.000 (n = 6 models)');
+    expect(svg).not.toMatch(/adaptiveSharpness/); // the axis says "adaptive sharpness", not the field name
+  });
+});
