@@ -46,6 +46,11 @@ const CONFIG = {
   view: { stroke: '#ccc' },
 };
 
+/** Six significant digits: what a chart can show, without float noise (74.00000000000001) in the specs. */
+function round(v: number): number {
+  return Number(v.toPrecision(6));
+}
+
 /** Splits a title into lines of at most `max` characters at spaces. */
 export function wrapText(text: string, max = TITLE_CHARS): string[] {
   const out: string[] = [];
@@ -184,7 +189,7 @@ export interface LinePoint {
  * draws x on a log scale; `nonNegative` starts y at 0 (accuracy, BLEU, learning rate).
  */
 export function lineChart(o: { title: string; subtitle?: string; xLabel: string; yLabel: string; points: LinePoint[]; logX?: boolean; nonNegative?: boolean; yFromZero?: boolean; xIsEpoch?: boolean }): ChartSpec {
-  const pts = o.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y)).map((p) => ({ ...p, style: p.style ?? 'ours', key: `${p.series}|${p.run}|${p.style ?? ''}` }));
+  const pts = o.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y)).map((p) => ({ ...p, y: round(p.y), style: p.style ?? 'ours', key: `${p.series}|${p.run}|${p.style ?? ''}` }));
   const ys = pts.map((p) => p.y);
   const yDomain = o.nonNegative || o.yFromZero ? zeroDomain(ys, 1.05) : paddedDomain(ys);
   const cs = colorScale(pts.map((p, i) => ({ name: p.series, color: colorFor(p.method, i) })));

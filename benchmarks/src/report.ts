@@ -419,7 +419,7 @@ export function generateReport(o: ReportOptions): ReportResult {
   const writeCharts = (dir: string, rel: string, list: Array<[string, ChartSpec]>) => {
     for (const [name, spec] of list) {
       writeFileAtomic(path.join(dir, name), renderSvg(spec));
-      writeJsonAtomic(path.join(dir, name.replace(/\.svg$/, '.vl.json')), spec);
+      writeFileAtomic(path.join(dir, name.replace(/\.svg$/, '.vl.json')), `${JSON.stringify(spec)}\n`);
       files.push(path.join(dir, name), path.join(dir, name.replace(/\.svg$/, '.vl.json')));
       charts.push({ src: `${rel}${name}`, vega: toVega(spec) });
     }

@@ -7,7 +7,7 @@ import { checkReport } from '../src/check.ts';
 import { pairedBootstrapBleu } from '../src/compare.ts';
 import { defineExperiment, expandGrid } from '../src/experiment.ts';
 import { cellDir } from '../src/runner.ts';
-import { cellTimeText, generateReport, markdownToHtml } from '../src/report.ts';
+import { cellTimeText, generateReport, markdownToHtml, quickPreamble } from '../src/report.ts';
 import { mdTable } from '../src/report-training.ts';
 
 // Run folders fabricated here, in the test only, with known numbers so the aggregates can be checked by hand.
@@ -77,6 +77,30 @@ describe('generateReport', () => {
     const check = checkReport(outDir, { experiments: ['fab_cifar'] });
     expect(check.problems).toEqual([]);
     expect(check.images).toBeGreaterThanOrEqual(4);
+    expect(check.charts).toBe(5); // bars, 3 curves, lr (no claims, so no forest plot): every chart rendered and checked
+    // Two-epoch runs: no "−NaN" change, no "after 2 epochs" phrasing problems, a plain reason instead.
+    expect(md).not.toMatch(/NaN/);
+    expect(md).toContain('- `sgd-seed0`: train acc (%) 60.00, 2 epochs: too short to judge (two windows of at least 3 epochs are needed)');
+    // One seed per group would say so instead of "mean ± std": here two seeds.
+    expect(JSON.parse(fs.readFileSync(path.join(outDir, 'fab_cifar/bars.vl.json'), 'utf8')).title.text.join(' ')).toContain('mean ± std over 2 seeds');
+    // Links: the report lists its sections, each section report links back, index.html has the anchors and live charts.
+    expect(md).toContain('- [Fabricated CIFAR](#fab_cifar) ([section report](fab_cifar/report.md))');
+    expect(fs.readFileSync(path.join(outDir, 'fab_cifar/report.md'), 'utf8')).toContain('[All experiments of this report](../report.md)');
+    const html = fs.readFileSync(path.join(outDir, 'index.html'), 'utf8');
+    expect(html).toContain('<h2 id="fab_cifar">');
+    expect(html).toContain('<figure class="chart" id="chart-0"><img src="fab_cifar/bars.svg"');
+    expect(html).toContain('<script src="vega.min.js"></script>');
+    expect(fs.statSync(path.join(outDir, 'vega.min.js')).size).toBeGreaterThan(100_000);
+  });
+
+  it('links the quick report to the committed cpu report', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-bench-quick-'));
+    const cpu = path.join(root, 'results', 'cpu');
+    fs.mkdirSync(cpu, { recursive: true });
+    fs.writeFileSync(path.join(cpu, 'summary.json'), JSON.stringify({ generatedAt: 'then', claims: [{ claim: 'ASAM > SGD — x', verdict: 'inconclusive' }], cells: [{ status: 'completed' }] }));
+    const s = quickPreamble(cpu, path.join(root, 'runs', 'quick', 'report'));
+    expect(s).toContain('committed in [its report](../../../results/cpu/report.md) ([HTML](../../../results/cpu/index.html))');
+    expect(s).toContain('ASAM > SGD — x: inconclusive');
   });
 
   it('sums the measured cell time of finished and unfinished cells apart, and says nothing when none was measured', () => {
