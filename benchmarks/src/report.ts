@@ -56,16 +56,30 @@ function fmt(v: number | null | undefined, digits = 2): string {
 function rhoSection(def: ExperimentDef, cells: Cell[], outcomes: CellOutcome[], ref: { cells: Cell[]; outcomes: CellOutcome[] } | null): Section {
   const seeds = new Set(cells.map((c) => c.seed));
   const all = [...cells.map((c, i) => ({ c, o: outcomes[i]! })), ...(ref ? ref.cells.map((c, i) => ({ c, o: ref.outcomes[i]! })).filter(({ c }) => seeds.has(c.seed) && (c.optimizer === 'sam' || c.optimizer === 'asam')) : [])];
+  const nSeeds = seeds.size;
+  // Per ρ value: its runs (one per seed). A ρ counts once every run of it has ended; its value is the mean best test
+  // accuracy over its seeds; a ρ with a diverged run counts as outside the method's window.
   const methods = (['sam', 'asam'] as const).map((m) => {
-    const pts = all.filter(({ c }) => c.optimizer === m).sort((a, b) => a.c.rho! - b.c.rho!);
+    const pts = all.filter(({ c }) => c.optimizer === m).sort((a, b) => a.c.rho! - b.c.rho! || a.c.seed - b.c.seed);
     const done = pts.filter(({ o }) => o.status === 'completed' && o.best !== null);
-    const best = done.length ? Math.max(...done.map(({ o }) => o.best!)) : null;
-    const within = best === null ? 0 : done.filter(({ o }) => best - o.best! <= 0.01).length;
+    const rhos = [...new Set(pts.map(({ c }) => c.rho!))].map((rho) => {
+      const runs = pts.filter(({ c }) => c.rho === rho);
+      const diverged = runs.some(({ o }) => o.status === 'diverged');
+      const ended = runs.every(({ o }) => o.status === 'diverged' || (o.status === 'completed' && o.best !== null));
+      const ok = runs.filter(({ o }) => o.status === 'completed' && o.best !== null);
+      return { rho, ended, diverged, value: ended && !diverged && ok.length ? ok.reduce((acc, { o }) => acc + o.best!, 0) / ok.length : null };
+    });
+    const vals = rhos.filter((r) => r.value !== null);
+    const best = vals.length ? Math.max(...vals.map((r) => r.value!)) : null;
+    const within = best === null ? 0 : vals.filter((r) => best - r.value! <= 0.01).length;
     const ended = done.length + pts.filter(({ o }) => o.status === 'diverged').length;
-    return { m, pts, done, best, within, ended };
+    return { m, pts, done, rhos, best, within, ended };
   });
-  const points: LinePoint[] = methods.flatMap((x) => x.done.map(({ c, o }) => ({ series: `${OPT_LABEL[x.m]}`, method: x.m, run: `seed ${c.seed}`, bold: true, x: c.rho!, y: o.best! * 100 })));
-  const files: Array<[string, ChartSpec]> = points.length ? [['accuracy-vs-rho.svg', lineChart({ title: `${def.title}: best test accuracy vs ρ`, subtitle: `log ρ axis; seed ${[...seeds].join(', ')}`, xLabel: 'ρ (log scale)', yLabel: 'best test accuracy (%)', points, logX: true })]] : [];
+  const points: LinePoint[] = methods.flatMap((x) => [
+    ...x.done.map(({ c, o }) => ({ series: `${OPT_LABEL[x.m]}`, method: x.m, run: `seed ${c.seed}`, bold: nSeeds === 1, x: c.rho!, y: o.best! * 100 })),
+    ...(nSeeds > 1 ? x.rhos.filter((r) => r.value !== null).map((r) => ({ series: `${OPT_LABEL[x.m]}`, method: x.m, run: `mean of ${nSeeds} seeds`, bold: true, x: r.rho, y: r.value! * 100 })) : []),
+  ]);
+  const files: Array<[string, ChartSpec]> = points.length ? [['accuracy-vs-rho.svg', lineChart({ title: `${def.title}: best test accuracy vs ρ`, subtitle: `log ρ axis; ${nSeeds === 1 ? `seed ${[...seeds].join(', ')}` : `thin: seeds ${[...seeds].join(', ')}; bold: their mean, drawn once every seed of a ρ has finished`}`, xLabel: 'ρ (log scale)', yLabel: 'best test accuracy (%)', points, logX: true })]] : [];
   const rows = methods.flatMap((x) => x.pts.map(({ c, o }) => {
     const v = o.status === 'completed' ? convergence('vision', o) : null;
     const status = o.divergedAt ? `diverged at epoch ${o.divergedAt.epoch}` : o.status;
@@ -74,22 +88,23 @@ function rhoSection(def: ExperimentDef, cells: Cell[], outcomes: CellOutcome[], 
   }));
   const complete = methods.every((x) => x.pts.length > 0 && x.ended === x.pts.length);
   const [sam, asam] = methods as [typeof methods[0], typeof methods[0]];
+  const seedWord = nSeeds === 1 ? 'one seed' : `${nSeeds} seeds per ρ, compared by their mean`;
   // As for the pairwise claims, a run whose train curve is still rising could land elsewhere with more epochs (inside
   // the window, or above the method's best), so any such run makes the count inconclusive.
-  const rising = methods.map((x) => ({ m: x.m, rhos: x.done.filter(({ o }) => !convergence('vision', o).plateaued).map(({ c }) => c.rho) })).filter((x) => x.rhos.length);
+  const rising = methods.map((x) => ({ m: x.m, rhos: [...new Set(x.done.filter(({ o }) => !convergence('vision', o).plateaued).map(({ c }) => c.rho))] })).filter((x) => x.rhos.length);
   const claims: ClaimRow[] = [{
     claim: "ASAM keeps its accuracy over a wider range of ρ than SAM", paper: 'Fig. 5 (CIFAR-10): ASAM flat over a wider ρ range',
-    ours: `within 1 point of the method's best: ASAM ${asam.within}/${asam.pts.length} ρ values, SAM ${sam.within}/${sam.pts.length}`,
-    // One seed: a single ρ value that lands on the other side of the window can flip a difference of one, so only a
+    ours: `within 1 point of the method's best${nSeeds > 1 ? ' (mean over seeds)' : ''}: ASAM ${asam.within}/${asam.rhos.length} ρ values, SAM ${sam.within}/${sam.rhos.length}`,
+    // Few seeds: a single ρ value that lands on the other side of the window can flip a difference of one, so only a
     // difference of two or more values is a verdict.
     verdict: !complete ? 'pending' : rising.length ? 'inconclusive' : asam.within - sam.within >= 2 ? 'reproduced' : sam.within - asam.within >= 2 ? 'not reproduced' : 'inconclusive',
-    note: [complete ? `one seed: no interval${Math.abs(asam.within - sam.within) === 1 ? '; a difference of one ρ value is within what one seed can flip' : ''}` : `${methods.reduce((a, x) => a + x.ended, 0)} of ${methods.reduce((a, x) => a + x.pts.length, 0)} runs done`,
-      ...methods.filter((x) => x.ended > x.done.length).map((x) => `${OPT_LABEL[x.m]} diverged at ρ ${x.pts.filter(({ o }) => o.status === 'diverged').map(({ c }) => c.rho).join(', ')}`),
+    note: [complete ? `${seedWord}: no interval${Math.abs(asam.within - sam.within) === 1 ? `; a difference of one ρ value is within what ${nSeeds === 1 ? 'one seed' : 'the seeds'} can flip` : ''}` : `${methods.reduce((a, x) => a + x.ended, 0)} of ${methods.reduce((a, x) => a + x.pts.length, 0)} runs done`,
+      ...methods.filter((x) => x.ended > x.done.length).map((x) => `${OPT_LABEL[x.m]} diverged at ρ ${x.rhos.filter((r) => r.diverged).map((r) => r.rho).join(', ')}`),
       ...(rising.length ? [`not plateaued (train accuracy still rising at the last epoch): ${rising.map((x) => `${OPT_LABEL[x.m]} ρ ${x.rhos.join(', ')}`).join(', ')}`] : [])].join('; '),
   }];
   const md = (p: string) => [
     mdTable(['method', 'ρ', 'best test acc (%)', 'final test acc (%)', 'final train acc (%)', 'train acc plateaued', 'run'], rows), '',
-    sam.best !== null && asam.best !== null ? `Best of each over ρ: ASAM ${(asam.best * 100).toFixed(2)} % vs SAM ${(sam.best * 100).toFixed(2)} % (one seed; differences below about a point are within the seed-to-seed spread measured in the clean experiment).` : '', '',
+    sam.best !== null && asam.best !== null ? `Best of each over ρ: ASAM ${(asam.best * 100).toFixed(2)} % vs SAM ${(sam.best * 100).toFixed(2)} % (${nSeeds === 1 ? 'one seed' : `mean over ${nSeeds} seeds per ρ`}, among the ρ values whose runs have all finished; differences below about a point are within the seed-to-seed spread measured in the clean experiment).` : '', '',
     ...files.map(([f]) => `![${f}](${p}${f})`), '',
   ].join('\n');
   return { md, files, groups: [], claims };
