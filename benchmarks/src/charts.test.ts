@@ -20,6 +20,22 @@ describe('charts', () => {
     }
   });
 
+  it('gives every seed dot a tooltip with its seed and value (what index.html shows on hover)', () => {
+    const view = new vega.View(vega.parse(toVega(bars) as vega.Spec), { renderer: 'none' });
+    view.run();
+    const tips: unknown[] = [];
+    const walk = (node: { items?: Array<Record<string, unknown>> }) => {
+      for (const it of node.items ?? []) {
+        if (it.tooltip) tips.push(it.tooltip);
+        walk(it as { items?: Array<Record<string, unknown>> });
+      }
+    };
+    walk((view.scenegraph() as unknown as { root: { items?: Array<Record<string, unknown>> } }).root);
+    view.finalize();
+    expect(tips).toContainEqual({ group: 'SGD', seed: 1, value: '75.90' });
+    expect(tips).toContainEqual({ group: 'ASAM ρ=0.5', seed: 0, value: '76.40' });
+  });
+
   it('wraps long titles instead of cutting them, and keeps every text inside the canvas', () => {
     expect(wrapText('a b c d', 3)).toEqual(['a b', 'c d']);
     expect(chartProblems(bars)).toEqual([]);
