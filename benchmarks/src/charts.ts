@@ -198,7 +198,7 @@ export function lineChart(o: { title: string; subtitle?: string; xLabel: string;
     ...(o.xIsEpoch ? { axis: { tickMinStep: 1, format: 'd' } } : {}) };
   const y = { field: 'y', type: 'quantitative', title: o.yLabel, scale: { domain: yDomain, nice: false, zero: false } };
   const color = { field: 'series', type: 'nominal', scale: cs, title: null, legend: { orient: 'bottom', columns: 3 } };
-  const dash = styles.length > 1 ? { strokeDash: { field: 'style', type: 'nominal', title: null, scale: { domain: styles, range: styles.map((_, i) => (i ? [6, 3] : [1, 0])) } } } : {};
+  const dash = styles.length > 1 ? { strokeDash: { field: 'style', type: 'nominal', title: null, scale: { domain: styles, range: styles.map((_, i) => (i ? [6, 3] : [1, 0])) }, legend: { orient: 'bottom', symbolStrokeColor: '#333' } } } : {};
   const tooltip = [{ field: 'series', title: 'series' }, { field: 'run', title: 'run' }, ...(styles.length > 1 ? [{ field: 'style', title: 'implementation' }] : []), { field: 'x', title: o.xLabel }, { field: 'y', title: o.yLabel, format: '.4~f' }];
   const thin = pts.filter((p) => !p.bold);
   const bold = pts.filter((p) => p.bold);
