@@ -200,15 +200,18 @@ export function lineChart(o: { title: string; subtitle?: string; xLabel: string;
   const color = { field: 'series', type: 'nominal', scale: cs, title: null, legend: { orient: 'bottom', columns: 3 } };
   const dash = styles.length > 1 ? { strokeDash: { field: 'style', type: 'nominal', title: null, scale: { domain: styles, range: styles.map((_, i) => (i ? [6, 3] : [1, 0])) }, legend: { orient: 'bottom', symbolStrokeColor: '#333' } } } : {};
   const tooltip = [{ field: 'series', title: 'series' }, { field: 'run', title: 'run' }, ...(styles.length > 1 ? [{ field: 'style', title: 'implementation' }] : []), { field: 'x', title: o.xLabel }, { field: 'y', title: o.yLabel, format: '.4~f' }];
-  const thin = pts.filter((p) => !p.bold);
-  const bold = pts.filter((p) => p.bold);
+  // Only what the marks read goes into the spec (curves of 120 epochs × seeds are most of a report's bytes).
+  const slim = (p: typeof pts[number]) => ({ series: p.series, run: p.run, ...(styles.length > 1 ? { style: p.style } : {}), x: p.x, y: p.y });
+  const thin = pts.filter((p) => !p.bold).map(slim);
+  const bold = pts.filter((p) => p.bold).map(slim);
+  const key = [{ calculate: "datum.series + '|' + datum.run + '|' + (datum.style || '')", as: 'key' }];
   return {
     ...base({ nonNegative: o.nonNegative ? ['y'] : [] }),
     title: title(o.title, o.subtitle),
     layer: [
-      ...(thin.length ? [{ data: { values: thin }, mark: { type: 'line', strokeWidth: 1, opacity: 0.45, clip: true },
+      ...(thin.length ? [{ data: { values: thin }, transform: key, mark: { type: 'line', strokeWidth: 1, opacity: 0.45, clip: true },
         encoding: { x, y, color, detail: { field: 'key' }, ...dash, tooltip } }] : []),
-      ...(bold.length ? [{ data: { values: bold }, mark: { type: 'line', strokeWidth: 2.4, clip: true, ...(new Set(bold.map((p) => p.x)).size <= 30 ? { point: { size: 24, filled: true } } : {}) },
+      ...(bold.length ? [{ data: { values: bold }, transform: key, mark: { type: 'line', strokeWidth: 2.4, clip: true, ...(new Set(bold.map((p) => p.x)).size <= 30 ? { point: { size: 24, filled: true } } : {}) },
         encoding: { x, y, color, detail: { field: 'key' }, ...dash, tooltip } }] : []),
     ],
   } as unknown as ChartSpec;
