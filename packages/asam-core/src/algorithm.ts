@@ -4,10 +4,11 @@
  *   1. g = dL/dw at w                       (clean pass; BatchNorm statistics update here)
  *   2. eps = rule(g, w)                     (see perturbation.ts)
  *   3. g' = dL/dw at w + eps                (perturbed pass)
- *   4. w restored exactly (copied back, not subtracted); state the clean pass wrote (any tf.Variable
- *      outside the optimized list that a training forward pass assigns, e.g. BatchNorm moving
- *      statistics, found by watching the clean pass) and any explicitly guarded state restored to
- *      its post-clean-pass value (with `bnStatistics: 'both-passes'`, only the guarded state)
+ *   4. w restored exactly (copied back, not subtracted); with `bnStatistics: 'clean-pass'` (the default) the
+ *      state a forward pass writes — any tf.Variable outside the optimized list that the clean pass assigns
+ *      (BatchNorm moving statistics, found by watching it) and the state named in `guard` — restored to its
+ *      post-clean-pass value; with `'both-passes'` none of it is restored (`bnStatistics` is the one policy
+ *      for that state, found or named)
  *   5. descent gradient = clip(g') + weightDecay * w, handed to any base optimizer.
  *
  * With method 'none' only step 1 and 5 run, so SGD and SAM share this one code path; with
@@ -16,6 +17,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { normalizeFilterFor, resolveSharpnessConfig, type NormalizeFilter, type ResolvedSharpnessConfig, type SharpnessConfig } from './config.ts';
 import { globalNorm, perturbation, type PerturbationRule } from './perturbation.ts';
+import { activeScopeTracked, dataIdOf, isKept, registeredVariables } from './tfjs-internals.ts';
 
 /**
  * Which slice of the batch a loss closure should evaluate: part `index` of `count` equal parts;
@@ -36,8 +38,10 @@ export type Guardable = tf.Variable | { read(): tf.Tensor; write(value: tf.Tenso
 
 export interface GradientOptions {
   /**
-   * Extra state restored to its post-clean-pass value after each perturbed pass. Not needed for state
-   * the clean pass writes (BatchNorm moving mean/variance): that is found and restored automatically.
+   * State a forward pass writes besides the optimized variables, named explicitly (e.g. BatchNorm moving
+   * mean/variance, or state only the perturbed pass writes). The config's `bnStatistics` decides which pass sets it,
+   * exactly as for the state the clean pass writes, which is found automatically: `'clean-pass'` restores it to its
+   * post-clean-pass value after each perturbed pass, `'both-passes'` keeps the perturbed pass's writes.
    */
   guard?: Guardable[];
   /** Which variables ASAM normalizes, as a function; it takes precedence over the config's named `normalizeParams`. */
@@ -101,19 +105,10 @@ function writeGuard(g: Guardable, value: tf.Tensor): void {
   else g.write(value);
 }
 
-/** The data a variable currently holds; `assign` replaces it, so a changed id means the variable was written. */
-function dataIdOf(v: tf.Variable): object {
-  return (v as unknown as { dataId: object }).dataId;
-}
-
 /** Every registered variable except `exclude`, with the data it holds now. */
 function stateIds(exclude: Set<tf.Variable>): Map<tf.Variable, object> {
-  const reg = tf.engine().registeredVariables;
   const out = new Map<tf.Variable, object>();
-  for (const k of Object.keys(reg)) {
-    const v = reg[k]!;
-    if (!exclude.has(v)) out.set(v, dataIdOf(v));
-  }
+  for (const v of registeredVariables()) if (!exclude.has(v)) out.set(v, dataIdOf(v));
   return out;
 }
 
@@ -122,32 +117,13 @@ function stateIds(exclude: Set<tf.Variable>): Map<tf.Variable, object> {
  * `created`, those registered since (a layer built by its first call creates and writes its state then).
  */
 function writtenSince(before: Map<tf.Variable, object>, exclude: Set<tf.Variable>, created: boolean): tf.Variable[] {
-  const reg = tf.engine().registeredVariables;
   const out: tf.Variable[] = [];
-  for (const k of Object.keys(reg)) {
-    const v = reg[k]!;
+  for (const v of registeredVariables()) {
     if (exclude.has(v)) continue;
     const id = before.get(v);
     if (id === undefined ? created : dataIdOf(v) !== id) out.push(v);
   }
   return out;
-}
-
-interface EngineScope {
-  track: tf.Tensor[];
-}
-
-/**
- * The tensors of the current tidy scope from index `from` on that the code since then tf.keep()-ed. Reads
- * tfjs-core 4.x engine state (`state.activeScope.track`, `tensor.kept`); where that is absent nothing is found.
- */
-function keptSince(scope: EngineScope | undefined, from: number, result: tf.Tensor): tf.Tensor[] {
-  if (scope == null) return [];
-  return scope.track.slice(from).filter((t) => (t as unknown as { kept?: boolean }).kept === true && t !== result && !t.isDisposed);
-}
-
-function activeScope(): EngineScope | undefined {
-  return (tf.engine() as unknown as { state: { activeScope?: EngineScope } }).state.activeScope;
 }
 
 /**
@@ -160,10 +136,10 @@ function keepWatch(f: LossFn): { f: LossFn; refuse(): void } {
   const kept: tf.Tensor[] = [];
   return {
     f: (part) => {
-      const scope = activeScope();
-      const from = scope?.track.length ?? 0;
+      const tracked = activeScopeTracked();
+      const from = tracked?.length ?? 0;
       const result = f(part);
-      kept.push(...keptSince(scope, from, result));
+      if (tracked !== undefined) kept.push(...tracked.slice(from).filter((t) => isKept(t) && t !== result && !t.isDisposed));
       return result;
     },
     refuse: () => {
@@ -226,9 +202,10 @@ function ascentPerturbation(grads: tf.Tensor[], vars: tf.Variable[], cfg: Resolv
  * Steps 2–4 of the algorithm for a clean gradient computed elsewhere — in data-parallel training, the
  * size-weighted mean ḡ of the shards' clean gradients, i.e. the clean gradient of the whole batch:
  * eps = rule(ḡ, w) exactly as `sharpnessAwareGradients` computes it (weight decay in the ascent with
- * `weightDecayInAscent`), then w ← w + eps. The returned `restore()` copies back w and the `guard`ed
- * state (BatchNorm moving statistics) as they were when this was called — the saved tensors, not eps
- * subtracted — and frees the saved copies; call it once, in a `finally`, after the gradient at w + eps.
+ * `weightDecayInAscent`), then w ← w + eps. The returned `restore()` copies back w — and with `bnStatistics:
+ * 'clean-pass'` (the default) the `guard`ed state (BatchNorm moving statistics) — as they were when this was
+ * called (the saved tensors, not eps subtracted), and frees the saved copies; with `'both-passes'` the guarded state
+ * keeps what the perturbed pass wrote. Call it once, in a `finally`, after the gradient at w + eps.
  * `grads` are in `vars` order and stay the caller's. Throws for method 'none' (there is no perturbed pass).
  */
 export function perturbWeights(
@@ -243,7 +220,7 @@ export function perturbWeights(
   if (rule == null) throw new Error("perturbWeights: method 'none' takes no perturbed pass; apply the clean gradient with descentGradient instead.");
   if (grads.length !== vars.length) throw new Error(`perturbWeights: got ${grads.length} gradients for ${vars.length} variables; pass one per variable, in the same order.`);
   const eps = ascentPerturbation(grads, vars, cfg, rule);
-  const guard = opts.guard ?? [];
+  const guard = cfg.bnStatistics === 'clean-pass' ? opts.guard ?? [] : [];
   const snapshot = vars.map((v) => tf.clone(v));
   const guarded = guard.map(readGuard);
   try {
@@ -324,7 +301,8 @@ export function sharpnessAwareGradients(
   checkVariables(vars);
   const rule = opts.perturb === false ? null : ruleFromConfig(cfg, opts.normalizeFilter);
   const keepCleanPassState = cfg.bnStatistics === 'clean-pass';
-  const guard = opts.guard ?? [];
+  // bnStatistics is the one policy for state a forward pass writes, found or named in `guard`
+  const guard = keepCleanPassState ? opts.guard ?? [] : [];
 
   let loss: tf.Scalar;
   let descent: tf.Tensor[];

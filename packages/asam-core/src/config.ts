@@ -26,7 +26,7 @@ export type NormalizeParams = 'except-bias-and-beta' | 'all' | 'custom';
  * - `'clean-pass'` (default): the clean pass's writes are kept and the perturbed pass's are undone, as in
  *   google-research/sam; a variable only the perturbed pass writes is refused unless guarded;
  * - `'both-passes'`: both passes update it, as a PyTorch SAM step without disabling the running statistics does.
- * Variables in the `guard` option are restored to their post-clean-pass value under either policy.
+ * The policy covers the state named in the `guard` option too: it is the same state, named rather than found.
  */
 export type BnStatistics = 'clean-pass' | 'both-passes';
 

@@ -12,23 +12,17 @@
  * BatchNorm statistics as tfjs-layers computes them), one perturbed pass (the same loss, no metrics).
  * State the clean pass writes is restored after the perturbed pass by the algorithm itself.
  *
- * Only structural access to the model is used, so this module does not import tfjs-layers.
+ * Only structural access to the model is used, so this module does not import tfjs-layers; the members it reaches
+ * are read in tfjs-internals.ts.
  */
-import type * as tf from '@tensorflow/tfjs-core';
 import type { LossFn } from './algorithm.ts';
+import { layersModelInternals, watchSequentialInner, withMetricsOff, wrapTrainFunction, type LayersModelInternals } from './tfjs-internals.ts';
 
 /** The public face of a tfjs-layers `LayersModel` (or `Sequential`) that this integration needs. */
 export interface LayersModelLike {
   fit(...args: never[]): unknown;
   trainOnBatch(...args: never[]): unknown;
   compile(...args: never[]): unknown;
-}
-
-/** The members of a compiled `LayersModel` the train step reads (present in tfjs-layers 4.x, not in its public typings). */
-interface LayersModelInternals {
-  makeTrainFunction(): (data: tf.Tensor[]) => tf.Scalar[];
-  metricsTensors: unknown[];
-  optimizer: unknown;
 }
 
 /** An optimizer that takes tfjs-layers train steps (the sharpness-aware wrapper). */
@@ -39,16 +33,6 @@ export interface LayersStepper {
 
 const INSTALLED = Symbol.for('@asam/core:sharpness-aware-train-step');
 
-function internals(model: LayersModelLike): LayersModelInternals {
-  const m = model as unknown as LayersModelInternals;
-  if (model == null || typeof m.makeTrainFunction !== 'function' || typeof model.fit !== 'function') {
-    throw new Error(
-      `Invalid model option: got ${model === null ? 'null' : typeof model}; pass the tfjs-layers LayersModel (tf.sequential / tf.model) this optimizer is compiled into.`,
-    );
-  }
-  return m;
-}
-
 function isStepper(o: unknown): o is LayersStepper {
   return o != null && typeof (o as LayersStepper).runLayersStep === 'function';
 }
@@ -56,14 +40,8 @@ function isStepper(o: unknown): o is LayersStepper {
 function install(m: LayersModelInternals): void {
   const own = m as unknown as Record<symbol, boolean>;
   if (own[INSTALLED]) return;
-  const original = m.makeTrainFunction;
-  m.makeTrainFunction = function sharpnessAwareMakeTrainFunction(this: LayersModelInternals) {
-    const train = original.call(this);
-    return (data: tf.Tensor[]) => {
-      const opt = this.optimizer;
-      return isStepper(opt) ? opt.runLayersStep(this as unknown as LayersModelLike, () => train(data)) : train(data);
-    };
-  };
+  wrapTrainFunction(m, (opt, model, train, data) =>
+    isStepper(opt) ? opt.runLayersStep(model as unknown as LayersModelLike, () => train(data)) : train(data));
   own[INSTALLED] = true;
 }
 
@@ -76,25 +54,11 @@ function install(m: LayersModelInternals): void {
  * Sequential the step is installed on each inner model it builds (before or after this call).
  */
 export function sharpnessAwareTrainStep(model: LayersModelLike): void {
-  const m = internals(model);
-  const own = m as unknown as Record<symbol, boolean> & { model?: LayersModelInternals | null; add?: unknown; pop?: unknown };
+  const m = layersModelInternals(model);
+  const own = m as unknown as Record<symbol, boolean>;
   if (own[INSTALLED]) return;
-  if (typeof own.add === 'function' && typeof own.pop === 'function') {
-    let inner = own.model ?? null;
-    if (inner != null) install(inner);
-    Object.defineProperty(own, 'model', {
-      configurable: true,
-      enumerable: true,
-      get: () => inner,
-      set: (next: LayersModelInternals | null) => {
-        inner = next;
-        if (next != null) install(next);
-      },
-    });
-    own[INSTALLED] = true;
-  } else {
-    install(m);
-  }
+  if (watchSequentialInner(m, install)) own[INSTALLED] = true;
+  else install(m);
 }
 
 /**
@@ -103,14 +67,6 @@ export function sharpnessAwareTrainStep(model: LayersModelLike): void {
  * weights and regularizer penalties are those of the clean pass and nothing is kept.
  */
 export function withoutMetrics(model: LayersModelLike, f: LossFn): LossFn {
-  const m = internals(model);
-  return (part) => {
-    const saved = m.metricsTensors;
-    m.metricsTensors = [];
-    try {
-      return f(part);
-    } finally {
-      m.metricsTensors = saved;
-    }
-  };
+  const m = layersModelInternals(model);
+  return (part) => withMetricsOff(m, () => f(part));
 }

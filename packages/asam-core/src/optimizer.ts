@@ -3,6 +3,7 @@
  * Adam, ...) and makes every `minimize(f)` a full sharpness-aware step. tfjs's `minimize(f)` already
  * receives the loss closure, which is what SAM needs: the closure is evaluated at w and at w + eps.
  *
+ * `computeGradients(f)` + `applyGradients(grads)` is the same step split in two, as tf.Optimizer defines them;
  * `applyGradients` alone cannot be sharpness-aware (there is no closure to re-evaluate) and throws.
  * tfjs-layers: pass the model as `{ model }` and compile it with this optimizer; `fit()`,
  * `fitDataset()` and `trainOnBatch()` then take sharpness-aware steps (see layers.ts).
@@ -20,11 +21,13 @@ import {
   type ResolvedSharpnessConfig,
   type SharpnessConfig,
 } from './config.ts';
+import { adamBiasCorrection, learningRateScalar, registeredVariables } from './tfjs-internals.ts';
 
 export interface WrapperOptions {
   /**
-   * Extra state the perturbed pass must not change. State the clean pass writes (BatchNorm moving
-   * mean/variance) is restored automatically and need not be listed. See `setGuard`.
+   * State a forward pass writes besides the trained variables, named explicitly (see `GradientOptions.guard`); the
+   * config's `bnStatistics` decides which pass sets it, as for the state the clean pass writes, which is found
+   * automatically and need not be listed. See `setGuard`.
    */
   guard?: Guardable[];
   /**
@@ -50,10 +53,7 @@ const STEP_WEIGHT = 'sharpness_aware/step';
 type WithLearningRate = tf.Optimizer & { learningRate?: number; setLearningRate?: (lr: number) => void };
 
 function trainableVariables(): tf.Variable[] {
-  const reg = tf.engine().registeredVariables;
-  return Object.keys(reg)
-    .map((k) => reg[k]!)
-    .filter((v) => v.trainable);
+  return registeredVariables().filter((v) => v.trainable);
 }
 
 export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepper {
@@ -63,6 +63,8 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
   private guard: Guardable[];
   private normalizeFilter: NormalizeFilter | undefined;
   private step = 0;
+  /** computeGradients() returned the gradients of the next step and applyGradients() has not applied them yet. */
+  private gradientsPending = false;
   /** The tfjs-layers model whose train step is running (set only inside `runLayersStep`). */
   private layersModel: LayersModelLike | null = null;
 
@@ -173,15 +175,8 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
    */
   override minimize(f: LossFn, returnCost = false, varList?: tf.Variable[]): tf.Scalar | null {
     const vars = varList ?? trainableVariables();
-    const perturb = this.step % this.config.every === 0;
-    const model = this.layersModel;
-    const { loss, grads, perturbedLoss } = sharpnessAwareGradients(f, vars, this.config, {
-      guard: this.guard,
-      ...(this.normalizeFilter !== undefined ? { normalizeFilter: this.normalizeFilter } : {}),
-      perturb,
-      ...(model !== null ? { perturbedLoss: withoutMetrics(model, f) } : {}),
-    });
-    perturbedLoss?.dispose();
+    this.gradientsPending = false;
+    const { loss, grads } = this.stepGradients(f, vars);
     try {
       this.base.applyGradients(vars.map((v) => ({ name: v.name, tensor: grads[v.name]! })));
     } finally {
@@ -191,6 +186,19 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
     if (returnCost) return loss;
     loss.dispose();
     return null;
+  }
+
+  /** Loss at w and the descent gradient of the next step: sharpness-aware, or plain on the steps `every` skips. */
+  private stepGradients(f: LossFn, vars: tf.Variable[]): { loss: tf.Scalar; grads: tf.NamedTensorMap } {
+    const model = this.layersModel;
+    const { loss, grads, perturbedLoss } = sharpnessAwareGradients(f, vars, this.config, {
+      guard: this.guard,
+      ...(this.normalizeFilter !== undefined ? { normalizeFilter: this.normalizeFilter } : {}),
+      perturb: this.step % this.config.every === 0,
+      ...(model !== null ? { perturbedLoss: withoutMetrics(model, f) } : {}),
+    });
+    perturbedLoss?.dispose();
+    return { loss, grads };
   }
 
   /** Whether the next step perturbs (with `every: k`, one step in k does). */
@@ -211,6 +219,7 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
         throw new Error(`applyDescent: gradient ${i} has shape [${g.shape}], variable '${vars[i]!.name}' has [${vars[i]!.shape}].`);
       }
     });
+    this.gradientsPending = false;
     const descent = descentGradient(grads, vars, this.config);
     try {
       this.base.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: descent[i]! })));
@@ -220,22 +229,34 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
     this.step++;
   }
 
+  /**
+   * The first half of a step, as tf.Optimizer splits `minimize`: the loss at w and the descent gradient of the next
+   * step — sharpness-aware, or plain on the steps `every` skips — clipped and with weight decay, keyed by variable
+   * name. Hand them (or a transform of them) to `applyGradients`, which applies them and counts the step, so that
+   * computeGradients + applyGradients is `minimize`. The caller disposes `value` and `grads`.
+   */
   override computeGradients(f: () => tf.Scalar, varList?: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
     const vars = varList ?? trainableVariables();
-    const { loss, grads, perturbedLoss } = sharpnessAwareGradients(f, vars, this.config, {
-      guard: this.guard,
-      ...(this.normalizeFilter !== undefined ? { normalizeFilter: this.normalizeFilter } : {}),
-    });
-    perturbedLoss?.dispose();
+    const { loss, grads } = this.stepGradients(f, vars);
+    this.gradientsPending = true;
     return { value: loss, grads };
   }
 
-  override applyGradients(_variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
-    throw new Error(
-      'SharpnessAwareOptimizer.applyGradients() cannot take a sharpness-aware step: SAM/ASAM must re-evaluate the loss at w + eps, ' +
-        'so they need the loss closure. Call minimize(() => loss, true, vars) instead, or use sharpnessAwareGradients() ' +
-        'and hand its gradients to the base optimizer yourself.',
-    );
+  /**
+   * The second half of a step: applies the gradients of the preceding `computeGradients` with the base optimizer and
+   * counts the step. Alone it cannot be sharpness-aware (the loss must be re-evaluated at w + eps) and throws.
+   */
+  override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
+    if (!this.gradientsPending) {
+      throw new Error(
+        'SharpnessAwareOptimizer.applyGradients() cannot take a sharpness-aware step from gradients alone: SAM/ASAM must re-evaluate the loss at w + eps, ' +
+          'so they need the loss closure. Call minimize(() => loss, true, vars), or computeGradients(f, vars) and then applyGradients(its grads); ' +
+          'for gradients averaged elsewhere (data-parallel) call applyDescent(vars, grads).',
+      );
+    }
+    this.gradientsPending = false;
+    this.base.applyGradients(variableGradients);
+    this.step++;
   }
 
   /**
@@ -243,10 +264,7 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
    * its weights, and its setWeights recomputes them with pow, which differs from the running product in the last bit).
    */
   private biasCorrection(): Array<{ name: string; variable: tf.Variable }> {
-    const b = this.base as unknown as { accBeta1?: unknown; accBeta2?: unknown };
-    return ([['acc_beta1', b.accBeta1], ['acc_beta2', b.accBeta2]] as const)
-      .filter(([, v]) => v instanceof tf.Variable)
-      .map(([k, v]) => ({ name: `${STEP_WEIGHT.split('/')[0]}/${k}`, variable: v as tf.Variable }));
+    return adamBiasCorrection(this.base).map(({ key, variable }) => ({ name: `${STEP_WEIGHT.split('/')[0]}/${key}`, variable }));
   }
 
   /**
@@ -266,6 +284,7 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
       throw new Error(`setWeights: missing '${STEP_WEIGHT}'; pass the list returned by SharpnessAwareOptimizer.getWeights().`);
     }
     this.step = (await own.tensor.data())[0]!;
+    this.gradientsPending = false;
     const extra = this.biasCorrection();
     const extraNames = new Set(extra.map((e) => e.name));
     await this.base.setWeights(weightValues.filter((w) => w.name !== STEP_WEIGHT && !extraNames.has(w.name)));
@@ -309,7 +328,7 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
 
   override dispose(): void {
     // tfjs's MomentumOptimizer.dispose() does not free the learning-rate scalar `c` it inherits from SGD
-    const c = (this.base as unknown as { c?: tf.Tensor }).c;
+    const c = learningRateScalar(this.base);
     this.base.dispose();
     if (c != null && !c.isDisposed) c.dispose();
     super.dispose();
