@@ -5,7 +5,8 @@
  *
  * - `clean`: the shard's mean loss, metric sums and gradient at w; the statistics after the pass.
  * - `perturbed`: with the averaged clean gradient ḡ of all shards, @asam/core's `perturbWeights` takes w to w + ε(ḡ);
- *   the shard's gradient at w + ε; then w and the statistics are restored exactly to their post-clean values.
+ *   the shard's gradient at w + ε; then w and (with `bnStatistics: 'clean-pass'`) the statistics are restored exactly to
+ *   their post-clean values; with `'both-passes'` the statistics after this pass are sent back.
  */
 import { perturbWeights, type SharpnessConfig } from '@asam/core';
 import * as tf from '@tensorflow/tfjs-core';
@@ -33,7 +34,12 @@ export interface CleanRequest {
   keep: boolean;
 }
 
-export interface ShardResult { loss: number; grads: Float32Array[] }
+export interface ShardResult {
+  loss: number;
+  grads: Float32Array[];
+  /** The statistics after the pass: always for `clean`, for `perturbed` with `bnStatistics: 'both-passes'`. */
+  statistics?: Float32Array[];
+}
 export interface CleanResult extends ShardResult { sums: Record<string, number>; statistics: Float32Array[] }
 
 export async function createHandlers(o: WorkerOptions) {
@@ -110,7 +116,11 @@ export async function createHandlers(o: WorkerOptions) {
         } finally {
           restore();
         }
-        const result: ShardResult = { loss: vg.value.dataSync()[0] as number, grads: gradArrays(vg.grads) };
+        const result: ShardResult = {
+          loss: vg.value.dataSync()[0] as number,
+          grads: gradArrays(vg.grads),
+          ...(o.sharpness.bnStatistics === 'both-passes' ? { statistics: model.statistics.map((v) => Float32Array.from(v.dataSync())) } : {}),
+        };
         tf.dispose([vg.value, ...Object.values(vg.grads)]);
         return send(result);
       } finally {

@@ -10,7 +10,13 @@
  *   3. the main thread applies ḡ' (or ḡ) with clipping, weight decay and the base optimizer
  *      (`SharpnessAwareOptimizer.applyDescent`).
  * This is the single-thread step with micro-batches equal to the shards; statistics (BatchNorm) become the
- * share-weighted mean of the workers' updated statistics.
+ * share-weighted mean of the workers' updated statistics — after the clean pass, or with `bnStatistics:
+ * 'both-passes'` after both passes.
+ *
+ * With m-sharpness (`mSharpness: m`, SAM/ASAM steps) the batch is cut into m·K slices, slice i·K + k going to worker k
+ * for part i, as the single-thread step with m parts of K micro-batches cuts it; parts run one after the other, each
+ * with its own ε(ḡ_i) from its own clean gradient ḡ_i = Σ_k (W_ik / W_i) g_ik, and ḡ' = Σ_ik (W_ik / W) g'_ik.
+ * Statistics carry from one part to the next, as they do through the single-thread step's parts.
  */
 import type { SharpnessAwareOptimizer } from '@asam/core';
 import * as tf from '@tensorflow/tfjs-core';
@@ -70,7 +76,7 @@ export async function createDataParallel(model: TaskModel, optimizer: SharpnessA
     options: {
       replica: { module: replica.module.href, options: replica.options },
       sharpness: { method: o.method, rho: o.rho, eta: o.eta, p: o.p, normalization: o.normalization, weightDecay: o.weightDecay,
-        weightDecayInAscent: o.weightDecayInAscent, normalizeParams: o.normalizeParams },
+        weightDecayInAscent: o.weightDecayInAscent, normalizeParams: o.normalizeParams, bnStatistics: o.bnStatistics },
     },
     workers, backend,
   });
@@ -78,10 +84,16 @@ export async function createDataParallel(model: TaskModel, optimizer: SharpnessA
     workers,
     async step(batch, step) {
       const n = batch.rows;
-      if (n < workers) throw new Error(`data-parallel step: a batch of ${n} rows cannot be split over ${workers} workers; use a batch size >= workers`);
+      const perturb = optimizer.nextStepPerturbs;
+      // m-sharpness parts (SAM/ASAM steps), each cut over the workers
+      const parts = perturb ? optimizer.config.mSharpness : 1;
+      if (n < parts * workers) {
+        throw new Error(parts === 1
+          ? `data-parallel step: a batch of ${n} rows cannot be split over ${workers} workers; use a batch size >= workers`
+          : `data-parallel step: a batch of ${n} rows cannot be split into mSharpness ${parts} parts over ${workers} workers; use a batch size >= ${parts * workers}`);
+      }
       const weights = await Promise.all(model.trainable.map(async (v) => (await v.data()) as Float32Array));
-      const stats = await Promise.all(model.statistics.map(async (v) => (await v.data()) as Float32Array));
-      const bounds = sliceBounds(n, workers);
+      const bounds = sliceBounds(n, parts * workers);
       const shards = await Promise.all(bounds.map(async ([lo, hi]) => {
         const t = sliceTensors(batch.tensors, lo, hi);
         try {
@@ -93,23 +105,37 @@ export async function createDataParallel(model: TaskModel, optimizer: SharpnessA
         }
       }));
       const total = shards.reduce((s, x) => s + x.weight, 0);
-      const share = shards.map((s) => s.weight / total);
-      const perturb = optimizer.nextStepPerturbs;
-      const clean = await pool.all<CleanResult>('clean', (k): CleanRequest => ({
-        weights, statistics: stats, tensors: shards[k]!.host, ctx: { step, pass: 'clean', part: k, parts: workers }, keep: perturb,
-      }));
-      const loss = clean.reduce((s, r, k) => s + share[k]! * r.loss, 0);
+      const bothPasses = optimizer.config.bnStatistics === 'both-passes';
+      let loss = 0;
       const sums: Record<string, number> = {};
-      for (const r of clean) for (const [name, v] of Object.entries(r.sums)) sums[name] = (sums[name] ?? 0) + v;
-      let descent = weightedMean(clean.map((r) => r.grads), share);
-      if (perturb) {
-        const pert = await pool.all<ShardResult>('perturbed', () => ({ grad: descent }));
-        descent = weightedMean(pert.map((r) => r.grads), share);
+      const descentParts: Float32Array[][] = [];
+      const descentShares: number[] = [];
+      for (let i = 0; i < parts; i++) {
+        const part = shards.slice(i * workers, (i + 1) * workers);
+        const partWeight = part.reduce((s, x) => s + x.weight, 0);
+        const share = part.map((x) => x.weight / partWeight);
+        const stats = await Promise.all(model.statistics.map(async (v) => (await v.data()) as Float32Array));
+        const clean = await pool.all<CleanResult>('clean', (k): CleanRequest => ({
+          weights, statistics: stats, tensors: part[k]!.host, ctx: { step, pass: 'clean', part: i * workers + k, parts: parts * workers }, keep: perturb,
+        }));
+        loss = clean.reduce((s, r, k) => s + (part[k]!.weight / total) * r.loss, loss);
+        for (const r of clean) for (const [name, v] of Object.entries(r.sums)) sums[name] = (sums[name] ?? 0) + v;
+        const cleanGrad = weightedMean(clean.map((r) => r.grads), share);
+        let written = clean.map((r) => r.statistics);
+        if (perturb) {
+          const pert = await pool.all<ShardResult>('perturbed', () => ({ grad: cleanGrad }));
+          descentParts.push(...pert.map((r) => r.grads));
+          if (bothPasses) written = pert.map((r) => r.statistics!);
+        } else {
+          descentParts.push(...clean.map((r) => r.grads));
+        }
+        descentShares.push(...part.map((x) => x.weight / total));
+        if (model.statistics.length > 0) {
+          const mean = weightedMean(written, share);
+          tf.tidy(() => model.statistics.forEach((v, j) => v.assign(tf.tensor(mean[j]!, v.shape))));
+        }
       }
-      if (model.statistics.length > 0) {
-        const mean = weightedMean(clean.map((r) => r.statistics), share);
-        tf.tidy(() => model.statistics.forEach((v, i) => v.assign(tf.tensor(mean[i]!, v.shape))));
-      }
+      const descent = weightedMean(descentParts, descentShares);
       const g = descent.map((a, i) => tf.tensor(a, model.trainable[i]!.shape));
       try {
         optimizer.applyDescent(model.trainable, g);
