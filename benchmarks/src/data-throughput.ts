@@ -1,20 +1,17 @@
 /**
- * Data-pipeline throughput. Run: `ASAM_DATA_DIR=... tsx src/bench-data.ts [--out results.json]`.
+ * @asam/data's pipeline throughput. Run: `ASAM_DATA_DIR=... pnpm --filter @asam/benchmarks bench:data [--out results.json]`.
  * Prints images/s for CIFAR batching (with augmentation), JPEG decoding + transforms, and sentences/s for
  * corpus loading; with --out also writes the figures as JSON. Each figure is the median of 3 timed runs
  * after one warm-up run.
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { JpegDecoderPool } from './jpeg-pool.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '@asam/engine';
-import { ImageBatcher } from './batcher.ts';
-import { CIFAR10_MEAN, CIFAR10_STD, loadCifar10 } from './cifar.ts';
-import { evalTransform, listImageFolder, readJpeg, trainTransform, decodeJpeg } from './imagenet.ts';
-import { resolveDataDir } from './paths.ts';
-import { Rng } from './rng.ts';
-import { loadIwslt14, loadMulti30k } from './text.ts';
+import {
+  CIFAR10_MEAN, CIFAR10_STD, ImageBatcher, JpegDecoderPool, Rng, decodeJpeg, evalTransform, listImageFolder, loadCifar10, loadIwslt14, loadMulti30k,
+  readJpeg, resolveDataDir, trainTransform,
+} from '@asam/data';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
