@@ -1,5 +1,5 @@
 /**
- * Child process for the resume test (src/train-resume.test.ts): trains the toy task with the wasm backend, printing
+ * Child process for the resume test (src/train-resume.mp.test.ts): trains the toy task with the wasm backend, printing
  * `update <n>` per update and `RESULT <json>` at the end. With `stopAt`, the progress hook of update `stopAt` writes
  * `stopped <n>` to fd 3 and blocks for good, so that the parent's SIGKILL lands at exactly that update.
  * Usage: tsx src/train-resume-child.ts <outDir> [stopAt]

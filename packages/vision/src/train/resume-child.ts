@@ -1,5 +1,5 @@
 /**
- * Child process of the kill-and-resume test (resume.test.ts): trains the run described by a config.json into `out`
+ * Child process of the kill-and-resume test (resume.mp.test.ts): trains the run described by a config.json into `out`
  * on the given backend and, when the progress hook reports global step `stopAt`, writes `stopped <step>` to fd 3 and
  * blocks for good, so that the parent's SIGKILL lands at exactly that step (the checkpoint of step `stopAt - 1`,
  * written with `checkpointEverySteps: 1`, is the last one on disk). Without `stopAt` it trains to the end.

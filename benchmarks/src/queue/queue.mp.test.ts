@@ -50,7 +50,7 @@ function readJson<T>(f: string): T | null {
 }
 
 const redisOk = hasRedisServer();
-if (!redisOk) console.warn('[queue.test] skipped: redis-server is not installed (scripts/setup.sh installs it: apt-get install redis-server)');
+if (!redisOk) console.warn('[queue.mp.test] skipped: redis-server is not installed (scripts/setup.sh installs it: apt-get install redis-server)');
 
 describe.skipIf(!redisOk)('queued sweep on a real Redis', () => {
   let redis: TestRedis;
