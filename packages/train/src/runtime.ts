@@ -249,6 +249,7 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
       const backend = tf.getBackend();
       if (backend !== 'wasm' && backend !== 'cpu') throw new Error(`workers = ${workers} needs the wasm or cpu backend (worker threads each run their own); this run is on '${backend}': use workers 1`);
       if (!task.replica) throw new Error(`workers = ${workers}: this task has no replica module for worker threads; use workers 1`);
+      if (microBatch !== null) throw new Error(`workers = ${workers} with microBatch = ${microBatch}: each worker takes one shard of the batch in one pass; set microBatch null, or use workers 1 with microBatch`);
       parallel = await createDataParallel(model, opt, task.replica, workers, backend);
     }
 

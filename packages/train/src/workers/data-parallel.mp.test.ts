@@ -43,6 +43,18 @@ describe('data-parallel workers and the step options', () => {
     expect(maxDiff(seq, m1)).toBeGreaterThan(1e-3);
   }, 60_000);
 
+  it('workers with micro-batches are refused in one line naming both fields, before any step', async () => {
+    const task = toyTask(TOY);
+    try {
+      await expect(train(task, { out: tmp(), config: { toy: TOY }, epochs: 1, schedule: constantSchedule(0.5), workers: 2, microBatch: 4 }))
+        .rejects.toThrow(/^workers = 2 with microBatch = 4: .*set microBatch null, or use workers 1 with microBatch$/);
+      expect(task.optimizer.stepCount).toBe(0);
+    } finally {
+      task.optimizer.dispose();
+      task.model.dispose();
+    }
+  });
+
   it("bnStatistics 'both-passes' over workers: the statistics take both passes' updates, not the clean pass's alone", async () => {
     // one step from zero statistics: the toy statistic is s ← 0.9 s + 0.1 mean(x) per pass, and x does not depend on w,
     // so after the clean pass s = 0.1 x̄ and after both s = 0.19 x̄ (both shards the same size)
