@@ -114,6 +114,25 @@ describe('trainClassifier mechanics (resnet8_tiny, wasm, synthetic CIFAR-10)', (
     b.x.dispose(); b.y.dispose();
   });
 
+  it("bnStatistics 'both-passes' reaches the step: the moving statistics after one SAM step differ from 'clean-pass' ones", async () => {
+    const stats = async (bnStatistics: 'clean-pass' | 'both-passes') => {
+      const out = tmp();
+      const r = await trainClassifier({
+        model: 'resnet8_tiny', out, epochs: 1, batchSize: 8, trainLimit: 8, testLimit: 8, evalBatchSize: 8,
+        augment: 'none', schedule: 'constant', lr: 0.1, optimizer: { method: 'sam', rho: 0.05, bnStatistics },
+      }, { dataDir, backend: 'wasm' });
+      expect(r.steps).toBe(1);
+      const ck = await readCheckpoint(join(out, 'checkpoint.bin'));
+      const moving = (ck.groups.model ?? []).filter((t) => /moving_(mean|variance)/.test(t.name));
+      expect(moving.length).toBeGreaterThan(0);
+      return moving.map((t) => Array.from(t.data as Float32Array));
+    };
+    const clean = await stats('clean-pass');
+    const both = await stats('both-passes');
+    // the trainer guards model.statistics; that guard once restored them after the perturbed pass under either policy
+    expect(both).not.toEqual(clean);
+  });
+
   it('microBatch: a 10-image batch in slices of at most 4 trains (ASAM), counts every image once, leaks nothing; microBatch = batch is the plain step', async () => {
     const base = { model: 'resnet8_tiny', epochs: 3, batchSize: 10, trainLimit: 10, testLimit: 8, evalBatchSize: 8,
       augment: 'none' as const, schedule: 'constant' as const, lr: 0.05, optimizer: { method: 'asam' as const }, progressEvery: 1 };
