@@ -21,9 +21,11 @@ export default defineConfig({
     testTimeout: 180_000,
     hookTimeout: 180_000,
     projects: [
-      { extends: true, test: { name: 'unit', include: ['**/*.test.ts'], exclude: [...configDefaults.exclude, MULTI_PROCESS, SLOW] } },
-      { extends: true, test: { name: 'multi-process', include: [MULTI_PROCESS], fileParallelism: false, sequence: { groupOrder: 1 } } },
-      { extends: true, test: { name: 'slow', include: [SLOW], sequence: { groupOrder: 2 } } },
+      // explicit group orders: vitest runs a project with groupOrder 0 and one worker (a package that turns file
+      // parallelism off) after every other group, which would put the unit tests last
+      { extends: true, test: { name: 'unit', include: ['**/*.test.ts'], exclude: [...configDefaults.exclude, MULTI_PROCESS, SLOW], sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: 'multi-process', include: [MULTI_PROCESS], fileParallelism: false, sequence: { groupOrder: 2 } } },
+      { extends: true, test: { name: 'slow', include: [SLOW], sequence: { groupOrder: 3 } } },
     ],
   },
 });
