@@ -158,6 +158,13 @@ async function hostCopy(list: ReadonlyArray<{ name: string; tensor: tf.Tensor }>
  * The task's model and optimizer stay the caller's (not disposed here).
  */
 export async function train(task: TrainingTask, o: TrainOptions): Promise<RunResult> {
+  // combinations the step cannot honour, refused before the run folder is touched
+  if ((o.workers ?? 1) > 1 && o.microBatch != null) {
+    throw new Error(`workers = ${o.workers} with microBatch = ${o.microBatch}: each worker takes one shard of the batch in one pass; set microBatch null, or use workers 1 with microBatch`);
+  }
+  if (task.optimizer.config.microBatches !== 1) {
+    throw new Error(`optimizer microBatches = ${task.optimizer.config.microBatches}: the runtime cuts each batch itself (its microBatch option, rows per micro-batch); leave microBatches out of the optimizer config and set microBatch`);
+  }
   const out = o.out;
   await mkdir(out, { recursive: true });
   const ckptPath = path.join(out, 'checkpoint.bin');
@@ -249,7 +256,6 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
       const backend = tf.getBackend();
       if (backend !== 'wasm' && backend !== 'cpu') throw new Error(`workers = ${workers} needs the wasm or cpu backend (worker threads each run their own); this run is on '${backend}': use workers 1`);
       if (!task.replica) throw new Error(`workers = ${workers}: this task has no replica module for worker threads; use workers 1`);
-      if (microBatch !== null) throw new Error(`workers = ${workers} with microBatch = ${microBatch}: each worker takes one shard of the batch in one pass; set microBatch null, or use workers 1 with microBatch`);
       parallel = await createDataParallel(model, opt, task.replica, workers, backend);
     }
 
@@ -392,5 +398,7 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
       test ? { metric: `test_${test.headline}`, value: test.metrics[test.headline]! } : null));
   } finally {
     await parallel?.close();
+    // the optimizer leaves as it came: micro-batching is this run's, not the optimizer's
+    if (opt.config.microBatches !== 1) opt.setMicroBatches(1);
   }
 }

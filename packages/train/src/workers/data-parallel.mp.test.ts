@@ -43,15 +43,21 @@ describe('data-parallel workers and the step options', () => {
     expect(maxDiff(seq, m1)).toBeGreaterThan(1e-3);
   }, 60_000);
 
-  it('workers with micro-batches are refused in one line naming both fields, before any step', async () => {
-    const task = toyTask(TOY);
-    try {
-      await expect(train(task, { out: tmp(), config: { toy: TOY }, epochs: 1, schedule: constantSchedule(0.5), workers: 2, microBatch: 4 }))
-        .rejects.toThrow(/^workers = 2 with microBatch = 4: .*set microBatch null, or use workers 1 with microBatch$/);
-      expect(task.optimizer.stepCount).toBe(0);
-    } finally {
-      task.optimizer.dispose();
-      task.model.dispose();
+  it('workers with micro-batches, and micro-batches in the optimizer config, are refused in one line before the run folder is written', async () => {
+    for (const [o, toy, msg] of [
+      [{ workers: 2, microBatch: 4 }, {}, /^workers = 2 with microBatch = 4: .*set microBatch null, or use workers 1 with microBatch$/],
+      [{}, { sharpness: { method: 'sam', rho: 0.05, microBatches: 2 } }, /^optimizer microBatches = 2: .*leave microBatches out of the optimizer config and set microBatch$/],
+    ] as const) {
+      const task = toyTask({ ...TOY, ...toy });
+      const out = tmp();
+      try {
+        await expect(train(task, { out, config: { toy: TOY }, epochs: 1, schedule: constantSchedule(0.5), ...o })).rejects.toThrow(msg);
+        expect(fs.readdirSync(out)).toEqual([]);
+        expect(task.optimizer.stepCount).toBe(0);
+      } finally {
+        task.optimizer.dispose();
+        task.model.dispose();
+      }
     }
   });
 
