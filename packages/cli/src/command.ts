@@ -159,6 +159,11 @@ export interface SharedOptionsSpec {
   resume?: boolean;
   /** `--backend <name>`: default $ASAM_BACKEND, else auto (read with {@link backendFrom}). */
   backend?: boolean;
+  /**
+   * `--no-download` (a dataset that is not in the data folder is not fetched) and `--mirror <url>` (fetch from this
+   * base URL instead of the publishers' hosts; read with {@link mirrorFrom}).
+   */
+  download?: boolean;
 }
 
 /** Adds the options whose names, values and meaning are the same in every CLI of the project. */
@@ -176,6 +181,10 @@ export function addSharedOptions(cmd: Command, s: SharedOptionsSpec): Command {
   if (s.resume) {
     addOption(cmd, { flags: '--resume', help: 'continue the run in --out from its checkpoint (a finished run is left as it is)' });
     addOption(cmd, { flags: '--overwrite', help: 'delete the run already in --out and start again (without it, an existing run is refused)' });
+  }
+  if (s.download) {
+    addOption(cmd, { flags: '--no-download', help: 'never download: a dataset missing from the data folder is reported, with the command that fetches it' });
+    addOption(cmd, { flags: '--mirror <url>', help: 'base URL to download datasets from instead of the publishers\' hosts (a proxy or a local copy laid out like the data folder)', defaultText: '$ASAM_DATA_MIRROR, else the publishers\' hosts' });
   }
   if (s.backend) {
     addOption(cmd, { flags: '--backend <name>', choices: BACKENDS, help: 'tfjs backend; auto takes the first that loads of tensorflow-gpu, tensorflow, webgpu, wasm, cpu', defaultText: '$ASAM_BACKEND, else auto' });
@@ -209,6 +218,22 @@ export function backendFrom(flag: string | undefined, env: Record<string, string
     throw new UsageError(`ASAM_BACKEND=${JSON.stringify(e)} is not a backend; expected one of ${BACKENDS.join(', ')}${nearest(e, BACKENDS) ? ` (did you mean ${nearest(e, BACKENDS)}?)` : ''}`);
   }
   return e as BackendChoice;
+}
+
+/** The download mirror: `--mirror`, else $ASAM_DATA_MIRROR (checked to be an http(s) URL), else null (the publishers' hosts). */
+export function mirrorFrom(flag: string | undefined, env: Record<string, string | undefined>): string | null {
+  const [v, where] = flag !== undefined ? [flag, '--mirror'] : [env.ASAM_DATA_MIRROR, 'ASAM_DATA_MIRROR'];
+  if (v === undefined || v === '') return null;
+  let u: URL | null = null;
+  try {
+    u = new URL(v);
+  } catch {
+    u = null;
+  }
+  if (u === null || (u.protocol !== 'http:' && u.protocol !== 'https:')) {
+    throw new UsageError(`${where} ${JSON.stringify(v)} is not an http(s) URL; give the base URL of a folder laid out like the data folder, e.g. http://host:8000/asam-data`);
+  }
+  return v;
 }
 
 /** The value of a required option, or a UsageError naming it. */

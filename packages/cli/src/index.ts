@@ -23,7 +23,7 @@
 export { CliExit, UsageError, USER_ERROR_NAMES, USAGE_EXIT_CODE, isUserError, oneLine, runCli } from './errors.ts';
 export type { RunCliOptions } from './errors.ts';
 export {
-  BACKENDS, METHODS, NATIVE_SWITCH, addOption, addSharedOptions, backendFrom, nativeKernelsFrom, createCommand, givenFlags, longFlags, nearest, parseCommand, requireOption,
+  BACKENDS, METHODS, NATIVE_SWITCH, addOption, addSharedOptions, backendFrom, mirrorFrom, nativeKernelsFrom, createCommand, givenFlags, longFlags, nearest, parseCommand, requireOption,
 } from './command.ts';
 export type { BackendChoice, CreateCommandOptions, MethodName, OptionSpec, SharedOptionsSpec, ValueKind } from './command.ts';
 export { invocationDir, resolveUserPath } from './paths.ts';
