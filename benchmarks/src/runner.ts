@@ -119,7 +119,7 @@ export function tsxNodeArgs(): string[] {
 }
 
 /** Runs one child process for a cell; resolves with its exit code/signal and the last output lines. */
-function runChild(cell: Cell, dir: string, o: SweepOptions, prefix: string, children: Set<ChildProcess>): Promise<{ code: number | null; signal: string | null; tail: string[] }> {
+function runChild(cell: Cell, dir: string, o: SweepOptions, prefix: string, children: Set<ChildProcess>, echoed: Set<string>): Promise<{ code: number | null; signal: string | null; tail: string[] }> {
   return new Promise((resolve) => {
     const args = [...tsxNodeArgs(), CELL_MAIN, '--cell-dir', dir, '--backend', o.backend, '--data-dir', o.dataDir, '--task-module', o.taskModule(cell.task)];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } });
@@ -132,6 +132,11 @@ function runChild(cell: Cell, dir: string, o: SweepOptions, prefix: string, chil
         if (!line.trim()) continue;
         tail.push(line);
         if (tail.length > 30) tail.shift();
+        // the backend line is the same for every cell of a sweep: echoed once (each cell's log.txt keeps its own)
+        if (line.startsWith('backend ')) {
+          if (echoed.has(line)) continue;
+          echoed.add(line);
+        }
         if (o.echoChildOutput !== false) (o.log ?? console.log)(`${prefix} ${line}`);
       }
     };
@@ -161,6 +166,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   let next = 0;
   let interrupted = false;
   const children = new Set<ChildProcess>();
+  const echoedBackends = new Set<string>();
   // Ctrl-C / SIGTERM: stop the running children (their cells resume from checkpoints next time), start no more.
   const onSignal = (sig: NodeJS.Signals) => {
     if (!interrupted) log(`[bench] ${sig}: stopping ${children.size} running cell(s); re-run the same command to resume`);
@@ -206,7 +212,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
     const resumed = result ? ` (resuming after status "${String(result.status)}")` : '';
     log(`[bench] cell ${i + 1}/${n} ${label}: start${resumed}; elapsed ${fmtDuration(elapsed)}, ${etaText(i)}`);
     const c0 = Date.now();
-    const { code, signal, tail } = await runChild(cell, dir, o, `  [${cell.id}]`, children);
+    const { code, signal, tail } = await runChild(cell, dir, o, `  [${cell.id}]`, children, echoedBackends);
     const wallS = (Date.now() - c0) / 1000;
     durations.push(wallS);
     const after = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json'));

@@ -126,7 +126,12 @@ function parseValue(flag: string, spec: OptionSpec, raw: string, base: string): 
 export function addOption(cmd: Command, spec: OptionSpec): Command {
   const opt = new Option(spec.flags, spec.help);
   const flag = opt.long ?? spec.flags;
-  if (opt.isBoolean()) {
+  if (opt.negate && !opt.required && !opt.optional) {
+    // a negated switch (`--no-download`: the attribute `download` is true unless it is given); defaultText says what happens without it
+    if (spec.default !== undefined) throw new Error(`${flag}: a negated switch takes no default value (its attribute is true unless given)`);
+    if (spec.defaultText === undefined) throw new Error(`${flag}: a negated switch must say what happens without it (defaultText)`);
+    opt.default(undefined, spec.defaultText);
+  } else if (opt.isBoolean()) {
     if (spec.default !== undefined || spec.defaultText !== undefined) throw new Error(`${flag}: a switch is off by default; give no default`);
   } else {
     if (spec.default === undefined && spec.defaultText === undefined) throw new Error(`${flag}: a value option must state its default (default or defaultText)`);
@@ -183,7 +188,7 @@ export function addSharedOptions(cmd: Command, s: SharedOptionsSpec): Command {
     addOption(cmd, { flags: '--overwrite', help: 'delete the run already in --out and start again (without it, an existing run is refused)' });
   }
   if (s.download) {
-    addOption(cmd, { flags: '--no-download', help: 'never download: a dataset missing from the data folder is reported, with the command that fetches it' });
+    addOption(cmd, { flags: '--no-download', help: 'never download: a dataset missing from the data folder is reported, with the command that fetches it', defaultText: 'download what is missing into the data folder' });
     addOption(cmd, { flags: '--mirror <url>', help: 'base URL to download datasets from instead of the publishers\' hosts (a proxy or a local copy laid out like the data folder)', defaultText: '$ASAM_DATA_MIRROR, else the publishers\' hosts' });
   }
   if (s.backend) {
