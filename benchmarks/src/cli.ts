@@ -149,7 +149,9 @@ async function main(): Promise<number> {
   }
   if (!f.jobs) console.log(`[bench] ${jobs} cell(s) at a time (${profile === 'paper' ? 'paper profile: one GPU' : 'one per CPU core'}; --jobs N to change)`);
   fs.mkdirSync(runsDir, { recursive: true });
-  const sweep = (part: typeof cells, n: number) => runSweep({ cells: part, runsDir, backend, dataDir, jobs: n, taskModule: taskModulePath, echoChildOutput: !f.quiet,
+  const argv = process.argv.slice(2).filter((a) => a !== '--');
+  const resumeCommand = `pnpm bench${argv.length ? ` -- ${argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ')}` : ''}`;
+  const sweep = (part: typeof cells, n: number) => runSweep({ cells: part, runsDir, backend, dataDir, jobs: n, taskModule: taskModulePath, echoChildOutput: !f.quiet, resumeCommand,
     timeLeft: () => {
       const e = estimateSweep(part, runsDir, n, sweepMachine, profileCells);
       return { seconds: e.wallSeconds, unknown: e.unknown };

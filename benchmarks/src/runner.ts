@@ -82,6 +82,8 @@ export interface SweepOptions {
    * run so far times the unfinished cells left, which misleads when the first cells were short resumptions.
    */
   timeLeft?: () => { seconds: number; unknown: number };
+  /** The command that resumes the sweep, for the summary of an interrupted one (e.g. `pnpm bench -- --profile cpu`). */
+  resumeCommand?: string;
 }
 
 export interface SweepSummary {
@@ -90,7 +92,7 @@ export interface SweepSummary {
   completed: number;
   skipped: number;
   wallS: number;
-  /** True when SIGINT/SIGTERM stopped the sweep early (running cells were stopped and recorded as failed). */
+  /** True when SIGINT/SIGTERM stopped the sweep early (running cells were stopped at a checkpoint and recorded as stopped). */
   interrupted: boolean;
 }
 
@@ -167,9 +169,14 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   let interrupted = false;
   const children = new Set<ChildProcess>();
   const echoedBackends = new Set<string>();
-  // Ctrl-C / SIGTERM: stop the running children (their cells resume from checkpoints next time), start no more.
+  // Ctrl-C / SIGTERM: every running cell stops at its next step with a checkpoint (SIGTERM, forwarded: the terminal's
+  // SIGINT reaches the cells too, and they count the two as one request); no cell is started any more. A second signal
+  // is forwarded again, and the cells then stop at once (they resume from their last checkpoint).
+  let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (!interrupted) log(`[bench] ${sig}: stopping ${children.size} running cell(s); re-run the same command to resume`);
+    signals++;
+    if (signals === 1) log(`[bench] ${sig}: stopping ${children.size} running cell(s) at their next step with a checkpoint; ${sig === 'SIGINT' ? 'Ctrl-C' : sig} again stops them at once`);
+    else log(`[bench] ${sig} again: stopping ${children.size} running cell(s) at once`);
     interrupted = true;
     for (const c of children) c.kill('SIGTERM');
   };
@@ -267,5 +274,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   const wallS = (Date.now() - t0) / 1000;
   log(`[bench] sweep ${interrupted ? 'interrupted' : 'done'} in ${fmtDuration(wallS)}: ${completed} completed, ${diverged ? `${diverged} diverged, ` : ''}${skipped} skipped (finished earlier), ` +
     `${stopped ? `${stopped} stopped at a checkpoint (they resume), ` : ''}${failed} failed or not run`);
+  if (interrupted) {
+    log(`[bench] to resume: run the same command again${o.resumeCommand ? ` (${o.resumeCommand})` : ''}; finished cells are skipped, stopped ones continue from their checkpoints`);
+  }
   return { records, failed, completed, skipped, wallS, interrupted };
 }
