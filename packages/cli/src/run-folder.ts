@@ -36,6 +36,24 @@ export function inspectRunFolder(dir: string, runFiles: readonly string[]): RunF
   return { present, status };
 }
 
+/**
+ * Marks the run in `dir` as stopped in its result.json (unless it already ended: completed, diverged, failed), for a
+ * process that ends at once on a second Ctrl-C: the run resumes from its last checkpoint. No result.json: nothing.
+ */
+export function markRunStopped(dir: string): void {
+  const file = path.join(dir, 'result.json');
+  let prev: Record<string, unknown>;
+  try {
+    prev = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return;
+  }
+  if (['completed', 'diverged', 'failed', 'stopped'].includes(String(prev.status))) return;
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, JSON.stringify({ ...prev, status: 'stopped' }, null, 2) + '\n');
+  fs.renameSync(tmp, file);
+}
+
 /** How the program goes on with its run folder. */
 export type RunFolderMode = 'new' | 'resume' | 'finished';
 

@@ -19,7 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   UsageError, addOption, firstMissingFolder, addSharedOptions, createCommand, givenFlags, invocationDir, parseCommand, prepareRunFolder,
-  nativeKernelsFrom, requireOption, resolveUserPath, runCli, runInFolder,
+  nativeKernelsFrom, requireOption, resolveUserPath, runCli, runInFolder, catchStopSignals, exitCodeOf, markRunStopped,
 } from '@asam/cli';
 import type { Method } from '@asam/core';
 import { resolveDataDir } from '@asam/data';
@@ -86,6 +86,9 @@ function command() {
   o({ flags: '--seed <n>', kind: 'int', min: 0, help: 'seed of init, batching and dropout', defaultText: '1' });
   return cmd;
 }
+
+/** The command that resumes the run in `out`. */
+const resumeHint = (out: string): string => `pnpm --filter @asam/nmt train -- --resume --out ${out}`;
 
 type Opts = Record<string, unknown>;
 const num = (o: Opts, k: string): number | undefined => o[k] as number | undefined;
@@ -172,16 +175,30 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   }, async (engine) => {
     process.stdout.write(`[nmt] ${mode === 'resume' ? 'resuming' : 'new run'}: ${config.corpus} from ${config.dataDir}; preset ${config.preset}; ` +
       `optimizer ${config.optimizer.method === 'none' ? 'sgd (Adam alone)' : `Adam+${config.optimizer.method.toUpperCase()}`} rho ${config.optimizer.rho}; out ${out}\n`);
+    // Ctrl-C / SIGTERM: a checkpoint at the next update and status 'stopped'; a second Ctrl-C stops at once
+    const stop = catchStopSignals({
+      onFirst: (sig) => process.stdout.write(`[nmt] ${sig}: stopping at the next step… (it writes a checkpoint there; Ctrl-C again stops at once)\n`),
+      onSecond: (sig) => {
+        markRunStopped(out);
+        process.stdout.write(`[nmt] ${sig} again: stopped at once; the run resumes from its last checkpoint: ${resumeHint(out)}\n`);
+        process.exit(exitCodeOf(sig));
+      },
+    });
     const r = await trainTranslation(
       config,
       {
         backend: engine.backend,
+        shouldStop: () => stop.requested,
         onLog: (msg) => process.stdout.write(`[nmt] ${msg}\n`),
         onProgress: (p) => process.stdout.write(`${formatProgress(p)}\n`),
         onEpoch: (e) => process.stdout.write(`== ${formatEpochRow(e)}\n`),
       },
       defaultTranslationDeps(),
-    );
+    ).finally(() => stop.dispose());
+    if (r.status === 'stopped') {
+      process.stdout.write(`[nmt] ${formatRunResult(r)}\n[nmt] stopped at a checkpoint after ${r.steps} update(s); resume with: ${resumeHint(out)}\n`);
+      return exitCodeOf(stop.signal ?? 'SIGINT');
+    }
     const tokenized = r.test ? `, tokenized ${r.test.tokenizedBleu!.toFixed(2)}` : '';
     process.stdout.write(`[nmt] ${formatRunResult(r)}${tokenized}; ${(r.meanStepSeconds ?? NaN).toFixed(2)} s/update\n`);
     process.stdout.write(`[nmt] results in ${out}: config.json, env.json, log.txt, metrics.csv, result.json, samples.txt, test-hypotheses.txt, test-bleu-segments.json\n`);

@@ -2,7 +2,7 @@
  * The training CLI as a user meets it: spawned with tsx in the package folder (as `pnpm --filter @asam/vision train`
  * runs it) with $INIT_CWD set to another folder, on a small synthetic CIFAR-10 written here (no data folder needed).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { packageVersion } from '@asam/cli';
 import { writeSyntheticCifar10 } from '@asam/data';
@@ -164,4 +164,48 @@ describe('vision CLI', () => {
     expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).optimizer.method).toBe('asam');
     expect(readFileSync(join(out, 'log.txt'), 'utf8')).toBe(o.stdout + o.stderr);
   }, 300_000);
+
+  it('Ctrl-C: "stopping at the next step…", a checkpoint there, status stopped, the resume command, exit 130; --resume continues from it', async () => {
+    // a long run (200 epochs), stopped as soon as it prints its first step; then resumed and stopped again
+    const args = ['--model=resnet8_tiny', '--optimizer', 'sam', '--epochs=200', '--batch-size', '8', '--train-limit', '16', '--test-limit=8',
+      '--eval-batch-size', '8', '--backend', 'cpu', '--data-dir', 'data', '--progress-every', '1', '--out', 'runs/stopped'];
+    const out = join(user, 'runs', 'stopped');
+    const first = await runUntil(args, /^epoch 1\/200 step 1\/2 /m);
+    expect(first.status, first.stderr).toBe(130);
+    expect(first.stdout).toContain('[vision] SIGINT: stopping at the next step… (it writes a checkpoint there; Ctrl-C again stops at once)');
+    expect(first.stdout).toMatch(/\[vision\] stop requested: checkpoint at (epoch \d+, step \d+ \(global \d+\)|the end of epoch \d+); the run resumes from it/);
+    expect(first.stdout).toContain(`[vision] stopped at a checkpoint after `);
+    expect(first.stdout).toContain(`resume with: pnpm --filter @asam/vision train -- --resume --out ${out}`);
+    expect(first.stderr).toBe('');
+    const r1 = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+    expect(r1.status).toBe('stopped');
+    expect(existsSync(join(out, 'checkpoint.bin'))).toBe(true);
+    const again = await runUntil(['--resume', '--out', 'runs/stopped'], /^epoch \d+\/200 step \d+\/2 /m);
+    expect(again.status, again.stderr).toBe(130);
+    expect(again.stdout).toContain(`[vision] resumed from ${join(out, 'checkpoint.bin')}: epoch ${Math.floor(r1.steps / 2) + 1}, step ${r1.steps % 2} of it (global step ${r1.steps})`);
+    const r2 = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+    expect(r2.status).toBe('stopped');
+    expect(r2.steps).toBeGreaterThan(r1.steps);
+  }, 300_000);
 });
+
+/**
+ * Runs the CLI the way `pnpm --filter @asam/vision train` does (`node --import tsx`: the process that trains is the one
+ * that gets the signal) and sends it SIGINT (Ctrl-C) once its output matches `when`; resolves when it has exited.
+ */
+function runUntil(args: string[], when: RegExp): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const base = { ...process.env };
+  for (const k of ['INIT_CWD', 'ASAM_DATA_DIR', 'ASAM_BACKEND']) delete base[k];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: pkg, env: { ...base, INIT_CWD: user } });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    child.stdout.on('data', (b: Buffer) => {
+      stdout += b.toString();
+      if (!sent && when.test(stdout)) { sent = true; child.kill('SIGINT'); }
+    });
+    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}

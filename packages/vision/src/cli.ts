@@ -13,7 +13,7 @@
  */
 import {
   UsageError, addOption, firstMissingFolder, addSharedOptions, createCommand, givenFlags, invocationDir, parseCommand, prepareRunFolder,
-  nativeKernelsFrom, readRunEnv, requireOption, resolveUserPath, runCli, runInFolder, type OptionSpec,
+  nativeKernelsFrom, readRunEnv, requireOption, resolveUserPath, runCli, runInFolder, catchStopSignals, exitCodeOf, markRunStopped, type OptionSpec,
 } from '@asam/cli';
 import { initEngine, type BackendRequest } from '@asam/engine';
 import { resolveDataDir } from '@asam/data';
@@ -87,6 +87,9 @@ function command() {
   return cmd;
 }
 
+/** The command that resumes the run in `out`. */
+const resumeHint = (out: string): string => `pnpm --filter @asam/vision train -- --resume --out ${out}`;
+
 function configFromFlags(o: Record<string, unknown>, cmd: ReturnType<typeof command>): PartialTrainConfig {
   const c: Record<string, unknown> = {};
   const op: Record<string, unknown> = {};
@@ -158,7 +161,17 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     process.stdout.write(`[vision] ${mode === 'resume' ? 'resuming' : 'new run'}: data ${root}; model ${cfg.model}; ` +
       `optimizer ${cfg.optimizer.method === 'none' ? 'sgd' : cfg.optimizer.method} rho ${cfg.optimizer.rho}; out ${out}\n`);
     const tty = process.stdout.isTTY;
+    // Ctrl-C / SIGTERM: a checkpoint at the next step and status 'stopped'; a second Ctrl-C stops at once
+    const stop = catchStopSignals({
+      onFirst: (sig) => process.stdout.write(`${tty ? '\n' : ''}[vision] ${sig}: stopping at the next step… (it writes a checkpoint there; Ctrl-C again stops at once)\n`),
+      onSecond: (sig) => {
+        markRunStopped(out);
+        process.stdout.write(`\n[vision] ${sig} again: stopped at once; the run resumes from its last checkpoint: ${resumeHint(out)}\n`);
+        process.exit(exitCodeOf(sig));
+      },
+    });
     const result = await trainClassifier(cfg, {
+      shouldStop: () => stop.requested,
       backend: engine.backend, dataDir: root, resume: mode === 'resume' ? 'auto' : 'never', // a resumed run without a checkpoint yet restarts from its config.json
       onProgress: (p) => {
         const line = formatProgress(p);
@@ -167,8 +180,12 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
       },
       onEpoch: (m) => process.stdout.write(`${formatEpochRow(m)}\n`),
       onLog: (m) => process.stdout.write(`[vision] ${m}\n`),
-    });
+    }).finally(() => stop.dispose());
     process.stdout.write(`[vision] ${formatRunResult(result)}\n`);
+    if (result.status === 'stopped') {
+      process.stdout.write(`[vision] stopped at a checkpoint after ${result.steps} step(s); resume with: ${resumeHint(out)}\n`);
+      return exitCodeOf(stop.signal ?? 'SIGINT');
+    }
     process.stdout.write(`[vision] results in ${out}: config.json, env.json, metrics.csv, result.json, checkpoint.bin, log.txt\n`);
     return result.status === 'completed' ? 0 : 3;
   });
