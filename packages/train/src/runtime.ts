@@ -140,6 +140,19 @@ export function runtimeStateOf(meta: unknown, o: { bestMetric: string; evalSplit
   throw new Error('checkpoint: its state is neither this runtime\'s nor an older trainer\'s (no runtime, epochCorrect or batchIndex field)');
 }
 
+/**
+ * Evaluations still to come: one per epoch left, but no more than the step cap leaves room for (a cap that falls inside
+ * an epoch ends the run after one more evaluation). `stepsPerEpoch` is the current epoch's.
+ */
+export function evaluationsLeft(o: { epochsLeft: number; stepsLeft: number; stepsPerEpoch: number; stepInEpoch: number }): number {
+  if (o.epochsLeft <= 0 || o.stepsLeft <= 0) return 0;
+  const spe = Math.max(1, o.stepsPerEpoch);
+  // the epoch in progress ends after (spe - stepInEpoch) steps; each further evaluation takes a whole epoch
+  const first = spe - o.stepInEpoch;
+  const byCap = o.stepsLeft <= first ? 1 : 1 + Math.ceil((o.stepsLeft - first) / spe);
+  return Math.min(o.epochsLeft, byCap);
+}
+
 /** Host copies of named tensors, and whether every value is finite. */
 async function hostCopy(list: ReadonlyArray<{ name: string; tensor: tf.Tensor }>): Promise<{ tensors: CheckpointTensorInput[]; finite: boolean }> {
   let finite = true;
@@ -301,6 +314,14 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
     const epochMetrics = (): Record<string, number> =>
       Object.fromEntries(Object.entries(st.epochSums).map(([k, v]) => [k, v / Math.max(1e-12, st.epochWeight)]));
     const maxStepsReached = (): boolean => o.maxSteps !== undefined && o.maxSteps !== null && st.globalStep >= o.maxSteps;
+    /** Seconds of the last evaluation (this process), for the time left; 0 before the first. */
+    let lastEvalSeconds = 0;
+    /** Time left: the steps to the cap or the last epoch at the mean step time, plus the evaluations still to come. */
+    const etaSeconds = (stepsPerEpoch: number): number => {
+      const stepsLeft = Math.max(0, Math.min(totalSteps, st.globalStep + (o.epochs - st.epoch) * stepsPerEpoch - st.stepInEpoch) - st.globalStep);
+      const evals = evaluationsLeft({ epochsLeft: o.epochs - st.epoch, stepsLeft, stepsPerEpoch, stepInEpoch: st.stepInEpoch });
+      return (st.stepsTimed ? st.stepSecondsSum / st.stepsTimed : 0) * stepsLeft + lastEvalSeconds * evals;
+    };
 
     while (st.epoch < o.epochs && !maxStepsReached()) {
       const epoch = st.epoch;
@@ -335,7 +356,7 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
               phase: 'train', epoch, epochs: o.epochs, step: st.stepInEpoch, stepsPerEpoch, globalStep: st.globalStep, totalSteps,
               loss: st.epochLossSum / st.epochWeight, train: epochMetrics(), lr, unit: task.unit,
               perSecond: st.epochWeight / Math.max(1e-9, st.epochTrainSeconds),
-              etaSeconds: (st.stepSecondsSum / st.stepsTimed) * Math.max(0, totalSteps - st.globalStep),
+              etaSeconds: etaSeconds(stepsPerEpoch),
             });
           }
           if (done) break;
@@ -354,6 +375,7 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
       const te0 = performance.now();
       const ev = await task.evaluate(epoch);
       const evalSeconds = (performance.now() - te0) / 1000;
+      lastEvalSeconds = evalSeconds;
       const evalLoss = ev.metrics.loss;
       if (evalLoss !== undefined && evalLoss !== null && !Number.isFinite(evalLoss)) return await diverged(epoch, st.stepInEpoch, evalLoss);
       const row: MetricsRow = {
@@ -384,7 +406,7 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
         phase: 'epoch_end', epoch, epochs: o.epochs, step: stepsPerEpoch, stepsPerEpoch, globalStep: st.globalStep, totalSteps,
         loss: row.train_loss as number, train: trainMetrics,
         lr, unit: task.unit, perSecond: row[`${task.unit}_per_sec`] as number,
-        etaSeconds: (st.stepsTimed ? st.stepSecondsSum / st.stepsTimed : 0) * Math.max(0, totalSteps - st.globalStep) + evalSeconds * (o.epochs - st.epoch),
+        etaSeconds: etaSeconds(task.stepsPerEpoch(Math.min(st.epoch, o.epochs - 1))),
       });
       if (maxStepsReached()) break;
       if (st.epoch < o.epochs && o.shouldStop?.()) {
