@@ -156,8 +156,11 @@ export type BackendChoice = (typeof BACKENDS)[number];
 export interface SharedOptionsSpec {
   /** `--out <dir>`: the run folder (required by the program, checked with {@link requireOption}). */
   out?: { help?: string };
-  /** `--optimizer <method>`: sgd | sam | asam. */
-  optimizer?: { default: MethodName; help?: string; choiceHints?: Readonly<Record<string, string>> };
+  /**
+   * `--optimizer <method>`: the base optimizer alone, sam or asam. The base is named by what it is: `sgd` (default
+   * choices), or e.g. `adam` where the program's base optimizer is Adam (`choices: ['adam', 'sam', 'asam']`).
+   */
+  optimizer?: { default: string; choices?: readonly string[]; help?: string; choiceHints?: Readonly<Record<string, string>> };
   /** `--data-dir <dir>`: dataset root. */
   dataDir?: boolean;
   /** `--resume` and `--overwrite`: what to do with a run folder that already holds a run. */
@@ -177,7 +180,7 @@ export function addSharedOptions(cmd: Command, s: SharedOptionsSpec): Command {
     addOption(cmd, { flags: '--out <dir>', kind: 'path', help: s.out.help ?? 'run folder (relative paths: from the directory you ran the command in)', defaultText: 'none, required' });
   }
   if (s.optimizer) {
-    addOption(cmd, { flags: '--optimizer <method>', choices: METHODS, default: s.optimizer.default, help: s.optimizer.help ?? 'sgd (the base optimizer alone), sam or asam',
+    addOption(cmd, { flags: '--optimizer <method>', choices: s.optimizer.choices ?? METHODS, default: s.optimizer.default, help: s.optimizer.help ?? 'sgd (the base optimizer alone), sam or asam',
       ...(s.optimizer.choiceHints ? { choiceHints: s.optimizer.choiceHints } : {}) });
   }
   if (s.dataDir) {

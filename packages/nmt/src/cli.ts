@@ -5,8 +5,8 @@
  *   pnpm --filter @asam/nmt train -- --preset transformer_small --corpus multi30k --optimizer asam --rho 0.2 \
  *     --max-updates 200 --out runs/x
  *
- * The base optimizer is Adam: `--optimizer sgd` means Adam alone (the name every CLI of the project uses for "the
- * base optimizer without a sharpness-aware step"), `sam` / `asam` wrap it. Corpora come from --data-dir, else
+ * The base optimizer is Adam: `--optimizer adam` trains with Adam alone, `sam` / `asam` wrap it (`sgd` is refused with
+ * that hint: there is no SGD here). Corpora come from --data-dir, else
  * $ASAM_DATA_DIR, else the per-user cache; SentencePiece models are cached in --cache-dir (default $ASAM_CACHE_DIR,
  * else ~/.cache/asam). A folder that already holds a run is refused unless --resume (continue from its checkpoint
  * with its config.json; only the limits on how long to run, logging and test options may be given again) or
@@ -37,7 +37,7 @@ export const NMT_RUN_FILES = ['config.json', 'checkpoint.bin', 'best.bin', 'metr
 const RESUME_FLAGS = ['--out', '--resume', '--overwrite', '--backend', '--data-dir', '--cache-dir', '--max-updates', '--max-epochs',
   '--progress-every', '--checkpoint-every', '--test-limit', '--test-split'];
 
-const BASE_HINT = 'the base optimizer alone is called sgd in every CLI of the project (here the base optimizer is Adam): use --optimizer sgd';
+const BASE_HINT = 'the base optimizer of translation is Adam: use --optimizer adam for Adam alone (sam and asam wrap Adam)';
 
 function command() {
   const cmd = createCommand({
@@ -52,7 +52,7 @@ function command() {
   });
   addSharedOptions(cmd, {
     out: {},
-    optimizer: { default: 'sgd', help: 'sgd = Adam alone (the base optimizer here is Adam), sam = Adam+SAM, asam = Adam+ASAM', choiceHints: { adam: BASE_HINT, none: BASE_HINT } },
+    optimizer: { default: 'adam', choices: ['adam', 'sam', 'asam'], help: 'adam = Adam alone (the base optimizer), sam = Adam+SAM, asam = Adam+ASAM', choiceHints: { sgd: BASE_HINT, none: BASE_HINT } },
     dataDir: true,
     resume: true,
     backend: true,
@@ -98,7 +98,7 @@ const defined = <T extends object>(x: T): Partial<T> => Object.fromEntries(Objec
 type PartialTranslationConfig = Parameters<typeof resolveTranslationConfig>[0];
 
 function configFromFlags(o: Opts, dirs: { outDir: string; dataDir: string; cacheDir: string }): PartialTranslationConfig {
-  const method: Method = o.optimizer === 'sgd' ? 'none' : (o.optimizer as Method);
+  const method: Method = o.optimizer === 'adam' ? 'none' : (o.optimizer as Method);
   const eta = num(o, 'eta');
   const optimizer = { method, rho: num(o, 'rho') ?? (method === 'sam' ? 0.1 : method === 'asam' ? 0.2 : 0), weightDecay: num(o, 'weightDecay')!,
     ...(method === 'asam' && eta !== undefined ? { eta } : {}) };
@@ -174,7 +174,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     initEngine: (backend) => initEngine({ backend: backend as BackendRequest, nativeKernels: nativeKernelsFrom(o.nativeKernels as string | undefined, env) }),
   }, async (engine) => {
     process.stdout.write(`[nmt] ${mode === 'resume' ? 'resuming' : 'new run'}: ${config.corpus} from ${config.dataDir}; preset ${config.preset}; ` +
-      `optimizer ${config.optimizer.method === 'none' ? 'sgd (Adam alone)' : `Adam+${config.optimizer.method.toUpperCase()}`} rho ${config.optimizer.rho}; out ${out}\n`);
+      `optimizer ${config.optimizer.method === 'none' ? 'adam (Adam alone)' : `Adam+${config.optimizer.method.toUpperCase()}`} rho ${config.optimizer.rho}; out ${out}\n`);
     // Ctrl-C / SIGTERM: a checkpoint at the next update and status 'stopped'; a second Ctrl-C stops at once
     const stop = catchStopSignals({
       onFirst: (sig) => process.stdout.write(`[nmt] ${sig}: stopping at the next step… (it writes a checkpoint there; Ctrl-C again stops at once)\n`),
@@ -199,8 +199,10 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
       process.stdout.write(`[nmt] ${formatRunResult(r)}\n[nmt] stopped at a checkpoint after ${r.steps} update(s); resume with: ${resumeHint(out)}\n`);
       return exitCodeOf(stop.signal ?? 'SIGINT');
     }
-    const tokenized = r.test ? `, tokenized ${r.test.tokenizedBleu!.toFixed(2)}` : '';
-    process.stdout.write(`[nmt] ${formatRunResult(r)}${tokenized}; ${(r.meanStepSeconds ?? NaN).toFixed(2)} s/update\n`);
+    // test_bleu is sacreBLEU's (detokenized output, 13a tokenization); papers on IWSLT'14 report BLEU on tokenized text
+    const tok = r.test?.tokenizedBleu;
+    const line = formatRunResult(r).replace(/(final test_bleu [0-9.]+)/, (m) => (typeof tok === 'number' ? `${m} (sacreBLEU; ${tok.toFixed(2)} on tokenized text, as fairseq scores it)` : m));
+    process.stdout.write(`[nmt] ${line}; ${(r.meanStepSeconds ?? NaN).toFixed(2)} s/update\n`);
     process.stdout.write(`[nmt] results in ${out}: config.json, env.json, log.txt, metrics.csv, result.json, samples.txt, test-hypotheses.txt, test-bleu-segments.json\n`);
     return r.status === 'completed' ? 0 : 3;
   });
