@@ -29,7 +29,7 @@ export type { BackendChoice, CreateCommandOptions, MethodName, OptionSpec, Share
 export { invocationDir, resolveUserPath } from './paths.ts';
 export { VERSION_PACKAGES, chosenBackend, collectRunEnv, describeAttempts, packageVersion } from './env-info.ts';
 export type { EngineReport, RunEnv, RunEnvInput } from './env-info.ts';
-export { CLI_RUN_FILES, discardRun, firstMissingFolder, inspectRunFolder, markRunStopped, prepareRunFolder, readRunEnv, recordRunEnv, runInFolder, startConsoleLog } from './run-folder.ts';
+export { CLI_RUN_FILES, discardRun, firstMissingFolder, inspectRunFolder, markRunStopped, prepareRunFolder, readRunJson, runFileFix, START_AGAIN_FIX, readRunEnv, recordRunEnv, runInFolder, startConsoleLog } from './run-folder.ts';
 export type { PrepareRunFolderOptions, RunFolderMode, RunFolderState, RunInFolderOptions } from './run-folder.ts';
 export { STOP_SIGNALS, catchStopSignals, exitCodeOf } from './stop.ts';
 export type { CatchStopOptions, StopRequest, StopSignalName } from './stop.ts';

@@ -19,7 +19,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   UsageError, addOption, firstMissingFolder, addSharedOptions, createCommand, givenFlags, invocationDir, parseCommand, prepareRunFolder,
-  nativeKernelsFrom, requireOption, resolveUserPath, runCli, runInFolder, catchStopSignals, exitCodeOf, markRunStopped,
+  nativeKernelsFrom, requireOption, resolveUserPath, runCli, runInFolder, catchStopSignals, exitCodeOf, markRunStopped, isUserError, oneLine,
+  readRunJson, START_AGAIN_FIX,
 } from '@asam/cli';
 import type { Method } from '@asam/core';
 import { resolveDataDir } from '@asam/data';
@@ -148,9 +149,11 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   let config: TranslationConfig;
   if (mode === 'resume') {
     // config.json holds the config (runs started before the shared runtime: { config, derived })
-    const raw = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as TranslationConfig | { config: TranslationConfig };
+    const file = path.join(out, 'config.json');
+    const raw = readRunJson<TranslationConfig | { config: TranslationConfig }>(file, START_AGAIN_FIX);
     const saved = 'config' in raw ? raw.config : raw;
-    config = resolveTranslationConfig({
+    try {
+      config = resolveTranslationConfig({
       ...saved,
       outDir: out,
       resume: true,
@@ -159,7 +162,12 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
         maxEpochs: num(o, 'maxEpochs'), logEveryUpdates: num(o, 'progressEvery'), checkpointEveryUpdates: num(o, 'checkpointEvery'),
         testLimit: num(o, 'testLimit'), testSplit: o.testSplit as string | undefined,
       }),
-    });
+      });
+    } catch (e) {
+      // a config.json of another program, or edited by hand: the file is named, with the fix
+      if (!isUserError(e)) throw e;
+      throw new UsageError(`${file} is not a translation config this program can resume: ${oneLine(e.message)}; ${START_AGAIN_FIX}`);
+    }
   } else {
     config = resolveTranslationConfig(configFromFlags(o, {
       outDir: out,

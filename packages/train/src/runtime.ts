@@ -188,11 +188,16 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
   if (hasCkpt && resume === 'never') throw new ResumeError(`${ckptPath} exists; resume it, or choose another output directory`);
   if (!hasCkpt && resume === 'require') throw new ResumeError(`cannot resume: no checkpoint at ${ckptPath}`);
   if (hasCkpt && fs.existsSync(configPath)) {
-    const saved = (o.resolveSaved ?? ((x: unknown) => x))(JSON.parse(await readFile(configPath, 'utf8')));
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await readFile(configPath, 'utf8'));
+    } catch (e) {
+      throw new ResumeError(`${configPath} is not valid JSON (${(e as Error).message}): the file is damaged; fix: start the run again in a new output directory (or --overwrite)`);
+    }
+    const saved = (o.resolveSaved ?? ((x: unknown) => x))(raw);
     const diff = configDiff(saved, o.config, o.executionFields ?? []);
     if (diff.length) throw new ResumeError(`cannot resume ${out}: its config.json differs from this config (${diff.join('; ')}); use the same settings or a new output directory`);
   }
-  await writeFileAtomic(configPath, JSON.stringify(o.config, null, 2) + '\n');
 
   const { model, optimizer: opt } = task;
   const split = task.evalSplit;
@@ -206,21 +211,34 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
   let st = freshState();
   let resumedFrom: RunResult['resumedFrom'] = null;
   if (hasCkpt) {
-    const ck: Checkpoint<unknown> = await readCheckpoint(ckptPath);
+    const fix = `fix: remove ${path.basename(ckptPath)} (the run then starts again from its first step with the same config), or start the run again in a new output directory (or --overwrite)`;
+    let ck: Checkpoint<unknown>;
+    try {
+      ck = await readCheckpoint(ckptPath);
+    } catch (e) {
+      throw new ResumeError(`${(e as Error).message.replace(/;? ?(delete it or point the run at another folder|it was not written by a completed save)$/, '')}; ${fix}`);
+    }
     const byName = new Map((ck.groups.model ?? []).map((t) => [t.name, t]));
     for (const { name, variable } of model.variables) {
       const t = byName.get(name);
-      if (!t) throw new ResumeError(`${ckptPath}: no tensor '${name}' (a checkpoint of another model?); use a new output directory`);
-      if (t.data.length !== variable.size) throw new ResumeError(`${ckptPath}: tensor '${name}' has ${t.data.length} values, the model needs ${variable.size}; use a new output directory`);
+      if (!t) throw new ResumeError(`${ckptPath}: no tensor '${name}' (a checkpoint of another model?); ${fix}`);
+      if (t.data.length !== variable.size) throw new ResumeError(`${ckptPath}: tensor '${name}' has ${t.data.length} values, the model needs ${variable.size} (a checkpoint of another model?); ${fix}`);
       tf.tidy(() => variable.assign(tf.tensor(t.data as Float32Array, variable.shape, variable.dtype)));
     }
     const ow = (ck.groups.optimizer ?? []).map((t) => ({ name: t.name, tensor: tf.tensor(t.data as Float32Array | Int32Array, t.shape, t.dtype === 'bool' ? 'bool' : t.dtype) }));
     await opt.setWeights(ow);
     tf.dispose(ow.map((w) => w.tensor));
-    st = runtimeStateOf(ck.meta, { bestMetric: task.bestMetric, evalSplit: split, stepsPerEpoch: stepsPerEpoch0 });
+    try {
+      st = runtimeStateOf(ck.meta, { bestMetric: task.bestMetric, evalSplit: split, stepsPerEpoch: stepsPerEpoch0 });
+    } catch (e) {
+      throw new ResumeError(`${ckptPath}: ${(e as Error).message.replace(/^checkpoint: /, '')} (a checkpoint of another program?); ${fix}`);
+    }
     resumedFrom = { epoch: st.epoch, step: st.stepInEpoch };
     log(`resumed from ${ckptPath}: epoch ${st.epoch + 1}, step ${st.stepInEpoch} of it (global step ${st.globalStep})`);
   }
+
+  // written once the checkpoint (if any) has loaded: a resume that fails leaves the folder as it was
+  await writeFileAtomic(configPath, JSON.stringify(o.config, null, 2) + '\n');
 
   const wallStart = performance.now() - st.wallSeconds * 1000;
   const nowWall = (): number => (performance.now() - wallStart) / 1000;

@@ -3,7 +3,8 @@
  * runs it) with $INIT_CWD set to another folder, on a small synthetic CIFAR-10 written here (no data folder needed).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { readCheckpointSync, writeCheckpointSync } from '@asam/train';
 import { packageVersion } from '@asam/cli';
 import { writeSyntheticCifar10 } from '@asam/data';
 import { createRequire } from 'node:module';
@@ -187,6 +188,50 @@ describe('vision CLI', () => {
     expect(r2.status).toBe('stopped');
     expect(r2.steps).toBeGreaterThan(r1.steps);
   }, 300_000);
+
+  it('--resume with a damaged or foreign run file: one line naming the file, what is wrong and the fix; exit 2; nothing already written is lost', () => {
+    // a run to damage: finished, then marked as stopped so that --resume reads every file
+    const src = join(user, 'runs', 'intact');
+    const made = run([...tiny, '--out', 'runs/intact']);
+    expect(made.status, made.stderr).toBe(0);
+    const result = JSON.parse(readFileSync(join(src, 'result.json'), 'utf8'));
+    writeFileSync(join(src, 'result.json'), JSON.stringify({ ...result, status: 'stopped' }));
+    const ckpt = readCheckpointSync(join(src, 'checkpoint.bin'));
+    const cases: Array<[string, (dir: string) => void, RegExp]> = [
+      ['truncated checkpoint', (d) => truncate(join(d, 'checkpoint.bin'), 100),
+        /checkpoint\.bin is truncated: .*; fix: remove checkpoint\.bin \(the run then starts again from its first step with the same config\), or start the run again .*--overwrite/],
+      ['foreign checkpoint', (d) => writeFileSync(join(d, 'checkpoint.bin'), '{"not": "a checkpoint"}'),
+        /checkpoint\.bin is not an asam checkpoint: found 23 bytes starting .*; fix: remove checkpoint\.bin/],
+      ['checkpoint of another model', (d) => writeCheckpointSync(join(d, 'checkpoint.bin'), ckpt.meta, { model: [{ name: 'dense/kernel', shape: [2], data: new Float32Array(2) }] }),
+        /checkpoint\.bin: no tensor '[^']+' \(a checkpoint of another model\?\); fix: remove checkpoint\.bin/],
+      ['checkpoint of another program', (d) => writeCheckpointSync(join(d, 'checkpoint.bin'), { step: 3 }, ckpt.groups),
+        /checkpoint\.bin: its state is neither this runtime's nor an older trainer's .*\(a checkpoint of another program\?\); fix: remove checkpoint\.bin/],
+      ['truncated config.json', (d) => truncate(join(d, 'config.json'), 30),
+        /config\.json is not valid JSON \(.*\): the file is damaged; fix: pass --overwrite to delete the run and start again, or choose another --out/],
+      ['foreign config.json', (d) => writeFileSync(join(d, 'config.json'), JSON.stringify({ preset: 'transformer_tiny', corpus: 'multi30k' })),
+        /config\.json is not an image-classification config this program can resume: .*; fix: pass --overwrite/],
+      ['empty env.json', (d) => writeFileSync(join(d, 'env.json'), ''),
+        /env\.json is not valid JSON \(the file is empty\): the file is damaged; fix: remove env\.json \(the run resumes without the record of its start: .*\), or pass --overwrite/],
+      ['foreign env.json', (d) => writeFileSync(join(d, 'env.json'), JSON.stringify({ backend: 'cpu' })),
+        /env\.json: field "backend" is "cpu", not the backend record a run writes: .*; fix: remove env\.json/],
+      ['broken result.json', (d) => writeFileSync(join(d, 'result.json'), '{"status": "stop'),
+        /result\.json is not valid JSON \(.*\): the file is damaged; fix: remove result\.json \(the run then resumes from its checkpoint and writes it again\), or pass --overwrite/],
+      ['foreign result.json', (d) => writeFileSync(join(d, 'result.json'), '[1, 2]'),
+        /result\.json holds an array, not the JSON object a run writes: .*; fix: remove result\.json/],
+    ];
+    for (const [name, damage, message] of cases) {
+      const rel = `runs/damaged-${name.replace(/\W+/g, '-')}`;
+      const dir = join(user, rel);
+      cpSync(src, dir, { recursive: true });
+      damage(dir);
+      const before = Object.fromEntries(readdirSync(dir).filter((f) => f !== 'log.txt' && f !== 'env-resume.jsonl').map((f) => [f, readFileSync(join(dir, f))]));
+      const r = run(['--resume', '--out', rel]);
+      expectUserError(r, message);
+      expect(r.stderr, name).toContain(dir);
+      // nothing already written is lost or changed (log.txt gets the error line, env-resume.jsonl the attempt)
+      for (const [f, bytes] of Object.entries(before)) expect(readFileSync(join(dir, f)).equals(bytes), `${name}: ${f}`).toBe(true);
+    }
+  }, 600_000);
 });
 
 /**
@@ -208,4 +253,9 @@ function runUntil(args: string[], when: RegExp): Promise<{ status: number | null
     child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
+}
+
+/** Cuts `file` down to its first `bytes` bytes (a save that did not complete). */
+function truncate(file: string, bytes: number): void {
+  truncateSync(file, bytes);
 }

@@ -13,11 +13,11 @@
  */
 import {
   UsageError, addOption, firstMissingFolder, addSharedOptions, createCommand, givenFlags, invocationDir, parseCommand, prepareRunFolder,
-  nativeKernelsFrom, readRunEnv, requireOption, resolveUserPath, runCli, runInFolder, catchStopSignals, exitCodeOf, markRunStopped, type OptionSpec,
+  nativeKernelsFrom, readRunEnv, requireOption, resolveUserPath, runCli, runInFolder, catchStopSignals, exitCodeOf, markRunStopped, isUserError,
+  oneLine, readRunJson, START_AGAIN_FIX, type OptionSpec,
 } from '@asam/cli';
 import { initEngine, type BackendRequest } from '@asam/engine';
 import { resolveDataDir } from '@asam/data';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatEpochRow, formatProgress, formatRunResult, readRunResult } from '@asam/train';
 import { getModelSpec, listModels, resolveConfig, trainClassifier, type PartialTrainConfig, type TrainConfig } from './index.ts';
@@ -132,11 +132,18 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
 
   let cfg: TrainConfig;
   if (mode === 'resume') {
-    const saved = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as PartialTrainConfig;
+    const file = join(out, 'config.json');
+    const saved = readRunJson<PartialTrainConfig>(file, START_AGAIN_FIX);
     for (const [k, flag] of [['microBatch', 'microBatch'], ['workers', 'workers'], ['progressEvery', 'progressEvery']] as const) {
       if (o[flag] !== undefined) (saved as Record<string, unknown>)[k] = o[flag];
     }
-    cfg = resolveConfig({ ...saved, out });
+    try {
+      cfg = resolveConfig({ ...saved, out });
+    } catch (e) {
+      // a config.json of another program, or edited by hand: the file is named, with the fix
+      if (!isUserError(e)) throw e;
+      throw new UsageError(`${file} is not an image-classification config this program can resume: ${oneLine(e.message)}; ${START_AGAIN_FIX}`);
+    }
   } else {
     const c = configFromFlags(o, cmd);
     requireOption(c.model, '--model', 'see --list-models');
