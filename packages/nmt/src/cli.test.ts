@@ -4,7 +4,7 @@
  * needed; the SentencePiece model is trained by spm_train, as in the tokenizer tests).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -196,6 +196,31 @@ describe('nmt CLI', () => {
     expect(r.stdout).toContain(`resume with: pnpm --filter @asam/nmt train -- --resume --out ${out}`);
     expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).status).toBe('stopped');
     expect(existsSync(join(out, 'checkpoint.bin'))).toBe(true);
+  }, 300_000);
+
+  it('--resume with a damaged tokenizer.model or a config.json of another program: one line naming the file and the fix, exit 2, nothing lost', () => {
+    const src = join(user, 'runs', 'n-intact');
+    const made = run([...tiny, '--out', 'runs/n-intact']);
+    expect(made.status, made.stderr).toBe(0);
+    const result = JSON.parse(readFileSync(join(src, 'result.json'), 'utf8'));
+    writeFileSync(join(src, 'result.json'), JSON.stringify({ ...result, status: 'stopped' }));
+    const cases: Array<[string, (dir: string) => void, RegExp]> = [
+      ['damaged tokenizer', (d) => writeFileSync(join(d, 'tokenizer.model'), 'not a model'),
+        /tokenizer\.model is not a SentencePiece model this run can read \(.*\): the file is damaged or not this run's; fix: pass --overwrite to delete the run and start again/],
+      ['vision config', (d) => writeFileSync(join(d, 'config.json'), JSON.stringify({ model: 'resnet20', epochs: 3 })),
+        /config\.json is not a translation config this program can resume: .*; fix: pass --overwrite to delete the run and start again/],
+    ];
+    for (const [name, damage, message] of cases) {
+      const rel = `runs/n-damaged-${name.replace(/\W+/g, '-')}`;
+      const dir = join(user, rel);
+      cpSync(src, dir, { recursive: true });
+      damage(dir);
+      const before = Object.fromEntries(readdirSync(dir).filter((f) => f !== 'log.txt' && f !== 'env-resume.jsonl').map((f) => [f, readFileSync(join(dir, f))]));
+      const r = run(['--resume', '--out', rel]);
+      expectUserError(r, message);
+      expect(r.stderr, name).toContain(dir);
+      for (const [f, bytes] of Object.entries(before)) expect(readFileSync(join(dir, f)).equals(bytes), `${name}: ${f}`).toBe(true);
+    }
   }, 300_000);
 });
 
