@@ -95,7 +95,8 @@ export const DATASETS: Record<string, DatasetSource> = {
     description: 'Multi30k task 1 de/en: raw sentences (gzip) and the official tokenized files, from the multi30k/dataset repository',
     files: Object.entries(MULTI30K_SHA256).map(([p, sha256]) => ({ url: `${M30K}/${p}`, path: `multi30k/${p}`, sha256 })),
     bytes: 6_001_824,
-    presentWhen: [['multi30k/raw/train.de.gz', 'multi30k/raw/train.en.gz', 'multi30k/raw/val.de.gz', 'multi30k/raw/val.en.gz']],
+    // the downloaded form (gzip), or uncompressed files put there by hand (the loader reads both)
+    presentWhen: [['multi30k/raw/train.de.gz', 'multi30k/raw/train.en.gz', 'multi30k/raw/val.de.gz', 'multi30k/raw/val.en.gz'], ['multi30k/raw/train.de', 'multi30k/raw/train.en']],
     checksumNote: `sha256 of the files at multi30k/dataset commit ${MULTI30K_COMMIT}`,
   },
 };

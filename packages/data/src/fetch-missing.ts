@@ -5,6 +5,7 @@
  */
 import { DATASETS, datasetPresent, download, formatBytes, sourceUrl, type DatasetSource, type DownloadOptions } from './download.ts';
 import { downloadBar, type ProgressSink } from './download-progress.ts';
+import { DataNotFoundError, downloadCommand } from './errors.ts';
 
 /** Options of {@link fetchMissing}. */
 export interface FetchMissingOptions extends DownloadOptions {
@@ -64,4 +65,18 @@ export async function fetchMissing(names: readonly string[], dir: string, o: Fet
     }
   }
   return out;
+}
+
+/**
+ * For a program that needs dataset `name` (a training CLI): downloads it into `dir` when it is missing and downloads
+ * are allowed; a download that fails is a DataNotFoundError (a user error: one line with the reason and the fixes).
+ * With downloads forbidden nothing happens here: the loader reports what is missing.
+ */
+export async function ensureDataset(name: string, dir: string, o: FetchMissingOptions): Promise<void> {
+  if (!o.allowDownload) return;
+  const [r] = await fetchMissing([name], dir, o);
+  if (r?.status === 'failed') {
+    throw new DataNotFoundError(`${name} (download failed: ${r.error})`, [dir],
+      `${downloadCommand(name, dir)} on a machine with network access, or --mirror URL / ASAM_DATA_MIRROR=URL, or point --data-dir / ASAM_DATA_DIR at existing data`);
+  }
 }

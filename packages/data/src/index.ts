@@ -59,7 +59,7 @@ export { download, downloadFile, datasetPresent, formatBytes, sourceUrl, DATASET
 export type { DatasetSource, RemoteFile, DownloadOptions, DownloadProgress } from './download.ts';
 export { downloadBar, progressLine } from './download-progress.ts';
 export type { DownloadBar, ProgressSink } from './download-progress.ts';
-export { datasetHost, fetchMissing } from './fetch-missing.ts';
+export { datasetHost, ensureDataset, fetchMissing } from './fetch-missing.ts';
 export type { FetchMissingOptions, FetchOutcome } from './fetch-missing.ts';
 export { JpegDecoderPool } from './jpeg-pool.ts';
 export { subsetDataset, stratifiedSplit, channelStats } from './subset.ts';

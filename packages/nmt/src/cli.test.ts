@@ -107,7 +107,7 @@ describe('nmt CLI', () => {
   }, 120_000);
 
   it('missing data is a user error and leaves no run folder behind', () => {
-    expectUserError(run([...tiny, '--data-dir', 'no-data', '--out', 'no-data/run']), /Multi30k train \(de\) not found\. Looked in: .*no-data.*train\.de.*; To get it: /);
+    expectUserError(run([...tiny, '--data-dir', 'no-data', '--no-download', '--out', 'no-data/run']), /Multi30k train \(de\) not found\. Looked in: .*no-data.*train\.de.*; To get it: pnpm data:download --dataset multi30k/);
     expect(existsSync(join(user, 'no-data'))).toBe(false);
   }, 60_000);
 

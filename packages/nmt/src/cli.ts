@@ -20,10 +20,10 @@ import * as path from 'node:path';
 import {
   UsageError, addOption, firstMissingFolder, addSharedOptions, createCommand, givenFlags, invocationDir, parseCommand, prepareRunFolder,
   nativeKernelsFrom, requireOption, resolveUserPath, runCli, runInFolder, catchStopSignals, exitCodeOf, markRunStopped, isUserError, oneLine,
-  readRunJson, START_AGAIN_FIX,
+  readRunJson, START_AGAIN_FIX, mirrorFrom,
 } from '@asam/cli';
 import type { Method } from '@asam/core';
-import { resolveDataDir } from '@asam/data';
+import { ensureDataset, resolveDataDir } from '@asam/data';
 import { initEngine, type BackendRequest } from '@asam/engine';
 import { formatEpochRow, formatProgress, formatRunResult, readRunResult } from '@asam/train';
 import { listPresets } from './presets.ts';
@@ -35,7 +35,7 @@ import { trainTranslation } from './train.ts';
 export const NMT_RUN_FILES = ['config.json', 'checkpoint.bin', 'best.bin', 'metrics.csv', 'result.json', 'samples.txt', 'test-hypotheses.txt', 'test-bleu-segments.json', 'tokenizer.model'] as const;
 
 /** Flags that may be given again with --resume: where data lives, and what the checkpoint does not fix. */
-const RESUME_FLAGS = ['--out', '--resume', '--overwrite', '--backend', '--data-dir', '--cache-dir', '--max-updates', '--max-epochs',
+const RESUME_FLAGS = ['--out', '--resume', '--overwrite', '--backend', '--data-dir', '--no-download', '--mirror', '--cache-dir', '--max-updates', '--max-epochs',
   '--progress-every', '--checkpoint-every', '--test-limit', '--test-split'];
 
 const BASE_HINT = 'the base optimizer of translation is Adam: use --optimizer adam for Adam alone (sam and asam wrap Adam)';
@@ -57,6 +57,7 @@ function command() {
     dataDir: true,
     resume: true,
     backend: true,
+    download: true,
   });
   const o = (spec: Parameters<typeof addOption>[1]) => addOption(cmd, spec);
   o({ flags: '--cache-dir <dir>', kind: 'path', help: 'SentencePiece model cache', defaultText: '$ASAM_CACHE_DIR, else ~/.cache/asam' });
@@ -175,6 +176,9 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
       cacheDir: (o.cacheDir as string | undefined) ?? fromEnv(env.ASAM_CACHE_DIR) ?? path.join(os.homedir(), '.cache', 'asam'),
     }));
   }
+
+  // data on demand: a corpus that is not in the data folder is downloaded first (a failed download: no run folder)
+  await ensureDataset(config.corpus, config.dataDir, { allowDownload: o.download !== false, mirror: mirrorFrom(o.mirror as string | undefined, env), sink: process.stdout, tag: '[nmt]' });
 
   return runInFolder({
     tag: '[nmt]', out, mode, created, runFiles: NMT_RUN_FILES, backendFlag: o.backend as string | undefined, env, argv, cwd: base,

@@ -94,8 +94,13 @@ describe('vision CLI', () => {
 
   it('config errors and missing data are user errors too; a run stopped by them leaves no run folder behind', () => {
     expectUserError(run([...tiny, '--lr', '-1', '--out', 'bad-lr']), /config\.lr = -1 is invalid/);
-    expectUserError(run([...tiny, '--data-dir', 'no-data', '--out', 'no-data/run']), /CIFAR-10 train split .*not found\. Looked in: .*no-data.*data_batch_1\.bin, .*; To get it: /);
+    expectUserError(run([...tiny, '--data-dir', 'no-data', '--no-download', '--out', 'no-data/run']), /CIFAR-10 train split .*not found\. Looked in: .*no-data.*data_batch_1\.bin, .*; To get it: pnpm data:download --dataset cifar10 --data-dir /);
     expect(existsSync(join(user, 'no-data'))).toBe(false);
+    // data on demand: a download that cannot be had (nothing listens on port 9 of 127.0.0.1) is one line with the fixes
+    const d = run([...tiny, '--data-dir', 'no-data', '--mirror', 'http://127.0.0.1:9', '--out', 'no-data/run']);
+    expect(d.stdout).toContain(`[vision] cifar10 is not in ${join(user, 'no-data')}: downloading 162 MiB from 127.0.0.1:9`);
+    expectUserError(d, /^error: cifar10 \(download failed: cannot reach 127\.0\.0\.1:9 \(ECONNREFUSED.*\) not found\. Looked in: .*no-data; To get it: pnpm data:download --dataset cifar10 .*--mirror URL/);
+    expect(existsSync(join(user, 'no-data', 'run'))).toBe(false);
   }, 120_000);
 
   // tfjs-node-gpu is never a dependency; where someone installed it, this backend loads and the case does not apply

@@ -14,10 +14,10 @@
 import {
   UsageError, addOption, firstMissingFolder, addSharedOptions, createCommand, givenFlags, invocationDir, parseCommand, prepareRunFolder,
   nativeKernelsFrom, readRunEnv, requireOption, resolveUserPath, runCli, runInFolder, catchStopSignals, exitCodeOf, markRunStopped, isUserError,
-  oneLine, readRunJson, START_AGAIN_FIX, type OptionSpec,
+  oneLine, readRunJson, START_AGAIN_FIX, mirrorFrom, type OptionSpec,
 } from '@asam/cli';
 import { initEngine, type BackendRequest } from '@asam/engine';
-import { resolveDataDir } from '@asam/data';
+import { ensureDataset, resolveDataDir } from '@asam/data';
 import { join } from 'node:path';
 import { formatEpochRow, formatProgress, formatRunResult, readRunResult } from '@asam/train';
 import { getModelSpec, listModels, resolveConfig, trainClassifier, type PartialTrainConfig, type TrainConfig } from './index.ts';
@@ -67,7 +67,7 @@ const FLAGS: VisionFlag[] = [
   { flags: '--progress-every <n>', kind: 'int', min: 1, help: 'progress line every N steps', defaultText: '10', to: top('progressEvery') },
 ];
 /** Flags that may be given again with --resume (they change how a step is computed, not what). */
-const RESUME_FLAGS = ['--out', '--resume', '--overwrite', '--backend', '--data-dir', '--micro-batch', '--workers', '--progress-every'];
+const RESUME_FLAGS = ['--out', '--resume', '--overwrite', '--backend', '--data-dir', '--no-download', '--mirror', '--micro-batch', '--workers', '--progress-every'];
 
 function command() {
   const cmd = createCommand({
@@ -81,7 +81,7 @@ function command() {
       '  --dataset imagenet --imagenet-folder imagenet-samples --image-size 64 --eval-split train --model resnet10_tiny\n' +
       'Relative paths (--out, --data-dir, $ASAM_DATA_DIR) are taken from the directory you ran the command in.',
   });
-  addSharedOptions(cmd, { out: {}, optimizer: { default: 'asam', help: 'sgd (momentum SGD alone), sam or asam' }, dataDir: true, resume: true, backend: true });
+  addSharedOptions(cmd, { out: {}, optimizer: { default: 'asam', help: 'sgd (momentum SGD alone), sam or asam' }, dataDir: true, resume: true, backend: true, download: true });
   for (const f of FLAGS) addOption(cmd, f);
   addOption(cmd, { flags: '--list-models', help: 'print the model registry and exit' });
   return cmd;
@@ -119,7 +119,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   const resume = o.resume === true;
   if (resume) {
     const extra = givenFlags(cmd).filter((g) => !RESUME_FLAGS.includes(g));
-    if (extra.length) throw new UsageError(`--resume reuses ${join(out, 'config.json')}; drop ${extra.join(', ')} (only --backend, --data-dir, --micro-batch, --workers, --progress-every may be given)`);
+    if (extra.length) throw new UsageError(`--resume reuses ${join(out, 'config.json')}; drop ${extra.join(', ')} (only ${RESUME_FLAGS.slice(3).join(', ')} may be given)`);
   }
   const created = firstMissingFolder(out);
   const mode = prepareRunFolder(out, { resume, overwrite: o.overwrite === true, runFiles: VISION_RUN_FILES });
@@ -160,6 +160,11 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   const started = mode === 'resume' ? readRunEnv(out) : null;
   const startedData = typeof started?.dataDir === 'string' ? started.dataDir : undefined;
   const root = resolveDataDir({ dir: (o.dataDir as string | undefined) ?? startedData ?? (env.ASAM_DATA_DIR ? resolveUserPath(env.ASAM_DATA_DIR, base) : undefined), env });
+
+  // data on demand: a CIFAR dataset that is not in the data folder is downloaded first (a failed download: no run folder)
+  if (cfg.dataset === 'cifar10' || cfg.dataset === 'cifar100') {
+    await ensureDataset(cfg.dataset, root, { allowDownload: o.download !== false, mirror: mirrorFrom(o.mirror as string | undefined, env), sink: process.stdout, tag: '[vision]' });
+  }
 
   return runInFolder({
     tag: '[vision]', out, mode, created, runFiles: VISION_RUN_FILES, backendFlag: o.backend as string | undefined, env, argv, cwd: base,
