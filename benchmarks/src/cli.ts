@@ -41,7 +41,7 @@ function command() {
   const cmd = createCommand({
     name: 'pnpm bench --',
     description: 'Runs the SGD vs SAM vs ASAM experiments of a profile, one cell per child process, resumable, and writes the report.',
-    epilog: `Profiles: smoke (CI, pipeline only), quick (a first run on a CPU, ≤ 15 minutes), cpu (the CPU-scale reproduction, hours), paper (published recipes, GPU).\n` +
+    epilog: `Profiles: smoke (CI, pipeline only), quick (a first run on a CPU, ~2–3 minutes), cpu (the CPU-scale reproduction, hours), paper (published recipes, GPU).\n` +
       `Experiments: ${registry.list().map((d) => `${d.id} [${Object.keys(d.profiles).join(',')}]`).join(', ')}`,
   });
   addOption(cmd, { flags: '--profile <name>', choices: PROFILES, help: 'which sizes and grids to run', defaultText: '$ASAM_PROFILE, else paper when a GPU backend loads, else quick' });
