@@ -45,7 +45,12 @@ const stop = catchStopSignals({
 /** result.json says 'stopped' (unless the run already ended): the runner and the report read it. */
 function markStopped(dir: string): void {
   const file = path.join(dir, 'result.json');
-  const prev = readJsonIfExists<Record<string, unknown>>(file) ?? {};
+  let prev: Record<string, unknown> = {};
+  try {
+    prev = readJsonIfExists<Record<string, unknown>>(file) ?? {};
+  } catch {
+    // a damaged result.json: replaced by the stopped record
+  }
   if (prev.status !== 'completed' && prev.status !== 'diverged') writeJsonAtomic(file, { ...prev, status: 'stopped' });
 }
 
@@ -83,7 +88,12 @@ async function main(): Promise<void> {
     }
   } catch (e) {
     const err = e as Error;
-    const prev = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json')) ?? {};
+    let prev: Record<string, unknown> = {};
+    try {
+      prev = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json')) ?? {};
+    } catch {
+      // a damaged result.json is replaced by the failure record
+    }
     writeJsonAtomic(path.join(dir, 'result.json'), { ...prev, status: 'failed', error: err.message ?? String(e), stack: err.stack, failedAt: new Date().toISOString() });
     console.error(`cell failed: ${isUserError(e) ? oneLine(err.message) : (err.stack ?? String(e))}`);
     process.exitCode = 1;

@@ -96,6 +96,15 @@ export interface SweepSummary {
   interrupted: boolean;
 }
 
+/** result.json's status, or undefined when it is missing or damaged (the cell then runs, and says what is wrong). */
+function readStatus(file: string): unknown {
+  try {
+    return readJsonIfExists<{ status?: unknown }>(file)?.status;
+  } catch {
+    return undefined;
+  }
+}
+
 /** "42s", "7m05s", "2h31m". */
 export function fmtDuration(s: number): string {
   if (!Number.isFinite(s)) return '?';
@@ -191,7 +200,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
     }
     if (!durations.length) return 'ETA after the first cell';
     // Cells from i on that have not finished yet, plus this one; finished cells are skipped in no time.
-    const left = o.cells.slice(i).filter((c) => !isFinishedStatus(readJsonIfExists<{ status?: string }>(path.join(cellDir(o.runsDir, c), 'result.json'))?.status)).length;
+    const left = o.cells.slice(i).filter((c) => !isFinishedStatus(readStatus(path.join(cellDir(o.runsDir, c), 'result.json')))).length;
     return `ETA ${fmtDuration(mean(durations) * left / (o.jobs ?? 1))} (mean cell time so far)`;
   };
 
@@ -201,14 +210,24 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
     const label = `${cell.experiment}/${cell.id}`;
     fs.mkdirSync(dir, { recursive: true });
     const ident = cellIdentity(cell);
-    const prev = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'cell.json'));
+    let prev: Record<string, unknown> | undefined;
+    let result: Record<string, unknown> | undefined;
+    try {
+      prev = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'cell.json'));
+      result = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json'));
+    } catch (e) {
+      // a damaged file of the cell's folder: the cell is recorded as failed (one line with the fix), the sweep goes on
+      const error = (e as Error).message;
+      log(`[bench] cell ${i + 1}/${n} ${label}: FAILED: ${error}`);
+      records[i] = { cell, dir, status: 'failed', wallS: 0, error };
+      return;
+    }
     if (prev && stableStringify(prev) !== stableStringify(ident)) {
       const error = `folder ${dir} holds a different cell definition (cell.json differs: the experiment changed since it ran); delete the folder or pass another --out`;
       log(`[bench] cell ${i + 1}/${n} ${label}: FAILED: ${error}`);
       records[i] = { cell, dir, status: 'failed', wallS: 0, error };
       return;
     }
-    const result = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json'));
     if (result && isFinishedStatus(result.status)) {
       log(`[bench] cell ${i + 1}/${n} ${label}: ${result.status === 'diverged' ? 'diverged earlier (its result; delete the folder to run it again)' : 'finished earlier'}, skipped`);
       records[i] = { cell, dir, status: 'skipped', wallS: 0 };
@@ -222,7 +241,12 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
     const { code, signal, tail } = await runChild(cell, dir, o, `  [${cell.id}]`, children, echoedBackends);
     const wallS = (Date.now() - c0) / 1000;
     durations.push(wallS);
-    const after = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json'));
+    let after: Record<string, unknown> | undefined;
+    try {
+      after = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json'));
+    } catch {
+      after = undefined; // a result.json the cell left damaged: its exit code decides, and the failure record replaces it
+    }
     if (code === 0 && after && after.status === 'diverged') {
       log(`[bench] cell ${i + 1}/${n} ${label}: diverged after ${fmtDuration(wallS)}${divergedWhere(after)}; kept as the cell's result, not retried`);
       records[i] = { cell, dir, status: 'diverged', wallS };
