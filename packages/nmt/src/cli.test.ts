@@ -145,7 +145,7 @@ describe('nmt CLI', () => {
     expect(readFileSync(join(out, 'result.json'), 'utf8')).toBe(resultText);
     expect(readFileSync(join(out, 'log.txt'), 'utf8')).toBe(log);
     expect(existsSync(join(out, 'env-resume.jsonl'))).toBe(false);
-    expectUserError(run(['--resume', '--out', 'runs/n1', '--lr', '1e-3']), /--resume reuses .*config\.json; drop --lr \(only --backend, --data-dir, --cache-dir, --max-updates/);
+    expectUserError(run(['--resume', '--out', 'runs/n1', '--lr', '1e-3']), /--resume reuses .*config\.json; drop --lr \(only --backend, --data-dir, --no-download, --mirror, --cache-dir, --max-updates/);
 
     // unfinished (checkpoint there, result not yet): --resume continues with the saved config; env.json stays
     rmSync(join(out, 'result.json'));

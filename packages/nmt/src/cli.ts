@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  UsageError, addOption, firstMissingFolder, addSharedOptions, createCommand, givenFlags, invocationDir, parseCommand, prepareRunFolder,
+  UsageError, addOption, backendFrom, firstMissingFolder, addSharedOptions, createCommand, givenFlags, invocationDir, parseCommand, prepareRunFolder,
   nativeKernelsFrom, requireOption, resolveUserPath, runCli, runInFolder, catchStopSignals, exitCodeOf, markRunStopped, isUserError, oneLine,
   readRunJson, START_AGAIN_FIX, mirrorFrom,
 } from '@asam/cli';
@@ -177,6 +177,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     }));
   }
 
+  backendFrom(o.backend as string | undefined, env); // a bad $ASAM_BACKEND is reported before any download
   // data on demand: a corpus that is not in the data folder is downloaded first (a failed download: no run folder)
   await ensureDataset(config.corpus, config.dataDir, { allowDownload: o.download !== false, mirror: mirrorFrom(o.mirror as string | undefined, env), sink: process.stdout, tag: '[nmt]' });
 

@@ -12,7 +12,7 @@
  * and env.json (git sha, machine, versions, backend and every backend tried; resumes append to env-resume.jsonl).
  */
 import {
-  UsageError, addOption, firstMissingFolder, addSharedOptions, createCommand, givenFlags, invocationDir, parseCommand, prepareRunFolder,
+  UsageError, addOption, backendFrom, firstMissingFolder, addSharedOptions, createCommand, givenFlags, invocationDir, parseCommand, prepareRunFolder,
   nativeKernelsFrom, readRunEnv, requireOption, resolveUserPath, runCli, runInFolder, catchStopSignals, exitCodeOf, markRunStopped, isUserError,
   oneLine, readRunJson, START_AGAIN_FIX, mirrorFrom, type OptionSpec,
 } from '@asam/cli';
@@ -161,6 +161,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   const startedData = typeof started?.dataDir === 'string' ? started.dataDir : undefined;
   const root = resolveDataDir({ dir: (o.dataDir as string | undefined) ?? startedData ?? (env.ASAM_DATA_DIR ? resolveUserPath(env.ASAM_DATA_DIR, base) : undefined), env });
 
+  backendFrom(o.backend as string | undefined, env); // a bad $ASAM_BACKEND is reported before any download
   // data on demand: a CIFAR dataset that is not in the data folder is downloaded first (a failed download: no run folder)
   if (cfg.dataset === 'cifar10' || cfg.dataset === 'cifar100') {
     await ensureDataset(cfg.dataset, root, { allowDownload: o.download !== false, mirror: mirrorFrom(o.mirror as string | undefined, env), sink: process.stdout, tag: '[vision]' });
