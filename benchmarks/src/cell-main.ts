@@ -33,7 +33,11 @@ let cellDirForStop: string | null = null;
 const stop = catchStopSignals({
   onFirst: (sig) => {
     console.log(`${sig}: stopping at the next step with a checkpoint (at most ${STOP_GRACE_MS / 1000} s; a second Ctrl-C stops at once)`);
-    setTimeout(() => process.exit(exitCodeOf(sig)), STOP_GRACE_MS).unref();
+    setTimeout(() => {
+      // the task did not reach a checkpoint in time: it resumes from its last one
+      if (cellDirForStop) markStopped(cellDirForStop);
+      process.exit(exitCodeOf(sig));
+    }, STOP_GRACE_MS).unref();
   },
   onSecond: (sig) => {
     console.log(`${sig} again: stopping at once; the cell resumes from its last checkpoint`);
