@@ -228,6 +228,14 @@ describe('pnpm bench as a user meets it', () => {
 });
 
 describe('pnpm bench paths', () => {
+  it('--list changes nothing on disk: committed runs are not copied into the working folder, the estimate reads them where they are', () => {
+    const runs = tmp();
+    const r = bench(['--profile', 'cpu', '--list'], { ASAM_RESULTS_DIR: runs });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('the working folder has none of these cells yet: estimate from the committed runs in');
+    expect(fs.readdirSync(runs)).toEqual([]);
+  });
+
   it('takes a relative --out from the directory the user ran the command in ($INIT_CWD under pnpm)', () => {
     const home = tmp();
     const r = bench(['--profile', 'smoke', '--experiment', 'scale_invariance', '--out', 'my-runs', '--list'], { INIT_CWD: home });
