@@ -198,7 +198,7 @@ describe('nmt CLI', () => {
     expect(existsSync(join(out, 'checkpoint.bin'))).toBe(true);
   }, 300_000);
 
-  it('--resume with a damaged tokenizer.model or a config.json of another program: one line naming the file and the fix, exit 2, nothing lost', () => {
+  it('--resume with a damaged tokenizer.model or best.bin, or a config.json of another program: one line naming the file and the fix, exit 2, nothing lost', () => {
     const src = join(user, 'runs', 'n-intact');
     const made = run([...tiny, '--out', 'runs/n-intact']);
     expect(made.status, made.stderr).toBe(0);
@@ -207,6 +207,8 @@ describe('nmt CLI', () => {
     const cases: Array<[string, (dir: string) => void, RegExp]> = [
       ['damaged tokenizer', (d) => writeFileSync(join(d, 'tokenizer.model'), 'not a model'),
         /tokenizer\.model is not a SentencePiece model this run can read \(.*\): the file is damaged or not this run's; fix: pass --overwrite to delete the run and start again/],
+      ['truncated best.bin', (d) => writeFileSync(join(d, 'best.bin'), readFileSync(join(d, 'best.bin')).subarray(0, 64)),
+        /best\.bin is truncated: .*; fix: remove best\.bin \(the final test then uses the next epoch that beats the best so far, or is skipped\), or pass --overwrite/],
       ['vision config', (d) => writeFileSync(join(d, 'config.json'), JSON.stringify({ model: 'resnet20', epochs: 3 })),
         /config\.json is not a translation config this program can resume: .*; fix: pass --overwrite to delete the run and start again/],
     ];
