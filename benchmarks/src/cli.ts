@@ -1,8 +1,10 @@
 /**
  * `pnpm bench`: runs the experiments of a profile (each grid cell in its own child process and folder under the
  * ignored working folder `benchmarks/runs/<profile>`), then writes the report next to the runs. Committed results
- * under `benchmarks/results/<profile>` change only with `--publish`. Exit status 1 when a cell failed, 2 for a
- * user error (bad flag, missing data).
+ * under `benchmarks/results/<profile>` change only with `--publish`. Data the cells need and the data folder lacks is
+ * downloaded first (data on demand); when it cannot be had, the cells that need it are skipped and listed, the others
+ * run. Exit status: 130 when interrupted (Ctrl-C / SIGTERM: running cells stop at a checkpoint), 2 for a user error
+ * (bad flag) or when cells were skipped for missing data, 1 when a cell failed, else 0.
  */
 import { addOption, addSharedOptions, backendFrom, createCommand, mirrorFrom, nativeKernelsFrom, parseCommand, runCli, UsageError } from '@asam/cli';
 import { resolveDataDir } from '@asam/data';
