@@ -8,7 +8,7 @@
  */
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { isUserError, nativeKernelsFrom, oneLine } from '@asam/cli';
+import { catchStopSignals, exitCodeOf, isUserError, nativeKernelsFrom, oneLine } from '@asam/cli';
 import { collectEnv, envWithHistory } from './env-info.ts';
 import { readJsonIfExists, writeJsonAtomic } from './fs-util.ts';
 import type { BackendReport, TaskModule } from './tasks/types.ts';
@@ -20,17 +20,43 @@ function arg(name: string): string {
   return v;
 }
 
-/** Set by SIGTERM: training tasks checkpoint at their next step and return; others are ended after a grace period. */
-let stopRequested = false;
-/** How long a task may take to reach a checkpoint after SIGTERM before the process ends anyway. */
+/** How long a task may take to reach a checkpoint after a stop signal before the process ends anyway. */
 const STOP_GRACE_MS = 120_000;
+/** The cell folder, once known (a second signal marks its result.json as stopped before exiting). */
+let cellDirForStop: string | null = null;
 
-process.on('SIGTERM', () => {
-  if (stopRequested) return;
-  stopRequested = true;
-  console.log(`SIGTERM: stopping at the next step with a checkpoint (at most ${STOP_GRACE_MS / 1000} s)`);
-  setTimeout(() => process.exit(143), STOP_GRACE_MS).unref();
+/**
+ * SIGTERM from the sweep runner or a queue worker, or SIGINT from Ctrl-C in a terminal (which reaches every process of
+ * the foreground group, this one included): training tasks checkpoint at their next step and return; other tasks are
+ * ended after a grace period. A second signal ends the process at once; the cell resumes from its last checkpoint.
+ */
+const stop = catchStopSignals({
+  onFirst: (sig) => {
+    console.log(`${sig}: stopping at the next step with a checkpoint (at most ${STOP_GRACE_MS / 1000} s; a second Ctrl-C stops at once)`);
+    setTimeout(() => {
+      // the task did not reach a checkpoint in time: it resumes from its last one
+      if (cellDirForStop) markStopped(cellDirForStop);
+      process.exit(exitCodeOf(sig));
+    }, STOP_GRACE_MS).unref();
+  },
+  onSecond: (sig) => {
+    console.log(`${sig} again: stopping at once; the cell resumes from its last checkpoint`);
+    if (cellDirForStop) markStopped(cellDirForStop);
+    process.exit(exitCodeOf(sig));
+  },
 });
+
+/** result.json says 'stopped' (unless the run already ended): the runner and the report read it. */
+function markStopped(dir: string): void {
+  const file = path.join(dir, 'result.json');
+  let prev: Record<string, unknown> = {};
+  try {
+    prev = readJsonIfExists<Record<string, unknown>>(file) ?? {};
+  } catch {
+    // a damaged result.json: replaced by the stopped record
+  }
+  if (prev.status !== 'completed' && prev.status !== 'diverged') writeJsonAtomic(file, { ...prev, status: 'stopped' });
+}
 
 async function main(): Promise<void> {
   const dir = path.resolve(arg('cell-dir'));
@@ -39,6 +65,7 @@ async function main(): Promise<void> {
   const modPath = arg('task-module');
   const cell = readJsonIfExists<{ config: Record<string, unknown>; experiment: string; id: string }>(path.join(dir, 'cell.json'));
   if (!cell) throw new Error(`cell-main: ${dir}/cell.json is missing`);
+  cellDirForStop = dir;
   try {
     let backend: BackendReport;
     if (backendName === 'none') {
@@ -56,17 +83,21 @@ async function main(): Promise<void> {
     writeJsonAtomic(envFile, envWithHistory(collectEnv({ backend, dataDir, dataFiles, cwd: path.dirname(fileURLToPath(import.meta.url)) }),
       readJsonIfExists<Record<string, unknown>>(envFile), readJsonIfExists(path.join(dir, 'result.json'))));
     console.log(`backend ${backend.backend} (requested ${backend.requested}: ${backend.reason})`);
-    await mod.run({ config: cell.config, outDir: dir, dataDir, backend, log: (l) => console.log(l), shouldStop: () => stopRequested });
-    if (stopRequested) {
+    await mod.run({ config: cell.config, outDir: dir, dataDir, backend, log: (l) => console.log(l), shouldStop: () => stop.requested });
+    if (stop.signal) {
       // every task says so the same way (the trainers' result.json already does)
-      const prev = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json')) ?? {};
-      if (prev.status !== 'completed') writeJsonAtomic(path.join(dir, 'result.json'), { ...prev, status: 'stopped' });
-      console.log('stopped at a checkpoint on SIGTERM; the cell resumes from it when it is started again');
-      process.exitCode = 143;
+      markStopped(dir);
+      console.log(`stopped at a checkpoint on ${stop.signal}; the cell resumes from it when it is started again`);
+      process.exitCode = exitCodeOf(stop.signal);
     }
   } catch (e) {
     const err = e as Error;
-    const prev = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json')) ?? {};
+    let prev: Record<string, unknown> = {};
+    try {
+      prev = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json')) ?? {};
+    } catch {
+      // a damaged result.json is replaced by the failure record
+    }
     writeJsonAtomic(path.join(dir, 'result.json'), { ...prev, status: 'failed', error: err.message ?? String(e), stack: err.stack, failedAt: new Date().toISOString() });
     console.error(`cell failed: ${isUserError(e) ? oneLine(err.message) : (err.stack ?? String(e))}`);
     process.exitCode = 1;

@@ -1,23 +1,25 @@
 /**
  * `pnpm bench`: runs the experiments of a profile (each grid cell in its own child process and folder under the
  * ignored working folder `benchmarks/runs/<profile>`), then writes the report next to the runs. Committed results
- * under `benchmarks/results/<profile>` change only with `--publish`. Exit status 1 when a cell failed, 2 for a
- * user error (bad flag, missing data).
+ * under `benchmarks/results/<profile>` change only with `--publish`. Data the cells need and the data folder lacks is
+ * downloaded first (data on demand); when it cannot be had, the cells that need it are skipped and listed, the others
+ * run. Exit status: 130 when interrupted (Ctrl-C / SIGTERM: running cells stop at a checkpoint), 2 for a user error
+ * (bad flag) or when cells were skipped for missing data, 1 when a cell failed, else 0.
  */
-import { addOption, addSharedOptions, backendFrom, createCommand, nativeKernelsFrom, parseCommand, runCli, UsageError } from '@asam/cli';
+import { addOption, addSharedOptions, backendFrom, createCommand, mirrorFrom, nativeKernelsFrom, parseCommand, runCli, UsageError } from '@asam/cli';
 import { resolveDataDir } from '@asam/data';
 import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { defaultDirs, PACKAGE_ROOT } from './args.ts';
-import { missingDataMessage, type DataDirSource } from './data-check.ts';
+import { prepareData, type DataDirSource, type DataPlan } from './data-check.ts';
 import { thisMachine } from './env-info.ts';
 import { estimateSweep, formatHours, kernelTierLabel } from './estimate.ts';
-import { expandGrid, matchesFilter, PROFILES, sweepOrder, type ProfileName } from './experiment.ts';
+import { expandGrid, matchesFilter, PROFILES, sweepOrder, type Cell, type ProfileName } from './experiment.ts';
 import { createExperimentRegistry } from './experiments/index.ts';
 import { generateReport, quickPreamble } from './report.ts';
 import { updateReadme } from './readme-results.ts';
-import { publishResults, restoreFromCommitted } from './results.ts';
+import { committedRunsDir, publishResults, restoreFromCommitted } from './results.ts';
 import { isFinishedStatus, runSweep, type SweepSummary } from './runner.ts';
 import { checkRedis, parseQueueUrl } from './queue/redis.ts';
 import { runQueuedSweep } from './queue/sweep.ts';
@@ -41,7 +43,7 @@ function command() {
   const cmd = createCommand({
     name: 'pnpm bench --',
     description: 'Runs the SGD vs SAM vs ASAM experiments of a profile, one cell per child process, resumable, and writes the report.',
-    epilog: `Profiles: smoke (CI, pipeline only), quick (a first run on a CPU, ≤ 15 minutes), cpu (the CPU-scale reproduction, hours), paper (published recipes, GPU).\n` +
+    epilog: `Profiles: smoke (CI, pipeline only), quick (a first run on a CPU, ~2–3 minutes), cpu (the CPU-scale reproduction, hours), paper (published recipes, GPU).\n` +
       `Experiments: ${registry.list().map((d) => `${d.id} [${Object.keys(d.profiles).join(',')}]`).join(', ')}`,
   });
   addOption(cmd, { flags: '--profile <name>', choices: PROFILES, help: 'which sizes and grids to run', defaultText: '$ASAM_PROFILE, else paper when a GPU backend loads, else quick' });
@@ -49,7 +51,7 @@ function command() {
   addOption(cmd, { flags: '--only <filter>', help: 'cell filter: comma-separated globs on <cell-id> or <experiment>/<cell-id>, or key=value (optimizer, seed, rho, id, experiment)', defaultText: 'all cells' });
   addOption(cmd, { flags: '--out <dir>', kind: 'path', help: 'working folder of the run folders (ignored by git)', defaultText: 'benchmarks/runs/<profile>, or $ASAM_RESULTS_DIR/<profile>' });
   addOption(cmd, { flags: '--report <dir>', kind: 'path', help: 'where the report of this sweep is written', defaultText: '<out>/report' });
-  addSharedOptions(cmd, { dataDir: true, backend: true });
+  addSharedOptions(cmd, { dataDir: true, backend: true, download: true });
   addOption(cmd, { flags: '--jobs <n>', kind: 'int', min: 1, help: 'cells run at the same time, each its own process', defaultText: 'one per CPU core; paper profile: 1' });
   addOption(cmd, { flags: '--list', help: 'list the cells of the profile (with a time estimate) and run nothing' });
   addOption(cmd, { flags: '--skip-report', help: 'do not write the report after the sweep' });
@@ -66,7 +68,9 @@ async function main(): Promise<number> {
   const f = parseCommand<{
     profile?: ProfileName; experiment?: string; only?: string; out?: string; report?: string; dataDir?: string; backend?: string; nativeKernels?: string; jobs?: number;
     list?: boolean; skipReport?: boolean; fresh?: boolean; publish?: boolean; partial?: boolean; quiet?: boolean; queue?: string;
+    download: boolean; mirror?: string;
   }>(cmd, process.argv.slice(2));
+  const mirror = mirrorFrom(f.mirror, process.env);
   if (f.partial && !f.publish) throw new UsageError('--partial only applies with --publish');
   const backend = backendFrom(f.backend, process.env);
   // Cells (child processes, queue workers' children) read the switch from the environment they inherit.
@@ -84,7 +88,7 @@ async function main(): Promise<number> {
       return d;
     })
     : registry.forProfile(profile);
-  let cells;
+  let cells: Cell[];
   try {
     cells = sweepOrder(exps.flatMap((e) => expandGrid(e, profile)).filter((c) => matchesFilter(c, f.only)), exps);
   } catch (e) {
@@ -97,13 +101,9 @@ async function main(): Promise<number> {
   // The estimate pools epoch times by machine and kernel tier: the cells use the native tier where it loads here.
   const nativeHere = process.env.ASAM_NATIVE_KERNELS !== 'off' && (await import('@asam/engine')).loadNativeKernels().status.loaded;
   const sweepMachine = kernelTierLabel(thisMachine(), nativeHere);
-  if (!f.fresh) {
-    const r = restoreFromCommitted(cells, runsDir, dirs.resultsDir);
-    if (r.finished + r.resumable) console.log(`[bench] restored from ${path.relative(process.cwd(), dirs.resultsDir) || '.'}: ${r.finished} finished cell(s) (skipped), ${r.resumable} unfinished (resume from their checkpoints)`);
-  }
-  const printEstimate = () => {
+  const printEstimate = (from = runsDir) => {
     // Rates come from every cell of the profile, so --only / --experiment still find what has been measured.
-    const est = estimateSweep(cells, runsDir, jobs, sweepMachine, profileCells);
+    const est = estimateSweep(cells, from, jobs, sweepMachine, profileCells);
     if (!est.pending) return console.log('[bench] estimate: nothing left to run');
     console.log('[bench] estimate of the time left, per kind of cell:');
     for (const l of est.lines) console.log(`  ${l}`);
@@ -111,9 +111,18 @@ async function main(): Promise<number> {
       `${est.unknown ? `, plus ${est.unknown} cell(s) not measured yet (analyses, or no epoch of their kind has run)` : ''}`);
   };
   if (f.list) {
-    printEstimate();
+    // --list changes nothing on disk: a working folder without any of these cells is estimated from the committed runs
+    const committed = committedRunsDir(dirs.resultsDir);
+    const fromCommitted = !f.fresh && !cells.some((c) => fs.existsSync(path.join(runsDir, c.experiment, c.id))) &&
+      cells.some((c) => fs.existsSync(path.join(committed, c.experiment, c.id)));
+    if (fromCommitted) console.log(`[bench] the working folder has none of these cells yet: estimate from the committed runs in ${path.relative(process.cwd(), committed) || '.'} (a sweep starts from them)`);
+    printEstimate(fromCommitted ? committed : runsDir);
     for (const c of cells) console.log(`  ${c.experiment}/${c.id}`);
     return 0;
+  }
+  if (!f.fresh) {
+    const r = restoreFromCommitted(cells, runsDir, dirs.resultsDir);
+    if (r.finished + r.resumable) console.log(`[bench] restored from ${path.relative(process.cwd(), dirs.resultsDir) || '.'}: ${r.finished} finished cell(s) (skipped), ${r.resumable} unfinished (resume from their checkpoints)`);
   }
   if (f.queue) {
     // Scale-out: the workers run the cells (and read the data on their machines); this process enqueues and follows.
@@ -134,11 +143,17 @@ async function main(): Promise<number> {
   }
   const source: DataDirSource = f.dataDir ? '--data-dir' : process.env.ASAM_DATA_DIR ? 'ASAM_DATA_DIR' : 'cache';
   const dataDir = resolveDataDir({ ...(f.dataDir ? { dir: f.dataDir } : {}), env: process.env });
-  const missing = missingDataMessage(cells, dataDir, source);
-  if (missing) throw new UsageError(missing);
+  // Data on demand: what is missing is downloaded; cells whose data cannot be had are skipped and listed at the end.
+  const plan = await prepareData(cells, dataDir, source, { allowDownload: f.download, mirror, sink: process.stdout });
+  if (plan.skipped.length) {
+    console.log(`[bench] ${plan.skipped.length} cell(s) skipped for missing data; running the ${plan.runnable.length} that need none of it`);
+    cells = plan.runnable;
+  }
   if (!f.jobs) console.log(`[bench] ${jobs} cell(s) at a time (${profile === 'paper' ? 'paper profile: one GPU' : 'one per CPU core'}; --jobs N to change)`);
   fs.mkdirSync(runsDir, { recursive: true });
-  const sweep = (part: typeof cells, n: number) => runSweep({ cells: part, runsDir, backend, dataDir, jobs: n, taskModule: taskModulePath, echoChildOutput: !f.quiet,
+  const argv = process.argv.slice(2).filter((a) => a !== '--');
+  const resumeCommand = `pnpm bench${argv.length ? ` -- ${argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ')}` : ''}`;
+  const sweep = (part: typeof cells, n: number) => runSweep({ cells: part, runsDir, backend, dataDir, jobs: n, taskModule: taskModulePath, echoChildOutput: !f.quiet, resumeCommand,
     timeLeft: () => {
       const e = estimateSweep(part, runsDir, n, sweepMachine, profileCells);
       return { seconds: e.wallSeconds, unknown: e.unknown };
@@ -157,16 +172,32 @@ async function main(): Promise<number> {
   console.log(`[bench] measured: ${formatHours(cellHours)} of cell time in ${formatHours(summary.wallS)} wall time`);
   if (!f.skipReport) {
     // The report always covers every experiment of the profile (cells not run show as such).
-    const rep = generateReport({ experiments: registry.forProfile(profile), profile, runsDir, outDir: reportDir, ...(profile === 'quick' ? { preamble: quickPreamble(path.join(path.dirname(dirs.resultsDir), 'cpu'), reportDir) } : {}) });
+    const preamble = [skippedPreamble(plan), profile === 'quick' ? quickPreamble(path.join(path.dirname(dirs.resultsDir), 'cpu'), reportDir) : null]
+      .filter((x): x is string => x !== null).join('\n\n');
+    const rep = generateReport({ experiments: registry.forProfile(profile), profile, runsDir, outDir: reportDir, ...(preamble ? { preamble } : {}) });
     console.log(`[bench] report: ${path.join(reportDir, 'report.md')} and index.html (${rep.files.length} files)`);
   }
-  if (f.publish && !summary.interrupted) {
+  if (f.publish && !summary.interrupted && plan.skipped.length) {
+    console.log('[bench] not published: cells were skipped for missing data');
+  } else if (f.publish && !summary.interrupted) {
     const p = publishResults({ experiments: registry.forProfile(profile), profile, runsDir, resultsDir: dirs.resultsDir, partial: !!f.partial });
     const repoRoot = path.dirname(PACKAGE_ROOT);
     updateReadme(path.join(repoRoot, 'README.md'), dirs.resultsDir, repoRoot, profile);
     console.log(`[bench] published ${p.copied} run folder(s) (${p.kept} finished ones were already committed; ${p.finished}/${p.total} cells finished) and the report to ${dirs.resultsDir}`);
   }
-  return exitStatus(summary);
+  const code = exitStatus(summary);
+  if (plan.skipped.length === 0 || code === 130) return code;
+  console.error(`[bench] ${plan.skipped.length} cell(s) skipped, their data is missing:`);
+  for (const k of plan.skipped) console.error(`  ${k.cell.experiment}/${k.cell.id} (${k.datasets.join(', ')})`);
+  console.error(`error: ${plan.message}`);
+  return code || 2;
+}
+
+/** The report's section on the cells a sweep skipped for missing data, with the fix; null when none was skipped. */
+function skippedPreamble(plan: DataPlan): string | null {
+  if (plan.skipped.length === 0) return null;
+  return `## Skipped: data missing\n\n${plan.skipped.length} cell(s) did not run because their data is not in the data folder:\n\n` +
+    plan.skipped.map((k) => `- \`${k.cell.experiment}/${k.cell.id}\` (${k.datasets.join(', ')})`).join('\n') + `\n\n${plan.message}`;
 }
 
 /** 130 when the sweep was interrupted, 1 (listing them) when cells failed, else 0. */

@@ -15,7 +15,7 @@ export const OPTIMIZERS = ['sgd', 'sam', 'asam'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
 
 /**
- * smoke: CI, pipeline only. quick: a newcomer's first run on a CPU (≤ 15 minutes; the analyses and step times,
+ * smoke: CI, pipeline only. quick: a newcomer's first run on a CPU (~2–3 minutes; the analyses and step times,
  * no method comparison). cpu: the CPU-scale reproduction (hours, resumable). paper: the published recipes (GPU).
  */
 export const PROFILES = ['smoke', 'quick', 'cpu', 'paper'] as const;

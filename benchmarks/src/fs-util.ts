@@ -28,7 +28,10 @@ export function readJsonIfExists<T = unknown>(file: string): T | undefined {
   try {
     return JSON.parse(text) as T;
   } catch (e) {
-    throw new Error(`${file}: not valid JSON (${(e as Error).message}); delete the file or fix it`);
+    // a user error (one line, no stack): a run file damaged by a crash, a full disk or an edit
+    const err = new Error(`${file}: not valid JSON (${text.length === 0 ? 'the file is empty' : (e as Error).message}); fix: delete the file (the cell then starts again from its checkpoint, or from the start) or repair it`);
+    err.name = 'ResumeError';
+    throw err;
   }
 }
 

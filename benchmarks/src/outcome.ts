@@ -44,14 +44,25 @@ function n(v: unknown): number | null {
 
 /** Normalised outcome of one cell folder. */
 export function readOutcome(task: TaskName, dir: string): CellOutcome {
-  const raw = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json')) ?? null;
-  const env = readJsonIfExists<{ backend?: { backend?: string } }>(path.join(dir, 'env.json'));
+  // a damaged file makes the cell 'failed' in the report, with the file named (a sweep reports it the same way)
+  let damaged: string | null = null;
+  const read = <T>(name: string): T | undefined => {
+    try {
+      return readJsonIfExists<T>(path.join(dir, name));
+    } catch (e) {
+      damaged ??= (e as Error).message;
+      return undefined;
+    }
+  };
+  const raw = read<Record<string, unknown>>('result.json') ?? null;
+  const env = read<{ backend?: { backend?: string } }>('env.json');
   const columns = Object.fromEntries(Object.entries(readMetricsColumns(dir)).filter(([, v]) => v.some(Number.isFinite)));
-  const cfg = readJsonIfExists<{ config?: Record<string, unknown> }>(path.join(dir, 'cell.json'))?.config;
+  const cfg = read<{ config?: Record<string, unknown> }>('cell.json')?.config;
   const base: CellOutcome = {
     status: 'missing', best: null, final: null, extra: {}, wallS: null, meanStepS: null,
     backend: env?.backend?.backend ?? null, error: null, raw, columns, plannedEpochs: n(cfg?.epochs ?? cfg?.maxEpochs), divergedAt: null,
   };
+  if (damaged !== null) return { ...base, status: 'failed', error: damaged };
   if (!raw) return fs.existsSync(dir) ? { ...base, status: 'unfinished' } : base;
   const status = raw.status === 'completed' || raw.status === 'diverged' || raw.status === 'failed' ? raw.status : 'unfinished';
   const d = raw.divergedAt as { epoch?: unknown; step?: unknown; loss?: unknown } | null | undefined;

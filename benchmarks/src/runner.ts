@@ -82,6 +82,8 @@ export interface SweepOptions {
    * run so far times the unfinished cells left, which misleads when the first cells were short resumptions.
    */
   timeLeft?: () => { seconds: number; unknown: number };
+  /** The command that resumes the sweep, for the summary of an interrupted one (e.g. `pnpm bench -- --profile cpu`). */
+  resumeCommand?: string;
 }
 
 export interface SweepSummary {
@@ -90,8 +92,17 @@ export interface SweepSummary {
   completed: number;
   skipped: number;
   wallS: number;
-  /** True when SIGINT/SIGTERM stopped the sweep early (running cells were stopped and recorded as failed). */
+  /** True when SIGINT/SIGTERM stopped the sweep early (running cells were stopped at a checkpoint and recorded as stopped). */
   interrupted: boolean;
+}
+
+/** result.json's status, or undefined when it is missing or damaged (the cell then runs, and says what is wrong). */
+function readStatus(file: string): unknown {
+  try {
+    return readJsonIfExists<{ status?: unknown }>(file)?.status;
+  } catch {
+    return undefined;
+  }
 }
 
 /** "42s", "7m05s", "2h31m". */
@@ -119,7 +130,7 @@ export function tsxNodeArgs(): string[] {
 }
 
 /** Runs one child process for a cell; resolves with its exit code/signal and the last output lines. */
-function runChild(cell: Cell, dir: string, o: SweepOptions, prefix: string, children: Set<ChildProcess>): Promise<{ code: number | null; signal: string | null; tail: string[] }> {
+function runChild(cell: Cell, dir: string, o: SweepOptions, prefix: string, children: Set<ChildProcess>, echoed: Set<string>): Promise<{ code: number | null; signal: string | null; tail: string[] }> {
   return new Promise((resolve) => {
     const args = [...tsxNodeArgs(), CELL_MAIN, '--cell-dir', dir, '--backend', o.backend, '--data-dir', o.dataDir, '--task-module', o.taskModule(cell.task)];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } });
@@ -132,6 +143,11 @@ function runChild(cell: Cell, dir: string, o: SweepOptions, prefix: string, chil
         if (!line.trim()) continue;
         tail.push(line);
         if (tail.length > 30) tail.shift();
+        // the backend line is the same for every cell of a sweep: echoed once (each cell's log.txt keeps its own)
+        if (line.startsWith('backend ')) {
+          if (echoed.has(line)) continue;
+          echoed.add(line);
+        }
         if (o.echoChildOutput !== false) (o.log ?? console.log)(`${prefix} ${line}`);
       }
     };
@@ -161,9 +177,15 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   let next = 0;
   let interrupted = false;
   const children = new Set<ChildProcess>();
-  // Ctrl-C / SIGTERM: stop the running children (their cells resume from checkpoints next time), start no more.
+  const echoedBackends = new Set<string>();
+  // Ctrl-C / SIGTERM: every running cell stops at its next step with a checkpoint (SIGTERM, forwarded: the terminal's
+  // SIGINT reaches the cells too, and they count the two as one request); no cell is started any more. A second signal
+  // is forwarded again, and the cells then stop at once (they resume from their last checkpoint).
+  let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (!interrupted) log(`[bench] ${sig}: stopping ${children.size} running cell(s); re-run the same command to resume`);
+    signals++;
+    if (signals === 1) log(`[bench] ${sig}: stopping ${children.size} running cell(s) at their next step with a checkpoint; ${sig === 'SIGINT' ? 'Ctrl-C' : sig} again stops them at once`);
+    else log(`[bench] ${sig} again: stopping ${children.size} running cell(s) at once`);
     interrupted = true;
     for (const c of children) c.kill('SIGTERM');
   };
@@ -178,7 +200,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
     }
     if (!durations.length) return 'ETA after the first cell';
     // Cells from i on that have not finished yet, plus this one; finished cells are skipped in no time.
-    const left = o.cells.slice(i).filter((c) => !isFinishedStatus(readJsonIfExists<{ status?: string }>(path.join(cellDir(o.runsDir, c), 'result.json'))?.status)).length;
+    const left = o.cells.slice(i).filter((c) => !isFinishedStatus(readStatus(path.join(cellDir(o.runsDir, c), 'result.json')))).length;
     return `ETA ${fmtDuration(mean(durations) * left / (o.jobs ?? 1))} (mean cell time so far)`;
   };
 
@@ -188,14 +210,24 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
     const label = `${cell.experiment}/${cell.id}`;
     fs.mkdirSync(dir, { recursive: true });
     const ident = cellIdentity(cell);
-    const prev = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'cell.json'));
+    let prev: Record<string, unknown> | undefined;
+    let result: Record<string, unknown> | undefined;
+    try {
+      prev = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'cell.json'));
+      result = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json'));
+    } catch (e) {
+      // a damaged file of the cell's folder: the cell is recorded as failed (one line with the fix), the sweep goes on
+      const error = (e as Error).message;
+      log(`[bench] cell ${i + 1}/${n} ${label}: FAILED: ${error}`);
+      records[i] = { cell, dir, status: 'failed', wallS: 0, error };
+      return;
+    }
     if (prev && stableStringify(prev) !== stableStringify(ident)) {
       const error = `folder ${dir} holds a different cell definition (cell.json differs: the experiment changed since it ran); delete the folder or pass another --out`;
       log(`[bench] cell ${i + 1}/${n} ${label}: FAILED: ${error}`);
       records[i] = { cell, dir, status: 'failed', wallS: 0, error };
       return;
     }
-    const result = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json'));
     if (result && isFinishedStatus(result.status)) {
       log(`[bench] cell ${i + 1}/${n} ${label}: ${result.status === 'diverged' ? 'diverged earlier (its result; delete the folder to run it again)' : 'finished earlier'}, skipped`);
       records[i] = { cell, dir, status: 'skipped', wallS: 0 };
@@ -206,10 +238,15 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
     const resumed = result ? ` (resuming after status "${String(result.status)}")` : '';
     log(`[bench] cell ${i + 1}/${n} ${label}: start${resumed}; elapsed ${fmtDuration(elapsed)}, ${etaText(i)}`);
     const c0 = Date.now();
-    const { code, signal, tail } = await runChild(cell, dir, o, `  [${cell.id}]`, children);
+    const { code, signal, tail } = await runChild(cell, dir, o, `  [${cell.id}]`, children, echoedBackends);
     const wallS = (Date.now() - c0) / 1000;
     durations.push(wallS);
-    const after = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json'));
+    let after: Record<string, unknown> | undefined;
+    try {
+      after = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json'));
+    } catch {
+      after = undefined; // a result.json the cell left damaged: its exit code decides, and the failure record replaces it
+    }
     if (code === 0 && after && after.status === 'diverged') {
       log(`[bench] cell ${i + 1}/${n} ${label}: diverged after ${fmtDuration(wallS)}${divergedWhere(after)}; kept as the cell's result, not retried`);
       records[i] = { cell, dir, status: 'diverged', wallS };
@@ -261,5 +298,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   const wallS = (Date.now() - t0) / 1000;
   log(`[bench] sweep ${interrupted ? 'interrupted' : 'done'} in ${fmtDuration(wallS)}: ${completed} completed, ${diverged ? `${diverged} diverged, ` : ''}${skipped} skipped (finished earlier), ` +
     `${stopped ? `${stopped} stopped at a checkpoint (they resume), ` : ''}${failed} failed or not run`);
+  if (interrupted) {
+    log(`[bench] to resume: run the same command again${o.resumeCommand ? ` (${o.resumeCommand})` : ''}; finished cells are skipped, stopped ones continue from their checkpoints`);
+  }
   return { records, failed, completed, skipped, wallS, interrupted };
 }

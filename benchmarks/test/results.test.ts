@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { dataNeeds, missingDataMessage } from '../src/data-check.ts';
+import { dataNeeds, prepareData } from '../src/data-check.ts';
 import { defineExperiment, expandGrid } from '../src/experiment.ts';
 import { committedRunsDir, publishResults, restoreFromCommitted } from '../src/results.ts';
 import { cellDir } from '../src/runner.ts';
@@ -113,28 +114,35 @@ describe('publishResults / restoreFromCommitted', () => {
   });
 });
 
-describe('missingDataMessage', () => {
+describe('prepareData', () => {
   const cells = expandGrid(exp, 'cpu');
-  it('names the dataset, the files, the folder and how it was chosen, and both fixes, in one line', () => {
+  const quiet = { write: () => true };
+  it('with --no-download: skips the cells, and names the dataset, the folder and how it was chosen, and the fixes, in one line', async () => {
     const dir = tmp();
-    const m = missingDataMessage(cells, dir, 'cache')!;
+    const p = await prepareData(cells, dir, 'cache', { allowDownload: false, mirror: null, sink: quiet });
+    expect(p.runnable).toEqual([]);
+    expect(p.skipped.map((k) => [k.cell.id, k.datasets])).toEqual([['sgd-seed0', ['CIFAR-10']], ['asam-rho0.5-seed0', ['CIFAR-10']]]);
+    const m = p.message!;
     expect(m).not.toContain('\n');
-    expect(m).toContain('CIFAR-10 for 2 cell(s) (cifar-10-batches-bin/data_batch_1.bin + cifar-10-batches-bin/test_batch.bin, or cifar-10-binary.tar.gz)');
-    expect(m).toContain(`looked in ${dir} (the default cache: no --data-dir given and ASAM_DATA_DIR is unset)`);
+    expect(m).toContain('data missing: CIFAR-10 for 2 cell(s) (not downloaded: --no-download)');
+    expect(m).toContain(`looked in ${dir} (the default cache)`);
     expect(m).toContain('--data-dir DIR or ASAM_DATA_DIR=DIR');
-    expect(m).toContain(`download-cli.ts cifar10 --dir ${dir}`);
-    expect(missingDataMessage(cells, dir, '--data-dir')).toContain('(from --data-dir)');
+    expect(m).toContain(`pnpm data:download --dataset cifar10 --data-dir ${dir}`);
+    expect((await prepareData(cells, dir, '--data-dir', { allowDownload: false, mirror: null, sink: quiet })).message).toContain('(from --data-dir)');
   });
-  it('is null once the files exist, and knows what the other tasks read', () => {
+  it('runs every cell once the files exist, and knows what the other tasks read', async () => {
     const dir = tmp();
     fs.mkdirSync(path.join(dir, 'cifar-10-batches-bin'));
     for (const f of ['data_batch_1.bin', 'test_batch.bin']) fs.writeFileSync(path.join(dir, 'cifar-10-batches-bin', f), Buffer.alloc(3073));
-    expect(missingDataMessage(cells, dir, 'ASAM_DATA_DIR')).toBeNull();
+    expect(await prepareData(cells, dir, 'ASAM_DATA_DIR', { allowDownload: false, mirror: null, sink: quiet })).toEqual({ runnable: cells, skipped: [], message: null });
     expect(dataNeeds({ task: 'nmt', config: { corpus: 'multi30k' } })[0]!.download).toBe('multi30k');
     expect(dataNeeds({ task: 'scale_invariance', config: {} })).toEqual([]);
     // a step time reads what its kind of cell trains on
     expect(dataNeeds({ task: 'step_time', config: { model: 'resnet20' } })[0]!.dataset).toBe(dataNeeds({ task: 'vision', config: {} })[0]!.dataset);
     expect(dataNeeds({ task: 'step_time', config: { kind: 'nmt', corpus: 'multi30k' } })[0]!.download).toBe('multi30k');
+    // ImageNet has no download: its own fix
+    const inet = await prepareData([{ ...cells[0]!, config: { dataset: 'imagenet' } }], dir, 'cache', { allowDownload: true, mirror: null, sink: quiet });
+    expect(inet.message).toMatch(/ImageNet folder imagenet for 1 cell\(s\) \(no download exists for it\).*prepare imagenet\/train\/<wnid>\/\*\.JPEG/);
   });
 });
 
@@ -149,22 +157,51 @@ function listing(dir: string): string[] {
   }).sort();
 }
 
+/** A port on 127.0.0.1 that nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
 function bench(args: string[], env: Record<string, string | undefined> = {}) {
   return spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', env: { ...process.env, ASAM_DATA_DIR: '', ...env }, timeout: 120_000 });
 }
 
 describe('pnpm bench as a user meets it', () => {
-  it('stops before any cell when data is missing: one error line, exit 2, committed results untouched', () => {
+  it('without data and without a reachable host: runs the cells that need no data, lists the skipped ones with the fix, writes the report, exit 2', async () => {
     const before = listing(RESULTS);
     const runs = tmp();
-    const r = bench(['--profile', 'smoke', '--data-dir', path.join(runs, 'no-data')], { ASAM_RESULTS_DIR: runs });
-    expect(r.status).toBe(2);
-    const errLines = r.stderr.trim().split('\n');
-    expect(errLines).toHaveLength(1);
-    expect(errLines[0]).toMatch(/^error: data missing: CIFAR-10 for \d+ cell\(s\).*No cell was started\.$/);
+    const r = bench(['--profile', 'smoke', '--experiment', 'scale_invariance,cifar10_resnet20', '--jobs', '1', '--data-dir', path.join(runs, 'no-data'),
+      '--mirror', `http://127.0.0.1:${await closedPort()}`], { ASAM_RESULTS_DIR: runs });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stdout).toMatch(/\[bench\] cifar10 is not in .*no-data: downloading 162 MiB from 127\.0\.0\.1:\d+\ncifar10 download failed\n/);
+    expect(r.stdout).toContain('[bench] 3 cell(s) skipped for missing data; running the 1 that need none of it');
+    expect(r.stdout).toMatch(/cell 1\/1 scale_invariance\/seed0: completed/);
+    const err = r.stderr.trim().split('\n');
+    expect(err).toEqual([
+      '[bench] 3 cell(s) skipped, their data is missing:',
+      '  cifar10_resnet20/sgd-seed0 (CIFAR-10)', '  cifar10_resnet20/sam-rho0.05-seed0 (CIFAR-10)', '  cifar10_resnet20/asam-rho0.5-seed0 (CIFAR-10)',
+      expect.stringMatching(/^error: data missing: CIFAR-10 for 3 cell\(s\) \(download failed: cannot reach 127\.0\.0\.1:\d+ \(ECONNREFUSED.*\)\); looked in .*no-data \(from --data-dir\)\. Fix: run the same command with network access \(it downloads CIFAR-10 162 MiB\), or fetch from a mirror .*pnpm data:download --dataset cifar10 --data-dir .*\. 3 cell\(s\) skipped\.$/),
+    ]);
     expect(r.stderr).not.toMatch(/\n\s+at /);
-    expect(listing(RESULTS)).toEqual(before);
+    const report = fs.readFileSync(path.join(runs, 'smoke', 'report', 'report.md'), 'utf8');
+    expect(report).toContain('## Skipped: data missing');
+    expect(report).toContain('- `cifar10_resnet20/asam-rho0.5-seed0` (CIFAR-10)');
+    expect(fs.existsSync(path.join(runs, 'smoke', 'scale_invariance', 'seed0', 'result.json'))).toBe(true);
     expect(fs.existsSync(path.join(runs, 'smoke', 'cifar10_resnet20'))).toBe(false);
+    expect(fs.readdirSync(path.join(runs, 'no-data'))).toEqual([]);
+    expect(listing(RESULTS)).toEqual(before);
+  }, 120_000);
+  it('--no-download: fetches nothing, runs nothing that needs data, says so; exit 2', () => {
+    const runs = tmp();
+    const r = bench(['--profile', 'smoke', '--experiment', 'cifar10_resnet20', '--no-download', '--data-dir', path.join(runs, 'no-data')], { ASAM_RESULTS_DIR: runs });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stdout).not.toContain('downloading');
+    expect(r.stderr).toMatch(/^error: data missing: CIFAR-10 for 3 cell\(s\) \(not downloaded: --no-download\);.*with network access \(it downloads CIFAR-10 162 MiB\) and without --no-download/m);
+    expect(fs.existsSync(path.join(runs, 'smoke', 'report', 'report.md'))).toBe(true);
   });
   it('answers a mistyped flag with the nearest one, takes --flag=value and a leading --', () => {
     const r = bench(['--profil', 'smoke']);
@@ -191,6 +228,14 @@ describe('pnpm bench as a user meets it', () => {
 });
 
 describe('pnpm bench paths', () => {
+  it('--list changes nothing on disk: committed runs are not copied into the working folder, the estimate reads them where they are', () => {
+    const runs = tmp();
+    const r = bench(['--profile', 'cpu', '--list'], { ASAM_RESULTS_DIR: runs });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('the working folder has none of these cells yet: estimate from the committed runs in');
+    expect(fs.readdirSync(runs)).toEqual([]);
+  });
+
   it('takes a relative --out from the directory the user ran the command in ($INIT_CWD under pnpm)', () => {
     const home = tmp();
     const r = bench(['--profile', 'smoke', '--experiment', 'scale_invariance', '--out', 'my-runs', '--list'], { INIT_CWD: home });

@@ -149,6 +149,26 @@ describe('runSweep', () => {
     expect(starts[2]).toMatch(new RegExp(`ETA ${fmtDuration(meanS)} \\(mean cell time so far\\)$`));
   }, 60_000);
 
+  it('a cell folder with a damaged result.json or cell.json: that cell is recorded as failed with one line naming the file and the fix; the sweep goes on', async () => {
+    const runsDir = tmp();
+    const cells = expandGrid(exp({ steps: 2 }), 'smoke');
+    const lines: string[] = [];
+    for (const [i, file] of [[0, 'result.json'], [1, 'cell.json']] as const) {
+      fs.mkdirSync(path.join(runsDir, 'stand_in', cells[i]!.id), { recursive: true });
+      fs.writeFileSync(path.join(runsDir, 'stand_in', cells[i]!.id, file), '{"status": "comp');
+    }
+    const s = await runSweep({ ...common, cells, runsDir, log: (l) => lines.push(l) });
+    expect(s.records.map((r) => r.status)).toEqual(['failed', 'failed']);
+    expect(s.records[0]!.error).toMatch(/result\.json: not valid JSON \(.*\); fix: delete the file \(the cell then starts again from its checkpoint, or from the start\) or repair it$/);
+    expect(s.records[1]!.error).toMatch(/cell\.json: not valid JSON/);
+    expect(lines.filter((l) => /FAILED: .*not valid JSON/.test(l))).toHaveLength(2);
+    // the damaged file is left for the user to look at
+    expect(fs.readFileSync(path.join(runsDir, 'stand_in', cells[0]!.id, 'result.json'), 'utf8')).toBe('{"status": "comp');
+    fs.rmSync(path.join(runsDir, 'stand_in', cells[0]!.id, 'result.json'));
+    const again = await runSweep({ ...common, cells: [cells[0]!], runsDir });
+    expect(again.completed).toBe(1);
+  }, 60_000);
+
   it('refuses a folder that holds a different cell definition', async () => {
     const runsDir = tmp();
     const cells = expandGrid(exp({ steps: 1 }), 'smoke').slice(0, 1);

@@ -25,6 +25,7 @@ export async function run(ctx: TaskContext): Promise<void> {
   const metrics = path.join(ctx.outDir, 'metrics.csv');
   if (!ckpt) fs.writeFileSync(metrics, 'epoch,train_loss,test_accuracy\n');
   writeJsonAtomic(path.join(ctx.outDir, 'config.json'), c);
+  ctx.log(`start at step ${step}`);
   while (step < c.steps) {
     const marker = path.join(ctx.outDir, 'crashed-once');
     if (c.crashOnceAtStep === step && !fs.existsSync(marker)) {

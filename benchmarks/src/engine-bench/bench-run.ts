@@ -112,7 +112,7 @@ export async function runEngineBench(args: EngineBenchOptions): Promise<void> {
   const stamp = date.replace(/[:.]/g, '-');
   const out = args.out ?? (args.quick
     ? join(tmpdir(), 'asam-bench-engine', `engine-quick-${stamp}.json`)
-    : join(PACKAGE_ROOT, 'results', 'engine', `engine-${stamp}.json`));
+    : join(PACKAGE_ROOT, 'runs', 'engine', `engine-${stamp}.json`)); // the ignored working folder; publish with --out benchmarks/results/engine/…
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(`${out}.tmp`, `${JSON.stringify(full, null, 2)}\n`);
   renameSync(`${out}.tmp`, out);

@@ -11,7 +11,8 @@
  *        [--cpu-tfm-batch 2] [--cpu-steps 1] [--backends wasm,cpu] [--no-torch] [--no-data-parallel]
  *        [--out file.json] [--quick] [--help]
  * Prints a markdown table (progress goes to stderr); full results go to
- * benchmarks/results/engine/engine-<time>.json (`--quick`: the OS temp folder); the last stdout
+ * benchmarks/runs/engine/engine-<time>.json, ignored by git (`--quick`: the OS temp folder; a run to publish
+ * takes `--out benchmarks/results/engine/<name>.json`); the last stdout
  * line is one JSON summary. A bad flag is one line on stderr and exit code 2; the flags are read
  * before tfjs is loaded (bench-run.ts holds the run).
  */

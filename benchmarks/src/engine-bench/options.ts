@@ -85,7 +85,7 @@ export function engineBenchCommand(where: InvocationContext = {}): Command {
   addOption(cmd, { flags: '--backends <list>', help: `comma-separated subset of ${ENGINE_BACKENDS.join(', ')}`, defaultText: 'every backend that loads, plus wasm and cpu; --quick: wasm' });
   addOffSwitch(cmd, '--no-torch', 'skip the PyTorch peer (default: off, the peer runs where a python3 with torch is found; --quick: on)');
   addOffSwitch(cmd, '--no-data-parallel', 'skip the 1- vs 2-worker data-parallel figure (default: off, it is measured)');
-  addOption(cmd, { flags: '--out <file>', kind: 'path', help: 'results JSON path', defaultText: 'benchmarks/results/engine/engine-<time>.json; --quick: the OS temp folder' });
+  addOption(cmd, { flags: '--out <file>', kind: 'path', help: 'results JSON path', defaultText: 'benchmarks/runs/engine/engine-<time>.json (ignored by git; to publish: --out benchmarks/results/engine/<name>.json); --quick: the OS temp folder' });
   addOption(cmd, { flags: '--quick', help: 'short verification run: batch 8, Transformer 2x8, 1 round, wasm only, no torch (its figures are not measurements)' });
   addOption(cmd, { flags: '--readme <files>', help: 'comma-separated markdown files whose <!-- bench:engine:start --> … <!-- bench:engine:end --> block is replaced by this run\'s table (e.g. README.md,packages/engine/README.md)', defaultText: 'none' });
   return cmd;
@@ -194,7 +194,7 @@ export interface SoakOptions {
   tfmBatch: number;
   seq: number;
   backend: BackendRequest;
-  /** Results JSON (absolute); undefined = benchmarks/results/engine/soak-<time>.json. */
+  /** Results JSON (absolute); undefined = benchmarks/runs/engine/soak-<time>.json (ignored by git). */
   out: string | undefined;
 }
 
@@ -211,7 +211,7 @@ export function soakCommand(where: InvocationContext = {}): Command {
   addOption(cmd, { flags: '--tfm-batch <n>', kind: 'int', min: 1, default: 8, help: 'Transformer batch in sentence pairs' });
   addOption(cmd, { flags: '--seq <n>', kind: 'int', min: 4, default: 32, help: 'Transformer source/target length, >= 4' });
   addOption(cmd, { flags: '--backend <name>', choices: BACKENDS, default: 'wasm', help: 'tfjs backend' });
-  addOption(cmd, { flags: '--out <file>', kind: 'path', help: 'results JSON path', defaultText: 'benchmarks/results/engine/soak-<time>.json' });
+  addOption(cmd, { flags: '--out <file>', kind: 'path', help: 'results JSON path', defaultText: 'benchmarks/runs/engine/soak-<time>.json (ignored by git; to publish: --out benchmarks/results/engine/<name>.json)' });
   return cmd;
 }
 

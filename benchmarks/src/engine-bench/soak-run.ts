@@ -6,7 +6,7 @@
  * Transformer (@asam/nmt `transformer_small`, V = 8000, random pairs); samples `tf.memory().numTensors`,
  * the backend's buffer count and process RSS every `every` steps. Growth is measured from the first
  * sample after warm-up (step `every`) to the last. Progress on stderr; results in `out` (default
- * benchmarks/results/engine/soak-<time>.json); the last stdout line is one JSON summary.
+ * benchmarks/runs/engine/soak-<time>.json, ignored by git); the last stdout line is one JSON summary.
  */
 import { sharpnessAware } from '@asam/core';
 import { collate, getPreset, trainStep, Transformer } from '@asam/nmt';
@@ -95,7 +95,7 @@ export async function runSoak(o: SoakOptions): Promise<void> {
     runs: runs.map((r) => ({ workload: r.workload, kind: r.kind, tensorGrowth: r.tensorGrowth, bufferGrowth: r.bufferGrowth,
       rssGrowthMiB: r.rssGrowthMiB, rssMaxMiB: r.rssMaxMiB, medianStepMs: Math.round(r.medianStepMs) })),
   };
-  const out = o.out ?? join(PACKAGE_ROOT, 'results', 'engine', `soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const out = o.out ?? join(PACKAGE_ROOT, 'runs', 'engine', `soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(`${out}.tmp`, `${JSON.stringify({ ...summary, engine, date: new Date().toISOString(), runs }, null, 2)}\n`);
   renameSync(`${out}.tmp`, out);

@@ -225,6 +225,13 @@ export async function run(ctx: TaskContext): Promise<void> {
     const eta = (((performance.now() - t0) / 1000) / (i + 1)) * (grid.length - i - 1);
     ctx.log(`model ${i + 1}/${grid.length} ${id}: train ${(r.trainAcc * 100).toFixed(1)}% test ${(r.testAcc * 100).toFixed(1)}% ` +
       `${r.diverged ? 'DIVERGED (excluded)' : `sharpness ${r.sharpness!.toExponential(3)} adaptive ${r.adaptiveSharpness!.toExponential(3)}`} (${wallS.toFixed(1)}s, ETA ${eta.toFixed(0)}s)`);
+    // a model trains synchronously: let the event loop deliver a pending signal before asking
+    await new Promise((r) => setImmediate(r));
+    if (done.length < grid.length && ctx.shouldStop()) {
+      // Ctrl-C / SIGTERM: a model is this task's step; the finished ones are in models.json and the cell resumes there
+      ctx.log(`stopping after model ${i + 1}/${grid.length}: ${done.length} model(s) kept in models.json, the cell resumes from there`);
+      return;
+    }
   }
   const tau = correlations(done);
   ctx.log(`Kendall τ: ${Object.entries(tau).map(([k, v]) => `${k}=${v.toFixed(3)}`).join(' ')}`);

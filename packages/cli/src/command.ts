@@ -126,7 +126,12 @@ function parseValue(flag: string, spec: OptionSpec, raw: string, base: string): 
 export function addOption(cmd: Command, spec: OptionSpec): Command {
   const opt = new Option(spec.flags, spec.help);
   const flag = opt.long ?? spec.flags;
-  if (opt.isBoolean()) {
+  if (opt.negate && !opt.required && !opt.optional) {
+    // a negated switch (`--no-download`: the attribute `download` is true unless it is given); defaultText says what happens without it
+    if (spec.default !== undefined) throw new Error(`${flag}: a negated switch takes no default value (its attribute is true unless given)`);
+    if (spec.defaultText === undefined) throw new Error(`${flag}: a negated switch must say what happens without it (defaultText)`);
+    opt.default(undefined, spec.defaultText);
+  } else if (opt.isBoolean()) {
     if (spec.default !== undefined || spec.defaultText !== undefined) throw new Error(`${flag}: a switch is off by default; give no default`);
   } else {
     if (spec.default === undefined && spec.defaultText === undefined) throw new Error(`${flag}: a value option must state its default (default or defaultText)`);
@@ -151,14 +156,22 @@ export type BackendChoice = (typeof BACKENDS)[number];
 export interface SharedOptionsSpec {
   /** `--out <dir>`: the run folder (required by the program, checked with {@link requireOption}). */
   out?: { help?: string };
-  /** `--optimizer <method>`: sgd | sam | asam. */
-  optimizer?: { default: MethodName; help?: string; choiceHints?: Readonly<Record<string, string>> };
+  /**
+   * `--optimizer <method>`: the base optimizer alone, sam or asam. The base is named by what it is: `sgd` (default
+   * choices), or e.g. `adam` where the program's base optimizer is Adam (`choices: ['adam', 'sam', 'asam']`).
+   */
+  optimizer?: { default: string; choices?: readonly string[]; help?: string; choiceHints?: Readonly<Record<string, string>> };
   /** `--data-dir <dir>`: dataset root. */
   dataDir?: boolean;
   /** `--resume` and `--overwrite`: what to do with a run folder that already holds a run. */
   resume?: boolean;
   /** `--backend <name>`: default $ASAM_BACKEND, else auto (read with {@link backendFrom}). */
   backend?: boolean;
+  /**
+   * `--no-download` (a dataset that is not in the data folder is not fetched) and `--mirror <url>` (fetch from this
+   * base URL instead of the publishers' hosts; read with {@link mirrorFrom}).
+   */
+  download?: boolean;
 }
 
 /** Adds the options whose names, values and meaning are the same in every CLI of the project. */
@@ -167,7 +180,7 @@ export function addSharedOptions(cmd: Command, s: SharedOptionsSpec): Command {
     addOption(cmd, { flags: '--out <dir>', kind: 'path', help: s.out.help ?? 'run folder (relative paths: from the directory you ran the command in)', defaultText: 'none, required' });
   }
   if (s.optimizer) {
-    addOption(cmd, { flags: '--optimizer <method>', choices: METHODS, default: s.optimizer.default, help: s.optimizer.help ?? 'sgd (the base optimizer alone), sam or asam',
+    addOption(cmd, { flags: '--optimizer <method>', choices: s.optimizer.choices ?? METHODS, default: s.optimizer.default, help: s.optimizer.help ?? 'sgd (the base optimizer alone), sam or asam',
       ...(s.optimizer.choiceHints ? { choiceHints: s.optimizer.choiceHints } : {}) });
   }
   if (s.dataDir) {
@@ -176,6 +189,10 @@ export function addSharedOptions(cmd: Command, s: SharedOptionsSpec): Command {
   if (s.resume) {
     addOption(cmd, { flags: '--resume', help: 'continue the run in --out from its checkpoint (a finished run is left as it is)' });
     addOption(cmd, { flags: '--overwrite', help: 'delete the run already in --out and start again (without it, an existing run is refused)' });
+  }
+  if (s.download) {
+    addOption(cmd, { flags: '--no-download', help: 'never download: a dataset missing from the data folder is reported, with the command that fetches it', defaultText: 'download what is missing into the data folder' });
+    addOption(cmd, { flags: '--mirror <url>', help: 'base URL to download datasets from instead of the publishers\' hosts (a proxy or a local copy laid out like the data folder)', defaultText: '$ASAM_DATA_MIRROR, else the publishers\' hosts' });
   }
   if (s.backend) {
     addOption(cmd, { flags: '--backend <name>', choices: BACKENDS, help: 'tfjs backend; auto takes the first that loads of tensorflow-gpu, tensorflow, webgpu, wasm, cpu', defaultText: '$ASAM_BACKEND, else auto' });
@@ -209,6 +226,22 @@ export function backendFrom(flag: string | undefined, env: Record<string, string
     throw new UsageError(`ASAM_BACKEND=${JSON.stringify(e)} is not a backend; expected one of ${BACKENDS.join(', ')}${nearest(e, BACKENDS) ? ` (did you mean ${nearest(e, BACKENDS)}?)` : ''}`);
   }
   return e as BackendChoice;
+}
+
+/** The download mirror: `--mirror`, else $ASAM_DATA_MIRROR (checked to be an http(s) URL), else null (the publishers' hosts). */
+export function mirrorFrom(flag: string | undefined, env: Record<string, string | undefined>): string | null {
+  const [v, where] = flag !== undefined ? [flag, '--mirror'] : [env.ASAM_DATA_MIRROR, 'ASAM_DATA_MIRROR'];
+  if (v === undefined || v === '') return null;
+  let u: URL | null = null;
+  try {
+    u = new URL(v);
+  } catch {
+    u = null;
+  }
+  if (u === null || (u.protocol !== 'http:' && u.protocol !== 'https:')) {
+    throw new UsageError(`${where} ${JSON.stringify(v)} is not an http(s) URL; give the base URL of a folder laid out like the data folder, e.g. http://host:8000/asam-data`);
+  }
+  return v;
 }
 
 /** The value of a required option, or a UsageError naming it. */

@@ -23,11 +23,13 @@
 export { CliExit, UsageError, USER_ERROR_NAMES, USAGE_EXIT_CODE, isUserError, oneLine, runCli } from './errors.ts';
 export type { RunCliOptions } from './errors.ts';
 export {
-  BACKENDS, METHODS, NATIVE_SWITCH, addOption, addSharedOptions, backendFrom, nativeKernelsFrom, createCommand, givenFlags, longFlags, nearest, parseCommand, requireOption,
+  BACKENDS, METHODS, NATIVE_SWITCH, addOption, addSharedOptions, backendFrom, mirrorFrom, nativeKernelsFrom, createCommand, givenFlags, longFlags, nearest, parseCommand, requireOption,
 } from './command.ts';
 export type { BackendChoice, CreateCommandOptions, MethodName, OptionSpec, SharedOptionsSpec, ValueKind } from './command.ts';
 export { invocationDir, resolveUserPath } from './paths.ts';
 export { VERSION_PACKAGES, chosenBackend, collectRunEnv, describeAttempts, packageVersion } from './env-info.ts';
 export type { EngineReport, RunEnv, RunEnvInput } from './env-info.ts';
-export { CLI_RUN_FILES, discardRun, firstMissingFolder, inspectRunFolder, prepareRunFolder, readRunEnv, recordRunEnv, runInFolder, startConsoleLog } from './run-folder.ts';
+export { CLI_RUN_FILES, discardRun, firstMissingFolder, inspectRunFolder, markRunStopped, prepareRunFolder, readRunJson, runFileFix, START_AGAIN_FIX, readRunEnv, recordRunEnv, runInFolder, startConsoleLog } from './run-folder.ts';
 export type { PrepareRunFolderOptions, RunFolderMode, RunFolderState, RunInFolderOptions } from './run-folder.ts';
+export { STOP_SIGNALS, catchStopSignals, exitCodeOf } from './stop.ts';
+export type { CatchStopOptions, StopRequest, StopSignalName } from './stop.ts';

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from './errors.ts';
 import { chosenBackend, collectRunEnv, describeAttempts, packageVersion } from './env-info.ts';
-import { discardRun, firstMissingFolder, prepareRunFolder, readRunEnv, recordRunEnv, startConsoleLog } from './run-folder.ts';
+import { discardRun, firstMissingFolder, markRunStopped, prepareRunFolder, readRunEnv, recordRunEnv, startConsoleLog } from './run-folder.ts';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'asam-cli-'));
 const RUN_FILES = ['config.json', 'checkpoint.bin', 'metrics.csv', 'result.json'];
@@ -150,5 +150,22 @@ describe('collectRunEnv', () => {
     const pinned = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> }).dependencies.commander;
     expect(packageVersion('commander', import.meta.url)).toBe(pinned);
     expect(packageVersion('no-such-package-here', import.meta.url)).toBeNull();
+  });
+});
+
+describe('markRunStopped', () => {
+  it('marks a running run stopped (keeping its other fields), leaves an ended one and a folder without result.json alone', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-mark-stopped-'));
+    markRunStopped(dir);
+    expect(fs.existsSync(path.join(dir, 'result.json'))).toBe(false);
+    fs.writeFileSync(path.join(dir, 'result.json'), JSON.stringify({ status: 'running', steps: 7 }));
+    markRunStopped(dir);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8'))).toEqual({ status: 'stopped', steps: 7 });
+    for (const status of ['completed', 'diverged', 'failed']) {
+      fs.writeFileSync(path.join(dir, 'result.json'), JSON.stringify({ status }));
+      markRunStopped(dir);
+      expect(JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8')).status).toBe(status);
+    }
+    expect(fs.readdirSync(dir)).toEqual(['result.json']);
   });
 });

@@ -16,9 +16,45 @@ export const CLI_RUN_FILES = ['env.json', 'env-resume.jsonl', 'log.txt'] as cons
 export interface RunFolderState {
   /** Run files present (of `runFiles`). */
   present: string[];
-  /** result.json's status, when there is one. */
+  /** result.json's status, when there is one ('unreadable' when it is not a JSON object: see `resultError`). */
   status: string | null;
+  /** What is wrong with result.json, when it cannot be read. */
+  resultError?: string;
 }
+
+/** The fix for a damaged or foreign file of a run folder, in the words every message uses. */
+export function runFileFix(file: string, removable: string): string {
+  return `fix: remove ${path.basename(file)} (${removable}), or pass --overwrite to delete the run and start again`;
+}
+
+/** The fix for a damaged run file the run cannot go on without (config.json): start again. */
+export const START_AGAIN_FIX = 'fix: pass --overwrite to delete the run and start again, or choose another --out';
+
+/**
+ * Reads a JSON file of a run folder: the parsed object, or a {@link UsageError} of one line naming the file, what is
+ * wrong (unreadable, not JSON, not an object) and `fix` (see {@link runFileFix}, {@link START_AGAIN_FIX}).
+ */
+export function readRunJson<T = Record<string, unknown>>(file: string, fix: string): T {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); ${fix}`);
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${file} is not valid JSON (${text.length === 0 ? 'the file is empty' : (e as Error).message}): the file is damaged; ${fix}`);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new UsageError(`${file} holds ${Array.isArray(v) ? 'an array' : JSON.stringify(v)}, not the JSON object a run writes: the file is damaged or not this program's; ${fix}`);
+  }
+  return v as T;
+}
+
+/** What removing result.json does (it is written again as the run goes on). */
+const RESULT_REMOVABLE = 'the run then resumes from its checkpoint and writes it again';
 
 /** Reads which of `runFiles` are in `dir` and result.json's status. */
 export function inspectRunFolder(dir: string, runFiles: readonly string[]): RunFolderState {
@@ -27,13 +63,31 @@ export function inspectRunFolder(dir: string, runFiles: readonly string[]): RunF
   const rj = path.join(dir, 'result.json');
   if (fs.existsSync(rj)) {
     try {
-      const s = (JSON.parse(fs.readFileSync(rj, 'utf8')) as { status?: unknown }).status;
+      const s = readRunJson<{ status?: unknown }>(rj, runFileFix(rj, RESULT_REMOVABLE)).status;
       status = typeof s === 'string' ? s : null;
-    } catch {
-      status = 'unreadable';
+    } catch (e) {
+      return { present, status: 'unreadable', resultError: (e as Error).message };
     }
   }
   return { present, status };
+}
+
+/**
+ * Marks the run in `dir` as stopped in its result.json (unless it already ended: completed, diverged, failed), for a
+ * process that ends at once on a second Ctrl-C: the run resumes from its last checkpoint. No result.json: nothing.
+ */
+export function markRunStopped(dir: string): void {
+  const file = path.join(dir, 'result.json');
+  let prev: Record<string, unknown>;
+  try {
+    prev = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return;
+  }
+  if (['completed', 'diverged', 'failed', 'stopped'].includes(String(prev.status))) return;
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, JSON.stringify({ ...prev, status: 'stopped' }, null, 2) + '\n');
+  fs.renameSync(tmp, file);
 }
 
 /** How the program goes on with its run folder. */
@@ -71,6 +125,7 @@ export function prepareRunFolder(dir: string, o: PrepareRunFolderOptions): RunFo
     return 'new';
   }
   if (o.resume) {
+    if (st.resultError) throw new UsageError(st.resultError);
     if (st.status === 'completed') return 'finished';
     if (!st.present.includes(marker)) throw new UsageError(`--resume: ${dir} has no ${marker} (not a run folder, or the run never started); use --overwrite to start again`);
     return 'resume';
@@ -139,7 +194,12 @@ export function recordRunEnv(dir: string, mode: 'new' | 'resume', env: RunEnv): 
 export function readRunEnv(dir: string): RunEnv | null {
   const p = path.join(dir, 'env.json');
   if (!fs.existsSync(p)) return null;
-  return JSON.parse(fs.readFileSync(p, 'utf8')) as RunEnv;
+  const fix = runFileFix(p, 'the run resumes without the record of its start: the backend is then --backend, else $ASAM_BACKEND, else auto');
+  const env = readRunJson<RunEnv>(p, fix);
+  if (env.backend !== undefined && (env.backend === null || typeof env.backend !== 'object')) {
+    throw new UsageError(`${p}: field "backend" is ${JSON.stringify(env.backend)}, not the backend record a run writes: the file is damaged or not this program's; ${fix}`);
+  }
+  return env;
 }
 
 /** The outermost folder on the way to `dir` that does not exist yet (what creating `dir` adds), or null when `dir` exists. */

@@ -1,46 +1,46 @@
 /**
- * Command line: `tsx src/download-cli.ts <dataset...> [--dir DIR]` downloads datasets (cifar10, cifar100,
- * iwslt14, multi30k) into DIR (default: $ASAM_DATA_DIR, else ~/.cache/asam/data). A trailing path argument
- * that is not a dataset name is taken as DIR too.
+ * `pnpm data:download --dataset cifar10,multi30k [--data-dir DIR] [--mirror URL]`: downloads datasets into the data
+ * folder (default $ASAM_DATA_DIR, else ~/.cache/asam/data), in the layout the loaders read, checksums verified, an
+ * interrupted download resumed from its `.part` file. On the project's CLI convention (@asam/cli): relative paths are
+ * taken from the directory the command was run in, `--help` lists the datasets and their sizes.
  */
-import { DATASETS, download } from './download.ts';
+import { addOption, addSharedOptions, createCommand, invocationDir, mirrorFrom, parseCommand, requireOption, resolveUserPath, runCli, UsageError } from '@asam/cli';
+import { DATASETS, datasetPresent, formatBytes } from './download.ts';
+import { fetchMissing } from './fetch-missing.ts';
 import { resolveDataDir } from './paths.ts';
 
-const args = process.argv.slice(2);
-let dirArg: string | undefined;
-const names: string[] = [];
-for (let i = 0; i < args.length; i++) {
-  const a = args[i] as string;
-  if (a === '--dir') dirArg = args[++i];
-  else if (a in DATASETS) names.push(a);
-  else if (i === args.length - 1 && names.length > 0) dirArg = a;
-  else {
-    console.error(`unknown dataset ${JSON.stringify(a)}; known: ${Object.keys(DATASETS).join(', ')}`);
-    process.exit(2);
+function command() {
+  const cmd = createCommand({
+    name: 'pnpm data:download',
+    description: 'Downloads datasets into the data folder (the publishers\' archives, checksums verified; an interrupted download resumes from its .part file).',
+    epilog: `Datasets:\n${Object.entries(DATASETS).map(([k, d]) => `  ${k.padEnd(9)} ${formatBytes(d.bytes).padEnd(19)} ${d.description}`).join('\n')}\n` +
+      'Examples:\n  pnpm data:download --dataset cifar10\n  pnpm data:download --dataset cifar10,multi30k --data-dir data --mirror http://proxy:8000/asam-data\n' +
+      'A mirror holds the data folder\'s layout: <mirror>/cifar-10-binary.tar.gz, <mirror>/multi30k/raw/train.de.gz, …\n' +
+      'Relative paths (--data-dir, $ASAM_DATA_DIR) are taken from the directory you ran the command in.',
+  });
+  addOption(cmd, { flags: '--dataset <names>', help: `comma-separated: ${Object.keys(DATASETS).join(', ')}`, defaultText: 'none, required' });
+  addSharedOptions(cmd, { dataDir: true });
+  addOption(cmd, { flags: '--mirror <url>', help: 'base URL to download from instead of the publishers\' hosts (laid out like the data folder)', defaultText: '$ASAM_DATA_MIRROR, else the publishers\' hosts' });
+  addOption(cmd, { flags: '--timeout <s>', kind: 'number', min: 1, default: 30, help: 'seconds without an answer or data before an attempt is abandoned (no answer at all: the host counts as unreachable)' });
+  return cmd;
+}
+
+async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
+  const cmd = command();
+  const o = parseCommand<{ dataset?: string; dataDir?: string; mirror?: string; timeout: number }>(cmd, argv);
+  const names = requireOption(o.dataset, '--dataset', `one or more of ${Object.keys(DATASETS).join(', ')}`).split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) {
+    if (!(n in DATASETS)) throw new UsageError(`--dataset ${JSON.stringify(n)} is unknown; valid: ${Object.keys(DATASETS).join(', ')}`);
   }
+  const base = invocationDir(env, process.cwd());
+  const dir = resolveDataDir({ dir: o.dataDir ?? (env.ASAM_DATA_DIR ? resolveUserPath(env.ASAM_DATA_DIR, base) : undefined), env });
+  const mirror = mirrorFrom(o.mirror, env);
+  for (const n of names) if (datasetPresent(n, dir)) process.stdout.write(`${n}: already in ${dir}\n`);
+  const outcomes = await fetchMissing(names, dir, { allowDownload: true, sink: process.stdout, mirror, timeoutMs: o.timeout * 1000 });
+  const failed = outcomes.filter((x) => x.status === 'failed');
+  for (const f of failed) process.stderr.write(`error: ${f.name} was not downloaded: ${f.error}\n`);
+  if (failed.length === 0) process.stdout.write(`data folder: ${dir}\n`);
+  return failed.length ? 1 : 0;
 }
-if (names.length === 0) {
-  console.error(`usage: tsx src/download-cli.ts <${Object.keys(DATASETS).join('|')}>... [--dir DIR]`);
-  process.exit(2);
-}
-const dir = resolveDataDir({ ...(dirArg ? { dir: dirArg } : {}), env: process.env });
-let last = 0;
-try {
-  for (const name of names) {
-    console.log(`${name}: ${DATASETS[name]?.description} → ${dir}\n  checksums: ${DATASETS[name]?.checksumNote}`);
-    const paths = await download(name, dir, {
-      onProgress: (p) => {
-        const now = Date.now();
-        if (p.phase === 'downloading' && now - last < 500) return;
-        last = now;
-        const pct = p.total ? ` ${((100 * p.received) / p.total).toFixed(1)}%` : '';
-        console.log(`  ${p.phase} ${p.file} ${(p.received / 2 ** 20).toFixed(1)} MiB${pct}${p.resumedFrom ? ` (resumed at ${p.resumedFrom})` : ''}`);
-      },
-    });
-    console.log(`  ok: ${paths.join(', ')}`);
-  }
-} catch (e) {
-  // One line for the user (network, checksum, HTTP status); the partial file, if any, keeps its `.part` name.
-  console.error(`download failed: ${(e as Error).message}`);
-  process.exit(1);
-}
+
+void runCli(() => main(process.argv.slice(2), process.env));

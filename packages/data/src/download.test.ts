@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCifar10 } from './cifar.ts';
-import { DATASETS, download, downloadFile, NetworkUnreachableError, type DatasetSource, type DownloadProgress } from './download.ts';
+import { DATASETS, download, downloadFile, NetworkUnreachableError, sourceUrl, type DatasetSource, type DownloadProgress } from './download.ts';
+import { downloadBar, progressLine } from './download-progress.ts';
+import { fetchMissing } from './fetch-missing.ts';
 import { ChecksumError, DataNotFoundError } from './errors.ts';
 import { resolveDataDir } from './paths.ts';
 import { writeTar } from './tar.ts';
@@ -178,5 +180,120 @@ describe('downloadFile without a reachable host', () => {
     expect(err!.message).toContain('ASAM_DATA_DIR / --data-dir');
     expect(progress).not.toContain('retrying');
     expect(existsSync(dest)).toBe(false);
+  });
+});
+
+describe('data on demand: fetchMissing from a mirror on 127.0.0.1, then the loader', () => {
+  // the publisher's URL is never asked for: the mirror holds the data folder's layout
+  const registry = (md5: string): Record<string, DatasetSource> => ({
+    cifar10: {
+      description: 'test', checksumNote: 'test', bytes: TARBALL.length,
+      files: [{ url: 'http://publisher.invalid/cifar-10-binary.tar.gz', path: 'cifar-10-binary.tar.gz', md5 }],
+      presentWhen: [['cifar-10-batches-bin/test_batch.bin'], ['cifar-10-binary.tar.gz']],
+    },
+  });
+  const sink = () => { const lines: string[] = []; return { lines, write: (s: string) => { lines.push(s); } }; };
+
+  it('fresh: downloads what is missing, one progress line per dataset, and leaves present data alone', async () => {
+    reset('ok');
+    const dir = fresh();
+    const out = sink();
+    const r = await fetchMissing(['cifar10'], dir, { allowDownload: true, sink: out, mirror: `${base}/m/`, registry: registry(MD5) });
+    expect(r).toEqual([{ name: 'cifar10', status: 'downloaded', error: null }]);
+    expect(log.map((l) => l.range)).toEqual([undefined]);
+    expect(out.lines.join('')).toMatch(/^cifar10 is not in .*: downloading 120 KiB from 127\.0\.0\.1:\d+\ncifar10 120 KiB in 0:00 \(.*\/s\), checksums verified\n$/);
+    expect((await loadCifar10(dir, 'test')).n).toBe(40);
+    log.length = 0;
+    expect(await fetchMissing(['cifar10'], dir, { allowDownload: true, sink: out, mirror: base, registry: registry(MD5) }))
+      .toEqual([{ name: 'cifar10', status: 'present', error: null }]);
+    expect(log).toHaveLength(0);
+  });
+
+  it('interrupted and resumed: a dropped connection is continued with a Range request from the .part file', async () => {
+    reset('interrupt-always');
+    const dir = fresh();
+    const first = await fetchMissing(['cifar10'], dir, { allowDownload: true, sink: sink(), mirror: base, registry: registry(MD5), retries: 0 });
+    expect(first[0]!.status).toBe('failed');
+    expect(first[0]!.error).toMatch(/gave up after 1 attempts \(partial data kept in .*cifar-10-binary\.tar\.gz\.part; run again to resume\)/);
+    const part = readFileSync(join(dir, 'cifar-10-binary.tar.gz.part')).length;
+    expect(part).toBeGreaterThan(0);
+    expect(existsSync(join(dir, 'cifar-10-binary.tar.gz'))).toBe(false);
+    reset('ok');
+    const second = await fetchMissing(['cifar10'], dir, { allowDownload: true, sink: sink(), mirror: base, registry: registry(MD5) });
+    expect(second[0]!.status).toBe('downloaded');
+    expect(log.map((l) => l.range)).toEqual([`bytes=${part}-`]);
+    expect(readFileSync(join(dir, 'cifar-10-binary.tar.gz')).equals(TARBALL)).toBe(true);
+    expect((await loadCifar10(dir, 'test')).labels[13]).toBe(3);
+  });
+
+  it('checksum mismatch: reported, and neither the file nor a .part is left', async () => {
+    reset('ok');
+    const dir = fresh();
+    const r = await fetchMissing(['cifar10'], dir, { allowDownload: true, sink: sink(), mirror: base, registry: registry('0'.repeat(32)) });
+    expect(r[0]!.status).toBe('failed');
+    expect(r[0]!.error).toMatch(/cifar-10-binary\.tar\.gz: md5 mismatch \(expected 0{32}, got [0-9a-f]{32}\); the file was not kept/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('unreachable: a refused connection and a host that never answers both fail at once, without retries', async () => {
+    const probe = http.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const closed = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const dir = fresh();
+    const refused = await fetchMissing(['cifar10'], dir, { allowDownload: true, sink: sink(), mirror: `http://127.0.0.1:${closed}`, registry: registry(MD5), retryDelayMs: 60_000 });
+    expect(refused[0]!.error).toMatch(/^cannot reach 127\.0\.0\.1:\d+ \(ECONNREFUSED/);
+    // accepts the connection, never answers: the attempt ends after timeoutMs and the host counts as unreachable
+    const silent = net.createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    try {
+      const progress: string[] = [];
+      const r = await fetchMissing(['cifar10'], dir, { allowDownload: true, sink: sink(), mirror: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+        registry: registry(MD5), timeoutMs: 300, retryDelayMs: 60_000, onProgress: (p) => progress.push(p.phase) });
+      expect(r[0]!.error).toMatch(/^cannot reach 127\.0\.0\.1:\d+ \(ETIMEDOUT/);
+      expect(progress).not.toContain('retrying');
+    } finally {
+      silent.close();
+    }
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('--no-download: a missing dataset is reported as forbidden and nothing is fetched', async () => {
+    reset('ok');
+    const r = await fetchMissing(['cifar10'], fresh(), { allowDownload: false, sink: sink(), mirror: base, registry: registry(MD5) });
+    expect(r[0]).toMatchObject({ status: 'forbidden', error: expect.stringMatching(/--no-download/) });
+    expect(log).toHaveLength(0);
+  });
+
+  it('sourceUrl: <mirror>/<path>, with or without a trailing slash; a non-http mirror is refused', () => {
+    const f = { url: 'https://host/x', path: 'multi30k/raw/train.de.gz' };
+    expect(sourceUrl(f, null)).toBe('https://host/x');
+    expect(sourceUrl(f, 'http://m:8000/base')).toBe('http://m:8000/base/multi30k/raw/train.de.gz');
+    expect(sourceUrl(f, 'http://m:8000/base/')).toBe('http://m:8000/base/multi30k/raw/train.de.gz');
+    expect(() => sourceUrl(f, 'file:///tmp')).toThrow(/not an http\(s\) URL/);
+  });
+});
+
+describe('the progress bar', () => {
+  it('redraws one line in place on a terminal, with size, rate and time left; writes only the final line elsewhere', () => {
+    let t = 0;
+    const tty: string[] = [];
+    const bar = downloadBar({ isTTY: true, write: (s) => tty.push(s) }, { now: () => t, redrawMs: 100 });
+    bar.start('cifar10', 100 * 2 ** 20);
+    const p = (received: number): DownloadProgress => ({ file: 'f', url: 'u', received, total: 100 * 2 ** 20, resumedFrom: 0, phase: 'downloading' });
+    t = 10_000; bar.update(p(25 * 2 ** 20));
+    t = 10_050; bar.update(p(26 * 2 ** 20)); // within redrawMs: not drawn
+    t = 20_000; bar.update(p(50 * 2 ** 20));
+    bar.done();
+    expect(tty).toHaveLength(4);
+    expect(tty[1]).toBe(`\r${progressLine('cifar10', 25 * 2 ** 20, 100 * 2 ** 20, 10)}\u001b[K`);
+    expect(tty[1]).toMatch(/^\rcifar10 \[######-{18}\] 25\.0 MiB \/ 100 MiB {2}2\.5 MiB\/s {2}0:30 left/);
+    expect(tty[3]).toMatch(/^\rcifar10 50\.0 MiB in 0:20 \(2\.5 MiB\/s\), checksums verified\u001b\[K\n$/);
+    const log: string[] = [];
+    const plain = downloadBar({ write: (s) => log.push(s) }, { now: () => t });
+    plain.start('multi30k', null);
+    plain.update(p(1000));
+    plain.fail();
+    expect(log).toEqual(['multi30k download failed after 1000 B\n']);
   });
 });

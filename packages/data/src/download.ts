@@ -7,7 +7,7 @@
  * and skipped.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
@@ -29,6 +29,13 @@ export interface DatasetSource {
   files: RemoteFile[];
   /** where the checksums come from */
   checksumNote: string;
+  /** Bytes fetched in all (null when the publisher does not say), for messages and the progress bar. */
+  bytes?: number | null;
+  /**
+   * When the dataset counts as present: alternatives, each a list of paths relative to the data folder that must all
+   * exist (a trailing `/` means a folder). Default: every file of `files`.
+   */
+  presentWhen?: string[][];
 }
 
 const MULTI30K_COMMIT = 'a3d2e0d26b56f3846f66a952536ffed4e401d05a';
@@ -64,23 +71,32 @@ const MULTI30K_SHA256: Record<string, string> = {
 /** The datasets `download` knows, by name. */
 export const DATASETS: Record<string, DatasetSource> = {
   cifar10: {
-    description: 'CIFAR-10 binary version (162 MiB), read directly by loadCifar10',
+    description: 'CIFAR-10 binary version, read directly by loadCifar10',
+    bytes: 170_052_171,
+    presentWhen: [['cifar-10-batches-bin/data_batch_1.bin', 'cifar-10-batches-bin/test_batch.bin'], ['cifar-10-binary.tar.gz']],
     files: [{ url: 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz', path: 'cifar-10-binary.tar.gz', md5: 'c32a1d4ab5d03f1284b67883e8d87530' }],
     checksumNote: 'md5 as published on https://www.cs.toronto.edu/~kriz/cifar.html (no sha256 is published)',
   },
   cifar100: {
-    description: 'CIFAR-100 binary version (161 MiB), read directly by loadCifar100',
+    description: 'CIFAR-100 binary version, read directly by loadCifar100',
+    bytes: 168_513_733,
+    presentWhen: [['cifar-100-binary/train.bin', 'cifar-100-binary/test.bin'], ['cifar-100-binary.tar.gz']],
     files: [{ url: 'https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz', path: 'cifar-100-binary.tar.gz', md5: '03b5dce01913d631647c71ecec9e9cb8' }],
     checksumNote: 'md5 as published on https://www.cs.toronto.edu/~kriz/cifar.html (no sha256 is published)',
   },
   iwslt14: {
     description: "IWSLT'14 de-en archive (the URL of fairseq's prepare-iwslt14.sh), read directly by loadIwslt14",
     files: [{ url: 'http://dl.fbaipublicfiles.com/fairseq/data/iwslt14/de-en.tgz', path: 'iwslt14-de-en/de-en.tgz' }],
+    bytes: null,
+    presentWhen: [['iwslt14-de-en/de-en.tgz'], ['iwslt14-de-en/orig/de-en/'], ['iwslt14-de-en/tokenized/train.de', 'iwslt14-de-en/tokenized/train.en']],
     checksumNote: 'no checksum is published for de-en.tgz: the file is checked only for completeness (Content-Length) and by the tar reader when loaded',
   },
   multi30k: {
     description: 'Multi30k task 1 de/en: raw sentences (gzip) and the official tokenized files, from the multi30k/dataset repository',
     files: Object.entries(MULTI30K_SHA256).map(([p, sha256]) => ({ url: `${M30K}/${p}`, path: `multi30k/${p}`, sha256 })),
+    bytes: 6_001_824,
+    // the downloaded form (gzip), or uncompressed files put there by hand (the loader reads both)
+    presentWhen: [['multi30k/raw/train.de.gz', 'multi30k/raw/train.en.gz', 'multi30k/raw/val.de.gz', 'multi30k/raw/val.en.gz'], ['multi30k/raw/train.de', 'multi30k/raw/train.en']],
     checksumNote: `sha256 of the files at multi30k/dataset commit ${MULTI30K_COMMIT}`,
   },
 };
@@ -106,6 +122,32 @@ export interface DownloadOptions {
   retryDelayMs?: number;
   /** dataset registry (default DATASETS) */
   registry?: Record<string, DatasetSource>;
+  /**
+   * Base URL to fetch from instead of the publishers' hosts (a proxy, or a local copy served over HTTP): file `f` of a
+   * dataset is fetched from `<mirror>/<f.path>`, i.e. the mirror holds the data folder's layout. The checksums are the
+   * same. Applications take it from `--mirror` or `$ASAM_DATA_MIRROR`.
+   */
+  mirror?: string | null;
+  /**
+   * Milliseconds without progress before an attempt is abandoned (default 30 000): a host that does not answer the
+   * connection within it counts as unreachable (no retries), a transfer that stalls is retried.
+   */
+  timeoutMs?: number;
+}
+
+/** The URL file `f` is fetched from: the publisher's, or `<mirror>/<f.path>`. */
+export function sourceUrl(f: Pick<RemoteFile, 'url' | 'path'>, mirror?: string | null): string {
+  if (mirror === undefined || mirror === null || mirror === '') return f.url;
+  let base: URL;
+  try {
+    base = new URL(mirror.endsWith('/') ? mirror : `${mirror}/`);
+  } catch {
+    throw new RangeError(`mirror ${JSON.stringify(mirror)} is not a URL; give a base URL such as http://host:8000/asam-data`);
+  }
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+    throw new RangeError(`mirror ${JSON.stringify(mirror)} is not an http(s) URL; give a base URL such as http://host:8000/asam-data`);
+  }
+  return new URL(f.path.split('/').map(encodeURIComponent).join('/'), base).toString();
 }
 
 async function hashFile(path: string, algo: 'sha256' | 'md5'): Promise<string> {
@@ -130,18 +172,28 @@ class HttpStatusError extends Error {
   }
 }
 
+/** A host that did not answer within the timeout (`code` 'ETIMEDOUT' before any response: treated as unreachable). */
+class NoAnswerError extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor(url: string, ms: number) {
+    super(`GET ${url}: no answer within ${ms / 1000} s`);
+  }
+}
+
 /** One GET attempt, appending to `part` from byte `have`. Resolves when the body ends complete; rejects on interruption. */
-function fetchInto(url: string, part: string, have: number, onData: (received: number, total: number | null) => void, redirects = 0): Promise<void> {
+function fetchInto(url: string, part: string, have: number, onData: (received: number, total: number | null) => void, timeoutMs: number, redirects = 0): Promise<void> {
   return new Promise((resolve, reject) => {
     const lib = url.startsWith('https:') ? https : http;
     const headers: Record<string, string> = { 'user-agent': '@asam/data' };
     if (have > 0) headers['range'] = `bytes=${have}-`;
-    const req = lib.get(url, { headers }, (res) => {
+    let answered = false;
+    const req = lib.get(url, { headers, timeout: timeoutMs }, (res) => {
+      answered = true;
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400 && res.headers.location) {
         res.resume();
         if (redirects >= 5) return reject(new Error(`GET ${url}: too many redirects`));
-        return fetchInto(new URL(res.headers.location, url).toString(), part, have, onData, redirects + 1).then(resolve, reject);
+        return fetchInto(new URL(res.headers.location, url).toString(), part, have, onData, timeoutMs, redirects + 1).then(resolve, reject);
       }
       if (status === 416 && have > 0) {
         // we already have everything the server has; let verification decide
@@ -186,18 +238,21 @@ function fetchInto(url: string, part: string, have: number, onData: (received: n
         resolve();
       });
     });
+    // no connection, no response or no data for timeoutMs: end the attempt (before a response: the host is unreachable)
+    req.on('timeout', () => req.destroy(answered ? new Error(`GET ${url}: no data for ${timeoutMs / 1000} s`) : new NoAnswerError(url, timeoutMs)));
     req.on('error', reject);
   });
 }
 
 /** Socket errors that mean the host cannot be reached at all (no network, no DNS, blocked): retrying does not help. */
-const UNREACHABLE = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNREFUSED']);
+const UNREACHABLE = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNREFUSED', 'ETIMEDOUT']);
 
 /** The download host cannot be reached (offline, DNS failure, firewall); thrown at once, without retries. */
 export class NetworkUnreachableError extends Error {
   constructor(readonly url: string, readonly code: string) {
     super(`cannot reach ${new URL(url).host} (${code}: no network, or the host is unreachable from this machine); ` +
-      'download the files on a machine with network access and copy them into the data folder, or point ASAM_DATA_DIR / --data-dir at existing data');
+      'download the files on a machine with network access and copy them into the data folder, point ASAM_DATA_DIR / --data-dir at existing data, ' +
+      'or fetch from a mirror (--mirror URL or ASAM_DATA_MIRROR=URL)');
     this.name = 'NetworkUnreachableError';
   }
 }
@@ -222,7 +277,7 @@ export async function downloadFile(url: string, dest: string, o: DownloadOptions
   for (let attempt = 0; ; attempt++) {
     const have = existsSync(part) ? (await stat(part)).size : 0;
     try {
-      await fetchInto(url, part, have, (received, total) => report({ received, total, resumedFrom: have, phase: 'downloading' }));
+      await fetchInto(url, part, have, (received, total) => report({ received, total, resumedFrom: have, phase: 'downloading' }), o.timeoutMs ?? 30_000);
       break;
     } catch (e) {
       if (e instanceof HttpStatusError && e.status >= 400 && e.status < 500) throw e;
@@ -255,8 +310,32 @@ export async function download(name: string, dir: string, o: DownloadOptions = {
   const paths: string[] = [];
   for (const f of src.files) {
     const dest = join(dir, f.path);
-    await downloadFile(f.url, dest, { ...o, ...(f.sha256 ? { sha256: f.sha256 } : {}), ...(f.md5 ? { md5: f.md5 } : {}) });
+    await downloadFile(sourceUrl(f, o.mirror), dest, { ...o, ...(f.sha256 ? { sha256: f.sha256 } : {}), ...(f.md5 ? { md5: f.md5 } : {}) });
     paths.push(dest);
   }
   return paths;
+}
+
+function presentPath(dir: string, rel: string): boolean {
+  const p = join(dir, rel);
+  if (!existsSync(p)) return false;
+  const st = statSync(p);
+  return rel.endsWith('/') ? st.isDirectory() : st.isFile() && st.size > 0;
+}
+
+/** Whether dataset `name` is in `dir` (one of its `presentWhen` alternatives complete, else every file of it). */
+export function datasetPresent(name: string, dir: string, registry: Record<string, DatasetSource> = DATASETS): boolean {
+  const src = registry[name];
+  if (!src) throw new RangeError(`unknown dataset ${JSON.stringify(name)}; known: ${Object.keys(registry).join(', ')}`);
+  const alternatives = src.presentWhen ?? [src.files.map((f) => f.path)];
+  return alternatives.some((set) => set.every((rel) => presentPath(dir, rel)));
+}
+
+/** "162 MiB", "5.7 MiB", "980 KiB"; null → "size not published". */
+export function formatBytes(n: number | null | undefined): string {
+  if (n === null || n === undefined) return 'size not published';
+  if (n >= 100 * 2 ** 20) return `${Math.round(n / 2 ** 20)} MiB`;
+  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
+  if (n >= 1024) return `${Math.round(n / 1024)} KiB`;
+  return `${Math.round(n)} B`;
 }

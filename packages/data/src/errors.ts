@@ -42,7 +42,7 @@ export class ChecksumError extends Error {
   }
 }
 
-/** Shell command that downloads a named dataset into `dir` (used in DataNotFoundError messages). */
+/** Shell command (from the repository root) that downloads named datasets into `dir` (used in messages). */
 export function downloadCommand(name: string, dir = '$ASAM_DATA_DIR'): string {
-  return `pnpm --filter @asam/data exec tsx src/download-cli.ts ${name} --dir ${dir}`;
+  return `pnpm data:download --dataset ${name} --data-dir ${dir}`;
 }

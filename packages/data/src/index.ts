@@ -55,8 +55,12 @@ export {
   IMAGENET_STD,
 } from './imagenet.ts';
 export type { RgbImage, ImageFolderEntry, ImageFolderIndex } from './imagenet.ts';
-export { download, downloadFile, DATASETS, NetworkUnreachableError } from './download.ts';
+export { download, downloadFile, datasetPresent, formatBytes, sourceUrl, DATASETS, NetworkUnreachableError } from './download.ts';
 export type { DatasetSource, RemoteFile, DownloadOptions, DownloadProgress } from './download.ts';
+export { downloadBar, progressLine } from './download-progress.ts';
+export type { DownloadBar, ProgressSink } from './download-progress.ts';
+export { datasetHost, ensureDataset, fetchMissing } from './fetch-missing.ts';
+export type { FetchMissingOptions, FetchOutcome } from './fetch-missing.ts';
 export { JpegDecoderPool } from './jpeg-pool.ts';
 export { subsetDataset, stratifiedSplit, channelStats } from './subset.ts';
 export { syntheticCifar10Records, writeSyntheticCifar10 } from './synthetic.ts';

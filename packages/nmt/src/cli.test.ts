@@ -3,8 +3,8 @@
  * runs it) with $INIT_CWD set to another folder, on a small Multi30k-format corpus written here (no data folder
  * needed; the SentencePiece model is trained by spm_train, as in the tokenizer tests).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -89,7 +89,7 @@ describe('nmt CLI', () => {
     expect(entries.length).toBeGreaterThan(30);
     for (const e of entries.filter((x) => !x.startsWith('-h, --help'))) expect(e).toMatch(/default: /);
     const text = entries.join('\n');
-    expect(text).toMatch(/--optimizer <method> +sgd = Adam alone \(the base optimizer here is Adam\).*one of sgd \| sam \| asam; default: sgd/);
+    expect(text).toMatch(/--optimizer <method> +adam = Adam alone \(the base optimizer\), sam = Adam\+SAM, asam = Adam\+ASAM.*one of adam \| sam \| asam; default: adam/);
     expect(text).toMatch(/--backend <name> .*one of auto \| tensorflow-gpu \| tensorflow \| webgpu \| wasm \| cpu; default: \$ASAM_BACKEND, else auto/);
     expect(text).toMatch(/--data-dir <dir> .*default: \$ASAM_DATA_DIR/);
     expect(text).toMatch(/--resume .*default: off/);
@@ -99,7 +99,7 @@ describe('nmt CLI', () => {
   it('unknown flags, bad values and config errors: one line, exit 2, nothing written', () => {
     expectUserError(run(['--no-resume', '--out', 'x']), /unknown flag "--no-resume"; did you mean --resume\?/);
     expectUserError(run(['--max-update', '5', '--out', 'x']), /unknown flag "--max-update"; did you mean --max-updates\?/);
-    expectUserError(run(['--optimizer', 'adam', '--out', 'x']), /--optimizer "adam" is not valid; expected one of sgd, sam, asam: .*use --optimizer sgd/);
+    expectUserError(run(['--optimizer', 'sgd', '--out', 'x']), /--optimizer "sgd" is not valid; expected one of adam, sam, asam: the base optimizer of translation is Adam: use --optimizer adam/);
     expectUserError(run(['--beam=two', '--out', 'x']), /--beam "two" is not a number/);
     expectUserError(run(['--test-split', 'test', '--out', 'x', '--data-dir', 'data']), /Invalid translation config 'testSplit': got "test"; expected one of test2016/);
     expectUserError(run(['--preset', 'transformer_tiny']), /--out is required/);
@@ -107,7 +107,7 @@ describe('nmt CLI', () => {
   }, 120_000);
 
   it('missing data is a user error and leaves no run folder behind', () => {
-    expectUserError(run([...tiny, '--data-dir', 'no-data', '--out', 'no-data/run']), /Multi30k train \(de\) not found\. Looked in: .*no-data.*train\.de.*; To get it: /);
+    expectUserError(run([...tiny, '--data-dir', 'no-data', '--no-download', '--out', 'no-data/run']), /Multi30k train \(de\) not found\. Looked in: .*no-data.*train\.de.*; To get it: pnpm data:download --dataset multi30k/);
     expect(existsSync(join(user, 'no-data'))).toBe(false);
   }, 60_000);
 
@@ -122,6 +122,8 @@ describe('nmt CLI', () => {
     expect(log).toBe(a.stdout + a.stderr);
     expect(log).toMatch(/\[nmt\] backend cpu .*tried: /);
     expect(log).toMatch(/optimizer Adam\+ASAM rho 0\.2/);
+    // the completion line says which BLEU is which
+    expect(a.stdout, a.stdout).toMatch(/\[nmt\] completed: .*final test_bleu \d+\.\d+ \(sacreBLEU; \d+\.\d\d on tokenized text, as fairseq scores it\), \S+ wall; /);
     const env = JSON.parse(readFileSync(join(out, 'env.json'), 'utf8'));
     expectGitSha(env.git.sha);
     expect(env.machine.cpuModel).toBe(cpus()[0]?.model ?? null);
@@ -143,7 +145,7 @@ describe('nmt CLI', () => {
     expect(readFileSync(join(out, 'result.json'), 'utf8')).toBe(resultText);
     expect(readFileSync(join(out, 'log.txt'), 'utf8')).toBe(log);
     expect(existsSync(join(out, 'env-resume.jsonl'))).toBe(false);
-    expectUserError(run(['--resume', '--out', 'runs/n1', '--lr', '1e-3']), /--resume reuses .*config\.json; drop --lr \(only --backend, --data-dir, --cache-dir, --max-updates/);
+    expectUserError(run(['--resume', '--out', 'runs/n1', '--lr', '1e-3']), /--resume reuses .*config\.json; drop --lr \(only --backend, --data-dir, --no-download, --mirror, --cache-dir, --max-updates/);
 
     // unfinished (checkpoint there, result not yet): --resume continues with the saved config; env.json stays
     rmSync(join(out, 'result.json'));
@@ -159,7 +161,7 @@ describe('nmt CLI', () => {
     expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).status).toBe('completed');
 
     // --overwrite: a new run with other settings
-    const o = run([...tiny, '--optimizer=sgd', '--overwrite', '--out', 'runs/n1']);
+    const o = run([...tiny, '--optimizer=adam', '--overwrite', '--out', 'runs/n1']);
     expect(o.status, o.stderr).toBe(0);
     expect(existsSync(join(out, 'env-resume.jsonl'))).toBe(false);
     expect(JSON.parse(readFileSync(join(out, 'env.json'), 'utf8')).pid).not.toBe(env.pid);
@@ -182,4 +184,65 @@ describe('nmt CLI', () => {
     expect(existsSync(join(user, 'empty-cache'))).toBe(false);
     expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).status).toBe('completed');
   }, 300_000);
+
+  it('Ctrl-C: "stopping at the next step…", a checkpoint there, status stopped, the resume command, exit 130', async () => {
+    const out = join(user, 'runs', 'stopped');
+    const args = [...tiny.slice(1).filter((a, i, all) => a !== '--max-updates' && all[i - 1] !== '--max-updates'), '--max-updates', '100000', '--max-epochs', '1000',
+      '--progress-every', '1', '--out', 'runs/stopped'];
+    const r = await runUntil(args, /^epoch 1\/1000 step 1\//m);
+    expect(r.status, r.stderr).toBe(130);
+    expect(r.stdout).toContain('[nmt] SIGINT: stopping at the next step… (it writes a checkpoint there; Ctrl-C again stops at once)');
+    expect(r.stdout).toMatch(/\[nmt\] stop requested: checkpoint at (epoch \d+, step \d+ \(global \d+\)|the end of epoch \d+); the run resumes from it/);
+    expect(r.stdout).toContain(`resume with: pnpm --filter @asam/nmt train -- --resume --out ${out}`);
+    expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')).status).toBe('stopped');
+    expect(existsSync(join(out, 'checkpoint.bin'))).toBe(true);
+  }, 300_000);
+
+  it('--resume with a damaged tokenizer.model or best.bin, or a config.json of another program: one line naming the file and the fix, exit 2, nothing lost', () => {
+    const src = join(user, 'runs', 'n-intact');
+    const made = run([...tiny, '--out', 'runs/n-intact']);
+    expect(made.status, made.stderr).toBe(0);
+    const result = JSON.parse(readFileSync(join(src, 'result.json'), 'utf8'));
+    writeFileSync(join(src, 'result.json'), JSON.stringify({ ...result, status: 'stopped' }));
+    const cases: Array<[string, (dir: string) => void, RegExp]> = [
+      ['damaged tokenizer', (d) => writeFileSync(join(d, 'tokenizer.model'), 'not a model'),
+        /tokenizer\.model is not a SentencePiece model this run can read \(.*\): the file is damaged or not this run's; fix: pass --overwrite to delete the run and start again/],
+      ['truncated best.bin', (d) => writeFileSync(join(d, 'best.bin'), readFileSync(join(d, 'best.bin')).subarray(0, 64)),
+        /best\.bin is truncated: .*; fix: remove best\.bin \(the final test then uses the next epoch that beats the best so far, or is skipped\), or pass --overwrite/],
+      ['vision config', (d) => writeFileSync(join(d, 'config.json'), JSON.stringify({ model: 'resnet20', epochs: 3 })),
+        /config\.json is not a translation config this program can resume: .*; fix: pass --overwrite to delete the run and start again/],
+    ];
+    for (const [name, damage, message] of cases) {
+      const rel = `runs/n-damaged-${name.replace(/\W+/g, '-')}`;
+      const dir = join(user, rel);
+      cpSync(src, dir, { recursive: true });
+      damage(dir);
+      const before = Object.fromEntries(readdirSync(dir).filter((f) => f !== 'log.txt' && f !== 'env-resume.jsonl').map((f) => [f, readFileSync(join(dir, f))]));
+      const r = run(['--resume', '--out', rel]);
+      expectUserError(r, message);
+      expect(r.stderr, name).toContain(dir);
+      for (const [f, bytes] of Object.entries(before)) expect(readFileSync(join(dir, f)).equals(bytes), `${name}: ${f}`).toBe(true);
+    }
+  }, 300_000);
 });
+
+/**
+ * Runs the CLI the way `pnpm --filter @asam/nmt train` does (`node --import tsx`: the process that trains is the one
+ * that gets the signal) and sends it SIGINT (Ctrl-C) once its output matches `when`; resolves when it has exited.
+ */
+function runUntil(args: string[], when: RegExp): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const base = { ...process.env };
+  for (const k of ['INIT_CWD', 'ASAM_DATA_DIR', 'ASAM_CACHE_DIR', 'ASAM_BACKEND']) delete base[k];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: pkg, env: { ...base, INIT_CWD: user } });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    child.stdout.on('data', (b: Buffer) => {
+      stdout += b.toString();
+      if (!sent && when.test(stdout)) { sent = true; child.kill('SIGINT'); }
+    });
+    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}

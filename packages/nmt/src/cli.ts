@@ -5,8 +5,8 @@
  *   pnpm --filter @asam/nmt train -- --preset transformer_small --corpus multi30k --optimizer asam --rho 0.2 \
  *     --max-updates 200 --out runs/x
  *
- * The base optimizer is Adam: `--optimizer sgd` means Adam alone (the name every CLI of the project uses for "the
- * base optimizer without a sharpness-aware step"), `sam` / `asam` wrap it. Corpora come from --data-dir, else
+ * The base optimizer is Adam: `--optimizer adam` trains with Adam alone, `sam` / `asam` wrap it (`sgd` is refused with
+ * that hint: there is no SGD here). Corpora come from --data-dir, else
  * $ASAM_DATA_DIR, else the per-user cache; SentencePiece models are cached in --cache-dir (default $ASAM_CACHE_DIR,
  * else ~/.cache/asam). A folder that already holds a run is refused unless --resume (continue from its checkpoint
  * with its config.json; only the limits on how long to run, logging and test options may be given again) or
@@ -18,11 +18,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  UsageError, addOption, firstMissingFolder, addSharedOptions, createCommand, givenFlags, invocationDir, parseCommand, prepareRunFolder,
-  nativeKernelsFrom, requireOption, resolveUserPath, runCli, runInFolder,
+  UsageError, addOption, backendFrom, firstMissingFolder, addSharedOptions, createCommand, givenFlags, invocationDir, parseCommand, prepareRunFolder,
+  nativeKernelsFrom, requireOption, resolveUserPath, runCli, runInFolder, catchStopSignals, exitCodeOf, markRunStopped, isUserError, oneLine,
+  readRunJson, START_AGAIN_FIX, mirrorFrom,
 } from '@asam/cli';
 import type { Method } from '@asam/core';
-import { resolveDataDir } from '@asam/data';
+import { ensureDataset, resolveDataDir } from '@asam/data';
 import { initEngine, type BackendRequest } from '@asam/engine';
 import { formatEpochRow, formatProgress, formatRunResult, readRunResult } from '@asam/train';
 import { listPresets } from './presets.ts';
@@ -34,10 +35,10 @@ import { trainTranslation } from './train.ts';
 export const NMT_RUN_FILES = ['config.json', 'checkpoint.bin', 'best.bin', 'metrics.csv', 'result.json', 'samples.txt', 'test-hypotheses.txt', 'test-bleu-segments.json', 'tokenizer.model'] as const;
 
 /** Flags that may be given again with --resume: where data lives, and what the checkpoint does not fix. */
-const RESUME_FLAGS = ['--out', '--resume', '--overwrite', '--backend', '--data-dir', '--cache-dir', '--max-updates', '--max-epochs',
+const RESUME_FLAGS = ['--out', '--resume', '--overwrite', '--backend', '--data-dir', '--no-download', '--mirror', '--cache-dir', '--max-updates', '--max-epochs',
   '--progress-every', '--checkpoint-every', '--test-limit', '--test-split'];
 
-const BASE_HINT = 'the base optimizer alone is called sgd in every CLI of the project (here the base optimizer is Adam): use --optimizer sgd';
+const BASE_HINT = 'the base optimizer of translation is Adam: use --optimizer adam for Adam alone (sam and asam wrap Adam)';
 
 function command() {
   const cmd = createCommand({
@@ -52,10 +53,11 @@ function command() {
   });
   addSharedOptions(cmd, {
     out: {},
-    optimizer: { default: 'sgd', help: 'sgd = Adam alone (the base optimizer here is Adam), sam = Adam+SAM, asam = Adam+ASAM', choiceHints: { adam: BASE_HINT, none: BASE_HINT } },
+    optimizer: { default: 'adam', choices: ['adam', 'sam', 'asam'], help: 'adam = Adam alone (the base optimizer), sam = Adam+SAM, asam = Adam+ASAM', choiceHints: { sgd: BASE_HINT, none: BASE_HINT } },
     dataDir: true,
     resume: true,
     backend: true,
+    download: true,
   });
   const o = (spec: Parameters<typeof addOption>[1]) => addOption(cmd, spec);
   o({ flags: '--cache-dir <dir>', kind: 'path', help: 'SentencePiece model cache', defaultText: '$ASAM_CACHE_DIR, else ~/.cache/asam' });
@@ -87,6 +89,9 @@ function command() {
   return cmd;
 }
 
+/** The command that resumes the run in `out`. */
+const resumeHint = (out: string): string => `pnpm --filter @asam/nmt train -- --resume --out ${out}`;
+
 type Opts = Record<string, unknown>;
 const num = (o: Opts, k: string): number | undefined => o[k] as number | undefined;
 /** Drops undefined fields (resolveTranslationConfig fills those with its defaults). */
@@ -95,7 +100,7 @@ const defined = <T extends object>(x: T): Partial<T> => Object.fromEntries(Objec
 type PartialTranslationConfig = Parameters<typeof resolveTranslationConfig>[0];
 
 function configFromFlags(o: Opts, dirs: { outDir: string; dataDir: string; cacheDir: string }): PartialTranslationConfig {
-  const method: Method = o.optimizer === 'sgd' ? 'none' : (o.optimizer as Method);
+  const method: Method = o.optimizer === 'adam' ? 'none' : (o.optimizer as Method);
   const eta = num(o, 'eta');
   const optimizer = { method, rho: num(o, 'rho') ?? (method === 'sam' ? 0.1 : method === 'asam' ? 0.2 : 0), weightDecay: num(o, 'weightDecay')!,
     ...(method === 'asam' && eta !== undefined ? { eta } : {}) };
@@ -145,9 +150,11 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   let config: TranslationConfig;
   if (mode === 'resume') {
     // config.json holds the config (runs started before the shared runtime: { config, derived })
-    const raw = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as TranslationConfig | { config: TranslationConfig };
+    const file = path.join(out, 'config.json');
+    const raw = readRunJson<TranslationConfig | { config: TranslationConfig }>(file, START_AGAIN_FIX);
     const saved = 'config' in raw ? raw.config : raw;
-    config = resolveTranslationConfig({
+    try {
+      config = resolveTranslationConfig({
       ...saved,
       outDir: out,
       resume: true,
@@ -156,7 +163,12 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
         maxEpochs: num(o, 'maxEpochs'), logEveryUpdates: num(o, 'progressEvery'), checkpointEveryUpdates: num(o, 'checkpointEvery'),
         testLimit: num(o, 'testLimit'), testSplit: o.testSplit as string | undefined,
       }),
-    });
+      });
+    } catch (e) {
+      // a config.json of another program, or edited by hand: the file is named, with the fix
+      if (!isUserError(e)) throw e;
+      throw new UsageError(`${file} is not a translation config this program can resume: ${oneLine(e.message)}; ${START_AGAIN_FIX}`);
+    }
   } else {
     config = resolveTranslationConfig(configFromFlags(o, {
       outDir: out,
@@ -165,25 +177,45 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     }));
   }
 
+  backendFrom(o.backend as string | undefined, env); // a bad $ASAM_BACKEND is reported before any download
+  // data on demand: a corpus that is not in the data folder is downloaded first (a failed download: no run folder)
+  await ensureDataset(config.corpus, config.dataDir, { allowDownload: o.download !== false, mirror: mirrorFrom(o.mirror as string | undefined, env), sink: process.stdout, tag: '[nmt]' });
+
   return runInFolder({
     tag: '[nmt]', out, mode, created, runFiles: NMT_RUN_FILES, backendFlag: o.backend as string | undefined, env, argv, cwd: base,
     programFile: import.meta.url, extra: { dataDir: config.dataDir, cacheDir: config.cacheDir },
     initEngine: (backend) => initEngine({ backend: backend as BackendRequest, nativeKernels: nativeKernelsFrom(o.nativeKernels as string | undefined, env) }),
   }, async (engine) => {
     process.stdout.write(`[nmt] ${mode === 'resume' ? 'resuming' : 'new run'}: ${config.corpus} from ${config.dataDir}; preset ${config.preset}; ` +
-      `optimizer ${config.optimizer.method === 'none' ? 'sgd (Adam alone)' : `Adam+${config.optimizer.method.toUpperCase()}`} rho ${config.optimizer.rho}; out ${out}\n`);
+      `optimizer ${config.optimizer.method === 'none' ? 'adam (Adam alone)' : `Adam+${config.optimizer.method.toUpperCase()}`} rho ${config.optimizer.rho}; out ${out}\n`);
+    // Ctrl-C / SIGTERM: a checkpoint at the next update and status 'stopped'; a second Ctrl-C stops at once
+    const stop = catchStopSignals({
+      onFirst: (sig) => process.stdout.write(`[nmt] ${sig}: stopping at the next step… (it writes a checkpoint there; Ctrl-C again stops at once)\n`),
+      onSecond: (sig) => {
+        markRunStopped(out);
+        process.stdout.write(`[nmt] ${sig} again: stopped at once; the run resumes from its last checkpoint: ${resumeHint(out)}\n`);
+        process.exit(exitCodeOf(sig));
+      },
+    });
     const r = await trainTranslation(
       config,
       {
         backend: engine.backend,
+        shouldStop: () => stop.requested,
         onLog: (msg) => process.stdout.write(`[nmt] ${msg}\n`),
         onProgress: (p) => process.stdout.write(`${formatProgress(p)}\n`),
         onEpoch: (e) => process.stdout.write(`== ${formatEpochRow(e)}\n`),
       },
       defaultTranslationDeps(),
-    );
-    const tokenized = r.test ? `, tokenized ${r.test.tokenizedBleu!.toFixed(2)}` : '';
-    process.stdout.write(`[nmt] ${formatRunResult(r)}${tokenized}; ${(r.meanStepSeconds ?? NaN).toFixed(2)} s/update\n`);
+    ).finally(() => stop.dispose());
+    if (r.status === 'stopped') {
+      process.stdout.write(`[nmt] ${formatRunResult(r)}\n[nmt] stopped at a checkpoint after ${r.steps} update(s); resume with: ${resumeHint(out)}\n`);
+      return exitCodeOf(stop.signal ?? 'SIGINT');
+    }
+    // test_bleu is sacreBLEU's (detokenized output, 13a tokenization); papers on IWSLT'14 report BLEU on tokenized text
+    const tok = r.test?.tokenizedBleu;
+    const line = formatRunResult(r).replace(/(final test_bleu [0-9.]+)/, (m) => (typeof tok === 'number' ? `${m} (sacreBLEU; ${tok.toFixed(2)} on tokenized text, as fairseq scores it)` : m));
+    process.stdout.write(`[nmt] ${line}; ${(r.meanStepSeconds ?? NaN).toFixed(2)} s/update\n`);
     process.stdout.write(`[nmt] results in ${out}: config.json, env.json, log.txt, metrics.csv, result.json, samples.txt, test-hypotheses.txt, test-bleu-segments.json\n`);
     return r.status === 'completed' ? 0 : 3;
   });

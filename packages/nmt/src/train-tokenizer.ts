@@ -8,7 +8,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ResumeError } from '@asam/train';
 import { SubwordTokenizer, trainSentencePiece } from './tokenizer.ts';
+
+const oneLineOf = (e: unknown): string => ((e as Error).message ?? String(e)).split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
 import type { TranslationConfig } from './train-config.ts';
 import type { ParallelText, TranslationTokenizer } from './train.ts';
 
@@ -21,7 +24,15 @@ export const RUN_TOKENIZER_FILE = 'tokenizer.model';
  */
 export async function buildSubwordTokenizer(c: TranslationConfig, train: ParallelText): Promise<TranslationTokenizer> {
   const pinned = path.join(c.outDir, RUN_TOKENIZER_FILE);
-  if (fs.existsSync(path.join(c.outDir, 'checkpoint.bin')) && fs.existsSync(pinned)) return SubwordTokenizer.load(pinned);
+  if (fs.existsSync(path.join(c.outDir, 'checkpoint.bin')) && fs.existsSync(pinned)) {
+    try {
+      return await SubwordTokenizer.load(pinned);
+    } catch (e) {
+      // the checkpoint's embeddings were trained with this vocabulary: without it the run cannot go on
+      throw new ResumeError(`${pinned} is not a SentencePiece model this run can read (${oneLineOf(e)}): the file is damaged or not this run's; ` +
+        'fix: pass --overwrite to delete the run and start again (the checkpoint needs the vocabulary it was trained with)');
+    }
+  }
   const dir = path.join(c.cacheDir, `text-${c.corpus}`);
   fs.mkdirSync(dir, { recursive: true });
   const files = [path.join(dir, `train-${train.src.length}.src.txt`), path.join(dir, `train-${train.src.length}.tgt.txt`)];

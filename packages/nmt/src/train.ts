@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { sharpnessAware } from '@asam/core';
 import {
-  hostTensors, inverseSqrtSchedule, readCheckpoint, siblingModule, toTensor, train, writeCheckpoint, writeFileAtomicSync, type MetricsRow, type RunResult,
+  hostTensors, inverseSqrtSchedule, readCheckpoint, ResumeError, siblingModule, toTensor, train, writeCheckpoint, writeFileAtomicSync, type MetricsRow, type RunResult,
   type TrainingTask, type TrainProgress,
 } from '@asam/train';
 import { collate, planBatches, type TokenizedPair, type TranslationBatch } from './batching.ts';
@@ -258,6 +258,15 @@ export async function trainTranslation(
   const deps: TranslationDeps = { bleu: defaultBleu, ...depsIn };
   fs.mkdirSync(c.outDir, { recursive: true });
   const bestPath = path.join(c.outDir, 'best.bin');
+  if (fs.existsSync(path.join(c.outDir, 'checkpoint.bin')) && fs.existsSync(bestPath)) {
+    // read by the final test: checked when the run resumes, not hours later
+    try {
+      await readCheckpoint(bestPath);
+    } catch (e) {
+      throw new ResumeError(`${(e as Error).message.replace(/;? ?(delete it or point the run at another folder|it was not written by a completed save)$/, '')}; ` +
+        'fix: remove best.bin (the final test then uses the next epoch that beats the best so far, or is skipped), or pass --overwrite to delete the run and start again');
+    }
+  }
 
   // ---- data and tokenizer
   const { tok, valid, test, trainAll, trainPairs, validPairs, validLossPairs, testPairs } = await prepareTranslationData(c, deps);

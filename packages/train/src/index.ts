@@ -3,7 +3,7 @@
  * (`TrainingTask`); `train(task, options)` owns the run folder, checkpoints, resume, the schedule, micro-batching,
  * data-parallel workers, divergence checks and progress.
  */
-export { train, ResumeError, runtimeStateOf } from './runtime.ts';
+export { train, evaluationsLeft, ResumeError, runtimeStateOf } from './runtime.ts';
 export type { ResumePolicy, RuntimeState, TrainOptions } from './runtime.ts';
 export type { Batch, BatchTensors, Evaluation, FinalTest, ForwardResult, NamedVariable, PassContext, ReplicaSpec, TaskModel, TrainingTask } from './task.ts';
 export { configDiff, metricsColumns, metricsCsv, readMetricsColumns, readRunResult, RUN_RESULT_FORMAT } from './run-folder.ts';

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from './checkpoint.ts';
 import { readRunResult } from './run-folder.ts';
-import { ResumeError, runtimeStateOf, train, type TrainOptions } from './runtime.ts';
+import { evaluationsLeft, ResumeError, runtimeStateOf, train, type TrainOptions } from './runtime.ts';
 import { constantSchedule } from './schedules.ts';
 import { toyTask, type ToyTaskOptions } from './testing/toy-task.ts';
 
@@ -143,5 +143,18 @@ describe('older trainers\' files', () => {
 
   it('refuses a checkpoint state it does not know, naming what it looked for', () => {
     expect(() => runtimeStateOf({ foo: 1 }, { bestMetric: 'acc', evalSplit: 'test', stepsPerEpoch: 1 })).toThrow(/neither this runtime's nor an older trainer's/);
+  });
+});
+
+describe('evaluationsLeft (the time left counts the evaluations a step cap leaves, not every epoch)', () => {
+  it('a cap inside the next epoch: one more evaluation, however many epochs are planned (--max-updates with 50 epochs)', () => {
+    expect(evaluationsLeft({ epochsLeft: 49, stepsLeft: 2, stepsPerEpoch: 5, stepInEpoch: 0 })).toBe(1);
+    expect(evaluationsLeft({ epochsLeft: 10, stepsLeft: 4, stepsPerEpoch: 5, stepInEpoch: 3 })).toBe(2);
+  });
+  it('without a cap, one per epoch left; none when nothing is left', () => {
+    expect(evaluationsLeft({ epochsLeft: 3, stepsLeft: 15, stepsPerEpoch: 5, stepInEpoch: 0 })).toBe(3);
+    expect(evaluationsLeft({ epochsLeft: 3, stepsLeft: 12, stepsPerEpoch: 5, stepInEpoch: 3 })).toBe(3);
+    expect(evaluationsLeft({ epochsLeft: 0, stepsLeft: 0, stepsPerEpoch: 5, stepInEpoch: 0 })).toBe(0);
+    expect(evaluationsLeft({ epochsLeft: 4, stepsLeft: 0, stepsPerEpoch: 5, stepInEpoch: 0 })).toBe(0);
   });
 });

@@ -140,6 +140,19 @@ export function runtimeStateOf(meta: unknown, o: { bestMetric: string; evalSplit
   throw new Error('checkpoint: its state is neither this runtime\'s nor an older trainer\'s (no runtime, epochCorrect or batchIndex field)');
 }
 
+/**
+ * Evaluations still to come: one per epoch left, but no more than the step cap leaves room for (a cap that falls inside
+ * an epoch ends the run after one more evaluation). `stepsPerEpoch` is the current epoch's.
+ */
+export function evaluationsLeft(o: { epochsLeft: number; stepsLeft: number; stepsPerEpoch: number; stepInEpoch: number }): number {
+  if (o.epochsLeft <= 0 || o.stepsLeft <= 0) return 0;
+  const spe = Math.max(1, o.stepsPerEpoch);
+  // the epoch in progress ends after (spe - stepInEpoch) steps; each further evaluation takes a whole epoch
+  const first = spe - o.stepInEpoch;
+  const byCap = o.stepsLeft <= first ? 1 : 1 + Math.ceil((o.stepsLeft - first) / spe);
+  return Math.min(o.epochsLeft, byCap);
+}
+
 /** Host copies of named tensors, and whether every value is finite. */
 async function hostCopy(list: ReadonlyArray<{ name: string; tensor: tf.Tensor }>): Promise<{ tensors: CheckpointTensorInput[]; finite: boolean }> {
   let finite = true;
@@ -175,11 +188,16 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
   if (hasCkpt && resume === 'never') throw new ResumeError(`${ckptPath} exists; resume it, or choose another output directory`);
   if (!hasCkpt && resume === 'require') throw new ResumeError(`cannot resume: no checkpoint at ${ckptPath}`);
   if (hasCkpt && fs.existsSync(configPath)) {
-    const saved = (o.resolveSaved ?? ((x: unknown) => x))(JSON.parse(await readFile(configPath, 'utf8')));
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await readFile(configPath, 'utf8'));
+    } catch (e) {
+      throw new ResumeError(`${configPath} is not valid JSON (${(e as Error).message}): the file is damaged; fix: start the run again in a new output directory (or --overwrite)`);
+    }
+    const saved = (o.resolveSaved ?? ((x: unknown) => x))(raw);
     const diff = configDiff(saved, o.config, o.executionFields ?? []);
     if (diff.length) throw new ResumeError(`cannot resume ${out}: its config.json differs from this config (${diff.join('; ')}); use the same settings or a new output directory`);
   }
-  await writeFileAtomic(configPath, JSON.stringify(o.config, null, 2) + '\n');
 
   const { model, optimizer: opt } = task;
   const split = task.evalSplit;
@@ -193,21 +211,34 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
   let st = freshState();
   let resumedFrom: RunResult['resumedFrom'] = null;
   if (hasCkpt) {
-    const ck: Checkpoint<unknown> = await readCheckpoint(ckptPath);
+    const fix = `fix: remove ${path.basename(ckptPath)} (the run then starts again from its first step with the same config), or start the run again in a new output directory (or --overwrite)`;
+    let ck: Checkpoint<unknown>;
+    try {
+      ck = await readCheckpoint(ckptPath);
+    } catch (e) {
+      throw new ResumeError(`${(e as Error).message.replace(/;? ?(delete it or point the run at another folder|it was not written by a completed save)$/, '')}; ${fix}`);
+    }
     const byName = new Map((ck.groups.model ?? []).map((t) => [t.name, t]));
     for (const { name, variable } of model.variables) {
       const t = byName.get(name);
-      if (!t) throw new ResumeError(`${ckptPath}: no tensor '${name}' (a checkpoint of another model?); use a new output directory`);
-      if (t.data.length !== variable.size) throw new ResumeError(`${ckptPath}: tensor '${name}' has ${t.data.length} values, the model needs ${variable.size}; use a new output directory`);
+      if (!t) throw new ResumeError(`${ckptPath}: no tensor '${name}' (a checkpoint of another model?); ${fix}`);
+      if (t.data.length !== variable.size) throw new ResumeError(`${ckptPath}: tensor '${name}' has ${t.data.length} values, the model needs ${variable.size} (a checkpoint of another model?); ${fix}`);
       tf.tidy(() => variable.assign(tf.tensor(t.data as Float32Array, variable.shape, variable.dtype)));
     }
     const ow = (ck.groups.optimizer ?? []).map((t) => ({ name: t.name, tensor: tf.tensor(t.data as Float32Array | Int32Array, t.shape, t.dtype === 'bool' ? 'bool' : t.dtype) }));
     await opt.setWeights(ow);
     tf.dispose(ow.map((w) => w.tensor));
-    st = runtimeStateOf(ck.meta, { bestMetric: task.bestMetric, evalSplit: split, stepsPerEpoch: stepsPerEpoch0 });
+    try {
+      st = runtimeStateOf(ck.meta, { bestMetric: task.bestMetric, evalSplit: split, stepsPerEpoch: stepsPerEpoch0 });
+    } catch (e) {
+      throw new ResumeError(`${ckptPath}: ${(e as Error).message.replace(/^checkpoint: /, '')} (a checkpoint of another program?); ${fix}`);
+    }
     resumedFrom = { epoch: st.epoch, step: st.stepInEpoch };
     log(`resumed from ${ckptPath}: epoch ${st.epoch + 1}, step ${st.stepInEpoch} of it (global step ${st.globalStep})`);
   }
+
+  // written once the checkpoint (if any) has loaded: a resume that fails leaves the folder as it was
+  await writeFileAtomic(configPath, JSON.stringify(o.config, null, 2) + '\n');
 
   const wallStart = performance.now() - st.wallSeconds * 1000;
   const nowWall = (): number => (performance.now() - wallStart) / 1000;
@@ -301,6 +332,14 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
     const epochMetrics = (): Record<string, number> =>
       Object.fromEntries(Object.entries(st.epochSums).map(([k, v]) => [k, v / Math.max(1e-12, st.epochWeight)]));
     const maxStepsReached = (): boolean => o.maxSteps !== undefined && o.maxSteps !== null && st.globalStep >= o.maxSteps;
+    /** Seconds of the last evaluation (this process), for the time left; 0 before the first. */
+    let lastEvalSeconds = 0;
+    /** Time left: the steps to the cap or the last epoch at the mean step time, plus the evaluations still to come. */
+    const etaSeconds = (stepsPerEpoch: number): number => {
+      const stepsLeft = Math.max(0, Math.min(totalSteps, st.globalStep + (o.epochs - st.epoch) * stepsPerEpoch - st.stepInEpoch) - st.globalStep);
+      const evals = evaluationsLeft({ epochsLeft: o.epochs - st.epoch, stepsLeft, stepsPerEpoch, stepInEpoch: st.stepInEpoch });
+      return (st.stepsTimed ? st.stepSecondsSum / st.stepsTimed : 0) * stepsLeft + lastEvalSeconds * evals;
+    };
 
     while (st.epoch < o.epochs && !maxStepsReached()) {
       const epoch = st.epoch;
@@ -335,7 +374,7 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
               phase: 'train', epoch, epochs: o.epochs, step: st.stepInEpoch, stepsPerEpoch, globalStep: st.globalStep, totalSteps,
               loss: st.epochLossSum / st.epochWeight, train: epochMetrics(), lr, unit: task.unit,
               perSecond: st.epochWeight / Math.max(1e-9, st.epochTrainSeconds),
-              etaSeconds: (st.stepSecondsSum / st.stepsTimed) * Math.max(0, totalSteps - st.globalStep),
+              etaSeconds: etaSeconds(stepsPerEpoch),
             });
           }
           if (done) break;
@@ -354,6 +393,7 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
       const te0 = performance.now();
       const ev = await task.evaluate(epoch);
       const evalSeconds = (performance.now() - te0) / 1000;
+      lastEvalSeconds = evalSeconds;
       const evalLoss = ev.metrics.loss;
       if (evalLoss !== undefined && evalLoss !== null && !Number.isFinite(evalLoss)) return await diverged(epoch, st.stepInEpoch, evalLoss);
       const row: MetricsRow = {
@@ -384,7 +424,7 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
         phase: 'epoch_end', epoch, epochs: o.epochs, step: stepsPerEpoch, stepsPerEpoch, globalStep: st.globalStep, totalSteps,
         loss: row.train_loss as number, train: trainMetrics,
         lr, unit: task.unit, perSecond: row[`${task.unit}_per_sec`] as number,
-        etaSeconds: (st.stepsTimed ? st.stepSecondsSum / st.stepsTimed : 0) * Math.max(0, totalSteps - st.globalStep) + evalSeconds * (o.epochs - st.epoch),
+        etaSeconds: etaSeconds(task.stepsPerEpoch(Math.min(st.epoch, o.epochs - 1))),
       });
       if (maxStepsReached()) break;
       if (st.epoch < o.epochs && o.shouldStop?.()) {

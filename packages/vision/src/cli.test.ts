@@ -2,8 +2,9 @@
  * The training CLI as a user meets it: spawned with tsx in the package folder (as `pnpm --filter @asam/vision train`
  * runs it) with $INIT_CWD set to another folder, on a small synthetic CIFAR-10 written here (no data folder needed).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { readCheckpointSync, writeCheckpointSync } from '@asam/train';
 import { packageVersion } from '@asam/cli';
 import { writeSyntheticCifar10 } from '@asam/data';
 import { createRequire } from 'node:module';
@@ -93,8 +94,13 @@ describe('vision CLI', () => {
 
   it('config errors and missing data are user errors too; a run stopped by them leaves no run folder behind', () => {
     expectUserError(run([...tiny, '--lr', '-1', '--out', 'bad-lr']), /config\.lr = -1 is invalid/);
-    expectUserError(run([...tiny, '--data-dir', 'no-data', '--out', 'no-data/run']), /CIFAR-10 train split .*not found\. Looked in: .*no-data.*data_batch_1\.bin, .*; To get it: /);
+    expectUserError(run([...tiny, '--data-dir', 'no-data', '--no-download', '--out', 'no-data/run']), /CIFAR-10 train split .*not found\. Looked in: .*no-data.*data_batch_1\.bin, .*; To get it: pnpm data:download --dataset cifar10 --data-dir /);
     expect(existsSync(join(user, 'no-data'))).toBe(false);
+    // data on demand: a download that cannot be had (nothing listens on port 9 of 127.0.0.1) is one line with the fixes
+    const d = run([...tiny, '--data-dir', 'no-data', '--mirror', 'http://127.0.0.1:9', '--out', 'no-data/run']);
+    expect(d.stdout).toContain(`[vision] cifar10 is not in ${join(user, 'no-data')}: downloading 162 MiB from 127.0.0.1:9`);
+    expectUserError(d, /^error: cifar10 \(download failed: cannot reach 127\.0\.0\.1:9 \(ECONNREFUSED.*\) not found\. Looked in: .*no-data; To get it: pnpm data:download --dataset cifar10 .*--mirror URL/);
+    expect(existsSync(join(user, 'no-data', 'run'))).toBe(false);
   }, 120_000);
 
   // tfjs-node-gpu is never a dependency; where someone installed it, this backend loads and the case does not apply
@@ -164,4 +170,97 @@ describe('vision CLI', () => {
     expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).optimizer.method).toBe('asam');
     expect(readFileSync(join(out, 'log.txt'), 'utf8')).toBe(o.stdout + o.stderr);
   }, 300_000);
+
+  it('Ctrl-C: "stopping at the next step…", a checkpoint there, status stopped, the resume command, exit 130; --resume continues from it', async () => {
+    // a long run (200 epochs), stopped as soon as it prints its first step; then resumed and stopped again
+    const args = ['--model=resnet8_tiny', '--optimizer', 'sam', '--epochs=200', '--batch-size', '8', '--train-limit', '16', '--test-limit=8',
+      '--eval-batch-size', '8', '--backend', 'cpu', '--data-dir', 'data', '--progress-every', '1', '--out', 'runs/stopped'];
+    const out = join(user, 'runs', 'stopped');
+    const first = await runUntil(args, /^epoch 1\/200 step 1\/2 /m);
+    expect(first.status, first.stderr).toBe(130);
+    expect(first.stdout).toContain('[vision] SIGINT: stopping at the next step… (it writes a checkpoint there; Ctrl-C again stops at once)');
+    expect(first.stdout).toMatch(/\[vision\] stop requested: checkpoint at (epoch \d+, step \d+ \(global \d+\)|the end of epoch \d+); the run resumes from it/);
+    expect(first.stdout).toContain(`[vision] stopped at a checkpoint after `);
+    expect(first.stdout).toContain(`resume with: pnpm --filter @asam/vision train -- --resume --out ${out}`);
+    expect(first.stderr).toBe('');
+    const r1 = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+    expect(r1.status).toBe('stopped');
+    expect(existsSync(join(out, 'checkpoint.bin'))).toBe(true);
+    const again = await runUntil(['--resume', '--out', 'runs/stopped'], /^epoch \d+\/200 step \d+\/2 /m);
+    expect(again.status, again.stderr).toBe(130);
+    expect(again.stdout).toContain(`[vision] resumed from ${join(out, 'checkpoint.bin')}: epoch ${Math.floor(r1.steps / 2) + 1}, step ${r1.steps % 2} of it (global step ${r1.steps})`);
+    const r2 = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+    expect(r2.status).toBe('stopped');
+    expect(r2.steps).toBeGreaterThan(r1.steps);
+  }, 300_000);
+
+  it('--resume with a damaged or foreign run file: one line naming the file, what is wrong and the fix; exit 2; nothing already written is lost', () => {
+    // a run to damage: finished, then marked as stopped so that --resume reads every file
+    const src = join(user, 'runs', 'intact');
+    const made = run([...tiny, '--out', 'runs/intact']);
+    expect(made.status, made.stderr).toBe(0);
+    const result = JSON.parse(readFileSync(join(src, 'result.json'), 'utf8'));
+    writeFileSync(join(src, 'result.json'), JSON.stringify({ ...result, status: 'stopped' }));
+    const ckpt = readCheckpointSync(join(src, 'checkpoint.bin'));
+    const cases: Array<[string, (dir: string) => void, RegExp]> = [
+      ['truncated checkpoint', (d) => truncate(join(d, 'checkpoint.bin'), 100),
+        /checkpoint\.bin is truncated: .*; fix: remove checkpoint\.bin \(the run then starts again from its first step with the same config\), or start the run again .*--overwrite/],
+      ['foreign checkpoint', (d) => writeFileSync(join(d, 'checkpoint.bin'), '{"not": "a checkpoint"}'),
+        /checkpoint\.bin is not an asam checkpoint: found 23 bytes starting .*; fix: remove checkpoint\.bin/],
+      ['checkpoint of another model', (d) => writeCheckpointSync(join(d, 'checkpoint.bin'), ckpt.meta, { model: [{ name: 'dense/kernel', shape: [2], data: new Float32Array(2) }] }),
+        /checkpoint\.bin: no tensor '[^']+' \(a checkpoint of another model\?\); fix: remove checkpoint\.bin/],
+      ['checkpoint of another program', (d) => writeCheckpointSync(join(d, 'checkpoint.bin'), { step: 3 }, ckpt.groups),
+        /checkpoint\.bin: its state is neither this runtime's nor an older trainer's .*\(a checkpoint of another program\?\); fix: remove checkpoint\.bin/],
+      ['truncated config.json', (d) => truncate(join(d, 'config.json'), 30),
+        /config\.json is not valid JSON \(.*\): the file is damaged; fix: pass --overwrite to delete the run and start again, or choose another --out/],
+      ['foreign config.json', (d) => writeFileSync(join(d, 'config.json'), JSON.stringify({ preset: 'transformer_tiny', corpus: 'multi30k' })),
+        /config\.json is not an image-classification config this program can resume: .*; fix: pass --overwrite/],
+      ['empty env.json', (d) => writeFileSync(join(d, 'env.json'), ''),
+        /env\.json is not valid JSON \(the file is empty\): the file is damaged; fix: remove env\.json \(the run resumes without the record of its start: .*\), or pass --overwrite/],
+      ['foreign env.json', (d) => writeFileSync(join(d, 'env.json'), JSON.stringify({ backend: 'cpu' })),
+        /env\.json: field "backend" is "cpu", not the backend record a run writes: .*; fix: remove env\.json/],
+      ['broken result.json', (d) => writeFileSync(join(d, 'result.json'), '{"status": "stop'),
+        /result\.json is not valid JSON \(.*\): the file is damaged; fix: remove result\.json \(the run then resumes from its checkpoint and writes it again\), or pass --overwrite/],
+      ['foreign result.json', (d) => writeFileSync(join(d, 'result.json'), '[1, 2]'),
+        /result\.json holds an array, not the JSON object a run writes: .*; fix: remove result\.json/],
+    ];
+    for (const [name, damage, message] of cases) {
+      const rel = `runs/damaged-${name.replace(/\W+/g, '-')}`;
+      const dir = join(user, rel);
+      cpSync(src, dir, { recursive: true });
+      damage(dir);
+      const before = Object.fromEntries(readdirSync(dir).filter((f) => f !== 'log.txt' && f !== 'env-resume.jsonl').map((f) => [f, readFileSync(join(dir, f))]));
+      const r = run(['--resume', '--out', rel]);
+      expectUserError(r, message);
+      expect(r.stderr, name).toContain(dir);
+      // nothing already written is lost or changed (log.txt gets the error line, env-resume.jsonl the attempt)
+      for (const [f, bytes] of Object.entries(before)) expect(readFileSync(join(dir, f)).equals(bytes), `${name}: ${f}`).toBe(true);
+    }
+  }, 600_000);
 });
+
+/**
+ * Runs the CLI the way `pnpm --filter @asam/vision train` does (`node --import tsx`: the process that trains is the one
+ * that gets the signal) and sends it SIGINT (Ctrl-C) once its output matches `when`; resolves when it has exited.
+ */
+function runUntil(args: string[], when: RegExp): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const base = { ...process.env };
+  for (const k of ['INIT_CWD', 'ASAM_DATA_DIR', 'ASAM_BACKEND']) delete base[k];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: pkg, env: { ...base, INIT_CWD: user } });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    child.stdout.on('data', (b: Buffer) => {
+      stdout += b.toString();
+      if (!sent && when.test(stdout)) { sent = true; child.kill('SIGINT'); }
+    });
+    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/** Cuts `file` down to its first `bytes` bytes (a save that did not complete). */
+function truncate(file: string, bytes: number): void {
+  truncateSync(file, bytes);
+}

@@ -12,12 +12,12 @@
  * and env.json (git sha, machine, versions, backend and every backend tried; resumes append to env-resume.jsonl).
  */
 import {
-  UsageError, addOption, firstMissingFolder, addSharedOptions, createCommand, givenFlags, invocationDir, parseCommand, prepareRunFolder,
-  nativeKernelsFrom, readRunEnv, requireOption, resolveUserPath, runCli, runInFolder, type OptionSpec,
+  UsageError, addOption, backendFrom, firstMissingFolder, addSharedOptions, createCommand, givenFlags, invocationDir, parseCommand, prepareRunFolder,
+  nativeKernelsFrom, readRunEnv, requireOption, resolveUserPath, runCli, runInFolder, catchStopSignals, exitCodeOf, markRunStopped, isUserError,
+  oneLine, readRunJson, START_AGAIN_FIX, mirrorFrom, type OptionSpec,
 } from '@asam/cli';
 import { initEngine, type BackendRequest } from '@asam/engine';
-import { resolveDataDir } from '@asam/data';
-import { readFileSync } from 'node:fs';
+import { ensureDataset, resolveDataDir } from '@asam/data';
 import { join } from 'node:path';
 import { formatEpochRow, formatProgress, formatRunResult, readRunResult } from '@asam/train';
 import { getModelSpec, listModels, resolveConfig, trainClassifier, type PartialTrainConfig, type TrainConfig } from './index.ts';
@@ -67,7 +67,7 @@ const FLAGS: VisionFlag[] = [
   { flags: '--progress-every <n>', kind: 'int', min: 1, help: 'progress line every N steps', defaultText: '10', to: top('progressEvery') },
 ];
 /** Flags that may be given again with --resume (they change how a step is computed, not what). */
-const RESUME_FLAGS = ['--out', '--resume', '--overwrite', '--backend', '--data-dir', '--micro-batch', '--workers', '--progress-every'];
+const RESUME_FLAGS = ['--out', '--resume', '--overwrite', '--backend', '--data-dir', '--no-download', '--mirror', '--micro-batch', '--workers', '--progress-every'];
 
 function command() {
   const cmd = createCommand({
@@ -81,11 +81,14 @@ function command() {
       '  --dataset imagenet --imagenet-folder imagenet-samples --image-size 64 --eval-split train --model resnet10_tiny\n' +
       'Relative paths (--out, --data-dir, $ASAM_DATA_DIR) are taken from the directory you ran the command in.',
   });
-  addSharedOptions(cmd, { out: {}, optimizer: { default: 'asam', help: 'sgd (momentum SGD alone), sam or asam' }, dataDir: true, resume: true, backend: true });
+  addSharedOptions(cmd, { out: {}, optimizer: { default: 'asam', help: 'sgd (momentum SGD alone), sam or asam' }, dataDir: true, resume: true, backend: true, download: true });
   for (const f of FLAGS) addOption(cmd, f);
   addOption(cmd, { flags: '--list-models', help: 'print the model registry and exit' });
   return cmd;
 }
+
+/** The command that resumes the run in `out`. */
+const resumeHint = (out: string): string => `pnpm --filter @asam/vision train -- --resume --out ${out}`;
 
 function configFromFlags(o: Record<string, unknown>, cmd: ReturnType<typeof command>): PartialTrainConfig {
   const c: Record<string, unknown> = {};
@@ -116,7 +119,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   const resume = o.resume === true;
   if (resume) {
     const extra = givenFlags(cmd).filter((g) => !RESUME_FLAGS.includes(g));
-    if (extra.length) throw new UsageError(`--resume reuses ${join(out, 'config.json')}; drop ${extra.join(', ')} (only --backend, --data-dir, --micro-batch, --workers, --progress-every may be given)`);
+    if (extra.length) throw new UsageError(`--resume reuses ${join(out, 'config.json')}; drop ${extra.join(', ')} (only ${RESUME_FLAGS.slice(3).join(', ')} may be given)`);
   }
   const created = firstMissingFolder(out);
   const mode = prepareRunFolder(out, { resume, overwrite: o.overwrite === true, runFiles: VISION_RUN_FILES });
@@ -129,11 +132,18 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
 
   let cfg: TrainConfig;
   if (mode === 'resume') {
-    const saved = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as PartialTrainConfig;
+    const file = join(out, 'config.json');
+    const saved = readRunJson<PartialTrainConfig>(file, START_AGAIN_FIX);
     for (const [k, flag] of [['microBatch', 'microBatch'], ['workers', 'workers'], ['progressEvery', 'progressEvery']] as const) {
       if (o[flag] !== undefined) (saved as Record<string, unknown>)[k] = o[flag];
     }
-    cfg = resolveConfig({ ...saved, out });
+    try {
+      cfg = resolveConfig({ ...saved, out });
+    } catch (e) {
+      // a config.json of another program, or edited by hand: the file is named, with the fix
+      if (!isUserError(e)) throw e;
+      throw new UsageError(`${file} is not an image-classification config this program can resume: ${oneLine(e.message)}; ${START_AGAIN_FIX}`);
+    }
   } else {
     const c = configFromFlags(o, cmd);
     requireOption(c.model, '--model', 'see --list-models');
@@ -151,6 +161,12 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   const startedData = typeof started?.dataDir === 'string' ? started.dataDir : undefined;
   const root = resolveDataDir({ dir: (o.dataDir as string | undefined) ?? startedData ?? (env.ASAM_DATA_DIR ? resolveUserPath(env.ASAM_DATA_DIR, base) : undefined), env });
 
+  backendFrom(o.backend as string | undefined, env); // a bad $ASAM_BACKEND is reported before any download
+  // data on demand: a CIFAR dataset that is not in the data folder is downloaded first (a failed download: no run folder)
+  if (cfg.dataset === 'cifar10' || cfg.dataset === 'cifar100') {
+    await ensureDataset(cfg.dataset, root, { allowDownload: o.download !== false, mirror: mirrorFrom(o.mirror as string | undefined, env), sink: process.stdout, tag: '[vision]' });
+  }
+
   return runInFolder({
     tag: '[vision]', out, mode, created, runFiles: VISION_RUN_FILES, backendFlag: o.backend as string | undefined, env, argv, cwd: base,
     programFile: import.meta.url, extra: { dataDir: root }, initEngine: (backend) => initEngine({ backend: backend as BackendRequest, nativeKernels: nativeKernelsFrom(o.nativeKernels as string | undefined, env) }),
@@ -158,7 +174,17 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     process.stdout.write(`[vision] ${mode === 'resume' ? 'resuming' : 'new run'}: data ${root}; model ${cfg.model}; ` +
       `optimizer ${cfg.optimizer.method === 'none' ? 'sgd' : cfg.optimizer.method} rho ${cfg.optimizer.rho}; out ${out}\n`);
     const tty = process.stdout.isTTY;
+    // Ctrl-C / SIGTERM: a checkpoint at the next step and status 'stopped'; a second Ctrl-C stops at once
+    const stop = catchStopSignals({
+      onFirst: (sig) => process.stdout.write(`${tty ? '\n' : ''}[vision] ${sig}: stopping at the next step… (it writes a checkpoint there; Ctrl-C again stops at once)\n`),
+      onSecond: (sig) => {
+        markRunStopped(out);
+        process.stdout.write(`\n[vision] ${sig} again: stopped at once; the run resumes from its last checkpoint: ${resumeHint(out)}\n`);
+        process.exit(exitCodeOf(sig));
+      },
+    });
     const result = await trainClassifier(cfg, {
+      shouldStop: () => stop.requested,
       backend: engine.backend, dataDir: root, resume: mode === 'resume' ? 'auto' : 'never', // a resumed run without a checkpoint yet restarts from its config.json
       onProgress: (p) => {
         const line = formatProgress(p);
@@ -167,8 +193,12 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
       },
       onEpoch: (m) => process.stdout.write(`${formatEpochRow(m)}\n`),
       onLog: (m) => process.stdout.write(`[vision] ${m}\n`),
-    });
+    }).finally(() => stop.dispose());
     process.stdout.write(`[vision] ${formatRunResult(result)}\n`);
+    if (result.status === 'stopped') {
+      process.stdout.write(`[vision] stopped at a checkpoint after ${result.steps} step(s); resume with: ${resumeHint(out)}\n`);
+      return exitCodeOf(stop.signal ?? 'SIGINT');
+    }
     process.stdout.write(`[vision] results in ${out}: config.json, env.json, metrics.csv, result.json, checkpoint.bin, log.txt\n`);
     return result.status === 'completed' ? 0 : 3;
   });

@@ -113,7 +113,7 @@ describe('CLI flags', () => {
     const r2 = run(['--model', 'resnet20', '--out', join(tmpdir(), 'x'), '--bogus', '1']);
     expect(r2.stderr).toMatch(/unknown flag "--bogus"/);
     const r5 = run(['--resume', '--out', join(tmpdir(), 'x'), '--lr', '0.2']);
-    expect(r5.stderr).toMatch(/--resume reuses .*config\.json; drop --lr \(only --backend, --data-dir, --micro-batch, --workers, --progress-every may be given\)/);
+    expect(r5.stderr).toMatch(/--resume reuses .*config\.json; drop --lr \(only --backend, --data-dir, --no-download, --mirror, --micro-batch, --workers, --progress-every may be given\)/);
     const r3 = run(['--model', 'resnet21', '--out', join(tmpdir(), 'x')]);
     expect(r3.stderr).toMatch(/unknown model 'resnet21'; valid models: resnet20/);
     const r4 = run(['--help']);
