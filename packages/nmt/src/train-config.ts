@@ -172,7 +172,7 @@ const fields = {
   outDir: nonEmptyString('a run directory path').describe('Run directory: config.json, metrics.csv, result.json, samples, checkpoints.'),
   cacheDir: nonEmptyString('a directory for the cached SentencePiece model').describe('SentencePiece model cache directory.'),
   vocabSize: int(16).describe('Joint source/target subword vocabulary size. Default 8000.'),
-  optimizer: optimizerSchema.describe('@asam/core SharpnessConfig: { method: "none" | "sam" | "asam", rho, eta?, p?, normalization?, weightDecay?, weightDecayInAscent?, clipNorm?, mSharpness?, microBatches?, every?, normalizeParams?, bnStatistics? }; stored as given. Default { "method": "none", "rho": 0, "weightDecay": 1e-4 } (plain Adam).'),
+  optimizer: optimizerSchema.describe('@asam/core SharpnessConfig: { method: "none" | "sam" | "asam", rho, eta?, p?, normalization?, weightDecay?, weightDecayInAscent?, clipNorm?, mSharpness?, every?, normalizeParams?, bnStatistics? }; stored as given (micro-batching is the runtime option `microBatch`, not an optimizer field). Default { "method": "none", "rho": 0, "weightDecay": 1e-4 } (plain Adam).'),
   lr: numberField({ gt: 0, expected: 'a number > 0 (5e-4 in the recipe)' }).describe('Peak learning rate after warmup. Default 5e-4.'),
   beta1: rate().describe('Adam β1. Default 0.9.'),
   beta2: rate().describe('Adam β2. Default 0.98.'),
