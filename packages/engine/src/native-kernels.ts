@@ -9,7 +9,7 @@
  */
 import { backend_util, util } from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import type { WasmBackendInternals } from './simd-kernels.ts';
+import { matMulShape, type WasmBackendInternals } from './simd-kernels.ts';
 
 /** The addon's functions (see the C++ source for the parameter layouts). */
 export interface NativeAddon {
@@ -107,24 +107,10 @@ export function nativeBatchMatMul(backend: unknown, a: TensorInfo, b: TensorInfo
   bias?: TensorInfo, relu = false): TensorInfo | null {
   const k = addon;
   if (k === undefined || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
-  const ra = a.shape.length;
-  const rb = b.shape.length;
-  if (ra < 2 || rb < 2) return null;
-  const m = a.shape[transposeA ? ra - 1 : ra - 2] as number;
-  const kk = a.shape[transposeA ? ra - 2 : ra - 1] as number;
-  const kb = b.shape[transposeB ? rb - 1 : rb - 2] as number;
-  const n = b.shape[transposeB ? rb - 2 : rb - 1] as number;
-  if (kk !== kb) return null;
+  const s = matMulShape(a, b, transposeA, transposeB);
+  if (s === null) return null;
+  const { m, k: kk, n, sizeA, sizeB, outBatch } = s;
   if (bias !== undefined && (bias.dtype !== 'float32' || util.sizeFromShape(bias.shape) !== n || bias.shape.length !== 1)) return null;
-  const batchA = a.shape.slice(0, -2);
-  const batchB = b.shape.slice(0, -2);
-  const sizeA = util.sizeFromShape(batchA);
-  const sizeB = util.sizeFromShape(batchB);
-  let outBatch: number[];
-  if (batchA.length === batchB.length && batchA.every((d, i) => d === batchB[i])) outBatch = batchA;
-  else if (sizeB === 1 && batchB.length <= batchA.length) outBatch = batchA;
-  else if (sizeA === 1 && batchA.length <= batchB.length) outBatch = batchB;
-  else return null;
   if (util.sizeFromShape(outBatch) * m * n * kk === 0) return null;
   const be = backend as WasmBackendInternals;
   const out = be.makeOutput([...outBatch, m, n], 'float32');

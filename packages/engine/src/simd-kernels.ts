@@ -225,17 +225,22 @@ export function simdConv2DStride1(k: ConvGradExports, backend: unknown, x: Tenso
  * b [...batch, K, N] (or [..., N, K] with transposeB); batch dims equal, or one side's batch of size 1
  * (broadcast). Returns null for any other batch broadcast (the caller falls back).
  */
-export function simdBatchMatMul(k: ConvGradExports, backend: unknown, a: TensorInfo, b: TensorInfo,
-  transposeA: boolean, transposeB: boolean): TensorInfo | null {
-  const be = backend as WasmBackendInternals;
+/** Sizes of a batched matrix product: op(a) [..., M, K] · op(b) [..., K, N], batch sizes A and B, output batch dims. */
+export interface MatMulShape { m: number; k: number; n: number; sizeA: number; sizeB: number; outBatch: number[] }
+
+/**
+ * The sizes of BatchMatMul(a, b, transposeA, transposeB) when the batch dims are equal or one side's batch has size 1
+ * (broadcast); null for any other batch broadcast or mismatched inner sizes (callers then fall back).
+ */
+export function matMulShape(a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean): MatMulShape | null {
   const ra = a.shape.length;
   const rb = b.shape.length;
   if (ra < 2 || rb < 2) return null;
   const m = a.shape[transposeA ? ra - 1 : ra - 2] as number;
-  const kk = a.shape[transposeA ? ra - 2 : ra - 1] as number;
+  const k = a.shape[transposeA ? ra - 2 : ra - 1] as number;
   const kb = b.shape[transposeB ? rb - 1 : rb - 2] as number;
   const n = b.shape[transposeB ? rb - 2 : rb - 1] as number;
-  if (kk !== kb) return null;
+  if (k !== kb) return null;
   const batchA = a.shape.slice(0, -2);
   const batchB = b.shape.slice(0, -2);
   const sizeA = util.sizeFromShape(batchA);
@@ -245,6 +250,15 @@ export function simdBatchMatMul(k: ConvGradExports, backend: unknown, a: TensorI
   else if (sizeB === 1 && batchB.length <= batchA.length) outBatch = batchA;
   else if (sizeA === 1 && batchA.length <= batchB.length) outBatch = batchB;
   else return null;
+  return { m, k, n, sizeA, sizeB, outBatch };
+}
+
+export function simdBatchMatMul(k: ConvGradExports, backend: unknown, a: TensorInfo, b: TensorInfo,
+  transposeA: boolean, transposeB: boolean): TensorInfo | null {
+  const be = backend as WasmBackendInternals;
+  const s = matMulShape(a, b, transposeA, transposeB);
+  if (s === null) return null;
+  const { m, k: kk, n, sizeA, sizeB, outBatch } = s;
   const batch = util.sizeFromShape(outBatch);
   const out = be.makeOutput([...outBatch, m, n], 'float32');
   if (batch * m * n === 0) return out;
