@@ -17,3 +17,4 @@ export * from './task-model.ts';
 export * from './train.ts';
 export * from './train-data.ts';
 export * from './train-tokenizer.ts';
+export * from './metrics.ts';

@@ -16,3 +16,4 @@ export type { TrainHooks } from './train/trainer.ts';
 export { createTaskModel } from './train/task-model.ts';
 export type { ClassifierModelOptions, ClassifierTaskModel } from './train/task-model.ts';
 export { partialTrainConfigSchema, trainConfigJsonSchema, trainConfigSchema } from './train/config.ts';
+export { VISION_METRICS } from './train/metrics.ts';

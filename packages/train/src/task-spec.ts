@@ -1,0 +1,81 @@
+/**
+ * What a task registers with the runtime (the fairseq `--task` idea): its id, its config schema, its metric vocabulary
+ * and the artifacts it leaves in a run folder, and `createTask`, which builds the {@link TrainingTask} the runtime
+ * trains. The metric vocabulary is written into every result.json (`metrics`), so whoever reads a run folder (the
+ * report, the sweep) reads any task without knowing which one it is.
+ */
+import type { TrainingTask } from './task.ts';
+
+/** One metrics.csv column as readers show it. */
+export interface MetricSpec {
+  /** metrics.csv column: `train_loss`, `train_acc`, `test_acc`, `valid_bleu`, … */
+  column: string;
+  /** Display name, e.g. 'test accuracy (%)', 'valid BLEU'. */
+  label: string;
+  /** Which way is better. */
+  goal: 'max' | 'min';
+  /** Display multiplier: 100 for a fraction shown in percent, 1 otherwise. */
+  scale: number;
+  /** Decimal digits shown (after `scale`). */
+  digits: number;
+  /** What a difference of two values is counted in ('points', 'BLEU', 'nats'). */
+  unit: string;
+}
+
+/**
+ * What a task's numbers mean: which columns exist, which decides the best epoch, which is the run's final figure,
+ * and what the runtime and the readers call things. Plain JSON (it is written into result.json).
+ */
+export interface MetricVocabulary {
+  /** The split evaluated after every epoch (the prefix of its columns): 'test', 'valid'. */
+  evalSplit: string;
+  /** Column that picks the best epoch (its spec's `goal` says which way). */
+  best: string;
+  /** The run's final figure: result.json `final.metric` (e.g. `test_acc` of the last epoch, `test_bleu` of the best weights). */
+  headline: string;
+  /** Training-side figure of a run (final train accuracy, final train loss), and the column whose plateau means "converged". */
+  train: string;
+  /** The column whose plateau means the run has converged, and the tolerance (display units). */
+  plateau: { column: string; tolerance: number };
+  /** What one evaluated example is, for bootstraps: 'test images', 'test sentences'. */
+  examples: string;
+  /** What a batch's weight counts ('images', 'tokens'): throughput columns are `<unit>_per_sec`. */
+  unit: string;
+  /** Every column the task writes besides epoch/step/lr/seconds/throughput, in display order. */
+  metrics: MetricSpec[];
+}
+
+/** The spec of `column` in `v`; throws when the vocabulary does not define it. */
+export function metricSpec(v: MetricVocabulary, column: string): MetricSpec {
+  const m = v.metrics.find((x) => x.column === column);
+  if (!m) throw new Error(`metric '${column}' is not in the vocabulary (defined: ${v.metrics.map((x) => x.column).join(', ')})`);
+  return m;
+}
+
+/** Hooks a task gets from whoever runs it (the CLI, a benchmark cell). */
+export interface TaskEnvironment {
+  /** Dataset root (`--data-dir`, $ASAM_DATA_DIR, or the user cache). */
+  dataDir: string;
+  /** The run folder (the task may leave its artifacts there). */
+  out: string;
+  /** Backend name the caller chose. */
+  backend: string | null;
+  log: (line: string) => void;
+}
+
+/** A registered task. `C` is the task's own config section (the runtime's section is shared by every task). */
+export interface TaskSpec<C = unknown> {
+  /** lower_snake id: 'vision', 'nmt', 'toy'. */
+  readonly id: string;
+  /** One line for help texts. */
+  readonly title: string;
+  /** Validates and fills defaults of the task's config section; throws a ConfigError naming the field. */
+  parseConfig(raw: unknown, source: string): C;
+  readonly metrics: MetricVocabulary;
+  /** Files the task itself leaves in a run folder besides the runtime's (samples.txt, label-noise.json, best.bin). */
+  readonly artifacts: readonly string[];
+  /** Dataset files the config reads (hashed into env.json). */
+  dataFiles?(config: C, dataDir: string): string[];
+  /** Builds the model, optimizer, data and evaluation of one run. */
+  createTask(config: C, env: TaskEnvironment): Promise<TrainingTask>;
+}
