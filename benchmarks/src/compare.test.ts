@@ -163,3 +163,20 @@ describe('plateauCheck and verdictOf', () => {
     expect(verdictOf(null)).toBe('inconclusive');
   });
 });
+
+describe('welchInterval', () => {
+  it('matches a hand-derived Welch–Satterthwaite interval (quantile from scipy.stats.t.ppf)', () => {
+    // a = [1, 2, 3]: mean 2, s² = 1, s²/n = 1/3; b = [4, 6]: mean 5, s² = 2, s²/n = 1; se² = 4/3
+    // ν = (4/3)² / ((1/3)²/2 + 1²/1) = (16/9) / (19/18) = 32/19; t_{0.975, 32/19} = 5.1762316285465175 (scipy 1.x)
+    const iv = welchInterval([1, 2, 3], [4, 6])!;
+    expect(iv.estimate).toBe(-3);
+    expect(iv.df).toBeCloseTo(32 / 19, 12);
+    const half = 5.1762316285465175 * Math.sqrt(4 / 3);
+    expect(iv.lo).toBeCloseTo(-3 - half, 6);
+    expect(iv.hi).toBeCloseTo(-3 + half, 6);
+  });
+  it('needs two values on each side and some spread', () => {
+    expect(welchInterval([1], [2, 3])).toBeNull();
+    expect(welchInterval([1, 1], [2, 2])).toBeNull();
+  });
+});

@@ -197,3 +197,22 @@ export function verdictOf(iv: Pick<Interval, 'lo' | 'hi'> | null): Verdict {
   if (iv.hi < 0) return 'not reproduced';
   return 'inconclusive';
 }
+
+/**
+ * Welch's two-sided Student-t interval of a difference of two independent means (unequal variances; Welch 1947):
+ *   (ā − b̄) ± t_{1−α/2, ν} · √(s²_a/n_a + s²_b/n_b),
+ *   ν = (s²_a/n_a + s²_b/n_b)² / ((s²_a/n_a)²/(n_a − 1) + (s²_b/n_b)²/(n_b − 1))   (Welch–Satterthwaite).
+ * For unpaired samples (our seeds vs another implementation's: their draws are not the same). Null when either sample
+ * has fewer than two values, or both have no spread (ν undefined). `df` is ν.
+ */
+export function welchInterval(a: readonly number[], b: readonly number[], level = 0.95): (Interval & { df: number }) | null {
+  if (a.length < 2 || b.length < 2) return null;
+  const va = std(a) ** 2 / a.length;
+  const vb = std(b) ** 2 / b.length;
+  const se2 = va + vb;
+  if (se2 === 0) return null;
+  const df = se2 ** 2 / (va ** 2 / (a.length - 1) + vb ** 2 / (b.length - 1));
+  const est = mean(a) - mean(b);
+  const half = tQuantile(1 - (1 - level) / 2, df) * Math.sqrt(se2);
+  return { estimate: est, lo: est - half, hi: est + half, n: a.length + b.length, method: 't', df };
+}

@@ -4,14 +4,19 @@
  * train accuracy at the midpoint and at the end, and the learning curves of both implementations.
  *
  * The reference results are committed inputs of a published report: `<outDir>/torch-reference/*.json`. The data
- * order and initialization of a torch seed are not ours, so the comparison is of levels and spreads, not of pairs.
+ * order and initialization of a torch seed are not ours, so our seeds and PyTorch's are compared as two independent
+ * samples (Welch's interval of the difference of means); within one implementation the three methods of a seed share
+ * their initialization and data order, so the method differences are paired by seed there (Student-t interval), and
+ * the two implementations' differences are again compared as independent samples. Final-epoch test accuracy decides
+ * (no selection on the test set, as the claims table); best over epochs is shown beside it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Cell, ExperimentDef } from './experiment.ts';
 import type { CellOutcome } from './outcome.ts';
 import { mdTable, type Section } from './report-training.ts';
-import { fmtMeanStd } from './stats.ts';
+import { fmtMeanStd, mean } from './stats.ts';
+import { tInterval, welchInterval, type Interval } from './compare.ts';
 import { lineChart, type ChartSpec, type LinePoint } from './charts.ts';
 
 export const REFERENCE_DIR = 'torch-reference';
@@ -29,6 +34,8 @@ export interface ReferenceRun {
   seed: number;
   epochs: number;
   best: { test_acc: number; epoch: number };
+  /** Test accuracy after the last epoch. */
+  final: number;
   wallSeconds: number;
   torch: string;
   threads: number;
@@ -55,7 +62,7 @@ export function readReferenceRuns(dir: string): ReferenceRun[] {
     if (!Array.isArray(history) || history.length !== raw.epochs || history.some((h, i) => h.epoch !== i + 1 || !Number.isFinite(h.train_acc) || !Number.isFinite(h.test_acc))) {
       throw bad(`history does not hold epochs 1..${String(raw.epochs)} with finite accuracies`);
     }
-    return { file: f, method, rho: (raw.rho as number | null) ?? null, seed: raw.seed as number, epochs: raw.epochs as number, best: raw.best as ReferenceRun['best'],
+    return { file: f, method, rho: (raw.rho as number | null) ?? null, seed: raw.seed as number, epochs: raw.epochs as number, best: raw.best as ReferenceRun['best'], final: history.at(-1)!.test_acc,
       wallSeconds: raw.wallSeconds as number, torch: String(raw.torch), threads: raw.threads as number, history };
   });
   const order = Object.keys(LABEL);
@@ -65,6 +72,82 @@ export function readReferenceRuns(dir: string): ReferenceRun[] {
 function meanCurve(curves: number[][]): number[] {
   const n = Math.min(...curves.map((c) => c.length));
   return Array.from({ length: n }, (_, i) => curves.reduce((a, c) => a + c[i]!, 0) / curves.length);
+}
+
+/** Which test accuracy of a run: after the last epoch (decides), or the best over epochs (the paper's). */
+export type ReferenceMetric = 'final' | 'best';
+
+/** One method: our per-seed values, PyTorch's, and ours − PyTorch (Welch; null below two runs on either side). */
+export interface FidelityMethod { method: string; ours: number[]; torch: number[]; diff: Interval | null }
+
+/** One method difference (`a` − `b`) in both implementations, paired by seed within each, and ours − PyTorch. */
+export interface FidelityContrast {
+  a: string; b: string;
+  /** Per-seed differences a − b (seeds where both finished). */
+  ours: number[]; torch: number[];
+  oursIv: Interval | null; torchIv: Interval | null;
+  /** Our mean difference − PyTorch's (Welch over the two sets of per-seed differences). */
+  diff: Interval | null;
+}
+
+export const CONTRASTS: ReadonlyArray<readonly [string, string]> = [['sam', 'sgd'], ['asam', 'sgd'], ['asam', 'sam']];
+
+/**
+ * The fidelity comparison on `metric`: per method ours vs PyTorch, and per method difference (SAM − SGD, ASAM − SGD,
+ * ASAM − SAM) ours vs PyTorch. Our values are the completed cells of the reference experiment.
+ */
+export function referenceFidelity(runs: ReferenceRun[], cells: Cell[], outcomes: CellOutcome[], metric: ReferenceMetric): { methods: FidelityMethod[]; contrasts: FidelityContrast[] } {
+  const ourBySeed = (m: string): Map<number, number> => new Map(cells.flatMap((c, i) => {
+    const o = outcomes[i]!;
+    const v = metric === 'final' ? o.final : o.best;
+    return c.optimizer === m && o.status === 'completed' && v !== null ? [[c.seed, v] as [number, number]] : [];
+  }));
+  const torchBySeed = (m: string): Map<number, number> => new Map(runs.filter((r) => r.method === m).map((r) => [r.seed, metric === 'final' ? r.final : r.best.test_acc]));
+  const methods = Object.keys(LABEL).filter((m) => runs.some((r) => r.method === m)).map((m) => {
+    const ours = [...ourBySeed(m).values()];
+    const torch = [...torchBySeed(m).values()];
+    return { method: m, ours, torch, diff: welchInterval(ours, torch) };
+  });
+  const paired = (x: Map<number, number>, y: Map<number, number>): number[] => [...x].filter(([s]) => y.has(s)).sort((p, q) => p[0] - q[0]).map(([s, v]) => v - y.get(s)!);
+  const contrasts = CONTRASTS.filter(([a, b]) => runs.some((r) => r.method === a) && runs.some((r) => r.method === b)).map(([a, b]) => {
+    const ours = paired(ourBySeed(a), ourBySeed(b));
+    const torch = paired(torchBySeed(a), torchBySeed(b));
+    return { a, b, ours, torch, oursIv: tInterval(ours), torchIv: tInterval(torch), diff: welchInterval(ours, torch) };
+  });
+  return { methods, contrasts };
+}
+
+/** "+0.42 [−0.10, +0.94]" in points (×100), or the mean alone when there is no interval. */
+function ptsIv(iv: Interval | null, xs: number[]): string {
+  const sg = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v * 100).toFixed(2)}`;
+  if (iv) return `${sg(iv.estimate)} [${sg(iv.lo)}, ${sg(iv.hi)}]`;
+  return xs.length ? `${sg(mean(xs))} (one seed, no interval)` : '–';
+}
+
+/** Markdown of the fidelity comparison: two tables (methods, differences) on final-epoch accuracy with best-over-epochs beside, and notes. */
+function fidelityMarkdown(fin: ReturnType<typeof referenceFidelity>, best: ReturnType<typeof referenceFidelity>): string[] {
+  const pct = (xs: number[]) => (xs.length ? `${fmtMeanStd(xs, 2, 100)} (${xs.length})` : '–');
+  const label = (c: FidelityContrast) => `${LABEL[c.a]} − ${LABEL[c.b]}`;
+  const excludes0 = (iv: Interval | null) => iv !== null && (iv.lo > 0 || iv.hi < 0);
+  const methodRows = fin.methods.map((m, i) => [LABEL[m.method]!, pct(m.ours), pct(m.torch), ptsIv(m.diff, []), ptsIv(best.methods[i]!.diff, [])]);
+  const contrastRows = fin.contrasts.map((c, i) => [label(c), `${ptsIv(c.oursIv, c.ours)} (${c.ours.length})`, `${ptsIv(c.torchIv, c.torch)} (${c.torch.length})`,
+    ptsIv(c.diff, []), `${ptsIv(best.contrasts[i]!.oursIv, best.contrasts[i]!.ours)} / ${ptsIv(best.contrasts[i]!.torchIv, best.contrasts[i]!.torch)}`]);
+  const notes: string[] = [];
+  for (const m of fin.methods) {
+    if (!m.diff) notes.push(`${LABEL[m.method]}: fewer than two runs on one side (ours ${m.ours.length}, PyTorch ${m.torch.length}); no interval yet.`);
+    else notes.push(`${LABEL[m.method]}: ours − PyTorch ${ptsIv(m.diff, [])} points on final-epoch accuracy: ${excludes0(m.diff) ? `the two implementations **differ** (the interval excludes 0; ours ${m.diff.estimate > 0 ? 'higher' : 'lower'})` : 'consistent (the interval covers 0)'}.`);
+  }
+  for (const c of fin.contrasts) {
+    if (!c.diff) continue;
+    notes.push(`${label(c)}: ${ptsIv(c.oursIv, c.ours)} in ours, ${ptsIv(c.torchIv, c.torch)} in PyTorch; the difference of the two ${ptsIv(c.diff, [])} ${excludes0(c.diff) ? '**excludes 0**: the implementations disagree on this method difference' : 'covers 0: the implementations agree on it within the spread'}.`);
+  }
+  return [
+    '**Fidelity on final-epoch test accuracy** (the metric the claims are decided on; best over epochs beside it). Per method, our seeds and PyTorch\'s are two independent samples: ours − PyTorch with Welch\'s 95 % interval. ' +
+    'Per method difference, each implementation pairs its methods by seed (Student-t 95 % interval), and the two implementations\' differences are compared with Welch\'s interval. Values in accuracy points; (n) = runs or paired seeds.', '',
+    mdTable(['method', 'final test acc (%), ours (n)', 'final test acc (%), PyTorch (n)', 'ours − PyTorch, final [95 % CI]', 'ours − PyTorch, best over epochs [95 % CI]'], methodRows), '',
+    mdTable(['difference', 'ours, final [95 % CI] (seeds)', 'PyTorch, final [95 % CI] (seeds)', 'ours − PyTorch [95 % CI]', 'best over epochs: ours / PyTorch'], contrastRows), '',
+    ...notes.map((n) => `- ${n}`), ...(notes.length ? [''] : []),
+  ];
 }
 
 /**
@@ -118,6 +201,7 @@ export function referenceSection(runs: ReferenceRun[], def: ExperimentDef, cells
     'A PyTorch seed draws its own initialization and data order, so compare levels and spreads, not pairs. Train accuracy is that of the clean pass on the augmented batches, as both trainers log it.', '',
     mdTable(['method', 'ρ', 'best test acc (%), ours', 'best test acc (%), PyTorch', 'seeds (ours / PyTorch)', `train acc at epoch ${Math.floor(runs[0]!.epochs / 2)} (%), ours / PyTorch`, `final train acc (%), ours / PyTorch`], rows), '',
     ...notes.map((n) => `- ${n}`), ...(notes.length ? [''] : []),
+    ...fidelityMarkdown(referenceFidelity(runs, cells, outcomes, 'final'), referenceFidelity(runs, cells, outcomes, 'best')),
     ...files.map(([f]) => `![${f}](${p}${f})`), '',
   ].join('\n');
   return { md, files, groups: [], claims: [] };

@@ -64,6 +64,27 @@ describe('PyTorch reference section', () => {
     expect(checkReport(out).problems).toEqual([]);
   });
 
+  it('compares final-epoch accuracy ours vs PyTorch (Welch) and the method differences in both (paired t), with best over epochs beside', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-ref-'));
+    const { runs, out } = fabricate(root, [
+      { method: 'sgd', seed: 0, best: 0.73, train: [0.6, 0.9, 0.97, 1.0] },
+      { method: 'sgd', seed: 1, best: 0.75, train: [0.6, 0.9, 0.97, 1.0] },
+      { method: 'asam', seed: 0, best: 0.80, train: [0.3, 0.6, 0.85, 0.98] },
+      { method: 'asam', seed: 1, best: 0.78, train: [0.3, 0.6, 0.85, 0.98] },
+    ]);
+    generateReport({ experiments: [exp], profile: 'cpu', runsDir: runs, outDir: out });
+    const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+    // Welch intervals checked with scipy (numpy var ddof=1, stats.t.ppf(0.975, ν)):
+    // SGD: ours [70, 72, 74] vs PyTorch [73, 75]: −2.00, ν = 2.8824 → [−6.98, +2.98];
+    // ASAM: ours [75, 76, 78] vs [80, 78]: −2.67, ν = 2.4265 → [−7.54, +2.20]
+    expect(md).toContain('| SGD | 72.00 ± 2.00 (3) | 74.00 ± 1.41 (2) | −2.00 [−6.98, +2.98] | −2.00 [−6.98, +2.98] |');
+    expect(md).toContain('| ASAM | 76.33 ± 1.53 (3) | 79.00 ± 1.41 (2) | −2.67 [−7.54, +2.20] |');
+    // ASAM − SGD: ours per seed [5, 4, 4] → +4.33 ± t_{.975,2}·0.5774/√3 = 4.3027·0.3333 = 1.4342 → [+2.90, +5.77];
+    // PyTorch per seed [7, 3] → +5.00 ± t_{.975,1}·2.8284/√2 = 12.7062·2 → [−20.41, +30.41]
+    expect(md).toContain('| ASAM − SGD | +4.33 [+2.90, +5.77] (3) | +5.00 [−20.41, +30.41] (2) |');
+    expect(md).toContain('- SGD: ours − PyTorch −2.00 [−6.98, +2.98] points on final-epoch accuracy: consistent (the interval covers 0).');
+  });
+
   it('leaves the section out without reference files, and names a broken one', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-ref-'));
     const { runs, out } = fabricate(root, []);
