@@ -1,7 +1,7 @@
 import { Rng } from '@asam/data';
 import { corpusBleu, segmentBleuStats } from '@asam/nmt';
 import { describe, expect, it } from 'vitest';
-import { holmAdjust, pairedBootstrap, pairedBootstrapBleu, pairedTTest, plateauCheck, tauDifferenceBootstrap, tInterval, verdictOf, verdictOfTest } from './compare.ts';
+import { holmAdjust, pairedBootstrap, pairedBootstrapBleu, pairedTTest, plateauCheck, tauDifferenceBootstrap, tInterval, verdictOf, verdictOfTest, welchInterval } from './compare.ts';
 
 describe('pairedTTest', () => {
   it('matches a known p-value: d = 1..5 gives t = 3/(√2.5/√5) = 4.2426, df 4, p = 0.0132356 (R t.test, scipy ttest_1samp)', () => {
