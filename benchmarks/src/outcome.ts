@@ -1,12 +1,12 @@
 /**
  * Reads a cell folder into one record for reports: status, the compared numbers, wall time, mean step time and the
  * metrics.csv columns. Training cells (vision, nmt) are read through @asam/train's run-folder reader, which gives every
- * task the same result.json (best epoch by the task's metric, the final figure, the final test) and also reads older
- * trainers' files; analysis cells are reported from their result.json directly (`raw`).
+ * task the same result.json (best epoch by the task's metric, the final figure, the final test); analysis cells are
+ * reported from their result.json directly (`raw`).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readMetricsColumns, readRunResult } from '@asam/train';
+import { readMetricsColumns, readRunResult, type RunResult } from '@asam/train';
 import type { TaskName } from './experiment.ts';
 import { readJsonIfExists } from './fs-util.ts';
 
@@ -69,7 +69,13 @@ export function readOutcome(task: TaskName, dir: string): CellOutcome {
   const divergedAt = status === 'diverged' && d && typeof d.epoch === 'number' ? { epoch: d.epoch + 1, step: n(d.step) ?? 0, loss: n(d.loss) } : null;
   const out: CellOutcome = { ...base, status, divergedAt, error: typeof raw.error === 'string' ? raw.error : null };
   if (!TRAINING_TASKS.includes(task)) return { ...out, wallS: n(raw.wallTimeS) ?? n(raw.wallSeconds) };
-  const run = readRunResult(dir)!;
+  let run: RunResult;
+  try {
+    run = readRunResult(dir)!;
+  } catch (e) {
+    // a result.json the sweep wrote for a failed cell keeps its own error; any other one not in the runtime's layout is named
+    return status === 'failed' ? out : { ...out, status: 'failed', error: (e as Error).message };
+  }
   return {
     ...out, best: run.best?.value ?? null, final: run.final?.value ?? null, extra: { ...(run.test ?? {}) },
     wallS: n(run.wallSeconds), meanStepS: n(run.meanStepSeconds),

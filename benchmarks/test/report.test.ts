@@ -123,6 +123,13 @@ describe('generateReport', () => {
     expect(check.ok).toBe(false);
     expect(check.problems.join('\n')).toMatch(/asam-rho0.5-seed1 is failed: out of memory/);
     expect(checkReport(outDir, { allowIncomplete: true }).problems).toEqual([]);
+    // a result.json in an older trainer's layout (no longer read) makes its cell failed, naming the file and the fix
+    const old = cellDir(path.join(root, 'runs'), expandGrid(exp, 'cpu').find((c) => c.id === 'sgd-seed0')!);
+    fs.writeFileSync(path.join(old, 'result.json'), JSON.stringify({ status: 'completed', bestTestAcc: 0.8, bestEpoch: 2, finalTestAcc: 0.79 }));
+    const again = generateReport({ experiments: [exp], profile: 'cpu', runsDir: path.join(root, 'runs'), outDir });
+    expect(again.groups.find((g) => g.optimizer === 'sgd')).toMatchObject({ seedsCompleted: 1, failed: 1 });
+    expect(fs.readFileSync(path.join(outDir, 'report.md'), 'utf8'))
+      .toContain(`- \`sgd-seed0\`: failed (2 epochs) — ${path.join(old, 'result.json')}: not this runtime's result.json (no "format": "asam-run/1"; `);
   });
 
   it('reports an experiment without run folders as not run, and check-report catches missing files', () => {
@@ -159,8 +166,8 @@ function fabricateClaims(runsDir: string, cut: string | null, finalShift: Record
     fs.mkdirSync(d, { recursive: true });
     const best = BEST[c.optimizer!]![c.seed]!;
     fs.writeFileSync(path.join(d, 'cell.json'), JSON.stringify({ config: { epochs: 60 } }));
-    // the older trainer's result.json (still read: committed runs keep loading)
-    fs.writeFileSync(path.join(d, 'result.json'), JSON.stringify({ status: 'completed', bestTestAcc: best, bestEpoch: 60, finalTestAcc: best + (finalShift[c.optimizer!] ?? 0), wallSeconds: 10, meanStepSeconds: 1 }));
+    fs.writeFileSync(path.join(d, 'result.json'), JSON.stringify({ format: 'asam-run/1', status: 'completed', best: { metric: 'test_acc', value: best, epoch: 60 },
+      final: { metric: 'test_acc', value: best + (finalShift[c.optimizer!] ?? 0) }, wallSeconds: 10, meanStepSeconds: 1 }));
     const rising = c.id === cut;
     const rows = Array.from({ length: 60 }, (_, e) => {
       const train = rising ? 0.3 + e * 0.01 : Math.min(0.99, 0.3 + e * 0.03);

@@ -28,7 +28,7 @@ function fabricate(runsDir: string, finishedIds: string[]): void {
     fs.writeFileSync(path.join(d, 'checkpoint.bin'), 'weights');
     fs.writeFileSync(path.join(d, 'log.txt'), Array.from({ length: 1000 }, (_, i) => `line ${i}`).join('\n'));
     fs.writeFileSync(path.join(d, 'metrics.csv'), 'epoch,lr,train_loss,train_acc,test_loss,test_acc,seconds\n1,0.1,2,0.3,2,0.3,10\n');
-    if (finishedIds.includes(c.id)) fs.writeFileSync(path.join(d, 'result.json'), JSON.stringify({ status: 'completed', bestTestAcc: 0.5, finalTestAcc: 0.5 }));
+    if (finishedIds.includes(c.id)) fs.writeFileSync(path.join(d, 'result.json'), JSON.stringify({ format: 'asam-run/1', status: 'completed', best: { metric: 'test_acc', value: 0.5, epoch: 1 }, final: { metric: 'test_acc', value: 0.5 } }));
   }
 }
 
@@ -86,10 +86,10 @@ describe('publishResults / restoreFromCommitted', () => {
     // A later sweep elsewhere finishes the same cell with other numbers: the committed result stays.
     const other = path.join(root, 'other');
     fabricate(other, ['sgd-seed0', 'asam-rho0.5-seed0']);
-    fs.writeFileSync(path.join(other, 'fab_pub/sgd-seed0/result.json'), JSON.stringify({ status: 'completed', bestTestAcc: 0.9, finalTestAcc: 0.9 }));
+    fs.writeFileSync(path.join(other, 'fab_pub/sgd-seed0/result.json'), JSON.stringify({ format: 'asam-run/1', status: 'completed', best: { metric: 'test_acc', value: 0.9, epoch: 1 }, final: { metric: 'test_acc', value: 0.9 } }));
     const p = publishResults({ experiments: [exp], profile: 'cpu', runsDir: other, resultsDir, partial: false });
     expect(p.kept).toBe(2);
-    expect(JSON.parse(fs.readFileSync(path.join(committedRunsDir(resultsDir), 'fab_pub/sgd-seed0/result.json'), 'utf8')).bestTestAcc).toBe(0.5);
+    expect(JSON.parse(fs.readFileSync(path.join(committedRunsDir(resultsDir), 'fab_pub/sgd-seed0/result.json'), 'utf8')).best.value).toBe(0.5);
     // Republishing from an empty working folder (a new machine) only regenerates the report, and counts the committed cells.
     const empty = path.join(root, 'empty');
     fs.mkdirSync(empty);

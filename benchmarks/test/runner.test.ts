@@ -86,7 +86,7 @@ describe('runSweep', () => {
     expect(s1.completed).toBe(1);
     expect(s1.records.map((r) => r.status)).toEqual(['completed', 'diverged']);
     const dir = path.join(runsDir, 'stand_in', cells[1]!.id);
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8'))).toEqual({ status: 'diverged', divergedAt: { epoch: 2, step: 1, loss: null }, resumedFrom: null });
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8'))).toEqual({ format: 'asam-run/1', status: 'diverged', divergedAt: { epoch: 2, step: 1, loss: null }, resumedFrom: null });
     expect(lines.find((l) => l.includes('diverged after'))).toMatch(/^\[bench\] cell 2\/2 stand_in\/sam-rho0.05-seed0: diverged after .* at epoch 3, step 1 \(loss NaN\); kept as the cell's result, not retried$/);
     expect(lines.some((l) => /1 completed, 1 diverged, 0 skipped/.test(l))).toBe(true);
     const s2 = await runSweep({ ...common, cells, runsDir, log: (l) => lines.push(l) });

@@ -36,7 +36,7 @@ export async function run(ctx: TaskContext): Promise<void> {
     if (c.divergeAtStep === step) {
       ctx.log(`non-finite loss at step ${step}`);
       fs.appendFileSync(path.join(ctx.outDir, 'runs.log'), 'diverged\n');
-      writeJsonAtomic(path.join(ctx.outDir, 'result.json'), { status: 'diverged', divergedAt: { epoch: step, step: 1, loss: null }, resumedFrom });
+      writeJsonAtomic(path.join(ctx.outDir, 'result.json'), { format: 'asam-run/1', status: 'diverged', divergedAt: { epoch: step, step: 1, loss: null }, resumedFrom });
       return;
     }
     if (c.sleepMs) await new Promise((r) => setTimeout(r, c.sleepMs));
@@ -51,6 +51,7 @@ export async function run(ctx: TaskContext): Promise<void> {
     }
   }
   writeJsonAtomic(path.join(ctx.outDir, 'result.json'), {
-    status: 'completed', bestTestAccuracy: w, finalTestAccuracy: w, wallTimeS: 0.01, meanStepTimeS: 0.001, resumedFrom,
+    format: 'asam-run/1', status: 'completed', best: { metric: 'test_accuracy', value: w, epoch: step }, final: { metric: 'test_accuracy', value: w },
+    wallSeconds: 0.01, meanStepSeconds: 0.001, resumedFrom,
   });
 }

@@ -130,7 +130,7 @@ describe.skipIf(!redisOk)('queued sweep on a real Redis', () => {
     // The diverged cell is a result: its job completed once, recorded as diverged, result.json as the task wrote it.
     const nanCell = cells.find((c) => c.experiment === 'stand_in_nan')!;
     expect(summary.records.find((x) => x.cell === nanCell)?.status).toBe('diverged');
-    expect(readJson(path.join(runsDir, 'stand_in_nan', nanCell.id, 'result.json'))).toEqual({ status: 'diverged', divergedAt: { epoch: 1, step: 1, loss: null }, resumedFrom: null });
+    expect(readJson(path.join(runsDir, 'stand_in_nan', nanCell.id, 'result.json'))).toEqual({ format: 'asam-run/1', status: 'diverged', divergedAt: { epoch: 1, step: 1, loss: null }, resumedFrom: null });
     expect(lines.some((l) => /smoke\/stand_in_nan\/sam-rho5-seed0: diverged on worker-[ab]/.test(l))).toBe(true);
 
     const r = readJson<{ status: string; resumedFrom: number | null }>(path.join(victimDir, 'result.json'))!;

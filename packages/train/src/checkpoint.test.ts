@@ -5,9 +5,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   CHECKPOINT_FORMAT_VERSION, encodeCheckpoint, readCheckpoint, readCheckpointSync, writeCheckpoint, writeCheckpointSync,
-  type Checkpoint, type CheckpointTensor,
 } from './checkpoint.ts';
-import { type LegacyTensor, writeLegacyNmtCheckpoint, writeLegacyVisionCheckpoint } from './testing/legacy-writers.ts';
+import { readMetricsColumns, readRunResult } from './run-folder.ts';
+import { runtimeStateOf } from './runtime.ts';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'asam-ckpt-'));
 const bytes = (d: ArrayBufferView) => Buffer.from(d.buffer, d.byteOffset, d.byteLength);
@@ -16,13 +16,6 @@ const bytes = (d: ArrayBufferView) => Buffer.from(d.buffer, d.byteOffset, d.byte
 const f32 = new Float32Array(new Uint32Array([0x80000000, 0x7fc00123, 0x00000001, 0x7f800000, 0xff800000, 0x3f800000]).buffer);
 const i32 = new Int32Array([-2147483648, 2147483647, 0, -1]);
 const meta = { epoch: 3, lr: 0.1, rows: [{ loss: 1 / 3, acc: null }], rng: [123456789, 42], name: 'réseau' };
-
-function expectSameTensors(got: Record<string, CheckpointTensor[]>, want: LegacyTensor[]) {
-  const flat = Object.entries(got).flatMap(([group, list]) => list.map((t) => ({ group, ...t })));
-  expect(flat.map((t) => [t.group, t.name, t.dtype, t.shape])).toEqual(
-    want.map((t) => [t.group, t.name, t.data instanceof Int32Array ? 'int32' : 'float32', t.shape]));
-  flat.forEach((t, i) => expect(bytes(t.data).equals(bytes(want[i]!.data)), t.name).toBe(true));
-}
 
 describe('checkpoint format', () => {
   it('round-trips every dtype, shape and group bit for bit (sync and async), in write order', async () => {
@@ -41,7 +34,6 @@ describe('checkpoint format', () => {
     writeCheckpointSync(join(d, 'b.bin'), meta, groups);
     expect(readFileSync(join(d, 'a.bin')).equals(readFileSync(join(d, 'b.bin')))).toBe(true);
     for (const ck of [await readCheckpoint<typeof meta>(join(d, 'a.bin')), readCheckpointSync<typeof meta>(join(d, 'b.bin'))]) {
-      expect(ck.layout).toBe('current');
       expect(ck.version).toBe(CHECKPOINT_FORMAT_VERSION);
       expect(ck.meta).toEqual(meta);
       expect(Object.keys(ck.groups)).toEqual(['model', 'optimizer', 'extra']);
@@ -70,63 +62,39 @@ describe('checkpoint format', () => {
       .toThrow(/'model\/d': data must be a Float32Array, Int32Array or Uint8Array/);
   });
 
-  const legacyTensors: LegacyTensor[] = [
-    { group: 'model', name: 'conv/kernel', shape: [3, 2], data: f32 },
-    { group: 'model', name: 'bn/moving_mean', shape: [1], data: new Float32Array([0.25]) },
-    { group: 'optimizer', name: 'iter', shape: [4], data: i32 },
-    { group: 'optimizer', name: 'conv/kernel/momentum', shape: [6], data: f32.slice().reverse() },
-  ];
-
-  it('reads the image-classification layout ASAMCKPT1 (state → meta) with identical tensors', async () => {
-    const p = join(dir(), 'checkpoint.bin');
-    await writeLegacyVisionCheckpoint(p, meta, legacyTensors);
-    for (const ck of [await readCheckpoint<typeof meta>(p), readCheckpointSync<typeof meta>(p)]) {
-      expect([ck.layout, ck.version]).toEqual(['legacy-vision', 1]);
-      expect(ck.meta).toEqual(meta);
-      expectSameTensors(ck.groups, legacyTensors);
-    }
-  });
-
-  it('reads the translation layout ASAMCKP1 with identical tensors', async () => {
-    const p = join(dir(), 'checkpoint.bin');
-    writeLegacyNmtCheckpoint(p, meta, legacyTensors);
-    const ck = await readCheckpoint<typeof meta>(p);
-    expect([ck.layout, ck.version]).toEqual(['legacy-nmt', 1]);
-    expect(ck.meta).toEqual(meta);
-    expectSameTensors(ck.groups, legacyTensors);
-  });
-
-  /** Re-writes a checkpoint read from `f` in the layout it was read in, and checks the bytes are those of `f`. */
-  async function expectRewritesToSameBytes(f: string): Promise<Checkpoint<unknown>['layout']> {
-    const ck: Checkpoint<unknown> = await readCheckpoint(f);
-    expect(['legacy-vision', 'current']).toContain(ck.layout);
+  /** Re-writes the checkpoint read from `f` and checks the bytes are those of `f`. */
+  async function expectRewritesToSameBytes(f: string): Promise<void> {
+    const ck = await readCheckpoint(f);
     const again = join(dir(), 'again.bin');
-    if (ck.layout === 'legacy-vision') {
-      await writeLegacyVisionCheckpoint(again, ck.meta,
-        Object.entries(ck.groups).flatMap(([group, list]) => list.map((t) => ({ group, name: t.name, shape: t.shape, data: t.data as Float32Array | Int32Array }))));
-    } else {
-      await writeCheckpoint(again, ck.meta, Object.fromEntries(Object.entries(ck.groups).map(([g, list]) => [g, list.map((t) => ({ name: t.name, shape: t.shape, data: t.data }))])));
-    }
+    await writeCheckpoint(again, ck.meta, Object.fromEntries(Object.entries(ck.groups).map(([g, list]) => [g, list.map((t) => ({ name: t.name, shape: t.shape, data: t.data }))])));
     expect(readFileSync(again).equals(readFileSync(f)), f).toBe(true);
-    return ck.layout;
   }
 
-  it('re-writing what it read, in the layout it was read in, gives the same bytes (current layout and ASAMCKPT1)', async () => {
-    const d = dir();
-    await writeCheckpoint(join(d, 'current.bin'), meta, { model: [{ name: 'w', shape: [6], data: f32 }], optimizer: [{ name: 'iter', shape: [4], data: i32 }] });
-    await writeLegacyVisionCheckpoint(join(d, 'legacy.bin'), meta, legacyTensors);
-    expect(await expectRewritesToSameBytes(join(d, 'current.bin'))).toBe('current');
-    expect(await expectRewritesToSameBytes(join(d, 'legacy.bin'))).toBe('legacy-vision');
+  it('re-writing what it read gives the same bytes', async () => {
+    const p = join(dir(), 'checkpoint.bin');
+    await writeCheckpoint(p, meta, { model: [{ name: 'w', shape: [6], data: f32 }], optimizer: [{ name: 'iter', shape: [4], data: i32 }] });
+    await expectRewritesToSameBytes(p);
   });
 
-  // Every committed unfinished cell of the cpu sweep (any experiment) carries the checkpoint it resumes from; published
-  // checkpoints are in the layout of the code that wrote them (older runs ASAMCKPT1, newer the current one).
-  const runs = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'benchmarks', 'results', 'cpu', 'runs');
-  const committed = existsSync(runs)
-    ? readdirSync(runs).flatMap((e) => readdirSync(join(runs, e)).map((r) => join(runs, e, r, 'checkpoint.bin'))).filter((f) => existsSync(f))
-    : [];
-  it.runIf(committed.length > 0)(`reads the ${committed.length} committed benchmark checkpoint(s) exactly (skipped when none is committed)`, async () => {
-    for (const f of committed) await expectRewritesToSameBytes(f);
+  // The committed unfinished cells of the cpu sweep carry the checkpoint they resume from (runs/<experiment>/<cell>/).
+  it('reads every committed benchmark checkpoint exactly, with a runtime state that matches its run folder', async () => {
+    const runs = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'benchmarks', 'results', 'cpu', 'runs');
+    const committed = readdirSync(runs).flatMap((e) => readdirSync(join(runs, e)).map((r) => join(runs, e, r))).filter((d) => existsSync(join(d, 'checkpoint.bin')));
+    expect(committed.length, `no checkpoint.bin under ${runs}`).toBeGreaterThan(0);
+    for (const d of committed) {
+      const f = join(d, 'checkpoint.bin');
+      await expectRewritesToSameBytes(f);
+      const ck = await readCheckpoint(f);
+      expect(ck.version, f).toBeLessThanOrEqual(CHECKPOINT_FORMAT_VERSION);
+      expect(Object.keys(ck.groups), f).toEqual(['model', 'optimizer']);
+      // the state resumes (runtime 1) and agrees with the folder: one metrics.csv row per finished epoch, a stopped run
+      const st = runtimeStateOf(ck.meta);
+      const result = readRunResult(d)!;
+      expect(result.status, d).toBe('stopped');
+      expect([st.epoch, st.rows.length], f).toEqual([result.epochsCompleted, result.epochsCompleted]);
+      expect(st.globalStep, f).toBe(result.steps);
+      expect(st.rows.map((r) => r.test_acc), f).toEqual(readMetricsColumns(d).test_acc);
+    }
   });
 
   it('a foreign file gets one line naming the file and what it starts with', async () => {

@@ -11,10 +11,7 @@
  *     padding  zeros up to a multiple of 8
  *     data     raw tensor bytes; `offset` counts from the start of this section, each tensor 8-byte aligned
  * ```
- * Readers accept every version up to their own and refuse a newer one with a message that says to upgrade. They also
- * read the two layouts written before this format existed, so runs checkpointed by them resume unchanged:
- * `ASAMCKPT1\n` (image classification: header `{ format: 'asam-checkpoint/1', state, tensors }`, `state` read as
- * `meta`) and `ASAMCKP1` (translation: header `{ meta, tensors }`).
+ * Readers accept every version up to their own and refuse a newer one with a message that says to upgrade.
  */
 import * as fs from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -24,8 +21,6 @@ import { writeFileAtomic, writeFileAtomicSync } from './atomic.ts';
 export const CHECKPOINT_FORMAT_VERSION = 2;
 
 const MAGIC = Buffer.from([0x89, 0x41, 0x53, 0x41, 0x4d, 0x43, 0x4b, 0x0a]); // \x89 A S A M C K \n
-const LEGACY_VISION_MAGIC = Buffer.from('ASAMCKPT1\n', 'latin1');
-const LEGACY_NMT_MAGIC = Buffer.from('ASAMCKP1', 'latin1');
 const ALIGN = 8;
 
 /** Element types a checkpoint stores, and the typed array that holds each. */
@@ -47,15 +42,11 @@ export interface CheckpointTensorInput {
   data: TensorData;
 }
 
-/** Which layout a checkpoint was read from: the current one, or one of the two older ones. */
-export type CheckpointLayout = 'current' | 'legacy-vision' | 'legacy-nmt';
-
 /** A checkpoint read back. Groups and the tensors within each keep the order they were written in. */
 export interface Checkpoint<M> {
   meta: M;
   groups: Record<string, CheckpointTensor[]>;
-  layout: CheckpointLayout;
-  /** The format version of a current-layout file; 1 for the older layouts. */
+  /** The file's format version (at most {@link CHECKPOINT_FORMAT_VERSION}). */
   version: number;
 }
 
@@ -120,7 +111,7 @@ export function writeCheckpointSync<M>(path: string, meta: M, groups: Record<str
   writeFileAtomicSync(path, encodeCheckpoint(meta, groups));
 }
 
-/** Reads a checkpoint in any layout this code knows; every error names the file and what was found. */
+/** Reads a checkpoint of any format version up to this code's; every error names the file and what was found. */
 export async function readCheckpoint<M>(path: string): Promise<Checkpoint<M>> {
   return decodeCheckpoint<M>(await readFile(path), path);
 }
@@ -183,21 +174,7 @@ export function decodeCheckpoint<M>(buf: Buffer, path: string): Checkpoint<M> {
     const hstart = MAGIC.length + 8;
     const h = parseHeader<{ meta: M; tensors: TableEntry[] }>(buf, hstart, hlen, path);
     const base = hstart + hlen + pad(hstart + hlen);
-    return { meta: h.meta, groups: group(buf, base, h.tensors, path), layout: 'current', version };
-  }
-  if (startsWith(buf, LEGACY_VISION_MAGIC) && buf.length >= LEGACY_VISION_MAGIC.length + 4) {
-    const hlen = buf.readUInt32LE(LEGACY_VISION_MAGIC.length);
-    const hstart = LEGACY_VISION_MAGIC.length + 4;
-    const h = parseHeader<{ format: string; state: M; tensors: Array<Omit<TableEntry, 'bytes'> & { byteLength: number }> }>(buf, hstart, hlen, path);
-    if (h.format !== 'asam-checkpoint/1') throw new Error(`Checkpoint ${path} has the ASAMCKPT1 magic but header format ${JSON.stringify(h.format)}; the file is corrupt`);
-    const table = h.tensors.map(({ byteLength, ...e }) => ({ ...e, bytes: byteLength }));
-    return { meta: h.state, groups: group(buf, hstart + hlen, table, path), layout: 'legacy-vision', version: 1 };
-  }
-  if (startsWith(buf, LEGACY_NMT_MAGIC) && buf.length >= LEGACY_NMT_MAGIC.length + 4) {
-    const hlen = buf.readUInt32LE(LEGACY_NMT_MAGIC.length);
-    const hstart = LEGACY_NMT_MAGIC.length + 4;
-    const h = parseHeader<{ meta: M; tensors: TableEntry[] }>(buf, hstart, hlen, path);
-    return { meta: h.meta, groups: group(buf, hstart + hlen, h.tensors, path), layout: 'legacy-nmt', version: 1 };
+    return { meta: h.meta, groups: group(buf, base, h.tensors, path), version };
   }
   throw new Error(`${path} is not an asam checkpoint: found ${describeStart(buf)}, expected the checkpoint magic "\\x89ASAMCK\\n"; delete it or point the run at another folder`);
 }

@@ -24,7 +24,7 @@ export {
   CHECKPOINT_FORMAT_VERSION, decodeCheckpoint, encodeCheckpoint, readCheckpoint, readCheckpointSync, writeCheckpoint,
   writeCheckpointSync,
 } from './checkpoint.ts';
-export type { Checkpoint, CheckpointDtype, CheckpointLayout, CheckpointTensor, CheckpointTensorInput, TensorData } from './checkpoint.ts';
+export type { Checkpoint, CheckpointDtype, CheckpointTensor, CheckpointTensorInput, TensorData } from './checkpoint.ts';
 export { hostTensors, toTensor } from './tensors.ts';
 export {
   addConfigIssue, booleanField, ConfigError, configJsonSchema, formatPath, nearest, nonEmptyString, nullableNumberField, numberField, oneOf,

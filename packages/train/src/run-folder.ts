@@ -7,9 +7,6 @@
  * - `result.json` — {@link RunResult}: written with status `running` when the run starts, and with `completed`,
  *   `diverged` or `stopped` when it returns;
  * - `checkpoint.bin` — the runtime's state and the model/optimizer tensors (see checkpoint.ts).
- *
- * {@link readRunResult} also reads the two result.json layouts written before this runtime existed (image
- * classification: `bestTestAcc`…, translation: `bestValidBleu`…), so older run folders keep loading.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -94,41 +91,7 @@ export function readMetricsColumns(dir: string): Record<string, number[]> {
   return out;
 }
 
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-
-/** Converts a result.json of the older image-classification or translation trainers. */
-function fromLegacy(raw: Record<string, unknown>): RunResult {
-  const status = (['completed', 'diverged', 'stopped'].includes(String(raw.status)) ? raw.status : 'running') as RunStatus;
-  const vision = 'bestTestAcc' in raw || 'finalTestAcc' in raw;
-  const bestValue = num(vision ? raw.bestTestAcc : raw.bestValidBleu);
-  const bestEpoch = num(raw.bestEpoch);
-  const metric = vision ? 'test_acc' : 'valid_bleu';
-  const finalValue = num(vision ? raw.finalTestAcc : raw.testBleu);
-  const d = raw.divergedAt as { epoch?: number; step?: number; update?: number; loss?: number } | undefined | null;
-  const task: Record<string, unknown> = {};
-  for (const k of ['model', 'method', 'rho', 'numClasses', 'trainImages', 'evalImages', 'testSentences']) if (k in raw) task[k] = raw[k];
-  return {
-    format: RUN_RESULT_FORMAT,
-    status,
-    epochs: num(raw.epochs) ?? 0,
-    epochsCompleted: num(vision ? raw.epochsCompleted : raw.epochs) ?? 0,
-    steps: num(vision ? raw.steps : raw.updates) ?? 0,
-    best: bestValue === null || bestEpoch === null ? null : { metric, value: bestValue, epoch: bestEpoch },
-    final: finalValue === null ? null : { metric: vision ? 'test_acc' : 'test_bleu', value: finalValue },
-    last: null,
-    test: vision || num(raw.testBleu) === null ? null : { bleu: num(raw.testBleu)!, tokenizedBleu: num(raw.testBleuTokenized) ?? NaN },
-    wallSeconds: num(raw.wallSeconds) ?? 0,
-    meanStepSeconds: num(raw.meanStepSeconds),
-    trainableParams: num(raw.trainableParams ?? raw.numParams) ?? 0,
-    backend: typeof raw.backend === 'string' ? raw.backend : null,
-    resumedFrom: (raw.resumedFrom as RunResult['resumedFrom']) ?? null,
-    divergedAt: d ? { epoch: d.epoch ?? 0, step: d.step ?? d.update ?? 0, loss: d.loss ?? NaN } : null,
-    out: String(raw.outDir ?? ''),
-    task,
-  };
-}
-
-/** Reads `dir/result.json` (this runtime's layout or an older trainer's); null when there is none. */
+/** Reads `dir/result.json`; null when there is none. Throws, naming the file and the fix, when it is not in the runtime's layout. */
 export function readRunResult(dir: string): RunResult | null {
   const f = path.join(dir, 'result.json');
   if (!fs.existsSync(f)) return null;
@@ -140,5 +103,8 @@ export function readRunResult(dir: string): RunResult | null {
   }
   if (raw === null || typeof raw !== 'object') throw new Error(`${f}: expected a JSON object`);
   const r = raw as Record<string, unknown>;
-  return r.format === RUN_RESULT_FORMAT ? (r as unknown as RunResult) : fromLegacy(r);
+  if (r.format !== RUN_RESULT_FORMAT) {
+    throw new Error(`${f}: not this runtime's result.json (no "format": "${RUN_RESULT_FORMAT}"; an older trainer's, whose layout is no longer read, or another program's); fix: run the cell again in a new folder`);
+  }
+  return r as unknown as RunResult;
 }

@@ -1,7 +1,7 @@
 /**
  * The runtime on the toy task (softmax regression, cpu backend: deterministic): the run folder it writes, resume bit
  * for bit, the resume policy, divergence, micro-batches and data-parallel workers against the single-pass step, and
- * the conversion of the older trainers' checkpoint states and result files.
+ * the refusal of the older trainers' checkpoint states and result files.
  */
 import { initEngine } from '@asam/engine';
 import * as tf from '@tensorflow/tfjs-core';
@@ -114,35 +114,20 @@ describe('train (toy task, cpu)', () => {
   }, 60_000);
 });
 
-describe('older trainers\' files', () => {
-  it('converts an image-classification checkpoint state (epochCorrect, epochSeen, rows without a step column)', () => {
-    const row = { epoch: 1, lr: 0.1, train_loss: 2, train_acc: 0.2, test_loss: 1.9, test_acc: 0.3, test_top5: null, seconds: 5, images_per_sec: 80 };
-    const st = runtimeStateOf({
-      modelId: 'resnet20', config: {}, epoch: 1, stepInEpoch: 3, globalStep: 35, rows: [row, { ...row, epoch: 2, test_acc: 0.25 }],
-      epochLossSum: 10, epochCorrect: 7, epochSeen: 24, epochTrainSeconds: 1.5, dropoutRng: {}, wallSeconds: 9, stepSecondsSum: 8, stepsTimed: 35,
-    }, { bestMetric: 'acc', evalSplit: 'test', stepsPerEpoch: 32 });
-    expect(st).toMatchObject({ runtime: 1, epoch: 1, stepInEpoch: 3, globalStep: 35, epochWeight: 24, epochSums: { acc: 7 }, best: { epoch: 1, value: 0.3 } });
-    expect(Object.keys(st.rows[0]!).slice(0, 3)).toEqual(['epoch', 'step', 'lr']);
-    expect(st.rows.map((r) => r.step)).toEqual([32, 64]);
+describe('older trainers\' files are refused, in one line naming what was found', () => {
+  it('a checkpoint state without runtime: 1 (the image-classification trainer\'s epochCorrect, the translation trainer\'s batchIndex)', () => {
+    expect(runtimeStateOf({ runtime: 1, epoch: 2 })).toEqual({ runtime: 1, epoch: 2 });
+    expect(() => runtimeStateOf({ modelId: 'resnet20', epoch: 1, epochCorrect: 7, epochSeen: 24 }))
+      .toThrow('checkpoint: its state has no "runtime": 1 (found fields modelId, epoch, epochCorrect, epochSeen; an older trainer\'s state is no longer read)');
+    expect(() => runtimeStateOf({ version: 1, batchIndex: 4, updates: 14 })).toThrow(/found fields version, batchIndex, updates;/);
+    expect(() => runtimeStateOf(null)).toThrow(/found null;/);
   });
 
-  it('converts a translation checkpoint state (batchIndex, updates, epochTokens) and result.json', () => {
-    const st = runtimeStateOf({
-      version: 1, configKey: '', epoch: 1, batchIndex: 4, updates: 14, epochLossSum: 50, epochTokens: 300, epochTrainSeconds: 2, epochStartWall: 0,
-      trainSeconds: 7, wallSeconds: 9, bestValidBleu: 3.5, bestEpoch: 1, dropout: { seed: 1, calls: 0 }, modelNames: [], optimizerNames: [],
-      rows: [{ epoch: 1, updates: 10, lr: 1e-3, train_loss: 5, valid_loss: 4, valid_bleu: 3.5, seconds: 3, tokens_per_sec: 100, valid_nll: 3.9 }],
-    }, { bestMetric: 'bleu', evalSplit: 'valid', stepsPerEpoch: 10 });
-    expect(st).toMatchObject({ epoch: 1, stepInEpoch: 4, globalStep: 14, epochWeight: 300, stepsTimed: 14, best: { epoch: 1, value: 3.5 } });
-    expect(st.rows[0]).toEqual({ epoch: 1, step: 10, lr: 1e-3, train_loss: 5, valid_loss: 4, valid_bleu: 3.5, valid_nll: 3.9, seconds: 3, tokens_per_sec: 100 });
+  it('a result.json without format asam-run/1', () => {
     const dir = tmp();
-    fs.writeFileSync(path.join(dir, 'result.json'), JSON.stringify({ status: 'completed', outDir: dir, epochs: 2, updates: 20, bestEpoch: 2, bestValidBleu: 4.1,
-      testBleu: 3.9, testBleuTokenized: 4.4, testSentences: 10, wallSeconds: 30, meanStepSeconds: 1.2, numParams: 99, resumed: false }));
-    expect(readRunResult(dir)).toMatchObject({ status: 'completed', steps: 20, best: { metric: 'valid_bleu', value: 4.1, epoch: 2 },
-      final: { metric: 'test_bleu', value: 3.9 }, test: { bleu: 3.9, tokenizedBleu: 4.4 }, trainableParams: 99 });
-  });
-
-  it('refuses a checkpoint state it does not know, naming what it looked for', () => {
-    expect(() => runtimeStateOf({ foo: 1 }, { bestMetric: 'acc', evalSplit: 'test', stepsPerEpoch: 1 })).toThrow(/neither this runtime's nor an older trainer's/);
+    const f = path.join(dir, 'result.json');
+    fs.writeFileSync(f, JSON.stringify({ status: 'completed', bestTestAcc: 0.733, bestEpoch: 102, finalTestAcc: 0.731, outDir: dir }));
+    expect(() => readRunResult(dir)).toThrow(`${f}: not this runtime's result.json (no "format": "asam-run/1"; an older trainer's, whose layout is no longer read, or another program's); fix: run the cell again in a new folder`);
   });
 });
 

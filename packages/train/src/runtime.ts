@@ -101,43 +101,14 @@ function freshState(): RuntimeState {
 }
 
 /**
- * The runtime state of a checkpoint written by this runtime or by the two trainers before it (image classification:
- * `epochCorrect`…, translation: `batchIndex`, `updates`…). `stepsPerEpoch` fills the step column of older rows.
+ * The runtime state of a checkpoint's `meta`. Only this runtime's (`runtime: 1`) is read: the states of the trainers
+ * before it are not converted, and a checkpoint of theirs is refused.
  */
-export function runtimeStateOf(meta: unknown, o: { bestMetric: string; evalSplit: string; stepsPerEpoch: number }): RuntimeState {
-  const m = meta as Record<string, unknown>;
-  if (m.runtime === 1) return m as unknown as RuntimeState;
-  const bestOf = (rows: MetricsRow[]): RuntimeState['best'] => {
-    let best: RuntimeState['best'] = null;
-    const col = `${o.evalSplit}_${o.bestMetric}`;
-    for (const r of rows) { const v = r[col]; if (typeof v === 'number' && (best === null || v > best.value)) best = { epoch: r.epoch as number, value: v }; }
-    return best;
-  };
-  if ('epochCorrect' in m) {
-    // image classification (ASAMCKPT1 and the first current-layout files)
-    const rows: MetricsRow[] = (m.rows as MetricsRow[]).map(({ epoch, ...rest }) => ({ epoch: epoch as number, step: (epoch as number) * o.stepsPerEpoch, ...rest }));
-    return {
-      runtime: 1, epoch: m.epoch as number, stepInEpoch: m.stepInEpoch as number, globalStep: m.globalStep as number, rows,
-      epochLossSum: m.epochLossSum as number, epochWeight: m.epochSeen as number, epochSums: { acc: m.epochCorrect as number },
-      epochTrainSeconds: m.epochTrainSeconds as number, wallSeconds: m.wallSeconds as number,
-      stepSecondsSum: m.stepSecondsSum as number, stepsTimed: m.stepsTimed as number, best: bestOf(rows),
-    };
-  }
-  if ('batchIndex' in m) {
-    // translation (ASAMCKP1)
-    const rows = (m.rows as Array<Record<string, number>>).map((r) => ({
-      epoch: r.epoch!, step: r.updates!, lr: r.lr!, train_loss: r.train_loss!, valid_loss: r.valid_loss!, valid_bleu: r.valid_bleu!,
-      valid_nll: r.valid_nll!, seconds: r.seconds!, tokens_per_sec: r.tokens_per_sec!,
-    }));
-    return {
-      runtime: 1, epoch: m.epoch as number, stepInEpoch: m.batchIndex as number, globalStep: m.updates as number, rows,
-      epochLossSum: m.epochLossSum as number, epochWeight: m.epochTokens as number, epochSums: {},
-      epochTrainSeconds: m.epochTrainSeconds as number, wallSeconds: m.wallSeconds as number,
-      stepSecondsSum: m.trainSeconds as number, stepsTimed: m.updates as number,
-      best: m.bestEpoch === null ? null : { epoch: m.bestEpoch as number, value: m.bestValidBleu as number },
-    };
-  }
-  throw new Error('checkpoint: its state is neither this runtime\'s nor an older trainer\'s (no runtime, epochCorrect or batchIndex field)');
+export function runtimeStateOf(meta: unknown): RuntimeState {
+  const m = meta as Record<string, unknown> | null;
+  if (m?.runtime === 1) return m as unknown as RuntimeState;
+  const found = m !== null && typeof m === 'object' ? `fields ${Object.keys(m).slice(0, 6).join(', ') || 'none'}` : JSON.stringify(m);
+  throw new Error(`checkpoint: its state has no "runtime": 1 (found ${found}; an older trainer's state is no longer read)`);
 }
 
 /**
@@ -229,7 +200,7 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
     await opt.setWeights(ow);
     tf.dispose(ow.map((w) => w.tensor));
     try {
-      st = runtimeStateOf(ck.meta, { bestMetric: task.bestMetric, evalSplit: split, stepsPerEpoch: stepsPerEpoch0 });
+      st = runtimeStateOf(ck.meta);
     } catch (e) {
       throw new ResumeError(`${ckptPath}: ${(e as Error).message.replace(/^checkpoint: /, '')} (a checkpoint of another program?); ${fix}`);
     }
