@@ -15,7 +15,7 @@ import { formatHours } from './estimate.ts';
 import { expandGrid, type Cell, type ExperimentDef, type OptimizerName, type ProfileName } from './experiment.ts';
 import { readJsonIfExists, toCsv, writeFileAtomic, writeJsonAtomic } from './fs-util.ts';
 import { readOutcome, type CellOutcome } from './outcome.ts';
-import { REPORT_MODEL_FORMAT, type ClaimRow, type ExperimentModel, type GroupRow, type ReportModel } from './report-model.ts';
+import { REPORT_MODEL_FORMAT, type ClaimRow, type ExperimentModel, type GroupRow, type ReportModel, type TrainingModel } from './report-model.ts';
 import { computeReference, readReferenceRuns, REFERENCE_DIR, REFERENCE_EXPERIMENT, renderReference, type ReferenceModel } from './report-reference.ts';
 import { computeSection, renderSection } from './report-sections.ts';
 import { decidePairwiseClaims, formatP, mdTable, signed } from './report-training.ts';
@@ -234,6 +234,9 @@ export function renderReport(model: ReportModel, outDir: string): ReportResult {
   const completed = cellsOut.filter((c) => c.status === 'completed').length;
   const diverged = cellsOut.filter((c) => c.status === 'diverged').length;
   const pairwise = claims.some((c) => c.pairwise);
+  // What the pairwise claims are decided on, in the words of each training experiment's vocabulary.
+  const decided = [...new Set(model.experiments.filter((e) => e.section.kind === 'training' && e.section.claims.some((c) => c.pairwise))
+    .map((e) => (e.section as TrainingModel).vocabulary.decided.label))];
   const claimRows = claims.map((c) => {
     const w = c.pairwise;
     const p = (x: number | null | undefined) => (x === null || x === undefined ? '–' : formatP(x));
@@ -250,7 +253,7 @@ export function renderReport(model: ReportModel, outDir: string): ReportResult {
     ...(claims.length ? [
       '## The paper\'s claims at this scale', '',
       'Computed from the runs below, not typed. ' +
-      (pairwise ? 'A pairwise claim "A > B" is decided on the **final-epoch** test accuracy (translation: the test BLEU of the weights chosen on validation), so nothing is chosen on the test set: the paired differences over seeds give a two-sided paired t-test, and its p-value is adjusted by **Holm\'s method** over the family of the report\'s pairwise claims. ' +
+      (pairwise ? `A pairwise claim "A > B" is decided on each run's **final** figure (${decided.join('; ')}), so nothing is chosen on the test set: the paired differences over seeds give a two-sided paired t-test, and its p-value is adjusted by **Holm's method** over the family of the report's pairwise claims. ` +
         `The family: ${model.family}; a claim of it without a p-value yet counts as p = 1. ` +
         'A claim is **reproduced** when its adjusted p is below 0.05 and A − B is positive, **not reproduced** when its adjusted p is below 0.05 and A − B is negative, **inconclusive** otherwise, or when a run it rests on had not plateaued or diverged; **pending** while its runs are missing. ' +
         '"ours" is the mean final-epoch difference with its (unadjusted) 95 % t-interval over seeds; the best-over-epochs difference (the paper\'s metric, a maximum taken on the test set) is shown beside it, and the note says where it would read differently. ' : '') +
