@@ -1,7 +1,8 @@
 /**
  * The metric vocabulary a report reads a training experiment with. A run's result.json carries its task's
  * vocabulary (`metrics`); run folders written before it did are read with the vocabulary of their task id from
- * {@link TASK_VOCABULARIES}, the one place of the report that names a training task. Everything the training
+ * {@link TASK_VOCABULARIES}, the one place of the report that names a training task (a carried vocabulary that lacks
+ * optional wording takes it from there too). Everything the training
  * section shows (labels, units, scales, the plateau rule, curves, the bootstrap) comes from the vocabulary, so a
  * new task reports without a change here once its runs carry `metrics`.
  */
@@ -108,7 +109,20 @@ export function experimentVocabulary(task: string, runs: ReadonlyArray<{ id: str
     }
     found ??= { id: r.id, v };
   }
-  return found?.v ?? taskVocabulary(task);
+  const table = taskVocabulary(task);
+  return found ? withWordingOf(found.v, table) : table;
+}
+
+/**
+ * `v` (a run's vocabulary) with the optional wording it lacks taken from `table` (its task's entry in
+ * {@link TASK_VOCABULARIES}), so runs written before a wording field existed read as the newer ones. `v` wins where it
+ * has a field; nothing is taken unless both name the same columns.
+ */
+function withWordingOf(v: MetricVocabulary, table: MetricVocabulary | null): MetricVocabulary {
+  const same = table && table.metrics.length === v.metrics.length && table.metrics.every((m, k) => m.column === v.metrics[k]!.column) &&
+    table.best === v.best && table.headline === v.headline && table.train === v.train;
+  if (!same) return v;
+  return { ...table, ...v, metrics: v.metrics.map((m, k) => ({ ...table.metrics[k]!, ...m })) };
 }
 
 /** The vocabulary of a task id in {@link TASK_VOCABULARIES}; null for a task that has none there. */

@@ -143,12 +143,20 @@ describe('computeReport: the results model', () => {
     generateReport({ experiments: [visionExp], profile: 'cpu', runsDir: path.join(a, 'runs'), outDir: path.join(a, 'out'), now: NOW });
     generateReport({ experiments: [visionExp], profile: 'cpu', runsDir: path.join(b, 'runs'), outDir: path.join(b, 'out'), now: NOW });
     expect(fs.readFileSync(path.join(b, 'out', 'report.md'), 'utf8')).toBe(fs.readFileSync(path.join(a, 'out', 'report.md'), 'utf8'));
+    // a vocabulary written before the optional wording existed (required fields only) takes it from the task's entry
+    const bare: MetricVocabulary = { evalSplit: 'test', best: 'test_acc', headline: 'test_acc', train: 'train_acc', plateau: VISION_METRICS.plateau, examples: 'test images', unit: 'images',
+      metrics: VISION_METRICS.metrics.map(({ short: _short, ...m }) => m) };
+    const rewrite = (v: MetricVocabulary) => {
+      for (const c of expandGrid(visionExp, 'cpu')) {
+        const f = path.join(cellDir(path.join(b, 'runs'), c), 'result.json');
+        fs.writeFileSync(f, JSON.stringify({ ...JSON.parse(fs.readFileSync(f, 'utf8')), metrics: v }));
+      }
+    };
+    rewrite(bare);
+    generateReport({ experiments: [visionExp], profile: 'cpu', runsDir: path.join(b, 'runs'), outDir: path.join(b, 'out'), now: NOW });
+    expect(fs.readFileSync(path.join(b, 'out', 'report.md'), 'utf8')).toBe(fs.readFileSync(path.join(a, 'out', 'report.md'), 'utf8'));
     // …and a vocabulary in result.json wins over the task's table entry
-    const renamed: MetricVocabulary = { ...VISION_METRICS, headlineShort: 'last-epoch top-1 (%)' };
-    for (const c of expandGrid(visionExp, 'cpu')) {
-      const f = path.join(cellDir(path.join(b, 'runs'), c), 'result.json');
-      fs.writeFileSync(f, JSON.stringify({ ...JSON.parse(fs.readFileSync(f, 'utf8')), metrics: renamed }));
-    }
+    rewrite({ ...VISION_METRICS, headlineShort: 'last-epoch top-1 (%)' });
     generateReport({ experiments: [visionExp], profile: 'cpu', runsDir: path.join(b, 'runs'), outDir: path.join(b, 'out'), now: NOW });
     expect(fs.readFileSync(path.join(b, 'out', 'report.md'), 'utf8')).toContain('last-epoch top-1 (%), mean ± std');
   });
