@@ -235,8 +235,9 @@ export function renderReport(model: ReportModel, outDir: string): ReportResult {
   const diverged = cellsOut.filter((c) => c.status === 'diverged').length;
   const pairwise = claims.some((c) => c.pairwise);
   // What the pairwise claims are decided on, in the words of each training experiment's vocabulary.
-  const decided = [...new Set(model.experiments.filter((e) => e.section.kind === 'training' && e.section.claims.some((c) => c.pairwise))
-    .map((e) => (e.section as TrainingModel).vocabulary.decided.label))];
+  const decidedBy = model.experiments.filter((e) => e.section.kind === 'training' && e.section.claims.some((c) => c.pairwise)).map((e) => (e.section as TrainingModel).vocabulary);
+  const decided = [...new Set(decidedBy.map((v) => v.decided.label))];
+  const minimised = decidedBy.some((v) => v.headline.goal === 'min');
   const claimRows = claims.map((c) => {
     const w = c.pairwise;
     const p = (x: number | null | undefined) => (x === null || x === undefined ? '–' : formatP(x));
@@ -255,7 +256,7 @@ export function renderReport(model: ReportModel, outDir: string): ReportResult {
       'Computed from the runs below, not typed. ' +
       (pairwise ? `A pairwise claim "A > B" is decided on each run's **final** figure (${decided.join('; ')}), so nothing is chosen on the test set: the paired differences over seeds give a two-sided paired t-test, and its p-value is adjusted by **Holm's method** over the family of the report's pairwise claims. ` +
         `The family: ${model.family}; a claim of it without a p-value yet counts as p = 1. ` +
-        'A claim is **reproduced** when its adjusted p is below 0.05 and A − B is positive, **not reproduced** when its adjusted p is below 0.05 and A − B is negative, **inconclusive** otherwise, or when a run it rests on had not plateaued or diverged; **pending** while its runs are missing. ' +
+        `A claim is **reproduced** when its adjusted p is below 0.05 and A − B is positive${minimised ? ' (for a metric to minimise, B − A: differences are always better − worse)' : ''}, **not reproduced** when its adjusted p is below 0.05 and A − B is negative, **inconclusive** otherwise, or when a run it rests on had not plateaued or diverged; **pending** while its runs are missing. ` +
         '"ours" is the mean final-epoch difference with its (unadjusted) 95 % t-interval over seeds; the best-over-epochs difference (the paper\'s metric, a maximum taken on the test set) is shown beside it, and the note says where it would read differently. ' : '') +
       'The ρ-range claim counts, per method, the ρ values whose best accuracy is within 1 point of the method\'s best; with one seed, only a difference of two or more values is a verdict, and only when every run of the sweep has plateaued.', '',
       mdTable(['claim', 'paper', 'ours (final epoch, mean [95 % CI])', 'seeds', 'p', 'p (Holm)', 'verdict', 'best over epochs (paper\'s metric)', 'note'], claimRows), '',

@@ -227,6 +227,9 @@ describe('a new task reports through the training section without a change to th
     const bars = fs.readFileSync(path.join(out, 'toy_regression', 'bars.vl.json'), 'utf8');
     expect(bars).toContain('final test MSE');
     expect(reportChartProblems(out).problems).toEqual([]);
+    const top = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+    expect(top).toContain("decided on each run's **final** figure (final test MSE)");
+    expect(top).toContain('A − B is positive (for a metric to minimise, B − A: differences are always better − worse)');
   });
 
   it('refuses a result.json vocabulary that names a column it does not define', () => {
