@@ -7,6 +7,7 @@
 import type { Interval, TTest, Verdict } from './compare.ts';
 import type { ChartSpec } from './charts.ts';
 import type { CellOutcome } from './outcome.ts';
+import type { ReferenceModel } from './report-reference.ts';
 import type { ReportVocabulary } from './report-vocabulary.ts';
 
 export const REPORT_MODEL_FORMAT = 'asam-report-model/1';
@@ -201,5 +202,5 @@ export interface ReportModel {
   family: string;
   experiments: ExperimentModel[];
   /** The independent PyTorch runs set beside the reference experiment, when the report folder has them. */
-  reference: SectionModel | null;
+  reference: ReferenceModel | null;
 }

@@ -16,7 +16,7 @@ import { expandGrid, type Cell, type ExperimentDef, type OptimizerName, type Pro
 import { readJsonIfExists, toCsv, writeFileAtomic, writeJsonAtomic } from './fs-util.ts';
 import { readOutcome, type CellOutcome } from './outcome.ts';
 import { REPORT_MODEL_FORMAT, type ClaimRow, type ExperimentModel, type GroupRow, type ReportModel, type TrainingModel } from './report-model.ts';
-import { computeReference, readReferenceRuns, REFERENCE_DIR, REFERENCE_EXPERIMENT, renderReference, type ReferenceModel } from './report-reference.ts';
+import { computeReference, readReferenceRuns, REFERENCE_DIR, REFERENCE_EXPERIMENT, renderReference } from './report-reference.ts';
 import { computeSection, renderSection } from './report-sections.ts';
 import { decidePairwiseClaims, formatP, mdTable, signed } from './report-training.ts';
 import { experimentVocabulary } from './report-vocabulary.ts';
@@ -226,7 +226,7 @@ export function renderReport(model: ReportModel, outDir: string): ReportResult {
     claims.push(...e.section.claims);
   }
   if (model.reference) {
-    const sec = renderReference(model.reference as ReferenceModel);
+    const sec = renderReference(model.reference);
     writeCharts(path.join(outDir, REFERENCE_DIR), `${REFERENCE_DIR}/`, sec.files);
     sections.push(`## Independent PyTorch run of the clean recipe (\`${REFERENCE_DIR}\`)\n\n${sec.md(`${REFERENCE_DIR}/`)}`);
     toc.push(`- [Independent PyTorch run of the clean recipe](#${REFERENCE_DIR})`);
