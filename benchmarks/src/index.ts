@@ -6,7 +6,9 @@
 export * from './experiment.ts';
 export { createExperimentRegistry } from './experiments/index.ts';
 export { runSweep, cellDir, isFinishedStatus, type SweepOptions, type SweepSummary, type CellRunRecord } from './runner.ts';
-export { generateReport, markdownToHtml, type ReportOptions, type ReportResult, type GroupRow } from './report.ts';
+export { computeReport, generateReport, markdownToHtml, renderReport, type ReportModel, type ReportOptions, type ReportResult, type GroupRow } from './report.ts';
+export { SECTIONS, type SectionKind } from './report-sections.ts';
+export { TASK_VOCABULARIES } from './report-vocabulary.ts';
 export { readOutcome, type CellOutcome } from './outcome.ts';
 export { checkReport, type CheckResult } from './check.ts';
 export { barChart, chartProblems, forestChart, lineChart, renderSvg, type ChartSpec } from './charts.ts';

@@ -1,14 +1,14 @@
 /**
  * Reads a cell folder into one record for reports: status, the compared numbers, wall time, mean step time and the
- * metrics.csv columns. Training cells (vision, nmt) are read through @asam/train's run-folder reader, which gives every
- * task the same result.json (best epoch by the task's metric, the final figure, the final test); analysis cells are
- * reported from their result.json directly (`raw`).
+ * metrics.csv columns. Training cells (a result.json with a metric vocabulary, or a task of TASK_VOCABULARIES) are read
+ * through @asam/train's run-folder reader, which gives every task the same result.json (best epoch by the task's metric,
+ * the final figure, the final test); analysis cells are reported from their result.json directly (`raw`).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readMetricsColumns, readRunResult, type RunResult } from '@asam/train';
-import type { TaskName } from './experiment.ts';
 import { readJsonIfExists } from './fs-util.ts';
+import { taskVocabulary } from './report-vocabulary.ts';
 
 export interface CellOutcome {
   /**
@@ -36,14 +36,12 @@ export interface CellOutcome {
   divergedAt: { epoch: number; step: number; loss: number | null } | null;
 }
 
-const TRAINING_TASKS: readonly TaskName[] = ['vision', 'nmt'];
-
 function n(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
 /** Normalised outcome of one cell folder. */
-export function readOutcome(task: TaskName, dir: string): CellOutcome {
+export function readOutcome(task: string, dir: string): CellOutcome {
   // a damaged file makes the cell 'failed' in the report, with the file named (a sweep reports it the same way)
   let damaged: string | null = null;
   const read = <T>(name: string): T | undefined => {
@@ -68,7 +66,8 @@ export function readOutcome(task: TaskName, dir: string): CellOutcome {
   const d = raw.divergedAt as { epoch?: unknown; step?: unknown; loss?: unknown } | null | undefined;
   const divergedAt = status === 'diverged' && d && typeof d.epoch === 'number' ? { epoch: d.epoch + 1, step: n(d.step) ?? 0, loss: n(d.loss) } : null;
   const out: CellOutcome = { ...base, status, divergedAt, error: typeof raw.error === 'string' ? raw.error : null };
-  if (!TRAINING_TASKS.includes(task)) return { ...out, wallS: n(raw.wallTimeS) ?? n(raw.wallSeconds) };
+  // A training run carries its metric vocabulary (or is of a task whose older runs did not yet write it).
+  if (raw.metrics === undefined && !taskVocabulary(task)) return { ...out, wallS: n(raw.wallTimeS) ?? n(raw.wallSeconds) };
   let run: RunResult;
   try {
     run = readRunResult(dir)!;

@@ -10,11 +10,13 @@
  * the two implementations' differences are again compared as independent samples. Final-epoch test accuracy decides
  * (no selection on the test set, as the claims table); best over epochs is shown beside it.
  */
+
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Cell, ExperimentDef } from './experiment.ts';
 import type { CellOutcome } from './outcome.ts';
-import { mdTable, type Section } from './report-training.ts';
+import type { RenderedSection, SectionModel } from './report-model.ts';
+import { mdTable } from './report-training.ts';
 import { fmtMeanStd, mean } from './stats.ts';
 import { tInterval, welchInterval, type Interval } from './compare.ts';
 import { lineChart, type ChartSpec, type LinePoint } from './charts.ts';
@@ -96,7 +98,10 @@ export const CONTRASTS: ReadonlyArray<readonly [string, string]> = [['sam', 'sgd
  * The fidelity comparison on `metric`: per method ours vs PyTorch, and per method difference (SAM − SGD, ASAM − SGD,
  * ASAM − SAM) ours vs PyTorch. Our values are the completed cells of the reference experiment.
  */
-export function referenceFidelity(runs: ReferenceRun[], cells: Cell[], outcomes: CellOutcome[], metric: ReferenceMetric): { methods: FidelityMethod[]; contrasts: FidelityContrast[] } {
+/** The fidelity comparison on one metric. */
+export interface Fidelity { methods: FidelityMethod[]; contrasts: FidelityContrast[] }
+
+export function referenceFidelity(runs: ReferenceRun[], cells: Cell[], outcomes: CellOutcome[], metric: ReferenceMetric): Fidelity {
   const ourBySeed = (m: string): Map<number, number> => new Map(cells.flatMap((c, i) => {
     const o = outcomes[i]!;
     const v = metric === 'final' ? o.final : o.best;
@@ -125,7 +130,7 @@ function ptsIv(iv: Interval | null, xs: number[]): string {
 }
 
 /** Markdown of the fidelity comparison: two tables (methods, differences) on final-epoch accuracy with best-over-epochs beside, and notes. */
-function fidelityMarkdown(fin: ReturnType<typeof referenceFidelity>, best: ReturnType<typeof referenceFidelity>): string[] {
+function fidelityMarkdown(fin: Fidelity, best: Fidelity): string[] {
   const pct = (xs: number[]) => (xs.length ? `${fmtMeanStd(xs, 2, 100)} (${xs.length})` : '–');
   const label = (c: FidelityContrast) => `${LABEL[c.a]} − ${LABEL[c.b]}`;
   const excludes0 = (iv: Interval | null) => iv !== null && (iv.lo > 0 || iv.hi < 0);
@@ -150,59 +155,102 @@ function fidelityMarkdown(fin: ReturnType<typeof referenceFidelity>, best: Retur
   ];
 }
 
+/** The reference section's model: per method our completed seeds' and PyTorch's figures, and the curves to draw. */
+export interface ReferenceModel extends SectionModel {
+  kind: 'torch_reference';
+  experiment: string;
+  title: string;
+  /** Our runs' and PyTorch's per method (accuracies in [0, 1]); `mid`: train accuracy at the schedule's midpoint, `end`: at its end. */
+  methods: Array<{
+    method: string; rho: number | null; epochs: number;
+    ours: { best: number[]; mid: number[]; end: number[] };
+    torch: { best: number[]; mid: number[]; end: number[] };
+  }>;
+  /** Train and test accuracy per epoch (from epoch 1) per method: ours as the mean over our seeds (`oursSeeds` of them), PyTorch per seed. */
+  curves: Record<'train_acc' | 'test_acc', Array<{ method: string; ours: number[]; oursSeeds: number; torch: Array<{ seed: number; values: number[] }> }>>;
+  /** Ours vs PyTorch on final-epoch test accuracy (decides) and on best over epochs. */
+  fidelity: { final: Fidelity; best: Fidelity };
+  versions: string;
+  hours: number;
+  midEpoch: number;
+}
+
 /**
- * The section: per method, ours (completed seeds) and PyTorch's best test accuracy (mean ± std; min–max), train
- * accuracy at the schedule's midpoint and at the end, and whether each torch value lies within our seeds' range;
- * learning curves (train and test accuracy per epoch, ours as the mean over seeds, PyTorch per seed).
+ * The section's numbers: per method, ours (completed seeds) and PyTorch's best test accuracy, train accuracy at the
+ * schedule's midpoint and at the end; the learning curves (ours as the mean over seeds, PyTorch per seed).
  */
-export function referenceSection(runs: ReferenceRun[], def: ExperimentDef, cells: Cell[], outcomes: CellOutcome[]): Section {
+export function computeReference(runs: ReferenceRun[], def: ExperimentDef, cells: Cell[], outcomes: CellOutcome[]): ReferenceModel {
   const methods = Object.keys(LABEL).filter((m) => runs.some((r) => r.method === m));
   const ours = (m: string) => cells.map((c, i) => ({ c, o: outcomes[i]! })).filter(({ c, o }) => c.optimizer === m && o.status === 'completed' && o.best !== null);
+  const curves = (column: 'train_acc' | 'test_acc') => methods.map((m) => {
+    const mine = ours(m).map(({ o }) => o.columns[column] ?? []).filter((c) => c.length);
+    return {
+      method: m, ours: mine.length ? meanCurve(mine) : [], oursSeeds: mine.length,
+      // readReferenceRuns checked that a history holds epochs 1..n in order
+      torch: runs.filter((r) => r.method === m).map((r) => ({ seed: r.seed, values: r.history.map((h) => h[column]) })),
+    };
+  });
+  return {
+    kind: 'torch_reference', groups: [], claims: [], experiment: def.id, title: def.title,
+    methods: methods.map((m) => {
+      const mine = ours(m);
+      const ref = runs.filter((r) => r.method === m);
+      const epochs = ref[0]!.epochs;
+      const mid = Math.floor(epochs / 2);
+      const ourAt = (e: number) => mine.map(({ o }) => o.columns.train_acc?.[e - 1]).filter((v): v is number => v !== undefined);
+      const refAt = (e: number) => ref.map((r) => r.history[e - 1]!.train_acc);
+      return {
+        method: m, rho: ref[0]!.rho, epochs,
+        ours: { best: mine.map(({ o }) => o.best!), mid: ourAt(mid), end: ourAt(epochs) },
+        torch: { best: ref.map((r) => r.best.test_acc), mid: refAt(mid), end: refAt(epochs) },
+      };
+    }),
+    curves: { train_acc: curves('train_acc'), test_acc: curves('test_acc') },
+    fidelity: { final: referenceFidelity(runs, cells, outcomes, 'final'), best: referenceFidelity(runs, cells, outcomes, 'best') },
+    versions: [...new Set(runs.map((r) => `torch ${r.torch}, ${r.threads} thread(s)`))].join('; '),
+    hours: runs.reduce((a, r) => a + r.wallSeconds, 0) / 3600,
+    midEpoch: Math.floor(runs[0]!.epochs / 2),
+  };
+}
+
+/**
+ * The section: per method, ours and PyTorch's best test accuracy (mean ± std; min–max), train accuracy at the
+ * schedule's midpoint and at the end, and whether each torch value lies within our seeds' range; learning curves.
+ */
+export function renderReference(m: ReferenceModel): RenderedSection {
   const pct = (xs: number[]) => fmtMeanStd(xs, 2, 100);
   const range = (xs: number[]) => (xs.length > 1 ? ` (${(Math.min(...xs) * 100).toFixed(2)}–${(Math.max(...xs) * 100).toFixed(2)})` : '');
   const rows: string[][] = [];
   const notes: string[] = [];
-  const points = (column: 'train_acc' | 'test_acc'): LinePoint[] => methods.flatMap((m) => {
-    const mine = ours(m).map(({ o }) => o.columns[column] ?? []).filter((c) => c.length);
-    const avg = mine.length ? meanCurve(mine) : [];
-    return [
-      ...avg.map((v, i) => ({ series: LABEL[m]!, method: m, run: `ours, mean of ${mine.length} seeds`, bold: true, style: 'ours (mean over seeds)', x: i + 1, y: v * 100 })),
-      ...runs.filter((r) => r.method === m).flatMap((r) => r.history.map((h) => ({ series: LABEL[m]!, method: m, run: `PyTorch seed ${r.seed}`, bold: false, style: 'PyTorch (per seed)', x: h.epoch, y: h[column] * 100 }))),
-    ];
-  });
-  for (const m of methods) {
-    const mine = ours(m);
-    const ref = runs.filter((r) => r.method === m);
-    const epochs = ref[0]!.epochs;
-    const mid = Math.floor(epochs / 2);
-    const ourBest = mine.map(({ o }) => o.best!);
-    const refBest = ref.map((r) => r.best.test_acc);
-    const ourAt = (e: number) => mine.map(({ o }) => o.columns.train_acc?.[e - 1]).filter((v): v is number => v !== undefined);
-    const refAt = (e: number) => ref.map((r) => r.history[e - 1]!.train_acc);
+  const points = (column: 'train_acc' | 'test_acc'): LinePoint[] => m.curves[column].flatMap((c) => [
+    ...c.ours.map((v, i) => ({ series: LABEL[c.method]!, method: c.method, run: `ours, mean of ${c.oursSeeds} seeds`, bold: true, style: 'ours (mean over seeds)', x: i + 1, y: v * 100 })),
+    ...c.torch.flatMap((r) => r.values.map((v, i) => ({ series: LABEL[c.method]!, method: c.method, run: `PyTorch seed ${r.seed}`, bold: false, style: 'PyTorch (per seed)', x: i + 1, y: v * 100 }))),
+  ]);
+  for (const x of m.methods) {
+    const ourBest = x.ours.best;
+    const refBest = x.torch.best;
     const lo = Math.min(...ourBest);
     const hi = Math.max(...ourBest);
     const inside = refBest.filter((v) => v >= lo && v <= hi).length;
-    rows.push([LABEL[m]!, ref[0]!.rho === null ? '–' : String(ref[0]!.rho),
-      `${pct(ourBest)}${range(ourBest)}`, `${pct(refBest)}${range(refBest)}`, `${mine.length} / ${ref.length}`,
-      `${pct(ourAt(mid))} / ${pct(refAt(mid))}`, `${pct(ourAt(epochs))} / ${pct(refAt(epochs))}`]);
-    if (mine.length > 1) {
-      notes.push(`${LABEL[m]}: ${inside} of ${ref.length} PyTorch run(s) within the range of our ${mine.length} seeds (${(lo * 100).toFixed(2)}–${(hi * 100).toFixed(2)} %)` +
-        (inside < ref.length ? `; the others are ${refBest.filter((v) => v < lo || v > hi).map((v) => `${((v - (v < lo ? lo : hi)) * 100).toFixed(2)} points ${v < lo ? 'below' : 'above'} it`).join(', ')}` : '') + '.');
+    rows.push([LABEL[x.method]!, x.rho === null ? '–' : String(x.rho),
+      `${pct(ourBest)}${range(ourBest)}`, `${pct(refBest)}${range(refBest)}`, `${ourBest.length} / ${refBest.length}`,
+      `${pct(x.ours.mid)} / ${pct(x.torch.mid)}`, `${pct(x.ours.end)} / ${pct(x.torch.end)}`]);
+    if (ourBest.length > 1) {
+      notes.push(`${LABEL[x.method]}: ${inside} of ${refBest.length} PyTorch run(s) within the range of our ${ourBest.length} seeds (${(lo * 100).toFixed(2)}–${(hi * 100).toFixed(2)} %)` +
+        (inside < refBest.length ? `; the others are ${refBest.filter((v) => v < lo || v > hi).map((v) => `${((v - (v < lo ? lo : hi)) * 100).toFixed(2)} points ${v < lo ? 'below' : 'above'} it`).join(', ')}` : '') + '.');
     }
   }
   const files: Array<[string, ChartSpec]> = [
-    ['torch-reference-train-acc.svg', lineChart({ title: `${def.title}: train accuracy per epoch, ours vs PyTorch`, subtitle: 'solid: ours, mean over seeds; dashed: PyTorch, each seed', xLabel: 'epoch', yLabel: 'train accuracy (%)', points: points('train_acc'), nonNegative: true, xIsEpoch: true })],
-    ['torch-reference-test-acc.svg', lineChart({ title: `${def.title}: test accuracy per epoch, ours vs PyTorch`, subtitle: 'solid: ours, mean over seeds; dashed: PyTorch, each seed', xLabel: 'epoch', yLabel: 'test accuracy (%)', points: points('test_acc'), nonNegative: true, xIsEpoch: true })],
+    ['torch-reference-train-acc.svg', lineChart({ title: `${m.title}: train accuracy per epoch, ours vs PyTorch`, subtitle: 'solid: ours, mean over seeds; dashed: PyTorch, each seed', xLabel: 'epoch', yLabel: 'train accuracy (%)', points: points('train_acc'), nonNegative: true, xIsEpoch: true })],
+    ['torch-reference-test-acc.svg', lineChart({ title: `${m.title}: test accuracy per epoch, ours vs PyTorch`, subtitle: 'solid: ours, mean over seeds; dashed: PyTorch, each seed', xLabel: 'epoch', yLabel: 'test accuracy (%)', points: points('test_acc'), nonNegative: true, xIsEpoch: true })],
   ];
-  const versions = [...new Set(runs.map((r) => `torch ${r.torch}, ${r.threads} thread(s)`))].join('; ');
-  const hours = runs.reduce((a, r) => a + r.wallSeconds, 0) / 3600;
   const md = (p: string) => [
-    `The clean recipe of \`${def.id}\` trained a second time by an independent PyTorch implementation (\`benchmarks/scripts/torch_cifar_reference.py\`: the same data, model, loss, schedule and SAM / ASAM rule, written from the papers; ${versions}; ${hours.toFixed(1)} h in all). ` +
+    `The clean recipe of \`${m.experiment}\` trained a second time by an independent PyTorch implementation (\`benchmarks/scripts/torch_cifar_reference.py\`: the same data, model, loss, schedule and SAM / ASAM rule, written from the papers; ${m.versions}; ${m.hours.toFixed(1)} h in all). ` +
     'A PyTorch seed draws its own initialization and data order, so compare levels and spreads, not pairs. Train accuracy is that of the clean pass on the augmented batches, as both trainers log it.', '',
-    mdTable(['method', 'ρ', 'best test acc (%), ours', 'best test acc (%), PyTorch', 'seeds (ours / PyTorch)', `train acc at epoch ${Math.floor(runs[0]!.epochs / 2)} (%), ours / PyTorch`, `final train acc (%), ours / PyTorch`], rows), '',
+    mdTable(['method', 'ρ', 'best test acc (%), ours', 'best test acc (%), PyTorch', 'seeds (ours / PyTorch)', `train acc at epoch ${m.midEpoch} (%), ours / PyTorch`, `final train acc (%), ours / PyTorch`], rows), '',
     ...notes.map((n) => `- ${n}`), ...(notes.length ? [''] : []),
-    ...fidelityMarkdown(referenceFidelity(runs, cells, outcomes, 'final'), referenceFidelity(runs, cells, outcomes, 'best')),
+    ...fidelityMarkdown(m.fidelity.final, m.fidelity.best),
     ...files.map(([f]) => `![${f}](${p}${f})`), '',
   ].join('\n');
-  return { md, files, groups: [], claims: [] };
+  return { md, files };
 }

@@ -1,119 +1,30 @@
 /**
- * The report section of a training experiment (vision or nmt): groups over seeds, convergence flags, paired
- * differences between methods with confidence intervals and paired t-tests, the claims they decide (final-epoch metric,
- * Holm-adjusted over the report's family: `decidePairwiseClaims`), and the charts (bars from zero with error bars and
- * seed dots, a forest plot of the paired differences, learning curves with every seed thin and the mean bold, the
+ * The report section of a training experiment (any task with a metric vocabulary: its labels, units, scales, plateau
+ * rule, curves and bootstrap all come from the vocabulary, never from the task's name). `computeTraining` gives the
+ * section's model: groups over seeds, convergence flags, paired differences between methods with confidence intervals
+ * and paired t-tests, the claims they decide (final-epoch metric, Holm-adjusted over the report's family:
+ * `decidePairwiseClaims`). `renderTraining` turns the model into markdown and charts (bars from zero with error bars
+ * and seed dots, a forest plot of the paired differences, learning curves with every seed thin and the mean bold, the
  * learning-rate schedule).
  */
 import * as path from 'node:path';
-import { readTestBleuSegments, TEST_BLEU_SEGMENTS_FILE } from '@asam/nmt';
+import { readTestBleuSegments } from '@asam/nmt';
+import type { BootstrapSpec, MetricVocabulary } from '@asam/train';
 import { barChart, forestChart, lineChart, type Bar, type ChartSpec, type ForestRow, type LinePoint } from './charts.ts';
-import { holmAdjust, pairedBootstrap, pairedBootstrapBleu, pairedTTest, plateauCheck, tInterval, verdictOfTest, type Interval, type TTest, type Verdict } from './compare.ts';
+import { holmAdjust, pairedBootstrap, pairedBootstrapBleu, pairedTTest, plateauCheck, tInterval, verdictOfTest, type Interval } from './compare.ts';
 import type { Cell, ExperimentDef, OptimizerName, ProfileName } from './experiment.ts';
 import { readJsonIfExists } from './fs-util.ts';
 import type { CellOutcome } from './outcome.ts';
+import type { ClaimRow, GroupRow, PairModel, RenderedSection, SectionModel, Stat, TrainingCellModel, TrainingGroupModel, TrainingModel } from './report-model.ts';
+import { resolveVocabulary, type ReportVocabulary } from './report-vocabulary.ts';
 import { mean, std } from './stats.ts';
 
-/** One row of the claims table at the top of a report. */
-export interface ClaimRow {
-  claim: string;
-  paper: string;
-  ours: string;
-  verdict: Verdict | 'pending';
-  note: string;
-  /** A pairwise claim decided by a paired test over seeds (absent for the other kinds of claim). */
-  pairwise?: PairwiseTest;
-}
-
-/** The numbers behind a pairwise claim: the decided metric (`final`) and the paper's (`best`), in the metric's units ÷ scale. */
-export interface PairwiseTest {
-  experiment: string;
-  seedsPlanned: number;
-  /** Completed seed pairs. */
-  n: number;
-  unit: string;
-  scale: number;
-  digits: number;
-  decidedLabel: string;
-  otherLabel: string;
-  final: { mean: number | null; lo: number | null; hi: number | null; p: number | null; pAdjusted: number | null };
-  best: { mean: number | null; lo: number | null; hi: number | null; p: number | null; pAdjusted: number | null };
-  /** Reasons the claim stays inconclusive whatever the test says (runs not converged, diverged, regime not reached). */
-  blockers: string[];
-  /** The Holm family, when the claim is in it. */
-  family: string | null;
-  /** One seed's paired bootstrap over the test set (images or sentences). */
-  bootstrap: { seed: number; estimate: number; lo: number; hi: number; over: string } | null;
-}
-
-/** One row of summary.csv: an (experiment, optimizer, ρ) group aggregated over seeds. */
-export interface GroupRow {
-  experiment: string;
-  task: string;
-  optimizer: string;
-  rho: number | null;
-  seedsCompleted: number;
-  seedsTotal: number;
-  failed: number;
-  metric: string;
-  bestMean: number | null;
-  bestStd: number | null;
-  finalMean: number | null;
-  finalStd: number | null;
-  /** Mean final train accuracy (vision, on the labels trained on) or final train loss (nmt). */
-  trainFinalMean: number | null;
-  /** Completed seeds whose convergence curve plateaued. */
-  plateaued: number;
-  paper: number | null;
-  wallMeanS: number | null;
-  stepMeanS: number | null;
-  stepRatioToSgd: number | null;
-  wallRatioToSgd: number | null;
-  backends: string;
-}
-
-export interface Section {
-  md: (imgPrefix: string) => string;
-  /** Charts by file name (`x.svg`: the SVG drawn from the spec; the spec itself goes beside it as `x.vl.json`). */
-  files: Array<[string, ChartSpec]>;
-  groups: GroupRow[];
-  claims: ClaimRow[];
-  /** Pairwise comparisons, decided together by `decidePairwiseClaims`. */
-  pairs?: PairData[];
-}
+export type { ClaimRow, GroupRow, PairwiseTest } from './report-model.ts';
 
 const OPT_LABEL: Record<string, string> = { sgd: 'SGD', adam: 'Adam', sam: 'SAM', asam: 'ASAM' };
 
-/** What a task's report compares and how convergence is judged. */
-const TASK: Record<string, {
-  metric: string; scale: number; bestLabel: string; finalLabel: string; digits: number;
-  /** The metric verdicts use (no choice on the test set) and the paper's, long and short. */
-  decidedLabel: string; decidedShort: string; otherLabel: string; otherShort: string;
-  /** metrics.csv column whose plateau means "converged", its display name and scale, and the tolerance (display units). */
-  converge: { column: string; label: string; scale: number; tolerance: number };
-  curves: Array<{ column: string; label: string; scale: number; nonNegative: boolean }>;
-}> = {
-  vision: {
-    metric: 'test accuracy (%)', scale: 100, bestLabel: 'best test acc (%)', finalLabel: 'final test acc (%)', digits: 2,
-    decidedLabel: 'final-epoch test accuracy (%)', decidedShort: 'final epoch', otherLabel: 'best-over-epochs test accuracy', otherShort: 'best over epochs',
-    converge: { column: 'train_acc', label: 'train acc (%)', scale: 100, tolerance: 0.5 },
-    curves: [{ column: 'train_loss', label: 'train loss', scale: 1, nonNegative: true }, { column: 'train_acc', label: 'train accuracy (%)', scale: 100, nonNegative: true }, { column: 'test_acc', label: 'test accuracy (%)', scale: 100, nonNegative: true }],
-  },
-  nmt: {
-    metric: 'BLEU', scale: 1, bestLabel: 'best valid BLEU', finalLabel: 'test BLEU', digits: 2,
-    decidedLabel: 'test BLEU (weights chosen on validation)', decidedShort: 'test BLEU', otherLabel: 'best validation BLEU', otherShort: 'best valid BLEU',
-    converge: { column: 'valid_bleu', label: 'valid BLEU', scale: 1, tolerance: 0.3 },
-    curves: [{ column: 'train_loss', label: 'train loss', scale: 1, nonNegative: true }, { column: 'valid_loss', label: 'valid loss', scale: 1, nonNegative: true }, { column: 'valid_bleu', label: 'valid BLEU', scale: 1, nonNegative: true }],
-  },
-};
-
 function fmt(v: number | null | undefined, digits = 2): string {
   return v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits);
-}
-
-function pm(xs: number[], scale: number, digits: number): string {
-  if (!xs.length) return '–';
-  return xs.length > 1 ? `${(mean(xs) * scale).toFixed(digits)} ± ${(std(xs) * scale).toFixed(digits)}` : (xs[0]! * scale).toFixed(digits);
 }
 
 /** A signed number with a real minus sign: "+1.27", "−0.34". */
@@ -141,7 +52,12 @@ export function mdTable(header: string[], rows: string[][]): string {
 
 /** Display name of a grid optimizer in an experiment (the base optimizer may be Adam). */
 export function methodLabel(def: ExperimentDef, o: OptimizerName | string): string {
-  return o === 'sgd' ? OPT_LABEL[def.baseOptimizer ?? 'sgd']! : OPT_LABEL[o] ?? o;
+  return labelOf(def.baseOptimizer ?? 'sgd', o);
+}
+
+/** Display name of a grid optimizer when the base optimizer is `baseOptimizer`. */
+export function labelOf(baseOptimizer: string, o: string): string {
+  return o === 'sgd' ? OPT_LABEL[baseOptimizer] ?? baseOptimizer : OPT_LABEL[o] ?? o;
 }
 
 function configLine(cells: Cell[]): string {
@@ -152,61 +68,95 @@ function configLine(cells: Cell[]): string {
 
 interface Pred { labels: number[]; predicted: number[]; epoch: number }
 
-/** Whether a completed cell's run converged: its curve plateaued and it ran every planned epoch. */
-export function convergence(task: string, o: CellOutcome): { plateaued: boolean; change: number; last: number | null } {
-  const t = TASK[task]!;
-  const col = (o.columns[t.converge.column] ?? []).map((v) => v * t.converge.scale);
-  const p = plateauCheck(col, t.converge.tolerance);
+/** Whether a completed run converged: the vocabulary's plateau column (display units) changed less than its tolerance over the last window. */
+export function convergence(v: ReportVocabulary, o: Pick<CellOutcome, 'columns'>): { plateaued: boolean; change: number; last: number | null } {
+  const col = (o.columns[v.plateau.column] ?? []).map((x) => x * v.plateau.scale);
+  const p = plateauCheck(col, v.plateau.tolerance);
   return { plateaued: p.plateaued, change: p.change, last: col.length ? col[col.length - 1]! : null };
 }
 
+function stat(xs: number[]): Stat {
+  return { values: xs, mean: xs.length ? mean(xs) : null, std: xs.length ? std(xs) : null };
+}
+
+/** Paired bootstraps over the evaluated examples, by the statistic a vocabulary's per-example file holds. */
+const BOOTSTRAPS: Record<BootstrapSpec['statistic'], (a: unknown, b: unknown, seed: number) => Interval | null> = {
+  accuracy: (a, b, seed) => {
+    const pa = a as Pred | undefined;
+    const pb = b as Pred | undefined;
+    return pa && pb && pa.labels.length === pb.labels.length ? pairedBootstrap(pa.labels, pa.predicted, pb.predicted, { resamples: 2000, seed }) : null;
+  },
+  corpus_bleu: (a, b, seed) => {
+    const sa = readTestBleuSegments(a);
+    const sb = readTestBleuSegments(b);
+    return sa && sb && sa.length === sb.length && sa.length > 0 ? pairedBootstrapBleu(sa, sb, { resamples: 2000, seed }) : null;
+  },
+};
+
 /**
- * Builds the section. `runDir(cell)` locates a cell's folder (for the per-image predictions of the bootstrap).
- * Claims come from `def.claims`; with fewer than two completed seed pairs, or with a pair whose runs have not
- * converged, a claim is inconclusive.
+ * Computes the section of a training experiment (any task with a metric vocabulary) from its cells and their outcomes.
+ * `runDir(cell)` locates a cell's folder (for the per-example results of the bootstrap). Claims come from
+ * `def.claims`; with fewer than two completed seed pairs, or with a pair whose runs have not converged, a claim is
+ * inconclusive (decided together with the report's other pairwise claims by `decidePairwiseClaims`).
  */
-export function trainingSection(def: ExperimentDef, profile: ProfileName, cells: Cell[], outcomes: CellOutcome[], runDir: (c: Cell) => string): Section {
-  const t = TASK[def.task]!;
-  const isVision = def.task === 'vision';
+export function computeTraining(def: ExperimentDef, profile: ProfileName, cells: Cell[], outcomes: CellOutcome[], runDir: (c: Cell) => string, vocabulary: MetricVocabulary): TrainingModel {
+  const v = resolveVocabulary(vocabulary);
   const keyOf = (c: Cell) => `${c.optimizer}|${c.rho}`;
   const keys = [...new Set(cells.map(keyOf))];
-  const at = (i: number) => ({ c: cells[i]!, o: outcomes[i]! });
-  const conv = outcomes.map((o) => (o.status === 'completed' ? convergence(def.task, o) : null));
+  const conv = outcomes.map((o) => (o.status === 'completed' ? convergence(v, o) : null));
   // Under label noise the base optimizer keeps fitting wrong labels until the learning rate reaches 0, so its train
   // curve need not flatten; what the claims compare (the best test value over epochs) is then long settled. There a
   // run counts as converged when its train curve plateaued or its best test value came before the last 10 % of
   // epochs (continuing the schedule did not move it). The train-curve flag is still shown.
   const noise = cells[0]?.config.labelNoise as { rate?: number } | null | undefined;
-  const noisyLabels = isVision && !!noise?.rate;
+  const noisyLabels = !!noise?.rate;
   const settled = outcomes.map((o) => {
-    const col = o.status === 'completed' ? o.columns.test_acc ?? [] : [];
+    const col = o.status === 'completed' ? o.columns[v.best.column] ?? [] : [];
     const w = Math.max(3, Math.round(col.length * 0.1));
     if (col.length < 2 * w) return null;
-    const bestAt = col.indexOf(Math.max(...col));
+    const bestAt = col.indexOf(v.best.goal === 'max' ? Math.max(...col) : Math.min(...col));
     return { bestEpoch: bestAt + 1, window: w, settled: bestAt < col.length - w };
   });
   const converged = (i: number) => !!conv[i]?.plateaued || (noisyLabels && !!settled[i]?.settled);
-  // The compared number: vision best/final test accuracy; nmt best valid BLEU / test BLEU.
-  const groups: GroupRow[] = keys.map((k) => {
+  const lastOf = (o: CellOutcome, column: string) => {
+    const col = o.columns[column];
+    return col?.length && Number.isFinite(col[col.length - 1]) ? col[col.length - 1]! : null;
+  };
+  const keep = ['epoch', ...new Set([...v.curves.map((c) => c.column), v.plateau.column])];
+  const cellModels: TrainingCellModel[] = cells.map((c, i) => {
+    const o = outcomes[i]!;
+    const cv = conv[i];
+    return {
+      id: c.id, seed: c.seed, optimizer: c.optimizer ?? 'sgd', rho: c.rho, status: o.status, error: o.error, divergedAt: o.divergedAt, plannedEpochs: o.plannedEpochs,
+      best: o.best, final: o.final, train: lastOf(o, v.train.column),
+      convergence: cv ? { plateaued: cv.plateaued, change: Number.isFinite(cv.change) ? cv.change : null, last: cv.last } : null,
+      settled: settled[i] ?? null,
+      columns: Object.fromEntries(keep.filter((k) => o.columns[k]).map((k) => [k, o.columns[k]!])),
+    };
+  });
+  const finite = (xs: Array<number | null>) => xs.filter((x): x is number => x !== null && Number.isFinite(x));
+  const groupStats: TrainingGroupModel[] = keys.map((k) => {
     const idx = cells.map((c, i) => (keyOf(c) === k ? i : -1)).filter((i) => i >= 0);
     const done = idx.filter((i) => outcomes[i]!.status === 'completed');
-    const o = done.map((i) => outcomes[i]!);
-    const c0 = cells[idx[0]!]!;
-    const vals = (f: (x: CellOutcome) => number | null) => o.map(f).filter((x): x is number => x !== null && Number.isFinite(x));
-    const best = vals((x) => x.best);
-    const fin = vals((x) => x.final);
-    const trainFinal = vals((x) => {
-      const col = x.columns[isVision ? 'train_acc' : 'train_loss'];
-      return col?.length ? col[col.length - 1]! : null;
-    });
-    const wall = vals((x) => x.wallS);
-    const step = vals((x) => x.meanStepS);
     return {
-      experiment: def.id, task: def.task, optimizer: c0.optimizer ?? '-', rho: c0.rho, seedsCompleted: done.length, seedsTotal: idx.length,
-      failed: idx.filter((i) => outcomes[i]!.status === 'failed').length, metric: t.metric,
-      bestMean: best.length ? mean(best) : null, bestStd: best.length ? std(best) : null,
-      finalMean: fin.length ? mean(fin) : null, finalStd: fin.length ? std(fin) : null,
-      trainFinalMean: trainFinal.length ? mean(trainFinal) : null,
+      optimizer: cells[idx[0]!]!.optimizer ?? '-', rho: cells[idx[0]!]!.rho, cells: idx,
+      diverged: idx.filter((i) => outcomes[i]!.status === 'diverged').length,
+      best: stat(finite(done.map((i) => outcomes[i]!.best))), final: stat(finite(done.map((i) => outcomes[i]!.final))),
+      train: stat(finite(done.map((i) => cellModels[i]!.train))),
+    };
+  });
+  // The compared numbers: the best epoch's value of the vocabulary's `best` column, and the run's final figure.
+  const groups: GroupRow[] = groupStats.map((gs) => {
+    const done = gs.cells.filter((i) => outcomes[i]!.status === 'completed');
+    const o = done.map((i) => outcomes[i]!);
+    const c0 = cells[gs.cells[0]!]!;
+    const wall = finite(o.map((x) => x.wallS));
+    const step = finite(o.map((x) => x.meanStepS));
+    return {
+      experiment: def.id, task: def.task, optimizer: c0.optimizer ?? '-', rho: c0.rho, seedsCompleted: done.length, seedsTotal: gs.cells.length,
+      failed: gs.cells.filter((i) => outcomes[i]!.status === 'failed').length, metric: v.axis,
+      bestMean: gs.best.mean, bestStd: gs.best.std, finalMean: gs.final.mean, finalStd: gs.final.std,
+      trainFinalMean: gs.train.mean,
       plateaued: done.filter((i) => conv[i]?.plateaued).length,
       paper: c0.optimizer ? def.paper?.values[c0.optimizer] ?? null : null,
       wallMeanS: wall.length ? mean(wall) : null, stepMeanS: step.length ? mean(step) : null,
@@ -221,61 +171,38 @@ export function trainingSection(def: ExperimentDef, profile: ProfileName, cells:
   }
   const label = (o: string) => methodLabel(def, o);
   const baseName = label('sgd');
-  const divergedIn = (g: GroupRow) => cells.filter((c, i) => keyOf(c) === `${g.optimizer}|${g.rho}` && outcomes[i]!.status === 'diverged').length;
-  const groupRows = groups.map((g) => {
-    const idx = cells.map((c, i) => (keyOf(c) === `${g.optimizer}|${g.rho}` && outcomes[i]!.status === 'completed' ? i : -1)).filter((i) => i >= 0);
-    const bestXs = idx.map((i) => outcomes[i]!.best).filter((x): x is number => x !== null);
-    const finXs = idx.map((i) => outcomes[i]!.final).filter((x): x is number => x !== null);
-    const trainXs = idx.map((i) => outcomes[i]!.columns[isVision ? 'train_acc' : 'train_loss']?.at(-1)).filter((x): x is number => x !== undefined && Number.isFinite(x));
-    return [
-      label(g.optimizer), g.optimizer === 'sgd' ? '–' : String(g.rho), `${g.seedsCompleted}/${g.seedsTotal}${divergedIn(g) ? ` (${divergedIn(g)} diverged)` : ''}`,
-      pm(bestXs, t.scale, t.digits), pm(finXs, t.scale, t.digits), pm(trainXs, isVision ? 100 : 1, isVision ? 1 : 3),
-      g.seedsCompleted ? `${g.plateaued}/${g.seedsCompleted}` : '–',
-      g.paper === null ? '–' : g.paper.toFixed(2),
-      fmt(g.wallMeanS === null ? null : g.wallMeanS / 3600, 2), fmt(g.stepMeanS, 3), fmt(g.stepRatioToSgd, 2),
-    ];
-  });
-  const header = ['method', 'ρ', 'seeds done', `${t.bestLabel}, mean ± std`, `${t.finalLabel}, mean ± std`, isVision ? 'final train acc (%)' : 'final train loss',
-    `${t.converge.label} plateaued`, 'paper (full scale)', 'wall (h)', 'mean step (s)', `step / ${baseName}`];
-
   // Label noise: the methods part once the base optimizer fits the noisy labels (train accuracy beyond the clean share).
   // Until it does, the run has not reached the regime the experiment is about, and its claims stay inconclusive.
   const noiseRegime = noisyLabels && noise?.rate && base?.trainFinalMean != null
-    ? { rate: noise.rate, train: base.trainFinalMean, reached: base.trainFinalMean > 1 - noise.rate } : null;
-  const noiseLine = noiseRegime
-    ? `Label noise ${Math.round(noiseRegime.rate * 100)} %: ${baseName}'s final train accuracy on the noisy labels is ${(noiseRegime.train * 100).toFixed(1)} % (mean over ${base!.seedsCompleted} seed(s)); above ${Math.round((1 - noiseRegime.rate) * 100)} % it is fitting wrong labels, ${noiseRegime.reached ? 'which it does here' : 'which it does not yet do here'}.`
-    : '';
+    ? { rate: noise.rate, train: base.trainFinalMean, reached: base.trainFinalMean > 1 - noise.rate, seeds: base.seedsCompleted } : null;
 
   // ---- paired differences per seed
   const cellFor = (opt: OptimizerName, seed: number) => cells.findIndex((c) => c.optimizer === opt && c.seed === seed && (opt === 'sgd' || c.rho === groups.find((g) => g.optimizer === opt)?.rho));
   const seeds = [...new Set(cells.map((c) => c.seed))].sort((a, b) => a - b);
   const pairs: Array<[OptimizerName, OptimizerName]> = (def.claims ?? []).map((c) => [c.better, c.worse]);
-  const pairData: PairData[] = [];
+  const pairData: PairModel[] = [];
   // Runs that some pairwise comparison rests on although they had not converged (the comparison is then not resolved).
   const unresolved = new Set<number>();
   const claims: ClaimRow[] = [];
+  // Differences are better − worse: a − b for a metric to maximise, b − a for one to minimise.
+  const sFinal = v.headline.goal === 'max' ? 1 : -1;
+  const sBest = v.best.goal === 'max' ? 1 : -1;
   for (const [a, b] of pairs) {
     const both = seeds.map((s) => [cellFor(a, s), cellFor(b, s), s] as const)
       .filter(([i, j]) => i >= 0 && j >= 0 && outcomes[i]!.status === 'completed' && outcomes[j]!.status === 'completed');
-    const dBest = both.map(([i, j]) => outcomes[i]!.best! - outcomes[j]!.best!);
-    const dFinal = both.map(([i, j]) => outcomes[i]!.final! - outcomes[j]!.final!);
-    // Bootstrap for the first seed whose two runs left per-item test results: over test images with the final-epoch
-    // predictions (vision), over test sentences with the test translations' BLEU statistics (translation).
+    const dBest = both.map(([i, j]) => sBest * (outcomes[i]!.best! - outcomes[j]!.best!));
+    const dFinal = both.map(([i, j]) => sFinal * (outcomes[i]!.final! - outcomes[j]!.final!));
+    // Bootstrap for the first seed whose two runs left per-example results (the vocabulary's bootstrap file).
     let boot: Interval | null = null;
     let bootSeed: number | null = null;
-    for (const [i, j, s] of both) {
-      if (isVision) {
-        const pa = readJsonIfExists<Pred>(path.join(runDir(cells[i]!), 'test-predictions-last.json'));
-        const pb = readJsonIfExists<Pred>(path.join(runDir(cells[j]!), 'test-predictions-last.json'));
-        if (pa && pb && pa.labels.length === pb.labels.length) boot = pairedBootstrap(pa.labels, pa.predicted, pb.predicted, { resamples: 2000, seed: s });
-      } else if (def.task === 'nmt') {
-        const sa = readTestBleuSegments(readJsonIfExists(path.join(runDir(cells[i]!), TEST_BLEU_SEGMENTS_FILE)));
-        const sb = readTestBleuSegments(readJsonIfExists(path.join(runDir(cells[j]!), TEST_BLEU_SEGMENTS_FILE)));
-        if (sa && sb && sa.length === sb.length && sa.length > 0) boot = pairedBootstrapBleu(sa, sb, { resamples: 2000, seed: s });
-      }
-      if (boot) {
-        bootSeed = s;
-        break;
+    const bs = v.bootstrap;
+    if (bs) {
+      for (const [i, j, s] of both) {
+        boot = BOOTSTRAPS[bs.statistic](readJsonIfExists(path.join(runDir(cells[i]!), bs.file)), readJsonIfExists(path.join(runDir(cells[j]!), bs.file)), s);
+        if (boot) {
+          bootSeed = s;
+          break;
+        }
       }
     }
     const notConverged = both.flatMap(([i, j]) => [i, j]).filter((i) => !converged(i)).map((i) => cells[i]!.id);
@@ -293,153 +220,184 @@ export function trainingSection(def: ExperimentDef, profile: ProfileName, cells:
     }
     if (both.length && both.length < seeds.length) notes.push(`${both.length} of ${seeds.length} seeds done`);
     const claim = `${label(a)} > ${label(b)}`;
-    const pd: PairData = {
-      a, b, claim, seeds: both.map(([, , s]) => s), dBest, dFinal, ivBest: tInterval(dBest), ivFinal: tInterval(dFinal), testBest: pairedTTest(dBest), testFinal: pairedTTest(dFinal),
-      boot, bootSeed, paperDiff: paperDifference(spec.paper), adjFinal: null, adjBest: null,
+    const ivBest = tInterval(dBest);
+    const ivFinal = tInterval(dFinal);
+    const pd: PairModel = {
+      a, b, claim, difference: sFinal > 0 ? `${label(a)} − ${label(b)}` : `${label(b)} − ${label(a)}`, seeds: both.map(([, , s]) => s), dBest, dFinal,
+      ivBest, ivFinal, testBest: pairedTTest(dBest), testFinal: pairedTTest(dFinal), boot, bootSeed, paperDiff: paperDifference(spec.paper), adjFinal: null, adjBest: null,
     };
     pairData.push(pd);
     claims.push({
       claim: `${claim} — ${def.title}`, paper: spec.paper, ours: '–', verdict: both.length === 0 ? 'pending' : 'inconclusive', note: notes.join('; '),
       pairwise: {
-        experiment: def.id, seedsPlanned: seeds.length, n: both.length, unit: isVision ? 'points' : 'BLEU', scale: t.scale, digits: t.digits,
-        decidedLabel: t.decidedLabel, otherLabel: t.otherLabel,
-        final: { mean: dFinal.length ? mean(dFinal) : null, lo: pd.ivFinal?.lo ?? null, hi: pd.ivFinal?.hi ?? null, p: pd.testFinal?.p ?? null, pAdjusted: null },
-        best: { mean: dBest.length ? mean(dBest) : null, lo: pd.ivBest?.lo ?? null, hi: pd.ivBest?.hi ?? null, p: pd.testBest?.p ?? null, pAdjusted: null },
+        experiment: def.id, seedsPlanned: seeds.length, n: both.length, unit: v.headline.unit, scale: v.headline.scale, digits: v.headline.digits,
+        decidedLabel: v.decided.label, otherLabel: v.bestOver.label,
+        final: { mean: dFinal.length ? mean(dFinal) : null, lo: ivFinal?.lo ?? null, hi: ivFinal?.hi ?? null, p: pd.testFinal?.p ?? null, pAdjusted: null },
+        best: { mean: dBest.length ? mean(dBest) : null, lo: ivBest?.lo ?? null, hi: ivBest?.hi ?? null, p: pd.testBest?.p ?? null, pAdjusted: null },
         blockers, family: null,
-        bootstrap: boot ? { seed: bootSeed!, estimate: boot.estimate, lo: boot.lo, hi: boot.hi, over: isVision ? 'test images' : 'test sentences' } : null,
+        bootstrap: boot ? { seed: bootSeed!, estimate: boot.estimate, lo: boot.lo, hi: boot.hi, over: v.examples } : null,
       },
     });
-    pd.row = claims[claims.length - 1]!;
   }
+  const lrIdx = outcomes.findIndex((o) => o.columns.lr?.length);
+  const lrO = lrIdx >= 0 ? outcomes[lrIdx]! : null;
+  return {
+    kind: 'training', experiment: def.id, title: def.title, baseOptimizer: def.baseOptimizer ?? 'sgd', vocabulary: v, configLine: configLine(cells),
+    comparable: profile === 'paper', paper: def.paper ? { setting: def.paper.setting, source: def.paper.source, values: { ...def.paper.values } } : null,
+    plannedClaims: (def.claims ?? []).map((c) => ({ better: c.better, worse: c.worse, paper: c.paper })),
+    cells: cellModels, groups, groupStats, noisyLabels, noise: noiseRegime || null, pairs: pairData, unresolved: [...unresolved],
+    lr: lrO ? { epoch: lrO.columns.lr!.map((_, e) => lrO.columns.epoch?.[e] ?? e + 1), lr: lrO.columns.lr! } : null,
+    claims,
+  };
+}
+
+function pmStat(s: Stat, scale: number, digits: number): string {
+  if (!s.values.length) return '–';
+  return s.values.length > 1 ? `${(s.mean! * scale).toFixed(digits)} ± ${(s.std! * scale).toFixed(digits)}` : (s.values[0]! * scale).toFixed(digits);
+}
+
+/**
+ * Renders a training section from its model: the groups table (mean ± std over seeds, the paper's numbers, times),
+ * the convergence notes, the paired differences, and the charts (bars from zero with error bars and seed dots, a
+ * forest plot of the paired differences, learning curves with every seed thin and the mean bold, the learning-rate
+ * schedule). Reads the model only: every label, unit and scale comes from its vocabulary.
+ */
+export function renderTraining(m: TrainingModel): RenderedSection {
+  const v = m.vocabulary;
+  const scale = v.headline.scale;
+  const digits = v.headline.digits;
+  const label = (o: string) => labelOf(m.baseOptimizer, o);
+  const baseName = label('sgd');
+  const methodOf = (opt: string) => (opt === 'sgd' ? m.baseOptimizer : opt);
+  const seriesOf = (opt: string, rho: number | null) => `${label(opt)}${opt === 'sgd' ? '' : ` ρ=${rho}`}`;
+  const cells = m.cells;
+  const groupRows = m.groups.map((g, k) => {
+    const gs = m.groupStats[k]!;
+    return [
+      label(g.optimizer), g.optimizer === 'sgd' ? '–' : String(g.rho), `${g.seedsCompleted}/${g.seedsTotal}${gs.diverged ? ` (${gs.diverged} diverged)` : ''}`,
+      pmStat(gs.best, scale, digits), pmStat(gs.final, scale, digits), pmStat(gs.train, v.train.scale, v.train.digits),
+      g.seedsCompleted ? `${g.plateaued}/${g.seedsCompleted}` : '–',
+      g.paper === null ? '–' : g.paper.toFixed(2),
+      fmt(g.wallMeanS === null ? null : g.wallMeanS / 3600, 2), fmt(g.stepMeanS, 3), fmt(g.stepRatioToSgd, 2),
+    ];
+  });
+  const header = ['method', 'ρ', 'seeds done', `best ${v.best.short}, mean ± std`, `${v.headlineShort}, mean ± std`, `final ${v.train.short}`,
+    `${v.plateau.short} plateaued`, 'paper (full scale)', 'wall (h)', 'mean step (s)', `step / ${baseName}`];
+  const noise = m.noise;
+  const noiseLine = noise
+    ? `Label noise ${Math.round(noise.rate * 100)} %: ${baseName}'s final train accuracy on the noisy labels is ${(noise.train * 100).toFixed(1)} % (mean over ${noise.seeds} seed(s)); above ${Math.round((1 - noise.rate) * 100)} % it is fitting wrong labels, ${noise.reached ? 'which it does here' : 'which it does not yet do here'}.`
+    : '';
 
   // ---- plots
   const files: Array<[string, ChartSpec]> = [];
-  const comparable = profile === 'paper';
-  const seedCounts = groups.map((g) => g.seedsCompleted).filter((n) => n > 0);
-  const bars: Bar[] = groups.filter((g) => g.finalMean !== null).map((g) => {
-    const idx = cells.map((c, i) => (keyOf(c) === `${g.optimizer}|${g.rho}` && outcomes[i]!.status === 'completed' && outcomes[i]!.final !== null ? i : -1)).filter((i) => i >= 0);
-    return {
-      label: `${label(g.optimizer)}${g.optimizer === 'sgd' ? '' : ` ρ=${g.rho}`}`, method: g.optimizer === 'sgd' ? (def.baseOptimizer ?? 'sgd') : g.optimizer,
-      mean: g.finalMean! * t.scale, std: g.seedsCompleted > 1 ? g.finalStd! * t.scale : null,
-      seeds: idx.map((i) => ({ seed: cells[i]!.seed, value: outcomes[i]!.final! * t.scale })),
+  const seedCounts = m.groups.map((g) => g.seedsCompleted).filter((n) => n > 0);
+  const bars: Bar[] = m.groups.flatMap((g, k) => {
+    if (g.finalMean === null) return [];
+    const idx = m.groupStats[k]!.cells.filter((i) => cells[i]!.status === 'completed' && cells[i]!.final !== null);
+    return [{
+      label: seriesOf(g.optimizer, g.rho), method: methodOf(g.optimizer),
+      mean: g.finalMean * scale, std: g.seedsCompleted > 1 ? g.finalStd! * scale : null,
+      seeds: idx.map((i) => ({ seed: cells[i]!.seed, value: cells[i]!.final! * scale })),
       reference: g.paper,
-    };
+    }];
   });
   if (bars.length) {
     const maxN = Math.max(...seedCounts);
     const minN = Math.min(...seedCounts);
     const over = maxN > 1 ? `mean ± std over ${minN === maxN ? maxN : `${minN}–${maxN}`} seeds, dots: seeds` : 'one seed (no error bar)';
     files.push(['bars.svg', barChart({
-      title: `${def.title}: ${t.decidedLabel}, ${over}`, yLabel: t.metric, bars, digits: t.digits,
-      referenceLabel: comparable ? 'paper' : 'paper, full-scale recipe (not this setting)',
+      title: `${m.title}: ${v.decided.label}, ${over}`, yLabel: v.axis, bars, digits,
+      referenceLabel: m.comparable ? 'paper' : 'paper, full-scale recipe (not this setting)',
     })]);
   }
-  if (pairData.some((p) => p.seeds.length)) {
-    const rows: ForestRow[] = pairData.filter((p) => p.seeds.length).flatMap((p) => (['final', 'best'] as const).map((m) => {
-      const d = m === 'final' ? p.dFinal : p.dBest;
-      const iv = m === 'final' ? p.ivFinal : p.ivBest;
-      const bootRow = !iv && m === 'final' && p.boot;
+  if (m.pairs.some((p) => p.seeds.length)) {
+    const rows: ForestRow[] = m.pairs.filter((p) => p.seeds.length).flatMap((p) => (['final', 'best'] as const).map((which) => {
+      const d = which === 'final' ? p.dFinal : p.dBest;
+      const iv = which === 'final' ? p.ivFinal : p.ivBest;
+      const bootRow = !iv && which === 'final' && p.boot;
       return {
-        row: `${label(p.a)} − ${label(p.b)}, ${m === 'final' ? t.decidedShort : t.otherShort}`,
-        seeds: d.map((v, k) => ({ seed: p.seeds[k]!, value: v * t.scale })),
-        interval: iv ? { estimate: iv.estimate * t.scale, lo: iv.lo * t.scale, hi: iv.hi * t.scale, what: `95 % t-interval over ${iv.n} seeds` }
-          : bootRow ? { estimate: p.boot!.estimate * t.scale, lo: p.boot!.lo * t.scale, hi: p.boot!.hi * t.scale, what: `95 % bootstrap over ${isVision ? 'test images' : 'test sentences'}, seed ${p.bootSeed}` } : null,
+        row: `${p.difference}, ${which === 'final' ? v.decided.short : v.bestOver.short}`,
+        seeds: d.map((x, k) => ({ seed: p.seeds[k]!, value: x * scale })),
+        interval: iv ? { estimate: iv.estimate * scale, lo: iv.lo * scale, hi: iv.hi * scale, what: `95 % t-interval over ${iv.n} seeds` }
+          : bootRow ? { estimate: p.boot!.estimate * scale, lo: p.boot!.lo * scale, hi: p.boot!.hi * scale, what: `95 % bootstrap over ${v.examples}, seed ${p.bootSeed}` } : null,
         paper: p.paperDiff,
       };
     }));
     files.push(['forest.svg', forestChart({
-      title: `${def.title}: paired differences (${isVision ? 'accuracy points' : 'BLEU'})`,
-      subtitle: `dots: seeds; square and bar: mean and 95 % interval${pairData.some((p) => !p.ivFinal && p.boot) ? ' (over seeds; with one seed, the bootstrap over the test set)' : ' over seeds'}; diamond: the paper's full-scale difference; dashed: zero`,
-      xLabel: `difference (${isVision ? 'accuracy points' : 'BLEU'})`, rows, digits: t.digits,
+      title: `${m.title}: paired differences (${v.differences})`,
+      subtitle: `dots: seeds; square and bar: mean and 95 % interval${m.pairs.some((p) => !p.ivFinal && p.boot) ? ' (over seeds; with one seed, the bootstrap over the test set)' : ' over seeds'}; diamond: the paper's full-scale difference; dashed: zero`,
+      xLabel: `difference (${v.differences})`, rows, digits,
     })]);
   }
-  const curvePoints = (column: string, scale: number): LinePoint[] => {
+  const curvePoints = (column: string, s: number): LinePoint[] => {
     const out: LinePoint[] = [];
-    for (const k of keys) {
-      const idx = cells.map((c, i) => (keyOf(c) === k ? i : -1)).filter((i) => i >= 0 && outcomes[i]!.columns[column]?.length);
+    for (const gs of m.groupStats) {
+      const idx = gs.cells.filter((i) => cells[i]!.columns[column]?.length);
       if (!idx.length) continue;
-      const opt = cells[idx[0]!]!.optimizer ?? 'sgd';
-      const method = opt === 'sgd' ? (def.baseOptimizer ?? 'sgd') : opt;
-      const series = `${label(opt)}${opt === 'sgd' ? '' : ` ρ=${cells[idx[0]!]!.rho}`}`;
+      const opt = cells[idx[0]!]!.optimizer;
+      const method = methodOf(opt);
+      const series = seriesOf(opt, cells[idx[0]!]!.rho);
       for (const i of idx) {
-        const { c, o } = at(i);
-        const ep = o.columns.epoch ?? [];
-        o.columns[column]!.forEach((v, e) => out.push({ series, method, run: `seed ${c.seed}`, bold: idx.length === 1, x: ep[e] ?? e + 1, y: v * scale }));
+        const c = cells[i]!;
+        const ep = c.columns.epoch ?? [];
+        c.columns[column]!.forEach((y, e) => out.push({ series, method, run: `seed ${c.seed}`, bold: idx.length === 1, x: ep[e] ?? e + 1, y: y * s }));
       }
       if (idx.length > 1) {
-        const len = Math.min(...idx.map((i) => outcomes[i]!.columns[column]!.length));
-        const ep = outcomes[idx[0]!]!.columns.epoch ?? [];
-        for (let e = 0; e < len; e++) out.push({ series, method, run: `mean of ${idx.length}`, bold: true, x: ep[e] ?? e + 1, y: mean(idx.map((i) => outcomes[i]!.columns[column]![e]! * scale)) });
+        const len = Math.min(...idx.map((i) => cells[i]!.columns[column]!.length));
+        const ep = cells[idx[0]!]!.columns.epoch ?? [];
+        for (let e = 0; e < len; e++) out.push({ series, method, run: `mean of ${idx.length}`, bold: true, x: ep[e] ?? e + 1, y: mean(idx.map((i) => cells[i]!.columns[column]![e]! * s)) });
       }
     }
     return out;
   };
-  for (const cv of t.curves) {
+  for (const cv of v.curves) {
     const points = curvePoints(cv.column, cv.scale);
-    const multi = keys.some((k) => cells.filter((c, i) => keyOf(c) === k && outcomes[i]!.columns[cv.column]?.length).length > 1);
-    if (points.length) files.push([`curve-${cv.column.replace(/_/g, '-')}.svg`, lineChart({ title: `${def.title}: ${cv.label} per epoch`, subtitle: multi ? 'thin: seeds, bold: mean over seeds' : undefined, xLabel: 'epoch', yLabel: cv.label, points, nonNegative: cv.nonNegative, xIsEpoch: true })]);
+    const multi = m.groupStats.some((gs) => gs.cells.filter((i) => cells[i]!.columns[cv.column]?.length).length > 1);
+    if (points.length) {
+      files.push([`curve-${cv.column.replace(/_/g, '-')}.svg`, lineChart({ title: `${m.title}: ${cv.label} per epoch`, subtitle: multi ? 'thin: seeds, bold: mean over seeds' : undefined, xLabel: 'epoch', yLabel: cv.label, points,
+        nonNegative: points.every((p) => p.y >= 0), xIsEpoch: true })]);
+    }
   }
-  const lrIdx = outcomes.findIndex((o) => o.columns.lr?.length);
-  if (lrIdx >= 0) {
-    const o = outcomes[lrIdx]!;
-    files.push(['lr-schedule.svg', lineChart({ title: `${def.title}: learning rate (value at the end of each epoch)`, xLabel: 'epoch', yLabel: 'learning rate', nonNegative: true, xIsEpoch: true,
-      points: o.columns.lr!.map((v, e) => ({ series: 'learning rate', method: 'lr', run: 'schedule', bold: true, x: o.columns.epoch?.[e] ?? e + 1, y: v })) })]);
+  if (m.lr) {
+    const lr = m.lr;
+    files.push(['lr-schedule.svg', lineChart({ title: `${m.title}: learning rate (value at the end of each epoch)`, xLabel: 'epoch', yLabel: 'learning rate', nonNegative: true, xIsEpoch: true,
+      points: lr.lr.map((y, e) => ({ series: 'learning rate', method: 'lr', run: 'schedule', bold: true, x: lr.epoch[e]!, y })) })]);
   }
 
-  const flagged = cells.map((c, i) => ({ c, o: outcomes[i]!, v: conv[i], i })).filter(({ o, v }) => o.status === 'completed' && v && !v.plateaued);
-  const notDone = cells.map((c, i) => ({ c, o: outcomes[i]! })).filter(({ o }) => o.status !== 'completed');
-  const budget = [...new Set([...unresolved].map((k) => outcomes[k]!.plannedEpochs ?? outcomes[k]!.columns.epoch?.length ?? 0))];
+  const flagged = cells.map((c, i) => ({ c, i })).filter(({ c }) => c.status === 'completed' && c.convergence && !c.convergence.plateaued);
+  const notDone = cells.filter((c) => c.status !== 'completed');
+  const budget = [...new Set(m.unresolved.map((k) => cells[k]!.plannedEpochs ?? cells[k]!.columns.epoch?.length ?? 0))];
   const fmtP = (p: number | null) => (p === null ? '–' : formatP(p));
+  const short = v.decided.short;
   const md = (p: string) => [
-    `Task config: ${configLine(cells)}.`, '',
+    `Task config: ${m.configLine}.`, '',
     mdTable(header, groupRows), '',
     ...(noiseLine ? [noiseLine, ''] : []),
-    `"${t.converge.label} plateaued": the mean of the last 10 % of epochs differs from the 10 % before by less than ${t.converge.tolerance} ${isVision ? 'points' : 'BLEU'}${isVision ? ' (train accuracy on the labels trained on, augmented, measured during the epoch)' : ''}.`, '',
-    ...(flagged.length ? [noisyLabels
+    `"${v.plateau.short} plateaued": the mean of the last 10 % of epochs differs from the 10 % before by less than ${v.plateau.tolerance} ${v.plateau.unit}${v.plateau.note ? ` (${v.plateau.note})` : ''}.`, '',
+    ...(flagged.length ? [m.noisyLabels
       ? '**Not plateaued** (a comparison involving these runs is inconclusive unless the run\'s best test accuracy was settled before the last 10 % of epochs: with label noise the train curve of a run that fits wrong labels rises until the learning rate reaches 0):'
       : '**Not plateaued** (a comparison involving these runs is inconclusive):', '',
-      ...flagged.map(({ c, v, i }) => `- \`${c.id}\`: ${t.converge.label} ${fmt(v!.last, 2)}, ` +
-        (Number.isFinite(v!.change) ? `changed ${signed(v!.change, 2)} over the last window` : `${plural(outcomes[i]!.columns[t.converge.column]?.length ?? 0, 'epoch')}: too short to judge (two windows of at least 3 epochs are needed)`) +
-        (noisyLabels && settled[i] ? `; best test accuracy at epoch ${settled[i]!.bestEpoch}, ${settled[i]!.settled ? `before the last ${settled[i]!.window} epochs: settled, counted in the claims` : `within the last ${settled[i]!.window} epochs: not settled`}` : '')), ''] : []),
-    ...(unresolved.size && !notDone.length ? [
-      `**Not resolved at this scale.** ${[...unresolved].sort((x, y) => x - y).map((k) => `\`${cells[k]!.id}\``).join(', ')} had not plateaued after ` +
+      ...flagged.map(({ c }) => `- \`${c.id}\`: ${v.plateau.short} ${fmt(c.convergence!.last, 2)}, ` +
+        (c.convergence!.change !== null ? `changed ${signed(c.convergence!.change, 2)} over the last window` : `${plural(c.columns[v.plateau.column]?.length ?? 0, 'epoch')}: too short to judge (two windows of at least 3 epochs are needed)`) +
+        (m.noisyLabels && c.settled ? `; best test accuracy at epoch ${c.settled.bestEpoch}, ${c.settled.settled ? `before the last ${c.settled.window} epochs: settled, counted in the claims` : `within the last ${c.settled.window} epochs: not settled`}` : '')), ''] : []),
+    ...(m.unresolved.length && !notDone.length ? [
+      `**Not resolved at this scale.** ${[...m.unresolved].sort((x, y) => x - y).map((k) => `\`${cells[k]!.id}\``).join(', ')} had not plateaued after ` +
       `${budget.join('/')} ${budget.length === 1 && budget[0] === 1 ? 'epoch' : 'epochs'}, this profile's budget ` +
       `for the experiment, so the differences below compare runs still improving, not converged models` +
-      `${def.claims?.length ? ` (the paper's own differences: ${def.claims.map((c) => `${label(c.better)} > ${label(c.worse)} ${c.paper}`).join('; ')})` : ''}.`, ''] : []),
-    ...(pairData.length ? [
-      isVision
-        ? `Paired differences (same seed = same initialization, data order and augmentation), accuracy points. The verdict uses the **final-epoch** test accuracy (no choice made on the test set): per-seed differences, their mean with a 95 % Student-t interval over seeds, the two-sided paired t-test's p-value and that p adjusted by Holm's method over the report's family of pairwise claims (see the claims table). The best-over-epochs value (the paper's metric, a maximum taken on the test set) is shown beside it. Last column: a 95 % paired bootstrap interval over the test images (final epoch, 2,000 resamples) for one seed.`
-        : `Paired differences (same seed = same initialization, batch order and dropout masks), BLEU. The verdict uses the **test BLEU** of the weights chosen on validation BLEU (no choice made on the test set): per-seed differences, their mean with a 95 % Student-t interval over seeds, the paired t-test's p-value and its Holm adjustment; the best validation BLEU is shown beside it. Last column: a 95 % paired bootstrap interval of the test BLEU difference over the test sentences (Koehn 2004: each resample's corpus BLEU from its sentences' statistics, 2,000 resamples) for one seed.`, '',
-      mdTable(['comparison', 'seeds', `per-seed Δ ${t.decidedShort}`, `Δ ${t.decidedShort}, mean [95 % CI]`, 'p', 'p (Holm)', `Δ ${t.otherShort}, mean [95 % CI]`, `p (Holm), ${t.otherShort}`, `Δ ${t.decidedShort}, bootstrap over test ${isVision ? 'images' : 'sentences'}`],
-        pairData.map((pd) => [pd.claim, String(pd.seeds.length), pd.dFinal.map((d) => signed(d * t.scale, t.digits)).join(', ') || '–',
-          fmtInterval(pd.ivFinal, t.scale, t.digits), fmtP(pd.testFinal?.p ?? null), fmtP(pd.adjFinal), fmtInterval(pd.ivBest, t.scale, t.digits), fmtP(pd.adjBest),
-          pd.boot ? `${fmtInterval(pd.boot, t.scale, t.digits)} (seed ${pd.bootSeed})` : '–'])), '',
+      `${m.plannedClaims.length ? ` (the paper's own differences: ${m.plannedClaims.map((c) => `${label(c.better)} > ${label(c.worse)} ${c.paper}`).join('; ')})` : ''}.`, ''] : []),
+    ...(m.pairs.length ? [
+      v.comparison, '',
+      mdTable(['comparison', 'seeds', `per-seed Δ ${short}`, `Δ ${short}, mean [95 % CI]`, 'p', 'p (Holm)', `Δ ${v.bestOver.short}, mean [95 % CI]`, `p (Holm), ${v.bestOver.short}`, `Δ ${short}, bootstrap over ${v.examples}`],
+        m.pairs.map((pd) => [pd.claim, String(pd.seeds.length), pd.dFinal.map((d) => signed(d * scale, digits)).join(', ') || '–',
+          fmtInterval(pd.ivFinal, scale, digits), fmtP(pd.testFinal?.p ?? null), fmtP(pd.adjFinal), fmtInterval(pd.ivBest, scale, digits), fmtP(pd.adjBest),
+          pd.boot ? `${fmtInterval(pd.boot, scale, digits)} (seed ${pd.bootSeed})` : '–'])), '',
     ] : []),
-    def.paper ? `Paper (${def.paper.setting}; ${def.paper.source}): ${Object.entries(def.paper.values).map(([k, v]) => `${label(k)} ${v}`).join(' → ')}.${comparable ? '' : ' Those are full-scale figures for the published recipe, not for this setting; compare the ordering and the size of the differences, not the values.'}` : '',
+    m.paper ? `Paper (${m.paper.setting}; ${m.paper.source}): ${Object.entries(m.paper.values).map(([k, x]) => `${label(k)} ${x}`).join(' → ')}.${m.comparable ? '' : ' Those are full-scale figures for the published recipe, not for this setting; compare the ordering and the size of the differences, not the values.'}` : '',
     '',
-    ...(notDone.length ? ['Cells not completed:', '', ...notDone.map(({ c, o }) => `- \`${c.id}\`: ${o.status}${o.divergedAt ? ` at epoch ${o.divergedAt.epoch}, step ${o.divergedAt.step} (loss ${o.divergedAt.loss ?? 'NaN'}; the run is kept as its result)` : ''}${o.columns.epoch?.length ? ` (${o.columns.epoch.length}${o.plannedEpochs ? `/${o.plannedEpochs}` : ''} epochs)` : ''}${o.error ? ` — ${o.error.split('\n')[0]}` : ''}`), ''] : []),
-    ...files.map(([f]) => `![${def.id} ${f}](${p}${f})`), '',
+    ...(notDone.length ? ['Cells not completed:', '', ...notDone.map((c) => `- \`${c.id}\`: ${c.status}${c.divergedAt ? ` at epoch ${c.divergedAt.epoch}, step ${c.divergedAt.step} (loss ${c.divergedAt.loss ?? 'NaN'}; the run is kept as its result)` : ''}${c.columns.epoch?.length ? ` (${c.columns.epoch.length}${c.plannedEpochs ? `/${c.plannedEpochs}` : ''} epochs)` : ''}${c.error ? ` — ${c.error.split('\n')[0]}` : ''}`), ''] : []),
+    ...files.map(([f]) => `![${m.experiment} ${f}](${p}${f})`), '',
   ].join('\n');
-  return { md, files, groups, claims, pairs: pairData };
-}
-
-interface PairData {
-  a: OptimizerName;
-  b: OptimizerName;
-  claim: string;
-  seeds: number[];
-  dBest: number[];
-  dFinal: number[];
-  ivBest: Interval | null;
-  ivFinal: Interval | null;
-  testBest: TTest | null;
-  testFinal: TTest | null;
-  boot: Interval | null;
-  bootSeed: number | null;
-  paperDiff: number | null;
-  adjFinal: number | null;
-  adjBest: number | null;
-  row?: ClaimRow;
+  return { md, files };
 }
 
 /** "3 epochs", "1 epoch". */
@@ -471,24 +429,28 @@ export function paperDifference(text: string): number | null {
  * inconclusive; a run that had not converged, diverged, or a label-noise regime not reached keeps it inconclusive.
  * Returns the family's description for the report.
  */
-export function decidePairwiseClaims(sections: Array<Pick<Section, 'pairs'>>): { family: string; size: number } {
-  const pairs = sections.flatMap((s) => s.pairs ?? []).filter((p) => p.row?.pairwise);
-  const inFamily = pairs.filter((p) => p.row!.pairwise!.seedsPlanned >= 2);
-  const adjF = holmAdjust(inFamily.map((p) => p.testFinal?.p ?? null));
-  const adjB = holmAdjust(inFamily.map((p) => p.testBest?.p ?? null));
+export function decidePairwiseClaims(sections: ReadonlyArray<Pick<SectionModel, 'pairs' | 'claims'>>): { family: string; size: number } {
+  // A section's pairs and its pairwise claims are in the same order.
+  const pairs = sections.flatMap((s) => {
+    const rows = s.claims.filter((c) => c.pairwise);
+    return (s.pairs ?? []).map((p, k) => ({ p, row: rows[k]! }));
+  });
+  const inFamily = pairs.filter(({ row }) => row.pairwise!.seedsPlanned >= 2);
+  const adjF = holmAdjust(inFamily.map(({ p }) => p.testFinal?.p ?? null));
+  const adjB = holmAdjust(inFamily.map(({ p }) => p.testBest?.p ?? null));
   const byExp = new Map<string, number>();
-  for (const p of inFamily) byExp.set(p.row!.pairwise!.experiment, (byExp.get(p.row!.pairwise!.experiment) ?? 0) + 1);
+  for (const { row } of inFamily) byExp.set(row.pairwise!.experiment, (byExp.get(row.pairwise!.experiment) ?? 0) + 1);
   const family = inFamily.length
     ? `the ${inFamily.length} pairwise claim(s) of the experiments planned with two or more seeds (${[...byExp].map(([e, n]) => `\`${e}\` ${n}`).join(', ')})`
     : 'empty (no experiment of this profile is planned with two or more seeds)';
-  inFamily.forEach((p, k) => {
+  inFamily.forEach(({ p }, k) => {
     p.adjFinal = adjF[k] ?? null;
     p.adjBest = adjB[k] ?? null;
   });
-  for (const p of pairs) {
-    const row = p.row!;
+  for (const entry of pairs) {
+    const { p, row } = entry;
     const w = row.pairwise!;
-    const member = inFamily.includes(p);
+    const member = inFamily.includes(entry);
     w.family = member ? family : null;
     w.final.pAdjusted = p.adjFinal;
     w.best.pAdjusted = p.adjBest;

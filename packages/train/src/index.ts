@@ -6,7 +6,7 @@
 export { train, evaluationsLeft, ResumeError, runtimeStateOf } from './runtime.ts';
 export type { ResumePolicy, RuntimeState, TrainOptions } from './runtime.ts';
 export { metricSpec } from './task-spec.ts';
-export type { MetricSpec, MetricVocabulary, TaskEnvironment, TaskSpec } from './task-spec.ts';
+export type { BootstrapSpec, FigureLabel, MetricSpec, MetricVocabulary, TaskEnvironment, TaskSpec } from './task-spec.ts';
 export type { Batch, BatchTensors, Evaluation, FinalTest, ForwardResult, NamedVariable, PassContext, ReplicaSpec, TaskModel, TrainingTask } from './task.ts';
 export { configDiff, metricsColumns, metricsCsv, readMetricsColumns, readRunResult, RUN_RESULT_FORMAT } from './run-folder.ts';
 export type { MetricsRow, RunResult, RunStatus } from './run-folder.ts';

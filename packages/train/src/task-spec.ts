@@ -20,6 +20,25 @@ export interface MetricSpec {
   digits: number;
   /** What a difference of two values is counted in ('points', 'BLEU', 'nats'). */
   unit: string;
+  /** Short form for table headers ('train acc (%)'); default `label`. */
+  short?: string;
+}
+
+/** A figure as the report names it: in sentences (`label`) and in table headers and chart rows (`short`). */
+export interface FigureLabel {
+  label: string;
+  short: string;
+}
+
+/** The per-example file a run leaves for a paired bootstrap over the evaluated examples, and the statistic resampled. */
+export interface BootstrapSpec {
+  /**
+   * 'accuracy': `{ labels, predicted }` per example (the share of right predictions is resampled);
+   * 'corpus_bleu': BLEU segment statistics per sentence (each resample's corpus BLEU, Koehn 2004).
+   */
+  statistic: 'accuracy' | 'corpus_bleu';
+  /** File in the run folder. */
+  file: string;
 }
 
 /**
@@ -43,6 +62,27 @@ export interface MetricVocabulary {
   unit: string;
   /** Every column the task writes besides epoch/step/lr/seconds/throughput, in display order. */
   metrics: MetricSpec[];
+  // The optional fields below are how readers (the report) word things; each has a default built from the fields above.
+  /** The headline as a chart axis and a summary column ('test accuracy (%)', 'BLEU'); default the headline's label. */
+  axis?: string;
+  /** Table header of a run's final figure ('final test acc (%)', 'test BLEU'); default `final <headline short>`. */
+  headlineShort?: string;
+  /** The figure verdicts use (a run's final figure: nothing chosen on the test set); default `final <headline label>`. */
+  decided?: FigureLabel;
+  /** The best epoch's figure, shown beside the decided one (a maximum over epochs); default `best <best label>`. */
+  bestOver?: FigureLabel;
+  /** What a difference of two headline values is called on an axis ('accuracy points'); default the headline's unit. */
+  differences?: string;
+  /** What a seed holds fixed in both runs of a pair ('same initialization, data order and augmentation'). */
+  pairing?: string;
+  /** The paragraph above a report's table of paired differences; default composed from the fields above. */
+  comparison?: string;
+  /** Columns drawn per epoch, in order; default every column of `metrics`. */
+  curves?: string[];
+  /** What the plateau is measured on, added to the report's definition of "plateaued". */
+  plateauNote?: string;
+  /** Per-example results for a one-seed paired bootstrap; absent when the task leaves none. */
+  bootstrap?: BootstrapSpec;
 }
 
 /** The spec of `column` in `v`; throws when the vocabulary does not define it. */
