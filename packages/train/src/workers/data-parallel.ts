@@ -113,8 +113,12 @@ export async function createDataParallel(model: TaskModel, optimizer: SharpnessA
           const mean = weightedMean(results.map((r) => r.statistics), share);
           tf.tidy(() => model.statistics.forEach((v, j) => v.assign(tf.tensor(mean[j]!, v.shape))));
         };
-        /** One pass over the part's shards at the main thread's current weights and statistics; the share-weighted mean gradient. */
-        const pass = async (part: typeof shards, i: number, share: number[], which: 'clean' | 'perturbed'): Promise<{ results: PassResult[]; grad: tf.Tensor[] }> => {
+        /**
+         * The pass the step expects next (`phases.pass`: 'clean' before ascend, 'perturbed' after) over the part's shards,
+         * at the main thread's current weights (w, or w + ε after ascend) and statistics; the share-weighted mean gradient.
+         */
+        const pass = async (part: typeof shards, i: number, share: number[]): Promise<{ results: PassResult[]; grad: tf.Tensor[] }> => {
+          const which = phases.pass;
           const weights = await hostValues(model.trainable);
           const statistics = await hostValues(model.statistics);
           const results = await pool.all<PassResult>('pass', (k): PassRequest => ({
@@ -129,7 +133,7 @@ export async function createDataParallel(model: TaskModel, optimizer: SharpnessA
           const part = shards.slice(i * workers, (i + 1) * workers);
           const partWeight = part.reduce((s, x) => s + x.weight, 0);
           const share = part.map((x) => x.weight / partWeight);
-          const clean = await pass(part, i, share, 'clean');
+          const clean = await pass(part, i, share);
           loss = clean.results.reduce((s, r, k) => s + (part[k]!.weight / total) * r.loss, loss);
           for (const r of clean.results) for (const [name, v] of Object.entries(r.sums)) sums[name] = (sums[name] ?? 0) + v;
           setStatistics(clean.results, share);
@@ -146,7 +150,7 @@ export async function createDataParallel(model: TaskModel, optimizer: SharpnessA
           } finally {
             tf.dispose(clean.grad);
           }
-          const perturbed = await pass(part, i, share, 'perturbed');
+          const perturbed = await pass(part, i, share);
           try {
             phases.descend(perturbed.grad, parts === 1 ? {} : { share: partWeight / total });
           } finally {
