@@ -194,6 +194,7 @@ describe('sharpnessAwareStep: the phases without an optimizer', () => {
       expect(() => step.ascend(g)).toThrow(/already ascended/);
       expect(() => opt.beginStep(mlp.vars)).toThrow(/a step begun with beginStep\(\) is still open/);
       expect(() => opt.minimize(() => mlp.loss(), false, mlp.vars)).toThrow(/still open/);
+      expect(() => opt.computeGradients(() => mlp.loss(), mlp.vars)).toThrow(/SharpnessAwareOptimizer\.computeGradients: a step begun with beginStep\(\) is still open/);
       expect(snapshot(mlp.vars)).not.toEqual(before);
       step.abort();
       expect(step.done).toBe(true);
