@@ -35,6 +35,24 @@ export interface Part {
   count: number;
 }
 
+/** Which pass of a step a gradient is taken in: at w (`clean`) or at w + ε (`perturbed`). */
+export type Pass = 'clean' | 'perturbed';
+
+/** Options of a step ({@link sharpnessAwareStep}, {@link sharpnessAwareGradients}). */
+export interface StepOptions {
+  /**
+   * State a forward pass writes besides the optimized variables, named explicitly (e.g. BatchNorm moving
+   * mean/variance, or state only the perturbed pass writes). The config's `bnStatistics` decides which pass sets it:
+   * `'clean-pass'` restores it to its value at ascend (after the clean pass) when the step descends, `'both-passes'`
+   * keeps the perturbed pass's writes. `sharpnessAwareGradients` also finds the state the clean pass writes itself.
+   */
+  guard?: Guardable[];
+  /** Which variables ASAM normalizes, as a function; it takes precedence over the config's named `normalizeParams`. */
+  normalizeFilter?: NormalizeFilter;
+  /** false: a plain step (no perturbed pass), e.g. the steps `every` skips. Default true. */
+  perturb?: boolean;
+}
+
 /**
  * A loss closure. It must return a scalar. It is called with the part to evaluate (with `mSharpness > 1` or
  * `microBatches > 1`; undefined = the whole batch) and the pass it is evaluated in: `'clean'` at w, `'perturbed'` at
@@ -45,18 +63,8 @@ export type LossFn = (part: Part | undefined, pass: Pass) => tf.Scalar;
 /** State the perturbed pass must not change: a tf.Variable, or anything with read()/write() (tfjs-layers LayerVariable). */
 export type Guardable = tf.Variable | { read(): tf.Tensor; write(value: tf.Tensor): unknown };
 
-export interface GradientOptions {
-  /**
-   * State a forward pass writes besides the optimized variables, named explicitly (e.g. BatchNorm moving
-   * mean/variance, or state only the perturbed pass writes). The config's `bnStatistics` decides which pass sets it,
-   * exactly as for the state the clean pass writes, which is found automatically: `'clean-pass'` restores it to its
-   * post-clean-pass value after each perturbed pass, `'both-passes'` keeps the perturbed pass's writes.
-   */
-  guard?: Guardable[];
-  /** Which variables ASAM normalizes, as a function; it takes precedence over the config's named `normalizeParams`. */
-  normalizeFilter?: NormalizeFilter;
-  /** false: take the plain gradient this step (used by `every`). Default true. */
-  perturb?: boolean;
+/** Options of {@link sharpnessAwareGradients}: those of the step, and the perturbed pass's closure. */
+export interface GradientOptions extends StepOptions {
   /**
    * The loss closure of the perturbed pass, when it differs from the clean pass's `f` only in side effects
    * (tfjs-layers' train step: the same loss without computing metrics). Default: `f`.
@@ -209,19 +217,6 @@ function ascentPerturbation(grads: tf.Tensor[], vars: tf.Variable[], cfg: Resolv
     const ascent = cfg.weightDecayInAscent && cfg.weightDecay > 0 ? grads.map((x, j) => tf.add(x, tf.mul(vars[j]!, cfg.weightDecay))) : grads;
     return perturbation(ascent, vars, rule);
   });
-}
-
-/** Which pass of a step a gradient is taken in: at w (`clean`) or at w + ε (`perturbed`). */
-export type Pass = 'clean' | 'perturbed';
-
-/** Options of {@link sharpnessAwareStep}. */
-export interface StepOptions {
-  /** State the perturbed pass must not change (see `GradientOptions.guard`); `bnStatistics` decides whether it is restored. */
-  guard?: Guardable[];
-  /** Which variables ASAM normalizes, as a function; it takes precedence over the config's named `normalizeParams`. */
-  normalizeFilter?: NormalizeFilter;
-  /** false: a plain step (no perturbed pass), e.g. the steps `every` skips. Default true. */
-  perturb?: boolean;
 }
 
 /**
