@@ -38,13 +38,16 @@ export async function runNmtStepTime(ctx: TaskContext): Promise<void> {
   const plan = nmt.planBatches(pairs, { maxTokens: c.maxTokens, shuffle: true, seed: c.seed, epoch: 0 });
   const rounds = cfg.warmup + cfg.repeats;
   if (plan.length < rounds) throw new Error(`step_time (nmt): ${plan.length} batches in an epoch, fewer than warmup + repeats = ${rounds}; lower config.repeats`);
-  const model = nmt.createTaskModel({ arch: nmt.resolveArch(c), vocabSize: tok.vocabSize, padId: tok.pad, seed: c.seed, labelSmoothing: c.labelSmoothing });
+  const model = nmt.createTaskModel({
+    arch: nmt.resolveArch(c), vocabSize: tok.vocabSize, padId: tok.pad, seed: c.seed, labelSmoothing: c.labelSmoothing, perturbedDropout: c.optimizer.perturbedDropout,
+  });
+  const core = nmt.sharpnessConfigOf(c.optimizer);
   const snapshot = model.trainable.map((v) => tf.clone(v));
   const opts = {
     // the cells' optimizer settings (weight decay, …) with each method and its ρ
-    sgd: sharpnessAware(tf.train.adam(c.lr, c.beta1, c.beta2, c.adamEpsilon), { ...c.optimizer, method: 'none', rho: 0 }),
-    sam: sharpnessAware(tf.train.adam(c.lr, c.beta1, c.beta2, c.adamEpsilon), { ...c.optimizer, method: 'sam', rho: cfg.rho.sam }),
-    asam: sharpnessAware(tf.train.adam(c.lr, c.beta1, c.beta2, c.adamEpsilon), { ...c.optimizer, method: 'asam', rho: cfg.rho.asam, eta: cfg.eta }),
+    sgd: sharpnessAware(tf.train.adam(c.lr, c.beta1, c.beta2, c.adamEpsilon), { ...core, method: 'none', rho: 0 }),
+    sam: sharpnessAware(tf.train.adam(c.lr, c.beta1, c.beta2, c.adamEpsilon), { ...core, method: 'sam', rho: cfg.rho.sam }),
+    asam: sharpnessAware(tf.train.adam(c.lr, c.beta1, c.beta2, c.adamEpsilon), { ...core, method: 'asam', rho: cfg.rho.asam, eta: cfg.eta }),
   };
   const samples: Record<string, number[]> = { sgd: [], sam: [], asam: [] };
   const tokens: number[] = [];
@@ -56,7 +59,7 @@ export async function runNmtStepTime(ctx: TaskContext): Promise<void> {
     for (const n of NAMES) {
       model.trainable.forEach((v, i) => v.assign(snapshot[i]!));
       const s0 = performance.now();
-      const l = opts[n].minimize(() => model.forward(tensors, { step: r, pass: 'clean', part: 0, parts: 1 }).loss, true, model.trainable)!;
+      const l = opts[n].minimize((_part, pass) => model.forward(tensors, { step: r, pass, part: 0, parts: 1 }).loss, true, model.trainable)!;
       l.dataSync();
       const dt = (performance.now() - s0) / 1000;
       l.dispose();

@@ -13,6 +13,11 @@
  *
  * With method 'none' only step 1 and 5 run, so SGD and SAM share this one code path; with
  * rho = 0 the perturbed pass sees w + 0 = w and the result equals the base optimizer's bit for bit.
+ *
+ * Steps 2–5 live in one place, {@link SharpnessAwareStep}: `ascend(g)` (2, and w ← w + eps) and `descend(g')`
+ * (4 and 5). Everything that takes a step drives it: `sharpnessAwareGradients` (a loss closure, called with the part
+ * and the pass), the optimizer's `minimize`/`computeGradients`, micro-batches and m-sharpness parts, and callers that
+ * take the gradients elsewhere (data-parallel workers, through the optimizer's `beginStep`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { normalizeFilterFor, resolveSharpnessConfig, type NormalizeFilter, type ResolvedSharpnessConfig, type SharpnessConfig } from './config.ts';
@@ -30,24 +35,36 @@ export interface Part {
   count: number;
 }
 
-/** A loss closure. It must return a scalar; with `mSharpness > 1` or `microBatches > 1` it is called with the part to evaluate. */
-export type LossFn = (part?: Part) => tf.Scalar;
+/** Which pass of a step a gradient is taken in: at w (`clean`) or at w + ε (`perturbed`). */
+export type Pass = 'clean' | 'perturbed';
 
-/** State the perturbed pass must not change: a tf.Variable, or anything with read()/write() (tfjs-layers LayerVariable). */
-export type Guardable = tf.Variable | { read(): tf.Tensor; write(value: tf.Tensor): unknown };
-
-export interface GradientOptions {
+/** Options of a step ({@link sharpnessAwareStep}, {@link sharpnessAwareGradients}). */
+export interface StepOptions {
   /**
    * State a forward pass writes besides the optimized variables, named explicitly (e.g. BatchNorm moving
-   * mean/variance, or state only the perturbed pass writes). The config's `bnStatistics` decides which pass sets it,
-   * exactly as for the state the clean pass writes, which is found automatically: `'clean-pass'` restores it to its
-   * post-clean-pass value after each perturbed pass, `'both-passes'` keeps the perturbed pass's writes.
+   * mean/variance, or state only the perturbed pass writes). The config's `bnStatistics` decides which pass sets it:
+   * `'clean-pass'` restores it to its value at ascend (after the clean pass) when the step descends, `'both-passes'`
+   * keeps the perturbed pass's writes. `sharpnessAwareGradients` also finds the state the clean pass writes itself.
    */
   guard?: Guardable[];
   /** Which variables ASAM normalizes, as a function; it takes precedence over the config's named `normalizeParams`. */
   normalizeFilter?: NormalizeFilter;
-  /** false: take the plain gradient this step (used by `every`). Default true. */
+  /** false: a plain step (no perturbed pass), e.g. the steps `every` skips. Default true. */
   perturb?: boolean;
+}
+
+/**
+ * A loss closure. It must return a scalar. It is called with the part to evaluate (with `mSharpness > 1` or
+ * `microBatches > 1`; undefined = the whole batch) and the pass it is evaluated in: `'clean'` at w, `'perturbed'` at
+ * w + ε — so a closure need not count its calls to tell them apart.
+ */
+export type LossFn = (part: Part | undefined, pass: Pass) => tf.Scalar;
+
+/** State the perturbed pass must not change: a tf.Variable, or anything with read()/write() (tfjs-layers LayerVariable). */
+export type Guardable = tf.Variable | { read(): tf.Tensor; write(value: tf.Tensor): unknown };
+
+/** Options of {@link sharpnessAwareGradients}: those of the step, and the perturbed pass's closure. */
+export interface GradientOptions extends StepOptions {
   /**
    * The loss closure of the perturbed pass, when it differs from the clean pass's `f` only in side effects
    * (tfjs-layers' train step: the same loss without computing metrics). Default: `f`.
@@ -100,6 +117,11 @@ function readGuard(g: Guardable): tf.Tensor {
   return isVariableLike(g) ? tf.clone(g) : tf.clone(g.read());
 }
 
+/** The variable a guardable stands for (a LayerVariable's tf.Variable), so that one state is saved once. */
+function guardKey(g: Guardable): unknown {
+  return isVariableLike(g) ? g : g.read();
+}
+
 function writeGuard(g: Guardable, value: tf.Tensor): void {
   if (isVariableLike(g)) g.assign(value);
   else g.write(value);
@@ -135,10 +157,10 @@ function writtenSince(before: Map<tf.Variable, object>, exclude: Set<tf.Variable
 function keepWatch(f: LossFn): { f: LossFn; refuse(): void } {
   const kept: tf.Tensor[] = [];
   return {
-    f: (part) => {
+    f: (part, pass) => {
       const tracked = activeScopeTracked();
       const from = tracked?.length ?? 0;
-      const result = f(part);
+      const result = f(part, pass);
       if (tracked !== undefined) kept.push(...tracked.slice(from).filter((t) => isKept(t) && t !== result && !t.isDisposed));
       return result;
     },
@@ -163,12 +185,11 @@ function gradsInOrder(vars: tf.Variable[], grads: tf.NamedTensorMap): tf.Tensor[
 }
 
 /**
- * The last stage of a step, for callers that average sharpness-aware gradients themselves (e.g.
- * over data-parallel workers): clip to `clipNorm` (global L2 norm), then add the coupled weight
- * decay `weightDecay·w`. Returns new tensors (or `grads` itself when neither applies); the caller
+ * Step 5 of the algorithm (the end of `SharpnessAwareStep.descend`): clip to `clipNorm` (global L2 norm), then add
+ * the coupled weight decay `weightDecay·w`. Returns new tensors (or `grads` itself when neither applies); the caller
  * disposes both.
  */
-export function descentGradient(grads: tf.Tensor[], vars: tf.Variable[], config: SharpnessConfig): tf.Tensor[] {
+function descentGradient(grads: tf.Tensor[], vars: tf.Variable[], config: SharpnessConfig): tf.Tensor[] {
   const cfg = resolveSharpnessConfig(config);
   let out = grads;
   if (cfg.clipNorm != null) {
@@ -199,47 +220,172 @@ function ascentPerturbation(grads: tf.Tensor[], vars: tf.Variable[], cfg: Resolv
 }
 
 /**
- * Steps 2–4 of the algorithm for a clean gradient computed elsewhere — in data-parallel training, the
- * size-weighted mean ḡ of the shards' clean gradients, i.e. the clean gradient of the whole batch:
- * eps = rule(ḡ, w) exactly as `sharpnessAwareGradients` computes it (weight decay in the ascent with
- * `weightDecayInAscent`), then w ← w + eps. The returned `restore()` copies back w — and with `bnStatistics:
- * 'clean-pass'` (the default) the `guard`ed state (BatchNorm moving statistics) — as they were when this was
- * called (the saved tensors, not eps subtracted), and frees the saved copies; with `'both-passes'` the guarded state
- * keeps what the perturbed pass wrote. Call it once, in a `finally`, after the gradient at w + eps.
- * `grads` are in `vars` order and stay the caller's. Throws for method 'none' (there is no perturbed pass).
+ * One sharpness-aware step as explicit phases, for a caller that takes the gradients itself (the closure-driven
+ * `sharpnessAwareGradients`, the optimizer's `minimize`, micro-batches, data-parallel workers all drive it):
+ *
+ *   for part i < parts (m-sharpness parts; 1 without):
+ *     g_i  = gradient at w                      (clean pass; the caller's)
+ *     ascend(g_i):   ε_i = rule(g_i, w) (+ weightDecay·w in the ascent with `weightDecayInAscent`); w and the guarded
+ *                    state saved; w ← w + ε_i
+ *     g'_i = gradient at w + ε_i                (perturbed pass; the caller's)
+ *     descend(g'_i): w copied back exactly (not ε subtracted); with `bnStatistics: 'clean-pass'` the guarded state
+ *                    copied back to its value at ascend; g'_i accumulated
+ *   after the last part: descent = clip(Σ_i s_i g'_i) + weightDecay·w, with shares s_i (default 1/parts).
+ *
+ * A plain step (method 'none', `perturb: false`) has one part and no ascent: `descend(g)` with the clean gradient.
+ * `pass` says which gradient the next call expects. Gradients are in `vars` order and stay the caller's. If the caller
+ * fails between ascend and descend, `abort()` restores w and the guarded state and frees what the step holds.
  */
-export function perturbWeights(
-  grads: tf.Tensor[],
-  vars: tf.Variable[],
-  config: SharpnessConfig,
-  opts: { guard?: Guardable[]; normalizeFilter?: NormalizeFilter } = {},
-): () => void {
-  const cfg = resolveSharpnessConfig(config);
-  checkVariables(vars);
-  const rule = ruleFromConfig(cfg, opts.normalizeFilter);
-  if (rule == null) throw new Error("perturbWeights: method 'none' takes no perturbed pass; apply the clean gradient with descentGradient instead.");
-  if (grads.length !== vars.length) throw new Error(`perturbWeights: got ${grads.length} gradients for ${vars.length} variables; pass one per variable, in the same order.`);
-  const eps = ascentPerturbation(grads, vars, cfg, rule);
-  const guard = cfg.bnStatistics === 'clean-pass' ? opts.guard ?? [] : [];
-  const snapshot = vars.map((v) => tf.clone(v));
-  const guarded = guard.map(readGuard);
-  try {
-    vars.forEach((v, j) => tf.tidy(() => v.assign(tf.add(v, eps[j]!))));
-  } catch (e) {
-    vars.forEach((v, j) => v.assign(snapshot[j]!));
-    tf.dispose([...snapshot, ...guarded]);
-    throw e;
-  } finally {
-    tf.dispose(eps);
+export class SharpnessAwareStep {
+  /** Whether this step takes a perturbed pass. */
+  readonly perturbs: boolean;
+  /** Number of ascend/descend rounds: `mSharpness` when the step perturbs, otherwise 1. */
+  readonly parts: number;
+  private readonly cfg: ResolvedSharpnessConfig;
+  private readonly rule: PerturbationRule | null;
+  private readonly guard: Guardable[];
+  private completed = 0;
+  /** Saved w and guarded state between ascend and descend; null outside. */
+  private saved: { weights: tf.Tensor[]; state: Guardable[]; values: tf.Tensor[] } | null = null;
+  private sum: tf.Tensor[] | null = null;
+  private shares: 'equal' | 'given' | null = null;
+  private finished = false;
+
+  constructor(
+    readonly vars: tf.Variable[],
+    config: SharpnessConfig,
+    opts: StepOptions = {},
+    private readonly onDescent?: (descent: tf.Tensor[]) => void,
+  ) {
+    this.cfg = resolveSharpnessConfig(config);
+    checkVariables(vars);
+    this.rule = opts.perturb === false ? null : ruleFromConfig(this.cfg, opts.normalizeFilter);
+    this.perturbs = this.rule !== null;
+    this.parts = this.perturbs ? this.cfg.mSharpness : 1;
+    // bnStatistics is the one policy for state a forward pass writes, found or named in `guard`
+    this.guard = this.cfg.bnStatistics === 'clean-pass' ? opts.guard ?? [] : [];
   }
-  let restored = false;
-  return () => {
-    if (restored) throw new Error('perturbWeights: restore() was already called for this perturbation.');
-    restored = true;
-    vars.forEach((v, j) => v.assign(snapshot[j]!));
-    guard.forEach((g, j) => writeGuard(g, guarded[j]!));
-    tf.dispose([...snapshot, ...guarded]);
-  };
+
+  /** Parts whose descend has been called. */
+  get part(): number {
+    return this.completed;
+  }
+
+  /** The pass whose gradient the next call takes: 'clean' (ascend, or descend on a plain step) or 'perturbed' (descend). */
+  get pass(): Pass {
+    return this.saved === null ? 'clean' : 'perturbed';
+  }
+
+  /** Whether the last part has been descended (or the step aborted). */
+  get done(): boolean {
+    return this.finished;
+  }
+
+  private check(grads: tf.Tensor[], what: string): void {
+    if (this.finished) throw new Error(`SharpnessAwareStep.${what}: this step is finished; begin a new step.`);
+    if (!Array.isArray(grads) || grads.length !== this.vars.length) {
+      throw new Error(`SharpnessAwareStep.${what}: got ${Array.isArray(grads) ? grads.length : typeof grads} gradients for ${this.vars.length} variables; pass one per variable, in the same order.`);
+    }
+    grads.forEach((g, i) => {
+      if (!tf.util.arraysEqual(g.shape, this.vars[i]!.shape)) {
+        throw new Error(`SharpnessAwareStep.${what}: gradient ${i} has shape [${g.shape}], variable '${this.vars[i]!.name}' has [${this.vars[i]!.shape}].`);
+      }
+    });
+  }
+
+  /**
+   * Ascent of the part in progress: ε = rule(g, w) from its clean gradient `cleanGrads`, w and the guarded state saved,
+   * then w ← w + ε. `guard` adds state to save for this part only (what its clean pass wrote, found by the caller).
+   */
+  ascend(cleanGrads: tf.Tensor[], o: { guard?: Guardable[] } = {}): void {
+    this.check(cleanGrads, 'ascend');
+    if (this.rule === null) {
+      throw new Error(`SharpnessAwareStep.ascend: this step takes no perturbed pass (${this.cfg.method === 'none' ? "method 'none'" : 'a plain step of every'}); call descend with the clean gradient.`);
+    }
+    if (this.saved !== null) throw new Error('SharpnessAwareStep.ascend: already ascended; call descend with the gradient at w + ε first.');
+    const extra = this.cfg.bnStatistics === 'clean-pass' ? o.guard ?? [] : [];
+    const keys = new Set<unknown>(extra.map(guardKey));
+    const state = [...extra, ...this.guard.filter((g) => !keys.has(guardKey(g)))];
+    const eps = ascentPerturbation(cleanGrads, this.vars, this.cfg, this.rule);
+    const weights = this.vars.map((v) => tf.clone(v));
+    const values = state.map(readGuard);
+    try {
+      this.vars.forEach((v, j) => tf.tidy(() => v.assign(tf.add(v, eps[j]!))));
+    } catch (e) {
+      this.vars.forEach((v, j) => v.assign(weights[j]!));
+      tf.dispose([...weights, ...values]);
+      throw e;
+    } finally {
+      tf.dispose(eps);
+    }
+    this.saved = { weights, state, values };
+  }
+
+  /** Copies back w and (under 'clean-pass') the guarded state saved by ascend, and frees the copies. */
+  private restore(): void {
+    const s = this.saved;
+    if (s === null) return;
+    this.saved = null;
+    this.vars.forEach((v, j) => v.assign(s.weights[j]!));
+    s.state.forEach((g, j) => writeGuard(g, s.values[j]!));
+    tf.dispose([...s.weights, ...s.values]);
+  }
+
+  /**
+   * Descent of the part in progress: restores w (and the guarded state) exactly when the step perturbs, then adds
+   * `grads` — the gradient at w + ε, or the clean gradient on a plain step — to the step's descent gradient, weighted
+   * by `share` (give it for every part or for none; default 1/parts). After the last part: the descent gradient,
+   * clipped and with weight decay; a step begun by an optimizer (`beginStep`) applies it with the base optimizer and
+   * returns null, otherwise it is returned and the caller disposes it. Before the last part: null.
+   */
+  descend(grads: tf.Tensor[], o: { share?: number } = {}): tf.Tensor[] | null {
+    this.check(grads, 'descend');
+    if (this.perturbs && this.saved === null) throw new Error('SharpnessAwareStep.descend: this step perturbs; call ascend with the clean gradient first.');
+    this.restore();
+    const mode = o.share === undefined ? 'equal' : 'given';
+    if (this.shares !== null && this.shares !== mode) throw new Error('SharpnessAwareStep.descend: give share for every part or for none.');
+    if (o.share !== undefined && !(Number.isFinite(o.share) && o.share >= 0)) throw new Error(`SharpnessAwareStep.descend: share ${o.share}; expected a finite number >= 0.`);
+    this.shares = mode;
+    const share = o.share;
+    const next = tf.tidy(() => grads.map((g, j) => {
+      const x = share === undefined ? g : tf.mul(g, share);
+      return this.sum === null ? (x === g ? tf.clone(g) : x) : tf.add(this.sum[j]!, x);
+    }));
+    if (this.sum !== null) tf.dispose(this.sum);
+    this.sum = next;
+    this.completed++;
+    if (this.completed < this.parts) return null;
+    this.finished = true;
+    let total = this.sum;
+    this.sum = null;
+    if (mode === 'equal' && this.parts > 1) {
+      const src = total;
+      total = src.map((s) => tf.div(s, this.parts));
+      tf.dispose(src);
+    }
+    const descent = descentGradient(total, this.vars, this.cfg);
+    if (descent !== total) tf.dispose(total);
+    if (this.onDescent === undefined) return descent;
+    try {
+      this.onDescent(descent);
+    } finally {
+      tf.dispose(descent);
+    }
+    return null;
+  }
+
+  /** Ends the step without a descent: restores w and the guarded state if ascended, and frees what the step holds. */
+  abort(): void {
+    this.restore();
+    if (this.sum !== null) tf.dispose(this.sum);
+    this.sum = null;
+    this.finished = true;
+  }
+}
+
+/** Begins one sharpness-aware step over `vars` (see {@link SharpnessAwareStep}); its last descend returns the descent gradient. */
+export function sharpnessAwareStep(vars: tf.Variable[], config: SharpnessConfig, opts: StepOptions = {}): SharpnessAwareStep {
+  return new SharpnessAwareStep(vars, config, opts);
 }
 
 /** Parts first … first + n − 1 of `count`; [undefined] (the whole batch) when count is 1. */
@@ -251,12 +397,12 @@ function partsOf(first: number, n: number, count: number): (Part | undefined)[] 
  * Mean loss and mean gradient (in `vars` order) over `parts`, evaluated one part at a time so that
  * only one part's activations are alive at once; only the running sums are kept in between.
  */
-function meanGradients(f: LossFn, vars: tf.Variable[], parts: (Part | undefined)[]): { value: tf.Scalar; grads: tf.Tensor[] } {
+function meanGradients(f: LossFn, vars: tf.Variable[], parts: (Part | undefined)[], pass: Pass): { value: tf.Scalar; grads: tf.Tensor[] } {
   let value: tf.Scalar | null = null;
   let sum: tf.Tensor[] | null = null;
   try {
     for (const part of parts) {
-      const r = tf.variableGrads(() => f(part), vars);
+      const r = tf.variableGrads(() => f(part, pass), vars);
       let g: tf.Tensor[];
       try {
         g = gradsInOrder(vars, r.grads);
@@ -287,7 +433,9 @@ function meanGradients(f: LossFn, vars: tf.Variable[], parts: (Part | undefined)
 }
 
 /**
- * Loss at w and the sharpness-aware descent gradient (see the module comment for the algorithm).
+ * Loss at w and the sharpness-aware descent gradient (see the module comment for the algorithm): drives one
+ * {@link SharpnessAwareStep} with the closure `f`, part by part and micro-batch by micro-batch, and finds the state the
+ * clean pass writes (BatchNorm moving statistics) so that the step restores it too.
  * Weights and guarded state are restored exactly even if the loss closure throws.
  * The caller disposes `loss`, `grads` and `perturbedLoss`.
  */
@@ -298,106 +446,76 @@ export function sharpnessAwareGradients(
   opts: GradientOptions = {},
 ): SharpnessAwareResult {
   const cfg = resolveSharpnessConfig(config);
-  checkVariables(vars);
-  const rule = opts.perturb === false ? null : ruleFromConfig(cfg, opts.normalizeFilter);
+  const step = new SharpnessAwareStep(vars, cfg, opts);
   const keepCleanPassState = cfg.bnStatistics === 'clean-pass';
-  // bnStatistics is the one policy for state a forward pass writes, found or named in `guard`
   const guard = keepCleanPassState ? opts.guard ?? [] : [];
-
-  let loss: tf.Scalar;
-  let descent: tf.Tensor[];
-  let perturbedLoss: tf.Scalar | null = null;
-
+  const guardedKeys = new Set<unknown>(guard.map(guardKey));
+  const optimized = new Set(vars);
+  const perturbedF = opts.perturbedLoss ?? f;
   const k = cfg.microBatches;
-  if (rule == null) {
-    const r = meanGradients(f, vars, partsOf(0, k, k));
-    loss = r.value;
-    descent = r.grads;
-  } else {
-    const m = cfg.mSharpness;
-    const losses: tf.Scalar[] = [];
-    const plosses: tf.Scalar[] = [];
-    let sum: tf.Tensor[] | null = null;
-    try {
-      const optimized = new Set(vars);
-      const perturbedF = opts.perturbedLoss ?? f;
-      for (let i = 0; i < m; i++) {
-        const parts = partsOf(i * k, k, m * k);
-        const beforeClean = stateIds(optimized);
-        const clean = meanGradients(f, vars, parts);
-        losses.push(clean.value);
-        let eps: tf.Tensor[];
+  const m = step.parts;
+  const losses: tf.Scalar[] = [];
+  const plosses: tf.Scalar[] = [];
+  let descent: tf.Tensor[] | null = null;
+  try {
+    for (let i = 0; i < m; i++) {
+      const parts = partsOf(i * k, k, m * k);
+      const beforeClean = stateIds(optimized);
+      const clean = meanGradients(f, vars, parts, 'clean');
+      losses.push(clean.value);
+      if (!step.perturbs) {
         try {
-          eps = ascentPerturbation(clean.grads, vars, cfg, rule);
+          descent = step.descend(clean.grads);
         } finally {
           tf.dispose(clean.grads);
         }
-        // state the clean pass wrote (BatchNorm moving statistics) keeps its post-clean-pass value
-        const written = keepCleanPassState ? writtenSince(beforeClean, optimized, true) : [];
-        const writtenSet = new Set<unknown>(written);
-        const state: Guardable[] = [...written, ...guard.filter((g) => !writtenSet.has(isVariableLike(g) ? g : g.read()))];
-        const snapshot = vars.map((v) => tf.clone(v));
-        const guarded = state.map(readGuard);
-        const afterClean = stateIds(optimized);
-        let g2list: tf.Tensor[];
-        try {
-          vars.forEach((v, j) => tf.tidy(() => v.assign(tf.add(v, eps[j]!))));
-          const watch = keepWatch(perturbedF);
-          const r = meanGradients(watch.f, vars, parts);
-          plosses.push(r.value);
-          g2list = r.grads;
-          try {
-            watch.refuse();
-          } catch (e) {
-            tf.dispose(g2list);
-            throw e;
-          }
-        } finally {
-          vars.forEach((v, j) => v.assign(snapshot[j]!));
-          state.forEach((g, j) => writeGuard(g, guarded[j]!));
-          tf.dispose([...snapshot, ...guarded, ...eps]);
-        }
-        const restored = new Set<unknown>(state);
-        const unexpected = !keepCleanPassState ? [] : writtenSince(afterClean, optimized, false).filter((v) => !restored.has(v) && !guard.some((g) => !isVariableLike(g) && g.read() === v));
+        break;
+      }
+      // state the clean pass wrote (BatchNorm moving statistics) keeps its post-clean-pass value
+      const written = keepCleanPassState ? writtenSince(beforeClean, optimized, true) : [];
+      try {
+        step.ascend(clean.grads, { guard: written });
+      } finally {
+        tf.dispose(clean.grads);
+      }
+      const afterClean = stateIds(optimized);
+      const watch = keepWatch(perturbedF);
+      const r = meanGradients(watch.f, vars, parts, 'perturbed');
+      plosses.push(r.value);
+      try {
+        watch.refuse();
+        const restored = new Set<unknown>([...written, ...guardedKeys]);
+        const unexpected = !keepCleanPassState ? [] : writtenSince(afterClean, optimized, false).filter((v) => !restored.has(v));
         if (unexpected.length > 0) {
-          tf.dispose(g2list);
           throw new Error(
             `The perturbed pass wrote variable(s) ${unexpected.map((v) => `'${v.name}'`).join(', ')} that the clean pass did not write, so their ` +
               'post-clean-pass value is unknown; pass them in the guard option (guard: [...]) to keep their value from before the perturbed pass.',
           );
         }
-        if (sum == null) sum = g2list;
-        else {
-          const prev: tf.Tensor[] = sum;
-          sum = prev.map((s, j) => tf.add(s, g2list[j]!));
-          tf.dispose([...prev, ...g2list]);
-        }
+        descent = step.descend(r.grads);
+      } finally {
+        tf.dispose(r.grads);
       }
-    } catch (e) {
-      // weights and guarded state are already restored; free what this step produced so far
-      tf.dispose([...losses, ...plosses, ...(sum ?? [])]);
-      throw e;
     }
-    const total = sum!;
-    if (m > 1) {
-      descent = total.map((s) => tf.div(s, m));
-      tf.dispose(total);
-      loss = tf.tidy(() => tf.div(tf.addN(losses), m) as tf.Scalar);
-      perturbedLoss = tf.tidy(() => tf.div(tf.addN(plosses), m) as tf.Scalar);
-      tf.dispose([...losses, ...plosses]);
-    } else {
-      descent = total;
-      loss = losses[0]!;
-      perturbedLoss = plosses[0]!;
-    }
+  } catch (e) {
+    // weights and guarded state restored; free what this step produced so far
+    step.abort();
+    tf.dispose([...losses, ...plosses]);
+    throw e;
   }
-
-  const finished = descentGradient(descent, vars, cfg);
-  if (finished !== descent) tf.dispose(descent);
-  descent = finished;
+  let loss: tf.Scalar;
+  let perturbedLoss: tf.Scalar | null = null;
+  if (losses.length > 1) {
+    loss = tf.tidy(() => tf.div(tf.addN(losses), losses.length) as tf.Scalar);
+    perturbedLoss = tf.tidy(() => tf.div(tf.addN(plosses), plosses.length) as tf.Scalar);
+    tf.dispose([...losses, ...plosses]);
+  } else {
+    loss = losses[0]!;
+    perturbedLoss = plosses[0] ?? null;
+  }
   const grads: tf.NamedTensorMap = {};
   vars.forEach((v, j) => {
-    grads[v.name] = descent[j]!;
+    grads[v.name] = descent![j]!;
   });
   return { loss, grads, perturbedLoss };
 }

@@ -3,8 +3,10 @@
  *
  * - `sam(base, {rho})`, `asam(base, {rho, eta, p, normalization})`, `sharpnessAware(base, config)`:
  *   tf.Optimizers wrapping any base optimizer; `minimize(f)` takes one sharpness-aware step.
- * - `sharpnessAwareGradients(f, vars, config)`: the gradient alone, for custom loops; `descentGradient` and
- *   `perturbWeights` (ε, w ← w + ε, exact restore) for gradients averaged elsewhere (data-parallel workers).
+ * - `sharpnessAwareGradients(f, vars, config)`: the gradient alone, for custom loops (the closure is told the part
+ *   and the pass); `opt.beginStep(vars)` / `sharpnessAwareStep(vars, config)`: one step as explicit phases —
+ *   `ascend(clean gradient)` (ε, w ← w + ε), `descend(gradient at w + ε)` (exact restore, clipping, weight decay,
+ *   the base optimizer) — for gradients taken elsewhere (data-parallel workers).
  * - `sharpness`, `adaptiveSharpness`: measure (adaptive) sharpness of a loss at the current weights.
  * - `@asam/core/testing`: the conformance suite every optimizer variant passes (vitest).
  * Depends on @tensorflow/tfjs-core only; gradients must be registered by the application.
@@ -21,8 +23,8 @@ export type {
 } from './config.ts';
 
 // the algorithm, for custom loops and data-parallel training
-export { descentGradient, perturbWeights, ruleFromConfig, sharpnessAwareGradients } from './algorithm.ts';
-export type { GradientOptions, Guardable, LossFn, Part, SharpnessAwareResult } from './algorithm.ts';
+export { SharpnessAwareStep, ruleFromConfig, sharpnessAwareGradients, sharpnessAwareStep } from './algorithm.ts';
+export type { GradientOptions, Guardable, LossFn, Part, Pass, SharpnessAwareResult, StepOptions } from './algorithm.ts';
 
 // the perturbation rules (pure functions)
 export { normalizationOperator, perturbation } from './perturbation.ts';

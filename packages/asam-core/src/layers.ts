@@ -68,5 +68,5 @@ export function sharpnessAwareTrainStep(model: LayersModelLike): void {
  */
 export function withoutMetrics(model: LayersModelLike, f: LossFn): LossFn {
   const m = layersModelInternals(model);
-  return (part) => withMetricsOff(m, () => f(part));
+  return (part, pass) => withMetricsOff(m, () => f(part, pass));
 }

@@ -5,11 +5,13 @@
  *
  * `computeGradients(f)` + `applyGradients(grads)` is the same step split in two, as tf.Optimizer defines them;
  * `applyGradients` alone cannot be sharpness-aware (there is no closure to re-evaluate) and throws.
+ * `beginStep(vars)` is the step as explicit phases (ascend with the clean gradient, descend with the perturbed one),
+ * for gradients taken elsewhere, e.g. averaged over data-parallel workers.
  * tfjs-layers: pass the model as `{ model }` and compile it with this optimizer; `fit()`,
  * `fitDataset()` and `trainOnBatch()` then take sharpness-aware steps (see layers.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { checkVariables, descentGradient, sharpnessAwareGradients, type Guardable, type LossFn } from './algorithm.ts';
+import { SharpnessAwareStep, sharpnessAwareGradients, type Guardable, type LossFn } from './algorithm.ts';
 import { sharpnessAwareTrainStep, withoutMetrics, type LayersModelLike, type LayersStepper } from './layers.ts';
 import {
   ConfigError,
@@ -65,6 +67,8 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
   private step = 0;
   /** computeGradients() returned the gradients of the next step and applyGradients() has not applied them yet. */
   private gradientsPending = false;
+  /** The step begun by `beginStep` (null, or done, when none is open). */
+  private openStep: SharpnessAwareStep | null = null;
   /** The tfjs-layers model whose train step is running (set only inside `runLayersStep`). */
   private layersModel: LayersModelLike | null = null;
 
@@ -171,18 +175,19 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
 
   /**
    * One full step: loss at w, descent gradient at w + eps (see `sharpnessAwareGradients`),
-   * applied by the base optimizer. Returns the loss at w when `returnCost`.
+   * applied by the base optimizer. Returns the loss at w when `returnCost`. The closure is called with the part and
+   * the pass ('clean' at w, 'perturbed' at w + eps) it evaluates.
    */
   override minimize(f: LossFn, returnCost = false, varList?: tf.Variable[]): tf.Scalar | null {
     const vars = varList ?? trainableVariables();
+    this.refuseOpenStep('minimize');
     this.gradientsPending = false;
     const { loss, grads } = this.stepGradients(f, vars);
     try {
-      this.base.applyGradients(vars.map((v) => ({ name: v.name, tensor: grads[v.name]! })));
+      this.applyStep(vars.map((v) => ({ name: v.name, tensor: grads[v.name]! })));
     } finally {
       tf.dispose(grads);
     }
-    this.step++;
     if (returnCost) return loss;
     loss.dispose();
     return null;
@@ -192,13 +197,32 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
   private stepGradients(f: LossFn, vars: tf.Variable[]): { loss: tf.Scalar; grads: tf.NamedTensorMap } {
     const model = this.layersModel;
     const { loss, grads, perturbedLoss } = sharpnessAwareGradients(f, vars, this.config, {
-      guard: this.guard,
-      ...(this.normalizeFilter !== undefined ? { normalizeFilter: this.normalizeFilter } : {}),
-      perturb: this.step % this.config.every === 0,
+      ...this.stepOptions(),
       ...(model !== null ? { perturbedLoss: withoutMetrics(model, f) } : {}),
     });
     perturbedLoss?.dispose();
     return { loss, grads };
+  }
+
+  private stepOptions(): { guard: Guardable[]; normalizeFilter?: NormalizeFilter; perturb: boolean } {
+    return {
+      guard: this.guard,
+      ...(this.normalizeFilter !== undefined ? { normalizeFilter: this.normalizeFilter } : {}),
+      perturb: this.step % this.config.every === 0,
+    };
+  }
+
+  /** The base optimizer's update with a finished descent gradient; counts the step. */
+  private applyStep(grads: tf.NamedTensorMap | NamedTensor[]): void {
+    this.base.applyGradients(grads);
+    this.step++;
+  }
+
+  private refuseOpenStep(what: string): void {
+    if (this.openStep !== null && !this.openStep.done) {
+      throw new Error(`SharpnessAwareOptimizer.${what}: a step begun with beginStep() is still open; finish it (descend) or abort() it first.`);
+    }
+    this.openStep = null;
   }
 
   /** Whether the next step perturbs (with `every: k`, one step in k does). */
@@ -207,26 +231,19 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
   }
 
   /**
-   * Applies a sharpness-aware gradient computed elsewhere (e.g. averaged over data-parallel workers:
-   * the mean of the gradients at w + ε, in `vars` order): clipping and weight decay as configured
-   * (`descentGradient`), then the base optimizer; counts as one step. `grads` stay the caller's.
+   * Begins the next step over `vars` as explicit phases (see `SharpnessAwareStep`), for gradients taken elsewhere —
+   * e.g. averaged over data-parallel workers: for each of `step.parts` parts, `ascend(clean gradient)` takes w to
+   * w + eps and `descend(gradient at w + eps)` restores w (and the guarded state) exactly; on a plain step
+   * (`step.perturbs` false: method 'none', or a step `every` skips) `descend(clean gradient)` alone. The last descend
+   * clips, adds weight decay, applies the base optimizer and counts the step. One step may be open at a time.
    */
-  applyDescent(vars: tf.Variable[], grads: tf.Tensor[]): void {
-    checkVariables(vars);
-    if (grads.length !== vars.length) throw new Error(`applyDescent: got ${grads.length} gradients for ${vars.length} variables.`);
-    grads.forEach((g, i) => {
-      if (!tf.util.arraysEqual(g.shape, vars[i]!.shape)) {
-        throw new Error(`applyDescent: gradient ${i} has shape [${g.shape}], variable '${vars[i]!.name}' has [${vars[i]!.shape}].`);
-      }
-    });
+  beginStep(vars: tf.Variable[]): SharpnessAwareStep {
+    this.refuseOpenStep('beginStep');
     this.gradientsPending = false;
-    const descent = descentGradient(grads, vars, this.config);
-    try {
-      this.base.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: descent[i]! })));
-    } finally {
-      if (descent !== grads) tf.dispose(descent);
-    }
-    this.step++;
+    const step = new SharpnessAwareStep(vars, this.config, this.stepOptions(), (descent) =>
+      this.applyStep(vars.map((v, i) => ({ name: v.name, tensor: descent[i]! }))));
+    this.openStep = step;
+    return step;
   }
 
   /**
@@ -237,6 +254,7 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
    */
   override computeGradients(f: () => tf.Scalar, varList?: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
     const vars = varList ?? trainableVariables();
+    this.refuseOpenStep('computeGradients');
     const { loss, grads } = this.stepGradients(f, vars);
     this.gradientsPending = true;
     return { value: loss, grads };
@@ -251,12 +269,11 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
       throw new Error(
         'SharpnessAwareOptimizer.applyGradients() cannot take a sharpness-aware step from gradients alone: SAM/ASAM must re-evaluate the loss at w + eps, ' +
           'so they need the loss closure. Call minimize(() => loss, true, vars), or computeGradients(f, vars) and then applyGradients(its grads); ' +
-          'for gradients averaged elsewhere (data-parallel) call applyDescent(vars, grads).',
+          'for gradients taken elsewhere (data-parallel workers) drive the step as phases: beginStep(vars), then ascend(clean gradient) and descend(gradient at w + eps).',
       );
     }
     this.gradientsPending = false;
-    this.base.applyGradients(variableGradients);
-    this.step++;
+    this.applyStep(variableGradients);
   }
 
   /**
@@ -283,6 +300,7 @@ export class SharpnessAwareOptimizer extends tf.Optimizer implements LayersStepp
     if (own == null) {
       throw new Error(`setWeights: missing '${STEP_WEIGHT}'; pass the list returned by SharpnessAwareOptimizer.getWeights().`);
     }
+    this.refuseOpenStep('setWeights');
     this.step = (await own.tensor.data())[0]!;
     this.gradientsPending = false;
     const extra = this.biasCorrection();

@@ -4,11 +4,12 @@
  * `prevTokens` [n, T] (BOS + target without its EOS) and `target` [n, T] int32, right-padded; a slice weighs its
  * non-padding target tokens, so micro-batches and worker shards combine to the whole batch's per-token mean.
  *
- * Dropout masks are a function of (seed, step, part): both passes of a SAM/ASAM step see the same masks, and a
- * resumed run draws the masks of the uninterrupted one. This module is also the replica module the runtime's worker
+ * Dropout masks are a function of (seed, step, part) and, under `perturbedDropout: 'resample'`, the pass (@asam/train's
+ * `dropoutStream`): under 'reuse' (the default) both passes of a SAM/ASAM step see the same masks; a resumed run draws
+ * the masks of the uninterrupted one. This module is also the replica module the runtime's worker
  * threads load (`createTaskModel`).
  */
-import type { TaskModel } from '@asam/train';
+import { dropoutStream, type PerturbedDropout, type TaskModel } from '@asam/train';
 import * as tf from '@tensorflow/tfjs-core';
 import { meanLabelSmoothedLoss } from './loss.ts';
 import type { TransformerArch } from './presets.ts';
@@ -22,6 +23,8 @@ export interface TranslationModelOptions {
   padId: number;
   seed: number;
   labelSmoothing: number;
+  /** Dropout masks of the perturbed pass: 'reuse' the clean pass's or 'resample' (the config's `optimizer.perturbedDropout`). */
+  perturbedDropout: PerturbedDropout;
 }
 
 /** A translation model for the runtime, with the Transformer for decoding. */
@@ -29,9 +32,9 @@ export interface TranslationTaskModel extends TaskModel {
   readonly transformer: Transformer;
 }
 
-/** Dropout seed of a step's slice: a fixed function of (run seed, step, slice). */
-export function dropoutSeed(seed: number, step: number, part = 0): number {
-  return ((seed + 1) * 1000003 + step * 7919 + part * 104729) % 2147483647;
+/** Dropout seed of a step's slice: a fixed function of (run seed, step, slice, dropout stream); stream 0 is the clean pass's. */
+export function dropoutSeed(seed: number, step: number, part = 0, stream: 0 | 1 = 0): number {
+  return ((seed + 1) * 1000003 + step * 7919 + part * 104729 + stream * 15485863) % 2147483647;
 }
 
 /** Builds the Transformer of {@link TranslationModelOptions}; weights depend on `seed` only. */
@@ -44,7 +47,7 @@ export function createTaskModel(o: TranslationModelOptions): TranslationTaskMode
     statistics: [],
     trainableParams: transformer.numParams(),
     forward(t, ctx) {
-      transformer.setDropoutState({ seed: dropoutSeed(o.seed, ctx.step, ctx.part) });
+      transformer.setDropoutState({ seed: dropoutSeed(o.seed, ctx.step, ctx.part, dropoutStream(ctx, o.perturbedDropout)) });
       const enc = transformer.encode(t['src'] as tf.Tensor2D, true);
       const logits = transformer.decode(t['prevTokens'] as tf.Tensor2D, enc, true);
       const target = tf.reshape(t['target']!, [-1]) as tf.Tensor1D;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, UnknownIdError } from '@asam/train';
 import { getPreset, registerPreset, validateArch } from './presets.ts';
-import { defaultTranslationConfig, resolveTranslationConfig, TranslationConfigError, validateTranslationConfig } from './train-config.ts';
+import { defaultTranslationConfig, resolveTranslationConfig, sharpnessConfigOf, TranslationConfigError, validateTranslationConfig } from './train-config.ts';
 import { CONFIG_SCHEMA_PATH, configSchemaText } from './write-config-schema.ts';
 
 const ARCH_ORDER = ['encoderLayers', 'decoderLayers', 'dModel', 'ffnDim', 'heads', 'dropout', 'attentionDropout', 'activationDropout',
@@ -24,7 +24,7 @@ describe('resolveTranslationConfig (zod schema)', () => {
     const d = defaultTranslationConfig();
     const c = resolveTranslationConfig({ ...base, search: { beam: 4 }, optimizer: { method: 'sam', rho: 0.1 } });
     expect(c.search).toEqual({ ...d.search, beam: 4 });
-    expect(c.optimizer).toEqual({ method: 'sam', rho: 0.1 });
+    expect(c.optimizer).toEqual({ method: 'sam', rho: 0.1, perturbedDropout: 'reuse' });
     expect(resolveTranslationConfig({ ...base, search: null, optimizer: null } as never)).toEqual({ ...d, ...base });
     expect(resolveTranslationConfig({ ...base, corpus: 'iwslt14' }).testSplit).toBe('test');
     expect(validateTranslationConfig(c)).toBeUndefined();
@@ -39,6 +39,18 @@ describe('resolveTranslationConfig (zod schema)', () => {
     expect(message(() => resolveTranslationConfig({ ...base, warmupInitLr: 1e-2 }))).toBe("Invalid translation config 'warmupInitLr': got 0.01; expected a number in [0, lr = 0.0005].");
     expect(message(() => resolveTranslationConfig({ ...base, corpus: 'iwslt14', testSplit: 'test2016' }))).toMatch(/'testSplit': got "test2016"; expected one of test, valid for corpus iwslt14\.$/);
     expect(message(() => resolveTranslationConfig(7 as never))).toBe("Invalid translation config 'config': got 7; expected an object.");
+  });
+
+  it("optimizer.perturbedDropout: one named field, default 'reuse' filled into a config written without it, checked, kept from core's config", () => {
+    // a config.json written before the field (the committed Multi30k runs) resolves to the default, so its run resumes
+    const saved = { ...base, optimizer: { method: 'sam', rho: 0.1, weightDecay: 1e-4 } } as const;
+    expect(resolveTranslationConfig(saved).optimizer).toEqual({ method: 'sam', rho: 0.1, weightDecay: 1e-4, perturbedDropout: 'reuse' });
+    expect(defaultTranslationConfig().optimizer.perturbedDropout).toBe('reuse');
+    const r = resolveTranslationConfig({ ...base, optimizer: { method: 'asam', rho: 0.2, perturbedDropout: 'resample' } });
+    expect(r.optimizer.perturbedDropout).toBe('resample');
+    expect(sharpnessConfigOf(r.optimizer)).toEqual({ method: 'asam', rho: 0.2 });
+    expect(message(() => resolveTranslationConfig({ ...base, optimizer: { method: 'sam', rho: 0.1, perturbedDropout: 'fresh' as never } })))
+      .toMatch(/^Invalid translation config 'optimizer\.perturbedDropout': got "fresh"; expected one of "reuse", "resample" \(default "reuse"\)\.$/);
   });
 
   it('validateTranslationConfig refuses an unknown preset as its own field', () => {

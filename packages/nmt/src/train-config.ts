@@ -5,7 +5,8 @@
  */
 import { ConfigError as CoreConfigError, resolveSharpnessConfig, type SharpnessConfig } from '@asam/core';
 import {
-  addConfigIssue, booleanField, ConfigError, configJsonSchema, nonEmptyString, nullableNumberField, numberField, oneOf, parseConfig, showValue,
+  addConfigIssue, booleanField, ConfigError, configJsonSchema, DEFAULT_PERTURBED_DROPOUT, nonEmptyString, nullableNumberField, numberField, oneOf,
+  parseConfig, PERTURBED_DROPOUT, PERTURBED_DROPOUT_DESCRIPTION, showValue, type PerturbedDropout,
 } from '@asam/train';
 import { z } from 'zod';
 import { getPreset, listPresets, transformerArchFields, validateArch, type TransformerArch } from './presets.ts';
@@ -29,6 +30,18 @@ export interface SearchConfig {
   batchSentences: number;
 }
 
+/**
+ * The optimizer field: @asam/core's SharpnessConfig (stored as given) and the task's dropout-mask policy of the
+ * perturbed pass (@asam/train `PerturbedDropout`, default 'reuse', always written).
+ */
+export type TranslationOptimizerConfig = SharpnessConfig & { perturbedDropout: PerturbedDropout };
+
+/** The @asam/core SharpnessConfig of an optimizer field (without the task's `perturbedDropout`). */
+export function sharpnessConfigOf(o: TranslationOptimizerConfig | SharpnessConfig): SharpnessConfig {
+  const { perturbedDropout: _, ...core } = o as TranslationOptimizerConfig;
+  return core;
+}
+
 /** A complete, resolved training configuration (what `config.json` holds). */
 export interface TranslationConfig {
   /** Architecture preset name (see `listPresets()`). */
@@ -44,8 +57,11 @@ export interface TranslationConfig {
   cacheDir: string;
   /** Joint source/target subword vocabulary size. */
   vocabSize: number;
-  /** Sharpness-aware wrapper config: method 'none' (plain Adam), 'sam' (paper rho 0.1) or 'asam' (paper rho 0.2). */
-  optimizer: SharpnessConfig;
+  /**
+   * Sharpness-aware wrapper config: method 'none' (plain Adam), 'sam' (paper rho 0.1) or 'asam' (paper rho 0.2); and
+   * `perturbedDropout`, the dropout masks of the perturbed pass ('reuse', the default, or 'resample').
+   */
+  optimizer: TranslationOptimizerConfig;
   /** Peak learning rate after warmup. */
   lr: number;
   beta1: number;
@@ -97,7 +113,7 @@ export function defaultTranslationConfig(): TranslationConfig {
     outDir: '',
     cacheDir: '',
     vocabSize: 8000,
-    optimizer: { method: 'none', rho: 0, weightDecay: 1e-4 },
+    optimizer: { method: 'none', rho: 0, weightDecay: 1e-4, perturbedDropout: DEFAULT_PERTURBED_DROPOUT },
     lr: 5e-4,
     beta1: 0.9,
     beta2: 0.98,
@@ -150,11 +166,18 @@ const searchFields = {
   batchSentences: int(1).describe('Sentences decoded together. Default 64.'),
 } satisfies Record<keyof SearchConfig, z.ZodType>;
 
-/** The optimizer field: @asam/core's SharpnessConfig, checked by core's own resolveSharpnessConfig (one source of truth). */
+/**
+ * The optimizer field: @asam/core's SharpnessConfig, checked by core's own resolveSharpnessConfig (one source of truth),
+ * and `perturbedDropout`.
+ */
 const optimizerSchema = z.record(z.string(), z.unknown(), { error: 'a SharpnessConfig object of @asam/core ({ method, rho, ... })' })
   .superRefine((o, ctx) => {
+    const pd = o['perturbedDropout'];
+    if (pd !== undefined && !(PERTURBED_DROPOUT as readonly unknown[]).includes(pd)) {
+      addConfigIssue(ctx, ['perturbedDropout'], pd, `one of ${PERTURBED_DROPOUT.map(showValue).join(', ')} (default ${showValue(DEFAULT_PERTURBED_DROPOUT)})`);
+    }
     try {
-      resolveSharpnessConfig(o as unknown as SharpnessConfig);
+      resolveSharpnessConfig(sharpnessConfigOf(o as unknown as TranslationOptimizerConfig));
     } catch (e) {
       if (!(e instanceof CoreConfigError)) throw e;
       addConfigIssue(ctx, [], o, e.message);
@@ -172,7 +195,7 @@ const fields = {
   outDir: nonEmptyString('a run directory path').describe('Run directory: config.json, metrics.csv, result.json, samples, checkpoints.'),
   cacheDir: nonEmptyString('a directory for the cached SentencePiece model').describe('SentencePiece model cache directory.'),
   vocabSize: int(16).describe('Joint source/target subword vocabulary size. Default 8000.'),
-  optimizer: optimizerSchema.describe('@asam/core SharpnessConfig: { method: "none" | "sam" | "asam", rho, eta?, p?, normalization?, weightDecay?, weightDecayInAscent?, clipNorm?, mSharpness?, every?, normalizeParams?, bnStatistics? }; stored as given (micro-batching is the runtime option `microBatch`, not an optimizer field). Default { "method": "none", "rho": 0, "weightDecay": 1e-4 } (plain Adam).'),
+  optimizer: optimizerSchema.describe('@asam/core SharpnessConfig: { method: "none" | "sam" | "asam", rho, eta?, p?, normalization?, weightDecay?, weightDecayInAscent?, clipNorm?, mSharpness?, every?, normalizeParams?, bnStatistics? }, stored as given (micro-batching is the runtime option `microBatch`, not an optimizer field), and perturbedDropout: ' + PERTURBED_DROPOUT_DESCRIPTION + ' Default { "method": "none", "rho": 0, "weightDecay": 1e-4, "perturbedDropout": "reuse" } (plain Adam).'),
   lr: numberField({ gt: 0, expected: 'a number > 0 (5e-4 in the recipe)' }).describe('Peak learning rate after warmup. Default 5e-4.'),
   beta1: rate().describe('Adam β1. Default 0.9.'),
   beta2: rate().describe('Adam β2. Default 0.98.'),
@@ -234,16 +257,26 @@ export const translationConfigSchema: z.ZodType<TranslationConfig, TranslationCo
 /** What `resolveTranslationConfig` and a config file accept: any field left out takes its default. */
 export const partialTranslationConfigSchema = z.strictObject(shape(true), { error: 'an object' });
 
+/** What `resolveTranslationConfig` accepts: any field may be left out; `search` and the optimizer's `perturbedDropout` too. */
+export type PartialTranslationConfig = Partial<Omit<TranslationConfig, 'search' | 'optimizer'>> & {
+  search?: Partial<SearchConfig>;
+  optimizer?: SharpnessConfig & { perturbedDropout?: PerturbedDropout };
+};
+
 const definedEntries = <T extends object>(o: T): Partial<T> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
-/** Defaults filled into a checked partial config: `search` field by field, `optimizer` as a whole (as given, copied). */
-function withDefaults(partial: Partial<Omit<TranslationConfig, 'search'>> & { search?: Partial<SearchConfig> }): TranslationConfig {
+/**
+ * Defaults filled into a checked partial config: `search` field by field, `optimizer` as a whole (as given, copied)
+ * except `perturbedDropout`, which is filled in when left out (a config.json written before the field resolves to the
+ * default, so its run resumes).
+ */
+function withDefaults(partial: PartialTranslationConfig): TranslationConfig {
   const d = defaultTranslationConfig();
   const c: TranslationConfig = {
     ...d,
     ...(definedEntries(partial) as Partial<TranslationConfig>),
     search: { ...d.search, ...definedEntries(partial.search ?? {}) },
-    optimizer: { ...(partial.optimizer ?? d.optimizer) },
+    optimizer: { ...(partial.optimizer ?? d.optimizer), perturbedDropout: partial.optimizer?.perturbedDropout ?? DEFAULT_PERTURBED_DROPOUT },
   };
   if (partial.corpus === 'iwslt14' && partial.testSplit === undefined) c.testSplit = 'test';
   return c;
@@ -258,9 +291,7 @@ const translationError = (field: string, value: unknown, expected: string): Tran
  * `translationConfigSchema`). Unknown fields are refused (they are usually typos). `search` and `optimizer` may be
  * given partially; a null `search` or `optimizer` means the default.
  */
-export function resolveTranslationConfig(
-  partial: Partial<Omit<TranslationConfig, 'search'>> & { search?: Partial<SearchConfig> },
-): TranslationConfig {
+export function resolveTranslationConfig(partial: PartialTranslationConfig): TranslationConfig {
   let input: unknown = partial;
   if (partial !== null && typeof partial === 'object' && !Array.isArray(partial)) {
     input = Object.fromEntries(Object.entries(partial).filter(([k, v]) => !((k === 'search' || k === 'optimizer') && v === null)));

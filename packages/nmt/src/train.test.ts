@@ -23,7 +23,7 @@ describe('resolveTranslationConfig', () => {
   it('fills fairseq recipe defaults', () => {
     const c = resolveTranslationConfig({ ...base });
     expect([c.lr, c.beta1, c.beta2, c.warmupUpdates, c.warmupInitLr, c.labelSmoothing, c.maxTokens]).toEqual([5e-4, 0.9, 0.98, 4000, 1e-7, 0.1, 4096]);
-    expect(c.optimizer).toEqual({ method: 'none', rho: 0, weightDecay: 1e-4 });
+    expect(c.optimizer).toEqual({ method: 'none', rho: 0, weightDecay: 1e-4, perturbedDropout: 'reuse' });
     expect(c.preset).toBe('transformer_iwslt_de_en');
     expect(resolveTranslationConfig({ ...base, corpus: 'iwslt14' }).testSplit).toBe('test');
   });

@@ -29,6 +29,7 @@ import { createTaskModel, type TranslationModelOptions } from './task-model.ts';
 import {
   resolveArch,
   resolveTranslationConfig,
+  sharpnessConfigOf,
   TranslationConfigError,
   type SearchConfig,
   type TranslationConfig,
@@ -274,10 +275,12 @@ export async function trainTranslation(
 
   // ---- model and optimizer
   const arch = resolveArch(c);
-  const modelOptions: TranslationModelOptions = { arch, vocabSize: tok.vocabSize, padId: tok.pad, seed: c.seed, labelSmoothing: c.labelSmoothing };
+  const modelOptions: TranslationModelOptions = {
+    arch, vocabSize: tok.vocabSize, padId: tok.pad, seed: c.seed, labelSmoothing: c.labelSmoothing, perturbedDropout: c.optimizer.perturbedDropout,
+  };
   const model = createTaskModel(modelOptions);
   const transformer = model.transformer;
-  const optimizer = sharpnessAware(tf.train.adam(c.warmupInitLr, c.beta1, c.beta2, c.adamEpsilon), c.optimizer);
+  const optimizer = sharpnessAware(tf.train.adam(c.warmupInitLr, c.beta1, c.beta2, c.adamEpsilon), sharpnessConfigOf(c.optimizer));
 
   const plans = new Map<number, number[][]>();
   const plan = (epoch: number): number[][] => {
@@ -335,7 +338,9 @@ export async function trainTranslation(
       vocabSize: tok.vocabSize, specialIds: ids, trainPairs: trainPairs.length, trainPairsDroppedByMaxLen: trainAll.length - trainPairs.length,
       validPairs: validPairs.length, testPairs: testPairs.length, lossUnits: 'nats per target token',
       weightDecay: 'coupled L2 added to the descent gradient (optimizer.weightDecay), not decoupled AdamW as in fairseq',
-      dropoutMasks: 'the same masks for both passes of a SAM/ASAM step (seeded by run seed, update and slice)',
+      dropoutMasks: c.optimizer.perturbedDropout === 'reuse'
+        ? 'the same masks for both passes of a SAM/ASAM step (seeded by run seed, update and slice)'
+        : 'fresh masks for the perturbed pass of a SAM/ASAM step (seeded by run seed, update, slice and pass)',
     }),
   };
   try {

@@ -34,3 +34,5 @@ export type { ConfigErrorFactory, NumberRange } from './schema.ts';
 export { createRegistry, UnknownIdError } from './registry.ts';
 export type { Registry } from './registry.ts';
 export { siblingModule } from './module-url.ts';
+export { DEFAULT_PERTURBED_DROPOUT, dropoutStream, PERTURBED_DROPOUT, PERTURBED_DROPOUT_DESCRIPTION } from './dropout.ts';
+export type { PerturbedDropout } from './dropout.ts';

@@ -267,15 +267,13 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
       const n = batch.rows;
       const parts = microBatch === null ? 1 : Math.min(n, Math.ceil(n / microBatch));
       if (opt.config.microBatches !== parts) opt.setMicroBatches(parts);
-      const calls = new Map<number, number>();
       const cleanSums: Array<Record<string, tf.Scalar>> = [];
       let lossT: tf.Scalar | null = null;
       try {
-        lossT = opt.minimize((part) => {
+        // the optimizer's step calls this once per slice and pass, and says which (no counting of calls here)
+        lossT = opt.minimize((part, pass) => {
           const k = part?.index ?? 0;
-          const seen = calls.get(k) ?? 0;
-          calls.set(k, seen + 1);
-          const ctx = { step: st.globalStep, pass: seen === 0 ? 'clean' as const : 'perturbed' as const, part: k, parts: part?.count ?? 1 };
+          const ctx = { step: st.globalStep, pass, part: k, parts: part?.count ?? 1 };
           let r: ForwardResult;
           let scale = 1;
           if (part === undefined) {
@@ -287,7 +285,7 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
             scale = (model.weightOf(slice) * part.count) / batch.weight;
             r = model.forward(slice, ctx);
           }
-          if (seen === 0 && r.sums) cleanSums.push(Object.fromEntries(Object.entries(r.sums).map(([name, v]) => [name, tf.keep(v)])));
+          if (pass === 'clean' && r.sums) cleanSums.push(Object.fromEntries(Object.entries(r.sums).map(([name, v]) => [name, tf.keep(v)])));
           return scale === 1 ? r.loss : tf.mul(r.loss, scale) as tf.Scalar;
         }, true, model.trainable);
         const loss = (await lossT!.data())[0] as number;

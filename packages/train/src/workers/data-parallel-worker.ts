@@ -1,14 +1,13 @@
 /**
  * Worker side of data-parallel training (see data-parallel.ts): a handler module of the worker pool. Each worker
- * builds the task's model with `createTaskModel(options)` of the task's replica module and, per step, receives the
- * current weights and statistics with its shard, so it keeps no training state of its own between steps.
+ * builds the task's model with `createTaskModel(options)` of the task's replica module and, per pass, receives the
+ * weights and statistics to evaluate its shard at, so it keeps no training state of its own between steps and does no
+ * sharpness-aware arithmetic: ε, w + ε and the exact restore happen on the main thread, in @asam/core's step.
  *
- * - `clean`: the shard's mean loss, metric sums and gradient at w; the statistics after the pass.
- * - `perturbed`: with the averaged clean gradient ḡ of all shards, @asam/core's `perturbWeights` takes w to w + ε(ḡ);
- *   the shard's gradient at w + ε; then w and (with `bnStatistics: 'clean-pass'`) the statistics are restored exactly to
- *   their post-clean values; with `'both-passes'` the statistics after this pass are sent back.
+ * - `pass`: sets the given weights and statistics, runs the task's forward pass on the shard (the request's, or the one
+ *   kept from the step's clean pass) with the given pass context, and returns its mean loss, metric sums, gradient and
+ *   the statistics after the pass.
  */
-import { perturbWeights, type SharpnessConfig } from '@asam/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BatchTensors, PassContext, TaskModel } from '../task.ts';
 import { transferring } from './worker-pool.ts';
@@ -22,34 +21,35 @@ export interface HostTensor {
 
 export interface WorkerOptions {
   replica: { module: string; options: unknown };
-  sharpness: SharpnessConfig;
 }
 
-export interface CleanRequest {
+export interface PassRequest {
+  /** Trainable weights to evaluate at (w for the clean pass, w + ε for the perturbed one), in `model.trainable` order. */
   weights: Float32Array[];
   statistics: Float32Array[];
-  tensors: Record<string, HostTensor>;
+  /** The shard; left out for the perturbed pass, which takes the shard kept from the clean pass. */
+  tensors?: Record<string, HostTensor>;
   ctx: PassContext;
-  /** Keep the shard for a `perturbed` call that follows. */
+  /** Keep the shard for the perturbed pass that follows. */
   keep: boolean;
 }
 
-export interface ShardResult {
+export interface PassResult {
   loss: number;
+  sums: Record<string, number>;
   grads: Float32Array[];
-  /** The statistics after the pass: always for `clean`, for `perturbed` with `bnStatistics: 'both-passes'`. */
-  statistics?: Float32Array[];
+  /** The statistics after the pass. */
+  statistics: Float32Array[];
 }
-export interface CleanResult extends ShardResult { sums: Record<string, number>; statistics: Float32Array[] }
 
 export async function createHandlers(o: WorkerOptions) {
   const mod = (await import(o.replica.module)) as { createTaskModel?: (options: unknown) => TaskModel | Promise<TaskModel> };
   if (typeof mod.createTaskModel !== 'function') throw new Error(`data-parallel worker: ${o.replica.module} does not export createTaskModel(options)`);
   const model = await mod.createTaskModel(o.replica.options);
-  let kept: { tensors: BatchTensors; ctx: PassContext } | null = null;
+  let kept: BatchTensors | null = null;
 
   const release = (): void => {
-    if (kept !== null) tf.dispose(Object.values(kept.tensors));
+    if (kept !== null) tf.dispose(Object.values(kept));
     kept = null;
   };
   const assignAll = (vars: tf.Variable[], values: Float32Array[], what: string): void => {
@@ -65,66 +65,39 @@ export async function createHandlers(o: WorkerOptions) {
     if (g === undefined) throw new Error(`data-parallel worker: no gradient for '${v.name}'`);
     return Float32Array.from(g.dataSync());
   });
-  const send = <T extends { grads: Float32Array[]; statistics?: Float32Array[] }>(r: T) =>
-    transferring(r, [...r.grads, ...(r.statistics ?? [])].map((a) => a.buffer as ArrayBuffer));
 
   return {
-    clean(req: CleanRequest) {
-      release();
-      assignAll(model.trainable, req.weights, 'weight');
-      assignAll(model.statistics, req.statistics, 'statistic');
-      const tensors: BatchTensors = {};
-      for (const [k, h] of Object.entries(req.tensors)) tensors[k] = tf.tensor(h.data, h.shape, h.dtype);
-      let sums: Record<string, tf.Scalar> = {};
-      const { value, grads } = tf.variableGrads(() => {
-        const r = model.forward(tensors, req.ctx);
-        sums = Object.fromEntries(Object.entries(r.sums ?? {}).map(([k, v]) => [k, tf.keep(v)]));
-        return r.loss;
-      }, model.trainable);
-      const result: CleanResult = {
-        loss: value.dataSync()[0] as number,
-        sums: Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v.dataSync()[0] as number])),
-        grads: gradArrays(grads),
-        statistics: model.statistics.map((v) => Float32Array.from(v.dataSync())),
-      };
-      tf.dispose([value, ...Object.values(grads), ...Object.values(sums)]);
-      if (req.keep) {
-        // w and the post-clean statistics stay in the model until `perturbed`, which saves and restores them
-        kept = { tensors, ctx: req.ctx };
-      } else {
-        tf.dispose(Object.values(tensors));
-      }
-      return send(result);
-    },
-    perturbed(req: { grad: Float32Array[] }) {
-      if (kept === null) throw new Error('data-parallel worker: perturbed called without a kept shard (clean with keep: true first)');
-      const k = kept;
-      try {
-        const g = req.grad.map((a, i) => tf.tensor(a, model.trainable[i]!.shape));
-        let restore: () => void;
-        try {
-          restore = perturbWeights(g, model.trainable, o.sharpness, { guard: model.statistics });
-        } finally {
-          tf.dispose(g);
-        }
-        let vg: { value: tf.Scalar; grads: tf.NamedTensorMap };
-        try {
-          vg = tf.variableGrads(() => {
-            const r = model.forward(k.tensors, { ...k.ctx, pass: 'perturbed' });
-            return r.loss;
-          }, model.trainable);
-        } finally {
-          restore();
-        }
-        const result: ShardResult = {
-          loss: vg.value.dataSync()[0] as number,
-          grads: gradArrays(vg.grads),
-          ...(o.sharpness.bnStatistics === 'both-passes' ? { statistics: model.statistics.map((v) => Float32Array.from(v.dataSync())) } : {}),
-        };
-        tf.dispose([vg.value, ...Object.values(vg.grads)]);
-        return send(result);
-      } finally {
+    pass(req: PassRequest) {
+      let tensors: BatchTensors;
+      if (req.tensors !== undefined) {
         release();
+        tensors = {};
+        for (const [k, h] of Object.entries(req.tensors)) tensors[k] = tf.tensor(h.data, h.shape, h.dtype);
+      } else {
+        if (kept === null) throw new Error('data-parallel worker: a pass without a shard needs one kept from the clean pass (keep: true)');
+        tensors = kept;
+      }
+      kept = null;
+      try {
+        assignAll(model.trainable, req.weights, 'weight');
+        assignAll(model.statistics, req.statistics, 'statistic');
+        let sums: Record<string, tf.Scalar> = {};
+        const { value, grads } = tf.variableGrads(() => {
+          const r = model.forward(tensors, req.ctx);
+          sums = Object.fromEntries(Object.entries(r.sums ?? {}).map(([k, v]) => [k, tf.keep(v)]));
+          return r.loss;
+        }, model.trainable);
+        const result: PassResult = {
+          loss: value.dataSync()[0] as number,
+          sums: Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v.dataSync()[0] as number])),
+          grads: gradArrays(grads),
+          statistics: model.statistics.map((v) => Float32Array.from(v.dataSync())),
+        };
+        tf.dispose([value, ...Object.values(grads), ...Object.values(sums)]);
+        return transferring(result, [...result.grads, ...result.statistics].map((a) => a.buffer as ArrayBuffer));
+      } finally {
+        if (req.keep) kept = tensors;
+        else tf.dispose(Object.values(tensors));
       }
     },
   };

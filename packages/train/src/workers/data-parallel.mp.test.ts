@@ -17,9 +17,10 @@ beforeAll(async () => { await initEngine({ backend: 'cpu' }); });
 const TOY: ToyTaskOptions = { features: 6, classes: 3, seed: 3, rows: 40, batchSize: 8, validRows: 32, statistics: false, sharpness: { method: 'asam', rho: 0.5 } };
 
 /** Trains a fresh toy task; returns the final variables (host copies) in checkpoint order: kernel, bias[, moving_mean]. */
-async function run(o: Partial<TrainOptions>, toy: Partial<ToyTaskOptions>): Promise<number[][]> {
+async function run(o: Partial<TrainOptions>, toy: Partial<ToyTaskOptions>, setup?: (task: ReturnType<typeof toyTask>) => void): Promise<number[][]> {
   const task = toyTask({ ...TOY, ...toy });
   try {
+    setup?.(task);
     const r = await train(task, { out: tmp(), config: { toy: { ...TOY, ...toy }, workers: o.workers ?? 1, microBatch: o.microBatch ?? null },
       executionFields: ['workers', 'microBatch'], epochs: 2, schedule: constantSchedule(0.5), ...o });
     expect(r.status).toBe('completed');
@@ -41,6 +42,18 @@ describe('data-parallel workers and the step options', () => {
     // the option changes the step, so the agreement above is not that of a step which ignores it
     const m1 = await run({ microBatch: 4 }, {});
     expect(maxDiff(seq, m1)).toBeGreaterThan(1e-3);
+  }, 60_000);
+
+  it("a custom ASAM filter (normalizeParams 'custom') over 2 workers: the main thread's step takes the micro-batched single-thread steps", async () => {
+    // ε is computed once, on the main thread, by the optimizer that holds the filter function (workers only take gradients)
+    const custom = { sharpness: { method: 'asam', rho: 0.5, normalizeParams: 'custom' } } as const;
+    const biasOnly = (task: ReturnType<typeof toyTask>): void => task.optimizer.setNormalizeFilter((v) => v.name.endsWith('/bias'));
+    const seq = await run({ microBatch: 4 }, custom, biasOnly);
+    const par = await run({ workers: 2 }, custom, biasOnly);
+    expect(maxDiff(seq, par)).toBeLessThan(1e-5);
+    // the filter changes the step (the default normalizes the kernel, not the bias)
+    const byDefault = await run({ microBatch: 4 }, {});
+    expect(maxDiff(seq, byDefault)).toBeGreaterThan(1e-3);
   }, 60_000);
 
   it('workers with micro-batches, and micro-batches in the optimizer config, are refused in one line before the run folder is written', async () => {

@@ -13,6 +13,17 @@ describe('resolveConfig', () => {
     expect(resolveConfig({ model: 'resnet20', out: 'x', optimizer: { method: 'none' } }).optimizer.rho).toBe(0);
   });
 
+  it("optimizer.perturbedDropout: default 'reuse', written into the resolved config; a config.json written without it resolves to it", () => {
+    const c = resolveConfig({ model: 'wrn10_1_tiny', out: 'runs/x', dropout: 0.3 });
+    expect(c.optimizer.perturbedDropout).toBe('reuse');
+    // a saved config.json from before the field: every field but it, as the committed runs wrote them
+    const { perturbedDropout: _, ...savedOptimizer } = c.optimizer;
+    expect(resolveConfig({ ...c, optimizer: savedOptimizer })).toEqual(c);
+    expect(resolveConfig({ model: 'wrn10_1_tiny', out: 'x', optimizer: { perturbedDropout: 'resample' } }).optimizer.perturbedDropout).toBe('resample');
+    expect(() => resolveConfig({ model: 'wrn10_1_tiny', out: 'x', optimizer: { perturbedDropout: 'fresh' as never } }))
+      .toThrow(/config\.optimizer\.perturbedDropout = "fresh" is invalid: expected one of "reuse", "resample"/);
+  });
+
   it('rejects bad values naming field, value and valid range', () => {
     const bad: [object, RegExp][] = [
       [{ lr: 0 }, /config\.lr = 0 is invalid: expected a finite number > 0/],

@@ -7,7 +7,8 @@
  */
 import type { Method } from '@asam/core';
 import {
-  addConfigIssue, booleanField, ConfigError, configJsonSchema, nonEmptyString, nullableNumberField, numberField, oneOf, parseConfig,
+  addConfigIssue, booleanField, ConfigError, configJsonSchema, DEFAULT_PERTURBED_DROPOUT, nonEmptyString, nullableNumberField, numberField, oneOf,
+  parseConfig, PERTURBED_DROPOUT, PERTURBED_DROPOUT_DESCRIPTION, type PerturbedDropout,
 } from '@asam/train';
 import { z } from 'zod';
 
@@ -32,6 +33,8 @@ export interface OptimizerConfig {
   normalizeParams: 'except-bias-and-beta' | 'all';
   /** Which pass sets the BatchNorm moving statistics (@asam/core `BnStatistics`); default 'clean-pass'. */
   bnStatistics: 'clean-pass' | 'both-passes';
+  /** Dropout masks of the perturbed pass (@asam/train `PerturbedDropout`): 'reuse' the clean pass's (default) or 'resample'. */
+  perturbedDropout: PerturbedDropout;
 }
 
 /** Full training config (what `config.json` holds). */
@@ -140,7 +143,7 @@ export const IMAGENET_RECIPE = {
 /** The CIFAR recipe's defaults of the fields whose default does not depend on the dataset or method. */
 const OPTIMIZER_DEFAULTS = {
   method: 'asam', eta: 0.01, p: 2, normalization: 'elementwise', weightDecayInAscent: false, clipNorm: null, every: 1,
-  normalizeParams: 'except-bias-and-beta', bnStatistics: 'clean-pass',
+  normalizeParams: 'except-bias-and-beta', bnStatistics: 'clean-pass', perturbedDropout: DEFAULT_PERTURBED_DROPOUT,
 } as const;
 const DEFAULTS = {
   dataset: 'cifar10', seed: 0, evalBatchSize: 256, momentum: 0.9, nesterov: false, schedule: 'cosine', cutout: 0, dropout: 0, labelNoise: null,
@@ -166,6 +169,7 @@ const optimizerFields = {
   every: [numberField({ int: true, min: 1 }), 'Take a sharpness-aware step every k steps (plain steps in between). Default 1.'],
   normalizeParams: [oneOf(['except-bias-and-beta', 'all']), 'ASAM: the variables T_w normalizes, "except-bias-and-beta" (the paper; default) or "all".'],
   bnStatistics: [oneOf(['clean-pass', 'both-passes']), 'Which pass sets the BatchNorm moving statistics: "clean-pass" (default, google-research/sam) or "both-passes" (PyTorch SAM without disabling them).'],
+  perturbedDropout: [oneOf(PERTURBED_DROPOUT), PERTURBED_DROPOUT_DESCRIPTION],
 } satisfies Record<keyof OptimizerConfig, [z.ZodType, string]>;
 
 const labelNoiseSchema = z.looseObject({ // loose: the hand-written validator kept extra keys, and resolved configs must not change
@@ -272,6 +276,7 @@ function withDefaults(p: PartialTrainConfig): TrainConfig {
       every: opick('every', OPTIMIZER_DEFAULTS.every),
       normalizeParams: opick('normalizeParams', OPTIMIZER_DEFAULTS.normalizeParams),
       bnStatistics: opick('bnStatistics', OPTIMIZER_DEFAULTS.bnStatistics),
+      perturbedDropout: opick('perturbedDropout', OPTIMIZER_DEFAULTS.perturbedDropout),
     },
     labelSmoothing: pick('labelSmoothing', recipe.labelSmoothing),
     augment: pick('augment', recipe.augment),

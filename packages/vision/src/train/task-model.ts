@@ -3,12 +3,13 @@
  * (mean over the images given), and the number of correct predictions as the training metric `acc`. Batches hold
  * `x` [n, H, W, C] float32 and `y` [n] int32; a slice weighs its number of images.
  *
- * Dropout masks are a function of (seed, step, pass, part) only, so a resumed run, a run with micro-batches and a
- * data-parallel run with the same slices draw the same masks. This module is also the replica module the runtime's
+ * Dropout masks are a function of (seed, step, part) and, under `perturbedDropout: 'resample'`, the pass
+ * (@asam/train's `dropoutStream`), so a resumed run, a run with micro-batches and a data-parallel run with the same
+ * slices draw the same masks; under 'reuse' (the default) both passes of a SAM/ASAM step draw the same masks. This module is also the replica module the runtime's
  * worker threads load (`createTaskModel`).
  */
 import { Rng } from '@asam/data';
-import type { PassContext, TaskModel } from '@asam/train';
+import { dropoutStream, type PassContext, type PerturbedDropout, type TaskModel } from '@asam/train';
 import * as tf from '@tensorflow/tfjs-core';
 import { buildModel, type BuiltModel } from '../models/registry.ts';
 
@@ -20,6 +21,8 @@ export interface ClassifierModelOptions {
   seed: number;
   dropout: number;
   labelSmoothing: number;
+  /** Dropout masks of the perturbed pass: 'reuse' the clean pass's or 'resample' (the config's `optimizer.perturbedDropout`). */
+  perturbedDropout: PerturbedDropout;
 }
 
 /** A classifier model for the runtime, with the built registry model for evaluation. */
@@ -35,7 +38,7 @@ function stripPrefix(name: string, prefix: string): string {
 export function createTaskModel(o: ClassifierModelOptions): ClassifierTaskModel {
   const built = buildModel(o.model, { numClasses: o.numClasses, inputShape: o.inputShape, seed: o.seed, dropout: o.dropout });
   const seedDropout = (ctx: PassContext): void => {
-    const rng = Rng.derive(o.seed, 0x0d70, ctx.step, ctx.part, ctx.pass === 'clean' ? 0 : 1);
+    const rng = Rng.derive(o.seed, 0x0d70, ctx.step, ctx.part, dropoutStream(ctx, o.perturbedDropout));
     built.setDropoutSeeds({ nextSeed: () => rng.nextU32() });
   };
   return {

@@ -204,7 +204,10 @@ export async function trainClassifier(partial: PartialTrainConfig | TrainConfig,
   const evalImages = data.kind === 'memory' ? data.test.n : data.test.entries.length;
   const stepsPerEpoch = Math.min(trainBatches.stepsPerEpoch(), cfg.maxStepsPerEpoch ?? Infinity);
 
-  const modelOptions: ClassifierModelOptions = { model: cfg.model, numClasses, inputShape, seed: cfg.seed, dropout: cfg.dropout, labelSmoothing: cfg.labelSmoothing };
+  const modelOptions: ClassifierModelOptions = {
+    model: cfg.model, numClasses, inputShape, seed: cfg.seed, dropout: cfg.dropout, labelSmoothing: cfg.labelSmoothing,
+    perturbedDropout: cfg.optimizer.perturbedDropout,
+  };
   const model = createTaskModel(modelOptions);
   const o = cfg.optimizer;
   const optimizer = sharpnessAware(tf.train.momentum(cfg.lr, cfg.momentum, cfg.nesterov), {
