@@ -20,7 +20,7 @@ import { initEngine, type BackendRequest } from '@asam/engine';
 import { ensureDataset, resolveDataDir } from '@asam/data';
 import { join } from 'node:path';
 import { formatEpochRow, formatProgress, formatRunResult, readRunResult } from '@asam/train';
-import { getModelSpec, listModels, resolveConfig, trainClassifier, type PartialTrainConfig, type TrainConfig } from './index.ts';
+import { getModelSpec, listModels, resolveConfig, trainClassifier, visionConfigOfRun, type PartialTrainConfig, type TrainConfig } from './index.ts';
 
 /** Files a vision run writes into its folder (what --overwrite deletes, besides log.txt and the env files). */
 export const VISION_RUN_FILES = ['config.json', 'checkpoint.bin', 'metrics.csv', 'result.json', 'label-noise.json',
@@ -133,12 +133,11 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   let cfg: TrainConfig;
   if (mode === 'resume') {
     const file = join(out, 'config.json');
-    const saved = readRunJson<PartialTrainConfig>(file, START_AGAIN_FIX);
-    for (const [k, flag] of [['microBatch', 'microBatch'], ['workers', 'workers'], ['progressEvery', 'progressEvery']] as const) {
-      if (o[flag] !== undefined) (saved as Record<string, unknown>)[k] = o[flag];
-    }
+    const saved = readRunJson(file, START_AGAIN_FIX);
     try {
-      cfg = resolveConfig({ ...saved, out });
+      const flat: Record<string, unknown> = { ...visionConfigOfRun(saved, file) };
+      for (const k of ['microBatch', 'workers', 'progressEvery'] as const) if (o[k] !== undefined) flat[k] = o[k];
+      cfg = resolveConfig({ ...(flat as PartialTrainConfig), out });
     } catch (e) {
       // a config.json of another program, or edited by hand: the file is named, with the fix
       if (!isUserError(e)) throw e;
