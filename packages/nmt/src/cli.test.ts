@@ -165,7 +165,7 @@ describe('nmt CLI', () => {
     expect(o.status, o.stderr).toBe(0);
     expect(existsSync(join(out, 'env-resume.jsonl'))).toBe(false);
     expect(JSON.parse(readFileSync(join(out, 'env.json'), 'utf8')).pid).not.toBe(env.pid);
-    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).optimizer).toMatchObject({ method: 'none', rho: 0 });
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).config.optimizer).toMatchObject({ method: 'none', rho: 0 });
     expect(readFileSync(join(out, 'log.txt'), 'utf8')).toBe(o.stdout + o.stderr);
   }, 300_000);
 

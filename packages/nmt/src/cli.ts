@@ -29,7 +29,7 @@ import { formatEpochRow, formatProgress, formatRunResult, readRunResult } from '
 import { listPresets } from './presets.ts';
 import { resolveTranslationConfig, type TranslationConfig } from './train-config.ts';
 import { defaultTranslationDeps } from './train-data.ts';
-import { trainTranslation } from './train.ts';
+import { trainTranslation, translationConfigOfRun } from './train.ts';
 
 /** Files a translation run writes into its folder (what --overwrite deletes, besides log.txt and the env files). */
 export const NMT_RUN_FILES = ['config.json', 'checkpoint.bin', 'best.bin', 'metrics.csv', 'result.json', 'samples.txt', 'test-hypotheses.txt', 'test-bleu-segments.json', 'tokenizer.model'] as const;
@@ -149,11 +149,11 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
   const fromEnv = (v: string | undefined): string | undefined => (v ? resolveUserPath(v, base) : undefined);
   let config: TranslationConfig;
   if (mode === 'resume') {
-    // config.json holds the config (runs started before the shared runtime: { config, derived })
+    // config.json: { format, task, runtime, config }, or the flat / { config, derived } layout of older runs
     const file = path.join(out, 'config.json');
-    const raw = readRunJson<TranslationConfig | { config: TranslationConfig }>(file, START_AGAIN_FIX);
-    const saved = 'config' in raw ? raw.config : raw;
+    const raw = readRunJson(file, START_AGAIN_FIX);
     try {
+      const saved = translationConfigOfRun(raw, defaultTranslationDeps, file);
       config = resolveTranslationConfig({
       ...saved,
       outDir: out,
