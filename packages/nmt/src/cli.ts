@@ -36,7 +36,7 @@ export const NMT_RUN_FILES = ['config.json', 'checkpoint.bin', 'best.bin', 'metr
 
 /** Flags that may be given again with --resume: where data lives, and what the checkpoint does not fix. */
 const RESUME_FLAGS = ['--out', '--resume', '--overwrite', '--backend', '--data-dir', '--no-download', '--mirror', '--cache-dir', '--max-updates', '--max-epochs',
-  '--progress-every', '--checkpoint-every', '--test-limit', '--test-split'];
+  '--progress-every', '--checkpoint-every', '--test-limit', '--test-split', '--epochs', '--max-steps', '--workers', '--micro-batch'];
 
 const BASE_HINT = 'the base optimizer of translation is Adam: use --optimizer adam for Adam alone (sam and asam wrap Adam)';
 
@@ -69,8 +69,12 @@ function command() {
   o({ flags: '--lr <x>', kind: 'number', help: 'peak learning rate (inverse-sqrt schedule)', defaultText: '5e-4' });
   o({ flags: '--warmup <n>', kind: 'int', min: 0, help: 'linear warm-up updates', defaultText: '4000' });
   o({ flags: '--warmup-init-lr <x>', kind: 'number', help: 'learning rate at update 0', defaultText: '1e-7' });
-  o({ flags: '--max-updates <n>', kind: 'int', min: 1, help: 'stop after N updates', defaultText: 'no limit' });
-  o({ flags: '--max-epochs <n>', kind: 'int', min: 1, help: 'stop after N passes', defaultText: '50' });
+  o({ flags: '--epochs <n>', kind: 'int', min: 1, help: 'stop after N passes (the runtime\'s name; fairseq\'s: --max-epochs)', defaultText: '50' });
+  o({ flags: '--max-steps <n>', kind: 'int', min: 1, help: 'stop after N updates (the runtime\'s name; fairseq\'s: --max-updates)', defaultText: 'no limit' });
+  o({ flags: '--max-updates <n>', kind: 'int', min: 1, help: 'alias of --max-steps', defaultText: 'no limit' });
+  o({ flags: '--max-epochs <n>', kind: 'int', min: 1, help: 'alias of --epochs', defaultText: '50' });
+  o({ flags: '--workers <n>', kind: 'int', min: 1, help: 'data-parallel worker threads (wasm/cpu)', defaultText: '1' });
+  o({ flags: '--micro-batch <n>', kind: 'int', min: 1, help: 'at most N sentences per forward/backward pass (gradient accumulation)', defaultText: 'whole batch' });
   o({ flags: '--max-tokens <n>', kind: 'int', min: 1, help: 'padded target tokens per batch', defaultText: '4096' });
   o({ flags: '--max-len <n>', kind: 'int', min: 1, help: 'drop training pairs longer than N subword tokens', defaultText: '128' });
   o({ flags: '--train-limit <n>', kind: 'int', min: 1, help: 'use the first N training pairs', defaultText: 'all' });
@@ -93,7 +97,21 @@ function command() {
 const resumeHint = (out: string): string => `pnpm --filter @asam/nmt train -- --resume --out ${out}`;
 
 type Opts = Record<string, unknown>;
-const num = (o: Opts, k: string): number | undefined => o[k] as number | undefined;
+/** Flags of the runtime's vocabulary and the fairseq-style aliases this CLI had before: the attribute of each alias. */
+const ALIASES: Record<string, { flag: string; alias: string; aliasFlag: string }> = {
+  epochs: { flag: '--epochs', alias: 'maxEpochs', aliasFlag: '--max-epochs' },
+  maxSteps: { flag: '--max-steps', alias: 'maxUpdates', aliasFlag: '--max-updates' },
+};
+/** A numeric flag's value; a runtime flag given together with its alias is refused. */
+const num = (o: Opts, k: string): number | undefined => {
+  const a = Object.entries(ALIASES).find(([, v]) => v.alias === k);
+  if (a) {
+    const [name, { flag, aliasFlag }] = a;
+    if (o[name] !== undefined && o[k] !== undefined) throw new UsageError(`${flag} and ${aliasFlag} name the same setting; give one`);
+    return (o[name] ?? o[k]) as number | undefined;
+  }
+  return o[k] as number | undefined;
+};
 /** Drops undefined fields (resolveTranslationConfig fills those with its defaults). */
 const defined = <T extends object>(x: T): Partial<T> => Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined)) as Partial<T>;
 
@@ -118,7 +136,7 @@ function configFromFlags(o: Opts, dirs: { outDir: string; dataDir: string; cache
       maxEpochs: num(o, 'maxEpochs'), maxTokens: num(o, 'maxTokens'), maxLen: num(o, 'maxLen'), trainLimit: num(o, 'trainLimit'),
       validLimit: num(o, 'validLimit'), testLimit: num(o, 'testLimit'), testSplit: o.testSplit as string | undefined,
       vocabSize: num(o, 'vocabSize'), labelSmoothing: num(o, 'labelSmoothing'), checkpointEveryUpdates: num(o, 'checkpointEvery'),
-      logEveryUpdates: num(o, 'progressEvery'), seed: num(o, 'seed'),
+      logEveryUpdates: num(o, 'progressEvery'), seed: num(o, 'seed'), workers: num(o, 'workers'), microBatch: num(o, 'microBatch'),
     }),
   };
 }
@@ -161,7 +179,7 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
       ...defined({
         dataDir: o.dataDir as string | undefined, cacheDir: o.cacheDir as string | undefined, maxUpdates: num(o, 'maxUpdates'),
         maxEpochs: num(o, 'maxEpochs'), logEveryUpdates: num(o, 'progressEvery'), checkpointEveryUpdates: num(o, 'checkpointEvery'),
-        testLimit: num(o, 'testLimit'), testSplit: o.testSplit as string | undefined,
+        testLimit: num(o, 'testLimit'), testSplit: o.testSplit as string | undefined, workers: num(o, 'workers'), microBatch: num(o, 'microBatch'),
       }),
       });
     } catch (e) {
