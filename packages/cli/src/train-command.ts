@@ -44,6 +44,17 @@ export interface TrainCommandOptions {
   defaultDataDir: () => string;
   /** Before the run starts: e.g. fetch a dataset that is missing (a failure leaves no run folder). */
   prepareData?: (spec: AnyTaskSpec, config: unknown, dataDir: string) => Promise<void>;
+  /**
+   * The task's section of a new run, from a front end with flags of its own (a package's CLI): used instead of
+   * --config / --set (which are then refused).
+   */
+  taskConfig?: Record<string, unknown>;
+  /** What the task's config is called in messages, e.g. 'image-classification'; default the task id. */
+  configNoun?: string;
+  /** The command line recorded in env.json (a front end's own); default `argv`. */
+  recordArgv?: string[];
+  /** The command that resumes the run in `out` (printed when a run stops); default `<name> train <task> --resume --out <out>`. */
+  resumeHint?: (out: string) => string;
 }
 
 /** The runtime flags: flag → RuntimeConfig field. */
@@ -142,12 +153,14 @@ export async function runTrainCommand(o: TrainCommandOptions): Promise<number> {
       run = { runtime: { ...rc.runtime, ...runtimeFlags, out, resume: 'auto' }, task: rc.task };
     } catch (e) {
       if (!isUserError(e) || e instanceof UsageError) throw e;
-      throw new UsageError(`${file} is not a ${spec.id} config this program can resume: ${oneLine(e.message)}; ${START_AGAIN_FIX}`);
+      throw new UsageError(`${file} is not ${/^[aeiou]/i.test(o.configNoun ?? spec.id) ? 'an' : 'a'} ${o.configNoun ?? spec.id} config this program can resume: ${oneLine(e.message)}; ${START_AGAIN_FIX}`);
     }
   } else {
     const file = opts.config as string | undefined;
     const fromFile = file === undefined ? {} : readRunJson(file, 'fix: pass a JSON object of the task\'s config section');
-    run = { runtime: { ...runtimeFlags, out, resume: 'never' }, task: merge(fromFile, parseSets((opts.set as string[] | undefined) ?? [])) };
+    const sets = parseSets((opts.set as string[] | undefined) ?? []);
+    if (o.taskConfig && (file !== undefined || Object.keys(sets).length > 0)) throw new UsageError('--config and --set are not taken here: this command sets the task\'s fields with its own flags (see --help)');
+    run = { runtime: { ...runtimeFlags, out, resume: 'never' }, task: o.taskConfig ?? merge(fromFile, sets) };
   }
   const resolved = { runtime: run.runtime, task: spec.parseConfig(run.task, 'config') };
 
@@ -159,11 +172,11 @@ export async function runTrainCommand(o: TrainCommandOptions): Promise<number> {
 
   const tag = `[${spec.id}]`;
   return runInFolder({
-    tag, out, mode, created, runFiles, backendFlag: opts.backend as string | undefined, env: o.env, argv: o.argv, cwd: base,
+    tag, out, mode, created, runFiles, backendFlag: opts.backend as string | undefined, env: o.env, argv: o.recordArgv ?? o.argv, cwd: base,
     programFile: o.programFile, extra: { dataDir, task: spec.id }, initEngine: (b) => o.initEngine(b, opts.nativeKernels as string | undefined),
   }, async (engine) => {
     process.stdout.write(`${tag} ${mode === 'resume' ? 'resuming' : 'new run'}: data ${dataDir}; out ${out}\n`);
-    const resumeHint = `${o.name} train ${spec.id} --resume --out ${out}`;
+    const resumeHint = o.resumeHint ? o.resumeHint(out) : `${o.name} train ${spec.id} --resume --out ${out}`;
     const stop = catchStopSignals({
       onFirst: (sig) => process.stdout.write(`${tag} ${sig}: stopping at the next step… (it writes a checkpoint there; Ctrl-C again stops at once)\n`),
       onSecond: (sig) => {
@@ -183,7 +196,8 @@ export async function runTrainCommand(o: TrainCommandOptions): Promise<number> {
       process.stdout.write(`${tag} stopped at a checkpoint after ${r.steps} step(s); resume with: ${resumeHint}\n`);
       return exitCodeOf(stop.signal ?? 'SIGINT');
     }
-    process.stdout.write(`${tag} results in ${out}: ${fs.readdirSync(out).sort().join(', ')}\n`);
+    const files = ['config.json', 'env.json', 'metrics.csv', 'result.json', 'checkpoint.bin', 'log.txt', ...spec.artifacts].filter((f) => fs.existsSync(path.join(out, f)));
+    process.stdout.write(`${tag} results in ${out}: ${files.join(', ')}\n`);
     return r.status === 'completed' ? 0 : 3;
   });
 }
