@@ -17,8 +17,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  formatEpochRow, formatProgress, formatRunResult, readRunConfig, readRunResult, RUNTIME_EXECUTION_FIELDS, runTask, type AnyTaskSpec, type RuntimeConfig,
-  type TaskRegistry,
+  formatEpochRow, formatProgress, formatRunResult, readRunConfig, readRunResult, RUNTIME_EXECUTION_FIELDS, runTask, type AnyTaskSpec, type RunResult,
+  type RuntimeConfig, type TaskRegistry,
 } from '@asam/train';
 import { addOption, addSharedOptions, createCommand, givenFlags, parseCommand, requireOption } from './command.ts';
 import type { EngineReport } from './env-info.ts';
@@ -49,6 +49,14 @@ export interface TrainCommandOptions {
    * --config / --set (which are then refused).
    */
   taskConfig?: Record<string, unknown>;
+  /** On --resume: fields of the task's section to set again (only the spec's `executionFields`: where data lives, what is tested). */
+  resumeTaskOverrides?: Record<string, unknown>;
+  /** What the run's first line says about its config (model, optimizer, …), after `data …;`. */
+  describe?: (task: unknown) => string;
+  /** The line printed with the run's result; default @asam/train's formatRunResult. */
+  resultLine?: (r: RunResult) => string;
+  /** More env.json fields from the task's section (e.g. the cache folder). */
+  envExtra?: (task: unknown) => Record<string, unknown>;
   /** What the task's config is called in messages, e.g. 'image-classification'; default the task id. */
   configNoun?: string;
   /** The command line recorded in env.json (a front end's own); default `argv`. */
@@ -150,7 +158,10 @@ export async function runTrainCommand(o: TrainCommandOptions): Promise<number> {
     const file = path.join(out, 'config.json');
     try {
       const rc = readRunConfig(spec, readRunJson(file, START_AGAIN_FIX), file);
-      run = { runtime: { ...rc.runtime, ...runtimeFlags, out, resume: 'auto' }, task: rc.task };
+      const overrides = o.resumeTaskOverrides ?? {};
+      const fixed = Object.keys(overrides).filter((k) => !(spec.executionFields ?? []).includes(k));
+      if (fixed.length) throw new Error(`resumeTaskOverrides: ${fixed.join(', ')} ${fixed.length > 1 ? 'are not execution fields' : 'is not an execution field'} of task '${spec.id}'`);
+      run = { runtime: { ...rc.runtime, ...runtimeFlags, out, resume: 'auto' }, task: { ...(rc.task as Record<string, unknown>), ...overrides } };
     } catch (e) {
       if (!isUserError(e) || e instanceof UsageError) throw e;
       throw new UsageError(`${file} is not ${/^[aeiou]/i.test(o.configNoun ?? spec.id) ? 'an' : 'a'} ${o.configNoun ?? spec.id} config this program can resume: ${oneLine(e.message)}; ${START_AGAIN_FIX}`);
@@ -173,9 +184,9 @@ export async function runTrainCommand(o: TrainCommandOptions): Promise<number> {
   const tag = `[${spec.id}]`;
   return runInFolder({
     tag, out, mode, created, runFiles, backendFlag: opts.backend as string | undefined, env: o.env, argv: o.recordArgv ?? o.argv, cwd: base,
-    programFile: o.programFile, extra: { dataDir, task: spec.id }, initEngine: (b) => o.initEngine(b, opts.nativeKernels as string | undefined),
+    programFile: o.programFile, extra: { dataDir, task: spec.id, ...(o.envExtra?.(resolved.task) ?? {}) }, initEngine: (b) => o.initEngine(b, opts.nativeKernels as string | undefined),
   }, async (engine) => {
-    process.stdout.write(`${tag} ${mode === 'resume' ? 'resuming' : 'new run'}: data ${dataDir}; out ${out}\n`);
+    process.stdout.write(`${tag} ${mode === 'resume' ? 'resuming' : 'new run'}: data ${dataDir}; ${o.describe ? `${o.describe(resolved.task)}; ` : ''}out ${out}\n`);
     const resumeHint = o.resumeHint ? o.resumeHint(out) : `${o.name} train ${spec.id} --resume --out ${out}`;
     const stop = catchStopSignals({
       onFirst: (sig) => process.stdout.write(`${tag} ${sig}: stopping at the next step… (it writes a checkpoint there; Ctrl-C again stops at once)\n`),
@@ -191,11 +202,12 @@ export async function runTrainCommand(o: TrainCommandOptions): Promise<number> {
       onEpoch: (row) => process.stdout.write(`${formatEpochRow(row)}\n`),
       onLog: (m) => process.stdout.write(`${tag} ${m}\n`),
     }).finally(() => stop.dispose());
-    process.stdout.write(`${tag} ${formatRunResult(r)}\n`);
     if (r.status === 'stopped') {
+      process.stdout.write(`${tag} ${formatRunResult(r)}\n`);
       process.stdout.write(`${tag} stopped at a checkpoint after ${r.steps} step(s); resume with: ${resumeHint}\n`);
       return exitCodeOf(stop.signal ?? 'SIGINT');
     }
+    process.stdout.write(`${tag} ${o.resultLine ? o.resultLine(r) : formatRunResult(r)}\n`);
     const files = ['config.json', 'env.json', 'metrics.csv', 'result.json', 'checkpoint.bin', 'log.txt', ...spec.artifacts].filter((f) => fs.existsSync(path.join(out, f)));
     process.stdout.write(`${tag} results in ${out}: ${files.join(', ')}\n`);
     return r.status === 'completed' ? 0 : 3;

@@ -281,7 +281,7 @@ export function createNmtTaskSpec(deps: TranslationDepsSource): TaskSpec<NmtTask
     id: 'nmt',
     title: 'translation (Multi30k, IWSLT\'14 de-en) with Adam, Adam+SAM or Adam+ASAM',
     metrics: NMT_METRICS,
-    artifacts: ['best.bin', 'samples.txt', 'test-hypotheses.txt', TEST_BLEU_SEGMENTS_FILE],
+    artifacts: ['best.bin', 'samples.txt', 'test-hypotheses.txt', TEST_BLEU_SEGMENTS_FILE, 'tokenizer.model'],
     scheduleSpansRun: false, // inverse-sqrt: a function of the step alone
     executionFields: NMT_EXECUTION_FIELDS,
     runtimeNames: NMT_RUNTIME_NAMES,

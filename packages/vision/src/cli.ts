@@ -157,6 +157,10 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     tasks: createTaskRegistry([visionTask]), name: 'pnpm --filter @asam/vision train --', argv: pass, recordArgv: argv, env,
     programFile: import.meta.url, configNoun: 'image-classification', ...(taskConfig ? { taskConfig } : {}),
     resumeHint,
+    describe: (config) => {
+      const c = config as VisionTaskConfig;
+      return `model ${c.model}; optimizer ${c.optimizer.method === 'none' ? 'sgd' : c.optimizer.method} rho ${c.optimizer.rho}`;
+    },
     defaultDataDir: () => resolveDataDir({ env }),
     initEngine: (backend) => initEngine({ backend: backend as BackendRequest, nativeKernels: nativeKernelsFrom(o.nativeKernels as string | undefined, env) }),
     // data on demand: a CIFAR dataset that is not in the data folder is downloaded first (a failed download: no run folder)
