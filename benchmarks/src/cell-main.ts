@@ -47,9 +47,12 @@ const stop = catchStopSignals({
   },
 });
 
-/** result.json says 'stopped' (unless the run already ended; a missing or damaged one gets a bare stopped record): the runner and the report read it. */
+/**
+ * result.json says 'stopped' (unless the run completed or diverged; a missing or damaged one gets a bare stopped
+ * record, an earlier attempt's failure record is replaced): the runner and the report read it.
+ */
 function markStopped(dir: string): void {
-  new RunFolder(dir).markStopped({ whenMissing: true });
+  new RunFolder(dir).markStopped({ whenMissing: true, replaceFailed: true });
 }
 
 async function main(): Promise<void> {

@@ -237,12 +237,13 @@ export class RunFolder {
    * Marks the run as stopped in result.json, unless it already ended (completed, diverged, failed, stopped): for a
    * process that ends before its run returned (a second Ctrl-C, a stop grace period that ran out). The run resumes
    * from its last checkpoint. `whenMissing`: also write a bare stopped record where result.json is missing or damaged
-   * (a benchmark cell, whose runner reads the status); default false (nothing to mark). Returns whether it wrote.
+   * (a benchmark cell, whose runner reads the status); default false (nothing to mark). `replaceFailed`: a 'failed'
+   * record is replaced too (a cell's result.json may hold an earlier attempt's failure). Returns whether it wrote.
    */
-  markStopped(o: { whenMissing?: boolean } = {}): boolean {
+  markStopped(o: { whenMissing?: boolean; replaceFailed?: boolean } = {}): boolean {
     const prev = this.previousResult();
     if (prev === null && !o.whenMissing) return false; // missing or damaged: nothing to mark
-    if (prev !== null && ENDED.includes(String(prev.status))) return false;
+    if (prev !== null && ENDED.includes(String(prev.status)) && !(o.replaceFailed && prev.status === 'failed')) return false;
     this.writeResultSync({ ...(prev ?? {}), status: 'stopped' });
     return true;
   }

@@ -99,3 +99,28 @@ describe('runTask (a registered toy task)', () => {
     expect(() => tasks.get('toyy')).toThrow(/unknown task 'toyy'; valid tasks: toy; did you mean 'toy'\?/);
   });
 });
+
+describe('RunFolder: the stop and failure records', () => {
+  it('markStopped leaves an ended run alone, marks a running one; markFailed keeps the last result\'s fields', async () => {
+    const { RunFolder } = await import('./run-folder.ts');
+    const dir = tmp();
+    const f = new RunFolder(dir);
+    expect(f.markStopped()).toBe(false); // nothing to mark
+    expect(fs.existsSync(path.join(dir, 'result.json'))).toBe(false);
+    expect(f.markStopped({ whenMissing: true })).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8'))).toEqual({ status: 'stopped' });
+    f.writeResultSync({ status: 'running', steps: 3 });
+    expect(f.markStopped()).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8'))).toEqual({ status: 'stopped', steps: 3 });
+    const rec = f.markFailed(new Error('boom'), { exitCode: 1 });
+    expect(rec).toMatchObject({ status: 'failed', steps: 3, error: 'boom', exitCode: 1 });
+    expect(typeof rec.stack).toBe('string');
+    expect(f.markStopped()).toBe(false);
+    expect(f.markStopped({ replaceFailed: true })).toBe(true);
+    f.writeResultSync({ status: 'completed' });
+    expect(f.markStopped({ whenMissing: true, replaceFailed: true })).toBe(false);
+    expect(() => { f.recordEnv({ a: 1 }, 'start'); f.recordEnv({ a: 2 }, 'start'); }).toThrow(/env\.json exists already; a new run never replaces another run's env\.json/);
+    f.recordEnv({ a: 3 }, 'resume');
+    expect(fs.readFileSync(path.join(dir, 'env-resume.jsonl'), 'utf8')).toBe('{"a":3}\n');
+  });
+});
