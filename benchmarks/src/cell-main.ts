@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { catchStopSignals, exitCodeOf, isUserError, nativeKernelsFrom, oneLine } from '@asam/cli';
 import { collectEnv, envWithHistory } from './env-info.ts';
-import { readJsonIfExists, writeJsonAtomic } from './fs-util.ts';
+import { RunFolder } from '@asam/train/run-folder';
+import { readJsonIfExists } from './fs-util.ts';
 import type { BackendReport, TaskModule } from './tasks/types.ts';
 
 function arg(name: string): string {
@@ -46,16 +47,12 @@ const stop = catchStopSignals({
   },
 });
 
-/** result.json says 'stopped' (unless the run already ended): the runner and the report read it. */
+/**
+ * result.json says 'stopped' (unless the run completed or diverged; a missing or damaged one gets a bare stopped
+ * record, an earlier attempt's failure record is replaced): the runner and the report read it.
+ */
 function markStopped(dir: string): void {
-  const file = path.join(dir, 'result.json');
-  let prev: Record<string, unknown> = {};
-  try {
-    prev = readJsonIfExists<Record<string, unknown>>(file) ?? {};
-  } catch {
-    // a damaged result.json: replaced by the stopped record
-  }
-  if (prev.status !== 'completed' && prev.status !== 'diverged') writeJsonAtomic(file, { ...prev, status: 'stopped' });
+  new RunFolder(dir).markStopped({ whenMissing: true, replaceFailed: true });
 }
 
 async function main(): Promise<void> {
@@ -80,8 +77,8 @@ async function main(): Promise<void> {
     // git revision of this source tree (the run folder may live outside the repository).
     // Earlier starts of a resumed cell stay in env.json (`previous`), so the record says where each part ran.
     const envFile = path.join(dir, 'env.json');
-    writeJsonAtomic(envFile, envWithHistory(collectEnv({ backend, dataDir, dataFiles, cwd: path.dirname(fileURLToPath(import.meta.url)) }),
-      readJsonIfExists<Record<string, unknown>>(envFile), readJsonIfExists(path.join(dir, 'result.json'))));
+    new RunFolder(dir).recordEnv(envWithHistory(collectEnv({ backend, dataDir, dataFiles, cwd: path.dirname(fileURLToPath(import.meta.url)) }),
+      readJsonIfExists<Record<string, unknown>>(envFile), readJsonIfExists(path.join(dir, 'result.json'))), 'replace');
     console.log(`backend ${backend.backend} (requested ${backend.requested}: ${backend.reason})`);
     await mod.run({ config: cell.config, outDir: dir, dataDir, backend, log: (l) => console.log(l), shouldStop: () => stop.requested });
     if (stop.signal) {
@@ -92,13 +89,8 @@ async function main(): Promise<void> {
     }
   } catch (e) {
     const err = e as Error;
-    let prev: Record<string, unknown> = {};
-    try {
-      prev = readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json')) ?? {};
-    } catch {
-      // a damaged result.json is replaced by the failure record
-    }
-    writeJsonAtomic(path.join(dir, 'result.json'), { ...prev, status: 'failed', error: err.message ?? String(e), stack: err.stack, failedAt: new Date().toISOString() });
+    // the run's last result with status failed, the error and its stack (a damaged result.json is replaced)
+    new RunFolder(dir).markFailed(err instanceof Error ? err : String(e));
     console.error(`cell failed: ${isUserError(e) ? oneLine(err.message) : (err.stack ?? String(e))}`);
     process.exitCode = 1;
   }

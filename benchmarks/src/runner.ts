@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Cell } from './experiment.ts';
+import { RunFolder } from '@asam/train/run-folder';
 import { readJsonIfExists, writeJsonAtomic } from './fs-util.ts';
 import { mean } from './stats.ts';
 
@@ -269,9 +270,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
       error = code === 0
         ? `child exited 0 but result.json has status ${JSON.stringify(after?.status)} (expected "completed")`
         : `child process exited with ${signal ? `signal ${signal}` : `code ${code}`}`;
-      writeJsonAtomic(path.join(dir, 'result.json'), {
-        ...(after ?? {}), status: 'failed', error, exitCode: code, signal, logTail: tail.slice(-15), failedAt: new Date().toISOString(),
-      });
+      new RunFolder(dir).markFailed(error, { exitCode: code, signal, logTail: tail.slice(-15) });
     }
     log(`[bench] cell ${i + 1}/${n} ${label}: FAILED after ${fmtDuration(wallS)}: ${error.split('\n')[0]} (see ${path.join(dir, 'log.txt')})`);
     records[i] = { cell, dir, status: 'failed', wallS, error };

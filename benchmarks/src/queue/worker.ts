@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { RunFolder } from '@asam/train/run-folder';
 import { readJsonIfExists, writeJsonAtomic } from '../fs-util.ts';
 import { cellIdentity, divergedWhere, isFinishedStatus, tsxNodeArgs } from '../runner.ts';
 import { classifyFailure, parseProgressLine } from './classify.ts';
@@ -185,10 +186,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       const final = c.kind === 'deterministic' || job.attemptsMade + 1 >= maxAttempts;
       if (!lostReason) {
         // record it like the local runner (the report lists failed cells); a later attempt overwrites it
-        writeJsonAtomic(path.join(dir, 'result.json'), {
-          ...(after ?? {}), status: 'failed', error: taskError ?? c.reason, exitCode: exit.code, signal: exit.signal,
-          failureKind: c.kind, attempt: job.attemptsMade + 1, maxAttempts, willRetry: !final, worker: name,
-          logTail: tail.slice(-15), failedAt: new Date().toISOString(),
+        new RunFolder(dir).markFailed(taskError ?? c.reason, {
+          exitCode: exit.code, signal: exit.signal, failureKind: c.kind, attempt: job.attemptsMade + 1, maxAttempts, willRetry: !final, worker: name,
+          logTail: tail.slice(-15),
         });
       }
       log(`[worker ${name}] ${label}: FAILED (${c.kind}${final ? '' : ', will retry'}) after ${fmtS(wallS)}: ${c.reason}`);

@@ -1,5 +1,5 @@
 /**
- * Translation task adapter: runs @asam/nmt's `trainTranslation` for one cell. The cell folder is the
+ * Translation task adapter: runs @asam/nmt's task spec through @asam/train's `runTask` for one cell. The cell folder is the
  * run directory; the SentencePiece model is cached next to the cells (`<runs>/.cache/nmt`) unless
  * the config names a cacheDir. A diverged run ends the cell with status diverged, its result (see `endCell`).
  */
@@ -21,11 +21,16 @@ export function dataFiles(config: TaskConfig, dataDir: string): string[] {
   return listFiles(path.join(dataDir, sub)).filter((f) => !/README|LICENSE/i.test(path.basename(f)));
 }
 
-/** Trains one cell with `trainTranslation` (resuming from the cell's checkpoint). */
+/**
+ * Trains one cell through @asam/train's `runTask` with the nmt task spec (resuming from the cell's checkpoint). The
+ * cell's config keeps @asam/nmt's flat names (`maxEpochs`, `maxUpdates`, …); they are mapped to the runtime section
+ * here, at the boundary, so stored cells keep their meaning.
+ */
 export async function run(ctx: TaskContext): Promise<void> {
-  const { trainTranslation, defaultTranslationDeps } = await import('@asam/nmt');
+  const { nmtTask, resolveTranslationConfig, splitTranslationConfig } = await import('@asam/nmt');
+  const { runTask } = await import('@asam/train');
   const cacheDir = (ctx.config.cacheDir as string | undefined) ?? path.join(ctx.outDir, '..', '..', '.cache', 'nmt');
   const { bench: _bench, ...rest } = ctx.config;
-  const config = { ...rest, dataDir: ctx.dataDir, outDir: ctx.outDir, cacheDir };
-  endCell(await trainTranslation(config as never, cellHooks(ctx), defaultTranslationDeps()));
+  const c = resolveTranslationConfig({ ...rest, dataDir: ctx.dataDir, outDir: ctx.outDir, cacheDir } as never);
+  endCell(await runTask(nmtTask, splitTranslationConfig(c), { ...cellHooks(ctx), dataDir: c.dataDir }));
 }

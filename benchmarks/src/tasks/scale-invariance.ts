@@ -15,9 +15,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { adaptiveSharpness, sharpness, sharpnessAware } from '@asam/core';
-import * as path from 'node:path';
-import { writeJsonAtomic } from '../fs-util.ts';
 import type { TaskContext } from './types.ts';
+import { RunFolder } from '@asam/train/run-folder';
 
 interface Cfg {
   target: number;
@@ -133,7 +132,7 @@ export async function run(ctx: TaskContext): Promise<void> {
 
   const xs = Array.from({ length: cfg.grid }, (_, i) => cfg.range[0] + ((cfg.range[1] - cfg.range[0]) * i) / (cfg.grid - 1));
   const lossGrid = xs.map((y) => xs.map((x) => toyLoss(x, y, c)));
-  writeJsonAtomic(path.join(ctx.outDir, 'result.json'), {
+  new RunFolder(ctx.outDir).writeResultSync({
     status: 'completed', task: 'scale_invariance', config: cfg,
     loss: `L(w) = 0.5 * (w1*w2 - ${c})^2`, A: [[cfg.a, 0], [0, 1 / cfg.a]],
     points, trajectories, finalLoss, contour: { xs, ys: xs, values: lossGrid },

@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import { readJsonIfExists, writeJsonAtomic } from '../fs-util.ts';
 import { kendallTau } from '../stats.ts';
 import type { TaskContext } from './types.ts';
+import { RunFolder } from '@asam/train/run-folder';
 
 export interface SharpnessGapConfig {
   trainLimit: number;
@@ -235,7 +236,7 @@ export async function run(ctx: TaskContext): Promise<void> {
   }
   const tau = correlations(done);
   ctx.log(`Kendall τ: ${Object.entries(tau).map(([k, v]) => `${k}=${v.toFixed(3)}`).join(' ')}`);
-  writeJsonAtomic(path.join(ctx.outDir, 'result.json'), {
+  new RunFolder(ctx.outDir).writeResultSync({
     status: 'completed', task: 'sharpness_gap', config: cfg, data: { train: trainDs.n, test: testDs.n },
     models: done, kendallTau: tau, wallTimeS: (performance.now() - t0) / 1000,
   });

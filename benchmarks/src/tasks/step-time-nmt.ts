@@ -11,9 +11,9 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { sharpnessAware } from '@asam/core';
-import { writeJsonAtomic } from '../fs-util.ts';
 import { median } from '../stats.ts';
 import type { TaskContext } from './types.ts';
+import { RunFolder } from '@asam/train/run-folder';
 
 interface Cfg {
   warmup: number;
@@ -82,7 +82,7 @@ export async function runNmtStepTime(ctx: TaskContext): Promise<void> {
   Object.values(opts).forEach((o) => o.dispose());
   tf.dispose(snapshot);
   model.dispose();
-  writeJsonAtomic(path.join(ctx.outDir, 'result.json'), {
+  new RunFolder(ctx.outDir).writeResultSync({
     status: 'completed', task: 'step_time', kind: 'nmt', backend: tf.getBackend(), trainableParams: model.trainableParams,
     config: { preset: c.preset, corpus: c.corpus, maxTokens: c.maxTokens, vocabSize: tok.vocabSize, maxLen: c.maxLen, validLimit: c.validLimit, search: c.search.kind, ...cfg },
     samplesS: samples, medianS: med, ratioToSgd: Object.fromEntries(NAMES.map((n) => [n, med[n]! / med.sgd!])), minS: min,

@@ -11,14 +11,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { sharpnessAware } from '@asam/core';
 import { CIFAR10_MEAN, CIFAR10_STD, loadCifar10 } from '@asam/data';
 import { buildModel } from '@asam/vision';
-import * as path from 'node:path';
-import { writeJsonAtomic } from '../fs-util.ts';
 import { median } from '../stats.ts';
 import type { TaskConfig } from '../experiment.ts';
 import { dataFiles as nmtFiles } from './nmt.ts';
 import { dataFiles as cifarFiles } from './sharpness-gap.ts';
 import { runNmtStepTime } from './step-time-nmt.ts';
 import type { TaskContext } from './types.ts';
+import { RunFolder } from '@asam/train/run-folder';
 
 interface Cfg {
   model: string;
@@ -84,7 +83,7 @@ export async function run(ctx: TaskContext): Promise<void> {
   Object.values(opts).forEach((o) => o.dispose());
   tf.dispose([x, y, ...snapshot]);
   built.dispose();
-  writeJsonAtomic(path.join(ctx.outDir, 'result.json'), {
+  new RunFolder(ctx.outDir).writeResultSync({
     status: 'completed', task: 'step_time', config: cfg, backend: tf.getBackend(), trainableParams: built.trainableParams,
     samplesS: samples, medianS: med, ratioToSgd: ratio, minS: min, minRatioToSgd: minRatio, imagesPerS: Object.fromEntries(names.map((n) => [n, cfg.batchSize / med[n]!])),
     wallTimeS: (performance.now() - t0) / 1000,

@@ -1,5 +1,5 @@
 /**
- * Vision task adapter: runs @asam/vision's `trainClassifier` for one cell. The cell folder is the
+ * Vision task adapter: runs @asam/vision's task spec through @asam/train's `runTask` for one cell. The cell folder is the
  * run directory (config.json, metrics.csv, result.json, checkpoint.bin); vision resumes from the
  * checkpoint it finds there. A diverged run ends the cell with status diverged, its result (see `endCell`).
  */
@@ -81,11 +81,16 @@ function checkFullDataset(config: TaskConfig, dataDir: string): void {
   }
 }
 
-/** Trains one cell with `trainClassifier` (resuming from the cell's checkpoint). */
+/**
+ * Trains one cell through @asam/train's `runTask` with the vision task spec (resuming from the cell's checkpoint). The
+ * cell's config (cell.json, hashed by the sweep) keeps the flat names of @asam/vision's TrainConfig; it is mapped to
+ * the runtime and task sections here, at the boundary, so stored cells keep their meaning.
+ */
 export async function run(ctx: TaskContext): Promise<void> {
-  const { trainClassifier } = await import('@asam/vision');
+  const { resolveConfig, splitVisionConfig, visionTask } = await import('@asam/vision');
+  const { runTask } = await import('@asam/train');
   const { bench, ...rest } = ctx.config as TaskConfig & { bench?: { requireFullDataset?: boolean } };
   if (bench?.requireFullDataset) checkFullDataset(rest, ctx.dataDir);
-  const config = { ...rest, out: ctx.outDir };
-  endCell(await trainClassifier(config as never, { ...cellHooks(ctx), dataDir: ctx.dataDir }));
+  const flat = resolveConfig({ ...rest, out: ctx.outDir } as never);
+  endCell(await runTask(visionTask, splitVisionConfig(flat), { ...cellHooks(ctx), dataDir: ctx.dataDir }));
 }

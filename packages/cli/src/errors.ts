@@ -25,7 +25,7 @@ export class CliExit extends Error {
  * (@asam/train's UnknownIdError), data that is not there or not readable (DataNotFoundError,
  * DataFormatError) and this package's own UsageError. Matched by name so that this package depends on none of them.
  */
-export const USER_ERROR_NAMES: readonly string[] = ['UsageError', 'ConfigError', 'TrainConfigError', 'TranslationConfigError', 'UnknownIdError', 'DataNotFoundError', 'DataFormatError', 'ResumeError', 'MissingToolError'];
+export const USER_ERROR_NAMES: readonly string[] = ['UsageError', 'ConfigError', 'TrainConfigError', 'TranslationConfigError', 'UnknownIdError', 'DataNotFoundError', 'DataFormatError', 'ResumeError', 'MissingToolError', 'RunFolderError'];
 
 /** Exit code of a user error (the shell convention for "wrong usage"). */
 export const USAGE_EXIT_CODE = 2;

@@ -18,7 +18,10 @@
  *   command in ($INIT_CWD under pnpm / npm scripts, else the working directory);
  * - `runCli` prints a user error (UsageError, config errors, missing data) as one line and exits with 2;
  * - run folders: `prepareRunFolder` (new / resume / finished / refused, `--overwrite`), `startConsoleLog`
- *   (log.txt), `collectRunEnv` + `recordRunEnv` (env.json once per run, env-resume.jsonl per resume).
+ *   (log.txt), `collectRunEnv` + `recordRunEnv` (env.json once per run, env-resume.jsonl per resume), written through
+ *   @asam/train's RunFolder (one writer per run-folder file);
+ * - `asam train <task>` (bin `asam`; `@asam/cli/train`'s `runTrainCommand` for a registry of your own): every
+ *   registered task through @asam/train's `runTask`, with one set of runtime flags.
  */
 export { CliExit, UsageError, USER_ERROR_NAMES, USAGE_EXIT_CODE, isUserError, oneLine, runCli } from './errors.ts';
 export type { RunCliOptions } from './errors.ts';

@@ -2,9 +2,11 @@
  * The run folder of a CLI run: whether `--out` may be used (new, resumed, finished, or refused), the console log
  * (log.txt, appended by every process that works on the run) and env.json (written once, when the run starts;
  * a resumed process appends its own record to env-resume.jsonl instead, and a finished run is not touched).
+ * The files themselves are written by @asam/train's RunFolder (one writer per run-folder file).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { RUN_FILES, RunFolder } from '@asam/train/run-folder';
 import { backendFrom } from './command.ts';
 import { chosenBackend, collectRunEnv, describeAttempts, type EngineReport, type RunEnv } from './env-info.ts';
 import { isUserError, UsageError } from './errors.ts';
@@ -77,17 +79,7 @@ export function inspectRunFolder(dir: string, runFiles: readonly string[]): RunF
  * process that ends at once on a second Ctrl-C: the run resumes from its last checkpoint. No result.json: nothing.
  */
 export function markRunStopped(dir: string): void {
-  const file = path.join(dir, 'result.json');
-  let prev: Record<string, unknown>;
-  try {
-    prev = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch {
-    return;
-  }
-  if (['completed', 'diverged', 'failed', 'stopped'].includes(String(prev.status))) return;
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, JSON.stringify({ ...prev, status: 'stopped' }, null, 2) + '\n');
-  fs.renameSync(tmp, file);
+  new RunFolder(dir).markStopped();
 }
 
 /** How the program goes on with its run folder. */
@@ -176,18 +168,11 @@ export function startConsoleLog(file: string): () => void {
  * file written.
  */
 export function recordRunEnv(dir: string, mode: 'new' | 'resume', env: RunEnv): string {
-  fs.mkdirSync(dir, { recursive: true });
-  if (mode === 'resume') {
-    const p = path.join(dir, 'env-resume.jsonl');
-    fs.appendFileSync(p, JSON.stringify(env) + '\n');
-    return p;
+  const folder = new RunFolder(dir);
+  if (mode === 'new' && fs.existsSync(folder.file(RUN_FILES.env))) {
+    throw new UsageError(`${folder.file(RUN_FILES.env)} exists already; a new run never replaces another run's env.json (use --resume or --overwrite)`);
   }
-  const p = path.join(dir, 'env.json');
-  if (fs.existsSync(p)) throw new UsageError(`${p} exists already; a new run never replaces another run's env.json (use --resume or --overwrite)`);
-  const tmp = `${p}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, JSON.stringify(env, null, 2) + '\n');
-  fs.renameSync(tmp, p);
-  return p;
+  return folder.recordEnv(env, mode === 'resume' ? 'resume' : 'start');
 }
 
 /** The env.json a run started with, or null when it has none (a run from before env.json was written). */

@@ -99,6 +99,9 @@ describe('nmt CLI', () => {
   it('unknown flags, bad values and config errors: one line, exit 2, nothing written', () => {
     expectUserError(run(['--no-resume', '--out', 'x']), /unknown flag "--no-resume"; did you mean --resume\?/);
     expectUserError(run(['--max-update', '5', '--out', 'x']), /unknown flag "--max-update"; did you mean --max-updates\?/);
+    // the runtime's names (--epochs, --max-steps) and the fairseq-style aliases name one setting each
+    expectUserError(run(['--epochs', '2', '--max-epochs', '3', '--out', 'x', '--data-dir', 'data']), /--epochs and --max-epochs name the same setting; give one/);
+    expectUserError(run(['--max-steps', '2', '--max-updates', '3', '--out', 'x', '--data-dir', 'data']), /--max-steps and --max-updates name the same setting; give one/);
     expectUserError(run(['--optimizer', 'sgd', '--out', 'x']), /--optimizer "sgd" is not valid; expected one of adam, sam, asam: the base optimizer of translation is Adam: use --optimizer adam/);
     expectUserError(run(['--beam=two', '--out', 'x']), /--beam "two" is not a number/);
     expectUserError(run(['--test-split', 'test', '--out', 'x', '--data-dir', 'data']), /Invalid translation config 'testSplit': got "test"; expected one of test2016/);
@@ -165,7 +168,7 @@ describe('nmt CLI', () => {
     expect(o.status, o.stderr).toBe(0);
     expect(existsSync(join(out, 'env-resume.jsonl'))).toBe(false);
     expect(JSON.parse(readFileSync(join(out, 'env.json'), 'utf8')).pid).not.toBe(env.pid);
-    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).optimizer).toMatchObject({ method: 'none', rho: 0 });
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).config.optimizer).toMatchObject({ method: 'none', rho: 0 });
     expect(readFileSync(join(out, 'log.txt'), 'utf8')).toBe(o.stdout + o.stderr);
   }, 300_000);
 

@@ -14,29 +14,25 @@
  * log.txt (this console output) and env.json (git sha, machine, versions, backend and every backend tried;
  * resumes append to env-resume.jsonl).
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  UsageError, addOption, backendFrom, firstMissingFolder, addSharedOptions, createCommand, givenFlags, invocationDir, parseCommand, prepareRunFolder,
-  nativeKernelsFrom, requireOption, resolveUserPath, runCli, runInFolder, catchStopSignals, exitCodeOf, markRunStopped, isUserError, oneLine,
-  readRunJson, START_AGAIN_FIX, mirrorFrom,
+  UsageError, addOption, backendFrom, addSharedOptions, createCommand, givenFlags, invocationDir, parseCommand, nativeKernelsFrom, requireOption,
+  resolveUserPath, runCli, mirrorFrom,
 } from '@asam/cli';
+import { runTrainCommand } from '@asam/cli/train';
 import type { Method } from '@asam/core';
 import { ensureDataset, resolveDataDir } from '@asam/data';
 import { initEngine, type BackendRequest } from '@asam/engine';
-import { formatEpochRow, formatProgress, formatRunResult, readRunResult } from '@asam/train';
+import { createTaskRegistry, formatRunResult } from '@asam/train';
 import { listPresets } from './presets.ts';
 import { resolveTranslationConfig, type TranslationConfig } from './train-config.ts';
-import { defaultTranslationDeps } from './train-data.ts';
-import { trainTranslation } from './train.ts';
-
-/** Files a translation run writes into its folder (what --overwrite deletes, besides log.txt and the env files). */
-export const NMT_RUN_FILES = ['config.json', 'checkpoint.bin', 'best.bin', 'metrics.csv', 'result.json', 'samples.txt', 'test-hypotheses.txt', 'test-bleu-segments.json', 'tokenizer.model'] as const;
+import { nmtTask } from './train-data.ts';
+import { NMT_RUNTIME_NAMES, type NmtTaskConfig } from './train.ts';
 
 /** Flags that may be given again with --resume: where data lives, and what the checkpoint does not fix. */
 const RESUME_FLAGS = ['--out', '--resume', '--overwrite', '--backend', '--data-dir', '--no-download', '--mirror', '--cache-dir', '--max-updates', '--max-epochs',
-  '--progress-every', '--checkpoint-every', '--test-limit', '--test-split'];
+  '--progress-every', '--checkpoint-every', '--test-limit', '--test-split', '--epochs', '--max-steps', '--workers', '--micro-batch'];
 
 const BASE_HINT = 'the base optimizer of translation is Adam: use --optimizer adam for Adam alone (sam and asam wrap Adam)';
 
@@ -69,8 +65,12 @@ function command() {
   o({ flags: '--lr <x>', kind: 'number', help: 'peak learning rate (inverse-sqrt schedule)', defaultText: '5e-4' });
   o({ flags: '--warmup <n>', kind: 'int', min: 0, help: 'linear warm-up updates', defaultText: '4000' });
   o({ flags: '--warmup-init-lr <x>', kind: 'number', help: 'learning rate at update 0', defaultText: '1e-7' });
-  o({ flags: '--max-updates <n>', kind: 'int', min: 1, help: 'stop after N updates', defaultText: 'no limit' });
-  o({ flags: '--max-epochs <n>', kind: 'int', min: 1, help: 'stop after N passes', defaultText: '50' });
+  o({ flags: '--epochs <n>', kind: 'int', min: 1, help: 'stop after N passes (the runtime\'s name; fairseq\'s: --max-epochs)', defaultText: '50' });
+  o({ flags: '--max-steps <n>', kind: 'int', min: 1, help: 'stop after N updates (the runtime\'s name; fairseq\'s: --max-updates)', defaultText: 'no limit' });
+  o({ flags: '--max-updates <n>', kind: 'int', min: 1, help: 'alias of --max-steps', defaultText: 'no limit' });
+  o({ flags: '--max-epochs <n>', kind: 'int', min: 1, help: 'alias of --epochs', defaultText: '50' });
+  o({ flags: '--workers <n>', kind: 'int', min: 1, help: 'data-parallel worker threads (wasm/cpu)', defaultText: '1' });
+  o({ flags: '--micro-batch <n>', kind: 'int', min: 1, help: 'at most N sentences per forward/backward pass (gradient accumulation)', defaultText: 'whole batch' });
   o({ flags: '--max-tokens <n>', kind: 'int', min: 1, help: 'padded target tokens per batch', defaultText: '4096' });
   o({ flags: '--max-len <n>', kind: 'int', min: 1, help: 'drop training pairs longer than N subword tokens', defaultText: '128' });
   o({ flags: '--train-limit <n>', kind: 'int', min: 1, help: 'use the first N training pairs', defaultText: 'all' });
@@ -93,7 +93,21 @@ function command() {
 const resumeHint = (out: string): string => `pnpm --filter @asam/nmt train -- --resume --out ${out}`;
 
 type Opts = Record<string, unknown>;
-const num = (o: Opts, k: string): number | undefined => o[k] as number | undefined;
+/** Flags of the runtime's vocabulary and the fairseq-style aliases this CLI had before: the attribute of each alias. */
+const ALIASES: Record<string, { flag: string; alias: string; aliasFlag: string }> = {
+  epochs: { flag: '--epochs', alias: 'maxEpochs', aliasFlag: '--max-epochs' },
+  maxSteps: { flag: '--max-steps', alias: 'maxUpdates', aliasFlag: '--max-updates' },
+};
+/** A numeric flag's value; a runtime flag given together with its alias is refused. */
+const num = (o: Opts, k: string): number | undefined => {
+  const a = Object.entries(ALIASES).find(([, v]) => v.alias === k);
+  if (a) {
+    const [name, { flag, aliasFlag }] = a;
+    if (o[name] !== undefined && o[k] !== undefined) throw new UsageError(`${flag} and ${aliasFlag} name the same setting; give one`);
+    return (o[name] ?? o[k]) as number | undefined;
+  }
+  return o[k] as number | undefined;
+};
 /** Drops undefined fields (resolveTranslationConfig fills those with its defaults). */
 const defined = <T extends object>(x: T): Partial<T> => Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined)) as Partial<T>;
 
@@ -118,13 +132,23 @@ function configFromFlags(o: Opts, dirs: { outDir: string; dataDir: string; cache
       maxEpochs: num(o, 'maxEpochs'), maxTokens: num(o, 'maxTokens'), maxLen: num(o, 'maxLen'), trainLimit: num(o, 'trainLimit'),
       validLimit: num(o, 'validLimit'), testLimit: num(o, 'testLimit'), testSplit: o.testSplit as string | undefined,
       vocabSize: num(o, 'vocabSize'), labelSmoothing: num(o, 'labelSmoothing'), checkpointEveryUpdates: num(o, 'checkpointEvery'),
-      logEveryUpdates: num(o, 'progressEvery'), seed: num(o, 'seed'),
+      logEveryUpdates: num(o, 'progressEvery'), seed: num(o, 'seed'), workers: num(o, 'workers'), microBatch: num(o, 'microBatch'),
     }),
   };
 }
 
 
-/** Runs the CLI on `argv` with `env` ($INIT_CWD, $ASAM_DATA_DIR, $ASAM_CACHE_DIR, $ASAM_BACKEND). */
+/** The runtime's flags of this CLI and the flag `asam train` knows each by. */
+const RUNTIME_PASS: Array<[attr: string, flag: string]> = [
+  ['epochs', '--epochs'], ['maxEpochs', '--epochs'], ['maxSteps', '--max-steps'], ['maxUpdates', '--max-steps'], ['checkpointEvery', '--checkpoint-every'],
+  ['progressEvery', '--progress-every'], ['workers', '--workers'], ['microBatch', '--micro-batch'], ['backend', '--backend'], ['nativeKernels', '--native-kernels'],
+];
+
+/**
+ * Runs the CLI on `argv` with `env` ($INIT_CWD, $ASAM_DATA_DIR, $ASAM_CACHE_DIR, $ASAM_BACKEND): a front end of
+ * `asam train nmt` (@asam/cli's runTrainCommand, through @asam/train's runTask). Its own flags set the task's fields;
+ * the runtime's flags go on under the runtime's names.
+ */
 async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
   const cmd = command();
   const o = parseCommand(cmd, argv);
@@ -136,88 +160,55 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
       throw new UsageError(`--resume reuses ${path.join(out, 'config.json')}; drop ${extra.join(', ')} (only ${RESUME_FLAGS.slice(3).join(', ')} may be given)`);
     }
   }
-  const created = firstMissingFolder(out);
-  const mode = prepareRunFolder(out, { resume, overwrite: o.overwrite === true, runFiles: NMT_RUN_FILES });
-  if (mode === 'finished') {
-    const r = readRunResult(out)!;
-    process.stdout.write(`[nmt] ${out} is a finished run (status ${formatRunResult(r)}); ` +
-      'nothing to resume, the folder is left as it is (--overwrite starts it again)\n');
-    return 0;
-  }
+  num(o, 'maxEpochs'); // a runtime flag given with its alias is refused here
+  num(o, 'maxUpdates');
 
   const base = invocationDir(env, process.cwd());
   const fromEnv = (v: string | undefined): string | undefined => (v ? resolveUserPath(v, base) : undefined);
-  let config: TranslationConfig;
-  if (mode === 'resume') {
-    // config.json holds the config (runs started before the shared runtime: { config, derived })
-    const file = path.join(out, 'config.json');
-    const raw = readRunJson<TranslationConfig | { config: TranslationConfig }>(file, START_AGAIN_FIX);
-    const saved = 'config' in raw ? raw.config : raw;
-    try {
-      config = resolveTranslationConfig({
-      ...saved,
-      outDir: out,
-      resume: true,
-      ...defined({
-        dataDir: o.dataDir as string | undefined, cacheDir: o.cacheDir as string | undefined, maxUpdates: num(o, 'maxUpdates'),
-        maxEpochs: num(o, 'maxEpochs'), logEveryUpdates: num(o, 'progressEvery'), checkpointEveryUpdates: num(o, 'checkpointEvery'),
-        testLimit: num(o, 'testLimit'), testSplit: o.testSplit as string | undefined,
-      }),
-      });
-    } catch (e) {
-      // a config.json of another program, or edited by hand: the file is named, with the fix
-      if (!isUserError(e)) throw e;
-      throw new UsageError(`${file} is not a translation config this program can resume: ${oneLine(e.message)}; ${START_AGAIN_FIX}`);
-    }
-  } else {
-    config = resolveTranslationConfig(configFromFlags(o, {
-      outDir: out,
-      dataDir: resolveDataDir({ dir: (o.dataDir as string | undefined) ?? fromEnv(env.ASAM_DATA_DIR), env }),
+  let taskConfig: Record<string, unknown> | undefined;
+  let dataDir = o.dataDir as string | undefined;
+  if (!resume) {
+    dataDir = resolveDataDir({ dir: dataDir ?? fromEnv(env.ASAM_DATA_DIR), env });
+    const flat = configFromFlags(o, {
+      outDir: out, dataDir,
       cacheDir: (o.cacheDir as string | undefined) ?? fromEnv(env.ASAM_CACHE_DIR) ?? path.join(os.homedir(), '.cache', 'asam'),
-    }));
-  }
-
-  backendFrom(o.backend as string | undefined, env); // a bad $ASAM_BACKEND is reported before any download
-  // data on demand: a corpus that is not in the data folder is downloaded first (a failed download: no run folder)
-  await ensureDataset(config.corpus, config.dataDir, { allowDownload: o.download !== false, mirror: mirrorFrom(o.mirror as string | undefined, env), sink: process.stdout, tag: '[nmt]' });
-
-  return runInFolder({
-    tag: '[nmt]', out, mode, created, runFiles: NMT_RUN_FILES, backendFlag: o.backend as string | undefined, env, argv, cwd: base,
-    programFile: import.meta.url, extra: { dataDir: config.dataDir, cacheDir: config.cacheDir },
-    initEngine: (backend) => initEngine({ backend: backend as BackendRequest, nativeKernels: nativeKernelsFrom(o.nativeKernels as string | undefined, env) }),
-  }, async (engine) => {
-    process.stdout.write(`[nmt] ${mode === 'resume' ? 'resuming' : 'new run'}: ${config.corpus} from ${config.dataDir}; preset ${config.preset}; ` +
-      `optimizer ${config.optimizer.method === 'none' ? 'adam (Adam alone)' : `Adam+${config.optimizer.method.toUpperCase()}`} rho ${config.optimizer.rho}; out ${out}\n`);
-    // Ctrl-C / SIGTERM: a checkpoint at the next update and status 'stopped'; a second Ctrl-C stops at once
-    const stop = catchStopSignals({
-      onFirst: (sig) => process.stdout.write(`[nmt] ${sig}: stopping at the next step… (it writes a checkpoint there; Ctrl-C again stops at once)\n`),
-      onSecond: (sig) => {
-        markRunStopped(out);
-        process.stdout.write(`[nmt] ${sig} again: stopped at once; the run resumes from its last checkpoint: ${resumeHint(out)}\n`);
-        process.exit(exitCodeOf(sig));
-      },
     });
-    const r = await trainTranslation(
-      config,
-      {
-        backend: engine.backend,
-        shouldStop: () => stop.requested,
-        onLog: (msg) => process.stdout.write(`[nmt] ${msg}\n`),
-        onProgress: (p) => process.stdout.write(`${formatProgress(p)}\n`),
-        onEpoch: (e) => process.stdout.write(`== ${formatEpochRow(e)}\n`),
-      },
-      defaultTranslationDeps(),
-    ).finally(() => stop.dispose());
-    if (r.status === 'stopped') {
-      process.stdout.write(`[nmt] ${formatRunResult(r)}\n[nmt] stopped at a checkpoint after ${r.steps} update(s); resume with: ${resumeHint(out)}\n`);
-      return exitCodeOf(stop.signal ?? 'SIGINT');
-    }
+    const runtimeKeys = new Set(Object.keys(NMT_RUNTIME_NAMES));
+    taskConfig = Object.fromEntries(Object.entries(flat).filter(([k]) => !runtimeKeys.has(k)));
+  }
+  backendFrom(o.backend as string | undefined, env); // a bad $ASAM_BACKEND is reported before any download
+
+  const pass: string[] = ['nmt', '--out', out];
+  for (const [attr, flag] of RUNTIME_PASS) if (o[attr] !== undefined && !pass.includes(flag)) pass.push(flag, String(o[attr]));
+  if (dataDir !== undefined) pass.push('--data-dir', dataDir);
+  if (resume) pass.push('--resume');
+  if (o.overwrite === true) pass.push('--overwrite');
+
+  return runTrainCommand({
+    tasks: createTaskRegistry([nmtTask]), name: 'pnpm --filter @asam/nmt train --', argv: pass, recordArgv: argv, env, programFile: import.meta.url,
+    configNoun: 'translation', resumeHint, ...(taskConfig ? { taskConfig } : {}),
+    resumeTaskOverrides: defined({
+      dataDir: o.dataDir as string | undefined, cacheDir: o.cacheDir as string | undefined, testLimit: num(o, 'testLimit'), testSplit: o.testSplit as string | undefined,
+    }),
+    defaultDataDir: () => resolveDataDir({ env }),
+    initEngine: (backend) => initEngine({ backend: backend as BackendRequest, nativeKernels: nativeKernelsFrom(o.nativeKernels as string | undefined, env) }),
+    // data on demand: a corpus that is not in the data folder is downloaded first (a failed download: no run folder)
+    prepareData: async (_spec, config) => {
+      const c = config as NmtTaskConfig;
+      await ensureDataset(c.corpus, c.dataDir, { allowDownload: o.download !== false, mirror: mirrorFrom(o.mirror as string | undefined, env), sink: process.stdout, tag: '[nmt]' });
+    },
+    envExtra: (config) => ({ dataDir: (config as NmtTaskConfig).dataDir, cacheDir: (config as NmtTaskConfig).cacheDir }),
+    describe: (config) => {
+      const c = config as NmtTaskConfig;
+      return `${c.corpus} from ${c.dataDir}; preset ${c.preset}; ` +
+        `optimizer ${c.optimizer.method === 'none' ? 'adam (Adam alone)' : `Adam+${c.optimizer.method.toUpperCase()}`} rho ${c.optimizer.rho}`;
+    },
     // test_bleu is sacreBLEU's (detokenized output, 13a tokenization); papers on IWSLT'14 report BLEU on tokenized text
-    const tok = r.test?.tokenizedBleu;
-    const line = formatRunResult(r).replace(/(final test_bleu [0-9.]+)/, (m) => (typeof tok === 'number' ? `${m} (sacreBLEU; ${tok.toFixed(2)} on tokenized text, as fairseq scores it)` : m));
-    process.stdout.write(`[nmt] ${line}; ${(r.meanStepSeconds ?? NaN).toFixed(2)} s/update\n`);
-    process.stdout.write(`[nmt] results in ${out}: config.json, env.json, log.txt, metrics.csv, result.json, samples.txt, test-hypotheses.txt, test-bleu-segments.json\n`);
-    return r.status === 'completed' ? 0 : 3;
+    resultLine: (r) => {
+      const tok = r.test?.tokenizedBleu;
+      const line = formatRunResult(r).replace(/(final test_bleu [0-9.]+)/, (m) => (typeof tok === 'number' ? `${m} (sacreBLEU; ${tok.toFixed(2)} on tokenized text, as fairseq scores it)` : m));
+      return `${line}; ${(r.meanStepSeconds ?? NaN).toFixed(2)} s/update`;
+    },
   });
 }
 

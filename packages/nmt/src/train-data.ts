@@ -4,11 +4,12 @@
  */
 import { loadIwslt14, loadMulti30k, type Multi30kSplit } from '@asam/data';
 import type { TranslationConfig } from './train-config.ts';
-import type { ParallelText, TranslationDeps } from './train.ts';
+import type { TaskSpec } from '@asam/train';
+import { createNmtTaskSpec, type NmtTaskConfig, type ParallelText, type TranslationDataConfig, type TranslationDeps } from './train.ts';
 import { buildSubwordTokenizer } from './train-tokenizer.ts';
 
 /** Loads train / valid / test of `c.corpus` from `c.dataDir` (raw cased text; German → English). */
-export async function loadTranslationData(c: TranslationConfig): Promise<{ train: ParallelText; valid: ParallelText; test: ParallelText }> {
+export async function loadTranslationData(c: TranslationDataConfig): Promise<{ train: ParallelText; valid: ParallelText; test: ParallelText }> {
   if (c.corpus === 'multi30k') {
     const [train, valid, test] = await Promise.all([
       loadMulti30k(c.dataDir, 'train'),
@@ -29,3 +30,6 @@ export async function loadTranslationData(c: TranslationConfig): Promise<{ train
 export function defaultTranslationDeps(): Pick<TranslationDeps, 'loadData' | 'buildTokenizer'> {
   return { loadData: loadTranslationData, buildTokenizer: buildSubwordTokenizer };
 }
+
+/** The translation task spec on the real corpora (what the `asam` CLI and benchmark cells register). */
+export const nmtTask: TaskSpec<NmtTaskConfig> = createNmtTaskSpec(defaultTranslationDeps);

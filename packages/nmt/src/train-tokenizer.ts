@@ -13,7 +13,7 @@ import { SubwordTokenizer, trainSentencePiece } from './tokenizer.ts';
 
 const oneLineOf = (e: unknown): string => ((e as Error).message ?? String(e)).split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
 import type { TranslationConfig } from './train-config.ts';
-import type { ParallelText, TranslationTokenizer } from './train.ts';
+import type { ParallelText, TranslationDataConfig, TranslationTokenizer } from './train.ts';
 
 /** The run folder's copy of the SentencePiece model the run trains with. */
 export const RUN_TOKENIZER_FILE = 'tokenizer.model';
@@ -22,7 +22,7 @@ export const RUN_TOKENIZER_FILE = 'tokenizer.model';
  * Trains (or loads from the cache) a joint unigram SentencePiece model of `c.vocabSize` pieces on `train` and copies
  * it into the run folder; a run that resumes (its folder holds a checkpoint and that copy) loads the copy instead.
  */
-export async function buildSubwordTokenizer(c: TranslationConfig, train: ParallelText): Promise<TranslationTokenizer> {
+export async function buildSubwordTokenizer(c: TranslationDataConfig, train: ParallelText): Promise<TranslationTokenizer> {
   const pinned = path.join(c.outDir, RUN_TOKENIZER_FILE);
   if (fs.existsSync(path.join(c.outDir, 'checkpoint.bin')) && fs.existsSync(pinned)) {
     try {

@@ -17,9 +17,11 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { sharpnessAware } from '@asam/core';
 import {
-  hostTensors, inverseSqrtSchedule, readCheckpoint, ResumeError, siblingModule, toTensor, train, writeCheckpoint, writeFileAtomicSync, type MetricsRow, type RunResult,
-  type TrainingTask, type TrainProgress,
+  hostTensors, inverseSqrtSchedule, readCheckpoint, readRunConfig, refuseRuntimeFields, ResumeError, runTask, siblingModule, toTensor, writeCheckpoint,
+  writeFileAtomicSync, type MetricsRow, type RunResult, type RuntimeConfig, type RuntimeNames, type TaskRun, type TaskSpec, type TrainingTask,
+  type TrainProgress,
 } from '@asam/train';
+import { NMT_METRICS } from './metrics.ts';
 import { collate, planBatches, type TokenizedPair, type TranslationBatch } from './batching.ts';
 import { beamSearch } from './beam-search.ts';
 import { bleuSignature, corpusBleu, segmentBleuStats, tokenize13a, tokenizedBleu, type BleuSegmentStats } from './bleu.ts';
@@ -27,6 +29,7 @@ import { greedyDecode } from './decode-greedy.ts';
 import { labelSmoothedLoss, meanLabelSmoothedLoss } from './loss.ts';
 import { createTaskModel, type TranslationModelOptions } from './task-model.ts';
 import {
+  defaultTranslationConfig,
   resolveArch,
   resolveTranslationConfig,
   sharpnessConfigOf,
@@ -61,8 +64,8 @@ export interface BleuScores {
 
 /** Where data, tokenizer and BLEU come from; the defaults (see `defaultTranslationDeps`) use the real corpora. */
 export interface TranslationDeps {
-  loadData(c: TranslationConfig): Promise<{ train: ParallelText; valid: ParallelText; test: ParallelText }>;
-  buildTokenizer(c: TranslationConfig, train: ParallelText): Promise<TranslationTokenizer>;
+  loadData(c: TranslationDataConfig): Promise<{ train: ParallelText; valid: ParallelText; test: ParallelText }>;
+  buildTokenizer(c: TranslationDataConfig, train: ParallelText): Promise<TranslationTokenizer>;
   bleu(hyps: string[], refs: string[]): BleuScores;
 }
 
@@ -204,7 +207,7 @@ export interface TranslationData {
  * Loads the corpus of `c`, builds its tokenizer (from the full training text, so the vocabulary does not depend on
  * trainLimit) and tokenizes the splits as a run uses them. Throws TranslationConfigError when maxLen drops every pair.
  */
-export async function prepareTranslationData(c: TranslationConfig, deps: Pick<TranslationDeps, 'loadData' | 'buildTokenizer'>): Promise<TranslationData> {
+export async function prepareTranslationData(c: TranslationDataConfig, deps: Pick<TranslationDeps, 'loadData' | 'buildTokenizer'>): Promise<TranslationData> {
   const data = await deps.loadData(c);
   const limit = (t: ParallelText, n: number | null): ParallelText => (n === null ? t : { src: t.src.slice(0, n), tgt: t.tgt.slice(0, n) });
   const trainText = limit(data.train, c.trainLimit);
@@ -235,20 +238,86 @@ export interface TrainHooks {
   backend?: string;
 }
 
+/** The runtime section's fields under their names in a flat {@link TranslationConfig} (config.json of older runs too). */
+export const NMT_RUNTIME_NAMES = {
+  outDir: 'out', maxEpochs: 'epochs', maxUpdates: 'maxSteps', resume: 'resume', checkpointEveryUpdates: 'checkpointEverySteps',
+  workers: 'workers', microBatch: 'microBatch', logEveryUpdates: 'progressEvery',
+} as const satisfies RuntimeNames;
+
+type NmtRuntimeKey = keyof typeof NMT_RUNTIME_NAMES;
+
+/** The translation task's own config section: a {@link TranslationConfig} without the runtime's fields. */
+export type NmtTaskConfig = Omit<TranslationConfig, NmtRuntimeKey>;
+
+/** What the corpus and tokenizer dependencies read: the task section and the run folder (the tokenizer is pinned there). */
+export type TranslationDataConfig = NmtTaskConfig & Pick<TranslationConfig, 'outDir'>;
+
 /**
- * Config fields that may differ when a run resumes: how long it runs (maxEpochs, maxUpdates), where its folders are,
- * what is printed and tested at the end, how often it checkpoints, and how a step is computed (micro-batches,
- * workers) — never what it computes.
+ * Fields of the task section that may differ when a run resumes: where its data and caches are, and what is tested
+ * and printed at the end — never what it trains. (How long it runs, how often it checkpoints and how a step is cut are
+ * the runtime section's, and may differ too: the inverse-sqrt schedule does not span the run.)
  */
-export const EXECUTION_FIELDS = ['outDir', 'dataDir', 'cacheDir', 'resume', 'maxEpochs', 'maxUpdates', 'logEveryUpdates',
-  'checkpointEveryUpdates', 'samples', 'testLimit', 'testSplit', 'microBatch', 'workers'] as const;
+export const NMT_EXECUTION_FIELDS = ['dataDir', 'cacheDir', 'samples', 'testLimit', 'testSplit'] as const;
+
+/** Splits a resolved flat config into the runtime section and the task's. */
+export function splitTranslationConfig(c: TranslationConfig): { runtime: RuntimeConfig; task: NmtTaskConfig } {
+  const { outDir, maxEpochs, maxUpdates, resume, checkpointEveryUpdates, workers, microBatch, logEveryUpdates, ...task } = c;
+  return {
+    runtime: { out: outDir, epochs: maxEpochs, maxSteps: maxUpdates, resume: resume ? 'auto' : 'never', checkpointEverySteps: checkpointEveryUpdates, workers, microBatch, progressEvery: logEveryUpdates },
+    task,
+  };
+}
+
+/** Where a translation run's corpus and tokenizer come from (default: the real corpora, see `defaultTranslationDeps`). */
+export type TranslationDepsSource = () => Partial<TranslationDeps> & Pick<TranslationDeps, 'loadData' | 'buildTokenizer'>;
+
+/**
+ * The translation task as a registered task: config section = {@link TranslationConfig} less the runtime fields
+ * (fairseq's IWSLT'14 recipe as defaults), metric vocabulary {@link NMT_METRICS}. A config.json of the trainer before
+ * the runtime section (flat, or `{ config, derived }`) resumes through {@link NMT_RUNTIME_NAMES}.
+ */
+export function createNmtTaskSpec(deps: TranslationDepsSource): TaskSpec<NmtTaskConfig> {
+  const runtimeKeys = new Set(Object.keys(NMT_RUNTIME_NAMES));
+  return {
+    id: 'nmt',
+    title: 'translation (Multi30k, IWSLT\'14 de-en) with Adam, Adam+SAM or Adam+ASAM',
+    metrics: NMT_METRICS,
+    artifacts: ['best.bin', 'samples.txt', 'test-hypotheses.txt', TEST_BLEU_SEGMENTS_FILE, 'tokenizer.model'],
+    scheduleSpansRun: false, // inverse-sqrt: a function of the step alone
+    executionFields: NMT_EXECUTION_FIELDS,
+    runtimeNames: NMT_RUNTIME_NAMES,
+    legacyConfig: (raw) => ((raw.config !== null && typeof raw.config === 'object' && 'derived' in raw) ? raw.config as Record<string, unknown> : raw),
+    parseConfig(raw, source) {
+      if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) refuseRuntimeFields(raw as Record<string, unknown>, source, NMT_RUNTIME_NAMES);
+      const full = resolveTranslationConfig({ ...(raw as object), outDir: '-' });
+      return Object.fromEntries(Object.entries(full).filter(([k]) => !runtimeKeys.has(k))) as NmtTaskConfig;
+    },
+    runtimeDefaults: () => {
+      const d = defaultTranslationConfig();
+      return { epochs: d.maxEpochs, checkpointEverySteps: d.checkpointEveryUpdates, progressEvery: d.logEveryUpdates };
+    },
+    createTask: (c, runtime) => createTranslationRun(c, runtime, { bleu: defaultBleu, ...deps() }),
+  };
+}
+
+/**
+ * The flat {@link TranslationConfig} of a run's config.json (this layout, or an older flat / `{ config, derived }` one):
+ * what the nmt CLI resumes. Throws a ConfigError naming the field.
+ */
+export function translationConfigOfRun(raw: unknown, deps: TranslationDepsSource, source = 'config.json'): TranslationConfig {
+  const { runtime: r, task } = readRunConfig(createNmtTaskSpec(deps), raw, source);
+  return resolveTranslationConfig({
+    ...task, outDir: r.out, maxEpochs: r.epochs, maxUpdates: r.maxSteps, resume: r.resume !== 'never', checkpointEveryUpdates: r.checkpointEverySteps ?? defaultTranslationConfig().checkpointEveryUpdates,
+    workers: r.workers, microBatch: r.microBatch, logEveryUpdates: r.progressEvery,
+  });
+}
 
 /**
  * Trains a Transformer on a parallel corpus with @asam/train's runtime and evaluates it (see the module comment).
- * `config` is resolved with {@link resolveTranslationConfig}. With `config.resume` (default) a checkpoint in `outDir`
- * is resumed and the run reproduces the uninterrupted one (same batches, dropout masks and optimizer state); without
- * it a folder that holds a checkpoint is refused. After the last epoch the weights with the best validation BLEU are
- * tested (result.json `test`: sacreBLEU-style and tokenized BLEU).
+ * `config` is resolved with {@link resolveTranslationConfig} and run through `runTask` with the nmt task spec. With
+ * `config.resume` (default) a checkpoint in `outDir` is resumed and the run reproduces the uninterrupted one (same
+ * batches, dropout masks and optimizer state); without it a folder that holds a checkpoint is refused. After the last
+ * epoch the weights with the best validation BLEU are tested (result.json `test`: sacreBLEU-style and tokenized BLEU).
  */
 export async function trainTranslation(
   config: Parameters<typeof resolveTranslationConfig>[0],
@@ -256,10 +325,18 @@ export async function trainTranslation(
   depsIn: Partial<TranslationDeps> & Pick<TranslationDeps, 'loadData' | 'buildTokenizer'>,
 ): Promise<RunResult> {
   const c = resolveTranslationConfig(config);
-  const deps: TranslationDeps = { bleu: defaultBleu, ...depsIn };
-  fs.mkdirSync(c.outDir, { recursive: true });
-  const bestPath = path.join(c.outDir, 'best.bin');
-  if (fs.existsSync(path.join(c.outDir, 'checkpoint.bin')) && fs.existsSync(bestPath)) {
+  return runTask(createNmtTaskSpec(() => depsIn), splitTranslationConfig(c), {
+    dataDir: c.dataDir, backend: hooks.backend ?? null,
+    onProgress: hooks.onProgress, onEpoch: hooks.onEpoch, onLog: hooks.onLog, shouldStop: hooks.shouldStop,
+  });
+}
+
+/** The model, optimizer, data, evaluation and schedule of one translation run (the nmt spec's `createTask`). */
+async function createTranslationRun(c: NmtTaskConfig, runtime: RuntimeConfig, deps: TranslationDeps): Promise<TaskRun> {
+  const outDir = runtime.out;
+  fs.mkdirSync(outDir, { recursive: true });
+  const bestPath = path.join(outDir, 'best.bin');
+  if (fs.existsSync(path.join(outDir, 'checkpoint.bin')) && fs.existsSync(bestPath)) {
     // read by the final test: checked when the run resumes, not hours later
     try {
       await readCheckpoint(bestPath);
@@ -268,9 +345,8 @@ export async function trainTranslation(
         'fix: remove best.bin (the final test then uses the next epoch that beats the best so far, or is skipped), or pass --overwrite to delete the run and start again');
     }
   }
-
   // ---- data and tokenizer
-  const { tok, valid, test, trainAll, trainPairs, validPairs, validLossPairs, testPairs } = await prepareTranslationData(c, deps);
+  const { tok, valid, test, trainAll, trainPairs, validPairs, validLossPairs, testPairs } = await prepareTranslationData({ ...c, outDir }, deps);
   const ids = { pad: tok.pad, bos: tok.bos, eos: tok.eos };
 
   // ---- model and optimizer
@@ -328,9 +404,9 @@ export async function trainTranslation(
       const tb = deps.bleu(hyp, test.tgt);
       const lines: string[] = [];
       for (let i = 0; i < Math.min(c.samples, hyp.length); i++) lines.push(`SRC ${test.src[i]}`, `REF ${test.tgt[i]}`, `HYP ${hyp[i]}`, '');
-      writeFileAtomicSync(path.join(c.outDir, 'samples.txt'), lines.join('\n'));
-      writeFileAtomicSync(path.join(c.outDir, 'test-hypotheses.txt'), hyp.map((h) => `${h.replace(/[\r\n]+/g, ' ')}\n`).join(''));
-      writeFileAtomicSync(path.join(c.outDir, TEST_BLEU_SEGMENTS_FILE), JSON.stringify(testBleuSegments(hyp, test.tgt)));
+      writeFileAtomicSync(path.join(outDir, 'samples.txt'), lines.join('\n'));
+      writeFileAtomicSync(path.join(outDir, 'test-hypotheses.txt'), hyp.map((h) => `${h.replace(/[\r\n]+/g, ' ')}\n`).join(''));
+      writeFileAtomicSync(path.join(outDir, TEST_BLEU_SEGMENTS_FILE), JSON.stringify(testBleuSegments(hyp, test.tgt)));
       return { metrics: { bleu: tb.bleu, tokenizedBleu: tb.tokenizedBleu, sentences: testPairs.length }, headline: 'bleu' };
     },
     summary: () => ({
@@ -343,19 +419,9 @@ export async function trainTranslation(
         : 'fresh masks for the perturbed pass of a SAM/ASAM step (seeded by run seed, update, slice and pass)',
     }),
   };
-  try {
-    return await train(task, {
-      out: c.outDir, config: c,
-      // config.json of runs started before the runtime held { config, derived }
-      resolveSaved: (saved) => resolveTranslationConfig(((saved as { config?: unknown }).config ?? saved) as Parameters<typeof resolveTranslationConfig>[0]),
-      executionFields: EXECUTION_FIELDS, resume: c.resume ? 'auto' : 'never', epochs: c.maxEpochs, maxSteps: c.maxUpdates,
-      schedule: inverseSqrtSchedule({ lr: c.lr, warmupSteps: c.warmupUpdates, warmupInitLr: c.warmupInitLr }),
-      microBatch: c.microBatch, workers: c.workers, checkpointEverySteps: c.checkpointEveryUpdates, progressEvery: c.logEveryUpdates,
-      backend: hooks.backend ?? null,
-      onProgress: hooks.onProgress, onEpoch: hooks.onEpoch, onLog: hooks.onLog, shouldStop: hooks.shouldStop,
-    });
-  } finally {
-    optimizer.dispose();
-    model.dispose();
-  }
+  return {
+    task,
+    schedule: inverseSqrtSchedule({ lr: c.lr, warmupSteps: c.warmupUpdates, warmupInitLr: c.warmupInitLr }),
+    dispose: () => { optimizer.dispose(); model.dispose(); },
+  };
 }

@@ -6,10 +6,18 @@
 export { train, evaluationsLeft, ResumeError, runtimeStateOf } from './runtime.ts';
 export type { ResumePolicy, RuntimeState, TrainOptions } from './runtime.ts';
 export { metricSpec } from './task-spec.ts';
-export type { BootstrapSpec, FigureLabel, MetricSpec, MetricVocabulary, TaskEnvironment, TaskSpec } from './task-spec.ts';
+export type { BootstrapSpec, FigureLabel, MetricSpec, MetricVocabulary, TaskEnvironment, TaskRun, TaskSpec } from './task-spec.ts';
+export {
+  createTaskRegistry, executionPaths, readRunConfig, resolveRunConfig, RUN_CONFIG_FORMAT, runConfigJson, runTask,
+} from './run-task.ts';
+export type { AnyTaskSpec, RunConfig, RunConfigJson, RunHooks, TaskRegistry } from './run-task.ts';
+export {
+  refuseRuntimeFields, resolveRuntimeConfig, RUNTIME_DEFAULTS, RUNTIME_EXECUTION_FIELDS, RUNTIME_FIELDS, runtimeConfigSchema, splitFlatConfig,
+} from './runtime-config.ts';
+export type { PartialRuntimeConfig, RuntimeConfig, RuntimeNames } from './runtime-config.ts';
 export type { Batch, BatchTensors, Evaluation, FinalTest, ForwardResult, NamedVariable, PassContext, ReplicaSpec, TaskModel, TrainingTask } from './task.ts';
-export { configDiff, metricsColumns, metricsCsv, readMetricsColumns, readRunResult, RUN_RESULT_FORMAT } from './run-folder.ts';
-export type { MetricsRow, RunResult, RunStatus } from './run-folder.ts';
+export { configDiff, metricsColumns, metricsCsv, readMetricsColumns, readRunResult, RUN_FILES, RUN_RESULT_FORMAT, RunFolder, RunFolderError } from './run-folder.ts';
+export type { FailureRecord, MetricsRow, RunResult, RunStatus } from './run-folder.ts';
 export { constantSchedule, cosineSchedule, inverseSqrtSchedule } from './schedules.ts';
 export type { Schedule } from './schedules.ts';
 export { formatDuration, formatEpochRow, formatProgress, formatRunResult } from './progress.ts';

@@ -16,15 +16,14 @@
  * Divergence: a non-finite training loss, evaluation loss or weight stops the run with status 'diverged' and leaves
  * the last good checkpoint in place.
  */
-import * as fs from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { writeFileAtomic } from './atomic.ts';
 import { readCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointTensorInput } from './checkpoint.ts';
 import type { TrainProgress } from './progress.ts';
-import { configDiff, metricsCsv, RUN_RESULT_FORMAT, type MetricsRow, type RunResult } from './run-folder.ts';
+import { configDiff, RUN_RESULT_FORMAT, RunFolder, type MetricsRow, type RunResult } from './run-folder.ts';
 import type { Schedule } from './schedules.ts';
+import type { MetricVocabulary } from './task-spec.ts';
 import type { Batch, ForwardResult, TrainingTask } from './task.ts';
 import { createDataParallel, sliceBounds, sliceTensors, type DataParallel } from './workers/data-parallel.ts';
 
@@ -47,8 +46,13 @@ export interface TrainOptions {
   config: unknown;
   /** Fills in a saved config.json (written by an older version) the way the task resolves configs; default: as read. */
   resolveSaved?: (saved: unknown) => unknown;
-  /** Top-level config fields that may differ on resume: they change how a step is computed or how long to run. */
+  /**
+   * Config fields that may differ on resume: they change how a step is computed or how long to run. A top-level name
+   * (`workers`) or a dotted path (`runtime.workers`).
+   */
   executionFields?: readonly string[];
+  /** The registered task this run trains (see `runTask`): result.json then carries its id (`taskId`) and metric vocabulary (`metrics`). */
+  spec?: { id: string; metrics: MetricVocabulary };
   /** Default 'auto'. */
   resume?: ResumePolicy;
   /** Epochs to run, and optionally a cap on steps (the run then ends after evaluating where the cap falls). */
@@ -151,17 +155,19 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
   }
   const out = o.out;
   await mkdir(out, { recursive: true });
-  const ckptPath = path.join(out, 'checkpoint.bin');
-  const configPath = path.join(out, 'config.json');
+  const folder = new RunFolder(out);
+  const ckptPath = folder.checkpointPath;
+  const configPath = folder.file('config.json');
   const resume = o.resume ?? 'auto';
-  const hasCkpt = fs.existsSync(ckptPath);
+  const hasCkpt = folder.hasCheckpoint();
   const log = (m: string): void => o.onLog?.(m);
   if (hasCkpt && resume === 'never') throw new ResumeError(`${ckptPath} exists; resume it, or choose another output directory`);
   if (!hasCkpt && resume === 'require') throw new ResumeError(`cannot resume: no checkpoint at ${ckptPath}`);
-  if (hasCkpt && fs.existsSync(configPath)) {
+  const savedText = hasCkpt ? folder.readConfigText() : null;
+  if (savedText !== null) {
     let raw: unknown;
     try {
-      raw = JSON.parse(await readFile(configPath, 'utf8'));
+      raw = JSON.parse(savedText);
     } catch (e) {
       throw new ResumeError(`${configPath} is not valid JSON (${(e as Error).message}): the file is damaged; fix: start the run again in a new output directory (or --overwrite)`);
     }
@@ -209,7 +215,7 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
   }
 
   // written once the checkpoint (if any) has loaded: a resume that fails leaves the folder as it was
-  await writeFileAtomic(configPath, JSON.stringify(o.config, null, 2) + '\n');
+  await folder.writeConfig(o.config);
 
   const wallStart = performance.now() - st.wallSeconds * 1000;
   const nowWall = (): number => (performance.now() - wallStart) / 1000;
@@ -224,10 +230,11 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
       final: final ?? (typeof lastBest === 'number' ? { metric: bestColumn, value: lastBest } : null),
       last, test, wallSeconds: nowWall(), meanStepSeconds: st.stepsTimed ? st.stepSecondsSum / st.stepsTimed : null,
       trainableParams: model.trainableParams, backend: o.backend ?? null, resumedFrom, divergedAt, out, task: task.summary(),
+      ...(o.spec ? { taskId: o.spec.id, metrics: o.spec.metrics } : {}),
     };
   };
   const writeResult = async (r: RunResult): Promise<RunResult> => {
-    await writeFileAtomic(path.join(out, 'result.json'), JSON.stringify(r, null, 2) + '\n');
+    await folder.writeResult(r);
     return r;
   };
   await writeResult(result('running', null));
@@ -384,7 +391,7 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
       st.epoch++;
       st.stepInEpoch = 0;
       st.epochLossSum = 0; st.epochWeight = 0; st.epochSums = {}; st.epochTrainSeconds = 0;
-      await writeFileAtomic(path.join(out, 'metrics.csv'), metricsCsv(st.rows));
+      await folder.writeMetrics(st.rows);
       if (!(await saveCheckpoint())) { st.rows.pop(); return await diverged(epoch, stepsPerEpoch, NaN); }
       // a running folder's result.json follows its checkpoint (epochs completed, best so far), not its start
       await writeResult(result('running', null));

@@ -4,7 +4,9 @@
  * trains. The metric vocabulary is written into every result.json (`metrics`), so whoever reads a run folder (the
  * report, the sweep) reads any task without knowing which one it is.
  */
-import type { TrainingTask } from './task.ts';
+import type { RuntimeConfig, RuntimeNames } from './runtime-config.ts';
+import type { Schedule } from './schedules.ts';
+import type { Batch, TrainingTask } from './task.ts';
 
 /** One metrics.csv column as readers show it. */
 export interface MetricSpec {
@@ -92,7 +94,7 @@ export function metricSpec(v: MetricVocabulary, column: string): MetricSpec {
   return m;
 }
 
-/** Hooks a task gets from whoever runs it (the CLI, a benchmark cell). */
+/** What a task gets from whoever runs it (the CLI, a benchmark cell). */
 export interface TaskEnvironment {
   /** Dataset root (`--data-dir`, $ASAM_DATA_DIR, or the user cache). */
   dataDir: string;
@@ -103,19 +105,49 @@ export interface TaskEnvironment {
   log: (line: string) => void;
 }
 
-/** A registered task. `C` is the task's own config section (the runtime's section is shared by every task). */
+/** One run of a task, built by {@link TaskSpec.createTask}: what the runtime trains, and how it is taken down. */
+export interface TaskRun {
+  task: TrainingTask;
+  /** The learning-rate schedule (a function of the global step and the run's total steps). */
+  schedule: Schedule;
+  /** Makes an error of a step (e.g. out of memory) say what to do. */
+  explainStepError?: (e: unknown, batch: Batch) => Error;
+  /** Frees the model and optimizer (called once the run returns or fails). */
+  dispose(): void;
+}
+
+/**
+ * A registered task. `C` is the task's own config section (config.json `config`); the runtime's section
+ * (config.json `runtime`, see runtime-config.ts) is shared by every task.
+ */
 export interface TaskSpec<C = unknown> {
   /** lower_snake id: 'vision', 'nmt', 'toy'. */
   readonly id: string;
   /** One line for help texts. */
   readonly title: string;
-  /** Validates and fills defaults of the task's config section; throws a ConfigError naming the field. */
+  /**
+   * Validates the task's config section and fills its defaults; throws a ConfigError naming the field. `source` names
+   * where the section came from in messages ('config', a file). Runtime fields are refused here (they have one place).
+   */
   parseConfig(raw: unknown, source: string): C;
   readonly metrics: MetricVocabulary;
   /** Files the task itself leaves in a run folder besides the runtime's (samples.txt, label-noise.json, best.bin). */
   readonly artifacts: readonly string[];
+  /** The recipe's runtime settings that depend on the task config (e.g. epochs 200 for CIFAR, 100 for ImageNet). */
+  runtimeDefaults?(config: C): Partial<RuntimeConfig>;
+  /**
+   * Whether the learning-rate schedule spans the planned run (cosine over epochs × steps): then `epochs` and
+   * `maxSteps` are fixed for a run; otherwise (inverse-sqrt) they may change on resume.
+   */
+  readonly scheduleSpansRun: boolean;
+  /** Fields of the task's section that may differ on resume (where data or caches live, what is printed at the end). */
+  readonly executionFields?: readonly string[];
+  /** Old names of runtime fields in the task's config.json from before the runtime section (nmt: `outDir` → `out`). */
+  readonly runtimeNames?: RuntimeNames;
+  /** Unwraps an older config.json layout into the flat config (nmt's `{ config, derived }`); default: as read. */
+  legacyConfig?(raw: Record<string, unknown>): Record<string, unknown>;
   /** Dataset files the config reads (hashed into env.json). */
   dataFiles?(config: C, dataDir: string): string[];
-  /** Builds the model, optimizer, data and evaluation of one run. */
-  createTask(config: C, env: TaskEnvironment): Promise<TrainingTask>;
+  /** Builds the model, optimizer, data, evaluation and schedule of one run. */
+  createTask(config: C, runtime: RuntimeConfig, env: TaskEnvironment): Promise<TaskRun>;
 }

@@ -167,7 +167,7 @@ describe('vision CLI', () => {
     expect(existsSync(join(out, 'env-resume.jsonl'))).toBe(false);
     const env2 = JSON.parse(readFileSync(join(out, 'env.json'), 'utf8'));
     expect(env2.pid).not.toBe(env.pid);
-    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).optimizer.method).toBe('asam');
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).config.optimizer.method).toBe('asam');
     expect(readFileSync(join(out, 'log.txt'), 'utf8')).toBe(o.stdout + o.stderr);
   }, 300_000);
 

@@ -10,21 +10,21 @@
  * the execution settings --micro-batch, --workers, --progress-every may be given again) or --overwrite (delete it and
  * start again). A finished run is left untouched by --resume. The run folder keeps log.txt (this console output)
  * and env.json (git sha, machine, versions, backend and every backend tried; resumes append to env-resume.jsonl).
+ *
+ * A front end of `asam train vision` (@asam/cli's runTrainCommand): the task's fields get flags of their own here,
+ * the runtime's flags (--out, --epochs, --checkpoint-every, --workers, --micro-batch, --progress-every, --resume,
+ * --overwrite, --backend, --data-dir) are the same as for every task and are handed on as they are.
  */
 import {
-  UsageError, addOption, backendFrom, firstMissingFolder, addSharedOptions, createCommand, givenFlags, invocationDir, parseCommand, prepareRunFolder,
-  nativeKernelsFrom, readRunEnv, requireOption, resolveUserPath, runCli, runInFolder, catchStopSignals, exitCodeOf, markRunStopped, isUserError,
-  oneLine, readRunJson, START_AGAIN_FIX, mirrorFrom, type OptionSpec,
+  UsageError, addOption, backendFrom, addSharedOptions, createCommand, givenFlags, parseCommand, nativeKernelsFrom, requireOption, runCli, mirrorFrom,
+  type OptionSpec,
 } from '@asam/cli';
+import { runTrainCommand } from '@asam/cli/train';
 import { initEngine, type BackendRequest } from '@asam/engine';
 import { ensureDataset, resolveDataDir } from '@asam/data';
 import { join } from 'node:path';
-import { formatEpochRow, formatProgress, formatRunResult, readRunResult } from '@asam/train';
-import { getModelSpec, listModels, resolveConfig, trainClassifier, type PartialTrainConfig, type TrainConfig } from './index.ts';
-
-/** Files a vision run writes into its folder (what --overwrite deletes, besides log.txt and the env files). */
-export const VISION_RUN_FILES = ['config.json', 'checkpoint.bin', 'metrics.csv', 'result.json', 'label-noise.json',
-  'test-predictions-last.json', 'test-predictions-best.json'] as const;
+import { createTaskRegistry } from '@asam/train';
+import { getModelSpec, listModels, VISION_RUNTIME_FIELDS, visionTask, type PartialTrainConfig, type VisionTaskConfig } from './index.ts';
 
 type Target = { top: string } | { opt: string };
 interface VisionFlag extends OptionSpec { to: Target }
@@ -108,6 +108,13 @@ function configFromFlags(o: Record<string, unknown>, cmd: ReturnType<typeof comm
   return c as PartialTrainConfig;
 }
 
+/** The flags of the runtime section, passed on to `asam train vision` as they are (the same names). */
+const RUNTIME_PASS = ['--out', '--backend', '--native-kernels', '--data-dir', '--epochs', '--checkpoint-every', '--workers', '--micro-batch', '--progress-every'];
+
+/**
+ * This CLI is a front end of `asam train vision` (@asam/cli's runTrainCommand, through @asam/train's runTask): it keeps
+ * its own flags for the task's fields (`--model`, `--lr`, …) and hands the runtime's flags on as they are.
+ */
 async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
   const cmd = command();
   const o = parseCommand(cmd, argv);
@@ -121,86 +128,48 @@ async function main(argv: string[], env: Record<string, string | undefined>): Pr
     const extra = givenFlags(cmd).filter((g) => !RESUME_FLAGS.includes(g));
     if (extra.length) throw new UsageError(`--resume reuses ${join(out, 'config.json')}; drop ${extra.join(', ')} (only ${RESUME_FLAGS.slice(3).join(', ')} may be given)`);
   }
-  const created = firstMissingFolder(out);
-  const mode = prepareRunFolder(out, { resume, overwrite: o.overwrite === true, runFiles: VISION_RUN_FILES });
-  if (mode === 'finished') {
-    const r = readRunResult(out)!;
-    process.stdout.write(`[vision] ${out} is a finished run (status ${formatRunResult(r)}); ` +
-      'nothing to resume, the folder is left as it is (--overwrite starts it again)\n');
-    return 0;
-  }
-
-  let cfg: TrainConfig;
-  if (mode === 'resume') {
-    const file = join(out, 'config.json');
-    const saved = readRunJson<PartialTrainConfig>(file, START_AGAIN_FIX);
-    for (const [k, flag] of [['microBatch', 'microBatch'], ['workers', 'workers'], ['progressEvery', 'progressEvery']] as const) {
-      if (o[flag] !== undefined) (saved as Record<string, unknown>)[k] = o[flag];
-    }
-    try {
-      cfg = resolveConfig({ ...saved, out });
-    } catch (e) {
-      // a config.json of another program, or edited by hand: the file is named, with the fix
-      if (!isUserError(e)) throw e;
-      throw new UsageError(`${file} is not an image-classification config this program can resume: ${oneLine(e.message)}; ${START_AGAIN_FIX}`);
-    }
-  } else {
+  let taskConfig: Record<string, unknown> | undefined;
+  if (!resume) {
     const c = configFromFlags(o, cmd);
     requireOption(c.model, '--model', 'see --list-models');
-    cfg = resolveConfig({ ...c, out });
-  }
-  try {
-    getModelSpec(cfg.model);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-
-  const base = invocationDir(env, process.cwd());
-  // Data: --data-dir, else (resume) the folder the run started with, else $ASAM_DATA_DIR, else the cache.
-  const started = mode === 'resume' ? readRunEnv(out) : null;
-  const startedData = typeof started?.dataDir === 'string' ? started.dataDir : undefined;
-  const root = resolveDataDir({ dir: (o.dataDir as string | undefined) ?? startedData ?? (env.ASAM_DATA_DIR ? resolveUserPath(env.ASAM_DATA_DIR, base) : undefined), env });
-
-  backendFrom(o.backend as string | undefined, env); // a bad $ASAM_BACKEND is reported before any download
-  // data on demand: a CIFAR dataset that is not in the data folder is downloaded first (a failed download: no run folder)
-  if (cfg.dataset === 'cifar10' || cfg.dataset === 'cifar100') {
-    await ensureDataset(cfg.dataset, root, { allowDownload: o.download !== false, mirror: mirrorFrom(o.mirror as string | undefined, env), sink: process.stdout, tag: '[vision]' });
-  }
-
-  return runInFolder({
-    tag: '[vision]', out, mode, created, runFiles: VISION_RUN_FILES, backendFlag: o.backend as string | undefined, env, argv, cwd: base,
-    programFile: import.meta.url, extra: { dataDir: root }, initEngine: (backend) => initEngine({ backend: backend as BackendRequest, nativeKernels: nativeKernelsFrom(o.nativeKernels as string | undefined, env) }),
-  }, async (engine) => {
-    process.stdout.write(`[vision] ${mode === 'resume' ? 'resuming' : 'new run'}: data ${root}; model ${cfg.model}; ` +
-      `optimizer ${cfg.optimizer.method === 'none' ? 'sgd' : cfg.optimizer.method} rho ${cfg.optimizer.rho}; out ${out}\n`);
-    const tty = process.stdout.isTTY;
-    // Ctrl-C / SIGTERM: a checkpoint at the next step and status 'stopped'; a second Ctrl-C stops at once
-    const stop = catchStopSignals({
-      onFirst: (sig) => process.stdout.write(`${tty ? '\n' : ''}[vision] ${sig}: stopping at the next step… (it writes a checkpoint there; Ctrl-C again stops at once)\n`),
-      onSecond: (sig) => {
-        markRunStopped(out);
-        process.stdout.write(`\n[vision] ${sig} again: stopped at once; the run resumes from its last checkpoint: ${resumeHint(out)}\n`);
-        process.exit(exitCodeOf(sig));
-      },
-    });
-    const result = await trainClassifier(cfg, {
-      shouldStop: () => stop.requested,
-      backend: engine.backend, dataDir: root, resume: mode === 'resume' ? 'auto' : 'never', // a resumed run without a checkpoint yet restarts from its config.json
-      onProgress: (p) => {
-        const line = formatProgress(p);
-        if (tty && p.phase === 'train') process.stdout.write(`\r${line}`);
-        else process.stdout.write(`${tty ? '\r' : ''}${line}\n`);
-      },
-      onEpoch: (m) => process.stdout.write(`${formatEpochRow(m)}\n`),
-      onLog: (m) => process.stdout.write(`[vision] ${m}\n`),
-    }).finally(() => stop.dispose());
-    process.stdout.write(`[vision] ${formatRunResult(result)}\n`);
-    if (result.status === 'stopped') {
-      process.stdout.write(`[vision] stopped at a checkpoint after ${result.steps} step(s); resume with: ${resumeHint(out)}\n`);
-      return exitCodeOf(stop.signal ?? 'SIGINT');
+    try {
+      getModelSpec(c.model);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
     }
-    process.stdout.write(`[vision] results in ${out}: config.json, env.json, metrics.csv, result.json, checkpoint.bin, log.txt\n`);
-    return result.status === 'completed' ? 0 : 3;
+    const runtimeKeys = new Set<string>(VISION_RUNTIME_FIELDS);
+    taskConfig = Object.fromEntries(Object.entries(c).filter(([k]) => !runtimeKeys.has(k)));
+  }
+  backendFrom(o.backend as string | undefined, env); // a bad $ASAM_BACKEND is reported before any download
+
+  // the runtime's flags as given (paths already resolved), and the run-folder switches
+  const given = new Set(givenFlags(cmd));
+  const pass: string[] = ['vision'];
+  for (const flag of RUNTIME_PASS) {
+    if (!given.has(flag) && flag !== '--out') continue;
+    const key = cmd.options.find((x) => x.long === flag)!.attributeName();
+    pass.push(flag, String(o[key]));
+  }
+  if (resume) pass.push('--resume');
+  if (o.overwrite === true) pass.push('--overwrite');
+
+  return runTrainCommand({
+    tasks: createTaskRegistry([visionTask]), name: 'pnpm --filter @asam/vision train --', argv: pass, recordArgv: argv, env,
+    programFile: import.meta.url, configNoun: 'image-classification', ...(taskConfig ? { taskConfig } : {}),
+    resumeHint,
+    describe: (config) => {
+      const c = config as VisionTaskConfig;
+      return `model ${c.model}; optimizer ${c.optimizer.method === 'none' ? 'sgd' : c.optimizer.method} rho ${c.optimizer.rho}`;
+    },
+    defaultDataDir: () => resolveDataDir({ env }),
+    initEngine: (backend) => initEngine({ backend: backend as BackendRequest, nativeKernels: nativeKernelsFrom(o.nativeKernels as string | undefined, env) }),
+    // data on demand: a CIFAR dataset that is not in the data folder is downloaded first (a failed download: no run folder)
+    prepareData: async (_spec, config, root) => {
+      const dataset = (config as VisionTaskConfig).dataset;
+      if (dataset === 'cifar10' || dataset === 'cifar100') {
+        await ensureDataset(dataset, root, { allowDownload: o.download !== false, mirror: mirrorFrom(o.mirror as string | undefined, env), sink: process.stdout, tag: '[vision]' });
+      }
+    },
   });
 }
 

@@ -9,10 +9,12 @@ export {
 export type { ModelSpec, BuildOptions, BuiltModel } from './models/registry.ts';
 export { ChannelPad, SeededDropout, initializeWeights, BN_MOMENTUM, BN_EPSILON } from './models/layers.ts';
 export type { SeedSource } from './models/layers.ts';
-export { resolveConfig, validateConfig, learningRateAt, TrainConfigError, DEFAULT_RHO, IMAGENET_RECIPE } from './train/config.ts';
+export { resolveConfig, validateConfig, TrainConfigError, DEFAULT_RHO, IMAGENET_RECIPE } from './train/config.ts';
 export type { TrainConfig, PartialTrainConfig, OptimizerConfig } from './train/config.ts';
-export { trainClassifier, EXECUTION_FIELDS, IMAGENET_MEAN, IMAGENET_STD, ResumeError } from './train/trainer.ts';
-export type { TrainHooks } from './train/trainer.ts';
+export {
+  createVisionTaskSpec, IMAGENET_MEAN, IMAGENET_STD, ResumeError, splitVisionConfig, trainClassifier, VISION_RUNTIME_FIELDS, visionConfigOfRun, visionTask,
+} from './train/trainer.ts';
+export type { TrainHooks, VisionDataOptions, VisionTaskConfig } from './train/trainer.ts';
 export { createTaskModel } from './train/task-model.ts';
 export type { ClassifierModelOptions, ClassifierTaskModel } from './train/task-model.ts';
 export { partialTrainConfigSchema, trainConfigJsonSchema, trainConfigSchema } from './train/config.ts';

@@ -6,6 +6,10 @@
  */
 import { sharpnessAware, type SharpnessConfig } from '@asam/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { refuseRuntimeFields } from '../runtime-config.ts';
+import { constantSchedule } from '../schedules.ts';
+import { ConfigError } from '../schema.ts';
+import type { MetricVocabulary, TaskRun, TaskSpec } from '../task-spec.ts';
 import type { Batch, Evaluation, TaskModel, TrainingTask } from '../task.ts';
 
 export interface ToyModelOptions {
@@ -117,5 +121,60 @@ export function toyTask(o: ToyTaskOptions): TrainingTask {
       return { metrics: { loss, acc } };
     },
     summary: () => ({ kind: 'toy', rows: o.rows }),
+  };
+}
+
+/** The toy task's config section (config.json `config` of a toy run). */
+export interface ToyTaskConfig {
+  features: number;
+  classes: number;
+  seed: number;
+  rows: number;
+  batchSize: number;
+  validRows: number;
+  statistics: boolean;
+  method: 'none' | 'sam' | 'asam';
+  rho: number;
+  lr: number;
+}
+
+const TOY_DEFAULTS: ToyTaskConfig = { features: 6, classes: 3, seed: 0, rows: 40, batchSize: 8, validRows: 32, statistics: true, method: 'asam', rho: 0.5, lr: 0.5 };
+
+/** What the toy task's numbers mean (result.json `metrics` of a toy run). */
+export const TOY_METRICS: MetricVocabulary = {
+  evalSplit: 'valid', best: 'valid_acc', headline: 'valid_acc', train: 'train_acc', plateau: { column: 'train_acc', tolerance: 1 },
+  examples: 'validation rows', unit: 'rows',
+  metrics: [
+    { column: 'train_loss', label: 'train loss', goal: 'min', scale: 1, digits: 3, unit: 'nats' },
+    { column: 'train_acc', label: 'train accuracy (%)', goal: 'max', scale: 100, digits: 1, unit: 'points' },
+    { column: 'valid_loss', label: 'valid loss', goal: 'min', scale: 1, digits: 3, unit: 'nats' },
+    { column: 'valid_acc', label: 'valid accuracy (%)', goal: 'max', scale: 100, digits: 1, unit: 'points' },
+  ],
+};
+
+/**
+ * The toy task as a registered task (a {@link TaskSpec}): how a new task plugs into `runTask` — a config section
+ * with its defaults, a metric vocabulary, and `createTask`. Its id is `toy` unless `id` says otherwise.
+ */
+export function toyTaskSpec(id = 'toy'): TaskSpec<ToyTaskConfig> {
+  return {
+    id, title: 'softmax regression on seeded toy data (tests)', metrics: TOY_METRICS, artifacts: [], scheduleSpansRun: false,
+    parseConfig(raw, source) {
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('', raw, 'an object', source);
+      refuseRuntimeFields(raw as Record<string, unknown>, source);
+      for (const [k, v] of Object.entries(raw)) {
+        if (!(k in TOY_DEFAULTS)) throw new ConfigError(k, v, `one of the toy task's fields (${Object.keys(TOY_DEFAULTS).join(', ')})`, source);
+        if (typeof v !== typeof TOY_DEFAULTS[k as keyof ToyTaskConfig]) throw new ConfigError(k, v, `a ${typeof TOY_DEFAULTS[k as keyof ToyTaskConfig]}`, source);
+      }
+      return { ...TOY_DEFAULTS, ...(raw as Partial<ToyTaskConfig>) };
+    },
+    runtimeDefaults: () => ({ epochs: 3 }),
+    async createTask(c): Promise<TaskRun> {
+      const task = toyTask({ ...c, sharpness: { method: c.method, rho: c.rho } });
+      return {
+        task, schedule: constantSchedule(c.lr),
+        dispose: () => { task.optimizer.dispose(); task.model.dispose(); },
+      };
+    },
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { learningRateAt, resolveConfig, TrainConfigError } from './config.ts';
+import { resolveConfig, TrainConfigError } from './config.ts';
 
 describe('resolveConfig', () => {
   it('fills the paper CIFAR recipe', () => {
@@ -94,17 +94,6 @@ describe('resolveConfig: ImageNet fields and recipe', () => {
     const full = resolveConfig({ model: 'resnet20', out: 'x' }) as unknown as Record<string, unknown>;
     const { imagenetFolder: _a, imageSize: _b, evalSplit: _c, ...old } = full;
     expect(resolveConfig(old as never)).toEqual(full);
-  });
-});
-
-describe('learningRateAt', () => {
-  it('cosine: lr at t=0, T/2 and T; constant stays put', () => {
-    const c = { lr: 0.1, schedule: 'cosine' as const };
-    expect(learningRateAt(c, 0, 100)).toBe(0.1);
-    expect(learningRateAt(c, 50, 100)).toBeCloseTo(0.05, 12);
-    expect(learningRateAt(c, 25, 100)).toBeCloseTo(0.05 * (1 + Math.SQRT1_2), 12);
-    expect(learningRateAt(c, 100, 100)).toBeCloseTo(0, 12);
-    expect(learningRateAt({ lr: 0.3, schedule: 'constant' }, 77, 100)).toBe(0.3);
   });
 });
 

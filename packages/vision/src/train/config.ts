@@ -335,13 +335,3 @@ export function trainConfigJsonSchema(): Record<string, unknown> {
     description: 'config.json of an image-classification run (resolveConfig / --config). Fields left out take the paper\'s CIFAR recipe, or the ImageNet recipe for dataset "imagenet"; a null field means its default. Generated from packages/vision/src/train/config.ts.',
   });
 }
-
-/**
- * Learning rate at global step t of T: cosine annealing lr·½(1 + cos(π t/T)) (Loshchilov & Hutter 2017, no
- * restarts, per step) or constant.
- */
-export function learningRateAt(c: Pick<TrainConfig, 'lr' | 'schedule'>, step: number, totalSteps: number): number {
-  if (c.schedule === 'constant') return c.lr;
-  const t = Math.min(Math.max(step, 0), totalSteps);
-  return c.lr * 0.5 * (1 + Math.cos((Math.PI * t) / Math.max(1, totalSteps)));
-}

@@ -74,8 +74,8 @@ describe.skipIf(skipReason !== null)(`trainClassifier on ImageNet samples (resne
       expect(res.last.test_top5).toBe(cols[5]![7]);
       expect(res.last.test_top5).toBeGreaterThanOrEqual(res.final.value);
       const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
-      expect(cfg).toMatchObject({ dataset: 'imagenet', imagenetFolder: 'imagenet-samples', imageSize: SIZE, evalSplit: 'train', augment: 'none' });
-      expect(cfg.optimizer).toMatchObject({ method, weightDecay: 1e-4, rho: { none: 0, asam: 1.0 }[method] });
+      expect(cfg.config).toMatchObject({ dataset: 'imagenet', imagenetFolder: 'imagenet-samples', imageSize: SIZE, evalSplit: 'train', augment: 'none' });
+      expect(cfg.config.optimizer).toMatchObject({ method, weightDecay: 1e-4, rho: { none: 0, asam: 1.0 }[method] });
     });
   }
 

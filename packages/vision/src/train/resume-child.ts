@@ -8,8 +8,7 @@
  */
 import { readFileSync, writeSync } from 'node:fs';
 import { initEngine, type BackendRequest } from '@asam/engine';
-import type { PartialTrainConfig } from './config.ts';
-import { trainClassifier } from './trainer.ts';
+import { trainClassifier, visionConfigOfRun } from './trainer.ts';
 
 const [configPath, out, dataDir, backend, stopArg] = process.argv.slice(2);
 if (!configPath || !out || !dataDir || !backend) throw new Error('usage: resume-child.ts <config.json> <out> <dataDir> <backend> [stopAt]');
@@ -17,7 +16,7 @@ const stopAt = stopArg === undefined ? undefined : Number(stopArg);
 if (stopAt !== undefined && !(Number.isInteger(stopAt) && stopAt > 0)) throw new Error(`stopAt must be a positive integer, got ${stopArg}`);
 
 // progress every step, so the hook sees step `stopAt` (an execution setting: the steps computed are the same)
-const config = { ...(JSON.parse(readFileSync(configPath, 'utf8')) as PartialTrainConfig), out, progressEvery: 1 };
+const config = { ...visionConfigOfRun(JSON.parse(readFileSync(configPath, 'utf8')), configPath), out, progressEvery: 1 };
 // Test helper: the kernel tier follows $ASAM_NATIVE_KERNELS as in the CLI.
 const engine = await initEngine({ backend: backend as BackendRequest, nativeKernels: process.env.ASAM_NATIVE_KERNELS !== 'off' });
 await trainClassifier(config, {

@@ -53,8 +53,11 @@ for (const { name: dataName, dir: dataDir } of dataSources) describe(`trainClass
       expect(res.best.value).toBeGreaterThanOrEqual(res.final.value);
       expect(res.final.value).toBe(res.last.test_acc);
       const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
-      expect(cfg.optimizer.method).toBe(method);
-      expect(cfg.optimizer.weightDecay).toBe(5e-4);
+      expect(cfg).toMatchObject({ format: 'asam-config/1', task: 'vision', runtime: { out, epochs: 5 } });
+      expect(cfg.config.optimizer.method).toBe(method);
+      expect(cfg.config.optimizer.weightDecay).toBe(5e-4);
+      expect(res.taskId).toBe('vision');
+      expect(res.metrics.headline).toBe('test_acc');
       expect(existsSync(join(out, 'checkpoint.bin'))).toBe(true);
     });
   }
@@ -141,7 +144,7 @@ describe('trainClassifier mechanics (resnet8_tiny, wasm, synthetic CIFAR-10)', (
     const r = await trainClassifier({ ...base, out: sliced, microBatch: 4 },
       { dataDir, backend: 'wasm', onProgress: (p) => { if (p.phase === 'train') counts.push(tf.memory().numTensors); } });
     expect(r.status).toBe('completed');
-    expect(JSON.parse(readFileSync(join(sliced, 'config.json'), 'utf8')).microBatch).toBe(4);
+    expect(JSON.parse(readFileSync(join(sliced, 'config.json'), 'utf8')).runtime.microBatch).toBe(4);
     const rows = readFileSync(join(sliced, 'metrics.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
     for (const row of rows) {
       expect(Number.isFinite(row[3])).toBe(true);

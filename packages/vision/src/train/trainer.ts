@@ -2,8 +2,13 @@
  * Image classification on the training runtime of @asam/train: SGD, SAM and ASAM through one code path (momentum SGD
  * wrapped by `sharpnessAware` of @asam/core, BatchNorm moving statistics guarded so they come from the clean pass).
  * This file is the task's own part: data (CIFAR in memory, ImageNet folders decoded on the fly), the model and loss
- * (task-model.ts), and the evaluation; the run folder, checkpoints, resume, schedule, micro-batches, workers and
- * progress are the runtime's.
+ * (task-model.ts), the evaluation and the schedule, registered as a task spec (`visionTask`, trained by @asam/train's
+ * `runTask`); the run folder, checkpoints, resume, micro-batches, workers and progress are the runtime's.
+ *
+ * config.json: `{ format: 'asam-config/1', task: 'vision', runtime: RuntimeConfig, config: VisionTaskConfig }`. The
+ * runtime section keeps the names this trainer's flat config always had (`out`, `epochs`, `checkpointEverySteps`,
+ * `workers`, `microBatch`, `progressEvery`), so a flat config.json of an older run (e.g. a committed benchmark cell)
+ * resumes through the same split (see `splitVisionConfig` and @asam/train's `readRunConfig`).
  *
  * The run folder holds the runtime's files (config.json, metrics.csv with `test_*` columns, result.json,
  * checkpoint.bin) and the task's: `test-predictions-last.json` / `test-predictions-best.json` (per-image predicted and
@@ -19,14 +24,15 @@ import {
   type ImageDataset, type ImageFolderIndex, type JpegDecoderPool,
 } from '@asam/data';
 import {
-  constantSchedule, cosineSchedule, ResumeError, siblingModule, train, writeFileAtomic, type Evaluation, type MetricsRow, type ResumePolicy,
-  type RunResult, type TrainingTask, type TrainProgress,
+  constantSchedule, cosineSchedule, readRunConfig, refuseRuntimeFields, ResumeError, runTask, siblingModule, writeFileAtomic, type Evaluation, type MetricsRow,
+  type ResumePolicy, type RunResult, type RuntimeConfig, type TaskRun, type TaskSpec, type TrainingTask, type TrainProgress,
 } from '@asam/train';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getModelSpec } from '../models/registry.ts';
-import { resolveConfig, type PartialTrainConfig, type TrainConfig } from './config.ts';
+import { resolveConfig, TrainConfigError, type PartialTrainConfig, type TrainConfig } from './config.ts';
+import { VISION_METRICS } from './metrics.ts';
 import { createTaskModel, type ClassifierModelOptions } from './task-model.ts';
 
 export { ResumeError };
@@ -35,12 +41,17 @@ export { ResumeError };
 export const IMAGENET_MEAN: number[] = [...DATA_IMAGENET_MEAN];
 export const IMAGENET_STD: number[] = [...DATA_IMAGENET_STD];
 
-/**
- * Config fields that may differ when a run resumes: where the run folder is (it may be moved or restored elsewhere),
- * how often it checkpoints and prints, and how a step is computed (micro-batches, workers: up to BatchNorm slicing),
- * never what it computes.
- */
-export const EXECUTION_FIELDS = ['out', 'checkpointEverySteps', 'progressEvery', 'microBatch', 'workers'] as const;
+/** Fields of a flat {@link TrainConfig} that are the runtime section's (`RuntimeConfig`, the same names) in a run's config.json. */
+export const VISION_RUNTIME_FIELDS = ['out', 'epochs', 'checkpointEverySteps', 'workers', 'microBatch', 'progressEvery'] as const;
+
+/** The vision task's own config section: a {@link TrainConfig} without the runtime's fields. */
+export type VisionTaskConfig = Omit<TrainConfig, (typeof VISION_RUNTIME_FIELDS)[number]>;
+
+/** Splits a resolved flat config into the runtime section (with `resume`) and the task's. */
+export function splitVisionConfig(cfg: TrainConfig, resume: ResumePolicy = 'auto'): { runtime: RuntimeConfig; task: VisionTaskConfig } {
+  const { out, epochs, checkpointEverySteps, workers, microBatch, progressEvery, ...task } = cfg;
+  return { runtime: { out, epochs, maxSteps: null, resume, checkpointEverySteps, workers, microBatch, progressEvery }, task };
+}
 
 /** Caller-side options and callbacks (the library reads no environment itself). */
 export interface TrainHooks {
@@ -77,12 +88,12 @@ function limitIndex(ix: ImageFolderIndex, limit: number | null): ImageFolderInde
   return limit === null ? ix : { ...ix, entries: ix.entries.slice(0, limit) };
 }
 
-async function loadData(cfg: TrainConfig, hooks: TrainHooks): Promise<DataSource> {
+async function loadData(cfg: VisionTaskConfig, hooks: VisionDataOptions & { dataDir: string }): Promise<DataSource> {
   if (hooks.datasets) {
     if (cfg.augment === 'imagenet') throw new Error(`config.augment = "imagenet" needs an ImageNet folder; hooks.datasets (in memory) supports augment "cifar" or "none"`);
     return { kind: 'memory', ...hooks.datasets };
   }
-  const root = hooks.dataDir ?? resolveDataDir();
+  const root = hooks.dataDir;
   const tl = cfg.trainLimit === null ? {} : { limit: cfg.trainLimit };
   const vl = cfg.testLimit === null ? {} : { limit: cfg.testLimit };
   if (cfg.dataset === 'cifar10') return { kind: 'memory', train: await loadCifar10(root, 'train', tl), test: await loadCifar10(root, 'test', vl) };
@@ -104,7 +115,7 @@ async function loadData(cfg: TrainConfig, hooks: TrainHooks): Promise<DataSource
  * A wasm abort inside a step is almost always the 4 GiB wasm heap running out: say so, with the fix.
  * (The wasm instance cannot continue after an abort; the last checkpoint is untouched.)
  */
-export function explainStepError(e: unknown, cfg: TrainConfig, batchSize: number): Error {
+export function explainStepError(e: unknown, cfg: Pick<TrainConfig, 'model' | 'out'>, batchSize: number): Error {
   const msg = e instanceof Error ? e.message : String(e);
   if (!/Aborted\(|out of memory|Cannot enlarge memory/i.test(msg)) return e instanceof Error ? e : new Error(msg);
   const suggest = Math.max(1, Math.floor(batchSize / 4));
@@ -143,22 +154,21 @@ async function evaluateClassifier(model: { apply(x: tf.Tensor, o: { training: bo
   return { metrics: { loss: lossSum / n, acc: top1 / n, ...(withTop5 ? { top5: top5 / n } : {}) }, labels, predicted };
 }
 
-/**
- * Trains an image classifier with SGD / SAM / ASAM on @asam/train's runtime and evaluates it on the test split every
- * epoch (see the module comment). Per step t, with lr_t from the cosine (or constant) schedule:
- *   L(w) = CE_smooth(f(x; w, BN in training mode), y),  w ← SharpnessAware(momentum SGD)(∇L at w + ε(w))
- * where ε is 0 (none), ρ g/‖g‖ (SAM) or ρ T_w² g/‖T_w g‖ (ASAM, T_w = |w| + η), computed by @asam/core.
- * ImageNet (`dataset: 'imagenet'`): `<dataDir>/<imagenetFolder>/train` with random-resized-crop + flip, evaluated on
- * `<evalSplit>` with resize ⌊imageSize·256/224⌉ + centre crop, with top-5 accuracy. Returns result.json's content.
- */
-export async function trainClassifier(partial: PartialTrainConfig | TrainConfig, hooks: TrainHooks = {}): Promise<RunResult> {
-  const cfg = resolveConfig(partial as PartialTrainConfig);
+/** In-memory datasets or a JPEG decoder pool for a vision run (tests, benchmarks): see {@link TrainHooks}. */
+export interface VisionDataOptions {
+  datasets?: TrainHooks['datasets'];
+  decoder?: TrainHooks['decoder'];
+}
+
+/** The model, optimizer, data, evaluation and schedule of one image-classification run (the vision spec's `createTask`). */
+async function createVisionRun(cfg: VisionTaskConfig, runtime: RuntimeConfig, env: { dataDir: string }, data0: VisionDataOptions): Promise<TaskRun> {
   const spec = getModelSpec(cfg.model); // unknown ids: error listing the valid ones
   if (cfg.dropout > 0 && !spec.hasDropout) throw new Error(`config.dropout = ${cfg.dropout}: model '${cfg.model}' has no dropout option; use 0`);
-  const out = cfg.out;
+  if (runtime.workers > cfg.batchSize) throw new TrainConfigError('workers', runtime.workers, `at most batchSize (${cfg.batchSize}): each worker needs at least one image`);
+  const out = runtime.out;
   await mkdir(out, { recursive: true });
 
-  const data = await loadData(cfg, hooks);
+  const data = await loadData(cfg, { ...data0, dataDir: env.dataDir });
   const numClasses = data.train.numClasses;
   const isImageNet = cfg.dataset === 'imagenet';
   const mean = isImageNet ? IMAGENET_MEAN : cfg.dataset === 'cifar100' ? [...CIFAR100_MEAN] : [...CIFAR10_MEAN];
@@ -194,7 +204,7 @@ export async function trainClassifier(partial: PartialTrainConfig | TrainConfig,
     const size = cfg.imageSize as number;
     const trainIndex: ImageFolderIndex = trainLabels === cleanTrainLabels ? data.train
       : { ...data.train, entries: data.train.entries.map((e, i) => ({ ...e, label: trainLabels[i] as number })) };
-    const decoder = hooks.decoder ? { decoder: hooks.decoder } : {};
+    const decoder = data0.decoder ? { decoder: data0.decoder } : {};
     trainBatches = new ImageFolderBatcher(trainIndex, {
       batchSize: cfg.batchSize, shuffle: true, seed: cfg.seed, mode: cfg.augment === 'imagenet' ? 'train' : 'eval', size, mean, std, ...decoder,
     });
@@ -236,18 +246,69 @@ export async function trainClassifier(partial: PartialTrainConfig | TrainConfig,
       trainImages, evalImages, stepsPerEpoch,
     }),
   };
-  try {
-    return await train(task, {
-      out, config: cfg, resolveSaved: (saved) => resolveConfig(saved as PartialTrainConfig), executionFields: EXECUTION_FIELDS,
-      resume: hooks.resume ?? 'auto', epochs: cfg.epochs,
-      schedule: cfg.schedule === 'constant' ? constantSchedule(cfg.lr) : cosineSchedule(cfg.lr),
-      microBatch: cfg.microBatch, workers: cfg.workers, checkpointEverySteps: cfg.checkpointEverySteps, progressEvery: cfg.progressEvery,
-      backend: hooks.backend ?? null,
-      onProgress: hooks.onProgress, onEpoch: hooks.onEpoch, onLog: hooks.onLog, shouldStop: hooks.shouldStop,
-      explainStepError: (e, batch) => explainStepError(e, cfg, batch.rows),
-    });
-  } finally {
-    optimizer.dispose();
-    model.dispose();
-  }
+  return {
+    task,
+    schedule: cfg.schedule === 'constant' ? constantSchedule(cfg.lr) : cosineSchedule(cfg.lr),
+    explainStepError: (e, batch) => explainStepError(e, { model: cfg.model, out }, batch.rows),
+    dispose: () => { optimizer.dispose(); model.dispose(); },
+  };
+}
+
+/** Runtime fields a vision task section may not hold (they are `RuntimeConfig`'s, under the same names). */
+const RUNTIME_KEYS = new Set<string>(VISION_RUNTIME_FIELDS);
+
+/**
+ * The image-classification task as a registered task: config section = {@link TrainConfig} less the runtime fields
+ * (defaults: the paper's CIFAR recipe, or the ImageNet recipe), metric vocabulary {@link VISION_METRICS}. `data`
+ * supplies in-memory datasets or a decoder pool (tests); without it CIFAR / ImageNet are read from the data folder.
+ * A config.json of the trainer before the runtime section (one flat TrainConfig) resumes through the same names.
+ */
+export function createVisionTaskSpec(data: VisionDataOptions = {}): TaskSpec<VisionTaskConfig> {
+  return {
+    id: 'vision',
+    title: 'image classification (CIFAR-10/100, ImageNet) with SGD, SAM or ASAM',
+    metrics: VISION_METRICS,
+    artifacts: ['label-noise.json', 'test-predictions-last.json', 'test-predictions-best.json'],
+    scheduleSpansRun: true, // cosine over epochs × steps per epoch
+    parseConfig(raw, source) {
+      if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) refuseRuntimeFields(raw as Record<string, unknown>, source);
+      const full = resolveConfig({ ...(raw as object), out: '-' } as PartialTrainConfig);
+      return Object.fromEntries(Object.entries(full).filter(([k]) => !RUNTIME_KEYS.has(k))) as VisionTaskConfig;
+    },
+    runtimeDefaults: (c) => {
+      const d = resolveConfig({ model: c.model, dataset: c.dataset, out: '-' });
+      return { epochs: d.epochs, progressEvery: d.progressEvery };
+    },
+    createTask: (c, runtime, env) => createVisionRun(c, runtime, env, data),
+  };
+}
+
+/**
+ * The flat {@link TrainConfig} of a run's config.json (this layout, or the flat one of older runs): what the vision
+ * CLI resumes and `trainClassifier` takes. Throws a ConfigError naming the field (`maxSteps` has no flat field: refused).
+ */
+export function visionConfigOfRun(raw: unknown, source = 'config.json'): TrainConfig {
+  const { runtime: r, task } = readRunConfig(visionTask, raw, source);
+  if (r.maxSteps !== null) throw new TrainConfigError('runtime.maxSteps', r.maxSteps, 'null for a flat vision config (trainClassifier has no step cap); run it with runTask(visionTask, …)');
+  return resolveConfig({ ...task, out: r.out, epochs: r.epochs, checkpointEverySteps: r.checkpointEverySteps, workers: r.workers, microBatch: r.microBatch, progressEvery: r.progressEvery });
+}
+
+/** The vision task spec reading its data from the data folder (what the `asam` CLI and benchmark cells register). */
+export const visionTask: TaskSpec<VisionTaskConfig> = createVisionTaskSpec();
+
+/**
+ * Trains an image classifier with SGD / SAM / ASAM on @asam/train's runtime and evaluates it on the test split every
+ * epoch (see the module comment). Per step t, with lr_t from the cosine (or constant) schedule:
+ *   L(w) = CE_smooth(f(x; w, BN in training mode), y),  w ← SharpnessAware(momentum SGD)(∇L at w + ε(w))
+ * where ε is 0 (none), ρ g/‖g‖ (SAM) or ρ T_w² g/‖T_w g‖ (ASAM, T_w = |w| + η), computed by @asam/core.
+ * ImageNet (`dataset: 'imagenet'`): `<dataDir>/<imagenetFolder>/train` with random-resized-crop + flip, evaluated on
+ * `<evalSplit>` with resize ⌊imageSize·256/224⌉ + centre crop, with top-5 accuracy. Returns result.json's content.
+ */
+export async function trainClassifier(partial: PartialTrainConfig | TrainConfig, hooks: TrainHooks = {}): Promise<RunResult> {
+  const cfg = resolveConfig(partial as PartialTrainConfig);
+  const { runtime, task } = splitVisionConfig(cfg, hooks.resume ?? 'auto');
+  return runTask(createVisionTaskSpec({ datasets: hooks.datasets, decoder: hooks.decoder }), { runtime, task }, {
+    dataDir: hooks.dataDir ?? resolveDataDir(), backend: hooks.backend ?? null,
+    onProgress: hooks.onProgress, onEpoch: hooks.onEpoch, onLog: hooks.onLog, shouldStop: hooks.shouldStop,
+  });
 }
