@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeTar } from './tar.ts';
+import { writeTar } from '@asam/data';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(pkg, 'src', 'download-cli.ts');
+const cli = join(pkg, 'src', 'data-download.ts');
 const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
 
 // a CIFAR-format archive that is not the published one: its md5 differs from the registry's

@@ -4,10 +4,10 @@
  * interrupted download resumed from its `.part` file. On the project's CLI convention (@asam/cli): relative paths are
  * taken from the directory the command was run in, `--help` lists the datasets and their sizes.
  */
-import { addOption, addSharedOptions, createCommand, invocationDir, mirrorFrom, parseCommand, requireOption, resolveUserPath, runCli, UsageError } from '@asam/cli';
-import { DATASETS, datasetPresent, formatBytes } from './download.ts';
-import { fetchMissing } from './fetch-missing.ts';
-import { resolveDataDir } from './paths.ts';
+import { DATASETS, datasetPresent, fetchMissing, formatBytes, resolveDataDir } from '@asam/data';
+import { addOption, addSharedOptions, createCommand, mirrorFrom, parseCommand, requireOption } from './command.ts';
+import { runCli, UsageError } from './errors.ts';
+import { invocationDir, resolveUserPath } from './paths.ts';
 
 function command() {
   const cmd = createCommand({
