@@ -1,6 +1,8 @@
 /** The metric vocabulary of translation runs (written into every result.json; see @asam/train's MetricVocabulary). */
 import type { MetricVocabulary } from '@asam/train';
-import { TEST_BLEU_SEGMENTS_FILE } from './train.ts';
+
+/** Each test sentence's BLEU statistics (for a paired bootstrap over the test sentences), written by a translation run. */
+export const TEST_BLEU_SEGMENTS_FILE = 'test-bleu-segments.json';
 
 export const NMT_METRICS: MetricVocabulary = {
   evalSplit: 'valid',

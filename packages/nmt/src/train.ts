@@ -21,7 +21,7 @@ import {
   writeFileAtomicSync, type MetricsRow, type RunResult, type RuntimeConfig, type RuntimeNames, type TaskRun, type TaskSpec, type TrainingTask,
   type TrainProgress,
 } from '@asam/train';
-import { NMT_METRICS } from './metrics.ts';
+import { NMT_METRICS, TEST_BLEU_SEGMENTS_FILE } from './metrics.ts';
 import { collate, planBatches, type TokenizedPair, type TranslationBatch } from './batching.ts';
 import { beamSearch } from './beam-search.ts';
 import { bleuSignature, corpusBleu, segmentBleuStats, tokenize13a, tokenizedBleu, type BleuSegmentStats } from './bleu.ts';
@@ -68,9 +68,6 @@ export interface TranslationDeps {
   buildTokenizer(c: TranslationDataConfig, train: ParallelText): Promise<TranslationTokenizer>;
   bleu(hyps: string[], refs: string[]): BleuScores;
 }
-
-/** The file of a run folder that holds each test sentence's BLEU statistics ({@link TestBleuSegments}). */
-export const TEST_BLEU_SEGMENTS_FILE = 'test-bleu-segments.json';
 
 /**
  * Each test sentence's sacreBLEU statistics (13a, one reference) of the final test's translations: summed over any
