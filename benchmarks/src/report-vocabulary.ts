@@ -7,12 +7,12 @@
  * new task reports without a change here once its runs carry `metrics`.
  */
 import { metricSpec, type BootstrapSpec, type FigureLabel, type MetricSpec, type MetricVocabulary } from '@asam/train';
-import { NMT_METRICS } from '@asam/nmt';
-import { VISION_METRICS } from '@asam/vision';
+import { nmtTask } from '@asam/nmt';
+import { visionTask } from '@asam/vision';
 import { z } from 'zod';
 
-/** Vocabularies of the tasks whose older run folders have no `metrics` in result.json. */
-export const TASK_VOCABULARIES: Readonly<Record<string, MetricVocabulary>> = { vision: VISION_METRICS, nmt: NMT_METRICS };
+/** Vocabularies of the tasks whose older run folders have no `metrics` in result.json: their registered specs'. */
+export const TASK_VOCABULARIES: Readonly<Record<string, MetricVocabulary>> = Object.fromEntries([visionTask, nmtTask].map((t) => [t.id, t.metrics]));
 
 const figure = z.object({ label: z.string(), short: z.string() });
 const metricSchema = z.object({
