@@ -135,7 +135,7 @@ function runChild(cell: Cell, dir: string, o: SweepOptions, prefix: string, chil
   return new Promise((resolve) => {
     const args = [...tsxNodeArgs(), CELL_MAIN, '--cell-dir', dir, '--backend', o.backend, '--data-dir', o.dataDir, '--task-module', o.taskModule(cell.task)];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } });
-    const logFile = fs.openSync(path.join(dir, 'log.txt'), 'a');
+    const logFile = new RunFolder(dir).openLog();
     fs.writeSync(logFile, `\n=== ${new Date().toISOString()} start pid ${child.pid}\n`);
     const tail: string[] = [];
     const onData = (buf: Buffer) => {

@@ -127,7 +127,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
         log(`[worker ${name}] ${label}: lease lost (${reason}); killing the child`);
         child.kill('SIGKILL');
       });
-      const logFd = fs.openSync(path.join(dir, 'log.txt'), 'a');
+      const logFd = new RunFolder(dir).openLog();
       fs.writeSync(logFd, `\n=== ${new Date().toISOString()} start pid ${child.pid} on worker ${name} (${attempt})\n`);
       const tail: string[] = [];
       let progress: CellProgress = { worker: name, epoch: null, epochs: null, loss: null, line: '' };

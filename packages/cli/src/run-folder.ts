@@ -131,12 +131,17 @@ export function prepareRunFolder(dir: string, o: PrepareRunFolderOptions): RunFo
 }
 
 /**
- * Copies everything written to process.stdout and process.stderr into `file` (appended, synchronously, so
- * nothing is lost when the process exits). Returns a function that stops copying.
+ * Copies everything written to process.stdout and process.stderr into `target` (appended, synchronously, so
+ * nothing is lost when the process exits): a file descriptor open for appending (a run folder's log.txt, from
+ * RunFolder.openLog), or the path of another file. Returns a function that stops copying.
  */
-export function startConsoleLog(file: string): () => void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const fd = fs.openSync(file, 'a');
+export function startConsoleLog(target: string | number): () => void {
+  let fd: number;
+  if (typeof target === 'number') fd = target;
+  else {
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fd = fs.openSync(target, 'a');
+  }
   const streams = [process.stdout, process.stderr] as const;
   const originals = streams.map((s) => s.write);
   streams.forEach((s, i) => {
@@ -249,7 +254,7 @@ export async function runInFolder<T>(o: RunInFolderOptions, body: (engine: Engin
   const started = o.mode === 'resume' ? readRunEnv(o.out) : null;
   const backend = o.backendFlag ?? (started ? chosenBackend(started.backend) ?? undefined : undefined) ?? backendFrom(undefined, o.env);
   // log.txt gets everything printed from here on, the final error line included (runCli prints it before exiting)
-  const stopLog = startConsoleLog(path.join(o.out, 'log.txt'));
+  const stopLog = startConsoleLog(new RunFolder(o.out).openLog());
   try {
     let engine: EngineReport;
     try {

@@ -1,8 +1,8 @@
 /**
  * One writer per run-folder file: in the source tree (packages/* /src and benchmarks/src, tests and test helpers —
- * `testing/`, `fixtures/` — left out) only run-folder.ts writes config.json, env.json, metrics.csv or result.json.
+ * `testing/`, `fixtures/` — left out) only run-folder.ts writes config.json, env.json, log.txt, metrics.csv or result.json.
  * A module "writes" a file when a write call (writeFile…, writeJsonAtomic, appendFile…, rename…, copyFile…,
- * createWriteStream) gets a path built from the file's name, directly or through a variable bound to it (followed
+ * createWriteStream, openSync — for log.txt, which the console is copied into through a descriptor) gets a path built from the file's name, directly or through a variable bound to it (followed
  * through further bindings, e.g. `${file}.tmp`), or from `RUN_FILES.<role>`. The detector is checked on snippets first,
  * and must find run-folder.ts itself, so the test cannot pass by finding nothing.
  */
@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const FILES = { 'config.json': 'config', 'env.json': 'env', 'metrics.csv': 'metrics', 'result.json': 'result' } as const;
+const FILES = { 'config.json': 'config', 'env.json': 'env', 'log.txt': 'log', 'metrics.csv': 'metrics', 'result.json': 'result' } as const;
 type RunFile = keyof typeof FILES;
-const WRITE = /\b(?:writeJsonAtomic|writeFileAtomicSync|writeFileAtomic|writeFileSync|writeFile|appendFileSync|appendFile|renameSync|rename|copyFileSync|copyFile|createWriteStream)\s*\(/g;
+const WRITE = /\b(?:writeJsonAtomic|writeFileAtomicSync|writeFileAtomic|writeFileSync|writeFile|appendFileSync|appendFile|renameSync|rename|copyFileSync|copyFile|createWriteStream|openSync)\s*\(/g;
 const BIND = /\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=]+)?=\s*([^;]*)/g;
 
 /** Source less its comments (block comments, and `//` comments that start a line or follow whitespace). */
@@ -78,17 +78,18 @@ describe('one writer per run-folder file', () => {
     expect(writtenRunFiles(`writeJsonAtomic(path.join(d, 'env.json'), env);`)).toEqual(['env.json']);
     expect(writtenRunFiles(`await writeFileAtomic(join(out, RUN_FILES.metrics), csv);`)).toEqual(['metrics.csv']);
     expect(writtenRunFiles(`const configPath = join(out, "config.json");\nawait writeFile(configPath, s);`)).toEqual(['config.json']);
+    expect(writtenRunFiles(`const fd = fs.openSync(path.join(dir, 'log.txt'), 'a');`)).toEqual(['log.txt']);
     expect(writtenRunFiles(`const r = JSON.parse(fs.readFileSync(path.join(d, 'result.json'), 'utf8'));\nfs.writeFileSync(path.join(d, 'cell.json'), x);`)).toEqual([]);
     expect(writtenRunFiles(`// fs.writeFileSync(path.join(d, 'result.json'), x) in a comment\n/** writeFile('config.json') */`)).toEqual([]);
   });
 
-  it('only packages/train/src/run-folder.ts writes config.json, env.json, metrics.csv and result.json', () => {
+  it('only packages/train/src/run-folder.ts writes config.json, env.json, log.txt, metrics.csv and result.json', () => {
     const roots = [...fs.readdirSync(path.join(ROOT, 'packages')).map((p) => path.join(ROOT, 'packages', p, 'src')), path.join(ROOT, 'benchmarks', 'src')];
     const files = roots.flatMap(sources);
     expect(files.length).toBeGreaterThan(50);
     const writers: Record<string, string[]> = {};
     for (const f of files) for (const name of writtenRunFiles(fs.readFileSync(f, 'utf8'))) (writers[name] ??= []).push(path.relative(ROOT, f));
     const only = ['packages/train/src/run-folder.ts'];
-    expect(writers).toEqual({ 'config.json': only, 'env.json': only, 'metrics.csv': only, 'result.json': only });
+    expect(writers).toEqual({ 'config.json': only, 'env.json': only, 'log.txt': only, 'metrics.csv': only, 'result.json': only });
   });
 });
