@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { resolveTranslationConfig } from '@asam/nmt';
-import { resolveConfig } from '@asam/vision';
+import { resolveConfig, visionConfigOfRun } from '@asam/vision';
 import { compatInputs, type CompatInput } from './config-compat-inputs.ts';
 
 type Case = CompatInput & ({ resolved: unknown } | { error: string });
@@ -81,7 +81,12 @@ describe('config compatibility with the resolvers before the zod schemas', () =>
   });
 
   it('every committed config.json resolves to itself (plus the fields added since, at their defaults), and its cell.json config (through the task adapter) to the same config', () => {
-    for (const c of compatInputs().filter((x) => x.source.endsWith('/config.json'))) {
+    for (const raw of compatInputs().filter((x) => x.source.endsWith('/config.json'))) {
+      // a folder a newer sweep resumed holds the sectioned layout ({ format: 'asam-config/1', task, runtime, config }):
+      // compared in the flat form it stands for (vision cells are the only ones resumed since)
+      const sectioned = (raw.input as { format?: unknown }).format === 'asam-config/1';
+      if (sectioned && raw.task !== 'vision') throw new Error(`${raw.source}: a sectioned ${raw.task} config.json; add its flat form here`);
+      const c = sectioned ? { ...raw, input: visionConfigOfRun(raw.input, raw.source) } : raw;
       expect(resolve(c.task, c.input), c.source).toStrictEqual(withAdded(c.task, c.input as Record<string, unknown>));
       const cell = compatInputs().find((x) => x.source === c.source.replace(/config\.json$/, 'cell.json'))!;
       // The folders the adapter fills in from the machine the cell ran on (a translation cell also names its data
