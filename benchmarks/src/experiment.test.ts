@@ -54,6 +54,17 @@ describe('expandGrid', () => {
     expect(cells.every((c) => c.config.epochs === 1 && c.seed === 0 && c.profile === 'smoke')).toBe(true);
     expect(() => expandGrid(def(), 'cpu')).toThrow(/has no profile "cpu"; it has: smoke, paper/);
   });
+  it("a ρ sweep's labelled longer schedule adds the same grid points, config patched, ids suffixed; misuse is named", () => {
+    const longer = { label: 'e20', patch: { epochs: 20 }, rho: { asam: [1] }, reason: 'still fitting' };
+    const cells = expandGrid(def({ rhoSweepOf: 'other_exp', profiles: { paper: { longer } } }), 'paper');
+    expect(cells.filter((c) => c.schedule).map((c) => [c.id, c.config.epochs, c.rho, c.seed])).toEqual([['asam-rho1-seed0-e20', 20, 1, 0], ['asam-rho1-seed1-e20', 20, 1, 1]]);
+    expect(cells.find((c) => c.id === 'asam-rho1-seed0')!.config.epochs).toBe(10);
+    expect(cells).toHaveLength(10);
+    expect(() => defineExperiment(def({ profiles: { paper: { longer } } }))).toThrow(/profiles\.paper\.longer .*belongs to a ρ sweep: set rhoSweepOf/);
+    expect(() => defineExperiment(def({ rhoSweepOf: 'other_exp', profiles: { paper: { longer: { ...longer, rho: { asam: [2] } } } } })))
+      .toThrow(/profiles\.paper\.longer\.rho\.asam = 2 is invalid: expected one of the grid's ρ values for asam \(0\.5, 1\)/);
+    expect(() => defineExperiment(def({ rhoSweepOf: 'other_exp', profiles: { paper: { longer: { ...longer, label: 'E-20' } } } }))).toThrow(/profiles\.paper\.longer\.label = "E-20" is invalid/);
+  });
   it('a task without an optimizer axis gives one cell per seed', () => {
     const cells = expandGrid(def({ task: 'step_time', grid: {}, profiles: { cpu: {} } }), 'cpu');
     expect(cells.map((c) => c.id)).toEqual(['seed0']);

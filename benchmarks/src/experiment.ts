@@ -38,6 +38,26 @@ export interface ProfileSpec {
   grid?: Grid;
   /** One line shown in reports: what this profile is sized for. */
   note?: string;
+  /** A ρ sweep's labelled longer schedule for some of its ρ values ({@link LongerSchedule}). */
+  longer?: LongerSchedule;
+}
+
+/**
+ * A ρ sweep's labelled longer schedule: the given ρ values run again, same seeds, with `patch` deep-merged into the
+ * cell config (e.g. `{ epochs: 240 }`), as extra cells whose ids end in `-<label>` (`asam-rho2-seed0-e240`). For a
+ * ρ value that has them, the report counts the longer runs and shows the standard-schedule runs beside them as
+ * superseded: a ρ so large that training accuracy is still rising at the end of the standard schedule is judged on
+ * runs that have had the time to plateau, and the table says which schedule each value rests on.
+ */
+export interface LongerSchedule {
+  /** Cell-id suffix and the schedule's short name, lower-case letters and digits (`e240`). */
+  label: string;
+  /** Deep-merged into the cell config of the longer runs. */
+  patch: TaskConfig;
+  /** The ρ values (each one of the grid's) that get the longer schedule. */
+  rho: Partial<Record<OptimizerName, number[]>>;
+  /** One line for the report: why these values run longer. */
+  reason: string;
 }
 
 /** Published numbers, shown beside measured ones. */
@@ -99,6 +119,8 @@ export interface Cell {
   rho: number | null;
   seed: number;
   config: TaskConfig;
+  /** The label of the ρ sweep's longer schedule this cell runs ({@link LongerSchedule}); absent on the standard schedule. */
+  schedule?: string;
 }
 
 const ID_RE = /^[a-z][a-z0-9_]*$/;
@@ -125,7 +147,13 @@ const profileSchema = z.strictObject({
   base: configObject('a config object (deep-merged into the experiment base)').optional(),
   grid: gridSchema.optional(),
   note: z.string({ error: 'a one-line note' }).optional(),
-}, { error: 'an object { base?, grid?, note? }' });
+  longer: z.strictObject({
+    label: z.string({ error: 'a cell-id suffix of lower-case letters and digits, e.g. "e240"' }).regex(/^[a-z][a-z0-9]*$/, { error: 'a cell-id suffix of lower-case letters and digits, e.g. "e240"' }),
+    patch: configObject('a config patch, e.g. { epochs: 240 }'),
+    rho: perOptimizer(z.array(numberField({ min: 0, expected: 'a finite number >= 0 (a ρ value)' }), { error: 'a non-empty list of ρ values of the grid' }).min(1)),
+    reason: z.string({ error: 'one line: why these ρ values run longer' }),
+  }, { error: 'an object { label, patch, rho, reason }' }).optional(),
+}, { error: 'an object { base?, grid?, note?, longer? }' });
 
 /** An experiment definition (`defineExperiment` checks it and the grid of every profile). */
 export const experimentSchema = z.strictObject({
@@ -154,6 +182,17 @@ export const experimentSchema = z.strictObject({
     for (const o of g.optimizer ?? []) {
       if (o !== 'sgd' && !(g.rho?.[o]?.length)) {
         addConfigIssue(ctx, ['profiles', p, 'grid', 'rho', o], undefined, `a ρ list: optimizer "${o}" has no ρ list in profile ${p}; add grid.rho.${o} (to the experiment's grid or the profile's), e.g. [0.05]`);
+      }
+    }
+    const longer = def.profiles[p]!.longer;
+    if (longer && !def.rhoSweepOf) {
+      addConfigIssue(ctx, ['profiles', p, 'longer'], undefined, 'a longer schedule belongs to a ρ sweep: set rhoSweepOf, or drop profiles.' + p + '.longer');
+    }
+    for (const [o, rhos] of Object.entries(longer?.rho ?? {}) as Array<[OptimizerName, number[]]>) {
+      for (const r of rhos) {
+        if (!(g.optimizer ?? []).includes(o) || !(g.rho?.[o] ?? []).includes(r)) {
+          addConfigIssue(ctx, ['profiles', p, 'longer', 'rho', o], r, `one of the grid's ρ values for ${o} (${(g.rho?.[o] ?? []).join(', ') || 'none'}): the longer schedule reruns grid points`);
+        }
       }
     }
   }
@@ -234,6 +273,12 @@ export function expandGrid(def: ExperimentDef, profile: ProfileName): Cell[] {
       }
       cells.push({ experiment: def.id, profile, task: def.task, id: parts.join('-'), optimizer: pt.optimizer, rho: pt.rho, seed, config });
     }
+  }
+  // The labelled longer schedule of a ρ sweep: the same grid points again, config patched, ids suffixed.
+  const longer = spec.longer;
+  if (longer) {
+    const extra = cells.filter((c) => c.optimizer && c.rho !== null && (longer.rho[c.optimizer] ?? []).includes(c.rho));
+    for (const c of extra) cells.push({ ...c, id: `${c.id}-${longer.label}`, config: deepMerge(c.config, longer.patch), schedule: longer.label });
   }
   return cells;
 }

@@ -44,12 +44,24 @@ function requireVocabulary(input: SectionInput): MetricVocabulary {
   return input.vocabulary;
 }
 
-interface RhoRun { cell: string; seed: number; rho: number; status: string; divergedAtEpoch: number | null; best: number | null; final: number | null; last: number | null; plateaued: boolean | null }
+interface RhoRun {
+  cell: string; seed: number; rho: number; status: string; divergedAtEpoch: number | null; best: number | null; final: number | null; last: number | null; plateaued: boolean | null;
+  /** Epochs of the run's schedule (its config), null when the config does not say. */
+  epochs: number | null;
+  /** The longer schedule's label for a run of it; null on the standard schedule. */
+  schedule: string | null;
+  /** Whether the ρ value's count rests on this run: false for a standard-schedule run of a ρ value that has longer runs. */
+  counted: boolean;
+}
 interface RhoMethod {
   method: string;
   runs: RhoRun[];
-  /** Per ρ: whether all its runs ended, whether one diverged, and the mean best value over its seeds (null unless all ended and none diverged). */
-  rhos: Array<{ rho: number; ended: boolean; diverged: boolean; value: number | null }>;
+  /**
+   * Per ρ: whether all its counted runs ended, whether one diverged, the mean final-epoch value over its seeds (null
+   * unless all ended and none diverged; the claim's figure), the mean best-over-epochs value beside it, and the
+   * schedule it rests on (null: the standard one).
+   */
+  rhos: Array<{ rho: number; ended: boolean; diverged: boolean; value: number | null; bestValue: number | null; schedule: string | null }>;
   best: number | null;
   /** ρ values within 1 point of the method's best. */
   within: number;
@@ -59,16 +71,23 @@ interface RhoModel extends SectionModel {
   kind: 'rho_sweep';
   title: string;
   seeds: number[];
-  /** Display scale of the best column (100 for accuracy in %). */
+  /** Display scale of the final/best columns (100 for accuracy in %). */
   scale: number;
   methods: RhoMethod[];
+  /** The profile's labelled longer schedule, if any: its label, epochs and reason. */
+  longer: { label: string; epochs: number | null; reason: string } | null;
 }
 
+const epochsOf = (c: Cell): number | null => (typeof c.config.epochs === 'number' ? c.config.epochs : null);
+
 /**
- * ρ sensitivity: best test accuracy against ρ (log axis) for SAM and ASAM, with the published-ρ runs of the same
- * seed taken from the reference experiment. The claim "ASAM keeps its accuracy over a wider ρ range" is judged by
- * how many of each method's ρ values come within 1 point of that method's best; with one seed (no interval) only a
- * difference of two or more values gives a verdict. A ρ whose run diverged counts as a value outside that window.
+ * ρ sensitivity: final-epoch test accuracy against ρ (log axis) for SAM and ASAM, with the published-ρ runs of the
+ * same seed taken from the reference experiment. The claim "ASAM keeps its accuracy over a wider ρ range" is judged
+ * by how many of each method's ρ values come within 1 point of that method's best, on final-epoch accuracy (nothing
+ * chosen on the test set; the best over epochs is shown beside it); with few seeds (no interval) only a difference of
+ * two or more values gives a verdict. A ρ whose run diverged counts as a value outside that window. A ρ value with
+ * runs on the profile's longer schedule ({@link LongerSchedule}) is counted on those; its standard-schedule runs are
+ * shown as superseded.
  */
 function computeRho(input: SectionInput): RhoModel {
   const { def, cells, outcomes, reference: ref } = input;
@@ -76,66 +95,95 @@ function computeRho(input: SectionInput): RhoModel {
   const seeds = new Set(cells.map((c) => c.seed));
   const all = [...cells.map((c, i) => ({ c, o: outcomes[i]! })), ...(ref ? ref.cells.map((c, i) => ({ c, o: ref.outcomes[i]! })).filter(({ c }) => seeds.has(c.seed) && (c.optimizer === 'sam' || c.optimizer === 'asam')) : [])];
   const nSeeds = seeds.size;
-  // Per ρ value: its runs (one per seed). A ρ counts once every run of it has ended; its value is the mean best test
-  // accuracy over its seeds; a ρ with a diverged run counts as outside the method's window.
+  const spec = def.profiles[input.profile]?.longer;
+  const longerCell = cells.find((c) => c.schedule);
+  const longer = spec ? { label: spec.label, epochs: longerCell ? epochsOf(longerCell) : null, reason: spec.reason } : null;
+  const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+  // Per ρ value: its counted runs (one per seed, the longer schedule's where the ρ has one). A ρ counts once every
+  // counted run has ended; its value is the mean final-epoch test accuracy over its seeds; a ρ with a diverged run
+  // counts as outside the method's window.
   const methods = (['sam', 'asam'] as const).map((m) => {
-    const pts = all.filter(({ c }) => c.optimizer === m).sort((a, b) => a.c.rho! - b.c.rho! || a.c.seed - b.c.seed);
-    const done = pts.filter(({ o }) => o.status === 'completed' && o.best !== null);
+    const pts = all.filter(({ c }) => c.optimizer === m)
+      .sort((a, b) => a.c.rho! - b.c.rho! || Number(!!a.c.schedule) - Number(!!b.c.schedule) || a.c.seed - b.c.seed);
+    const hasLonger = new Set(pts.filter(({ c }) => c.schedule).map(({ c }) => c.rho!));
+    const isCounted = (c: Cell) => !hasLonger.has(c.rho!) || !!c.schedule;
+    const counted = pts.filter(({ c }) => isCounted(c));
+    const done = counted.filter(({ o }) => o.status === 'completed' && o.final !== null);
     const rhos = [...new Set(pts.map(({ c }) => c.rho!))].map((rho) => {
-      const runs = pts.filter(({ c }) => c.rho === rho);
+      const runs = counted.filter(({ c }) => c.rho === rho);
       const diverged = runs.some(({ o }) => o.status === 'diverged');
-      const ended = runs.every(({ o }) => o.status === 'diverged' || (o.status === 'completed' && o.best !== null));
-      const ok = runs.filter(({ o }) => o.status === 'completed' && o.best !== null);
-      return { rho, ended, diverged, value: ended && !diverged && ok.length ? ok.reduce((acc, { o }) => acc + o.best!, 0) / ok.length : null };
+      const ended = runs.every(({ o }) => o.status === 'diverged' || (o.status === 'completed' && o.final !== null));
+      const ok = runs.filter(({ o }) => o.status === 'completed' && o.final !== null);
+      const usable = ended && !diverged && ok.length > 0;
+      return {
+        rho, ended, diverged, schedule: hasLonger.has(rho) ? longer?.label ?? null : null,
+        value: usable ? mean(ok.map(({ o }) => o.final!)) : null,
+        bestValue: usable && ok.every(({ o }) => o.best !== null) ? mean(ok.map(({ o }) => o.best!)) : null,
+      };
     });
     const vals = rhos.filter((r) => r.value !== null);
     const best = vals.length ? Math.max(...vals.map((r) => r.value!)) : null;
     const within = best === null ? 0 : vals.filter((r) => best - r.value! <= 1 / v.best.scale).length;
-    const ended = done.length + pts.filter(({ o }) => o.status === 'diverged').length;
+    const ended = done.length + counted.filter(({ o }) => o.status === 'diverged').length;
     const runs: RhoRun[] = pts.map(({ c, o }) => {
       const cv = o.status === 'completed' ? convergence(v, o) : null;
-      return { cell: `${c.experiment}/${c.id}`, seed: c.seed, rho: c.rho!, status: o.status, divergedAtEpoch: o.divergedAt?.epoch ?? null, best: o.best, final: o.final, last: cv?.last ?? null, plateaued: cv?.plateaued ?? null };
+      return {
+        cell: `${c.experiment}/${c.id}`, seed: c.seed, rho: c.rho!, status: o.status, divergedAtEpoch: o.divergedAt?.epoch ?? null, best: o.best, final: o.final,
+        last: cv?.last ?? null, plateaued: cv?.plateaued ?? null, epochs: epochsOf(c), schedule: c.schedule ?? null, counted: isCounted(c),
+      };
     });
     return { method: m, runs, rhos, best, within, ended };
   });
-  const complete = methods.every((x) => x.runs.length > 0 && x.ended === x.runs.length);
+  const countedRuns = (x: RhoMethod) => x.runs.filter((r) => r.counted);
+  const complete = methods.every((x) => countedRuns(x).length > 0 && x.ended === countedRuns(x).length);
   const [sam, asam] = methods as [RhoMethod, RhoMethod];
   const seedWord = nSeeds === 1 ? 'one seed' : `${nSeeds} seeds per ρ, compared by their mean`;
-  // As for the pairwise claims, a run whose train curve is still rising could land elsewhere with more epochs (inside
-  // the window, or above the method's best), so any such run makes the count inconclusive.
-  const rising = methods.map((x) => ({ m: x.method, rhos: [...new Set(x.runs.filter((r) => r.status === 'completed' && r.best !== null && !r.plateaued).map((r) => r.rho))] })).filter((x) => x.rhos.length);
-  const doneOf = (x: RhoMethod) => x.runs.filter((r) => r.status === 'completed' && r.best !== null).length;
+  // As for the pairwise claims, a counted run whose train curve is still rising could land elsewhere with more epochs
+  // (inside the window, or above the method's best), so any such run makes the count inconclusive.
+  const rising = methods.map((x) => ({ m: x.method, rhos: [...new Set(countedRuns(x).filter((r) => r.status === 'completed' && r.final !== null && !r.plateaued).map((r) => r.rho))] })).filter((x) => x.rhos.length);
+  const doneOf = (x: RhoMethod) => countedRuns(x).filter((r) => r.status === 'completed' && r.final !== null).length;
+  const longerRhos = methods.map((x) => ({ m: x.method, rhos: x.rhos.filter((r) => r.schedule).map((r) => r.rho) })).filter((x) => x.rhos.length);
   const claims: ClaimRow[] = [{
     claim: "ASAM keeps its accuracy over a wider range of ρ than SAM", paper: 'Fig. 5 (CIFAR-10): ASAM flat over a wider ρ range',
-    ours: `within 1 point of the method's best${nSeeds > 1 ? ' (mean over seeds)' : ''}: ASAM ${asam.within}/${asam.rhos.length} ρ values, SAM ${sam.within}/${sam.rhos.length}`,
+    ours: `final-epoch test accuracy within 1 point of the method's best${nSeeds > 1 ? ' (mean over seeds)' : ''}: ASAM ${asam.within}/${asam.rhos.length} ρ values, SAM ${sam.within}/${sam.rhos.length}`,
     // Few seeds: a single ρ value that lands on the other side of the window can flip a difference of one, so only a
     // difference of two or more values is a verdict.
     verdict: !complete ? 'pending' : rising.length ? 'inconclusive' : asam.within - sam.within >= 2 ? 'reproduced' : sam.within - asam.within >= 2 ? 'not reproduced' : 'inconclusive',
-    note: [complete ? `${seedWord}: no interval${Math.abs(asam.within - sam.within) === 1 ? `; a difference of one ρ value is within what ${nSeeds === 1 ? 'one seed' : 'the seeds'} can flip` : ''}` : `${methods.reduce((a, x) => a + x.ended, 0)} of ${methods.reduce((a, x) => a + x.runs.length, 0)} runs done`,
+    note: [complete ? `${seedWord}: no interval${Math.abs(asam.within - sam.within) === 1 ? `; a difference of one ρ value is within what ${nSeeds === 1 ? 'one seed' : 'the seeds'} can flip` : ''}` : `${methods.reduce((a, x) => a + x.ended, 0)} of ${methods.reduce((a, x) => a + countedRuns(x).length, 0)} runs done`,
+      ...(longer && longerRhos.length ? [`longer schedule (${longer.epochs ?? '?'} epochs, labelled ${longer.label}) for ${longerRhos.map((x) => `${OPT_LABEL[x.m]} ρ ${x.rhos.join(', ')}`).join(', ')}`] : []),
       ...methods.filter((x) => x.ended > doneOf(x)).map((x) => `${OPT_LABEL[x.method]} diverged at ρ ${x.rhos.filter((r) => r.diverged).map((r) => r.rho).join(', ')}`),
       ...(rising.length ? [`not plateaued (train accuracy still rising at the last epoch): ${rising.map((x) => `${OPT_LABEL[x.m]} ρ ${x.rhos.join(', ')}`).join(', ')}`] : [])].join('; '),
   }];
-  return { kind: 'rho_sweep', title: def.title, seeds: [...seeds], scale: v.best.scale, methods, groups: [], claims };
+  return { kind: 'rho_sweep', title: def.title, seeds: [...seeds], scale: v.best.scale, methods, groups: [], claims, longer };
 }
 
 function renderRho(m: RhoModel): RenderedSection {
   const nSeeds = m.seeds.length;
   const s = m.scale;
   const points: LinePoint[] = m.methods.flatMap((x) => [
-    ...x.runs.filter((r) => r.status === 'completed' && r.best !== null).map((r) => ({ series: `${OPT_LABEL[x.method]}`, method: x.method, run: `seed ${r.seed}`, bold: nSeeds === 1, x: r.rho, y: r.best! * s })),
+    ...x.runs.filter((r) => r.counted && r.status === 'completed' && r.final !== null).map((r) => ({ series: `${OPT_LABEL[x.method]}`, method: x.method, run: `seed ${r.seed}`, bold: nSeeds === 1, x: r.rho, y: r.final! * s })),
     ...(nSeeds > 1 ? x.rhos.filter((r) => r.value !== null).map((r) => ({ series: `${OPT_LABEL[x.method]}`, method: x.method, run: `mean of ${nSeeds} seeds`, bold: true, x: r.rho, y: r.value! * s })) : []),
   ]);
-  const files: Array<[string, ChartSpec]> = points.length ? [['accuracy-vs-rho.svg', lineChart({ title: `${m.title}: best test accuracy vs ρ`, subtitle: `log ρ axis; ${nSeeds === 1 ? `seed ${m.seeds.join(', ')}` : `thin: seeds ${m.seeds.join(', ')}; bold: their mean, drawn once every seed of a ρ has finished`}`, xLabel: 'ρ (log scale)', yLabel: 'best test accuracy (%)', points, logX: true })]] : [];
+  const longerNote = m.longer && m.methods.some((x) => x.rhos.some((r) => r.schedule))
+    ? `; ${m.methods.flatMap((x) => x.rhos.filter((r) => r.schedule).map((r) => `${OPT_LABEL[x.method]} ρ ${r.rho}`)).join(', ')} on the longer ${m.longer.epochs ?? '?'}-epoch schedule`
+    : '';
+  const files: Array<[string, ChartSpec]> = points.length ? [['accuracy-vs-rho.svg', lineChart({ title: `${m.title}: final test accuracy vs ρ`, subtitle: `log ρ axis; ${nSeeds === 1 ? `seed ${m.seeds.join(', ')}` : `thin: seeds ${m.seeds.join(', ')}; bold: their mean, drawn once every seed of a ρ has finished`}${longerNote}`, xLabel: 'ρ (log scale)', yLabel: 'final-epoch test accuracy (%)', points, logX: true })]] : [];
   const rows = m.methods.flatMap((x) => x.runs.map((r) => {
     const status = r.divergedAtEpoch ? `diverged at epoch ${r.divergedAtEpoch}` : r.status;
     const done = r.status === 'completed';
-    return [OPT_LABEL[x.method]!, String(r.rho), done ? fmt(r.best! * s) : status, done ? fmt(r.final! * s) : '–',
+    const schedule = `${r.epochs ?? '–'}${r.schedule ? ` (longer, ${r.schedule})` : ''}${r.counted ? '' : ', superseded'}`;
+    return [OPT_LABEL[x.method]!, String(r.rho), schedule, done ? fmt(r.final! * s) : status, done ? fmt(r.best! * s) : '–',
       done ? fmt(r.last, 1) : '–', done ? (r.plateaued ? 'yes' : 'no') : '–', r.cell];
   }));
   const [sam, asam] = m.methods as [RhoMethod, RhoMethod];
+  const bestOf = (x: RhoMethod) => {
+    const b = x.rhos.filter((r) => r.value !== null && r.value === x.best)[0];
+    return b?.bestValue != null ? ` (best over epochs ${(b.bestValue * s).toFixed(2)} %)` : '';
+  };
   const md = (p: string) => [
-    mdTable(['method', 'ρ', 'best test acc (%)', 'final test acc (%)', 'final train acc (%)', 'train acc plateaued', 'run'], rows), '',
-    sam.best !== null && asam.best !== null ? `Best of each over ρ: ASAM ${(asam.best * s).toFixed(2)} % vs SAM ${(sam.best * s).toFixed(2)} % (${nSeeds === 1 ? 'one seed' : `mean over ${nSeeds} seeds per ρ`}, among the ρ values whose runs have all finished; differences below about a point are within the seed-to-seed spread measured in the clean experiment).` : '', '',
+    ...(m.longer ? [`**Longer schedule (labelled \`${m.longer.label}\`, ${m.longer.epochs ?? '?'} epochs):** ${m.longer.reason} Where a ρ value has runs on it, the count uses them and its standard-schedule runs are marked superseded.`, ''] : []),
+    mdTable(['method', 'ρ', 'epochs', 'final test acc (%)', 'best test acc (%)', 'final train acc (%)', 'train acc plateaued', 'run'], rows), '',
+    sam.best !== null && asam.best !== null ? `Best of each over ρ, final-epoch test accuracy: ASAM ${(asam.best * s).toFixed(2)} %${bestOf(asam)} vs SAM ${(sam.best * s).toFixed(2)} %${bestOf(sam)} (${nSeeds === 1 ? 'one seed' : `mean over ${nSeeds} seeds per ρ`}, among the ρ values whose counted runs have all finished; differences below about a point are within the seed-to-seed spread measured in the clean experiment).` : '', '',
     ...files.map(([f]) => `![${f}](${p}${f})`), '',
   ].join('\n');
   return { md, files };

@@ -103,16 +103,29 @@ describe('the sweep estimate', () => {
 });
 
 describe('the cpu profile\'s ρ sweep', () => {
-  it('runs five values per method at two seeds, four of them its own cells (the published ρ comes from cifar10_resnet20)', () => {
+  it('runs five values per method at two seeds, four of them its own cells (the published ρ comes from cifar10_resnet20), the largest also on 240 epochs', () => {
     const reg = createExperimentRegistry();
     const rho = expandGrid(reg.get('cifar10_rho_resnet20'), 'cpu');
-    expect(rho.map((c) => `${c.optimizer}:${c.rho}:${c.seed}`)).toEqual([
+    expect(rho.map((c) => `${c.optimizer}:${c.rho}:${c.seed}${c.schedule ? `:${c.schedule}` : ''}`)).toEqual([
       ...['0.01', '0.02', '0.1', '0.2'].flatMap((r) => [0, 1].map((s) => `sam:${r}:${s}`)),
       ...['0.1', '0.2', '1', '2'].flatMap((r) => [0, 1].map((s) => `asam:${r}:${s}`)),
+      'sam:0.2:0:e240', 'sam:0.2:1:e240', 'asam:2:0:e240', 'asam:2:1:e240',
     ]);
     const clean = expandGrid(reg.get('cifar10_resnet20'), 'cpu').filter((c) => c.seed === 0 && c.optimizer !== 'sgd');
     expect(clean.map((c) => `${c.optimizer}:${c.rho}`)).toEqual(['sam:0.05', 'asam:0.5']);
-    for (const c of rho) expect(c.config.epochs).toBe(120);
+    for (const c of rho) expect(c.config.epochs).toBe(c.schedule ? 240 : 120);
+  });
+  it('estimates a longer-schedule cell from the per-epoch rate of its kind, times its own epochs', () => {
+    const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-estimate-'));
+    tmp.push(runs);
+    const rho = expandGrid(createExperimentRegistry().get('cifar10_rho_resnet20'), 'cpu');
+    const done = rho.find((c) => c.id === 'asam-rho2-seed0')!;
+    const d = cellDir(runs, done);
+    fs.mkdirSync(d, { recursive: true });
+    fs.writeFileSync(path.join(d, 'metrics.csv'), `epoch,seconds\n${Array.from({ length: 120 }, (_, e) => `${e + 1},40`).join('\n')}\n`);
+    fs.writeFileSync(path.join(d, 'result.json'), JSON.stringify({ status: 'completed' }));
+    const longer = rho.filter((c) => c.id === 'asam-rho2-seed1-e240');
+    expect(estimateSweep(longer, runs, 1, null, rho).cellSeconds).toBe(240 * 40);
   });
 });
 

@@ -84,10 +84,17 @@ export const cifar10Noise40Resnet20 = defineExperiment({
  * two seeds (0 and 1), each on the full 120-epoch schedule of the clean experiment. The first sweep ran three values
  * per method at seed 0 (a budget cut: a SAM or ASAM cell took about 3.5 core-hours on the SIMD kernels); the native
  * kernel tier makes the rest affordable, and finished cells are kept, so only the new ones run. Runs whose training
- * accuracy is still rising at the last epoch (ASAM ρ 2, SAM ρ 0.2 at seed 0) are flagged by the report.
+ * accuracy is still rising at the last epoch (ASAM ρ 2, SAM ρ 0.2 at seed 0) are flagged by the report, and those two
+ * values also run on a labelled longer schedule (`CPU_RHO_LONGER_EPOCHS`), on which the ρ-range count rests.
  */
 export const CPU_RHO_GRID = { sam: [0.01, 0.02, 0.1, 0.2], asam: [0.1, 0.2, 1.0, 2.0] };
 export const CPU_RHO_SEEDS = [0, 1];
+/**
+ * The labelled longer schedule of the largest ρ values (issue 32: "trained until the accuracy curve has plateaued,
+ * longer schedule for large ρ if needed, labelled"): twice the clean experiment's, so the cosine schedule's low-lr
+ * tail is twice as long. Their 120-epoch runs stay in the table, marked superseded.
+ */
+export const CPU_RHO_LONGER_EPOCHS = 240;
 
 export const cifar10RhoResnet20 = defineExperiment({
   id: 'cifar10_rho_resnet20',
@@ -101,7 +108,13 @@ export const cifar10RhoResnet20 = defineExperiment({
   profiles: {
     cpu: {
       base: CPU_SUBSET,
-      note: `as cifar10_resnet20 (${CPU_EPOCHS} epochs), seeds ${CPU_RHO_SEEDS.join(' and ')}; SAM ρ 0.01 / 0.02 / 0.05 / 0.1 / 0.2 and ASAM ρ 0.1 / 0.2 / 0.5 / 1 / 2; ρ 0.05 (SAM) and 0.5 (ASAM) come from cifar10_resnet20.`,
+      note: `as cifar10_resnet20 (${CPU_EPOCHS} epochs), seeds ${CPU_RHO_SEEDS.join(' and ')}; SAM ρ 0.01 / 0.02 / 0.05 / 0.1 / 0.2 and ASAM ρ 0.1 / 0.2 / 0.5 / 1 / 2; ρ 0.05 (SAM) and 0.5 (ASAM) come from cifar10_resnet20; SAM ρ 0.2 and ASAM ρ 2 also on a labelled ${CPU_RHO_LONGER_EPOCHS}-epoch schedule (e${CPU_RHO_LONGER_EPOCHS}).`,
+      longer: {
+        label: `e${CPU_RHO_LONGER_EPOCHS}`,
+        patch: { epochs: CPU_RHO_LONGER_EPOCHS },
+        rho: { sam: [0.2], asam: [2.0] },
+        reason: `at seed 0 the ${CPU_EPOCHS}-epoch runs of SAM ρ 0.2 (train accuracy 94.9 %) and ASAM ρ 2 (73.3 %) were still fitting at the end of the schedule, so these two values run again, same seeds, on a cosine schedule of ${CPU_RHO_LONGER_EPOCHS} epochs (everything else unchanged).`,
+      },
     },
   },
 });
