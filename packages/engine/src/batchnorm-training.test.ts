@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { initEngine } from './engine.ts';
-import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, RELU_GRAD } from './kernels.ts';
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, RELU_GRAD, composedBatchNormTraining, simdKernelUsable } from './kernels.ts';
 import { randomArray, relErr } from './testing.ts';
 
 const EPS = 1e-5;
@@ -117,6 +117,21 @@ describe('BatchNormTraining (fused BatchNorm in training mode)', () => {
       return [tf.grad(f)(d.x)];
     });
     expect(relErr(fused[3]!, constantStats[0]!)).toBeGreaterThan(1e-2);
+  });
+
+  it('without the SIMD module the kernel is the stock composition (tf.moments + tf.batchNorm), same values, no buffers left', async () => {
+    await initEngine({ backend: 'wasm', nativeKernels: false });
+    expect(simdKernelUsable(BATCH_NORM_TRAINING_GRAD)).toBe(true);
+    const shape = [3, 5, 7, 13];
+    const [fused, composed] = tf.tidy(() => {
+      const d = data(shape);
+      const buffers = tf.backend().numDataIds();
+      const infos = composedBatchNormTraining(tf.backend(), d.x, d.gamma, d.beta, EPS);
+      expect(tf.backend().numDataIds()).toBe(buffers + 3); // y, mean, variance: the temporaries are freed
+      const c = infos.map((t) => tf.engine().makeTensorFromTensorInfo(t));
+      return [forward(d, true), c].map((ts) => ts.map((t) => Float32Array.from(t.dataSync())));
+    });
+    expectClose(fused!, composed!, 1e-5, 'SIMD vs composed kernel body');
   });
 
   it('leaves no tensors or backend buffers behind', async () => {

@@ -7,13 +7,13 @@
  *   ∂x = γr·(dy − S₁/M − x̂·r·S₂/M) + dμ/M + 2(x − μ)·dσ²/M,   ∂γ = r·S₂,   ∂β = S₁,
  * the gradient that tf.moments + tf.batchNorm's chain of stock gradients gives (ChannelBroadcast, Square, Sub, Mean and
  * FusedBatchNorm gradients, about a dozen passes over x) up to float32 rounding, here in two (`BatchNormTrainingGrad`).
- * Where that kernel is not registered the same formula is composed from tf ops.
+ * Where that kernel is not registered (or the SIMD module cannot run) the same formula is composed from tf ops.
  *
  * tfjs's Relu gradient is mul(dy, step(x)): two passes and a temporary. With the `ReluGrad` kernel it is one.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
-import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, RELU_GRAD } from './kernels.ts';
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, RELU_GRAD, simdKernelUsable } from './kernels.ts';
 
 /** ∂x, ∂γ, ∂β of BatchNormTraining composed from tf ops (any backend). */
 function composedBatchNormTrainingGrad(x: Tensor, dy: Tensor, mean: Tensor, variance: Tensor, scale: Tensor,
@@ -43,7 +43,7 @@ export const batchNormTrainingGradConfig: GradConfig = {
     const eps = (attrs as { varianceEpsilon: number }).varianceEpsilon;
     // All three come from one kernel call, made here once; the closures hand them out (tensors of the
     // surrounding tf.grads scope, which disposes whichever are not used).
-    const [dx, dscale, doffset] = tf.getKernel(BATCH_NORM_TRAINING_GRAD, tf.getBackend()) !== undefined
+    const [dx, dscale, doffset] = simdKernelUsable(BATCH_NORM_TRAINING_GRAD)
       ? tf.engine().runKernel(BATCH_NORM_TRAINING_GRAD, { x, dy: dyY, mean, variance, scale, dmean, dvariance },
         { varianceEpsilon: eps } as never) as Tensor[]
       : composedBatchNormTrainingGrad(x, dyY, mean, variance, scale, dmean, dvariance, eps);
@@ -53,14 +53,14 @@ export const batchNormTrainingGradConfig: GradConfig = {
 
 let stockReluConfig: GradConfig | undefined;
 
-/** The Relu gradient through ReluGrad where the backend has it (float32), else the stock gradient. */
+/** The Relu gradient through ReluGrad where the backend has it and the SIMD module runs (float32), else the stock gradient. */
 export const reluGradConfig: GradConfig = {
   kernelName: 'Relu',
   inputsToSave: ['x'],
   gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
     const [x] = saved as [Tensor];
     const d = dy as Tensor;
-    if (x.dtype !== 'float32' || d.dtype !== 'float32' || tf.getKernel(RELU_GRAD, tf.getBackend()) === undefined) {
+    if (x.dtype !== 'float32' || d.dtype !== 'float32' || !simdKernelUsable(RELU_GRAD)) {
       if (stockReluConfig === undefined) throw new Error('Relu gradient: the stock gradient is not registered; call registerGradients() first.');
       return stockReluConfig.gradFunc(dy, saved, attrs);
     }

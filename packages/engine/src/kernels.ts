@@ -637,15 +637,40 @@ function bnTrainingShapesError(kernel: string, x: TensorInfo, perChannel: Record
     bad.map(([n, t]) => `, ${n} ${t.dtype} [${t.shape}]`).join('') + '.';
 }
 
-/** BatchNormTraining on wasm: statistics and normalisation in two SIMD passes over x. */
+/**
+ * Whether a project kernel with a SIMD body only (BatchNormTrainingGrad, ReluGrad) can run on the active backend: it is
+ * registered there and the SIMD module instantiates on it. The gradients that call them use tf ops otherwise.
+ */
+export function simdKernelUsable(kernelName: string): boolean {
+  return tf.getKernel(kernelName, tf.getBackend()) !== undefined && typeof simdKernelsFor(tf.backend()) !== 'string';
+}
+
+/**
+ * BatchNormTraining from the stock wasm kernels (Mean, Sub, Square, Mean, FusedBatchNorm: tf.moments + tf.batchNorm),
+ * the kernel's body where the SIMD module cannot be used. Exported for the tests.
+ */
+export function composedBatchNormTraining(backend: unknown, x: TensorInfo, scale: TensorInfo, offset: TensorInfo,
+  varianceEpsilon: number): TensorInfo[] {
+  const be = backend as BackendLike;
+  const axis = x.shape.slice(0, -1).map((_, i) => i);
+  const mean = run('wasm', be, 'Mean', { x }, { axis, keepDims: false });
+  const xc = run('wasm', be, 'Sub', { a: x, b: mean });
+  const sq = run('wasm', be, 'Square', { x: xc });
+  const variance = run('wasm', be, 'Mean', { x: sq }, { axis, keepDims: false });
+  free(be, xc, sq);
+  return [run('wasm', be, 'FusedBatchNorm', { x, mean, variance, offset, scale }, { varianceEpsilon }), mean, variance];
+}
+
+/** BatchNormTraining on wasm: statistics and normalisation in two SIMD passes over x (without SIMD: composed). */
 function makeBatchNormTraining(): KernelFunc {
   return ({ inputs, backend, attrs }) => {
     const { x, scale, offset } = inputs as { x: TensorInfo; scale: TensorInfo; offset: TensorInfo };
-    const k = simdKernelsFor(backend);
-    if (typeof k === 'string') throw new Error(`${BATCH_NORM_TRAINING}: ${k}`);
     const err = bnTrainingShapesError(BATCH_NORM_TRAINING, x, { scale, offset });
     if (err !== undefined) throw new Error(err);
-    return simdBatchNormTraining(k, backend, x, scale, offset, (attrs as { varianceEpsilon: number }).varianceEpsilon);
+    const eps = (attrs as { varianceEpsilon: number }).varianceEpsilon;
+    const k = simdKernelsFor(backend);
+    if (typeof k === 'string') return composedBatchNormTraining(backend, x, scale, offset, eps);
+    return simdBatchNormTraining(k, backend, x, scale, offset, eps);
   };
 }
 
