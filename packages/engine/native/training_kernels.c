@@ -737,3 +737,143 @@ void bn_grad_sums(const float* x, const float* mean, const float* dy, float* out
   }
   for (int c = 0; c < 2 * C; c++) out[c] = (float)t[c];
 }
+
+/*
+ * BatchNorm in training mode, forward (the kernel BatchNormTraining): over a float32 [M, C] tensor x,
+ *   mean[c] = Σ_m x[m,c] / M,   var[c] = Σ_m (x[m,c] − mean[c])² / M   (biased, as tf.moments),
+ *   y[m,c]  = x[m,c]·a[c] + b[c],   a = scale·r, b = offset − mean·a, r = 1/√(var + eps)   (as batch_norm above),
+ * in two passes over x (one read for the statistics, one read + write for y) instead of the five of
+ * tf.moments + FusedBatchNorm. The statistics are sums of x − x[0,c] (a shift that keeps Σ(x − k)² − (Σ(x − k))²/M
+ * free of cancellation when |mean| ≫ std), taken in float32 over 64-row blocks and added into float64 totals.
+ * `scratch`: 9·C floats, 8-byte aligned (2·C doubles, then 5·C floats).
+ */
+EXPORT("bn_train_forward")
+void bn_train_forward(const float* x, const float* scale, const float* offset, float* y, float* mean, float* var,
+                      float* scratch, int M, int C, float eps) {
+  double* t = (double*)scratch;
+  float* b1 = scratch + 4 * C;
+  float* b2 = scratch + 5 * C;
+  float* k = scratch + 6 * C;
+  float* a = scratch + 7 * C;
+  float* b = scratch + 8 * C;
+  for (int c = 0; c < 2 * C; c++) t[c] = 0.0;
+  for (int c = 0; c < C; c++) k[c] = M > 0 ? x[c] : 0.0f;
+  const int cv = C & ~3;
+  for (int m0 = 0; m0 < M; m0 += 64) {
+    const int m1 = imin(M, m0 + 64);
+    for (int c = 0; c < C; c++) { b1[c] = 0.0f; b2[c] = 0.0f; }
+    for (int m = m0; m < m1; m++) {
+      const float* xr = x + (size_t)m * C;
+      int c = 0;
+      for (; c < cv; c += 4) {
+        const v128_t d = wasm_f32x4_sub(wasm_v128_load(xr + c), wasm_v128_load(k + c));
+        wasm_v128_store(b1 + c, wasm_f32x4_add(wasm_v128_load(b1 + c), d));
+        wasm_v128_store(b2 + c, wasm_f32x4_add(wasm_v128_load(b2 + c), wasm_f32x4_mul(d, d)));
+      }
+      for (; c < C; c++) { const float d = xr[c] - k[c]; b1[c] += d; b2[c] += d * d; }
+    }
+    for (int c = 0; c < C; c++) { t[c] += b1[c]; t[C + c] += b2[c]; }
+  }
+  for (int c = 0; c < C; c++) {
+    const double s = t[c] / M;                   /* mean − k (NaN for M = 0, as tf.mean of nothing) */
+    double v = t[C + c] / M - s * s;
+    if (v < 0.0) v = 0.0;
+    mean[c] = (float)(k[c] + s);
+    var[c] = (float)v;
+    const float r = 1.0f / __builtin_sqrtf(var[c] + eps);
+    a[c] = scale[c] * r;
+    b[c] = offset[c] - mean[c] * a[c];
+  }
+  for (int m = 0; m < M; m++) {
+    const float* xr = x + (size_t)m * C;
+    float* yr = y + (size_t)m * C;
+    int c = 0;
+    for (; c < cv; c += 4) {
+      wasm_v128_store(yr + c, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(xr + c), wasm_v128_load(a + c)), wasm_v128_load(b + c)));
+    }
+    for (; c < C; c++) yr[c] = xr[c] * a[c] + b[c];
+  }
+}
+
+/*
+ * BatchNorm in training mode, backward (the kernel BatchNormTrainingGrad): the gradient of bn_train_forward's three
+ * outputs with respect to x, scale and offset, the batch statistics being functions of x. With r = 1/√(var + eps),
+ * g = scale·r, S1 = Σ_m dy, S2 = Σ_m (x − mean)·dy and the gradients dmean, dvar reaching the mean and variance outputs:
+ *   dx = dy·g + (x − mean)·(2·dvar − g·r²·S2)/M + (dmean − g·S1)/M,   dscale = r·S2,   doffset = S1,
+ * in two passes (one read of x and dy for S1, S2 — float32 64-row blocks into float64 — one read of both + write of dx).
+ * `scratch`: 7·C floats, 8-byte aligned (2·C doubles, then 3·C floats).
+ */
+EXPORT("bn_train_backward")
+void bn_train_backward(const float* x, const float* dy, const float* mean, const float* var, const float* scale,
+                       const float* dmean, const float* dvar, float* dx, float* dscale, float* doffset,
+                       float* scratch, int M, int C, float eps) {
+  double* t = (double*)scratch;
+  float* b1 = scratch + 4 * C;
+  float* b2 = scratch + 5 * C;
+  float* kk = scratch + 6 * C;
+  for (int c = 0; c < 2 * C; c++) t[c] = 0.0;
+  const int cv = C & ~3;
+  for (int m0 = 0; m0 < M; m0 += 64) {
+    const int m1 = imin(M, m0 + 64);
+    for (int c = 0; c < C; c++) { b1[c] = 0.0f; b2[c] = 0.0f; }
+    for (int m = m0; m < m1; m++) {
+      const float* xr = x + (size_t)m * C;
+      const float* dr = dy + (size_t)m * C;
+      int c = 0;
+      for (; c < cv; c += 4) {
+        const v128_t d = wasm_v128_load(dr + c);
+        const v128_t xc = wasm_f32x4_sub(wasm_v128_load(xr + c), wasm_v128_load(mean + c));
+        wasm_v128_store(b1 + c, wasm_f32x4_add(wasm_v128_load(b1 + c), d));
+        wasm_v128_store(b2 + c, wasm_f32x4_add(wasm_v128_load(b2 + c), wasm_f32x4_mul(xc, d)));
+      }
+      for (; c < C; c++) { b1[c] += dr[c]; b2[c] += (xr[c] - mean[c]) * dr[c]; }
+    }
+    for (int c = 0; c < C; c++) { t[c] += b1[c]; t[C + c] += b2[c]; }
+  }
+  /* per channel: b1 ← g, kk ← coefficient of (x − mean), b2 ← constant term */
+  for (int c = 0; c < C; c++) {
+    const float r = 1.0f / __builtin_sqrtf(var[c] + eps);
+    const double g = (double)scale[c] * r;
+    const double s1 = t[c], s2 = t[C + c];
+    dscale[c] = (float)(r * s2);
+    doffset[c] = (float)s1;
+    b1[c] = (float)g;
+    kk[c] = (float)((2.0 * dvar[c] - g * r * r * s2) / M);
+    b2[c] = (float)((dmean[c] - g * s1) / M);
+  }
+  for (int m = 0; m < M; m++) {
+    const float* xr = x + (size_t)m * C;
+    const float* dr = dy + (size_t)m * C;
+    float* o = dx + (size_t)m * C;
+    int c = 0;
+    for (; c < cv; c += 4) {
+      const v128_t xc = wasm_f32x4_sub(wasm_v128_load(xr + c), wasm_v128_load(mean + c));
+      const v128_t v = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(dr + c), wasm_v128_load(b1 + c)),
+                                      wasm_f32x4_add(wasm_f32x4_mul(xc, wasm_v128_load(kk + c)), wasm_v128_load(b2 + c)));
+      wasm_v128_store(o + c, v);
+    }
+    for (; c < C; c++) o[c] = dr[c] * b1[c] + ((xr[c] - mean[c]) * kk[c] + b2[c]);
+  }
+}
+
+/*
+ * Gradient of Relu (the kernel ReluGrad): dx = dy·step(x), step(x) = 1 for x > 0, 0 otherwise and NaN for NaN, as
+ * tfjs's Relu gradient (mul(dy, step(x))) in one pass instead of two, n elements.
+ */
+EXPORT("relu_grad")
+void relu_grad(const float* dy, const float* x, float* dx, int n) {
+  const int nv = n & ~3;
+  const v128_t one = wasm_f32x4_splat(1.0f);
+  int i = 0;
+  for (; i < nv; i += 4) {
+    const v128_t xv = wasm_v128_load(x + i);
+    /* 1 where x > 0, x itself where x is NaN (so the product is NaN), 0 elsewhere */
+    const v128_t step = wasm_v128_or(wasm_v128_and(one, wasm_f32x4_gt(xv, wasm_f32x4_splat(0.0f))),
+                                     wasm_v128_and(xv, wasm_f32x4_ne(xv, xv)));
+    wasm_v128_store(dx + i, wasm_f32x4_mul(wasm_v128_load(dy + i), step));
+  }
+  for (; i < n; i++) {
+    const float v = x[i];
+    dx[i] = dy[i] * (v > 0.0f ? 1.0f : (v != v ? v : 0.0f));
+  }
+}

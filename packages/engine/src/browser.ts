@@ -11,12 +11,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setBatchNormGradient } from './batchnorm-grad.ts';
 import { setTrainingKernels } from './kernels.ts';
 import { setMeanGradient } from './mean-grad.ts';
+import { setFusedTrainingGradients } from './batchnorm-training.ts';
 import type { BackendAttempt, EngineInfo } from './engine.ts';
 
 export { setTrainingKernels, stockKernel, describeTrainingKernels, setConvGradient, convGradientStatus } from './kernels.ts';
 export type { KernelBackendName, ConvGradientImpl } from './kernels.ts';
 export { setBatchNormGradient, fusedBatchNormGradConfig, factoredBatchNormGradConfig } from './batchnorm-grad.ts';
 export { setMeanGradient, meanGradConfig } from './mean-grad.ts';
+export { setFusedTrainingGradients, batchNormTrainingGradConfig, reluGradConfig } from './batchnorm-training.ts';
+export { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, RELU_GRAD } from './kernels.ts';
 export type { BackendAttempt, EngineInfo } from './engine.ts';
 
 /** Backends a browser can use, in the order `auto` tries them. */
@@ -95,7 +98,8 @@ export async function initEngine(opts: BrowserEngineOptions = {}): Promise<Engin
   for (const b of ['wasm', 'cpu', 'webgpu'] as const) kernels.push(...setTrainingKernels(b, wantKernels && b === backend));
   setBatchNormGradient(wantKernels ? 'factored' : 'stock');
   setMeanGradient(wantKernels ? 'broadcast' : 'stock');
-  if (wantKernels) kernels.push('grad:FusedBatchNorm', 'grad:Mean');
+  setFusedTrainingGradients(wantKernels ? 'fused' : 'stock');
+  if (wantKernels) kernels.push('grad:FusedBatchNorm', 'grad:Mean', 'grad:BatchNormTraining', 'grad:Relu');
   const failed = attempts.filter((a) => !a.ok).map((a) => a.name);
   const reason = requested !== 'auto' ? 'requested explicitly'
     : failed.length > 0 ? `first backend that loaded (${failed.join(', ')} unavailable)` : 'first backend that loaded';

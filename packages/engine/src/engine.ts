@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { setBatchNormGradient } from './batchnorm-grad.ts';
 import { setTrainingKernels } from './kernels.ts';
 import { setMeanGradient } from './mean-grad.ts';
+import { setFusedTrainingGradients } from './batchnorm-training.ts';
 import { setNativeKernels } from './native-kernels.ts';
 import { loadNativeKernels, type NativeKernelOptions, type NativeStatus } from './native-loader.ts';
 
@@ -341,7 +342,8 @@ export async function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> 
   }
   setBatchNormGradient(wantKernels ? 'factored' : 'stock');
   setMeanGradient(wantKernels ? 'broadcast' : 'stock');
-  if (wantKernels) kernels.push('grad:FusedBatchNorm', 'grad:Mean');
+  setFusedTrainingGradients(wantKernels ? 'fused' : 'stock');
+  if (wantKernels) kernels.push('grad:FusedBatchNorm', 'grad:Mean', 'grad:BatchNormTraining', 'grad:Relu');
   const failed = attempts.filter((a) => !a.ok);
   const tried = attempts.map((a) => `${a.name}: ${a.ok ? 'ok' : a.error}`).join('; ');
   const reason = requested === 'auto'

@@ -12,6 +12,8 @@ export { setTrainingKernels, stockKernel, describeTrainingKernels, setConvGradie
 export type { KernelBackendName, ConvGradientImpl } from './kernels.ts';
 export { setBatchNormGradient, fusedBatchNormGradConfig, factoredBatchNormGradConfig } from './batchnorm-grad.ts';
 export { setMeanGradient, meanGradConfig } from './mean-grad.ts';
+export { setFusedTrainingGradients, batchNormTrainingGradConfig, reluGradConfig } from './batchnorm-training.ts';
+export { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD, RELU_GRAD } from './kernels.ts';
 export { loadNativeKernels, DEFAULT_NATIVE_ADDON } from './native-loader.ts';
 export type { NativeStatus, NativeKernelOptions } from './native-loader.ts';
 export { setNativeKernels, nativeKernels } from './native-kernels.ts';

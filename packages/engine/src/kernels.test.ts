@@ -414,8 +414,8 @@ describe('kernel hygiene', () => {
     expect(setTrainingKernels('wasm', false)).toEqual([]);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeUndefined();
     expect(tf.getKernel('BatchMatMul', 'wasm')).toBeDefined();
-    expect(setTrainingKernels('wasm', true)).toHaveLength(20);
-    expect(setTrainingKernels('wasm', true)).toHaveLength(20);
+    expect(setTrainingKernels('wasm', true)).toHaveLength(23);
+    expect(setTrainingKernels('wasm', true)).toHaveLength(23);
     expect(() => setTrainingKernels('webgl' as 'wasm', true)).toThrow(/valid: wasm, webgpu, cpu/);
   });
 });

@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { nativeBatchMatMul, nativeConv2D, nativeConv2DBackpropFilter, nativeConv2DBackpropInput } from './native-kernels.ts';
-import { simdBatchMatMul, simdBatchNorm, simdBatchNormGradSums, simdExp, simdChannelBinary, simdChannelFill, simdConv2DStride1, simdSlice, simdConv2DBackpropFilter, simdConv2DBackpropInput, simdKernelsFor, simdReduceLeading } from './simd-kernels.ts';
+import { simdBatchMatMul, simdBatchNorm, simdBatchNormGradSums, simdBatchNormTraining, simdBatchNormTrainingGrad, simdReluGrad, simdExp, simdChannelBinary, simdChannelFill, simdConv2DStride1, simdSlice, simdConv2DBackpropFilter, simdConv2DBackpropInput, simdKernelsFor, simdReduceLeading } from './simd-kernels.ts';
 
 /** The parts of a tfjs backend the composed kernels use (present on cpu and wasm). */
 interface BackendLike {
@@ -613,6 +613,97 @@ function makeBatchNormGradSums(): KernelFunc {
 }
 
 /**
+ * Name of the project's kernel for BatchNorm in training mode: inputs {x [..., C], scale [C], offset [C]}, attr
+ * `varianceEpsilon`; outputs [y, mean, variance] with mean and the biased variance taken over every axis but the last
+ * (what tf.moments gives) and y = (x − mean)·scale/√(variance + ε) + offset. Its gradient
+ * (`batchnorm-training.ts`) differentiates through the batch statistics. Callers check `tf.getKernel` and use
+ * tf.moments + tf.batchNorm where it is not registered.
+ */
+export const BATCH_NORM_TRAINING = 'BatchNormTraining';
+/**
+ * Name of the kernel behind BatchNormTraining's gradient: inputs {x, dy, mean, variance, scale, dmean, dvariance}
+ * (dmean, dvariance: the gradients reaching the mean and variance outputs), attr `varianceEpsilon`; outputs
+ * [dx, dscale, doffset].
+ */
+export const BATCH_NORM_TRAINING_GRAD = 'BatchNormTrainingGrad';
+/** Name of the kernel behind the Relu gradient: inputs {dy, x} of one shape, output dy·step(x). */
+export const RELU_GRAD = 'ReluGrad';
+
+function bnTrainingShapesError(kernel: string, x: TensorInfo, perChannel: Record<string, TensorInfo>): string | undefined {
+  const c = x.shape[x.shape.length - 1];
+  const bad = Object.entries(perChannel).filter(([, t]) => t.dtype !== 'float32' || util.sizeFromShape(t.shape) !== c);
+  if (x.dtype === 'float32' && x.shape.length >= 1 && bad.length === 0) return undefined;
+  return `${kernel}: expects a float32 x [..., C] and float32 per-channel inputs of C values; got x ${x.dtype} [${x.shape}]` +
+    bad.map(([n, t]) => `, ${n} ${t.dtype} [${t.shape}]`).join('') + '.';
+}
+
+/**
+ * Whether a project kernel with a SIMD body only (BatchNormTrainingGrad, ReluGrad) can run on the active backend: it is
+ * registered there and the SIMD module instantiates on it. The gradients that call them use tf ops otherwise.
+ */
+export function simdKernelUsable(kernelName: string): boolean {
+  return tf.getKernel(kernelName, tf.getBackend()) !== undefined && typeof simdKernelsFor(tf.backend()) !== 'string';
+}
+
+/**
+ * BatchNormTraining from the stock wasm kernels (Mean, Sub, Square, Mean, FusedBatchNorm: tf.moments + tf.batchNorm),
+ * the kernel's body where the SIMD module cannot be used. Exported for the tests.
+ */
+export function composedBatchNormTraining(backend: unknown, x: TensorInfo, scale: TensorInfo, offset: TensorInfo,
+  varianceEpsilon: number): TensorInfo[] {
+  const be = backend as BackendLike;
+  const axis = x.shape.slice(0, -1).map((_, i) => i);
+  const mean = run('wasm', be, 'Mean', { x }, { axis, keepDims: false });
+  const xc = run('wasm', be, 'Sub', { a: x, b: mean });
+  const sq = run('wasm', be, 'Square', { x: xc });
+  const variance = run('wasm', be, 'Mean', { x: sq }, { axis, keepDims: false });
+  free(be, xc, sq);
+  return [run('wasm', be, 'FusedBatchNorm', { x, mean, variance, offset, scale }, { varianceEpsilon }), mean, variance];
+}
+
+/** BatchNormTraining on wasm: statistics and normalisation in two SIMD passes over x (without SIMD: composed). */
+function makeBatchNormTraining(): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { x, scale, offset } = inputs as { x: TensorInfo; scale: TensorInfo; offset: TensorInfo };
+    const err = bnTrainingShapesError(BATCH_NORM_TRAINING, x, { scale, offset });
+    if (err !== undefined) throw new Error(err);
+    const eps = (attrs as { varianceEpsilon: number }).varianceEpsilon;
+    const k = simdKernelsFor(backend);
+    if (typeof k === 'string') return composedBatchNormTraining(backend, x, scale, offset, eps);
+    return simdBatchNormTraining(k, backend, x, scale, offset, eps);
+  };
+}
+
+/** BatchNormTrainingGrad on wasm: the two sums and dx in two SIMD passes over x and dy. */
+function makeBatchNormTrainingGrad(): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { x, dy, mean, variance, scale, dmean, dvariance } = inputs as Record<string, TensorInfo>;
+    const k = simdKernelsFor(backend);
+    if (typeof k === 'string') throw new Error(`${BATCH_NORM_TRAINING_GRAD}: ${k}`);
+    const err = bnTrainingShapesError(BATCH_NORM_TRAINING_GRAD, x!, { mean: mean!, variance: variance!, scale: scale!, dmean: dmean!, dvariance: dvariance! });
+    if (err !== undefined) throw new Error(err);
+    if (dy!.dtype !== 'float32' || !util.arraysEqual(x!.shape, dy!.shape)) {
+      throw new Error(`${BATCH_NORM_TRAINING_GRAD}: dy must be float32 of x's shape [${x!.shape}]; got ${dy!.dtype} [${dy!.shape}].`);
+    }
+    return simdBatchNormTrainingGrad(k, backend, x!, dy!, mean!, variance!, scale!, dmean!, dvariance!,
+      (attrs as { varianceEpsilon: number }).varianceEpsilon);
+  };
+}
+
+/** ReluGrad on wasm: dy·step(x) in one SIMD pass (float32 of one shape). */
+function makeReluGrad(): KernelFunc {
+  return ({ inputs, backend }) => {
+    const { dy, x } = inputs as { dy: TensorInfo; x: TensorInfo };
+    const k = simdKernelsFor(backend);
+    if (typeof k === 'string') throw new Error(`${RELU_GRAD}: ${k}`);
+    if (dy.dtype !== 'float32' || x.dtype !== 'float32' || !util.arraysEqual(dy.shape, x.shape)) {
+      throw new Error(`${RELU_GRAD}: expects float32 dy and x of one shape; got dy ${dy.dtype} [${dy.shape}], x ${x.dtype} [${x.shape}].`);
+    }
+    return simdReluGrad(k, backend, dy, x);
+  };
+}
+
+/**
  * AddN summed in chunks that fit one shader. A WebGPU compute shader binds one storage buffer per input plus one for
  * the output, and devices allow 8 per stage unless asked for more (tfjs-backend-webgpu does not ask): the stock
  * kernel fails validation for more than 7 tensors, e.g. a global gradient norm over every layer's sum of squares.
@@ -660,6 +751,9 @@ const SPECS: Record<KernelBackendName, KernelSpec[]> = {
     { kernelName: 'Conv2D', make: () => makeStride1Conv('Conv2D'), why: 'native oneDNN convolutions where loaded; else stride-1 convolutions by the WebAssembly-SIMD kernel (others: XNNPACK)' },
     { kernelName: 'FusedConv2D', make: () => makeStride1Conv('FusedConv2D'), why: 'native oneDNN (bias, relu fused) where loaded; else stride-1 convolutions without bias/activation by the WebAssembly-SIMD kernel (others: XNNPACK)' },
     { kernelName: BATCH_NORM_GRAD_SUMS, make: () => makeBatchNormGradSums(), why: 'Σ dy and Σ (x − μ)·dy of the BatchNorm gradient in one pass (used by the factored gradient)' },
+    { kernelName: BATCH_NORM_TRAINING, make: () => makeBatchNormTraining(), why: 'BatchNorm in training mode: batch mean/variance and the normalised output in two passes over x (tf.moments + FusedBatchNorm: five)' },
+    { kernelName: BATCH_NORM_TRAINING_GRAD, make: () => makeBatchNormTrainingGrad(), why: 'its gradient through the batch statistics: dx, dscale, doffset in two passes over x and dy (the moments\' and FusedBatchNorm\'s gradients: about a dozen)' },
+    { kernelName: RELU_GRAD, make: () => makeReluGrad(), why: 'Relu gradient dy·step(x) in one pass (stock: Step, then Multiply)' },
     { kernelName: 'Exp', make: () => makeSimdExp(), why: 'float32 exp by a WebAssembly-SIMD polynomial (softmax over the vocabulary)' },
     { kernelName: 'Slice', make: () => makeSlice(), why: 'rank ≤ 4 slices as contiguous memory copies (gradients of padding)' },
     { kernelName: 'Cast', make: () => makeAliasCast(), why: 'a cast to the same dtype shares the buffer instead of copying' },

@@ -46,6 +46,11 @@ interface ConvGradExports {
   gemm_scratch_floats(): number;
   exp_f32(x: number, y: number, n: number): void;
   bn_grad_sums(x: number, mean: number, dy: number, out: number, scratch: number, m: number, c: number): void;
+  bn_train_forward(x: number, scale: number, offset: number, y: number, mean: number, variance: number, scratch: number,
+    m: number, c: number, eps: number): void;
+  bn_train_backward(x: number, dy: number, mean: number, variance: number, scale: number, dmean: number, dvariance: number,
+    dx: number, dscale: number, doffset: number, scratch: number, m: number, c: number, eps: number): void;
+  relu_grad(dy: number, x: number, dx: number, n: number): void;
   gemm(a: number, b: number, c: number, batch: number, m: number, k: number, n: number, transA: number, transB: number,
     strideA: number, strideB: number, strideC: number, pack: number): void;
   slice4d(x: number, out: number, d1: number, d2: number, d3: number, b0: number, b1: number, b2: number, b3: number,
@@ -293,5 +298,59 @@ export function simdBatchNormGradSums(k: ConvGradExports, backend: unknown, x: T
   } finally {
     be.disposeData(scratch.dataId);
   }
+  return out;
+}
+
+/**
+ * BatchNorm in training mode over a float32 [..., C] tensor (scale and offset of C values): y, and the batch mean and
+ * biased variance ([C] each) that normalised it, in two passes over x (see `bn_train_forward`).
+ */
+export function simdBatchNormTraining(k: ConvGradExports, backend: unknown, x: TensorInfo, scale: TensorInfo,
+  offset: TensorInfo, eps: number): [TensorInfo, TensorInfo, TensorInfo] {
+  const be = backend as WasmBackendInternals;
+  const c = x.shape[x.shape.length - 1] as number;
+  const m = c === 0 ? 0 : util.sizeFromShape(x.shape) / c;
+  const y = be.makeOutput(x.shape, 'float32');
+  const mean = be.makeOutput([c], 'float32');
+  const variance = be.makeOutput([c], 'float32');
+  const scratch = be.makeOutput([9 * c + 2], 'float32');
+  try {
+    k.bn_train_forward(offsetOf(be, x), offsetOf(be, scale), offsetOf(be, offset), offsetOf(be, y), offsetOf(be, mean),
+      offsetOf(be, variance), offsetOf(be, scratch), m, c, eps);
+  } finally {
+    be.disposeData(scratch.dataId);
+  }
+  return [y, mean, variance];
+}
+
+/**
+ * Gradient of {@link simdBatchNormTraining}: [dx, dscale, doffset] from x, dy, the saved mean and variance, scale and
+ * the gradients of the mean and variance outputs ([C] each), in two passes over x and dy (see `bn_train_backward`).
+ */
+export function simdBatchNormTrainingGrad(k: ConvGradExports, backend: unknown, x: TensorInfo, dy: TensorInfo,
+  mean: TensorInfo, variance: TensorInfo, scale: TensorInfo, dmean: TensorInfo, dvariance: TensorInfo,
+  eps: number): [TensorInfo, TensorInfo, TensorInfo] {
+  const be = backend as WasmBackendInternals;
+  const c = x.shape[x.shape.length - 1] as number;
+  const m = c === 0 ? 0 : util.sizeFromShape(x.shape) / c;
+  const dx = be.makeOutput(x.shape, 'float32');
+  const dscale = be.makeOutput([c], 'float32');
+  const doffset = be.makeOutput([c], 'float32');
+  const scratch = be.makeOutput([7 * c + 2], 'float32');
+  try {
+    k.bn_train_backward(offsetOf(be, x), offsetOf(be, dy), offsetOf(be, mean), offsetOf(be, variance), offsetOf(be, scale),
+      offsetOf(be, dmean), offsetOf(be, dvariance), offsetOf(be, dx), offsetOf(be, dscale), offsetOf(be, doffset),
+      offsetOf(be, scratch), m, c, eps);
+  } finally {
+    be.disposeData(scratch.dataId);
+  }
+  return [dx, dscale, doffset];
+}
+
+/** dy·step(x) (the Relu gradient) over two float32 tensors of one shape, one pass. */
+export function simdReluGrad(k: ConvGradExports, backend: unknown, dy: TensorInfo, x: TensorInfo): TensorInfo {
+  const be = backend as WasmBackendInternals;
+  const out = be.makeOutput(x.shape, 'float32');
+  k.relu_grad(offsetOf(be, dy), offsetOf(be, x), offsetOf(be, out), util.sizeFromShape(x.shape));
   return out;
 }

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { batchNormalization } from './batch-norm.ts';
 
 /** Symbolic tensor type of the tfjs-layers functional API. */
 export type Sym = tfl.SymbolicTensor;
@@ -119,7 +120,7 @@ export class Builder {
     }).apply(h) as Sym;
   }
   bn(x: Sym, name: string): Sym {
-    return tfl.layers.batchNormalization({ momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name: this.n(name) }).apply(x) as Sym;
+    return batchNormalization({ momentum: BN_MOMENTUM, epsilon: BN_EPSILON, name: this.n(name) }).apply(x) as Sym;
   }
   relu(x: Sym, name: string): Sym {
     return tfl.layers.activation({ activation: 'relu', name: this.n(name) }).apply(x) as Sym;
