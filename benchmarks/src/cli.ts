@@ -98,9 +98,10 @@ async function main(): Promise<number> {
   if (cells.length === 0) throw new UsageError(`no cells match --only ${String(f.only)}; try --list to see the cell ids`);
   console.log(`[bench] profile ${profile} (${why}); ${exps.length} experiment(s), ${cells.length} cell(s); runs in ${runsDir}`);
   const jobs = f.jobs ?? (profile === 'paper' ? 1 : Math.max(1, availableParallelism()));
-  // The estimate pools epoch times by machine and kernel tier: the cells use the native tier where it loads here.
+  // The estimate pools epoch times by machine and kernel tier: the cells use the native tier where it loads here, and
+  // this engine's fused BatchNorm training kernels (registered on wasm by initEngine).
   const nativeHere = process.env.ASAM_NATIVE_KERNELS !== 'off' && (await import('@asam/engine')).loadNativeKernels().status.loaded;
-  const sweepMachine = kernelTierLabel(thisMachine(), nativeHere);
+  const sweepMachine = kernelTierLabel(thisMachine(), nativeHere, true);
   const printEstimate = (from = runsDir) => {
     // Rates come from every cell of the profile, so --only / --experiment still find what has been measured.
     const est = estimateSweep(cells, from, jobs, sweepMachine, profileCells);

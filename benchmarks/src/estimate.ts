@@ -46,12 +46,17 @@ function perEpochOf(t: ReadonlyArray<{ seconds: number }>): number | null {
 }
 
 /**
- * The label under which epoch times are pooled: the machine, and the native kernel tier where a start ran on it (the
- * native tier trains several times faster than the SIMD kernels on the same cores).
+ * The label under which epoch times are pooled: the machine, the native kernel tier where a start ran on it (the
+ * native tier trains several times faster than the SIMD kernels on the same cores) and the fused BatchNorm training
+ * kernels where its engine had them (`wasm:BatchNormTraining` in env.json's kernel list; about 1.5× faster again).
  */
-export function kernelTierLabel(machine: string | null, native: boolean): string | null {
-  return machine === null ? null : native ? `${machine} + native kernels` : machine;
+export function kernelTierLabel(machine: string | null, native: boolean, fusedBatchNorm = false): string | null {
+  if (machine === null) return null;
+  return `${machine}${native ? ' + native kernels' : ''}${fusedBatchNorm ? ' + fused BatchNorm' : ''}`;
 }
+
+/** The kernel a start's engine lists when BatchNorm's training pass is fused (@asam/engine's `BatchNormTraining`). */
+export const FUSED_BATCH_NORM_KERNEL = 'wasm:BatchNormTraining';
 
 /**
  * Each finished epoch's seconds and the machine (with its kernel tier, {@link kernelTierLabel}) it ran on: env.json lists the cell's starts in order, each with the
@@ -62,7 +67,8 @@ export function epochTimes(dir: string): Array<{ epoch: number; seconds: number;
   if (!fs.existsSync(f)) return [];
   const starts = envRecords(dir).map((r) => ({
     from: (r as { resumedAt?: { epochsCompleted?: unknown } }).resumedAt?.epochsCompleted,
-    machine: kernelTierLabel(machineLabel(r.machine), r.backend?.native?.loaded === true),
+    machine: kernelTierLabel(machineLabel(r.machine), r.backend?.native?.loaded === true,
+      Array.isArray((r.backend as { kernels?: unknown } | undefined)?.kernels) && ((r.backend as { kernels: unknown[] }).kernels).includes(FUSED_BATCH_NORM_KERNEL)),
   })).map((r) => ({ from: typeof r.from === 'number' ? r.from : 0, machine: r.machine }));
   return parseCsv(fs.readFileSync(f, 'utf8')).map((row, i) => {
     const epoch = Number.isFinite(Number(row.epoch)) ? Number(row.epoch) : i + 1;

@@ -82,6 +82,25 @@ describe('the sweep estimate', () => {
     expect(estimateSweep(sgd, runs, 1, kernelTierLabel('Small (2 cores)', false)).cellSeconds).toBe(220 * 48);
   });
 
+  it('pools epoch times of engines with the fused BatchNorm training kernels apart from those without', () => {
+    const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-estimate-'));
+    tmp.push(runs);
+    const sgd = expandGrid(createExperimentRegistry().get('cifar10_resnet20'), 'cpu').filter((c) => c.optimizer === 'sgd').slice(0, 2);
+    const ranOn = (i: number, kernels: string[], seconds: number) => {
+      writeMetrics(cellDir(runs, sgd[i]!), Array(10).fill(seconds));
+      fs.writeFileSync(path.join(cellDir(runs, sgd[i]!), 'env.json'), JSON.stringify({
+        machine: { cpuModel: 'Small', cpuCount: 2 }, backend: { backend: 'wasm', native: { loaded: true }, kernels } }));
+    };
+    ranOn(0, ['wasm:Conv2D', 'wasm:FusedBatchNorm'], 33);
+    ranOn(1, ['wasm:Conv2D', 'wasm:BatchNormTraining', 'wasm:BatchNormTrainingGrad'], 15);
+    expect(kernelTierLabel('Small (2 cores)', true, true)).toBe('Small (2 cores) + native kernels + fused BatchNorm');
+    expect(epochTimes(cellDir(runs, sgd[1]!))[0]!.machine).toBe('Small (2 cores) + native kernels + fused BatchNorm');
+    expect(epochTimes(cellDir(runs, sgd[0]!))[0]!.machine).toBe('Small (2 cores) + native kernels');
+    // 110 + 110 epochs left
+    expect(estimateSweep(sgd, runs, 1, kernelTierLabel('Small (2 cores)', true, true)).cellSeconds).toBe(220 * 15);
+    expect(estimateSweep(sgd, runs, 1, kernelTierLabel('Small (2 cores)', true)).cellSeconds).toBe(220 * 33);
+  });
+
   it('counts, for a cell resumed here after starting elsewhere, only the epochs that ran here', () => {
     const runs = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-estimate-'));
     tmp.push(runs);
