@@ -359,6 +359,20 @@ void prepare_input_grad_filter(const float* filter, float* ft, int KH, int KW, i
  * normalisation, binary ops with a per-channel operand, and sums over the leading axes.
  * ------------------------------------------------------------------------------------------- */
 
+/* y[m,c] = x[m,c]·a[c] + b[c] over a contiguous [M, C] matrix (the normalisation of both BatchNorm kernels). */
+static void channel_affine(const float* x, const float* a, const float* b, float* y, int M, int C) {
+  const int cv = C & ~3;
+  for (int m = 0; m < M; m++) {
+    const float* xr = x + (size_t)m * C;
+    float* yr = y + (size_t)m * C;
+    int c = 0;
+    for (; c < cv; c += 4) {
+      wasm_v128_store(yr + c, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(xr + c), wasm_v128_load(a + c)), wasm_v128_load(b + c)));
+    }
+    for (; c < C; c++) yr[c] = xr[c] * a[c] + b[c];
+  }
+}
+
 /*
  * FusedBatchNorm: y = (x − mean[c]) · scale[c] / sqrt(var[c] + eps) + offset[c], as y = x·a[c] + b[c].
  * `ab` is caller-provided scratch of 2·C floats. A null (0) offset or scale means 0 / 1.
@@ -374,16 +388,7 @@ void batch_norm(const float* x, const float* mean, const float* var, const float
     a[c] = g;
     b[c] = (offset ? offset[c] : 0.0f) - mean[c] * g;
   }
-  const int cv = C & ~3;
-  for (int m = 0; m < M; m++) {
-    const float* xr = x + (size_t)m * C;
-    float* yr = y + (size_t)m * C;
-    int c = 0;
-    for (; c < cv; c += 4) {
-      wasm_v128_store(yr + c, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(xr + c), wasm_v128_load(a + c)), wasm_v128_load(b + c)));
-    }
-    for (; c < C; c++) yr[c] = xr[c] * a[c] + b[c];
-  }
+  channel_affine(x, a, b, y, M, C);
 }
 
 /*
@@ -784,15 +789,7 @@ void bn_train_forward(const float* x, const float* scale, const float* offset, f
     a[c] = scale[c] * r;
     b[c] = offset[c] - mean[c] * a[c];
   }
-  for (int m = 0; m < M; m++) {
-    const float* xr = x + (size_t)m * C;
-    float* yr = y + (size_t)m * C;
-    int c = 0;
-    for (; c < cv; c += 4) {
-      wasm_v128_store(yr + c, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(xr + c), wasm_v128_load(a + c)), wasm_v128_load(b + c)));
-    }
-    for (; c < C; c++) yr[c] = xr[c] * a[c] + b[c];
-  }
+  channel_affine(x, a, b, y, M, C);
 }
 
 /*
