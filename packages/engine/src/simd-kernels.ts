@@ -286,18 +286,28 @@ export function simdExp(k: ConvGradExports, backend: unknown, x: TensorInfo): Te
   return out;
 }
 
+/**
+ * Runs `f` with a float32 scratch buffer of `floats` values on the wasm heap (its byte offset; the buffer of 2 extra
+ * floats lets a kernel align doubles to 8 bytes) and frees it afterwards, also when `f` throws.
+ */
+function withScratch(be: WasmBackendInternals, floats: number, f: (scratch: number) => void): void {
+  const scratch = be.makeOutput([floats], 'float32');
+  try {
+    f(offsetOf(be, scratch));
+  } finally {
+    be.disposeData(scratch.dataId);
+  }
+}
+
 /** [2, C]: row 0 Σ dy, row 1 Σ (x − mean)·dy over the leading axes of float32 x and dy ([..., C]), one pass. */
 export function simdBatchNormGradSums(k: ConvGradExports, backend: unknown, x: TensorInfo, mean: TensorInfo, dy: TensorInfo): TensorInfo {
   const be = backend as WasmBackendInternals;
   const c = x.shape[x.shape.length - 1] as number;
   const m = c === 0 ? 0 : util.sizeFromShape(x.shape) / c;
   const out = be.makeOutput([2, c], 'float32');
-  const scratch = be.makeOutput([6 * c + 2], 'float32');
-  try {
-    k.bn_grad_sums(offsetOf(be, x), offsetOf(be, mean), offsetOf(be, dy), offsetOf(be, out), offsetOf(be, scratch), m, c);
-  } finally {
-    be.disposeData(scratch.dataId);
-  }
+  withScratch(be, 6 * c + 2, (scratch) => {
+    k.bn_grad_sums(offsetOf(be, x), offsetOf(be, mean), offsetOf(be, dy), offsetOf(be, out), scratch, m, c);
+  });
   return out;
 }
 
@@ -313,13 +323,10 @@ export function simdBatchNormTraining(k: ConvGradExports, backend: unknown, x: T
   const y = be.makeOutput(x.shape, 'float32');
   const mean = be.makeOutput([c], 'float32');
   const variance = be.makeOutput([c], 'float32');
-  const scratch = be.makeOutput([9 * c + 2], 'float32');
-  try {
+  withScratch(be, 9 * c + 2, (scratch) => {
     k.bn_train_forward(offsetOf(be, x), offsetOf(be, scale), offsetOf(be, offset), offsetOf(be, y), offsetOf(be, mean),
-      offsetOf(be, variance), offsetOf(be, scratch), m, c, eps);
-  } finally {
-    be.disposeData(scratch.dataId);
-  }
+      offsetOf(be, variance), scratch, m, c, eps);
+  });
   return [y, mean, variance];
 }
 
@@ -336,14 +343,11 @@ export function simdBatchNormTrainingGrad(k: ConvGradExports, backend: unknown, 
   const dx = be.makeOutput(x.shape, 'float32');
   const dscale = be.makeOutput([c], 'float32');
   const doffset = be.makeOutput([c], 'float32');
-  const scratch = be.makeOutput([7 * c + 2], 'float32');
-  try {
+  withScratch(be, 7 * c + 2, (scratch) => {
     k.bn_train_backward(offsetOf(be, x), offsetOf(be, dy), offsetOf(be, mean), offsetOf(be, variance), offsetOf(be, scale),
       offsetOf(be, dmean), offsetOf(be, dvariance), offsetOf(be, dx), offsetOf(be, dscale), offsetOf(be, doffset),
-      offsetOf(be, scratch), m, c, eps);
-  } finally {
-    be.disposeData(scratch.dataId);
-  }
+      scratch, m, c, eps);
+  });
   return [dx, dscale, doffset];
 }
 
