@@ -360,7 +360,7 @@ void prepare_input_grad_filter(const float* filter, float* ft, int KH, int KW, i
  * ------------------------------------------------------------------------------------------- */
 
 /* y[m,c] = x[m,c]·a[c] + b[c] over a contiguous [M, C] matrix (the normalisation of both BatchNorm kernels). */
-static void channel_affine(const float* x, const float* a, const float* b, float* y, int M, int C) {
+INLINE void channel_affine(const float* x, const float* a, const float* b, float* y, int M, int C) {
   const int cv = C & ~3;
   for (int m = 0; m < M; m++) {
     const float* xr = x + (size_t)m * C;
@@ -711,16 +711,10 @@ void exp_f32(const float* x, float* y, int n) {
 }
 
 /*
- * The two per-channel sums of the BatchNorm gradient in one pass over x and dy ([M, C]):
- *   out[c] = Σ_m dy[m,c],   out[C + c] = Σ_m (x[m,c] − mean[c])·dy[m,c].
- * Row by row into float32 block sums (64 rows) kept in `scratch` (2·C floats + 2·C doubles, 8-byte aligned),
- * which are added into float64 totals after each block.
+ * The two sums of the BatchNorm gradient over a [M, C] pair x, dy: t[c] = Σ_m dy, t[C + c] = Σ_m (x − mean)·dy, taken
+ * in float32 over 64-row blocks (b1, b2: C floats each) added into the float64 totals t (2·C doubles).
  */
-EXPORT("bn_grad_sums")
-void bn_grad_sums(const float* x, const float* mean, const float* dy, float* out, float* scratch, int M, int C) {
-  float* b1 = scratch;
-  float* b2 = scratch + C;
-  double* t = (double*)(scratch + 2 * C);  /* 2·C doubles after the 2·C floats: 8-byte aligned */
+INLINE void grad_sums(const float* x, const float* mean, const float* dy, float* b1, float* b2, double* t, int M, int C) {
   for (int c = 0; c < 2 * C; c++) t[c] = 0.0;
   const int cv = C & ~3;
   for (int m0 = 0; m0 < M; m0 += 64) {
@@ -740,6 +734,20 @@ void bn_grad_sums(const float* x, const float* mean, const float* dy, float* out
     }
     for (int c = 0; c < C; c++) { t[c] += b1[c]; t[C + c] += b2[c]; }
   }
+}
+
+/*
+ * The two per-channel sums of the BatchNorm gradient in one pass over x and dy ([M, C]):
+ *   out[c] = Σ_m dy[m,c],   out[C + c] = Σ_m (x[m,c] − mean[c])·dy[m,c].
+ * Row by row into float32 block sums (64 rows) kept in `scratch` (2·C floats + 2·C doubles, 8-byte aligned),
+ * which are added into float64 totals after each block.
+ */
+EXPORT("bn_grad_sums")
+void bn_grad_sums(const float* x, const float* mean, const float* dy, float* out, float* scratch, int M, int C) {
+  float* b1 = scratch;
+  float* b2 = scratch + C;
+  double* t = (double*)(scratch + 2 * C);  /* 2·C doubles after the 2·C floats: 8-byte aligned */
+  grad_sums(x, mean, dy, b1, b2, t, M, C);
   for (int c = 0; c < 2 * C; c++) out[c] = (float)t[c];
 }
 
@@ -808,25 +816,7 @@ void bn_train_backward(const float* x, const float* dy, const float* mean, const
   float* b1 = scratch + 4 * C;
   float* b2 = scratch + 5 * C;
   float* kk = scratch + 6 * C;
-  for (int c = 0; c < 2 * C; c++) t[c] = 0.0;
-  const int cv = C & ~3;
-  for (int m0 = 0; m0 < M; m0 += 64) {
-    const int m1 = imin(M, m0 + 64);
-    for (int c = 0; c < C; c++) { b1[c] = 0.0f; b2[c] = 0.0f; }
-    for (int m = m0; m < m1; m++) {
-      const float* xr = x + (size_t)m * C;
-      const float* dr = dy + (size_t)m * C;
-      int c = 0;
-      for (; c < cv; c += 4) {
-        const v128_t d = wasm_v128_load(dr + c);
-        const v128_t xc = wasm_f32x4_sub(wasm_v128_load(xr + c), wasm_v128_load(mean + c));
-        wasm_v128_store(b1 + c, wasm_f32x4_add(wasm_v128_load(b1 + c), d));
-        wasm_v128_store(b2 + c, wasm_f32x4_add(wasm_v128_load(b2 + c), wasm_f32x4_mul(xc, d)));
-      }
-      for (; c < C; c++) { b1[c] += dr[c]; b2[c] += (xr[c] - mean[c]) * dr[c]; }
-    }
-    for (int c = 0; c < C; c++) { t[c] += b1[c]; t[C + c] += b2[c]; }
-  }
+  grad_sums(x, mean, dy, b1, b2, t, M, C);
   /* per channel: b1 ← g, kk ← coefficient of (x − mean), b2 ← constant term */
   for (int c = 0; c < C; c++) {
     const float r = 1.0f / __builtin_sqrtf(var[c] + eps);
@@ -838,6 +828,7 @@ void bn_train_backward(const float* x, const float* dy, const float* mean, const
     kk[c] = (float)((2.0 * dvar[c] - g * r * r * s2) / M);
     b2[c] = (float)((dmean[c] - g * s1) / M);
   }
+  const int cv = C & ~3;
   for (int m = 0; m < M; m++) {
     const float* xr = x + (size_t)m * C;
     const float* dr = dy + (size_t)m * C;
