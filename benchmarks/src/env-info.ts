@@ -109,7 +109,7 @@ export function envRecords(dir: string): Array<EnvRecord> {
 /** The parts of an env.json record the reports read. */
 export interface EnvRecord {
   git?: { sha?: string | null };
-  backend?: { backend?: string; native?: { loaded?: boolean } };
+  backend?: { backend?: string; native?: { loaded?: boolean }; kernels?: unknown };
   machine?: { cpuModel?: string | null; cpuCount?: number };
 }
 

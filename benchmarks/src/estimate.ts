@@ -68,7 +68,7 @@ export function epochTimes(dir: string): Array<{ epoch: number; seconds: number;
   const starts = envRecords(dir).map((r) => ({
     from: (r as { resumedAt?: { epochsCompleted?: unknown } }).resumedAt?.epochsCompleted,
     machine: kernelTierLabel(machineLabel(r.machine), r.backend?.native?.loaded === true,
-      Array.isArray((r.backend as { kernels?: unknown } | undefined)?.kernels) && ((r.backend as { kernels: unknown[] }).kernels).includes(FUSED_BATCH_NORM_KERNEL)),
+      Array.isArray(r.backend?.kernels) && r.backend.kernels.includes(FUSED_BATCH_NORM_KERNEL)),
   })).map((r) => ({ from: typeof r.from === 'number' ? r.from : 0, machine: r.machine }));
   return parseCsv(fs.readFileSync(f, 'utf8')).map((row, i) => {
     const epoch = Number.isFinite(Number(row.epoch)) ? Number(row.epoch) : i + 1;
