@@ -65,6 +65,16 @@ describe('expandGrid', () => {
       .toThrow(/profiles\.paper\.longer\.rho\.asam = 2 is invalid: expected one of the grid's ρ values for asam \(0\.5, 1\)/);
     expect(() => defineExperiment(def({ rhoSweepOf: 'other_exp', profiles: { paper: { longer: { ...longer, label: 'E-20' } } } }))).toThrow(/profiles\.paper\.longer\.label = "E-20" is invalid/);
   });
+  it('standardSeeds keeps the standard-schedule runs of the longer ρ values at those seeds only; a seed off the grid is named', () => {
+    const longer = { label: 'e20', patch: { epochs: 20 }, rho: { asam: [1] }, reason: 'still fitting', standardSeeds: [0] };
+    const ids = expandGrid(def({ rhoSweepOf: 'other_exp', profiles: { paper: { longer } } }), 'paper').map((c) => c.id);
+    expect(ids).toEqual([
+      'sgd-seed0', 'sgd-seed1', 'sam-rho0.05-seed0', 'sam-rho0.05-seed1', 'asam-rho0.5-seed0', 'asam-rho0.5-seed1',
+      'asam-rho1-seed0', 'asam-rho1-seed0-e20', 'asam-rho1-seed1-e20',
+    ]);
+    expect(() => defineExperiment(def({ rhoSweepOf: 'other_exp', profiles: { paper: { longer: { ...longer, standardSeeds: [3] } } } })))
+      .toThrow(/profiles\.paper\.longer\.standardSeeds = 3 is invalid: expected one of the grid's seeds \(0, 1\)/);
+  });
   it('a task without an optimizer axis gives one cell per seed', () => {
     const cells = expandGrid(def({ task: 'step_time', grid: {}, profiles: { cpu: {} } }), 'cpu');
     expect(cells.map((c) => c.id)).toEqual(['seed0']);

@@ -58,6 +58,11 @@ export interface LongerSchedule {
   rho: Partial<Record<OptimizerName, number[]>>;
   /** One line for the report: why these values run longer. */
   reason: string;
+  /**
+   * The seeds (each one of the grid's) at which these ρ values also keep their standard-schedule runs, the runs that
+   * showed the need for the longer one; at the other seeds they run on the longer schedule only. Default: every seed.
+   */
+  standardSeeds?: number[];
 }
 
 /** Published numbers, shown beside measured ones. */
@@ -152,7 +157,9 @@ const profileSchema = z.strictObject({
     patch: configObject('a config patch, e.g. { epochs: 240 }'),
     rho: perOptimizer(z.array(numberField({ min: 0, expected: 'a finite number >= 0 (a ρ value)' }), { error: 'a non-empty list of ρ values of the grid' }).min(1)),
     reason: z.string({ error: 'one line: why these ρ values run longer' }),
-  }, { error: 'an object { label, patch, rho, reason }' }).optional(),
+    standardSeeds: z.array(numberField({ int: true, min: 0, expected: 'an integer >= 0 (a seed of the grid)' }), { error: 'a list of the grid\'s seeds, e.g. [0]' })
+      .refine(noDuplicates, { error: 'a list without duplicates' }).optional(),
+  }, { error: 'an object { label, patch, rho, reason, standardSeeds? }' }).optional(),
 }, { error: 'an object { base?, grid?, note?, longer? }' });
 
 /** An experiment definition (`defineExperiment` checks it and the grid of every profile). */
@@ -193,6 +200,11 @@ export const experimentSchema = z.strictObject({
         if (!(g.optimizer ?? []).includes(o) || !(g.rho?.[o] ?? []).includes(r)) {
           addConfigIssue(ctx, ['profiles', p, 'longer', 'rho', o], r, `one of the grid's ρ values for ${o} (${(g.rho?.[o] ?? []).join(', ') || 'none'}): the longer schedule reruns grid points`);
         }
+      }
+    }
+    for (const s of longer?.standardSeeds ?? []) {
+      if (!(g.seed ?? []).includes(s)) {
+        addConfigIssue(ctx, ['profiles', p, 'longer', 'standardSeeds'], s, `one of the grid's seeds (${(g.seed ?? []).join(', ') || 'none'}): standardSeeds keeps the standard-schedule runs at these seeds`);
       }
     }
   }
@@ -274,13 +286,14 @@ export function expandGrid(def: ExperimentDef, profile: ProfileName): Cell[] {
       cells.push({ experiment: def.id, profile, task: def.task, id: parts.join('-'), optimizer: pt.optimizer, rho: pt.rho, seed, config });
     }
   }
-  // The labelled longer schedule of a ρ sweep: the same grid points again, config patched, ids suffixed.
+  // The labelled longer schedule of a ρ sweep: the same grid points again, config patched, ids suffixed; outside
+  // `standardSeeds` the longer run replaces the standard one.
   const longer = spec.longer;
-  if (longer) {
-    const extra = cells.filter((c) => c.optimizer && c.rho !== null && (longer.rho[c.optimizer] ?? []).includes(c.rho));
-    for (const c of extra) cells.push({ ...c, id: `${c.id}-${longer.label}`, config: deepMerge(c.config, longer.patch), schedule: longer.label });
-  }
-  return cells;
+  if (!longer) return cells;
+  const isLonger = (c: Cell) => !!c.optimizer && c.rho !== null && (longer.rho[c.optimizer] ?? []).includes(c.rho);
+  const keepsStandard = (c: Cell) => !isLonger(c) || (longer.standardSeeds ?? [c.seed]).includes(c.seed);
+  const extra = cells.filter(isLonger).map((c): Cell => ({ ...c, id: `${c.id}-${longer.label}`, config: deepMerge(c.config, longer.patch), schedule: longer.label }));
+  return [...cells.filter(keepsStandard), ...extra];
 }
 
 /**
