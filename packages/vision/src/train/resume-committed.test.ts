@@ -1,15 +1,16 @@
 /**
- * A committed benchmark run folder (benchmarks/results/cpu/runs/cifar10_resnet20/sam-rho0.05-seed3: a flat config.json
- * from before the runtime section, and its checkpoint) resumes under runTask: the flat config is read through the
- * runtime's names, equals the cell's config (so the resume is not refused and nothing restarts), and the run goes on
- * from the checkpoint's step with its state (the rows of every finished epoch). The folder is copied to a temporary
- * one; the images are synthetic CIFAR-10 of the same shape (the test needs no dataset), so one step is taken and the
- * run stops there.
+ * A benchmark run folder as the runtime before the registry wrote it resumes under runTask: the flat config.json
+ * (from before the runtime section), its checkpoint and its cell.json, kept in test/fixtures/flat-run-folder as
+ * committed to benchmarks/results/cpu/runs/cifar10_resnet20/sam-rho0.05-seed3 at commit a701079 (that cell has since
+ * finished and its checkpoint left the results). The flat config is read through the runtime's names, equals the
+ * cell's config (so the resume is not refused and nothing restarts), and the run goes on from the checkpoint's step
+ * with its state (the rows of every finished epoch). The folder is copied to a temporary one; the images are synthetic
+ * CIFAR-10 of the same shape (the test needs no dataset), so one step is taken and the run stops there.
  */
 import { writeSyntheticCifar10 } from '@asam/data';
 import { initEngine } from '@asam/engine';
 import { readCheckpoint, type RuntimeState } from '@asam/train';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +18,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from './config.ts';
 import { trainClassifier, visionConfigOfRun } from './trainer.ts';
 
-const CELL = fileURLToPath(new URL('../../../../benchmarks/results/cpu/runs/cifar10_resnet20/sam-rho0.05-seed3/', import.meta.url));
+const CELL = fileURLToPath(new URL('../../test/fixtures/flat-run-folder/', import.meta.url));
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'asam-vision-committed-'));
 const dataDir = tmp();
 beforeAll(async () => {
@@ -25,18 +26,13 @@ beforeAll(async () => {
   await initEngine({ backend: 'wasm' });
 });
 
-describe.skipIf(!existsSync(join(CELL, 'checkpoint.bin')))('a committed benchmark run folder (flat config.json) under runTask', () => {
+describe('a committed benchmark run folder (flat config.json) under runTask', () => {
   it('is accepted on resume and continues from its checkpoint\'s step with its finished epochs', async () => {
     const out = tmp();
     for (const f of ['config.json', 'checkpoint.bin', 'cell.json']) copyFileSync(join(CELL, f), join(out, f));
-    // the folder as the runtime before the registry left it: a flat config.json without the fields added since (a
-    // committed folder that a newer sweep resumed holds the sectioned layout; its flat form is what it held before)
-    let flat = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
-    if (flat.format === 'asam-config/1') {
-      flat = visionConfigOfRun(flat);
-      delete flat.optimizer.perturbedDropout;
-      writeFileSync(join(out, 'config.json'), JSON.stringify(flat, null, 2) + '\n');
-    }
+    // the folder as the runtime before the registry left it: a flat config.json without the fields added since
+    const flat = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    expect(flat.format).toBeUndefined();
     // the cell's config, as the benchmark cell hands it over today, resolves to the same config the folder holds
     const cell = JSON.parse(readFileSync(join(out, 'cell.json'), 'utf8'));
     // (the saved file lacks the fields added since it was written; resolved, each takes its default, e.g.
