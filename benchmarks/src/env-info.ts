@@ -113,6 +113,22 @@ export interface EnvRecord {
   machine?: { cpuModel?: string | null; cpuCount?: number };
 }
 
+/** The kernel a start's engine lists when BatchNorm's training pass is fused (@asam/engine's `BatchNormTraining`). */
+export const FUSED_BATCH_NORM_KERNEL = 'wasm:BatchNormTraining';
+
+/** Whether a start's engine had the native kernels loaded, and the fused BatchNorm training kernels. */
+export function engineTier(r: EnvRecord): { native: boolean; fusedBatchNorm: boolean } {
+  return { native: r.backend?.native?.loaded === true, fusedBatchNorm: Array.isArray(r.backend?.kernels) && r.backend.kernels.includes(FUSED_BATCH_NORM_KERNEL) };
+}
+
+/** A start's engine as reports name it: `wasm + native kernels + fused BatchNorm` (null without a backend record). */
+export function engineLabel(r: EnvRecord): string | null {
+  const b = r.backend?.backend;
+  if (!b) return null;
+  const t = engineTier(r);
+  return `${b}${t.native ? ' + native kernels' : ''}${t.fusedBatchNorm ? ' + fused BatchNorm' : ''}`;
+}
+
 /** `cpuModel (N cores)`: how reports and estimates name a machine (null without a CPU model). */
 export function machineLabel(m: { cpuModel?: string | null; cpuCount?: number } | undefined): string | null {
   return m?.cpuModel ? `${m.cpuModel} (${m.cpuCount ?? '?'} cores)` : null;

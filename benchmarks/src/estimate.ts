@@ -13,7 +13,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { envRecords, machineLabel, thisMachine } from './env-info.ts';
+import { engineTier, envRecords, machineLabel, thisMachine } from './env-info.ts';
 import type { Cell } from './experiment.ts';
 import { parseCsv, readJsonIfExists } from './fs-util.ts';
 import { mean, median } from './stats.ts';
@@ -55,9 +55,6 @@ export function kernelTierLabel(machine: string | null, native: boolean, fusedBa
   return `${machine}${native ? ' + native kernels' : ''}${fusedBatchNorm ? ' + fused BatchNorm' : ''}`;
 }
 
-/** The kernel a start's engine lists when BatchNorm's training pass is fused (@asam/engine's `BatchNormTraining`). */
-export const FUSED_BATCH_NORM_KERNEL = 'wasm:BatchNormTraining';
-
 /**
  * Each finished epoch's seconds and the machine (with its kernel tier, {@link kernelTierLabel}) it ran on: env.json lists the cell's starts in order, each with the
  * epochs completed when it began (`resumedAt`), so epoch e ran on the last start that began before it.
@@ -67,8 +64,7 @@ export function epochTimes(dir: string): Array<{ epoch: number; seconds: number;
   if (!fs.existsSync(f)) return [];
   const starts = envRecords(dir).map((r) => ({
     from: (r as { resumedAt?: { epochsCompleted?: unknown } }).resumedAt?.epochsCompleted,
-    machine: kernelTierLabel(machineLabel(r.machine), r.backend?.native?.loaded === true,
-      Array.isArray(r.backend?.kernels) && r.backend.kernels.includes(FUSED_BATCH_NORM_KERNEL)),
+    machine: kernelTierLabel(machineLabel(r.machine), engineTier(r).native, engineTier(r).fusedBatchNorm),
   })).map((r) => ({ from: typeof r.from === 'number' ? r.from : 0, machine: r.machine }));
   return parseCsv(fs.readFileSync(f, 'utf8')).map((row, i) => {
     const epoch = Number.isFinite(Number(row.epoch)) ? Number(row.epoch) : i + 1;

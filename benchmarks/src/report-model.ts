@@ -127,6 +127,11 @@ export interface TrainingCellModel {
   settled: { bestEpoch: number; window: number; settled: boolean } | null;
   /** metrics.csv: `epoch` and the vocabulary's curve and plateau columns (display scale not applied). */
   columns: Record<string, number[]>;
+  /**
+   * The run's process starts (env.json; a resumed run has several), earliest first: git revision (10 hex digits),
+   * machine (`cpuModel (N cores)`) and engine (backend and kernel tier); empty where the folder has no env.json.
+   */
+  starts: Array<{ revision: string | null; machine: string | null; engine: string | null }>;
 }
 
 export interface Stat {

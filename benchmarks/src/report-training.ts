@@ -12,6 +12,7 @@ import { readTestBleuSegments } from '@asam/nmt';
 import type { BootstrapSpec, MetricVocabulary } from '@asam/train';
 import { barChart, forestChart, lineChart, type Bar, type ChartSpec, type ForestRow, type LinePoint } from './charts.ts';
 import { holmAdjust, pairedBootstrap, pairedBootstrapBleu, pairedTTest, plateauCheck, tInterval, verdictOfTest, type Interval } from './compare.ts';
+import { engineLabel, envRecords, machineLabel } from './env-info.ts';
 import type { Cell, ExperimentDef, OptimizerName, ProfileName } from './experiment.ts';
 import { readJsonIfExists } from './fs-util.ts';
 import type { CellOutcome } from './outcome.ts';
@@ -132,6 +133,7 @@ export function computeTraining(def: ExperimentDef, profile: ProfileName, cells:
       convergence: cv ? { plateaued: cv.plateaued, change: Number.isFinite(cv.change) ? cv.change : null, last: cv.last } : null,
       settled: settled[i] ?? null,
       columns: Object.fromEntries(keep.filter((k) => o.columns[k]).map((k) => [k, o.columns[k]!])),
+      starts: envRecords(runDir(c)).map((r) => ({ revision: r.git?.sha?.slice(0, 10) ?? null, machine: machineLabel(r.machine), engine: engineLabel(r) })),
     };
   });
   const finite = (xs: Array<number | null>) => xs.filter((x): x is number => x !== null && Number.isFinite(x));
@@ -392,12 +394,41 @@ export function renderTraining(m: TrainingModel): RenderedSection {
           fmtInterval(pd.ivFinal, scale, digits), fmtP(pd.testFinal?.p ?? null), fmtP(pd.adjFinal), fmtInterval(pd.ivBest, scale, digits), fmtP(pd.adjBest),
           pd.boot ? `${fmtInterval(pd.boot, scale, digits)} (seed ${pd.bootSeed})` : '–'])), '',
     ] : []),
+    ...provenance(m),
     m.paper ? `Paper (${m.paper.setting}; ${m.paper.source}): ${Object.entries(m.paper.values).map(([k, x]) => `${label(k)} ${x}`).join(' → ')}.${m.comparable ? '' : ' Those are full-scale figures for the published recipe, not for this setting; compare the ordering and the size of the differences, not the values.'}` : '',
     '',
     ...(notDone.length ? ['Cells not completed:', '', ...notDone.map((c) => `- \`${c.id}\`: ${c.status}${c.divergedAt ? ` at epoch ${c.divergedAt.epoch}, step ${c.divergedAt.step} (loss ${c.divergedAt.loss ?? 'NaN'}; the run is kept as its result)` : ''}${c.columns.epoch?.length ? ` (${c.columns.epoch.length}${c.plannedEpochs ? `/${c.plannedEpochs}` : ''} epochs)` : ''}${c.error ? ` — ${c.error.split('\n')[0]}` : ''}`), ''] : []),
     ...files.map(([f]) => `![${m.experiment} ${f}](${p}${f})`), '',
   ].join('\n');
   return { md, files };
+}
+
+/**
+ * Where each seed's compared runs ran: per seed, the git revisions, machines and engines of every start of its methods'
+ * runs (env.json), each run's number of starts, and whether they all share one revision, machine and engine. Empty
+ * for an experiment without pairwise claims or with one seed.
+ */
+function provenance(m: TrainingModel): string[] {
+  const seeds = [...new Set(m.cells.filter((c) => c.starts.length).map((c) => c.seed))].sort((a, b) => a - b);
+  if (!m.pairs.length || seeds.length < 2) return [];
+  const label = (o: string) => labelOf(m.baseOptimizer, o);
+  const distinct = (xs: Array<string | null>) => [...new Set(xs.map((x) => x ?? '?'))];
+  const rows = seeds.map((seed) => {
+    const runs = m.groupStats.map((gs) => gs.cells.map((i) => m.cells[i]!).find((c) => c.seed === seed) ?? null);
+    const starts = runs.flatMap((c) => c?.starts ?? []);
+    const revisions = distinct(starts.map((x) => x.revision?.slice(0, 7) ?? null));
+    const machines = distinct(starts.map((x) => x.machine));
+    const engines = distinct(starts.map((x) => x.engine));
+    const complete = runs.every((c) => c?.starts.length);
+    return [String(seed), revisions.join(', '), machines.join('; '), engines.join('; '),
+      runs.map((c) => (c?.starts.length ? String(c.starts.length) : '–')).join(' / '),
+      complete && revisions.length === 1 && machines.length === 1 && engines.length === 1 ? 'yes' : 'no',
+      complete && runs.every((c) => c!.starts.length === 1) ? 'yes' : 'no'];
+  });
+  return [
+    'Where each seed\'s runs ran (each run\'s env.json; a run stopped and resumed has one start per process): the git revisions, machines and engines of all its methods\' starts.', '',
+    mdTable(['seed', 'revisions', 'machines', 'engines', `starts (${m.groupStats.map((gs) => label(m.cells[gs.cells[0]!]!.optimizer)).join(' / ')})`, 'one revision, machine and engine', 'uninterrupted'], rows), '',
+  ];
 }
 
 /** "3 epochs", "1 epoch". */

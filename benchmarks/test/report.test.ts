@@ -220,6 +220,38 @@ describe('claims table', () => {
     expect(checkReport(path.join(root, 'results')).problems).toEqual([]);
   });
 
+  it('records per seed the revisions, machines and engines its methods ran on, their starts, and whether they match', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-bench-claims-'));
+    const runsDir = path.join(root, 'runs');
+    fabricateClaims(runsDir, null);
+    const start = (sha: string, cpuModel: string, kernels: string[] = []) => ({
+      git: { sha }, machine: { cpuModel, cpuCount: 2 }, backend: { backend: 'wasm', native: { loaded: true }, kernels },
+    });
+    const fused = ['wasm:BatchNormTraining'];
+    for (const c of expandGrid(claimExp, 'cpu')) {
+      // seed 0: every run one start on one revision, machine and engine; seed 1: SAM resumed once on another
+      // revision (same machine and engine); seed 2: ASAM started without the fused kernels, resumed with them
+      let records = [start('aaaaaaa111', 'CPU A', fused)];
+      if (c.seed === 1 && c.optimizer === 'sam') records = [start('bbbbbbb222', 'CPU A', fused), start('aaaaaaa111', 'CPU A', fused)];
+      if (c.seed === 2 && c.optimizer === 'asam') records = [start('aaaaaaa111', 'CPU A'), start('aaaaaaa111', 'CPU A', fused)];
+      const [last, ...before] = [...records].reverse();
+      fs.writeFileSync(path.join(cellDir(runsDir, c), 'env.json'), JSON.stringify({ ...last, previous: before.reverse() }));
+    }
+    generateReport({ experiments: [claimExp], profile: 'cpu', runsDir, outDir: path.join(root, 'results') });
+    const md = fs.readFileSync(path.join(root, 'results', 'report.md'), 'utf8');
+    expect(md).toContain('| seed | revisions | machines | engines | starts (SGD / SAM / ASAM) | one revision, machine and engine | uninterrupted |');
+    expect(md).toContain('| 0 | aaaaaaa | CPU A (2 cores) | wasm + native kernels + fused BatchNorm | 1 / 1 / 1 | yes | yes |');
+    expect(md).toContain('| 1 | aaaaaaa, bbbbbbb | CPU A (2 cores) | wasm + native kernels + fused BatchNorm | 1 / 2 / 1 | no | no |');
+    expect(md).toContain('| 2 | aaaaaaa | CPU A (2 cores) | wasm + native kernels + fused BatchNorm; wasm + native kernels | 1 / 1 / 2 | no | no |');
+    const model = JSON.parse(fs.readFileSync(path.join(root, 'results', 'model.json'), 'utf8'));
+    const sam1 = model.experiments.flatMap((e: { section: { cells?: Array<{ id: string }> } }) => e.section.cells ?? [])
+      .find((c: { id: string }) => c.id === 'sam-rho0.05-seed1');
+    expect(sam1.starts).toEqual([
+      { revision: 'bbbbbbb222', machine: 'CPU A (2 cores)', engine: 'wasm + native kernels + fused BatchNorm' },
+      { revision: 'aaaaaaa111', machine: 'CPU A (2 cores)', engine: 'wasm + native kernels + fused BatchNorm' },
+    ]);
+  });
+
   it('decides on the final epoch, not the best over epochs, and says where the two disagree', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-bench-claims-'));
     // Best over epochs as above; the final epoch of every ASAM run 3 points lower: ASAM − SAM final +1, +1, +0.5.
