@@ -7,7 +7,7 @@
  * (missing data, a missing tool such as spm_train, a bad config value; see @asam/cli's isUserError) is one line.
  */
 import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { catchStopSignals, exitCodeOf, isUserError, nativeKernelsFrom, oneLine } from '@asam/cli';
 import { collectEnv, envWithHistory } from './env-info.ts';
 import { RunFolder } from '@asam/train/run-folder';
@@ -74,10 +74,9 @@ async function main(): Promise<void> {
     const mod = (await import(pathToFileURL(modPath).href)) as TaskModule;
     if (typeof mod.run !== 'function') throw new Error(`task module ${modPath} has no run(ctx) export`);
     const dataFiles = mod.dataFiles ? mod.dataFiles(cell.config, dataDir) : [];
-    // git revision of this source tree (the run folder may live outside the repository).
     // Earlier starts of a resumed cell stay in env.json (`previous`), so the record says where each part ran.
     const envFile = path.join(dir, 'env.json');
-    new RunFolder(dir).recordEnv(envWithHistory(collectEnv({ backend, dataDir, dataFiles, cwd: path.dirname(fileURLToPath(import.meta.url)) }),
+    new RunFolder(dir).recordEnv(envWithHistory(collectEnv({ backend, dataDir, dataFiles }),
       readJsonIfExists<Record<string, unknown>>(envFile), readJsonIfExists(path.join(dir, 'result.json'))), 'replace');
     console.log(`backend ${backend.backend} (requested ${backend.requested}: ${backend.reason})`);
     await mod.run({ config: cell.config, outDir: dir, dataDir, backend, log: (l) => console.log(l), shouldStop: () => stop.requested });

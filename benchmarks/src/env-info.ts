@@ -1,24 +1,15 @@
 /** Collects env.json for a run folder: git revision, backend, versions, data hash, machine. */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { packageVersion as versionFrom } from '@asam/cli';
+import { collectRunEnv, packageVersion as versionFrom, type EngineReport, type RunEnv } from '@asam/cli';
 import { readJsonIfExists } from './fs-util.ts';
 import type { BackendReport } from './tasks/types.ts';
 
 /** The installed version of an npm package as seen from this package, or null when it is absent. */
 export function packageVersion(name: string): string | null {
   return versionFrom(name, import.meta.url);
-}
-
-function git(args: string[], cwd: string): string | null {
-  try {
-    return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return null;
-  }
 }
 
 /** SHA-256 of a file's bytes (hex). */
@@ -54,31 +45,17 @@ export function hashDataFiles(files: string[], dataDir: string): { files: Record
   return { files: out, combined };
 }
 
-/** The env.json record of a run. */
-export function collectEnv(o: { backend: BackendReport; dataDir: string; dataFiles: string[]; cwd: string }): Record<string, unknown> {
-  const sha = git(['rev-parse', 'HEAD'], o.cwd);
-  const dirty = git(['status', '--porcelain', '--untracked-files=no'], o.cwd);
-  const cpus = os.cpus();
-  return {
-    createdAt: new Date().toISOString(),
-    git: { sha, dirty: dirty === null ? null : dirty.length > 0 },
-    backend: o.backend,
-    versions: {
-      node: process.version,
-      tfjsCore: packageVersion('@tensorflow/tfjs-core'),
-      tfjsBackendWasm: packageVersion('@tensorflow/tfjs-backend-wasm'),
-      tfjsBackendCpu: packageVersion('@tensorflow/tfjs-backend-cpu'),
-    },
-    data: { dir: o.dataDir, ...hashDataFiles(o.dataFiles, o.dataDir) },
-    machine: {
-      hostname: os.hostname(),
-      platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-      cpuCount: cpus.length,
-      cpuModel: cpus[0]?.model ?? null,
-      totalMemGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
-    },
-    pid: process.pid,
-  };
+/**
+ * The env.json record of a cell's start: @asam/cli's run record (git revision of this source tree, backend report,
+ * versions, machine, command), plus the hashes of the data files the cell reads. `backend` is `initEngine`'s report, or
+ * the stand-in of a task that creates no tensors (no backends tried).
+ */
+export function collectEnv(o: { backend: BackendReport; dataDir: string; dataFiles: string[] }): RunEnv {
+  const attempts = Array.isArray(o.backend.attempts) ? (o.backend.attempts as EngineReport['attempts']) : [];
+  return collectRunEnv({
+    engine: { ...o.backend, attempts }, programFile: import.meta.url, argv: process.argv.slice(2), cwd: process.cwd(),
+    extra: { data: { dir: o.dataDir, ...hashDataFiles(o.dataFiles, o.dataDir) } },
+  });
 }
 
 /**

@@ -39,6 +39,11 @@ describe('scale-invariance toy', () => {
     const env = JSON.parse(fs.readFileSync(path.join(runsDir, 'scale_invariance', 'seed0', 'env.json'), 'utf8'));
     expect(env.backend.backend).toBe('cpu');
     expect(env.versions.tfjsCore).toBe('4.22.0');
+    // the run record @asam/cli writes for CLI runs, plus the data hashes: one env.json layout for both
+    expect(env.git.sha).toMatch(/^[0-9a-f]{40}$/);
+    expect(env.machine.cpuCount).toBeGreaterThan(0);
+    expect(env.command.argv).toContain('--cell-dir');
+    expect(env.data).toMatchObject({ files: {}, combined: null });
     const outDir = path.join(root, 'results');
     generateReport({ experiments: [def], profile: 'smoke', runsDir, outDir });
     expect(checkReport(outDir, { experiments: ['scale_invariance'] }).problems).toEqual([]);
