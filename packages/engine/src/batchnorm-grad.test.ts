@@ -99,6 +99,23 @@ describe('tile-free FusedBatchNorm gradient', () => {
     expect(() => tf.tidy(() => tf.engine().runKernel(BATCH_NORM_GRAD_SUMS, { x: tf.zeros([2, 3]), mean: tf.zeros([2]), dy: tf.zeros([2, 3]) })))
       .toThrow(/expects float32 x and dy of one shape \[\.\.\., C\] and a mean of C values/);
   });
+  it('where the SIMD module cannot instantiate, the factored gradient takes the sums with ops (same values, kernel not called)', async () => {
+    await initEngine({ backend: 'wasm', nativeKernels: false });
+    setBatchNormGradient('factored');
+    const withSimd = bnGrads([2, 8, 8, 16]);
+    // the backend as one whose WebAssembly.Memory is not reachable: the SIMD module has nothing to instantiate on
+    const wasm = (tf.backend() as unknown as { wasm: { asm: Record<string, unknown> } }).wasm;
+    const asm = wasm.asm;
+    wasm.asm = { ...asm, memory: undefined };
+    try {
+      const kernels = (await tf.profile(() => { bnGrads([2, 8, 8, 16]); })).kernels.map((k) => k.name);
+      expect(kernels).not.toContain(BATCH_NORM_GRAD_SUMS);
+      const withOps = bnGrads([2, 8, 8, 16]);
+      withOps.forEach((o, i) => expect(relErr(o, withSimd[i]!)).toBeLessThan(1e-5));
+    } finally {
+      wasm.asm = asm;
+    }
+  });
   it('rejects an unknown variant', () => {
     expect(() => setBatchNormGradient('tiled' as 'stock')).toThrow(/valid: factored, broadcast, stock/);
   });

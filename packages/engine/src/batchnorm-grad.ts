@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
-import { BATCH_NORM_GRAD_SUMS } from './kernels.ts';
+import { BATCH_NORM_GRAD_SUMS, simdKernelUsable } from './kernels.ts';
 
 /** The broadcast (tile-free) FusedBatchNorm gradient config. */
 export const fusedBatchNormGradConfig: GradConfig = {
@@ -61,8 +61,8 @@ export const factoredBatchNormGradConfig: GradConfig = {
     let s1: Tensor;
     let s2: Tensor;
     if (x.dtype === 'float32' && d.dtype === 'float32' && tf.util.arraysEqual(x.shape, d.shape) &&
-        tf.getKernel(BATCH_NORM_GRAD_SUMS, tf.getBackend()) !== undefined) {
-      // both sums in one pass over x and dy (wasm)
+        simdKernelUsable(BATCH_NORM_GRAD_SUMS)) {
+      // both sums in one pass over x and dy (wasm, where the SIMD module instantiates)
       const sums = tf.engine().runKernel(BATCH_NORM_GRAD_SUMS, { x, mean, dy: d }) as Tensor;
       [s1, s2] = tf.unstack(sums) as [Tensor, Tensor];
     } else {
