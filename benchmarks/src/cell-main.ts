@@ -12,6 +12,7 @@ import { catchStopSignals, exitCodeOf, isUserError, nativeKernelsFrom, oneLine }
 import { collectEnv, envWithHistory } from './env-info.ts';
 import { RunFolder } from '@asam/train/run-folder';
 import { readJsonIfExists } from './fs-util.ts';
+import { isFinishedStatus } from './runner.ts';
 import type { BackendReport, TaskModule } from './tasks/types.ts';
 
 function arg(name: string): string {
@@ -80,7 +81,11 @@ async function main(): Promise<void> {
       readJsonIfExists<Record<string, unknown>>(envFile), readJsonIfExists(path.join(dir, 'result.json'))), 'replace');
     console.log(`backend ${backend.backend} (requested ${backend.requested}: ${backend.reason})`);
     await mod.run({ config: cell.config, outDir: dir, dataDir, backend, log: (l) => console.log(l), shouldStop: () => stop.requested });
-    if (stop.signal) {
+    // A task that finished before it reached a step to stop at (an analysis without steps) has its result: the cell
+    // completed, and exits 0.
+    const ended = isFinishedStatus(readJsonIfExists<{ status?: unknown }>(path.join(dir, 'result.json'))?.status);
+    if (stop.signal && ended) console.log(`${stop.signal} came while the task was finishing: its result stands`);
+    if (stop.signal && !ended) {
       // every task says so the same way (the trainers' result.json already does)
       markStopped(dir);
       console.log(`stopped at a checkpoint on ${stop.signal}; the cell resumes from it when it is started again`);

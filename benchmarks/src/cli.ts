@@ -4,14 +4,15 @@
  * under `benchmarks/results/<profile>` change only with `--publish`. Data the cells need and the data folder lacks is
  * downloaded first (data on demand); when it cannot be had, the cells that need it are skipped and listed, the others
  * run. Exit status: 130 when interrupted (Ctrl-C / SIGTERM: running cells stop at a checkpoint), 2 for a user error
- * (bad flag) or when cells were skipped for missing data, 1 when a cell failed, else 0.
+ * (bad flag) or when cells were skipped for missing data, 1 when a cell failed, 75 when `--stop-by` left cells for a
+ * later run (deferred, or stopped at a checkpoint at the deadline), else 0.
  */
 import { addOption, addSharedOptions, backendFrom, createCommand, mirrorFrom, nativeKernelsFrom, parseCommand, runCli, UsageError } from '@asam/cli';
 import { resolveDataDir } from '@asam/data';
 import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
-import { defaultDirs, PACKAGE_ROOT } from './args.ts';
+import { defaultDirs, PACKAGE_ROOT, parseStopBy } from './args.ts';
 import { prepareData, type DataDirSource, type DataPlan } from './data-check.ts';
 import { thisMachine } from './env-info.ts';
 import { estimateSweep, formatHours, kernelTierLabel } from './estimate.ts';
@@ -59,6 +60,7 @@ function command() {
   addOption(cmd, { flags: '--publish', help: 'after the sweep, copy its run folders to benchmarks/results/<profile> and regenerate the committed report there (a complete sweep only, unless --partial)' });
   addOption(cmd, { flags: '--partial', help: 'with --publish: publish an unfinished sweep, its unfinished cells with their checkpoints' });
   addOption(cmd, { flags: '--quiet', help: "do not echo the cells' own progress lines (they still go to each cell's log.txt)" });
+  addOption(cmd, { flags: '--stop-by <when>', help: 'a deadline, as a duration from now (90m, 2h30m) or a date-time with its zone (2026-12-07T02:40Z): a cell starts only if its estimated time (measured epoch rates) ends before it, the others wait for a later run; at the deadline running cells stop at a checkpoint; exit status 75 when cells were left', defaultText: 'none' });
   addOption(cmd, { flags: '--queue <url>', help: 'redis://host:port[/db]: enqueue the cells for `pnpm bench:worker` processes (any machines sharing --out\'s parent folder), follow them, then write the report', defaultText: 'run the cells here' });
   return { cmd, registry };
 }
@@ -68,8 +70,15 @@ async function main(): Promise<number> {
   const f = parseCommand<{
     profile?: ProfileName; experiment?: string; only?: string; out?: string; report?: string; dataDir?: string; backend?: string; nativeKernels?: string; jobs?: number;
     list?: boolean; skipReport?: boolean; fresh?: boolean; publish?: boolean; partial?: boolean; quiet?: boolean; queue?: string;
-    download: boolean; mirror?: string;
+    download: boolean; mirror?: string; stopBy?: string;
   }>(cmd, process.argv.slice(2));
+  let deadline: number | undefined;
+  try {
+    deadline = f.stopBy === undefined ? undefined : parseStopBy(f.stopBy, Date.now());
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (deadline !== undefined && f.queue) throw new UsageError('--stop-by applies to cells run here; with --queue, give each `pnpm bench:worker` its own limit instead');
   const mirror = mirrorFrom(f.mirror, process.env);
   if (f.partial && !f.publish) throw new UsageError('--partial only applies with --publish');
   const backend = backendFrom(f.backend, process.env);
@@ -154,11 +163,19 @@ async function main(): Promise<number> {
   fs.mkdirSync(runsDir, { recursive: true });
   const argv = process.argv.slice(2).filter((a) => a !== '--');
   const resumeCommand = `pnpm bench${argv.length ? ` -- ${argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ')}` : ''}`;
+  if (deadline !== undefined) console.log(`[bench] deadline ${new Date(deadline).toISOString()} (--stop-by): cells that would not end before it wait for a later run`);
   const sweep = (part: typeof cells, n: number) => runSweep({ cells: part, runsDir, backend, dataDir, jobs: n, taskModule: taskModulePath, echoChildOutput: !f.quiet, resumeCommand,
     timeLeft: () => {
       const e = estimateSweep(part, runsDir, n, sweepMachine, profileCells);
       return { seconds: e.wallSeconds, unknown: e.unknown };
-    } });
+    },
+    ...(deadline === undefined ? {} : {
+      deadline,
+      cellSeconds: (c: Cell) => {
+        const e = estimateSweep([c], runsDir, 1, sweepMachine, profileCells);
+        return e.unknown ? null : e.cellSeconds;
+      },
+    }) });
   // Measure first: the profile's step-time cell runs alone, so the estimate of the long cells rests on this machine's speed.
   const calibration = cells.filter((c) => c.task === 'step_time');
   const first = calibration.length ? await sweep(calibration, 1) : null;
@@ -168,6 +185,7 @@ async function main(): Promise<number> {
   const summary = {
     records, failed: records.filter((r) => r.status === 'failed').length, interrupted: !!(first?.interrupted || rest?.interrupted),
     wallS: (first?.wallS ?? 0) + (rest?.wallS ?? 0),
+    left: records.filter((r) => r.status === 'deferred' || r.status === 'stopped').length,
   };
   const cellHours = summary.records.reduce((a, r) => a + r.wallS, 0);
   console.log(`[bench] measured: ${formatHours(cellHours)} of cell time in ${formatHours(summary.wallS)} wall time`);
@@ -201,13 +219,20 @@ function skippedPreamble(plan: DataPlan): string | null {
     plan.skipped.map((k) => `- \`${k.cell.experiment}/${k.cell.id}\` (${k.datasets.join(', ')})`).join('\n') + `\n\n${plan.message}`;
 }
 
-/** 130 when the sweep was interrupted, 1 (listing them) when cells failed, else 0. */
-function exitStatus(summary: Pick<SweepSummary, 'interrupted' | 'failed' | 'records'>): number {
+/**
+ * 130 when the sweep was interrupted, 1 (listing them) when cells failed, 75 when a deadline left cells for a later
+ * run (`left`: deferred or stopped at the deadline), else 0.
+ */
+function exitStatus(summary: Pick<SweepSummary, 'interrupted' | 'failed' | 'records'> & { left?: number }): number {
   if (summary.interrupted) return 130;
   if (summary.failed > 0) {
     console.error(`[bench] ${summary.failed} cell(s) failed:`);
     for (const r of summary.records.filter((x) => x.status === 'failed')) console.error(`  ${r.cell.experiment}/${r.cell.id}: ${r.error?.split('\n')[0]}`);
     return 1;
+  }
+  if (summary.left) {
+    console.error(`[bench] ${summary.left} cell(s) left for a later run by the deadline (--stop-by); the same command goes on with them`);
+    return 75;
   }
   return 0;
 }

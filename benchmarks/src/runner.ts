@@ -47,10 +47,11 @@ function stableStringify(v: unknown): string {
 }
 
 /**
- * 'stopped': the sweep was interrupted and the cell checkpointed where it was (it resumes when the sweep runs again).
- * 'diverged': the run ended on a non-finite loss; that is its result (see `isFinishedStatus`).
+ * 'stopped': the sweep was interrupted, or reached its deadline, and the cell checkpointed where it was (it resumes
+ * when the sweep runs again). 'deferred': not started, its estimated time would not end before the deadline (it runs
+ * in a later sweep). 'diverged': the run ended on a non-finite loss; that is its result (see `isFinishedStatus`).
  */
-export type CellStatus = 'skipped' | 'completed' | 'diverged' | 'stopped' | 'failed';
+export type CellStatus = 'skipped' | 'completed' | 'diverged' | 'stopped' | 'deferred' | 'failed';
 
 export interface CellRunRecord {
   cell: Cell;
@@ -85,6 +86,16 @@ export interface SweepOptions {
   timeLeft?: () => { seconds: number; unknown: number };
   /** The command that resumes the sweep, for the summary of an interrupted one (e.g. `pnpm bench -- --profile cpu`). */
   resumeCommand?: string;
+  /**
+   * A deadline (milliseconds on `now`'s clock): a cell starts only if `cellSeconds` says it ends before it (a cell
+   * without an estimate starts while time is left), the others are deferred to a later sweep; at the deadline the
+   * running cells stop at their next step with a checkpoint, as on SIGTERM. For machines lent for a fixed time.
+   */
+  deadline?: number;
+  /** Estimated wall seconds a cell still needs (null when unknown), for the deadline. */
+  cellSeconds?: (cell: Cell) => number | null;
+  /** The clock of the deadline (default Date.now). */
+  now?: () => number;
 }
 
 export interface SweepSummary {
@@ -95,6 +106,10 @@ export interface SweepSummary {
   wallS: number;
   /** True when SIGINT/SIGTERM stopped the sweep early (running cells were stopped at a checkpoint and recorded as stopped). */
   interrupted: boolean;
+  /** Cells not started because they would not end before the deadline. */
+  deferred: number;
+  /** True when the deadline came while cells ran (they were stopped at a checkpoint and recorded as stopped). */
+  deadlineReached: boolean;
 }
 
 /** result.json's status, or undefined when it is missing or damaged (the cell then runs, and says what is wrong). */
@@ -177,6 +192,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   const durations: number[] = [];
   let next = 0;
   let interrupted = false;
+  let deadlineReached = false;
+  const now = o.now ?? Date.now;
   const children = new Set<ChildProcess>();
   const echoedBackends = new Set<string>();
   // Ctrl-C / SIGTERM: every running cell stops at its next step with a checkpoint (SIGTERM, forwarded: the terminal's
@@ -192,6 +209,16 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // The deadline: no cell starts any more, and the running ones stop at their next step with a checkpoint.
+  const onDeadline = () => {
+    if (interrupted || deadlineReached) return;
+    deadlineReached = true;
+    log(`[bench] deadline reached: stopping ${children.size} running cell(s) at their next step with a checkpoint`);
+    for (const c of children) c.kill('SIGTERM');
+  };
+  // checked every second on `now`'s clock (a test's clock moves when the test says)
+  const deadline = o.deadline;
+  const deadlineTimer = deadline === undefined ? null : setInterval(() => { if (now() >= deadline) onDeadline(); }, 1000);
 
   const etaText = (i: number): string => {
     if (o.timeLeft) {
@@ -234,6 +261,15 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
       records[i] = { cell, dir, status: 'skipped', wallS: 0 };
       return;
     }
+    if (o.deadline !== undefined) {
+      const left = (o.deadline - now()) / 1000;
+      const needs = o.cellSeconds?.(cell) ?? null;
+      if (left <= 0 || deadlineReached || (needs !== null && needs > left)) {
+        log(`[bench] cell ${i + 1}/${n} ${label}: not started, ${needs === null ? 'the deadline has come' : `it needs about ${fmtDuration(needs)} and ${fmtDuration(Math.max(0, left))} are left before the deadline`}; it runs in a later sweep`);
+        records[i] = { cell, dir, status: 'deferred', wallS: 0 };
+        return;
+      }
+    }
     writeJsonAtomic(path.join(dir, 'cell.json'), ident);
     const elapsed = (Date.now() - t0) / 1000;
     const resumed = result ? ` (resuming after status "${String(result.status)}")` : '';
@@ -258,8 +294,14 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
       records[i] = { cell, dir, status: 'completed', wallS };
       return;
     }
-    if (interrupted && after && after.status === 'stopped') {
-      log(`[bench] cell ${i + 1}/${n} ${label}: stopped at a checkpoint after ${fmtDuration(wallS)}; it resumes when the sweep runs again`);
+    // A cell sent SIGTERM before its process had set up its handler dies of the signal without a word: it stopped
+    // all the same, before its first checkpoint or at its last one, and resumes from there.
+    if ((interrupted || deadlineReached) && signal === 'SIGTERM' && !(after && isFinishedStatus(after.status))) {
+      new RunFolder(dir).markStopped({ whenMissing: true, replaceFailed: true });
+      after = { ...(after ?? {}), status: 'stopped' };
+    }
+    if ((interrupted || deadlineReached) && after && after.status === 'stopped') {
+      log(`[bench] cell ${i + 1}/${n} ${label}: stopped at a checkpoint after ${fmtDuration(wallS)}${interrupted ? '' : ' (deadline)'}; it resumes when the sweep runs again`);
       records[i] = { cell, dir, status: 'stopped', wallS };
       return;
     }
@@ -287,6 +329,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    if (deadlineTimer) clearInterval(deadlineTimer);
   }
   for (let i = 0; i < n; i++) records[i] ??= { cell: o.cells[i]!, dir: cellDir(o.runsDir, o.cells[i]!), status: 'failed', wallS: 0, error: 'not started: the sweep was interrupted' };
   const failed = records.filter((r) => r.status === 'failed').length;
@@ -294,11 +337,12 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   const skipped = records.filter((r) => r.status === 'skipped').length;
   const stopped = records.filter((r) => r.status === 'stopped').length;
   const diverged = records.filter((r) => r.status === 'diverged').length;
+  const deferred = records.filter((r) => r.status === 'deferred').length;
   const wallS = (Date.now() - t0) / 1000;
-  log(`[bench] sweep ${interrupted ? 'interrupted' : 'done'} in ${fmtDuration(wallS)}: ${completed} completed, ${diverged ? `${diverged} diverged, ` : ''}${skipped} skipped (finished earlier), ` +
-    `${stopped ? `${stopped} stopped at a checkpoint (they resume), ` : ''}${failed} failed or not run`);
-  if (interrupted) {
+  log(`[bench] sweep ${interrupted ? 'interrupted' : deadlineReached ? 'stopped at its deadline' : 'done'} in ${fmtDuration(wallS)}: ${completed} completed, ${diverged ? `${diverged} diverged, ` : ''}${skipped} skipped (finished earlier), ` +
+    `${stopped ? `${stopped} stopped at a checkpoint (they resume), ` : ''}${deferred ? `${deferred} deferred (they would not end before the deadline), ` : ''}${failed} failed or not run`);
+  if (interrupted || deadlineReached || deferred) {
     log(`[bench] to resume: run the same command again${o.resumeCommand ? ` (${o.resumeCommand})` : ''}; finished cells are skipped, stopped ones continue from their checkpoints`);
   }
-  return { records, failed, completed, skipped, wallS, interrupted };
+  return { records, failed, completed, skipped, wallS, interrupted, deferred, deadlineReached };
 }

@@ -224,6 +224,9 @@ describe('pnpm bench as a user meets it', () => {
     const p = bench(['--profile', 'smoke', '--partial']);
     expect(p.status).toBe(2);
     expect(p.stderr.trim()).toBe('error: --partial only applies with --publish');
+    const d = bench(['--profile', 'smoke', '--stop-by', 'soon']);
+    expect(d.status).toBe(2);
+    expect(d.stderr.trim()).toBe('error: --stop-by "soon" is not a deadline: give a duration from now (90m, 2h30m, 45s) or a date-time with its zone (2026-12-07T02:40Z)');
   });
 });
 

@@ -210,6 +210,87 @@ describe('runSweep', () => {
   }, 240_000); // child processes start slowly when the machine is loaded
 });
 
+describe('runSweep with a deadline (--stop-by)', () => {
+  it('starts a cell only if its estimate ends before the deadline; the others are deferred, not started', async () => {
+    const runsDir = tmp();
+    const cells = expandGrid(exp({ steps: 2 }), 'smoke');
+    const clock = Date.now();
+    const lines: string[] = [];
+    const s = await runSweep({ ...common, cells, runsDir, log: (l) => lines.push(l), now: () => clock, deadline: clock + 60_000,
+      cellSeconds: (c) => (c.optimizer === 'sgd' ? 1 : 10_000) });
+    expect(s.records.map((r) => r.status)).toEqual(['completed', 'deferred']);
+    expect(s.deferred).toBe(1);
+    expect(s.deadlineReached).toBe(false);
+    expect(lines.filter((l) => l.includes('not started'))).toEqual(['[bench] cell 2/2 stand_in/sam-rho0.05-seed0: not started, it needs about 2h47m and 1m00s are left before the deadline; it runs in a later sweep']);
+    expect(lines.some((l) => /1 deferred \(they would not end before the deadline\)/.test(l))).toBe(true);
+    expect(fs.existsSync(path.join(runsDir, 'stand_in', cells[1]!.id, 'cell.json'))).toBe(false);
+  }, 120_000);
+
+  it('at the deadline the running cell stops at a checkpoint and the rest wait; the next sweep resumes', async () => {
+    const runsDir = tmp();
+    const cells = expandGrid(exp({ steps: 40, sleepMs: 50 }), 'smoke');
+    const dir = path.join(runsDir, 'stand_in', cells[0]!.id);
+    let clock = Date.now();
+    const lines: string[] = [];
+    // no estimate (null): the first cell starts while time is left
+    const p = runSweep({ ...common, cells, runsDir, log: (l) => lines.push(l), now: () => clock, deadline: clock + 3_600_000, cellSeconds: () => null });
+    for (let t = 0; t < 2400 && !(fs.existsSync(path.join(dir, 'checkpoint.json')) && JSON.parse(fs.readFileSync(path.join(dir, 'checkpoint.json'), 'utf8')).step >= 3); t++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    clock += 7_200_000; // the deadline passes
+    const s1 = await p;
+    expect(s1.interrupted).toBe(false);
+    expect(s1.deadlineReached).toBe(true);
+    expect(s1.records.map((r) => r.status)).toEqual(['stopped', 'deferred']);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8')).status).toBe('stopped');
+    expect(lines.some((l) => l.startsWith('[bench] deadline reached: stopping 1 running cell(s)'))).toBe(true);
+    expect(lines.some((l) => /cell 1\/2 .*stopped at a checkpoint after .* \(deadline\)/.test(l))).toBe(true);
+    expect(lines.some((l) => /cell 2\/2 .*not started, the deadline has come/.test(l))).toBe(true);
+    expect(fs.readFileSync(path.join(dir, 'log.txt'), 'utf8')).toContain('stopped at a checkpoint on SIGTERM');
+    const s2 = await runSweep({ ...common, cells, runsDir });
+    expect(s2.completed).toBe(2);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8')).resumedFrom).toBeGreaterThanOrEqual(3);
+  }, 240_000);
+});
+
+describe('stop requests that meet a cell at its edges', () => {
+  const waitForStep = async (dir: string, k: number) => {
+    for (let t = 0; t < 2400 && !(fs.existsSync(path.join(dir, 'checkpoint.json')) && JSON.parse(fs.readFileSync(path.join(dir, 'checkpoint.json'), 'utf8')).step >= k); t++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  it('a task that finishes although asked to stop keeps its result: completed, exit 0, not failed', async () => {
+    const runsDir = tmp();
+    const cells = expandGrid(exp({ steps: 20, sleepMs: 50, ignoreStop: true }), 'smoke').slice(0, 1);
+    const dir = path.join(runsDir, 'stand_in', cells[0]!.id);
+    const p = runSweep({ ...common, cells, runsDir });
+    await waitForStep(dir, 3);
+    process.emit('SIGINT');
+    const s = await p;
+    expect(s.records[0]!.status).toBe('completed');
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8')).status).toBe('completed');
+    expect(fs.readFileSync(path.join(dir, 'log.txt'), 'utf8')).toContain('SIGTERM came while the task was finishing: its result stands');
+  }, 240_000);
+  it('a cell that dies of SIGTERM (no handler yet) is recorded as stopped, not failed, and resumes', async () => {
+    const runsDir = tmp();
+    const cells = expandGrid(exp({ steps: 40, sleepMs: 50, defaultSigterm: true }), 'smoke').slice(0, 1);
+    const dir = path.join(runsDir, 'stand_in', cells[0]!.id);
+    let clock = Date.now();
+    const p = runSweep({ ...common, cells, runsDir, now: () => clock, deadline: clock + 3_600_000 });
+    await waitForStep(dir, 3);
+    clock += 7_200_000;
+    const s1 = await p;
+    expect(s1.records[0]!.status).toBe('stopped');
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8')).status).toBe('stopped');
+    expect(fs.readFileSync(path.join(dir, 'log.txt'), 'utf8')).toMatch(/signal SIGTERM/);
+    cells[0]!.config = { ...cells[0]!.config, defaultSigterm: false };
+    fs.rmSync(path.join(dir, 'cell.json'));
+    const s2 = await runSweep({ ...common, cells, runsDir });
+    expect(s2.completed).toBe(1);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8')).resumedFrom).toBeGreaterThanOrEqual(3);
+  }, 240_000);
+});
+
 describe('envWithHistory', () => {
   it('keeps every earlier start, earliest first, and the progress at each resume', () => {
     const a = { pid: 1, backend: { backend: 'wasm' } };

@@ -1,7 +1,9 @@
 /**
  * A tiny stand-in task for runner tests (no tensors): "trains" a scalar w toward a target by
  * gradient steps, checkpoints after every step, writes metrics.csv and result.json like a real task.
- * Config: { steps, failAlways?, failAs? (the thrown error's name), crashOnceAtStep?, divergeAtStep?, sleepMs? (per step) } — crashOnceAtStep kills the
+ * Config: { steps, failAlways?, failAs? (the thrown error's name), crashOnceAtStep?, divergeAtStep?, sleepMs? (per step),
+ * ignoreStop? (runs to the end although asked to stop, as an analysis without steps does), defaultSigterm? (drops the
+ * cell process's SIGTERM handler, as a process that has not set it up yet) } — crashOnceAtStep kills the
  * process once (a marker file remembers it), to test resume from the checkpoint; divergeAtStep ends the run the way
  * the training runtime does on a non-finite loss (result.json status 'diverged' with divergedAt, a normal return).
  */
@@ -11,7 +13,9 @@ import type { TaskContext } from '../src/tasks/types.ts';
 import { readJsonIfExists, writeJsonAtomic } from '../src/fs-util.ts';
 
 export async function run(ctx: TaskContext): Promise<void> {
-  const c = ctx.config as { steps: number; failAlways?: boolean; failAs?: string; crashOnceAtStep?: number; divergeAtStep?: number; sleepMs?: number; optimizer?: { method: string; rho: number } };
+  const c = ctx.config as { steps: number; failAlways?: boolean; failAs?: string; crashOnceAtStep?: number; divergeAtStep?: number; sleepMs?: number;
+    ignoreStop?: boolean; defaultSigterm?: boolean; optimizer?: { method: string; rho: number } };
+  if (c.defaultSigterm) process.removeAllListeners('SIGTERM');
   if (c.failAlways) {
     const e = new Error('stand-in task: configured to fail (failAlways)');
     if (c.failAs) e.name = c.failAs;
@@ -45,7 +49,7 @@ export async function run(ctx: TaskContext): Promise<void> {
     fs.appendFileSync(metrics, `${step},${(1 - w) ** 2},${w}\n`);
     writeJsonAtomic(ckptFile, { step, w });
     ctx.log(`step ${step}/${c.steps} w=${w.toFixed(4)}`);
-    if (step < c.steps && ctx.shouldStop()) {
+    if (step < c.steps && !c.ignoreStop && ctx.shouldStop()) {
       ctx.log(`stopping at step ${step} (checkpointed)`);
       return;
     }
