@@ -78,7 +78,7 @@ async function main(): Promise<number> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  if (deadline !== undefined && f.queue) throw new UsageError('--stop-by applies to cells run here; with --queue, give each `pnpm bench:worker` its own limit instead');
+  if (deadline !== undefined && f.queue) throw new UsageError('--stop-by applies to cells run here, not to a queued sweep (its cells run on `pnpm bench:worker` processes); drop --stop-by or --queue');
   const mirror = mirrorFrom(f.mirror, process.env);
   if (f.partial && !f.publish) throw new UsageError('--partial only applies with --publish');
   const backend = backendFrom(f.backend, process.env);
