@@ -79,7 +79,10 @@ describe('checkpoint format', () => {
   // The committed unfinished cells of the cpu sweep carry the checkpoint they resume from (runs/<experiment>/<cell>/).
   it('reads every committed benchmark checkpoint exactly, with a runtime state that matches its run folder', async () => {
     const runs = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'benchmarks', 'results', 'cpu', 'runs');
-    const committed = readdirSync(runs).flatMap((e) => readdirSync(join(runs, e)).map((r) => join(runs, e, r))).filter((d) => existsSync(join(d, 'checkpoint.bin')));
+    // the sweep's unfinished cells, and @asam/vision's fixture (a benchmark cell's folder as committed mid-run)
+    const fixture = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'vision', 'test', 'fixtures', 'flat-run-folder');
+    const committed = [...readdirSync(runs).flatMap((e) => readdirSync(join(runs, e)).map((r) => join(runs, e, r))), fixture]
+      .filter((d) => existsSync(join(d, 'checkpoint.bin')));
     expect(committed.length, `no checkpoint.bin under ${runs}`).toBeGreaterThan(0);
     for (const d of committed) {
       const f = join(d, 'checkpoint.bin');
