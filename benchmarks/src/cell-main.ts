@@ -3,7 +3,8 @@
  *   tsx src/cell-main.ts --cell-dir DIR --backend auto|wasm|cpu|none --data-dir DIR --task-module FILE
  * Reads DIR/cell.json, picks the backend with @asam/engine (before any tensor exists; `none` skips
  * it for tasks without tensors), writes DIR/env.json, runs the task. On error writes result.json
- * with status failed and the error (its stack too), and exits 1. The log gets the stack only for a bug: a user error
+ * with status failed and the error (its stack too), and exits 1; a folder another process trains (its run.lock) is
+ * left alone, exit 73. The log gets the stack only for a bug: a user error
  * (missing data, a missing tool such as spm_train, a bad config value; see @asam/cli's isUserError) is one line.
  */
 import * as path from 'node:path';
@@ -12,7 +13,7 @@ import { catchStopSignals, exitCodeOf, isUserError, nativeKernelsFrom, oneLine }
 import { collectEnv, envWithHistory } from './env-info.ts';
 import { RunFolder } from '@asam/train/run-folder';
 import { readJsonIfExists } from './fs-util.ts';
-import { isFinishedStatus } from './runner.ts';
+import { CELL_BUSY_EXIT, isFinishedStatus } from './runner.ts';
 import type { BackendReport, TaskModule } from './tasks/types.ts';
 
 function arg(name: string): string {
@@ -93,6 +94,12 @@ async function main(): Promise<void> {
     }
   } catch (e) {
     const err = e as Error;
+    if (err instanceof Error && err.name === 'RunLockedError') {
+      // another process trains this folder: its files are its own, nothing is recorded here
+      console.error(`cell not run: ${oneLine(err.message)}`);
+      process.exitCode = CELL_BUSY_EXIT;
+      return;
+    }
     // the run's last result with status failed, the error and its stack (a damaged result.json is replaced)
     new RunFolder(dir).markFailed(err instanceof Error ? err : String(e));
     console.error(`cell failed: ${isUserError(e) ? oneLine(err.message) : (err.stack ?? String(e))}`);

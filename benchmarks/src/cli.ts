@@ -5,7 +5,7 @@
  * downloaded first (data on demand); when it cannot be had, the cells that need it are skipped and listed, the others
  * run. Exit status: 130 when interrupted (Ctrl-C / SIGTERM: running cells stop at a checkpoint), 2 for a user error
  * (bad flag) or when cells were skipped for missing data, 1 when a cell failed, 75 when `--stop-by` left cells for a
- * later run (deferred, or stopped at a checkpoint at the deadline), else 0.
+ * later run (deferred, or stopped at a checkpoint at the deadline) or another process is training cells of it, else 0.
  */
 import { addOption, addSharedOptions, backendFrom, createCommand, mirrorFrom, nativeKernelsFrom, parseCommand, runCli, UsageError } from '@asam/cli';
 import { resolveDataDir } from '@asam/data';
@@ -186,6 +186,7 @@ async function main(): Promise<number> {
     records, failed: records.filter((r) => r.status === 'failed').length, interrupted: !!(first?.interrupted || rest?.interrupted),
     wallS: (first?.wallS ?? 0) + (rest?.wallS ?? 0),
     left: records.filter((r) => r.status === 'deferred' || r.status === 'stopped').length,
+    busy: records.filter((r) => r.status === 'busy').length,
   };
   const cellHours = summary.records.reduce((a, r) => a + r.wallS, 0);
   console.log(`[bench] measured: ${formatHours(cellHours)} of cell time in ${formatHours(summary.wallS)} wall time`);
@@ -221,9 +222,9 @@ function skippedPreamble(plan: DataPlan): string | null {
 
 /**
  * 130 when the sweep was interrupted, 1 (listing them) when cells failed, 75 when a deadline left cells for a later
- * run (`left`: deferred or stopped at the deadline), else 0.
+ * run (`left`: deferred or stopped at the deadline) or another process is training some (`busy`), else 0.
  */
-function exitStatus(summary: Pick<SweepSummary, 'interrupted' | 'failed' | 'records'> & { left?: number }): number {
+function exitStatus(summary: Pick<SweepSummary, 'interrupted' | 'failed' | 'records'> & { left?: number; busy?: number }): number {
   if (summary.interrupted) return 130;
   if (summary.failed > 0) {
     console.error(`[bench] ${summary.failed} cell(s) failed:`);
@@ -232,6 +233,10 @@ function exitStatus(summary: Pick<SweepSummary, 'interrupted' | 'failed' | 'reco
   }
   if (summary.left) {
     console.error(`[bench] ${summary.left} cell(s) left for a later run by the deadline (--stop-by); the same command goes on with them`);
+    return 75;
+  }
+  if (summary.busy) {
+    console.error(`[bench] ${summary.busy} cell(s) not run here: another process is training them (their run.lock); the same command, once it has ended, goes on with what is left`);
     return 75;
   }
   return 0;

@@ -30,5 +30,6 @@ void runCli(async () => {
   }
   const repoRoot = path.dirname(PACKAGE_ROOT);
   if (updateReadme(path.join(repoRoot, 'README.md'), dirs.resultsDir, repoRoot, f.profile)) console.log(`[publish] README.md results section regenerated from ${path.join(dirs.resultsDir, 'summary.json')}`);
+  if (p.busy.length) console.log(`[publish] ${p.busy.length} cell(s) left out, a process is training them (their committed copy, if any, stays; publish again when they have ended): ${p.busy.join(', ')}`);
   console.log(`[publish] ${p.copied} run folder(s) copied, ${p.kept} finished ones already committed (kept); ${p.finished}/${p.total} cells finished; report in ${dirs.resultsDir}`);
 });

@@ -13,6 +13,7 @@ import { readJsonIfExists } from './fs-util.ts';
 import { REFERENCE_DIR } from './report-reference.ts';
 import { generateReport, type ReportResult } from './report.ts';
 import { cellDir, isFinishedStatus } from './runner.ts';
+import { inspectRunLock, PROCESS_FILES } from '@asam/train/run-folder';
 
 /** Files a finished cell does not need in the repository (weights for resuming; temporary files). */
 const RESUME_ONLY = new Set(['checkpoint.bin', 'best.bin']);
@@ -34,7 +35,7 @@ function copyCell(src: string, dst: string, withCheckpoint: boolean): void {
   fs.mkdirSync(tmp, { recursive: true });
   for (const f of fs.readdirSync(src)) {
     const p = path.join(src, f);
-    if (!fs.statSync(p).isFile() || /\.tmp-\d+$|\.part$/.test(f)) continue;
+    if (!fs.statSync(p).isFile() || /\.tmp-\d+|\.part$|\.stale-/.test(f) || PROCESS_FILES.includes(f)) continue;
     if (!withCheckpoint && RESUME_ONLY.has(f)) continue;
     if (f === 'log.txt') {
       const lines = fs.readFileSync(p, 'utf8').split('\n');
@@ -82,6 +83,8 @@ export interface PublishOptions {
 
 export interface PublishResult {
   copied: number;
+  /** Cells a process is working on (their run.lock): not copied, their committed copy (if any) stays. */
+  busy: string[];
   kept: number;
   finished: number;
   total: number;
@@ -89,8 +92,9 @@ export interface PublishResult {
 }
 
 /**
- * Copies the sweep's run folders into `results/<profile>/runs/` (unfinished ones only when they hold a checkpoint)
- * and regenerates the report there from the copies. Refuses (throws, nothing written) when cells are unfinished and
+ * Copies the sweep's run folders into `results/<profile>/runs/` (unfinished ones only when they hold a checkpoint;
+ * none that a process is working on: a sweep still running is published cell by cell as its cells end) and
+ * regenerates the report there from the copies. Refuses (throws, nothing written) when cells are unfinished and
  * `partial` is not set. Never replaces a finished committed cell; removes report files of experiments the profile
  * no longer has.
  */
@@ -105,11 +109,15 @@ export function publishResults(o: PublishOptions): PublishResult {
   }
   let copied = 0;
   let kept = 0;
+  const busy: string[] = [];
   for (const c of cells) {
     const src = cellDir(o.runsDir, c);
     const dst = cellDir(to, c);
     if (finished(dst)) { kept++; continue; }
     if (!fs.existsSync(path.join(src, 'cell.json'))) continue;
+    // a cell that is being trained is never copied mid-write (its checkpoint and metrics from different steps)
+    const lock = inspectRunLock(src).state;
+    if (lock === 'live' || lock === 'foreign' || lock === 'damaged') { busy.push(`${c.experiment}/${c.id}`); continue; }
     // An unfinished cell is worth publishing only with a checkpoint to resume from; one that has just started has
     // none yet (the report counts it as not run, and the next sweep starts it from the beginning).
     if (!finished(src) && !fs.existsSync(path.join(src, 'checkpoint.bin'))) continue;
@@ -126,9 +134,11 @@ export function publishResults(o: PublishOptions): PublishResult {
   for (const f of fs.existsSync(to) ? fs.readdirSync(to) : []) {
     if (!ids.has(f)) fs.rmSync(path.join(to, f), { recursive: true });
   }
-  const preamble = doneCount < cells.length
-    ? `**Partial publication: ${doneCount} of ${cells.length} cells finished.** Unfinished cells are listed per experiment and carry their checkpoints in \`runs/\`, so \`pnpm bench --profile ${o.profile}\` on any machine skips the finished cells and resumes the others. Verdicts marked pending or inconclusive may change as seeds land.`
+  // what the publication holds (a finished cell still being written by its process was left out)
+  const published = cells.filter((c) => finished(cellDir(to, c))).length;
+  const preamble = published < cells.length
+    ? `**Partial publication: ${published} of ${cells.length} cells finished.** Unfinished cells are listed per experiment and carry their checkpoints in \`runs/\`, so \`pnpm bench --profile ${o.profile}\` on any machine skips the finished cells and resumes the others. Verdicts marked pending or inconclusive may change as seeds land.`
     : `All ${cells.length} cells finished.`;
   const report = generateReport({ experiments: o.experiments, profile: o.profile, runsDir: to, outDir: o.resultsDir, preamble, ...(o.now ? { now: o.now } : {}) });
-  return { copied, kept, finished: doneCount, total: cells.length, report };
+  return { copied, busy, kept, finished: published, total: cells.length, report };
 }

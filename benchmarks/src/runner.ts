@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Cell } from './experiment.ts';
-import { RunFolder } from '@asam/train/run-folder';
+import { acquireRunLock, RunFolder, RunLockedError, type RunLock } from '@asam/train/run-folder';
 import { readJsonIfExists, writeJsonAtomic } from './fs-util.ts';
 import { mean } from './stats.ts';
 
@@ -49,9 +49,11 @@ function stableStringify(v: unknown): string {
 /**
  * 'stopped': the sweep was interrupted, or reached its deadline, and the cell checkpointed where it was (it resumes
  * when the sweep runs again). 'deferred': not started, its estimated time would not end before the deadline (it runs
- * in a later sweep). 'diverged': the run ended on a non-finite loss; that is its result (see `isFinishedStatus`).
+ * in a later sweep). 'busy': not started, another process (another sweep on this folder) is training it (its
+ * run.lock); that process's run stands. 'diverged': the run ended on a non-finite loss; that is its result (see
+ * `isFinishedStatus`).
  */
-export type CellStatus = 'skipped' | 'completed' | 'diverged' | 'stopped' | 'deferred' | 'failed';
+export type CellStatus = 'skipped' | 'completed' | 'diverged' | 'stopped' | 'deferred' | 'busy' | 'failed';
 
 export interface CellRunRecord {
   cell: Cell;
@@ -108,6 +110,8 @@ export interface SweepSummary {
   interrupted: boolean;
   /** Cells not started because they would not end before the deadline. */
   deferred: number;
+  /** Cells not started because another process is training them (their run.lock). */
+  busy: number;
   /** True when the deadline came while cells ran (they were stopped at a checkpoint and recorded as stopped). */
   deadlineReached: boolean;
 }
@@ -129,6 +133,9 @@ export function fmtDuration(s: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+/** cell-main's exit code when another process is training the cell's folder (it wrote nothing). */
+export const CELL_BUSY_EXIT = 73;
+
 const CELL_MAIN = fileURLToPath(new URL('./cell-main.ts', import.meta.url));
 
 /**
@@ -146,10 +153,12 @@ export function tsxNodeArgs(): string[] {
 }
 
 /** Runs one child process for a cell; resolves with its exit code/signal and the last output lines. */
-function runChild(cell: Cell, dir: string, o: SweepOptions, prefix: string, children: Set<ChildProcess>, echoed: Set<string>): Promise<{ code: number | null; signal: string | null; tail: string[] }> {
+function runChild(cell: Cell, dir: string, o: SweepOptions, lock: RunLock, prefix: string, children: Set<ChildProcess>, echoed: Set<string>): Promise<{ code: number | null; signal: string | null; tail: string[] }> {
   return new Promise((resolve) => {
     const args = [...tsxNodeArgs(), CELL_MAIN, '--cell-dir', dir, '--backend', o.backend, '--data-dir', o.dataDir, '--task-module', o.taskModule(cell.task)];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } });
+    // the child trains under this process's lock of the folder (it adopts it through the environment)
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env, ...lock.childEnv() } });
+    if (child.pid !== undefined) lock.setChild(child.pid);
     const logFile = new RunFolder(dir).openLog();
     fs.writeSync(logFile, `\n=== ${new Date().toISOString()} start pid ${child.pid}\n`);
     const tail: string[] = [];
@@ -270,12 +279,31 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
         return;
       }
     }
+    // one process works on a folder: a cell another sweep is running here is left to it
+    let lock: RunLock;
+    try {
+      lock = acquireRunLock(dir, 'pnpm bench');
+    } catch (e) {
+      if (!(e instanceof RunLockedError)) throw e;
+      log(`[bench] cell ${i + 1}/${n} ${label}: not started: ${e.message}`);
+      records[i] = { cell, dir, status: 'busy', wallS: 0, error: e.message };
+      return;
+    }
+    try {
+      await runLocked(i, cell, dir, label, ident, result, lock);
+    } finally {
+      lock.release();
+    }
+  };
+
+  const runLocked = async (i: number, cell: Cell, dir: string, label: string, ident: Record<string, unknown>,
+    result: Record<string, unknown> | undefined, lock: RunLock) => {
     writeJsonAtomic(path.join(dir, 'cell.json'), ident);
     const elapsed = (Date.now() - t0) / 1000;
     const resumed = result ? ` (resuming after status "${String(result.status)}")` : '';
     log(`[bench] cell ${i + 1}/${n} ${label}: start${resumed}; elapsed ${fmtDuration(elapsed)}, ${etaText(i)}`);
     const c0 = Date.now();
-    const { code, signal, tail } = await runChild(cell, dir, o, `  [${cell.id}]`, children, echoedBackends);
+    const { code, signal, tail } = await runChild(cell, dir, o, lock, `  [${cell.id}]`, children, echoedBackends);
     const wallS = (Date.now() - c0) / 1000;
     durations.push(wallS);
     let after: Record<string, unknown> | undefined;
@@ -303,6 +331,12 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
     if ((interrupted || deadlineReached) && after && after.status === 'stopped') {
       log(`[bench] cell ${i + 1}/${n} ${label}: stopped at a checkpoint after ${fmtDuration(wallS)}${interrupted ? '' : ' (deadline)'}; it resumes when the sweep runs again`);
       records[i] = { cell, dir, status: 'stopped', wallS };
+      return;
+    }
+    if (code === CELL_BUSY_EXIT) {
+      const error = tail.filter((l) => l.startsWith('cell not run: ')).pop()?.slice('cell not run: '.length) ?? 'another process is training this folder';
+      log(`[bench] cell ${i + 1}/${n} ${label}: not run: ${error}`);
+      records[i] = { cell, dir, status: 'busy', wallS, error };
       return;
     }
     let error: string;
@@ -338,11 +372,13 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   const stopped = records.filter((r) => r.status === 'stopped').length;
   const diverged = records.filter((r) => r.status === 'diverged').length;
   const deferred = records.filter((r) => r.status === 'deferred').length;
+  const busy = records.filter((r) => r.status === 'busy').length;
   const wallS = (Date.now() - t0) / 1000;
   log(`[bench] sweep ${interrupted ? 'interrupted' : deadlineReached ? 'stopped at its deadline' : 'done'} in ${fmtDuration(wallS)}: ${completed} completed, ${diverged ? `${diverged} diverged, ` : ''}${skipped} skipped (finished earlier), ` +
-    `${stopped ? `${stopped} stopped at a checkpoint (they resume), ` : ''}${deferred ? `${deferred} deferred (they would not end before the deadline), ` : ''}${failed} failed or not run`);
-  if (interrupted || deadlineReached || deferred) {
+    `${stopped ? `${stopped} stopped at a checkpoint (they resume), ` : ''}${deferred ? `${deferred} deferred (they would not end before the deadline), ` : ''}` +
+    `${busy ? `${busy} left to the process already training them, ` : ''}${failed} failed or not run`);
+  if (interrupted || deadlineReached || deferred || busy) {
     log(`[bench] to resume: run the same command again${o.resumeCommand ? ` (${o.resumeCommand})` : ''}; finished cells are skipped, stopped ones continue from their checkpoints`);
   }
-  return { records, failed, completed, skipped, wallS, interrupted, deferred, deadlineReached };
+  return { records, failed, completed, skipped, wallS, interrupted, deferred, busy, deadlineReached };
 }

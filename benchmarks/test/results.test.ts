@@ -77,6 +77,29 @@ describe('publishResults / restoreFromCommitted', () => {
     expect(p.report.cells.find((c) => c.cell === 'asam-rho0.5-seed0')?.status).toBe('missing');
   });
 
+  it('leaves out a cell a process is training (its run.lock: never copied mid-write), and never copies a lock file', () => {
+    const root = tmp();
+    const runs = path.join(root, 'runs');
+    fabricate(runs, ['sgd-seed0']);
+    const lock = { format: 'asam-run-lock/1', host: os.hostname(), bootId: null, pid: process.pid, pidStart: null, childPid: null, childStart: null,
+      token: 'sweep', since: '2026-12-07T03:00:00.000Z', what: 'pnpm bench' };
+    fs.writeFileSync(path.join(runs, 'fab_pub/asam-rho0.5-seed0/run.lock'), JSON.stringify(lock));
+    // a finished cell whose process has ended (a pid that is gone) left its lock behind: copied, the lock is not
+    fs.writeFileSync(path.join(runs, 'fab_pub/sgd-seed0/run.lock'), JSON.stringify({ ...lock, pid: spawnSync(process.execPath, ['-e', '']).pid }));
+    const resultsDir = path.join(root, 'results');
+    const p = publishResults({ experiments: [exp], profile: 'cpu', runsDir: runs, resultsDir, partial: true });
+    expect([p.copied, p.finished, p.total]).toEqual([1, 1, 2]);
+    expect(p.busy).toEqual(['fab_pub/asam-rho0.5-seed0']);
+    const pub = committedRunsDir(resultsDir);
+    expect(fs.existsSync(path.join(pub, 'fab_pub/asam-rho0.5-seed0'))).toBe(false);
+    expect(fs.readdirSync(path.join(pub, 'fab_pub/sgd-seed0')).sort()).toEqual(['cell.json', 'log.txt', 'metrics.csv', 'result.json']);
+    // once its process has ended, the cell is published with its checkpoint
+    fs.rmSync(path.join(runs, 'fab_pub/asam-rho0.5-seed0/run.lock'));
+    const again = publishResults({ experiments: [exp], profile: 'cpu', runsDir: runs, resultsDir, partial: true });
+    expect([again.copied, again.kept, again.busy]).toEqual([1, 1, []]);
+    expect(fs.existsSync(path.join(pub, 'fab_pub/asam-rho0.5-seed0/checkpoint.bin'))).toBe(true);
+  });
+
   it('never replaces a finished committed cell, and restores committed cells a new machine lacks', () => {
     const root = tmp();
     const runs = path.join(root, 'runs');

@@ -169,6 +169,40 @@ describe('runSweep', () => {
     expect(again.completed).toBe(1);
   }, 60_000);
 
+  it('one process per cell folder: the child trains under the runner\'s run.lock; a cell another live process holds is left to it (busy), untouched', async () => {
+    const runsDir = tmp();
+    const cells = expandGrid(exp({ steps: 2, takeLock: true }), 'smoke');
+    const [held, free] = cells.map((c) => path.join(runsDir, 'stand_in', c.id));
+    fs.mkdirSync(held!, { recursive: true });
+    const lock = JSON.stringify({ format: 'asam-run-lock/1', host: os.hostname(), bootId: null, pid: process.pid, pidStart: null, childPid: null,
+      childStart: null, token: 'another-sweep', since: '2026-12-07T03:00:00.000Z', what: 'pnpm bench' });
+    fs.writeFileSync(path.join(held!, 'run.lock'), lock);
+    fs.writeFileSync(path.join(held!, 'result.json'), '{"status":"running"}');
+    const lines: string[] = [];
+    const s = await runSweep({ ...common, cells, runsDir, log: (l) => lines.push(l) });
+    expect([s.completed, s.busy, s.failed]).toEqual([1, 1, 0]);
+    expect(s.records[0]!.status).toBe('busy');
+    expect(lines.find((l) => l.includes('cell 1/2'))).toBe(`[bench] cell 1/2 stand_in/${cells[0]!.id}: not started: ${held} is being trained by pid ${process.pid} on host ${os.hostname()} (pnpm bench) since 2026-12-07T03:00:00.000Z; wait for it to end or stop it (Ctrl-C or SIGTERM), then run again`);
+    expect(fs.readdirSync(held!).sort()).toEqual(['result.json', 'run.lock']);
+    expect(fs.readFileSync(path.join(held!, 'run.lock'), 'utf8')).toBe(lock);
+    // the free cell's child adopted the runner's lock (its record names the runner and the child), and the runner gave it back
+    const seen = JSON.parse(fs.readFileSync(path.join(free!, 'lock-seen.json'), 'utf8'));
+    expect(seen.adopted).toBe(true);
+    expect(seen.record).toMatchObject({ pid: process.pid, what: 'pnpm bench' });
+    expect(seen.record.childPid).toBeGreaterThan(0);
+    expect(fs.existsSync(path.join(free!, 'run.lock'))).toBe(false);
+    expect(lines.at(-2)).toMatch(/1 left to the process already training them/);
+  }, 60_000);
+
+  it('a cell process that finds its folder taken (RunLockedError) writes nothing and is recorded as busy, not failed', async () => {
+    const runsDir = tmp();
+    const cells = expandGrid(exp({ steps: 2, failAlways: true, failAs: 'RunLockedError' }), 'smoke').slice(0, 1);
+    const s = await runSweep({ ...common, cells, runsDir });
+    expect([s.busy, s.failed]).toEqual([1, 0]);
+    expect(s.records[0]!.error).toBe('stand-in task: configured to fail (failAlways)');
+    expect(fs.existsSync(path.join(runsDir, 'stand_in', cells[0]!.id, 'result.json'))).toBe(false);
+  }, 60_000);
+
   it('refuses a folder that holds a different cell definition', async () => {
     const runsDir = tmp();
     const cells = expandGrid(exp({ steps: 1 }), 'smoke').slice(0, 1);

@@ -3,7 +3,8 @@
  * gradient steps, checkpoints after every step, writes metrics.csv and result.json like a real task.
  * Config: { steps, failAlways?, failAs? (the thrown error's name), crashOnceAtStep?, divergeAtStep?, sleepMs? (per step),
  * ignoreStop? (runs to the end although asked to stop, as an analysis without steps does), defaultSigterm? (drops the
- * cell process's SIGTERM handler, as a process that has not set it up yet) } — crashOnceAtStep kills the
+ * cell process's SIGTERM handler, as a process that has not set it up yet), takeLock? (takes the folder's run.lock as the
+ * training runtime does, and writes lock-seen.json: adopted or not, and the lock record) } — crashOnceAtStep kills the
  * process once (a marker file remembers it), to test resume from the checkpoint; divergeAtStep ends the run the way
  * the training runtime does on a non-finite loss (result.json status 'diverged' with divergedAt, a normal return).
  */
@@ -11,11 +12,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TaskContext } from '../src/tasks/types.ts';
 import { readJsonIfExists, writeJsonAtomic } from '../src/fs-util.ts';
+import { acquireRunLock, inspectRunLock } from '@asam/train/run-folder';
 
 export async function run(ctx: TaskContext): Promise<void> {
   const c = ctx.config as { steps: number; failAlways?: boolean; failAs?: string; crashOnceAtStep?: number; divergeAtStep?: number; sleepMs?: number;
-    ignoreStop?: boolean; defaultSigterm?: boolean; optimizer?: { method: string; rho: number } };
+    ignoreStop?: boolean; defaultSigterm?: boolean; takeLock?: boolean; optimizer?: { method: string; rho: number } };
   if (c.defaultSigterm) process.removeAllListeners('SIGTERM');
+  if (c.takeLock) {
+    // what a training task does first (the runtime's train()): take the folder's lock; under the runner it adopts the runner's
+    const lock = acquireRunLock(ctx.outDir, 'stand-in task');
+    writeJsonAtomic(path.join(ctx.outDir, 'lock-seen.json'), { adopted: lock.adopted, record: inspectRunLock(ctx.outDir).record });
+    lock.release();
+  }
   if (c.failAlways) {
     const e = new Error('stand-in task: configured to fail (failAlways)');
     if (c.failAs) e.name = c.failAs;

@@ -157,7 +157,7 @@ export async function runQueuedSweep(o: QueuedSweepOptions): Promise<SweepSummar
     const skipped = all.filter((r) => r.status === 'skipped').length;
     const wallS = (Date.now() - t0) / 1000;
     log(`[bench] sweep ${interrupted ? 'no longer followed' : 'done'} after ${fmtDuration(wallS)}: ${completed} completed, ${diverged ? `${diverged} diverged, ` : ''}${skipped} skipped (finished earlier), ${failed} failed or not finished`);
-    return { records: all, failed, completed, skipped, wallS, interrupted, deferred: 0, deadlineReached: false };
+    return { records: all, failed, completed, skipped, wallS, interrupted, deferred: 0, busy: 0, deadlineReached: false };
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

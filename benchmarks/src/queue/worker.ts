@@ -11,9 +11,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
-import { RunFolder } from '@asam/train/run-folder';
+import { acquireRunLock, RunFolder, RunLockedError, type RunLock } from '@asam/train/run-folder';
 import { readJsonIfExists, writeJsonAtomic } from '../fs-util.ts';
-import { cellIdentity, divergedWhere, isFinishedStatus, tsxNodeArgs } from '../runner.ts';
+import { CELL_BUSY_EXIT, cellIdentity, divergedWhere, isFinishedStatus, tsxNodeArgs } from '../runner.ts';
 import { classifyFailure, parseProgressLine } from './classify.ts';
 import { LeaseWatcher, type CellLease } from './lease.ts';
 import { connectionOptions, type QueueTarget } from './redis.ts';
@@ -112,15 +112,26 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       await new Promise((r) => setTimeout(r, Math.min(2000, leaseT.renewMs)));
     }
 
+    let runLock: RunLock | null = null;
     try {
       if (finished()) return { status: 'skipped', worker: name, wallS: 0 };
+      // Under the lease no other worker's child can be alive, so a run.lock another machine left is taken over; a live
+      // one of this machine (a `pnpm bench` run on the same folder outside the queue) is not, and the job waits.
+      try {
+        runLock = acquireRunLock(dir, `queue worker ${name}`, { takeOverForeign: true });
+      } catch (e) {
+        if (!(e instanceof RunLockedError)) throw e;
+        log(`[worker ${name}] ${label}: ${e.message}; back to the queue`);
+        throw new Error(`not started: ${e.message}`);
+      }
       writeJsonAtomic(path.join(dir, 'cell.json'), ident);
       const backend = o.backend ?? job.data.backend;
       log(`[worker ${name}] ${label}: start (${attempt})`);
       const args = [...tsxNodeArgs(), CELL_GUARD, '--cell-dir', dir, '--backend', backend, '--data-dir', o.dataDir, '--task-module', o.taskModule(cell.task)];
-      const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env: process.env });
+      const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...runLock.childEnv() } });
       children.set(label, child);
       lease.renew({ childPid: child.pid ?? null });
+      if (child.pid !== undefined) runLock.setChild(child.pid);
       let lostReason: string | null = null;
       lease.startRenewing((reason) => {
         lostReason = reason;
@@ -178,6 +189,11 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
         await job.moveToWait(token);
         throw new WaitingError();
       }
+      if (exit.code === CELL_BUSY_EXIT) {
+        // the child found another process training the folder and wrote nothing: nor does the worker
+        log(`[worker ${name}] ${label}: not run, another process is training the folder; back to the queue`);
+        throw new Error('not started: another process is training the folder (its run.lock)');
+      }
       const taskError = after?.status === 'failed' && typeof after.error === 'string' && exit.code === 1 ? after.error : null;
       const c = lostReason
         ? { kind: 'transient' as const, reason: `lease on the folder lost: ${lostReason}` }
@@ -195,6 +211,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       if (c.kind === 'deterministic') throw new UnrecoverableError(c.reason);
       throw new Error(c.reason);
     } finally {
+      runLock?.release();
       lease.release();
     }
   };

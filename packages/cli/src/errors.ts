@@ -23,9 +23,9 @@ export class CliExit extends Error {
  * Names of error classes (`error.name`) that are user errors wherever they come from: config validation
  * (@asam/train's ConfigError and its subclasses TrainConfigError, TranslationConfigError), an id no registry holds
  * (@asam/train's UnknownIdError), data that is not there or not readable (DataNotFoundError,
- * DataFormatError) and this package's own UsageError. Matched by name so that this package depends on none of them.
+ * DataFormatError), a run folder another process is training (RunLockedError) and this package's own UsageError. Matched by name so that this package depends on none of them.
  */
-export const USER_ERROR_NAMES: readonly string[] = ['UsageError', 'ConfigError', 'TrainConfigError', 'TranslationConfigError', 'UnknownIdError', 'DataNotFoundError', 'DataFormatError', 'ResumeError', 'MissingToolError', 'RunFolderError'];
+export const USER_ERROR_NAMES: readonly string[] = ['UsageError', 'ConfigError', 'TrainConfigError', 'TranslationConfigError', 'UnknownIdError', 'DataNotFoundError', 'DataFormatError', 'ResumeError', 'MissingToolError', 'RunFolderError', 'RunLockedError'];
 
 /** Exit code of a user error (the shell convention for "wrong usage"). */
 export const USAGE_EXIT_CODE = 2;

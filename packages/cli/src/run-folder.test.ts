@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from './errors.ts';
+import { isUserError, UsageError } from './errors.ts';
 import { chosenBackend, collectRunEnv, describeAttempts, packageVersion } from './env-info.ts';
 import { discardRun, firstMissingFolder, markRunStopped, prepareRunFolder, readRunEnv, recordRunEnv, startConsoleLog } from './run-folder.ts';
 
@@ -43,6 +43,25 @@ describe('prepareRunFolder', () => {
     expect(() => prep(d, false, false)).toThrow(/status completed/);
     expect(prep(d, false, true)).toBe('new');
     expect(fs.readdirSync(d)).toEqual(['notes.md']);
+  });
+
+  it('a run another live process trains (run.lock) is not resumed, deleted or started twice: one line naming the holder; nothing changes', () => {
+    const d = tmp();
+    for (const f of ['config.json', 'checkpoint.bin']) fs.writeFileSync(path.join(d, f), 'x');
+    const lock = JSON.stringify({ format: 'asam-run-lock/1', host: os.hostname(), bootId: null, pid: process.pid, pidStart: null, childPid: null,
+      childStart: null, token: 'another-process', since: '2026-12-07T03:00:00.000Z', what: 'vision training' });
+    fs.writeFileSync(path.join(d, 'run.lock'), lock);
+    for (const [resume, overwrite] of [[true, false], [false, true], [false, false]] as const) {
+      let err: unknown;
+      try { prep(d, resume, overwrite); } catch (e) { err = e; }
+      expect(isUserError(err)).toBe(true);
+      expect((err as Error).message).toBe(`${d} is being trained by pid ${process.pid} on host ${os.hostname()} (vision training) since 2026-12-07T03:00:00.000Z; wait for it to end or stop it (Ctrl-C or SIGTERM), then run again`);
+    }
+    expect(fs.readdirSync(d).sort()).toEqual(['checkpoint.bin', 'config.json', 'run.lock']);
+    expect(fs.readFileSync(path.join(d, 'run.lock'), 'utf8')).toBe(lock);
+    // once that process has ended (a pid that is gone), the lock is stale and the run resumes
+    fs.writeFileSync(path.join(d, 'run.lock'), lock.replace(`"pid":${process.pid}`, `"pid":${spawnSync(process.execPath, ['-e', '']).pid}`));
+    expect(prep(d, true, false)).toBe('resume');
   });
 
   it('a file is not a run folder', () => {

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RUN_FILES, RunFolder } from '@asam/train/run-folder';
+import { acquireRunLock, assertRunLockFree, RUN_FILES, RunFolder } from '@asam/train/run-folder';
 import { backendFrom } from './command.ts';
 import { chosenBackend, collectRunEnv, describeAttempts, type EngineReport, type RunEnv } from './env-info.ts';
 import { isUserError, UsageError } from './errors.ts';
@@ -116,6 +116,8 @@ export function prepareRunFolder(dir: string, o: PrepareRunFolderOptions): RunFo
     if (o.resume) throw new UsageError(`--resume: ${dir} holds no run to continue (no ${marker}); drop --resume to start one`);
     return 'new';
   }
+  // a run another process is training is not resumed, deleted or started twice (see @asam/train's run-lock)
+  assertRunLockFree(dir);
   if (o.resume) {
     if (st.resultError) throw new UsageError(st.resultError);
     if (st.status === 'completed') return 'finished';
@@ -247,12 +249,14 @@ export interface RunInFolderOptions {
  * How every training program starts its run: the backend (`--backend`, else the one a resumed run started on, else
  * $ASAM_BACKEND / auto; one that does not load is a user error when it was named), the console copied to log.txt,
  * env.json (or, for a resumed process, a line of env-resume.jsonl), a line naming the backend and what was tried; then
- * `body(engine)`. A new run stopped by a user error before its first checkpoint leaves no files behind, so the same
+ * `body(engine)`, all under the folder's run.lock (a folder another process trains is refused). A new run stopped by a user error before its first checkpoint leaves no files behind, so the same
  * command works once the problem is fixed.
  */
 export async function runInFolder<T>(o: RunInFolderOptions, body: (engine: EngineReport) => Promise<T>): Promise<T> {
   const started = o.mode === 'resume' ? readRunEnv(o.out) : null;
   const backend = o.backendFlag ?? (started ? chosenBackend(started.backend) ?? undefined : undefined) ?? backendFrom(undefined, o.env);
+  // this process is the run's one writer until it ends (a second process on the folder is refused)
+  const lock = acquireRunLock(o.out, `${o.tag.replace(/^\[|\]$/g, '')} training`);
   // log.txt gets everything printed from here on, the final error line included (runCli prints it before exiting)
   const stopLog = startConsoleLog(new RunFolder(o.out).openLog());
   try {
@@ -269,8 +273,11 @@ export async function runInFolder<T>(o: RunInFolderOptions, body: (engine: Engin
   } catch (e) {
     if (o.mode === 'new' && isUserError(e) && !fs.existsSync(path.join(o.out, 'checkpoint.bin'))) {
       stopLog();
+      lock.release();
       discardRun(o.out, o.runFiles, o.created);
     }
     throw e;
+  } finally {
+    lock.release();
   }
 }

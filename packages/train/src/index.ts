@@ -18,6 +18,8 @@ export type { PartialRuntimeConfig, RuntimeConfig, RuntimeNames } from './runtim
 export type { Batch, BatchTensors, Evaluation, FinalTest, ForwardResult, NamedVariable, PassContext, ReplicaSpec, TaskModel, TrainingTask } from './task.ts';
 export { configDiff, metricsColumns, metricsCsv, readMetricsColumns, readRunResult, RUN_FILES, RUN_RESULT_FORMAT, RunFolder, RunFolderError } from './run-folder.ts';
 export type { FailureRecord, MetricsRow, RunResult, RunStatus } from './run-folder.ts';
+export { acquireRunLock, assertRunLockFree, describeHolder, inspectRunLock, PROCESS_FILES, RUN_LOCK_ENV, RUN_LOCK_FILE, RunLockedError } from './run-lock.ts';
+export type { RunLock, RunLockRecord, RunLockState } from './run-lock.ts';
 export { constantSchedule, cosineSchedule, inverseSqrtSchedule } from './schedules.ts';
 export type { Schedule } from './schedules.ts';
 export { formatDuration, formatEpochRow, formatProgress, formatRunResult } from './progress.ts';

@@ -11,6 +11,7 @@
  * - `env.json` — the environment a run started in (git sha, machine, versions, backend); each later start of the run
  *   appends its own record to `env-resume.jsonl` (or, for a caller that keeps the history in env.json, replaces it);
  * - `log.txt` — the console of every process that worked on the run (appended).
+ * - `run.lock` — the process working on the run, while it works (see run-lock.ts; never copied with the run).
  *
  * {@link RunFolder} is the one writer of these files: the runtime, the CLI and the benchmark cells write them through
  * it, and a test (one-writer.test.ts) fails when any other module of the source tree writes one of them.
@@ -263,3 +264,7 @@ export class RunFolderError extends Error {
     this.name = 'RunFolderError';
   }
 }
+
+// the lock of the process that works on a run folder (run.lock), for the subpath's users (CLI, sweep runner, publication)
+export { acquireRunLock, assertRunLockFree, describeHolder, inspectRunLock, PROCESS_FILES, RUN_LOCK_ENV, RUN_LOCK_FILE, RunLockedError } from './run-lock.ts';
+export type { RunLock, RunLockRecord, RunLockState } from './run-lock.ts';

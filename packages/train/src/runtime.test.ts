@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from './checkpoint.ts';
 import { readRunResult } from './run-folder.ts';
+import { RunLockedError } from './run-lock.ts';
 import { evaluationsLeft, ResumeError, runtimeStateOf, train, type TrainOptions } from './runtime.ts';
 import { constantSchedule } from './schedules.ts';
 import { toyTask, type ToyTaskOptions } from './testing/toy-task.ts';
@@ -86,6 +87,17 @@ describe('train (toy task, cpu)', () => {
     await expect(run(tmp(), { epochs: 1, resume: 'require' })).rejects.toThrow(/no checkpoint at/);
     await expect(run(out, { epochs: 1 }, { seed: 4 })).rejects.toThrow(/config\.json differs from this config \(toy\.seed: 3 vs 4\)/);
     await expect(run(out, { epochs: 1, microBatch: 3 })).resolves.toMatchObject({ r: { status: 'completed' } });
+  });
+
+  it('a folder another live process trains is refused before anything is written (run.lock); the lock is given back after a run', async () => {
+    const out = tmp();
+    fs.writeFileSync(path.join(out, 'run.lock'), JSON.stringify({ format: 'asam-run-lock/1', host: os.hostname(), bootId: null, pid: process.pid, pidStart: null,
+      childPid: null, childStart: null, token: 'another-process', since: '2026-12-07T03:00:00.000Z', what: 'pnpm bench' }));
+    await expect(run(out)).rejects.toThrow(RunLockedError);
+    expect(fs.readdirSync(out)).toEqual(['run.lock']);
+    fs.rmSync(path.join(out, 'run.lock'));
+    await run(out, { epochs: 1 });
+    expect(fs.existsSync(path.join(out, 'run.lock'))).toBe(false);
   });
 
   it('a diverging run stops with status "diverged" and keeps the last good checkpoint', async () => {

@@ -9,7 +9,8 @@
  * best epoch by the task's `bestMetric`.
  *
  * The run folder (see run-folder.ts): config.json, metrics.csv, result.json, checkpoint.bin (every epoch, every
- * `checkpointEverySteps` steps and when `shouldStop` asks). Resume policy, the same for every task: a folder with a
+ * `checkpointEverySteps` steps and when `shouldStop` asks), held by one process at a time (run.lock, see run-lock.ts:
+ * a second process is refused while the first trains). Resume policy, the same for every task: a folder with a
  * checkpoint is resumed ('auto'), refused ('never') or required ('require'); its config.json must equal the new config
  * except for the task's execution-only fields (how a step is computed or how long to run, never what it computes).
  * A resumed run takes the same batches and ends bit-identical to an uninterrupted one on a deterministic backend.
@@ -22,6 +23,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { readCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointTensorInput } from './checkpoint.ts';
 import type { TrainProgress } from './progress.ts';
 import { configDiff, RUN_RESULT_FORMAT, RunFolder, type MetricsRow, type RunResult } from './run-folder.ts';
+import { acquireRunLock } from './run-lock.ts';
 import type { Schedule } from './schedules.ts';
 import type { MetricVocabulary } from './task-spec.ts';
 import type { Batch, ForwardResult, TrainingTask } from './task.ts';
@@ -155,6 +157,16 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
   }
   const out = o.out;
   await mkdir(out, { recursive: true });
+  // one process trains a folder at a time (a CLI or sweep runner that already holds the lock passes it on)
+  const lock = acquireRunLock(out, 'training');
+  try {
+    return await trainIn(task, o, out);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainIn(task: TrainingTask, o: TrainOptions, out: string): Promise<RunResult> {
   const folder = new RunFolder(out);
   const ckptPath = folder.checkpointPath;
   const configPath = folder.file('config.json');

@@ -8,7 +8,7 @@ import { readCheckpointSync, writeCheckpointSync } from '@asam/train';
 import { packageVersion } from '@asam/cli';
 import { writeSyntheticCifar10 } from '@asam/data';
 import { createRequire } from 'node:module';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -150,6 +150,12 @@ describe('vision CLI', () => {
     // an unfinished run (its checkpoint is there, its result not yet): --resume finishes it; env.json stays, the
     // resumed process is recorded in env-resume.jsonl and its console output appended to log.txt
     rmSync(join(out, 'result.json'));
+    // while another live process trains it (its run.lock; here this test's own pid), --resume is refused and nothing is written
+    writeFileSync(join(out, 'run.lock'), JSON.stringify({ format: 'asam-run-lock/1', host: hostname(), bootId: null, pid: process.pid, pidStart: null,
+      childPid: null, childStart: null, token: 'another-terminal', since: '2026-12-07T03:00:00.000Z', what: 'vision training' }));
+    expectUserError(run(['--resume', '--out=runs/r1']), new RegExp(`runs/r1 is being trained by pid ${process.pid} on host .* \\(vision training\\) since 2026-12-07T03:00:00.000Z; wait for it to end or stop it`));
+    expect(readFileSync(join(out, 'log.txt'), 'utf8')).toBe(log);
+    rmSync(join(out, 'run.lock'));
     const r = run(['--resume', '--out=runs/r1', '--progress-every', '1']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/\[vision\] resuming: /);
