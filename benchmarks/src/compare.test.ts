@@ -1,7 +1,7 @@
 import { Rng } from '@asam/data';
 import { corpusBleu, segmentBleuStats } from '@asam/nmt';
 import { describe, expect, it } from 'vitest';
-import { holmAdjust, pairedBootstrap, pairedBootstrapBleu, pairedTTest, plateauCheck, tauDifferenceBootstrap, tInterval, verdictOf, verdictOfTest, welchInterval } from './compare.ts';
+import { holmAdjust, MAX_PLANNED_SEEDS, pairedBootstrap, pairedBootstrapBleu, pairedTTest, plateauCheck, seedsForPower, tauDifferenceBootstrap, tInterval, verdictOf, verdictOfTest, welchInterval } from './compare.ts';
 
 describe('pairedTTest', () => {
   it('matches a known p-value: d = 1..5 gives t = 3/(√2.5/√5) = 4.2426, df 4, p = 0.0132356 (R t.test, scipy ttest_1samp)', () => {
@@ -20,6 +20,35 @@ describe('pairedTTest', () => {
     expect(pairedTTest([0.5])).toBeNull();
     expect(pairedTTest([0.01, 0.01])!.p).toBe(0);
     expect(pairedTTest([0, 0, 0])!.p).toBe(1);
+  });
+});
+
+describe('seedsForPower', () => {
+  // Reference: the same search in SciPy (stats.t.ppf), whose exact noncentral-t power (stats.nct) at the n found is
+  // 0.874 / 0.828, 0.807 / 0.799 and 0.813 / 0.813 (the t approximation errs on the safe side at small n):
+  //   n = min{n ≥ 2 : n ≥ ((t.ppf(1 − α/2, n − 1) + t.ppf(0.8, n − 1)) · s / |d̄|)²}
+  it.each([
+    [[0.5, 1.5], 7, 10],
+    [[1.2, 1.8, 1.1, 1.3, -2.0], 42, 64],
+    [[3, 1, 5, 2, 8.7], 7, 11],
+  ])('%j: %i seeds at α 0.05, %i at α 0.05/6', (d, raw, holm) => {
+    expect(seedsForPower(d)).toBe(raw);
+    expect(seedsForPower(d, 0.05 / 6)).toBe(holm);
+  });
+
+  it('by hand for d = [0.5, 1.5] (d̄ 1, s 0.7071): 6 seeds fall short (6 < 6.09), 7 reach it (7 ≥ 5.62)', () => {
+    const need = (tq: number, tp: number) => ((tq + tp) * Math.SQRT1_2) ** 2;
+    expect(need(2.5706, 0.9195)).toBeGreaterThan(6);
+    expect(need(2.4469, 0.9057)).toBeLessThan(7);
+    expect(seedsForPower([0.5, 1.5])).toBe(7);
+  });
+
+  it('fewer than two seeds or no mean difference: nothing to plan; no spread: two seeds; a vanishing effect: more than the cap', () => {
+    expect(seedsForPower([1])).toBeNull();
+    expect(seedsForPower([1, -1])).toBeNull();
+    expect(seedsForPower([2, 2, 2])).toBe(2);
+    expect(seedsForPower([1, -0.99])).toBe(Infinity);
+    expect(MAX_PLANNED_SEEDS).toBe(10_000);
   });
 });
 

@@ -56,6 +56,30 @@ export function pairedTTest(d: readonly number[]): TTest | null {
   return { mean: m, t, df, p: Math.min(1, 2 * tCdf(-Math.abs(t), df)), n: d.length };
 }
 
+/** The largest number of seeds {@link seedsForPower} looks at. */
+export const MAX_PLANNED_SEEDS = 10_000;
+
+/**
+ * A planning figure: the smallest number of seeds n at which a two-sided paired t-test at level `alpha` has power
+ * `power` against a true mean difference equal to the observed one, with the observed spread:
+ *   n ≥ ((t_{1−α/2, n−1} + t_{power, n−1}) · s / |d̄|)²
+ * (the usual t approximation of the noncentral-t power; Cohen 1988, ch. 2). Null for fewer than two differences or
+ * a mean of exactly 0 (no effect to plan for); Infinity when more than {@link MAX_PLANNED_SEEDS} would be needed.
+ * Both d̄ and s are estimates from few seeds, so this says "about how many", not a guarantee.
+ */
+export function seedsForPower(d: readonly number[], alpha = 0.05, power = 0.8): number | null {
+  if (d.length < 2) return null;
+  const m = Math.abs(mean(d));
+  const s = std(d);
+  if (m === 0) return null;
+  if (s === 0) return 2;
+  for (let n = 2; n <= MAX_PLANNED_SEEDS; n++) {
+    const k = (tQuantile(1 - alpha / 2, n - 1) + tQuantile(power, n - 1)) * s / m;
+    if (n >= k * k) return n;
+  }
+  return Infinity;
+}
+
 /**
  * Holm's step-down adjustment (Holm 1979, "A simple sequentially rejective multiple test procedure") of a family of
  * m p-values: with p₍₁₎ ≤ … ≤ p₍ₘ₎ sorted ascending, p̃₍ᵢ₎ = max_{j ≤ i} min(1, (m − j + 1) · p₍ⱼ₎), returned in the

@@ -90,6 +90,11 @@ export interface PairModel {
   paperDiff: number | null;
   adjFinal: number | null;
   adjBest: number | null;
+  /**
+   * Seeds for 80 % power at the observed final-epoch mean difference and spread (`seedsForPower`): at α 0.05, and at
+   * α / m, Holm's strictest threshold in a family of m claims (set with the family; absent in models written before).
+   */
+  plan?: { power: number; alpha: number; seeds: number | null; familyAlpha: number | null; familySeeds: number | null };
 }
 
 /** A section's computed data. `kind` names its entry in the section table; `groups`/`claims` go to the summary. */

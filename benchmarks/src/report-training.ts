@@ -11,7 +11,10 @@ import * as path from 'node:path';
 import { readTestBleuSegments } from '@asam/nmt';
 import type { BootstrapSpec, MetricVocabulary } from '@asam/train';
 import { barChart, forestChart, lineChart, type Bar, type ChartSpec, type ForestRow, type LinePoint } from './charts.ts';
-import { holmAdjust, pairedBootstrap, pairedBootstrapBleu, pairedTTest, plateauCheck, tInterval, verdictOfTest, type Interval } from './compare.ts';
+import { holmAdjust, MAX_PLANNED_SEEDS, pairedBootstrap, pairedBootstrapBleu, pairedTTest, plateauCheck, seedsForPower, tInterval, verdictOfTest, type Interval } from './compare.ts';
+
+/** The planning figure of each paired comparison: seeds for this power at this level (and at Holm's strictest level). */
+const PLAN = { power: 0.8, alpha: 0.05 } as const;
 import { engineLabel, envRecords, machineLabel } from './env-info.ts';
 import type { Cell, ExperimentDef, OptimizerName, ProfileName } from './experiment.ts';
 import { readJsonIfExists } from './fs-util.ts';
@@ -393,6 +396,7 @@ export function renderTraining(m: TrainingModel): RenderedSection {
         m.pairs.map((pd) => [pd.claim, String(pd.seeds.length), pd.dFinal.map((d) => signed(d * scale, digits)).join(', ') || '–',
           fmtInterval(pd.ivFinal, scale, digits), fmtP(pd.testFinal?.p ?? null), fmtP(pd.adjFinal), fmtInterval(pd.ivBest, scale, digits), fmtP(pd.adjBest),
           pd.boot ? `${fmtInterval(pd.boot, scale, digits)} (seed ${pd.bootSeed})` : '–'])), '',
+      ...planLine(m.pairs, short),
     ] : []),
     ...provenance(m),
     m.paper ? `Paper (${m.paper.setting}; ${m.paper.source}): ${Object.entries(m.paper.values).map(([k, x]) => `${label(k)} ${x}`).join(' → ')}.${m.comparable ? '' : ' Those are full-scale figures for the published recipe, not for this setting; compare the ordering and the size of the differences, not the values.'}` : '',
@@ -401,6 +405,25 @@ export function renderTraining(m: TrainingModel): RenderedSection {
     ...files.map(([f]) => `![${m.experiment} ${f}](${p}${f})`), '',
   ].join('\n');
   return { md, files };
+}
+
+/** "12", "more than 10,000", "–". */
+function seedCount(n: number | null): string {
+  return n === null ? '–' : Number.isFinite(n) ? String(n) : `more than ${MAX_PLANNED_SEEDS.toLocaleString('en')}`;
+}
+
+/**
+ * The planning line under the paired differences: per comparison with two or more seeds, the seeds a study would need
+ * for 80 % power at the observed mean difference and spread (raw level, and Holm's strictest level in the family).
+ */
+function planLine(pairs: readonly PairModel[], short: string): string[] {
+  const planned = pairs.filter((p) => p.plan && p.plan.seeds !== null);
+  if (!planned.length) return [];
+  const k = planned.find((p) => p.plan!.familyAlpha !== null)?.plan!.familyAlpha ?? null;
+  const a = planned[0]!.plan!;
+  return [`**Seeds for ${Math.round(a.power * 100)} % power** at the observed mean difference and spread (${short}; two-sided paired t at α ${a.alpha}` +
+    `${k !== null ? ` / at α/${Math.round(a.alpha / k)}, Holm's strictest threshold in its family of ${Math.round(a.alpha / k)} claims` : ''}; a planning figure from few seeds, not a guarantee): ` +
+    planned.map((p) => `${p.claim} ${seedCount(p.plan!.seeds)}${p.plan!.familyAlpha !== null ? ` / ${seedCount(p.plan!.familySeeds)}` : ''}`).join('; ') + '.', ''];
 }
 
 /**
@@ -478,6 +501,11 @@ export function decidePairwiseClaims(sections: ReadonlyArray<Pick<SectionModel, 
     p.adjFinal = adjF[k] ?? null;
     p.adjBest = adjB[k] ?? null;
   });
+  for (const { p } of pairs) {
+    const familyAlpha = inFamily.some((e) => e.p === p) ? PLAN.alpha / inFamily.length : null;
+    p.plan = { power: PLAN.power, alpha: PLAN.alpha, seeds: seedsForPower(p.dFinal, PLAN.alpha, PLAN.power),
+      familyAlpha, familySeeds: familyAlpha === null ? null : seedsForPower(p.dFinal, familyAlpha, PLAN.power) };
+  }
   for (const entry of pairs) {
     const { p, row } = entry;
     const w = row.pairwise!;

@@ -215,6 +215,15 @@ describe('claims table', () => {
     expect(md).not.toContain('Not resolved at this scale');
     // bootstrap over test images, seed 0: ASAM right on 820 images, SGD on 800, the first 800 shared: Δ = +2.00 exactly
     expect(md).toMatch(/\| ASAM > SGD \| 3 \| \+2\.00, \+3\.00, \+1\.50 \| \+2\.17 \[\+0\.27, \+4\.06\] \| 0\.039 \| 0\.075 \| .* \| \+2\.00 \[\+1\.\d\d, \+2\.\d\d\] \(seed 0\) \|/);
+    // seeds for 80 % power at the observed difference and spread (SciPy gives 4 / 5, 4 / 5 and 2 / 3 at α 0.05 / 0.05÷3)
+    const model = JSON.parse(fs.readFileSync(path.join(root, 'results', 'model.json'), 'utf8')) as { experiments: Array<{ section: { pairs?: Array<{ claim: string; plan?: unknown }> } }> };
+    const plan = (claim: string) => model.experiments.flatMap((x) => x.section.pairs ?? []).find((x) => x.claim === claim)?.plan;
+    expect(plan('ASAM > SGD')).toEqual({ power: 0.8, alpha: 0.05, seeds: 4, familyAlpha: 0.05 / 3, familySeeds: 5 });
+    expect(plan('SAM > SGD')).toMatchObject({ seeds: 4, familySeeds: 5 });
+    expect(plan('ASAM > SAM')).toMatchObject({ seeds: 2, familySeeds: 3 });
+    const section = fs.readFileSync(path.join(root, 'results', 'fab_claims', 'report.md'), 'utf8');
+    expect(section).toMatch(/\*\*Seeds for 80 % power\*\* at the observed mean difference and spread \(final epoch; two-sided paired t at α 0\.05 \/ at α\/3, Holm's strictest threshold in its family of 3 claims; a planning figure from few seeds, not a guarantee\): .*ASAM > SAM 2 \/ 3/);
+    expect(section).toContain('ASAM > SGD 4 / 5');
     expect(fs.readFileSync(path.join(root, 'results', 'summary.json'), 'utf8')).toContain('"verdict": "reproduced"');
     expect(fs.existsSync(path.join(root, 'results', 'fab_claims', 'forest.svg'))).toBe(true);
     expect(checkReport(path.join(root, 'results')).problems).toEqual([]);
