@@ -9,6 +9,7 @@
  */
 import { addOption, addSharedOptions, backendFrom, createCommand, mirrorFrom, nativeKernelsFrom, parseCommand, runCli, UsageError } from '@asam/cli';
 import { resolveDataDir } from '@asam/data';
+import { seedRevisionNotes, sourceRevision } from './seed-revisions.ts';
 import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
@@ -120,6 +121,10 @@ async function main(): Promise<number> {
     console.log(`[bench] ${est.pending} cell(s) to run: about ${formatHours(est.cellSeconds)} of cell time, ${formatHours(est.wallSeconds)} on ${jobs} core(s)` +
       `${est.unknown ? `, plus ${est.unknown} cell(s) not measured yet (analyses, or no epoch of their kind has run)` : ''}`);
   };
+  // A seed's methods should share one revision: say so where this tree is not the one its other runs used.
+  const printSeedRevisions = (from: string) => {
+    for (const n of seedRevisionNotes(cells, profileCells, registry.forProfile(profile), from, sourceRevision(PACKAGE_ROOT))) console.log(`[bench] note: ${n}`);
+  };
   if (f.list) {
     // --list changes nothing on disk: a working folder without any of these cells is estimated from the committed runs
     const committed = committedRunsDir(dirs.resultsDir);
@@ -127,6 +132,7 @@ async function main(): Promise<number> {
       cells.some((c) => fs.existsSync(path.join(committed, c.experiment, c.id)));
     if (fromCommitted) console.log(`[bench] the working folder has none of these cells yet: estimate from the committed runs in ${path.relative(process.cwd(), committed) || '.'} (a sweep starts from them)`);
     printEstimate(fromCommitted ? committed : runsDir);
+    printSeedRevisions(fromCommitted ? committed : runsDir);
     for (const c of cells) console.log(`  ${c.experiment}/${c.id}`);
     return 0;
   }
@@ -180,6 +186,7 @@ async function main(): Promise<number> {
   const calibration = cells.filter((c) => c.task === 'step_time');
   const first = calibration.length ? await sweep(calibration, 1) : null;
   printEstimate();
+  printSeedRevisions(runsDir);
   const rest = first?.interrupted ? null : await sweep(cells.filter((c) => c.task !== 'step_time'), jobs);
   const records = [...(first?.records ?? []), ...(rest?.records ?? [])];
   const summary = {
