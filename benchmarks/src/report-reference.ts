@@ -155,6 +155,33 @@ function fidelityMarkdown(fin: Fidelity, best: Fidelity): string[] {
   ];
 }
 
+/**
+ * The final epoch's losses, ours vs PyTorch, and for each method whose final test accuracy differs between the two
+ * (Welch's interval excludes 0) whether the training fit differs too (train loss) or only the test set (test loss).
+ */
+function lossMarkdown(m: ReferenceModel): string[] {
+  if (!m.losses?.length) return [];
+  const f3 = (xs: number[]) => (xs.length ? `${fmtMeanStd(xs, 3, 1)} (${xs.length})` : '–');
+  const iv = (x: Interval | null) => (x ? `${x.estimate >= 0 ? '+' : '−'}${Math.abs(x.estimate).toFixed(3)} [${x.lo >= 0 ? '+' : '−'}${Math.abs(x.lo).toFixed(3)}, ${x.hi >= 0 ? '+' : '−'}${Math.abs(x.hi).toFixed(3)}]` : '–');
+  const excludes0 = (x: Interval | null) => x !== null && (x.lo > 0 || x.hi < 0);
+  const rows = m.losses.map((l) => [LABEL[l.method]!, f3(l.ours.train), f3(l.torch.train), iv(l.train), f3(l.ours.test), f3(l.torch.test), iv(l.test)]);
+  const notes = m.fidelity.final.methods.filter((x) => excludes0(x.diff)).flatMap((x) => {
+    const l = m.losses!.find((y) => y.method === x.method);
+    if (!l || !l.train || !l.test) return [];
+    const where = excludes0(l.train)
+      ? 'the final train loss differs too (the interval excludes 0): the two implementations fit the training set differently — look at the optimization (step, weight decay, BatchNorm, augmentation)'
+      : excludes0(l.test)
+        ? 'the final train loss agrees (the interval covers 0) while the test loss differs: the implementations fit the training set alike and part on the test set, which points to generalization varying with the seed more than to the optimization'
+        : 'neither loss differs beyond its interval: the accuracy gap is not matched by a loss gap';
+    return [`${LABEL[x.method]} (its final test accuracy differs): ${where}.`];
+  });
+  return [
+    '**Where they part: final-epoch losses** (train loss of the clean pass on the augmented batches, as both trainers log it; test loss on the test images). ours − PyTorch with Welch\'s 95 % interval; (n) = runs.', '',
+    mdTable(['method', 'train loss, ours', 'train loss, PyTorch', 'ours − PyTorch', 'test loss, ours', 'test loss, PyTorch', 'ours − PyTorch'], rows), '',
+    ...notes.map((n) => `- ${n}`), ...(notes.length ? [''] : []),
+  ];
+}
+
 /** The reference section's model: per method our completed seeds' and PyTorch's figures, and the curves to draw. */
 export interface ReferenceModel extends SectionModel {
   kind: 'torch_reference';
@@ -170,6 +197,12 @@ export interface ReferenceModel extends SectionModel {
   curves: Record<'train_acc' | 'test_acc', Array<{ method: string; ours: number[]; oursSeeds: number; torch: Array<{ seed: number; values: number[] }> }>>;
   /** Ours vs PyTorch on final-epoch test accuracy (decides) and on best over epochs. */
   fidelity: { final: Fidelity; best: Fidelity };
+  /**
+   * The final epoch's train and test loss per method, ours (completed seeds) and PyTorch's, with ours − PyTorch
+   * (Welch): where two implementations whose accuracies differ part — in fitting the training set, or on the test set.
+   * Absent in models written before.
+   */
+  losses?: Array<{ method: string; ours: { train: number[]; test: number[] }; torch: { train: number[]; test: number[] }; train: Interval | null; test: Interval | null }>;
   versions: string;
   hours: number;
   midEpoch: number;
@@ -207,6 +240,14 @@ export function computeReference(runs: ReferenceRun[], def: ExperimentDef, cells
     }),
     curves: { train_acc: curves('train_acc'), test_acc: curves('test_acc') },
     fidelity: { final: referenceFidelity(runs, cells, outcomes, 'final'), best: referenceFidelity(runs, cells, outcomes, 'best') },
+    losses: methods.map((m) => {
+      const lastOf = (xs: number[] | undefined) => xs?.at(-1);
+      const mine = ours(m).map(({ o }) => o.columns);
+      const ref = runs.filter((r) => r.method === m).map((r) => r.history.at(-1)!);
+      const o = { train: mine.map((c) => lastOf(c.train_loss)).filter((v): v is number => v !== undefined), test: mine.map((c) => lastOf(c.test_loss)).filter((v): v is number => v !== undefined) };
+      const t = { train: ref.map((h) => h.train_loss), test: ref.map((h) => h.test_loss) };
+      return { method: m, ours: o, torch: t, train: welchInterval(o.train, t.train), test: welchInterval(o.test, t.test) };
+    }),
     versions: [...new Set(runs.map((r) => `torch ${r.torch}, ${r.threads} thread(s)`))].join('; '),
     hours: runs.reduce((a, r) => a + r.wallSeconds, 0) / 3600,
     midEpoch: Math.floor(runs[0]!.epochs / 2),
@@ -250,6 +291,7 @@ export function renderReference(m: ReferenceModel): RenderedSection {
     mdTable(['method', 'ρ', 'best test acc (%), ours', 'best test acc (%), PyTorch', 'seeds (ours / PyTorch)', `train acc at epoch ${m.midEpoch} (%), ours / PyTorch`, `final train acc (%), ours / PyTorch`], rows), '',
     ...notes.map((n) => `- ${n}`), ...(notes.length ? [''] : []),
     ...fidelityMarkdown(m.fidelity.final, m.fidelity.best),
+    ...lossMarkdown(m),
     ...files.map(([f]) => `![${f}](${p}${f})`), '',
   ].join('\n');
   return { md, files };

@@ -85,6 +85,39 @@ describe('PyTorch reference section', () => {
     expect(md).toContain('- SGD: ours − PyTorch −2.00 [−6.98, +2.98] points on final-epoch accuracy: consistent (the interval covers 0).');
   });
 
+  it('shows where two implementations part: final train and test loss, ours vs PyTorch, and for a method whose accuracy differs, which of the two differs', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-ref-'));
+    const { runs, out } = fabricate(root, [
+      { method: 'sgd', seed: 0, best: 0.80, train: [0.6, 0.9, 0.97, 1.0] },
+      { method: 'sgd', seed: 1, best: 0.801, train: [0.6, 0.9, 0.97, 1.0] },
+      { method: 'asam', seed: 0, best: 0.76, train: [0.3, 0.6, 0.85, 0.98] },
+      { method: 'asam', seed: 1, best: 0.77, train: [0.3, 0.6, 0.85, 0.98] },
+    ]);
+    // our SGD seeds: train loss 0.50 / 0.51 / 0.52, test loss 0.90 / 0.91 / 0.92 at the last epoch; PyTorch's SGD: 0.505 / 0.515 and 0.80 / 0.801
+    expandGrid(exp, 'cpu').filter((c) => c.optimizer === 'sgd').forEach((c) => {
+      const f = path.join(cellDir(runs, c), 'metrics.csv');
+      const lines = fs.readFileSync(f, 'utf8').trim().split('\n');
+      const last = lines.at(-1)!.split(',');
+      last[2] = String(0.50 + 0.01 * c.seed);
+      last[4] = String(0.90 + 0.01 * c.seed);
+      fs.writeFileSync(f, [...lines.slice(0, -1), last.join(',')].join('\n') + '\n');
+    });
+    for (const [seed, train, test] of [[0, 0.505, 0.80], [1, 0.515, 0.801]] as const) {
+      const f = path.join(out, 'torch-reference', `sgd-seed${seed}.json`);
+      const r = JSON.parse(fs.readFileSync(f, 'utf8'));
+      Object.assign(r.history.at(-1), { train_loss: train, test_loss: test });
+      fs.writeFileSync(f, JSON.stringify(r));
+    }
+    generateReport({ experiments: [exp], profile: 'cpu', runsDir: runs, outDir: out });
+    const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+    // Welch intervals checked with SciPy: accuracy [70, 72, 74] vs [80, 80.1]: −8.05 [−13.01, −3.09] (differs);
+    // train loss [.50, .51, .52] vs [.505, .515]: 0.000 [−0.025, +0.025]; test loss [.90, .91, .92] vs [.80, .801]: +0.110 [+0.085, +0.134]
+    expect(md).toContain('- SGD: ours − PyTorch −8.05 [−13.01, −3.09] points on final-epoch accuracy: the two implementations **differ**');
+    expect(md).toContain('| SGD | 0.510 ± 0.010 (3) | 0.510 ± 0.007 (2) | +0.000 [−0.025, +0.025] | 0.910 ± 0.010 (3) | 0.800 ± 0.001 (2) | +0.110 [+0.085, +0.134] |');
+    expect(md).toContain('- SGD (its final test accuracy differs): the final train loss agrees (the interval covers 0) while the test loss differs: the implementations fit the training set alike and part on the test set');
+    expect(md).not.toContain('- ASAM (its final test accuracy differs)');
+  });
+
   it('leaves the section out without reference files, and names a broken one', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-ref-'));
     const { runs, out } = fabricate(root, []);
