@@ -116,7 +116,8 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     try {
       if (finished()) return { status: 'skipped', worker: name, wallS: 0 };
       // Under the lease no other worker's child can be alive, so a run.lock another machine left is taken over; a live
-      // one of this machine (a `pnpm bench` run on the same folder outside the queue) is not, and the job waits.
+      // one of this machine (a `pnpm bench` run on the same folder outside the queue) is not: this attempt fails
+      // without writing anything, and BullMQ retries the job later.
       try {
         runLock = acquireRunLock(dir, `queue worker ${name}`, { takeOverForeign: true });
       } catch (e) {
