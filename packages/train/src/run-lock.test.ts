@@ -44,6 +44,25 @@ describe('run.lock', () => {
     acquireRunLock(dir, 'again').release();
   });
 
+  it('one sole acquisition (the training) at a time within the process; the others nest around it', () => {
+    const dir = tmp();
+    const cli = acquireRunLock(dir, 'vision training');
+    const a = acquireRunLock(dir, 'training', { sole: true });
+    let err: unknown;
+    try { acquireRunLock(dir, 'training', { sole: true }); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(RunLockedError);
+    expect((err as Error).message).toBe(`${dir} is already being trained by this process (training); a second training on the same run folder would write into the first one's run: wait for the first to end, or give each run its own folder`);
+    const nested = acquireRunLock(dir, 'publication');
+    nested.release();
+    a.release();
+    a.release(); // a second release of one acquisition changes nothing
+    expect(fs.existsSync(path.join(dir, RUN_LOCK_FILE))).toBe(true);
+    const b = acquireRunLock(dir, 'training', { sole: true });
+    b.release();
+    cli.release();
+    expect(fs.existsSync(path.join(dir, RUN_LOCK_FILE))).toBe(false);
+  });
+
   it('a live holder: refused in one line naming the holder and the fix; the lock and the folder stay as they were', () => {
     const dir = tmp();
     const before = plant(dir);

@@ -9,8 +9,10 @@
  *   differs is another process that reused the number. A lock of this host whose processes are gone, or of an
  *   earlier boot, is **stale** and taken over (renamed aside; of two processes taking it over, one wins). A lock
  *   written on another host cannot be checked from here: it is refused, with the fix.
- * - Within one process acquiring again is counted (the CLI, then the runtime it calls); a child process started by
- *   the holder gets the lock's token in `$ASAM_RUN_LOCK` ({@link RunLock.childEnv}) and adopts it.
+ * - Within one process acquiring again is counted (the CLI, then the runtime it calls), but only one acquisition at a
+ *   time may be `sole` (the training itself): a second `train()` on a folder this process already trains is refused.
+ *   A child process started by the holder gets the lock's token in `$ASAM_RUN_LOCK` ({@link RunLock.childEnv}) and
+ *   adopts it.
  * - Released by its holder (the file is removed only while it still holds this holder's token), and at process exit.
  *
  * A run folder in a queue sweep also has the worker's lease (lease.json), which guarantees that a dead worker's child
@@ -137,6 +139,8 @@ interface Held {
   record: RunLockRecord;
   count: number;
   adopted: boolean;
+  /** What the `sole` acquisition that is active says it does, null when none is. */
+  sole: string | null;
 }
 
 const held = new Map<string, Held>();
@@ -172,7 +176,8 @@ function writeRecord(file: string, r: RunLockRecord, exclusive: boolean): void {
   }
 }
 
-function handle(dir: string, h: Held): RunLock {
+function handle(dir: string, h: Held, sole: boolean): RunLock {
+  let released = false;
   return {
     dir,
     token: h.token,
@@ -186,7 +191,9 @@ function handle(dir: string, h: Held): RunLock {
     childEnv: () => ({ [RUN_LOCK_ENV]: h.token }),
     release(): void {
       const cur = held.get(dir);
-      if (cur !== h) return;
+      if (cur !== h || released) return;
+      released = true;
+      if (sole) h.sole = null;
       h.count -= 1;
       if (h.count > 0) return;
       held.delete(dir);
@@ -227,14 +234,20 @@ export function assertRunLockFree(dir: string): void {
  * Takes the lock of run folder `dir` (created if missing) for this process, or throws {@link RunLockedError}
  * (one line: who holds it, and the fix) when another live process — or a process on another host, which cannot be
  * checked from here — holds it. `takeOverForeign`: for a holder that knows by other means (a queue lease) that
- * nobody else works on the folder.
+ * nobody else works on the folder. `sole`: the acquisition that trains (writes checkpoints and results); while one is
+ * active in this process, another `sole` acquisition of the folder is refused (two `train()` calls on one folder).
  */
-export function acquireRunLock(dir: string, what: string, o: { takeOverForeign?: boolean } = {}): RunLock {
+export function acquireRunLock(dir: string, what: string, o: { takeOverForeign?: boolean; sole?: boolean } = {}): RunLock {
   const key = path.resolve(dir);
+  const sole = o.sole === true;
   const mine = held.get(key);
   if (mine) {
+    if (sole && mine.sole !== null) {
+      throw new RunLockedError(`${key} is already being trained by this process (${mine.sole}); a second ${what} on the same run folder would write into the first one's run: wait for the first to end, or give each run its own folder`, mine.record);
+    }
     mine.count += 1;
-    return handle(key, mine);
+    if (sole) mine.sole = what;
+    return handle(key, mine, sole);
   }
   fs.mkdirSync(key, { recursive: true });
   const file = path.join(key, RUN_LOCK_FILE);
@@ -243,9 +256,9 @@ export function acquireRunLock(dir: string, what: string, o: { takeOverForeign?:
     const { state, record } = inspectRunLock(key);
     if (state !== 'free') {
       if (record !== null && process.env[RUN_LOCK_ENV] === record.token) {
-        const h: Held = { token: record.token, record, count: 1, adopted: true };
+        const h: Held = { token: record.token, record, count: 1, adopted: true, sole: sole ? what : null };
         held.set(key, h);
-        return handle(key, h);
+        return handle(key, h, sole);
       }
       refuse(key, state, record, o);
       // stale (or foreign, taken over): moved aside; of two processes doing so at once, one finds it gone
@@ -283,9 +296,9 @@ export function acquireRunLock(dir: string, what: string, o: { takeOverForeign?:
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
       throw e;
     }
-    const h: Held = { token: record2.token, record: record2, count: 1, adopted: false };
+    const h: Held = { token: record2.token, record: record2, count: 1, adopted: false, sole: sole ? what : null };
     held.set(key, h);
-    return handle(key, h);
+    return handle(key, h, sole);
   }
   throw new RunLockedError(`${file}: other processes keep taking this run folder's lock; make sure one process works on ${key}, then run again`, null);
 }

@@ -100,6 +100,23 @@ describe('train (toy task, cpu)', () => {
     expect(fs.existsSync(path.join(out, 'run.lock'))).toBe(false);
   });
 
+  it('a second train() on a folder this process already trains is refused in one line; the first run completes as if alone', async () => {
+    const out = tmp();
+    const alone = await run(tmp());
+    const [first, second] = await Promise.allSettled([run(out), run(out)]);
+    expect(first.status).toBe('fulfilled');
+    expect(second.status).toBe('rejected');
+    const err = (second as PromiseRejectedResult).reason as Error;
+    expect(err).toBeInstanceOf(RunLockedError);
+    expect(err.message).toBe(`${path.resolve(out)} is already being trained by this process (training); a second training on the same run folder would write into the first one's run: wait for the first to end, or give each run its own folder`);
+    const r = (first as PromiseFulfilledResult<Awaited<ReturnType<typeof run>>>).value;
+    expect(r.r.status).toBe('completed');
+    expect(r.weights).toEqual(alone.weights);
+    expect(fs.existsSync(path.join(out, 'run.lock'))).toBe(false);
+    // given back: the folder trains again (resumed: the run is complete)
+    await expect(run(out)).resolves.toMatchObject({ r: { status: 'completed' } });
+  });
+
   it('a diverging run stops with status "diverged" and keeps the last good checkpoint', async () => {
     const out = tmp();
     const { r } = await run(out, { schedule: constantSchedule(1e38), checkpointEverySteps: 1 }, { sharpness: { method: 'none', rho: 0 } });

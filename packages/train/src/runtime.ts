@@ -157,8 +157,9 @@ export async function train(task: TrainingTask, o: TrainOptions): Promise<RunRes
   }
   const out = o.out;
   await mkdir(out, { recursive: true });
-  // one process trains a folder at a time (a CLI or sweep runner that already holds the lock passes it on)
-  const lock = acquireRunLock(out, 'training');
+  // one process trains a folder at a time (a CLI or sweep runner that already holds the lock passes it on), and
+  // one train() call in it
+  const lock = acquireRunLock(out, 'training', { sole: true });
   try {
     return await trainIn(task, o, out);
   } finally {
