@@ -194,7 +194,7 @@ def main():
         wall += dt
         history.append({"epoch": epoch + 1, "train_loss": loss_sum / a.train_limit, "train_acc": correct / a.train_limit,
                         "test_loss": test_loss, "test_acc": test_acc, "seconds": dt})
-        left = (a.epochs - epoch - 1) * wall / (epoch + 1 - start_epoch if epoch + 1 > start_epoch else 1)
+        left = (a.epochs - epoch - 1) * wall / (epoch + 1)  # wall covers every epoch so far, earlier starts too
         print(f"[torch-ref {a.method} seed {a.seed}] epoch {epoch + 1}/{a.epochs} train loss {loss_sum / a.train_limit:.4f} "
               f"acc {100 * correct / a.train_limit:.1f}% | test acc {100 * test_acc:.2f}% | {dt:.1f} s, ~{left / 60:.0f} min left", flush=True)
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(), "history": history,

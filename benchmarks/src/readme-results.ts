@@ -81,3 +81,29 @@ export function readmeBlockIsCurrent(readmePath: string, resultsDir: string, rep
   const e = expected(text, resultsDir, repoRoot, profile);
   return e.found && e.text === text;
 }
+
+/** A signed figure with its bracketed interval, as the reports print it: `+2.78 [+1.62, +3.95]`. */
+const QUOTED_INTERVAL = /[+\-−]?\d+\.\d+ \[[+\-−]?\d+\.\d+, [+\-−]?\d+\.\d+\]/g;
+
+/** The `.md` files under `dir`, without the run folders' own reports (`runs/`). */
+function reportFiles(dir: string, top = true): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const f = path.join(dir, e.name);
+    if (e.isDirectory()) return top && e.name === 'runs' ? [] : reportFiles(f, false);
+    return e.isFile() && e.name.endsWith('.md') ? [f] : [];
+  });
+}
+
+/**
+ * The intervals the README's hand-written prose quotes (`+2.78 [+1.62, +3.95]`) that no report under `resultsDir`
+ * prints: figures left behind when a publication changed them. The run folders' own reports are not searched, so a
+ * figure counts only when the committed report shows it. A figure of an earlier publication is told in words, not
+ * quoted with its interval.
+ */
+export function readmeIntervalsNotInReports(readmePath: string, resultsDir: string): string[] {
+  const norm = (s: string) => s.replace(/−/g, '-');
+  const printed = reportFiles(resultsDir).map((f) => norm(fs.readFileSync(f, 'utf8'))).join('\n');
+  const quoted = fs.readFileSync(readmePath, 'utf8').match(QUOTED_INTERVAL) ?? [];
+  return [...new Set(quoted)].filter((q) => !printed.includes(norm(q)));
+}

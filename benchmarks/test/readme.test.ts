@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { readmeBlockIsCurrent } from '../src/readme-results.ts';
+import { readmeBlockIsCurrent, readmeIntervalsNotInReports } from '../src/readme-results.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -21,6 +22,30 @@ describe('committed cpu results', () => {
     for (const c of counted) expect(fs.existsSync(path.join(dir, 'runs', c.experiment, c.cell, 'cell.json')), `${c.experiment}/${c.cell}`).toBe(true);
     for (const c of counted.filter((x) => x.status !== 'completed')) {
       expect(fs.existsSync(path.join(dir, 'runs', c.experiment, c.cell, 'checkpoint.bin')), `${c.experiment}/${c.cell} checkpoint`).toBe(true);
+    }
+  });
+});
+
+describe('README prose', () => {
+  it('quotes only intervals the committed cpu report prints (after a publication, update the findings paragraphs)', () => {
+    expect(readmeIntervalsNotInReports(path.join(ROOT, 'README.md'), path.join(ROOT, 'benchmarks/results/cpu'))).toEqual([]);
+  });
+});
+
+describe('readmeIntervalsNotInReports', () => {
+  it('names the quoted intervals no report prints, reads − as -, and ignores the run folders\' own reports', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-readme-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'results/exp'), { recursive: true });
+      fs.mkdirSync(path.join(dir, 'results/runs/exp/cell'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'results/report.md'), '| ASAM > SAM | +2.78 [+1.62, +3.95] |\n');
+      fs.writeFileSync(path.join(dir, 'results/exp/report.md'), 'SGD -1.32 [-2.82, +0.19]\n');
+      fs.writeFileSync(path.join(dir, 'results/runs/exp/cell/report.md'), 'old +1.30 [+0.51, +2.03]\n');
+      const readme = path.join(dir, 'README.md');
+      fs.writeFileSync(readme, 'holds: +2.78 [+1.62, +3.95]; gap −1.32 [−2.82, +0.19]; once +1.30 [+0.51, +2.03]; stale +0.90 [−0.65, +2.45]; again +2.78 [+1.62, +3.95]\n');
+      expect(readmeIntervalsNotInReports(readme, path.join(dir, 'results'))).toEqual(['+1.30 [+0.51, +2.03]', '+0.90 [−0.65, +2.45]']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
