@@ -1,7 +1,7 @@
 import { Rng } from '@asam/data';
 import { corpusBleu, segmentBleuStats } from '@asam/nmt';
 import { describe, expect, it } from 'vitest';
-import { holmAdjust, MAX_PLANNED_SEEDS, pairedBootstrap, pairedBootstrapBleu, pairedTTest, plateauCheck, seedsForPower, tauDifferenceBootstrap, tInterval, verdictOf, verdictOfTest, welchInterval } from './compare.ts';
+import { holmAdjust, MAX_PLANNED_SEEDS, pairedBootstrap, pairedBootstrapBleu, pairedTTest, plateauCheck, seedsForPower, tauDifferenceBootstrap, tInterval, verdictOf, verdictOfTest, welchInterval, welchTTest } from './compare.ts';
 
 describe('pairedTTest', () => {
   it('matches a known p-value: d = 1..5 gives t = 3/(√2.5/√5) = 4.2426, df 4, p = 0.0132356 (R t.test, scipy ttest_1samp)', () => {
@@ -207,5 +207,25 @@ describe('welchInterval', () => {
   it('needs two values on each side and some spread', () => {
     expect(welchInterval([1], [2, 3])).toBeNull();
     expect(welchInterval([1, 1], [2, 2])).toBeNull();
+  });
+});
+
+describe('welchTTest', () => {
+  it('matches scipy.stats.ttest_ind(a, b, equal_var=False)', () => {
+    // t = −3 / √(4/3) = −2.598076211353316, ν = 32/19; scipy p 0.14436620481676535
+    const w = welchTTest([1, 2, 3], [4, 6])!;
+    expect(w.t).toBeCloseTo(-2.598076211353316, 12);
+    expect(w.df).toBeCloseTo(32 / 19, 12);
+    expect(w.p).toBeCloseTo(0.14436620481676535, 8);
+    // eight seeds against six (accuracy %): scipy t −2.632206532358768, ν 10.853411448168746, p 0.023549526057101554
+    const v = welchTTest([73.1, 73.3, 75.3, 74.1, 75.1, 73.0, 71.7, 71.5], [75.3, 75.1, 75.8, 73.7, 74.6, 74.9])!;
+    expect(v.t).toBeCloseTo(-2.632206532358768, 10);
+    expect(v.df).toBeCloseTo(10.853411448168746, 8);
+    expect(v.p).toBeCloseTo(0.023549526057101554, 8);
+    expect(v.n).toBe(14);
+  });
+  it('needs two values on each side and some spread', () => {
+    expect(welchTTest([1], [2, 3])).toBeNull();
+    expect(welchTTest([1, 1], [2, 2])).toBeNull();
   });
 });

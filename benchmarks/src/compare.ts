@@ -223,6 +223,18 @@ export function verdictOf(iv: Pick<Interval, 'lo' | 'hi'> | null): Verdict {
 }
 
 /**
+ * Welch's two-sided t-test of H0: E[a] = E[b] for two independent samples with unequal variances (Welch 1947):
+ *   t = (ā − b̄) / √(s²_a/n_a + s²_b/n_b),  ν by Welch–Satterthwaite (as in {@link welchInterval}),  p = 2 · F_t(−|t|; ν).
+ * `mean` is ā − b̄ and `n` is n_a + n_b. Null when either sample has fewer than two values, or both have no spread.
+ */
+export function welchTTest(a: readonly number[], b: readonly number[]): TTest | null {
+  const iv = welchInterval(a, b);
+  if (!iv) return null;
+  const t = iv.estimate / Math.sqrt(std(a) ** 2 / a.length + std(b) ** 2 / b.length);
+  return { mean: iv.estimate, t, df: iv.df, p: Math.min(1, 2 * tCdf(-Math.abs(t), iv.df)), n: iv.n };
+}
+
+/**
  * Welch's two-sided Student-t interval of a difference of two independent means (unequal variances; Welch 1947):
  *   (ā − b̄) ± t_{1−α/2, ν} · √(s²_a/n_a + s²_b/n_b),
  *   ν = (s²_a/n_a + s²_b/n_b)² / ((s²_a/n_a)²/(n_a − 1) + (s²_b/n_b)²/(n_b − 1))   (Welch–Satterthwaite).

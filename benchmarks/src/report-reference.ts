@@ -16,9 +16,9 @@ import * as path from 'node:path';
 import type { Cell, ExperimentDef } from './experiment.ts';
 import type { CellOutcome } from './outcome.ts';
 import type { RenderedSection, SectionModel } from './report-model.ts';
-import { mdTable } from './report-training.ts';
+import { formatP, mdTable } from './report-training.ts';
 import { fmtMeanStd, mean } from './stats.ts';
-import { tInterval, welchInterval, type Interval } from './compare.ts';
+import { holmAdjust, tInterval, welchInterval, welchTTest, type Interval } from './compare.ts';
 import { lineChart, type ChartSpec, type LinePoint } from './charts.ts';
 
 export const REFERENCE_DIR = 'torch-reference';
@@ -80,7 +80,12 @@ function meanCurve(curves: number[][]): number[] {
 export type ReferenceMetric = 'final' | 'best';
 
 /** One method: our per-seed values, PyTorch's, and ours − PyTorch (Welch; null below two runs on either side). */
-export interface FidelityMethod { method: string; ours: number[]; torch: number[]; diff: Interval | null }
+/**
+ * One method in both implementations: ours − PyTorch with Welch's interval, Welch's two-sided p, and that p adjusted by
+ * Holm's method over the family of the per-method checks on the same metric (every method with a p; `pHolm` null
+ * without one). (`p`/`pHolm` are absent from models written before they were recorded.)
+ */
+export interface FidelityMethod { method: string; ours: number[]; torch: number[]; diff: Interval | null; p?: number | null; pHolm?: number | null }
 
 /** One method difference (`a` − `b`) in both implementations, paired by seed within each, and ours − PyTorch. */
 export interface FidelityContrast {
@@ -108,11 +113,14 @@ export function referenceFidelity(runs: ReferenceRun[], cells: Cell[], outcomes:
     return c.optimizer === m && o.status === 'completed' && v !== null ? [[c.seed, v] as [number, number]] : [];
   }));
   const torchBySeed = (m: string): Map<number, number> => new Map(runs.filter((r) => r.method === m).map((r) => [r.seed, metric === 'final' ? r.final : r.best.test_acc]));
-  const methods = Object.keys(LABEL).filter((m) => runs.some((r) => r.method === m)).map((m) => {
+  const checked = Object.keys(LABEL).filter((m) => runs.some((r) => r.method === m)).map((m) => {
     const ours = [...ourBySeed(m).values()];
     const torch = [...torchBySeed(m).values()];
-    return { method: m, ours, torch, diff: welchInterval(ours, torch) };
+    return { method: m, ours, torch, diff: welchInterval(ours, torch), p: welchTTest(ours, torch)?.p ?? null };
   });
+  const tested = checked.filter((m) => m.p !== null);
+  const adjusted = holmAdjust(tested.map((m) => m.p));
+  const methods = checked.map((m) => ({ ...m, pHolm: m.p === null ? null : adjusted[tested.indexOf(m)]! }));
   const paired = (x: Map<number, number>, y: Map<number, number>): number[] => [...x].filter(([s]) => y.has(s)).sort((p, q) => p[0] - q[0]).map(([s, v]) => v - y.get(s)!);
   const contrasts = CONTRASTS.filter(([a, b]) => runs.some((r) => r.method === a) && runs.some((r) => r.method === b)).map(([a, b]) => {
     const ours = paired(ourBySeed(a), ourBySeed(b));
@@ -134,13 +142,21 @@ function fidelityMarkdown(fin: Fidelity, best: Fidelity): string[] {
   const pct = (xs: number[]) => (xs.length ? `${fmtMeanStd(xs, 2, 100)} (${xs.length})` : '–');
   const label = (c: FidelityContrast) => `${LABEL[c.a]} − ${LABEL[c.b]}`;
   const excludes0 = (iv: Interval | null) => iv !== null && (iv.lo > 0 || iv.hi < 0);
-  const methodRows = fin.methods.map((m, i) => [LABEL[m.method]!, pct(m.ours), pct(m.torch), ptsIv(m.diff, []), ptsIv(best.methods[i]!.diff, [])]);
+  const fmtP = (p: number | null | undefined) => (p === null || p === undefined ? '–' : formatP(p));
+  const family = fin.methods.filter((m) => m.p !== null && m.p !== undefined).length;
+  const methodRows = fin.methods.map((m, i) => [LABEL[m.method]!, pct(m.ours), pct(m.torch), ptsIv(m.diff, []), fmtP(m.p), fmtP(m.pHolm), ptsIv(best.methods[i]!.diff, [])]);
+  const pText = (m: FidelityMethod) => (m.p === null || m.p === undefined ? '' : `; Welch p ${fmtP(m.p)}, ${fmtP(m.pHolm)} after Holm over the ${family} methods' checks`);
+  const differs = (m: FidelityMethod) => {
+    const side = `ours ${m.diff!.estimate > 0 ? 'higher' : 'lower'}`;
+    if (m.pHolm === null || m.pHolm === undefined || m.pHolm < 0.05) return `the two implementations **differ** (the interval excludes 0; ${side}${pText(m)})`;
+    return `the interval excludes 0 (${side}${pText(m)}), but the adjusted p is not below 0.05: with ${family} methods checked, a gap this large in one of them is not beyond chance, so the implementations **differ before correction only**`;
+  };
   const contrastRows = fin.contrasts.map((c, i) => [label(c), `${ptsIv(c.oursIv, c.ours)} (${c.ours.length})`, `${ptsIv(c.torchIv, c.torch)} (${c.torch.length})`,
     ptsIv(c.diff, []), `${ptsIv(best.contrasts[i]!.oursIv, best.contrasts[i]!.ours)} / ${ptsIv(best.contrasts[i]!.torchIv, best.contrasts[i]!.torch)}`]);
   const notes: string[] = [];
   for (const m of fin.methods) {
     if (!m.diff) notes.push(`${LABEL[m.method]}: fewer than two runs on one side (ours ${m.ours.length}, PyTorch ${m.torch.length}); no interval yet.`);
-    else notes.push(`${LABEL[m.method]}: ours − PyTorch ${ptsIv(m.diff, [])} points on final-epoch accuracy: ${excludes0(m.diff) ? `the two implementations **differ** (the interval excludes 0; ours ${m.diff.estimate > 0 ? 'higher' : 'lower'})` : 'consistent (the interval covers 0)'}.`);
+    else notes.push(`${LABEL[m.method]}: ours − PyTorch ${ptsIv(m.diff, [])} points on final-epoch accuracy: ${excludes0(m.diff) ? differs(m) : `consistent (the interval covers 0${pText(m)})`}.`);
   }
   for (const c of fin.contrasts) {
     if (!c.diff) continue;
@@ -148,8 +164,8 @@ function fidelityMarkdown(fin: Fidelity, best: Fidelity): string[] {
   }
   return [
     '**Fidelity on final-epoch test accuracy** (the metric the claims are decided on; best over epochs beside it). Per method, our seeds and PyTorch\'s are two independent samples: ours − PyTorch with Welch\'s 95 % interval. ' +
-    'Per method difference, each implementation pairs its methods by seed (Student-t 95 % interval), and the two implementations\' differences are compared with Welch\'s interval. Values in accuracy points; (n) = runs or paired seeds.', '',
-    mdTable(['method', 'final test acc (%), ours (n)', 'final test acc (%), PyTorch (n)', 'ours − PyTorch, final [95 % CI]', 'ours − PyTorch, best over epochs [95 % CI]'], methodRows), '',
+    'Welch\'s two-sided p beside it, adjusted by Holm\'s method over the family of the per-method checks (one per method with runs on both sides). Per method difference, each implementation pairs its methods by seed (Student-t 95 % interval), and the two implementations\' differences are compared with Welch\'s interval. Values in accuracy points; (n) = runs or paired seeds.', '',
+    mdTable(['method', 'final test acc (%), ours (n)', 'final test acc (%), PyTorch (n)', 'ours − PyTorch, final [95 % CI]', 'p (Welch)', 'p (Holm)', 'ours − PyTorch, best over epochs [95 % CI]'], methodRows), '',
     mdTable(['difference', 'ours, final [95 % CI] (seeds)', 'PyTorch, final [95 % CI] (seeds)', 'ours − PyTorch [95 % CI]', 'best over epochs: ours / PyTorch'], contrastRows), '',
     ...notes.map((n) => `- ${n}`), ...(notes.length ? [''] : []),
   ];
@@ -278,7 +294,7 @@ export function renderReference(m: ReferenceModel): RenderedSection {
       `${pct(x.ours.mid)} / ${pct(x.torch.mid)}`, `${pct(x.ours.end)} / ${pct(x.torch.end)}`]);
     if (ourBest.length > 1) {
       notes.push(`${LABEL[x.method]}: ${inside} of ${refBest.length} PyTorch run(s) within the range of our ${ourBest.length} seeds (${(lo * 100).toFixed(2)}–${(hi * 100).toFixed(2)} %)` +
-        (inside < refBest.length ? `; the others are ${refBest.filter((v) => v < lo || v > hi).map((v) => `${((v - (v < lo ? lo : hi)) * 100).toFixed(2)} points ${v < lo ? 'below' : 'above'} it`).join(', ')}` : '') + '.');
+        (inside < refBest.length ? `; the others are ${refBest.filter((v) => v < lo || v > hi).map((v) => `${(Math.abs(v - (v < lo ? lo : hi)) * 100).toFixed(2)} points ${v < lo ? 'below' : 'above'} it`).join(', ')}` : '') + '.');
     }
   }
   const files: Array<[string, ChartSpec]> = [

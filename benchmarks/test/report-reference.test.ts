@@ -77,12 +77,33 @@ describe('PyTorch reference section', () => {
     // Welch intervals checked with scipy (numpy var ddof=1, stats.t.ppf(0.975, ν)):
     // SGD: ours [70, 72, 74] vs PyTorch [73, 75]: −2.00, ν = 2.8824 → [−6.98, +2.98];
     // ASAM: ours [75, 76, 78] vs [80, 78]: −2.67, ν = 2.4265 → [−7.54, +2.20]
-    expect(md).toContain('| SGD | 72.00 ± 2.00 (3) | 74.00 ± 1.41 (2) | −2.00 [−6.98, +2.98] | −2.00 [−6.98, +2.98] |');
-    expect(md).toContain('| ASAM | 76.33 ± 1.53 (3) | 79.00 ± 1.41 (2) | −2.67 [−7.54, +2.20] |');
+    // Welch p (scipy.stats.ttest_ind, equal_var=False): SGD 0.28502, ASAM 0.16062; Holm over the two: 0.321 both
+    expect(md).toContain('| SGD | 72.00 ± 2.00 (3) | 74.00 ± 1.41 (2) | −2.00 [−6.98, +2.98] | 0.285 | 0.321 | −2.00 [−6.98, +2.98] |');
+    expect(md).toContain('| ASAM | 76.33 ± 1.53 (3) | 79.00 ± 1.41 (2) | −2.67 [−7.54, +2.20] | 0.161 | 0.321 |');
     // ASAM − SGD: ours per seed [5, 4, 4] → +4.33 ± t_{.975,2}·0.5774/√3 = 4.3027·0.3333 = 1.4342 → [+2.90, +5.77];
     // PyTorch per seed [7, 3] → +5.00 ± t_{.975,1}·2.8284/√2 = 12.7062·2 → [−20.41, +30.41]
     expect(md).toContain('| ASAM − SGD | +4.33 [+2.90, +5.77] (3) | +5.00 [−20.41, +30.41] (2) |');
-    expect(md).toContain('- SGD: ours − PyTorch −2.00 [−6.98, +2.98] points on final-epoch accuracy: consistent (the interval covers 0).');
+    expect(md).toContain("- SGD: ours − PyTorch −2.00 [−6.98, +2.98] points on final-epoch accuracy: consistent (the interval covers 0; Welch p 0.285, 0.321 after Holm over the 2 methods' checks).");
+  });
+
+  it('says when a per-method gap excludes 0 but not after Holm over the methods checked', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-ref-'));
+    const { runs, out } = fabricate(root, [
+      { method: 'sgd', seed: 0, best: 0.77, train: [0.6, 0.9, 0.97, 1.0] },
+      { method: 'sgd', seed: 1, best: 0.775, train: [0.6, 0.9, 0.97, 1.0] },
+      { method: 'asam', seed: 0, best: 0.745, train: [0.3, 0.6, 0.85, 0.98] },
+      { method: 'asam', seed: 1, best: 0.77, train: [0.3, 0.6, 0.85, 0.98] },
+    ]);
+    generateReport({ experiments: [exp], profile: 'cpu', runsDir: runs, outDir: out });
+    const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+    expect(md).toContain('- ASAM: 1 of 2 PyTorch run(s) within the range of our 3 seeds (75.00–78.00 %); the others are 0.50 points below it.');
+    // SciPy: SGD [70, 72, 74] vs [77, 77.5]: Welch p 0.040037 (the 95 % interval excludes 0); ASAM [75, 76, 78] vs [74.5, 77]:
+    // p 0.73973. Holm over the two: SGD 2 · 0.040037 = 0.080, ASAM max(0.080, 0.740) = 0.740
+    expect(md).toContain("- SGD: ours − PyTorch −5.25 [");
+    expect(md).toContain("points on final-epoch accuracy: the interval excludes 0 (ours lower; Welch p 0.040, 0.080 after Holm over the 2 methods' checks), but the adjusted p is not below 0.05: with 2 methods checked, a gap this large in one of them is not beyond chance");
+    expect(md).toContain('**differ before correction only**');
+    expect(md).toContain("- ASAM: ours − PyTorch +0.58 [");
+    expect(md).toContain("consistent (the interval covers 0; Welch p 0.740, 0.740 after Holm over the 2 methods' checks).");
   });
 
   it('shows where two implementations part: final train and test loss, ours vs PyTorch, and for a method whose accuracy differs, which of the two differs', () => {
@@ -112,7 +133,8 @@ describe('PyTorch reference section', () => {
     const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
     // Welch intervals checked with SciPy: accuracy [70, 72, 74] vs [80, 80.1]: −8.05 [−13.01, −3.09] (differs);
     // train loss [.50, .51, .52] vs [.505, .515]: 0.000 [−0.025, +0.025]; test loss [.90, .91, .92] vs [.80, .801]: +0.110 [+0.085, +0.134]
-    expect(md).toContain('- SGD: ours − PyTorch −8.05 [−13.01, −3.09] points on final-epoch accuracy: the two implementations **differ**');
+    // Welch p 0.019801 (scipy); Holm over the two methods' checks: 2 · 0.019801 = 0.040, below 0.05
+    expect(md).toContain("- SGD: ours − PyTorch −8.05 [−13.01, −3.09] points on final-epoch accuracy: the two implementations **differ** (the interval excludes 0; ours lower; Welch p 0.020, 0.040 after Holm over the 2 methods' checks).");
     expect(md).toContain('| SGD | 0.510 ± 0.010 (3) | 0.510 ± 0.007 (2) | +0.000 [−0.025, +0.025] | 0.910 ± 0.010 (3) | 0.800 ± 0.001 (2) | +0.110 [+0.085, +0.134] |');
     expect(md).toContain('- SGD (its final test accuracy differs): the final train loss agrees (the interval covers 0) while the test loss differs: the implementations fit the training set alike and part on the test set');
     expect(md).not.toContain('- ASAM (its final test accuracy differs)');
