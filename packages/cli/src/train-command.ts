@@ -68,7 +68,7 @@ export interface TrainCommandOptions {
 /** The runtime flags: flag → RuntimeConfig field. */
 const RUNTIME_FLAGS: Array<{ flags: string; to: keyof RuntimeConfig; help: string; defaultText: string }> = [
   { flags: '--epochs <n>', to: 'epochs', help: 'epochs to run', defaultText: 'the task\'s recipe' },
-  { flags: '--max-steps <n>', to: 'maxSteps', help: 'cap on optimizer steps (the run ends after evaluating where it falls)', defaultText: 'no cap' },
+  { flags: '--max-steps <n>', to: 'maxSteps', help: 'cap on optimizer steps (the run ends after evaluating where it falls; a schedule that spans the run, such as vision\'s cosine, then spans the cap rather than the epochs)', defaultText: 'no cap' },
   { flags: '--checkpoint-every <n>', to: 'checkpointEverySteps', help: 'also checkpoint every N steps (always at epoch ends)', defaultText: 'the task\'s recipe, else epoch ends only' },
   { flags: '--workers <n>', to: 'workers', help: 'data-parallel worker threads (wasm/cpu backends)', defaultText: '1' },
   { flags: '--micro-batch <n>', to: 'microBatch', help: 'at most N rows per forward/backward pass (gradient accumulation)', defaultText: 'whole batch' },
