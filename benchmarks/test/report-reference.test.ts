@@ -19,6 +19,14 @@ const OURS: Record<string, number[]> = { sgd: [0.70, 0.72, 0.74], asam: [0.75, 0
 /** train accuracy per epoch (ours: every seed the same curve) */
 const TRAIN: Record<string, number[]> = { sgd: [0.5, 0.8, 0.95, 1.0], asam: [0.4, 0.7, 0.9, 0.99] };
 
+/** PyTorch runs at seeds 0 and 1 of SGD and ASAM with these best (= final) accuracies, on the same train curves. */
+function twoSeedsEach(sgd: [number, number], asam: [number, number]): Array<{ method: string; seed: number; best: number; train: number[] }> {
+  return [
+    ...sgd.map((best, seed) => ({ method: 'sgd', seed, best, train: [0.6, 0.9, 0.97, 1.0] })),
+    ...asam.map((best, seed) => ({ method: 'asam', seed, best, train: [0.3, 0.6, 0.85, 0.98] })),
+  ];
+}
+
 function fabricate(root: string, reference: Array<{ method: string; seed: number; best: number; train: number[] }>): { runs: string; out: string } {
   const runs = path.join(root, 'runs');
   const out = path.join(root, 'results');
@@ -39,6 +47,13 @@ function fabricate(root: string, reference: Array<{ method: string; seed: number
     }));
   }
   return { runs, out };
+}
+
+/** The report of our fabricated runs beside {@link twoSeedsEach}'s PyTorch runs. */
+function referenceReport(sgd: [number, number], asam: [number, number]): string {
+  const { runs, out } = fabricate(fs.mkdtempSync(path.join(os.tmpdir(), 'asam-ref-')), twoSeedsEach(sgd, asam));
+  generateReport({ experiments: [exp], profile: 'cpu', runsDir: runs, outDir: out });
+  return fs.readFileSync(path.join(out, 'report.md'), 'utf8');
 }
 
 describe('PyTorch reference section', () => {
@@ -65,15 +80,7 @@ describe('PyTorch reference section', () => {
   });
 
   it('compares final-epoch accuracy ours vs PyTorch (Welch) and the method differences in both (paired t), with best over epochs beside', () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-ref-'));
-    const { runs, out } = fabricate(root, [
-      { method: 'sgd', seed: 0, best: 0.73, train: [0.6, 0.9, 0.97, 1.0] },
-      { method: 'sgd', seed: 1, best: 0.75, train: [0.6, 0.9, 0.97, 1.0] },
-      { method: 'asam', seed: 0, best: 0.80, train: [0.3, 0.6, 0.85, 0.98] },
-      { method: 'asam', seed: 1, best: 0.78, train: [0.3, 0.6, 0.85, 0.98] },
-    ]);
-    generateReport({ experiments: [exp], profile: 'cpu', runsDir: runs, outDir: out });
-    const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+    const md = referenceReport([0.73, 0.75], [0.80, 0.78]);
     // Welch intervals checked with scipy (numpy var ddof=1, stats.t.ppf(0.975, ν)):
     // SGD: ours [70, 72, 74] vs PyTorch [73, 75]: −2.00, ν = 2.8824 → [−6.98, +2.98];
     // ASAM: ours [75, 76, 78] vs [80, 78]: −2.67, ν = 2.4265 → [−7.54, +2.20]
@@ -87,15 +94,7 @@ describe('PyTorch reference section', () => {
   });
 
   it('says when a per-method gap excludes 0 but not after Holm over the methods checked', () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-ref-'));
-    const { runs, out } = fabricate(root, [
-      { method: 'sgd', seed: 0, best: 0.77, train: [0.6, 0.9, 0.97, 1.0] },
-      { method: 'sgd', seed: 1, best: 0.775, train: [0.6, 0.9, 0.97, 1.0] },
-      { method: 'asam', seed: 0, best: 0.745, train: [0.3, 0.6, 0.85, 0.98] },
-      { method: 'asam', seed: 1, best: 0.77, train: [0.3, 0.6, 0.85, 0.98] },
-    ]);
-    generateReport({ experiments: [exp], profile: 'cpu', runsDir: runs, outDir: out });
-    const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+    const md = referenceReport([0.77, 0.775], [0.745, 0.77]);
     expect(md).toContain('- ASAM: 1 of 2 PyTorch run(s) within the range of our 3 seeds (75.00–78.00 %); the others are 0.50 points below it.');
     // SciPy: SGD [70, 72, 74] vs [77, 77.5]: Welch p 0.040037 (the 95 % interval excludes 0); ASAM [75, 76, 78] vs [74.5, 77]:
     // p 0.73973. Holm over the two: SGD 2 · 0.040037 = 0.080, ASAM max(0.080, 0.740) = 0.740
@@ -108,12 +107,7 @@ describe('PyTorch reference section', () => {
 
   it('shows where two implementations part: final train and test loss, ours vs PyTorch, and for a method whose accuracy differs, which of the two differs', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-ref-'));
-    const { runs, out } = fabricate(root, [
-      { method: 'sgd', seed: 0, best: 0.80, train: [0.6, 0.9, 0.97, 1.0] },
-      { method: 'sgd', seed: 1, best: 0.801, train: [0.6, 0.9, 0.97, 1.0] },
-      { method: 'asam', seed: 0, best: 0.76, train: [0.3, 0.6, 0.85, 0.98] },
-      { method: 'asam', seed: 1, best: 0.77, train: [0.3, 0.6, 0.85, 0.98] },
-    ]);
+    const { runs, out } = fabricate(root, twoSeedsEach([0.80, 0.801], [0.76, 0.77]));
     // our SGD seeds: train loss 0.50 / 0.51 / 0.52, test loss 0.90 / 0.91 / 0.92 at the last epoch; PyTorch's SGD: 0.505 / 0.515 and 0.80 / 0.801
     expandGrid(exp, 'cpu').filter((c) => c.optimizer === 'sgd').forEach((c) => {
       const f = path.join(cellDir(runs, c), 'metrics.csv');
