@@ -102,8 +102,8 @@ function reportFiles(dir: string, top = true): string[] {
  * quoted with its interval.
  */
 export function readmeIntervalsNotInReports(readmePath: string, resultsDir: string): string[] {
-  const norm = (s: string) => s.replace(/−/g, '-');
-  const printed = reportFiles(resultsDir).map((f) => norm(fs.readFileSync(f, 'utf8'))).join('\n');
+  const asciiMinus = (s: string) => s.replace(/−/g, '-');
+  const printed = reportFiles(resultsDir).map((f) => asciiMinus(fs.readFileSync(f, 'utf8'))).join('\n');
   const quoted = fs.readFileSync(readmePath, 'utf8').match(QUOTED_INTERVAL) ?? [];
-  return [...new Set(quoted)].filter((q) => !printed.includes(norm(q)));
+  return [...new Set(quoted)].filter((q) => !printed.includes(asciiMinus(q)));
 }
