@@ -20,7 +20,7 @@ import { estimateSweep, formatHours, kernelTierLabel } from './estimate.ts';
 import { expandGrid, matchesFilter, PROFILES, sweepOrder, type Cell, type ProfileName } from './experiment.ts';
 import { createExperimentRegistry } from './experiments/index.ts';
 import { generateReport, quickPreamble } from './report.ts';
-import { updateReadme } from './readme-results.ts';
+import { staleReadmeNote, updateReadme } from './readme-results.ts';
 import { committedRunsDir, publishResults, restoreFromCommitted } from './results.ts';
 import { isFinishedStatus, runSweep, type SweepSummary } from './runner.ts';
 import { checkRedis, parseQueueUrl } from './queue/redis.ts';
@@ -210,6 +210,8 @@ async function main(): Promise<number> {
     const p = publishResults({ experiments: registry.forProfile(profile), profile, runsDir, resultsDir: dirs.resultsDir, partial: !!f.partial });
     const repoRoot = path.dirname(PACKAGE_ROOT);
     updateReadme(path.join(repoRoot, 'README.md'), dirs.resultsDir, repoRoot, profile);
+    const stale = staleReadmeNote(path.join(repoRoot, 'README.md'), dirs.resultsDir);
+    if (stale) console.log(`[bench] ${stale}`);
     console.log(`[bench] published ${p.copied} run folder(s) (${p.kept} finished ones were already committed; ${p.finished}/${p.total} cells finished) and the report to ${dirs.resultsDir}`);
   }
   const code = exitStatus(summary);

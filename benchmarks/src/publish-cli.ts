@@ -7,7 +7,7 @@ import { addOption, createCommand, parseCommand, runCli, UsageError } from '@asa
 import * as fs from 'node:fs';
 import { PROFILES, type ProfileName } from './experiment.ts';
 import { createExperimentRegistry } from './experiments/index.ts';
-import { readmeIntervalsNotInReports, updateReadme } from './readme-results.ts';
+import { staleReadmeNote, updateReadme } from './readme-results.ts';
 import { publishResults } from './results.ts';
 import * as path from 'node:path';
 import { defaultDirs, PACKAGE_ROOT } from './args.ts';
@@ -31,8 +31,8 @@ void runCli(async () => {
   const repoRoot = path.dirname(PACKAGE_ROOT);
   const readme = path.join(repoRoot, 'README.md');
   if (updateReadme(readme, dirs.resultsDir, repoRoot, f.profile)) console.log(`[publish] README.md results section regenerated from ${path.join(dirs.resultsDir, 'summary.json')}`);
-  const stale = readmeIntervalsNotInReports(readme, dirs.resultsDir);
-  if (stale.length) console.log(`[publish] README.md quotes ${stale.length} interval(s) the report no longer prints; update the prose around them: ${stale.join('; ')}`);
+  const stale = staleReadmeNote(readme, dirs.resultsDir);
+  if (stale) console.log(`[publish] ${stale}`);
   if (p.busy.length) console.log(`[publish] ${p.busy.length} cell(s) left out, a process is training them (their committed copy, if any, stays; publish again when they have ended): ${p.busy.join(', ')}`);
   console.log(`[publish] ${p.copied} run folder(s) copied, ${p.kept} finished ones already committed (kept); ${p.finished}/${p.total} cells finished; report in ${dirs.resultsDir}`);
 });

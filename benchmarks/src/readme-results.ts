@@ -107,3 +107,9 @@ export function readmeIntervalsNotInReports(readmePath: string, resultsDir: stri
   const quoted = fs.readFileSync(readmePath, 'utf8').match(QUOTED_INTERVAL) ?? [];
   return [...new Set(quoted)].filter((q) => !printed.includes(asciiMinus(q)));
 }
+
+/** The line a publication prints when the README quotes intervals the new report no longer prints; null when none. */
+export function staleReadmeNote(readmePath: string, resultsDir: string): string | null {
+  const stale = readmeIntervalsNotInReports(readmePath, resultsDir);
+  return stale.length ? `README.md quotes ${stale.length} interval(s) the report no longer prints; update the prose around them: ${stale.join('; ')}` : null;
+}

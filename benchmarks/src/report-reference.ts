@@ -79,9 +79,9 @@ function meanCurve(curves: number[][]): number[] {
 /** Which test accuracy of a run: after the last epoch (decides), or the best over epochs (the paper's). */
 export type ReferenceMetric = 'final' | 'best';
 
-/** One method: our per-seed values, PyTorch's, and ours − PyTorch (Welch; null below two runs on either side). */
 /**
- * One method in both implementations: ours − PyTorch with Welch's interval, Welch's two-sided p, and that p adjusted by
+ * One method in both implementations: our per-seed values, PyTorch's, ours − PyTorch with Welch's interval (null below
+ * two runs on either side), Welch's two-sided p, and that p adjusted by
  * Holm's method over the family of the per-method checks on the same metric (every method with a p; `pHolm` null
  * without one). (`p`/`pHolm` are absent from models written before they were recorded.)
  */

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { readmeBlockIsCurrent, readmeIntervalsNotInReports } from '../src/readme-results.ts';
+import { readmeBlockIsCurrent, readmeIntervalsNotInReports, staleReadmeNote } from '../src/readme-results.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -44,6 +44,10 @@ describe('readmeIntervalsNotInReports', () => {
       const readme = path.join(dir, 'README.md');
       fs.writeFileSync(readme, 'holds: +2.78 [+1.62, +3.95]; gap −1.32 [−2.82, +0.19]; once +1.30 [+0.51, +2.03]; stale +0.90 [−0.65, +2.45]; again +2.78 [+1.62, +3.95]\n');
       expect(readmeIntervalsNotInReports(readme, path.join(dir, 'results'))).toEqual(['+1.30 [+0.51, +2.03]', '+0.90 [−0.65, +2.45]']);
+      expect(staleReadmeNote(readme, path.join(dir, 'results')))
+        .toBe('README.md quotes 2 interval(s) the report no longer prints; update the prose around them: +1.30 [+0.51, +2.03]; +0.90 [−0.65, +2.45]');
+      fs.writeFileSync(readme, 'holds: +2.78 [+1.62, +3.95]\n');
+      expect(staleReadmeNote(readme, path.join(dir, 'results'))).toBeNull();
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
