@@ -40,7 +40,7 @@ for side in a b; do
   tree="$work/tree-$side"
   git -C "$repo" worktree add --detach --quiet "$tree" "$rev"
   (cd "$tree" && pnpm install --frozen-lockfile --prefer-offline >"$work/install-$side.log" 2>&1) \
-    || { echo "pnpm install failed at $rev; see the log above this line" >&2; cat "$work/install-$side.log" >&2; exit 2; }
+    || { echo "pnpm install failed at $rev; its log follows" >&2; cat "$work/install-$side.log" >&2; exit 2; }
   echo "[revisions] $side = $(git -C "$repo" rev-parse --short "$rev"): $steps step(s) on the cpu backend…"
   (cd "$tree" && node --import tsx packages/vision/src/cli.ts --backend cpu --epochs "$steps" --max-steps-per-epoch 1 \
     --test-limit 10 --out "$work/run-$side" "$@" >"$work/train-$side.log" 2>&1) \
