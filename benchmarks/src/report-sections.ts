@@ -98,6 +98,8 @@ function computeRho(input: SectionInput): RhoModel {
   const spec = def.profiles[input.profile]?.longer;
   const longerCell = cells.find((c) => c.schedule);
   const longer = spec ? { label: spec.label, epochs: longerCell ? epochsOf(longerCell) : null, reason: spec.reason } : null;
+  const standardCell = cells.find((c) => !c.schedule);
+  const standardEpochs = standardCell ? epochsOf(standardCell) : null;
   const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
   // Per ρ value: its counted runs (one per seed, the longer schedule's where the ρ has one). A ρ counts once every
   // counted run has ended; its value is the mean final-epoch test accuracy over its seeds; a ρ with a diverged run
@@ -150,7 +152,10 @@ function computeRho(input: SectionInput): RhoModel {
     // difference of two or more values is a verdict.
     verdict: !complete ? 'pending' : rising.length ? 'inconclusive' : asam.within - sam.within >= 2 ? 'reproduced' : sam.within - asam.within >= 2 ? 'not reproduced' : 'inconclusive',
     note: [complete ? `${seedWord}: no interval${Math.abs(asam.within - sam.within) === 1 ? `; a difference of one ρ value is within what ${nSeeds === 1 ? 'one seed' : 'the seeds'} can flip` : ''}` : `${methods.reduce((a, x) => a + x.ended, 0)} of ${methods.reduce((a, x) => a + countedRuns(x).length, 0)} runs done`,
-      ...(longer && longerRhos.length ? [`longer schedule (${longer.epochs ?? '?'} epochs, labelled ${longer.label}) for ${longerRhos.map((x) => `${OPT_LABEL[x.m]} ρ ${x.rhos.join(', ')}`).join(', ')}`] : []),
+      ...(longer && longerRhos.length ? [`longer schedule (${longer.epochs ?? '?'} epochs, labelled ${longer.label}) for ${longerRhos.map((x) => `${OPT_LABEL[x.m]} ρ ${x.rhos.join(', ')}`).join(', ')}`
+        // The count then compares ρ values trained for different numbers of epochs: whatever the longer schedule
+        // adds by itself is credited to its ρ values (the other ρ values did not run on it).
+        + `, against ${standardEpochs ?? '?'} for the other ρ values: the count does not separate what the longer schedule adds by itself from ρ`] : []),
       ...methods.filter((x) => x.ended > doneOf(x)).map((x) => `${OPT_LABEL[x.method]} diverged at ρ ${x.rhos.filter((r) => r.diverged).map((r) => r.rho).join(', ')}`),
       ...(rising.length ? [`not plateaued (train accuracy still rising at the last epoch): ${rising.map((x) => `${OPT_LABEL[x.m]} ρ ${x.rhos.join(', ')}`).join(', ')}`] : [])].join('; '),
   }];

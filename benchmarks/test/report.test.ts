@@ -495,7 +495,7 @@ describe('ρ sensitivity section', () => {
     const claim = r.claims.find((c) => c.claim.startsWith('ASAM keeps'))!;
     expect(claim.ours).toBe("final-epoch test accuracy within 1 point of the method's best: ASAM 3/3 ρ values, SAM 1/3");
     expect(claim.verdict).toBe('reproduced');
-    expect(claim.note).toBe('one seed: no interval; longer schedule (60 epochs, labelled e60) for ASAM ρ 2');
+    expect(claim.note).toBe('one seed: no interval; longer schedule (60 epochs, labelled e60) for ASAM ρ 2, against 30 for the other ρ values: the count does not separate what the longer schedule adds by itself from ρ');
     const md = fs.readFileSync(path.join(root, 'results', 'report.md'), 'utf8');
     expect(md).toContain('**Longer schedule (labelled `e60`, 60 epochs):** ASAM ρ 2 was still fitting.');
     expect(md).toContain('| ASAM | 2 | 30, superseded | 70.00 | 70.00 | 73.5 | no | fab_rho3/asam-rho2-seed0 |');
