@@ -75,6 +75,22 @@ describe('expandGrid', () => {
     expect(() => defineExperiment(def({ rhoSweepOf: 'other_exp', profiles: { paper: { longer: { ...longer, standardSeeds: [3] } } } })))
       .toThrow(/profiles\.paper\.longer\.standardSeeds = 3 is invalid: expected one of the grid's seeds \(0, 1\)/);
   });
+  it("a longer schedule's controls rerun the reference experiment's ρ values on it at every seed, the config the reference run's patched", () => {
+    const ref = def({ id: 'ref_exp', grid: { optimizer: ['sgd', 'sam', 'asam'], rho: { sam: [0.05], asam: [0.5] }, seed: [0, 1] } });
+    const longer = { label: 'e20', patch: { epochs: 20 }, rho: { asam: [1] }, reason: 'still fitting', controls: { sam: [0.05], asam: [0.5] } };
+    const sweep = def({ rhoSweepOf: 'ref_exp', grid: { optimizer: ['sam', 'asam'], rho: { sam: [0.1], asam: [1] }, seed: [0, 1] }, profiles: { paper: { longer } } });
+    const cells = expandGrid(sweep, 'paper');
+    const controls = cells.filter((c) => c.rho === 0.05 || c.rho === 0.5);
+    expect(controls.map((c) => [c.id, c.schedule, c.config.epochs])).toEqual([
+      ['sam-rho0.05-seed0-e20', 'e20', 20], ['sam-rho0.05-seed1-e20', 'e20', 20], ['asam-rho0.5-seed0-e20', 'e20', 20], ['asam-rho0.5-seed1-e20', 'e20', 20],
+    ]);
+    for (const c of controls) {
+      const r = expandGrid(ref, 'paper').find((x) => x.id === c.id.replace(/-e20$/, ''))!;
+      expect(c.config).toEqual({ ...r.config, epochs: 20 });
+    }
+    expect(() => defineExperiment(def({ rhoSweepOf: 'ref_exp', profiles: { paper: { longer: { ...longer, controls: { asam: [1] } } } } })))
+      .toThrow(/profiles\.paper\.longer\.controls\.asam = 1 is invalid: expected a ρ value of the reference experiment for asam, not one of this grid's \(0\.5, 1\)/);
+  });
   it('a task without an optimizer axis gives one cell per seed', () => {
     const cells = expandGrid(def({ task: 'step_time', grid: {}, profiles: { cpu: {} } }), 'cpu');
     expect(cells.map((c) => c.id)).toEqual(['seed0']);

@@ -63,6 +63,13 @@ export interface LongerSchedule {
    * showed the need for the longer one; at the other seeds they run on the longer schedule only. Default: every seed.
    */
   standardSeeds?: number[];
+  /**
+   * The control for what the longer schedule adds by itself: ρ values of the reference experiment (`rhoSweepOf`, the
+   * published ρ, not in this grid) that also run on the longer schedule, at every seed of the grid, as cells of this
+   * experiment (`sam-rho0.05-seed0-e240`) whose config is the reference run's with `patch` merged in. The report
+   * measures the schedule's lift on them and counts the ρ range a second way, with these ρ values on the longer schedule.
+   */
+  controls?: Partial<Record<OptimizerName, number[]>>;
 }
 
 /** Published numbers, shown beside measured ones. */
@@ -159,7 +166,8 @@ const profileSchema = z.strictObject({
     reason: z.string({ error: 'one line: why these ρ values run longer' }),
     standardSeeds: z.array(numberField({ int: true, min: 0, expected: 'an integer >= 0 (a seed of the grid)' }), { error: 'a list of the grid\'s seeds, e.g. [0]' })
       .refine(noDuplicates, { error: 'a list without duplicates' }).optional(),
-  }, { error: 'an object { label, patch, rho, reason, standardSeeds? }' }).optional(),
+    controls: perOptimizer(z.array(numberField({ min: 0, expected: 'a finite number >= 0 (a ρ value of the reference experiment)' }), { error: 'a non-empty list of the reference experiment\'s ρ values' }).min(1)).optional(),
+  }, { error: 'an object { label, patch, rho, reason, standardSeeds?, controls? }' }).optional(),
 }, { error: 'an object { base?, grid?, note?, longer? }' });
 
 /** An experiment definition (`defineExperiment` checks it and the grid of every profile). */
@@ -199,6 +207,13 @@ export const experimentSchema = z.strictObject({
       for (const r of rhos) {
         if (!(g.optimizer ?? []).includes(o) || !(g.rho?.[o] ?? []).includes(r)) {
           addConfigIssue(ctx, ['profiles', p, 'longer', 'rho', o], r, `one of the grid's ρ values for ${o} (${(g.rho?.[o] ?? []).join(', ') || 'none'}): the longer schedule reruns grid points`);
+        }
+      }
+    }
+    for (const [o, rhos] of Object.entries(longer?.controls ?? {}) as Array<[OptimizerName, number[]]>) {
+      for (const r of rhos) {
+        if (!(g.optimizer ?? []).includes(o) || (g.rho?.[o] ?? []).includes(r)) {
+          addConfigIssue(ctx, ['profiles', p, 'longer', 'controls', o], r, `a ρ value of the reference experiment for ${o}, not one of this grid's (${(g.rho?.[o] ?? []).join(', ') || 'none'}): a control reruns the reference's runs on the longer schedule`);
         }
       }
     }
@@ -293,7 +308,13 @@ export function expandGrid(def: ExperimentDef, profile: ProfileName): Cell[] {
   const isLonger = (c: Cell) => !!c.optimizer && c.rho !== null && (longer.rho[c.optimizer] ?? []).includes(c.rho);
   const keepsStandard = (c: Cell) => !isLonger(c) || (longer.standardSeeds ?? [c.seed]).includes(c.seed);
   const extra = cells.filter(isLonger).map((c): Cell => ({ ...c, id: `${c.id}-${longer.label}`, config: deepMerge(c.config, longer.patch), schedule: longer.label }));
-  return [...cells.filter(keepsStandard), ...extra];
+  // Controls: the reference experiment's grid points (same base, the control ρ) on the longer schedule, every seed.
+  const controls = (Object.entries(longer.controls ?? {}) as Array<[OptimizerName, number[]]>).flatMap(([o, rhos]) => rhos.flatMap((r) => seeds.map((seed): Cell => {
+    const prev = isPlainObject(base.optimizer) ? base.optimizer : {};
+    const config = deepMerge({ ...base, seed, optimizer: { ...prev, method: methodOf(o), rho: r } }, longer.patch);
+    return { experiment: def.id, profile, task: def.task, id: `${o}-rho${fmtRho(r)}-seed${seed}-${longer.label}`, optimizer: o, rho: r, seed, config, schedule: longer.label };
+  })));
+  return [...cells.filter(keepsStandard), ...extra, ...controls];
 }
 
 /**

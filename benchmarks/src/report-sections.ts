@@ -50,22 +50,34 @@ interface RhoRun {
   epochs: number | null;
   /** The longer schedule's label for a run of it; null on the standard schedule. */
   schedule: string | null;
-  /** Whether the ρ value's count rests on this run: false for a standard-schedule run of a ρ value that has longer runs. */
+  /** Whether the ρ value's count rests on this run: false for a standard-schedule run of a ρ value that has longer runs, and for a control. */
   counted: boolean;
+  /** A control run: a reference ρ value on the longer schedule ({@link LongerSchedule.controls}). */
+  control: boolean;
 }
-interface RhoMethod {
-  method: string;
-  runs: RhoRun[];
-  /**
-   * Per ρ: whether all its counted runs ended, whether one diverged, the mean final-epoch value over its seeds (null
-   * unless all ended and none diverged; the claim's figure), the mean best-over-epochs value beside it, and the
-   * schedule it rests on (null: the standard one).
-   */
-  rhos: Array<{ rho: number; ended: boolean; diverged: boolean; value: number | null; bestValue: number | null; schedule: string | null }>;
+/** Per ρ: whether all its counted runs ended, whether one diverged, the mean final-epoch value over its seeds (null unless all ended and none diverged; the claim's figure), the mean best-over-epochs value beside it, and the schedule it rests on (null: the standard one). */
+interface RhoValue { rho: number; ended: boolean; diverged: boolean; value: number | null; bestValue: number | null; schedule: string | null }
+/** One count of the ρ range for one method: its ρ values, the best of their values, how many are within 1 point of it, how many counted runs ended. */
+interface RhoCount {
+  rhos: RhoValue[];
   best: number | null;
   /** ρ values within 1 point of the method's best. */
   within: number;
   ended: number;
+  /** Counted runs. */
+  countedRuns: number;
+  /** Counted runs that completed. */
+  done: number;
+  /** ρ values with a counted, completed run whose train accuracy was still rising at the end. */
+  rising: number[];
+}
+interface RhoMethod extends RhoCount {
+  method: string;
+  runs: RhoRun[];
+  /** The second count, with the control ρ values on the longer schedule; null without controls. */
+  withControls: RhoCount | null;
+  /** Per control ρ: mean final-epoch value over seeds on the longer schedule minus on the standard one (null until both are complete). */
+  lift: Array<{ rho: number; value: number | null }>;
 }
 interface RhoModel extends SectionModel {
   kind: 'rho_sweep';
@@ -80,6 +92,33 @@ interface RhoModel extends SectionModel {
 
 const epochsOf = (c: Cell): number | null => (typeof c.config.epochs === 'number' ? c.config.epochs : null);
 
+const meanOf = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+
+type RhoPoint = { c: Cell; o: CellOutcome };
+
+/** A count over the runs `counted` picks (one per seed per ρ): see {@link computeRho}. */
+function countRange(pts: RhoPoint[], counted: (c: Cell) => boolean, window: number, v: ReturnType<typeof resolveVocabulary>): RhoCount {
+  const runs = pts.filter(({ c }) => counted(c));
+  const done = runs.filter(({ o }) => o.status === 'completed' && o.final !== null);
+  const rhos = [...new Set(runs.map(({ c }) => c.rho!))].sort((a, b) => a - b).map((rho): RhoValue => {
+    const rs = runs.filter(({ c }) => c.rho === rho);
+    const diverged = rs.some(({ o }) => o.status === 'diverged');
+    const ended = rs.every(({ o }) => o.status === 'diverged' || (o.status === 'completed' && o.final !== null));
+    const ok = rs.filter(({ o }) => o.status === 'completed' && o.final !== null);
+    const usable = ended && !diverged && ok.length > 0;
+    return {
+      rho, ended, diverged, schedule: rs.find(({ c }) => c.schedule)?.c.schedule ?? null,
+      value: usable ? meanOf(ok.map(({ o }) => o.final!)) : null,
+      bestValue: usable && ok.every(({ o }) => o.best !== null) ? meanOf(ok.map(({ o }) => o.best!)) : null,
+    };
+  });
+  const vals = rhos.filter((r) => r.value !== null);
+  const best = vals.length ? Math.max(...vals.map((r) => r.value!)) : null;
+  const within = best === null ? 0 : vals.filter((r) => best - r.value! <= window).length;
+  const rising = [...new Set(done.filter(({ o }) => !convergence(v, o).plateaued).map(({ c }) => c.rho!))];
+  return { rhos, best, within, ended: done.length + runs.filter(({ o }) => o.status === 'diverged').length, countedRuns: runs.length, done: done.length, rising };
+}
+
 /**
  * ρ sensitivity: final-epoch test accuracy against ρ (log axis) for SAM and ASAM, with the published-ρ runs of the
  * same seed taken from the reference experiment. The claim "ASAM keeps its accuracy over a wider ρ range" is judged
@@ -87,77 +126,90 @@ const epochsOf = (c: Cell): number | null => (typeof c.config.epochs === 'number
  * chosen on the test set; the best over epochs is shown beside it); with few seeds (no interval) only a difference of
  * two or more values gives a verdict. A ρ whose run diverged counts as a value outside that window. A ρ value with
  * runs on the profile's longer schedule ({@link LongerSchedule}) is counted on those; its standard-schedule runs are
- * shown as superseded.
+ * shown as superseded. Where the longer schedule has controls (reference ρ values rerun on it), the count is made a
+ * second time with those values on the longer schedule, the lift the schedule gives them is reported, and a verdict
+ * stands only where both counts give it.
  */
 function computeRho(input: SectionInput): RhoModel {
   const { def, cells, outcomes, reference: ref } = input;
   const v = resolveVocabulary(requireVocabulary(input));
   const seeds = new Set(cells.map((c) => c.seed));
-  const all = [...cells.map((c, i) => ({ c, o: outcomes[i]! })), ...(ref ? ref.cells.map((c, i) => ({ c, o: ref.outcomes[i]! })).filter(({ c }) => seeds.has(c.seed) && (c.optimizer === 'sam' || c.optimizer === 'asam')) : [])];
+  const all: RhoPoint[] = [...cells.map((c, i) => ({ c, o: outcomes[i]! })), ...(ref ? ref.cells.map((c, i) => ({ c, o: ref.outcomes[i]! })).filter(({ c }) => seeds.has(c.seed) && (c.optimizer === 'sam' || c.optimizer === 'asam')) : [])];
   const nSeeds = seeds.size;
   const spec = def.profiles[input.profile]?.longer;
   const longerCell = cells.find((c) => c.schedule);
   const longer = spec ? { label: spec.label, epochs: longerCell ? epochsOf(longerCell) : null, reason: spec.reason } : null;
   const standardCell = cells.find((c) => !c.schedule);
   const standardEpochs = standardCell ? epochsOf(standardCell) : null;
-  const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+  const window = 1 / v.best.scale;
+  const hasControls = Object.values(spec?.controls ?? {}).some((rs) => rs.length);
   // Per ρ value: its counted runs (one per seed, the longer schedule's where the ρ has one). A ρ counts once every
   // counted run has ended; its value is the mean final-epoch test accuracy over its seeds; a ρ with a diverged run
-  // counts as outside the method's window.
-  const methods = (['sam', 'asam'] as const).map((m) => {
+  // counts as outside the method's window. Controls count only in the second count.
+  const methods = (['sam', 'asam'] as const).map((m): RhoMethod => {
     const pts = all.filter(({ c }) => c.optimizer === m)
       .sort((a, b) => a.c.rho! - b.c.rho! || Number(!!a.c.schedule) - Number(!!b.c.schedule) || a.c.seed - b.c.seed);
-    const hasLonger = new Set(pts.filter(({ c }) => c.schedule).map(({ c }) => c.rho!));
-    const isCounted = (c: Cell) => !hasLonger.has(c.rho!) || !!c.schedule;
-    const counted = pts.filter(({ c }) => isCounted(c));
-    const done = counted.filter(({ o }) => o.status === 'completed' && o.final !== null);
-    const rhos = [...new Set(pts.map(({ c }) => c.rho!))].map((rho) => {
-      const runs = counted.filter(({ c }) => c.rho === rho);
-      const diverged = runs.some(({ o }) => o.status === 'diverged');
-      const ended = runs.every(({ o }) => o.status === 'diverged' || (o.status === 'completed' && o.final !== null));
-      const ok = runs.filter(({ o }) => o.status === 'completed' && o.final !== null);
-      const usable = ended && !diverged && ok.length > 0;
-      return {
-        rho, ended, diverged, schedule: hasLonger.has(rho) ? longer?.label ?? null : null,
-        value: usable ? mean(ok.map(({ o }) => o.final!)) : null,
-        bestValue: usable && ok.every(({ o }) => o.best !== null) ? mean(ok.map(({ o }) => o.best!)) : null,
-      };
+    const controlRhos = new Set(spec?.controls?.[m] ?? []);
+    const isControl = (c: Cell) => !!c.schedule && controlRhos.has(c.rho!);
+    const hasLonger = new Set(pts.filter(({ c }) => c.schedule && !isControl(c)).map(({ c }) => c.rho!));
+    const isCounted = (c: Cell) => (c.schedule ? !isControl(c) : !hasLonger.has(c.rho!));
+    const main = countRange(pts, isCounted, window, v);
+    const withControls = hasControls ? countRange(pts, (c) => (c.schedule ? true : !hasLonger.has(c.rho!) && !controlRhos.has(c.rho!)), window, v) : null;
+    const lift = [...controlRhos].map((rho) => {
+      const a = main.rhos.find((r) => r.rho === rho)?.value ?? null;
+      const b = withControls?.rhos.find((r) => r.rho === rho)?.value ?? null;
+      return { rho, value: a !== null && b !== null ? b - a : null };
     });
-    const vals = rhos.filter((r) => r.value !== null);
-    const best = vals.length ? Math.max(...vals.map((r) => r.value!)) : null;
-    const within = best === null ? 0 : vals.filter((r) => best - r.value! <= 1 / v.best.scale).length;
-    const ended = done.length + counted.filter(({ o }) => o.status === 'diverged').length;
     const runs: RhoRun[] = pts.map(({ c, o }) => {
       const cv = o.status === 'completed' ? convergence(v, o) : null;
       return {
         cell: `${c.experiment}/${c.id}`, seed: c.seed, rho: c.rho!, status: o.status, divergedAtEpoch: o.divergedAt?.epoch ?? null, best: o.best, final: o.final,
-        last: cv?.last ?? null, plateaued: cv?.plateaued ?? null, epochs: epochsOf(c), schedule: c.schedule ?? null, counted: isCounted(c),
+        last: cv?.last ?? null, plateaued: cv?.plateaued ?? null, epochs: epochsOf(c), schedule: c.schedule ?? null, counted: isCounted(c), control: isControl(c),
       };
     });
-    return { method: m, runs, rhos, best, within, ended };
+    return { method: m, ...main, runs, withControls, lift };
   });
-  const countedRuns = (x: RhoMethod) => x.runs.filter((r) => r.counted);
-  const complete = methods.every((x) => countedRuns(x).length > 0 && x.ended === countedRuns(x).length);
   const [sam, asam] = methods as [RhoMethod, RhoMethod];
   const seedWord = nSeeds === 1 ? 'one seed' : `${nSeeds} seeds per ρ, compared by their mean`;
+  const complete = (k: (x: RhoMethod) => RhoCount) => methods.every((x) => k(x).countedRuns > 0 && k(x).ended === k(x).countedRuns);
   // As for the pairwise claims, a counted run whose train curve is still rising could land elsewhere with more epochs
-  // (inside the window, or above the method's best), so any such run makes the count inconclusive.
-  const rising = methods.map((x) => ({ m: x.method, rhos: [...new Set(countedRuns(x).filter((r) => r.status === 'completed' && r.final !== null && !r.plateaued).map((r) => r.rho))] })).filter((x) => x.rhos.length);
-  const doneOf = (x: RhoMethod) => countedRuns(x).filter((r) => r.status === 'completed' && r.final !== null).length;
+  // (inside the window, or above the method's best), so any such run makes the count inconclusive. Few seeds: a single
+  // ρ value that lands on the other side of the window can flip a difference of one, so only a difference of two or
+  // more values is a verdict.
+  const verdictOf = (k: (x: RhoMethod) => RhoCount) => !complete(k) ? 'pending'
+    : methods.some((x) => k(x).rising.length) ? 'inconclusive'
+      : k(asam).within - k(sam).within >= 2 ? 'reproduced' : k(sam).within - k(asam).within >= 2 ? 'not reproduced' : 'inconclusive';
+  const main = (x: RhoMethod): RhoCount => x;
+  const ctl = (x: RhoMethod): RhoCount => x.withControls!;
+  const mainVerdict = verdictOf(main);
+  const ctlVerdict = hasControls ? verdictOf(ctl) : null;
+  const verdict = ctlVerdict === null || mainVerdict === 'pending' ? mainVerdict : ctlVerdict === 'pending' ? 'pending' : mainVerdict === ctlVerdict ? mainVerdict : 'inconclusive';
+  const countText = (k: (x: RhoMethod) => RhoCount) => `ASAM ${k(asam).within}/${k(asam).rhos.length} ρ values, SAM ${k(sam).within}/${k(sam).rhos.length}`;
   const longerRhos = methods.map((x) => ({ m: x.method, rhos: x.rhos.filter((r) => r.schedule).map((r) => r.rho) })).filter((x) => x.rhos.length);
+  const controlText = methods.flatMap((x) => x.lift.map((l) => `${OPT_LABEL[x.method]} ρ ${l.rho}`)).join(', ');
+  const liftText = methods.flatMap((x) => x.lift.map((l) => `${OPT_LABEL[x.method]} ρ ${l.rho} ${l.value === null ? 'pending' : `${l.value >= 0 ? '+' : '−'}${Math.abs(l.value * v.best.scale).toFixed(2)} points`}`)).join(', ');
+  const runsDone = (k: (x: RhoMethod) => RhoCount) => `${methods.reduce((a, x) => a + k(x).ended, 0)} of ${methods.reduce((a, x) => a + k(x).countedRuns, 0)} runs done`;
   const claims: ClaimRow[] = [{
     claim: "ASAM keeps its accuracy over a wider range of ρ than SAM", paper: 'Fig. 5 (CIFAR-10): ASAM flat over a wider ρ range',
-    ours: `final-epoch test accuracy within 1 point of the method's best${nSeeds > 1 ? ' (mean over seeds)' : ''}: ASAM ${asam.within}/${asam.rhos.length} ρ values, SAM ${sam.within}/${sam.rhos.length}`,
-    // Few seeds: a single ρ value that lands on the other side of the window can flip a difference of one, so only a
-    // difference of two or more values is a verdict.
-    verdict: !complete ? 'pending' : rising.length ? 'inconclusive' : asam.within - sam.within >= 2 ? 'reproduced' : sam.within - asam.within >= 2 ? 'not reproduced' : 'inconclusive',
-    note: [complete ? `${seedWord}: no interval${Math.abs(asam.within - sam.within) === 1 ? `; a difference of one ρ value is within what ${nSeeds === 1 ? 'one seed' : 'the seeds'} can flip` : ''}` : `${methods.reduce((a, x) => a + x.ended, 0)} of ${methods.reduce((a, x) => a + countedRuns(x).length, 0)} runs done`,
+    ours: `final-epoch test accuracy within 1 point of the method's best${nSeeds > 1 ? ' (mean over seeds)' : ''}: ${countText(main)}`
+      + (hasControls ? `; with ${controlText} also on the longer schedule (controls): ${countText(ctl)}` : ''),
+    verdict,
+    note: [mainVerdict !== 'pending' && (ctlVerdict === null || ctlVerdict !== 'pending')
+      ? `${seedWord}: no interval${Math.abs(asam.within - sam.within) === 1 ? `; a difference of one ρ value is within what ${nSeeds === 1 ? 'one seed' : 'the seeds'} can flip` : ''}`
+      : [runsDone(main), ...(hasControls ? [`with the controls ${runsDone(ctl)}`] : [])].join(', '),
       ...(longer && longerRhos.length ? [`longer schedule (${longer.epochs ?? '?'} epochs, labelled ${longer.label}) for ${longerRhos.map((x) => `${OPT_LABEL[x.m]} ρ ${x.rhos.join(', ')}`).join(', ')}`
         // The count then compares ρ values trained for different numbers of epochs: whatever the longer schedule
-        // adds by itself is credited to its ρ values (the other ρ values did not run on it).
-        + `, against ${standardEpochs ?? '?'} for the other ρ values: the count does not separate what the longer schedule adds by itself from ρ`] : []),
-      ...methods.filter((x) => x.ended > doneOf(x)).map((x) => `${OPT_LABEL[x.method]} diverged at ρ ${x.rhos.filter((r) => r.diverged).map((r) => r.rho).join(', ')}`),
-      ...(rising.length ? [`not plateaued (train accuracy still rising at the last epoch): ${rising.map((x) => `${OPT_LABEL[x.m]} ρ ${x.rhos.join(', ')}`).join(', ')}`] : [])].join('; '),
+        // adds by itself is credited to its ρ values (the other ρ values did not run on it). The controls measure it.
+        + `, against ${standardEpochs ?? '?'} for the other ρ values: ${hasControls
+          ? `the controls measure what the longer schedule adds by itself (final-epoch, mean over seeds): ${liftText}`
+          : 'the count does not separate what the longer schedule adds by itself from ρ'}`] : []),
+      ...(ctlVerdict !== null && mainVerdict !== 'pending' && ctlVerdict !== 'pending' && mainVerdict !== ctlVerdict
+        ? [`the two counts disagree (${mainVerdict}; with the controls ${ctlVerdict}): the verdict depends on the schedule of the reference ρ values`] : []),
+      ...methods.filter((x) => x.ended > x.done).map((x) => `${OPT_LABEL[x.method]} diverged at ρ ${x.rhos.filter((r) => r.diverged).map((r) => r.rho).join(', ')}`),
+      ...(methods.some((x) => x.rising.length) ? [`not plateaued (train accuracy still rising at the last epoch): ${methods.filter((x) => x.rising.length).map((x) => `${OPT_LABEL[x.method]} ρ ${x.rising.join(', ')}`).join(', ')}`] : []),
+      ...(hasControls && methods.some((x) => x.withControls!.rising.some((r) => !x.rising.includes(r)))
+        ? [`controls not plateaued: ${methods.filter((x) => x.withControls!.rising.some((r) => !x.rising.includes(r))).map((x) => `${OPT_LABEL[x.method]} ρ ${x.withControls!.rising.filter((r) => !x.rising.includes(r)).join(', ')}`).join(', ')}`] : []),
+    ].join('; '),
   }];
   return { kind: 'rho_sweep', title: def.title, seeds: [...seeds], scale: v.best.scale, methods, groups: [], claims, longer };
 }
@@ -168,6 +220,9 @@ function renderRho(m: RhoModel): RenderedSection {
   const points: LinePoint[] = m.methods.flatMap((x) => [
     ...x.runs.filter((r) => r.counted && r.status === 'completed' && r.final !== null).map((r) => ({ series: `${OPT_LABEL[x.method]}`, method: x.method, run: `seed ${r.seed}`, bold: nSeeds === 1, x: r.rho, y: r.final! * s })),
     ...(nSeeds > 1 ? x.rhos.filter((r) => r.value !== null).map((r) => ({ series: `${OPT_LABEL[x.method]}`, method: x.method, run: `mean of ${nSeeds} seeds`, bold: true, x: r.rho, y: r.value! * s })) : []),
+    // The controls: the reference ρ values on the longer schedule, drawn as a point of their own beside the curve.
+    ...(x.withControls?.rhos ?? []).filter((r) => x.lift.some((l) => l.rho === r.rho) && r.value !== null)
+      .map((r) => ({ series: `${OPT_LABEL[x.method]}, ${m.longer?.label ?? 'longer'} control`, method: x.method, run: nSeeds === 1 ? `seed ${m.seeds[0]}` : `mean of ${nSeeds} seeds`, bold: true, x: r.rho, y: r.value! * s })),
   ]);
   const longerNote = m.longer && m.methods.some((x) => x.rhos.some((r) => r.schedule))
     ? `; ${m.methods.flatMap((x) => x.rhos.filter((r) => r.schedule).map((r) => `${OPT_LABEL[x.method]} ρ ${r.rho}`)).join(', ')} on the longer ${m.longer.epochs ?? '?'}-epoch schedule`
@@ -176,7 +231,7 @@ function renderRho(m: RhoModel): RenderedSection {
   const rows = m.methods.flatMap((x) => x.runs.map((r) => {
     const status = r.divergedAtEpoch ? `diverged at epoch ${r.divergedAtEpoch}` : r.status;
     const done = r.status === 'completed';
-    const schedule = `${r.epochs ?? '–'}${r.schedule ? ` (longer, ${r.schedule})` : ''}${r.counted ? '' : ', superseded'}`;
+    const schedule = `${r.epochs ?? '–'}${r.schedule ? ` (longer, ${r.schedule}${r.control ? ', control' : ''})` : ''}${r.counted || r.control ? '' : ', superseded'}`;
     return [OPT_LABEL[x.method]!, String(r.rho), schedule, done ? fmt(r.final! * s) : status, done ? fmt(r.best! * s) : '–',
       done ? fmt(r.last, 1) : '–', done ? (r.plateaued ? 'yes' : 'no') : '–', r.cell];
   }));
@@ -186,7 +241,7 @@ function renderRho(m: RhoModel): RenderedSection {
     return b?.bestValue != null ? ` (best over epochs ${(b.bestValue * s).toFixed(2)} %)` : '';
   };
   const md = (p: string) => [
-    ...(m.longer ? [`**Longer schedule (labelled \`${m.longer.label}\`, ${m.longer.epochs ?? '?'} epochs):** ${m.longer.reason} Where a ρ value has runs on it, the count uses them and its standard-schedule runs are marked superseded.`, ''] : []),
+    ...(m.longer ? [`**Longer schedule (labelled \`${m.longer.label}\`, ${m.longer.epochs ?? '?'} epochs):** ${m.longer.reason} Where a ρ value has runs on it, the count uses them and its standard-schedule runs are marked superseded.${m.methods.some((x) => x.lift.length) ? ` The controls (${m.methods.flatMap((x) => x.lift.map((l) => `${OPT_LABEL[x.method]} ρ ${l.rho}`)).join(', ')}) are the reference ρ values rerun on it at the same seeds: their lift over the standard schedule is what the longer schedule adds by itself, and the claim is counted a second time with them on it.` : ''}`, ''] : []),
     mdTable(['method', 'ρ', 'epochs', 'final test acc (%)', 'best test acc (%)', 'final train acc (%)', 'train acc plateaued', 'run'], rows), '',
     sam.best !== null && asam.best !== null ? `Best of each over ρ, final-epoch test accuracy: ASAM ${(asam.best * s).toFixed(2)} %${bestOf(asam)} vs SAM ${(sam.best * s).toFixed(2)} %${bestOf(sam)} (${nSeeds === 1 ? 'one seed' : `mean over ${nSeeds} seeds per ρ`}, among the ρ values whose counted runs have all finished; differences below about a point are within the seed-to-seed spread measured in the clean experiment).` : '', '',
     ...files.map(([f]) => `![${f}](${p}${f})`), '',

@@ -17,6 +17,23 @@ describe('the experiment registry', () => {
       }
     }
   });
+  it("a ρ sweep's controls are its reference experiment's runs, config for config, but for the longer schedule's patch", () => {
+    let n = 0;
+    for (const d of reg.list()) {
+      for (const p of PROFILES) {
+        const longer = d.profiles[p]?.longer;
+        if (!longer?.controls || !d.rhoSweepOf) continue;
+        const ref = expandGrid(reg.get(d.rhoSweepOf), p);
+        for (const c of expandGrid(d, p).filter((x) => x.schedule && (longer.controls![x.optimizer!] ?? []).includes(x.rho!))) {
+          const r = ref.find((x) => x.optimizer === c.optimizer && x.rho === c.rho && x.seed === c.seed);
+          expect(r, `${d.id}/${c.id}: no ${d.rhoSweepOf} run at this ρ and seed`).toBeDefined();
+          expect(c.config, `${d.id}/${c.id}`).toEqual({ ...r!.config, ...longer.patch });
+          n++;
+        }
+      }
+    }
+    expect(n).toBe(4); // cpu: SAM ρ 0.05 and ASAM ρ 0.5, seeds 0 and 1
+  });
   it('an unknown task is an UnknownIdError listing the tasks', () => {
     expect(() => taskModulePath('speech')).toThrow(UnknownIdError);
     expect(() => taskModulePath('speech')).toThrow("unknown task 'speech'; valid tasks: vision, nmt, scale_invariance, sharpness_gap, step_time");

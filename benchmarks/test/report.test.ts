@@ -503,6 +503,61 @@ describe('ρ sensitivity section', () => {
     expect(md).toContain('| SAM | 0.2 | 30 | 72.00 | 75.00 |');
     expect(checkReport(path.join(root, 'results')).problems).toEqual([]);
   });
+
+  describe('with controls: the reference ρ values rerun on the longer schedule', () => {
+    const ref4 = defineExperiment({ ...ref, id: 'fab_ref4', base: { model: 'resnet20', epochs: 30 } });
+    const sweep4 = defineExperiment({
+      ...sweep, id: 'fab_rho4', base: { model: 'resnet20', epochs: 30 }, rhoSweepOf: 'fab_ref4',
+      profiles: { cpu: { longer: { label: 'e60', patch: { epochs: 60 }, rho: { asam: [2] }, reason: 'ASAM ρ 2 was still fitting.', controls: { sam: [0.05], asam: [0.5] } } } },
+    });
+    // As in the test above for the standard count (ASAM 3/3, SAM 1/3). The controls: SAM ρ 0.05 and ASAM ρ 0.5 on 60
+    // epochs, `lifted` (+2.0 and +1.5 points, which push ASAM ρ 0.1 and ρ 2 out of ASAM's new window) or not (+0.5 and
+    // +0.1 points); `missing` leaves ASAM's control unrun.
+    const FINAL: Record<string, number> = { 'sam:0.01': 0.70, 'sam:0.05': 0.75, 'sam:0.2': 0.72, 'asam:0.1': 0.752, 'asam:0.5': 0.76, 'asam:2': 0.70, 'asam:2:e60': 0.755, 'sgd:0': 0.73 };
+    const run = (controls: 'lifted' | 'flat' | 'missing') => {
+      const ctl = controls === 'lifted' ? { 'sam:0.05:e60': 0.77, 'asam:0.5:e60': 0.775 } : { 'sam:0.05:e60': 0.755, 'asam:0.5:e60': 0.761 };
+      const root = fs.mkdtempSync(path.join(os.tmpdir(), 'asam-bench-rho4-'));
+      for (const c of [...expandGrid(ref4, 'cpu'), ...expandGrid(sweep4, 'cpu')]) {
+        if (controls === 'missing' && c.id === 'asam-rho0.5-seed0-e60') continue;
+        const d = cellDir(path.join(root, 'runs'), c);
+        fs.mkdirSync(d, { recursive: true });
+        const key = `${c.optimizer}:${c.rho}${c.schedule ? `:${c.schedule}` : ''}`;
+        const final = (ctl as Record<string, number>)[key] ?? FINAL[key]!;
+        fs.writeFileSync(path.join(d, 'result.json'), JSON.stringify({ format: 'asam-run/1', status: 'completed', best: { metric: 'test_acc', value: final, epoch: 10 }, final: { metric: 'test_acc', value: final } }));
+        const rising = c.optimizer === 'asam' && c.rho === 2 && !c.schedule;
+        const rows = Array.from({ length: c.config.epochs as number }, (_, e) => `${e + 1},0.1,1,${rising ? 0.3 + e * 0.015 : Math.min(0.99, 0.3 + e * 0.05)},1,${final}`);
+        fs.writeFileSync(path.join(d, 'metrics.csv'), `epoch,lr,train_loss,train_acc,test_loss,test_acc\n${rows.join('\n')}\n`);
+      }
+      const r = generateReport({ experiments: [ref4, sweep4], profile: 'cpu', runsDir: path.join(root, 'runs'), outDir: path.join(root, 'results') });
+      return { claim: r.claims.find((c) => c.claim.startsWith('ASAM keeps'))!, md: fs.readFileSync(path.join(root, 'results', 'report.md'), 'utf8'), out: path.join(root, 'results') };
+    };
+
+    it('a verdict both counts give stands, and the note gives the lift the longer schedule gives the controls', () => {
+      const { claim, md, out } = run('flat');
+      expect(claim.ours).toBe("final-epoch test accuracy within 1 point of the method's best: ASAM 3/3 ρ values, SAM 1/3; with SAM ρ 0.05, ASAM ρ 0.5 also on the longer schedule (controls): ASAM 3/3 ρ values, SAM 1/3");
+      expect(claim.verdict).toBe('reproduced');
+      expect(claim.note).toBe('one seed: no interval; longer schedule (60 epochs, labelled e60) for ASAM ρ 2, against 30 for the other ρ values: the controls measure what the longer schedule adds by itself (final-epoch, mean over seeds): SAM ρ 0.05 +0.50 points, ASAM ρ 0.5 +0.10 points');
+      expect(md).toContain('| SAM | 0.05 | 60 (longer, e60, control) | 75.50 | 75.50 | 99.0 | yes | fab_rho4/sam-rho0.05-seed0-e60 |');
+      expect(md).toContain('| SAM | 0.05 | 30 | 75.00 | 75.00 | 99.0 | yes | fab_ref4/sam-rho0.05-seed0 |');
+      expect(md).toContain('The controls (SAM ρ 0.05, ASAM ρ 0.5) are the reference ρ values rerun on it at the same seeds');
+      expect(fs.readFileSync(path.join(out, 'fab_rho4', 'accuracy-vs-rho.vl.json'), 'utf8')).toContain('ASAM, e60 control');
+      expect(checkReport(out).problems).toEqual([]);
+    });
+
+    it('where the counts disagree the verdict is inconclusive and the note says the verdict depends on the schedule', () => {
+      const { claim } = run('lifted');
+      // With the controls ASAM's best is 77.5: ASAM ρ 0.1 (75.2) and ρ 2 (75.5) fall out of its window.
+      expect(claim.ours).toBe("final-epoch test accuracy within 1 point of the method's best: ASAM 3/3 ρ values, SAM 1/3; with SAM ρ 0.05, ASAM ρ 0.5 also on the longer schedule (controls): ASAM 1/3 ρ values, SAM 1/3");
+      expect(claim.verdict).toBe('inconclusive');
+      expect(claim.note).toBe('one seed: no interval; longer schedule (60 epochs, labelled e60) for ASAM ρ 2, against 30 for the other ρ values: the controls measure what the longer schedule adds by itself (final-epoch, mean over seeds): SAM ρ 0.05 +2.00 points, ASAM ρ 0.5 +1.50 points; the two counts disagree (reproduced; with the controls inconclusive): the verdict depends on the schedule of the reference ρ values');
+    });
+
+    it('stays pending until the controls have run, and says how many have', () => {
+      const { claim } = run('missing');
+      expect(claim.verdict).toBe('pending');
+      expect(claim.note).toBe('6 of 6 runs done, with the controls 5 of 6 runs done; longer schedule (60 epochs, labelled e60) for ASAM ρ 2, against 30 for the other ρ values: the controls measure what the longer schedule adds by itself (final-epoch, mean over seeds): SAM ρ 0.05 +0.50 points, ASAM ρ 0.5 pending');
+    });
+  });
 });
 
 describe('translation update-time section', () => {
