@@ -13,6 +13,7 @@ import type { ClaimRow, RenderedSection, SectionModel, TrainingModel } from './r
 import { computeTraining, convergence, mdTable, renderTraining } from './report-training.ts';
 import { resolveVocabulary } from './report-vocabulary.ts';
 import { kendallTau } from './stats.ts';
+import { engineLabel, envRecords } from './env-info.ts';
 
 const OPT_LABEL: Record<string, string> = { sgd: 'SGD', sam: 'SAM', asam: 'ASAM' };
 
@@ -54,6 +55,10 @@ interface RhoRun {
   counted: boolean;
   /** A control run: a reference ρ value on the longer schedule ({@link LongerSchedule.controls}). */
   control: boolean;
+  /** Where it ran (env.json, one record per start): the distinct git revisions (7 characters) and engines of its starts, and how many starts. */
+  revisions: string[];
+  engines: string[];
+  starts: number;
 }
 /** Per ρ: whether all its counted runs ended, whether one diverged, the mean final-epoch value over its seeds (null unless all ended and none diverged; the claim's figure), the mean best-over-epochs value beside it, and the schedule it rests on (null: the standard one). */
 interface RhoValue { rho: number; ended: boolean; diverged: boolean; value: number | null; bestValue: number | null; schedule: string | null }
@@ -131,7 +136,7 @@ function countRange(pts: RhoPoint[], counted: (c: Cell) => boolean, window: numb
  * stands only where both counts give it.
  */
 function computeRho(input: SectionInput): RhoModel {
-  const { def, cells, outcomes, reference: ref } = input;
+  const { def, cells, outcomes, reference: ref, runDir } = input;
   const v = resolveVocabulary(requireVocabulary(input));
   const seeds = new Set(cells.map((c) => c.seed));
   const all: RhoPoint[] = [...cells.map((c, i) => ({ c, o: outcomes[i]! })), ...(ref ? ref.cells.map((c, i) => ({ c, o: ref.outcomes[i]! })).filter(({ c }) => seeds.has(c.seed) && (c.optimizer === 'sam' || c.optimizer === 'asam')) : [])];
@@ -162,7 +167,10 @@ function computeRho(input: SectionInput): RhoModel {
     });
     const runs: RhoRun[] = pts.map(({ c, o }) => {
       const cv = o.status === 'completed' ? convergence(v, o) : null;
+      const env = envRecords(runDir(c));
+      const distinct = (xs: Array<string | null>) => [...new Set(xs.map((x) => x ?? '?'))];
       return {
+        revisions: distinct(env.map((r) => r.git?.sha?.slice(0, 7) ?? null)), engines: distinct(env.map(engineLabel)), starts: env.length,
         cell: `${c.experiment}/${c.id}`, seed: c.seed, rho: c.rho!, status: o.status, divergedAtEpoch: o.divergedAt?.epoch ?? null, best: o.best, final: o.final,
         last: cv?.last ?? null, plateaued: cv?.plateaued ?? null, epochs: epochsOf(c), schedule: c.schedule ?? null, counted: isCounted(c), control: isControl(c),
       };
@@ -233,7 +241,7 @@ function renderRho(m: RhoModel): RenderedSection {
     const done = r.status === 'completed';
     const schedule = `${r.epochs ?? '–'}${r.schedule ? ` (longer, ${r.schedule}${r.control ? ', control' : ''})` : ''}${r.counted || r.control ? '' : ', superseded'}`;
     return [OPT_LABEL[x.method]!, String(r.rho), schedule, done ? fmt(r.final! * s) : status, done ? fmt(r.best! * s) : '–',
-      done ? fmt(r.last, 1) : '–', done ? (r.plateaued ? 'yes' : 'no') : '–', r.cell];
+      done ? fmt(r.last, 1) : '–', done ? (r.plateaued ? 'yes' : 'no') : '–', r.starts ? `${r.revisions.join(', ')}${r.starts > 1 ? ` (${r.starts} starts)` : ''}` : '–', r.engines.join('; ') || '–', r.cell];
   }));
   const [sam, asam] = m.methods as [RhoMethod, RhoMethod];
   const bestOf = (x: RhoMethod) => {
@@ -242,7 +250,8 @@ function renderRho(m: RhoModel): RenderedSection {
   };
   const md = (p: string) => [
     ...(m.longer ? [`**Longer schedule (labelled \`${m.longer.label}\`, ${m.longer.epochs ?? '?'} epochs):** ${m.longer.reason} Where a ρ value has runs on it, the count uses them and its standard-schedule runs are marked superseded.${m.methods.some((x) => x.lift.length) ? ` The controls (${m.methods.flatMap((x) => x.lift.map((l) => `${OPT_LABEL[x.method]} ρ ${l.rho}`)).join(', ')}) are the reference ρ values rerun on it at the same seeds: their lift over the standard schedule is what the longer schedule adds by itself, and the claim is counted a second time with them on it.` : ''}`, ''] : []),
-    mdTable(['method', 'ρ', 'epochs', 'final test acc (%)', 'best test acc (%)', 'final train acc (%)', 'train acc plateaued', 'run'], rows), '',
+    mdTable(['method', 'ρ', 'epochs', 'final test acc (%)', 'best test acc (%)', 'final train acc (%)', 'train acc plateaued', 'revision', 'engine', 'run'], rows), '',
+    'Revision and engine: each run\'s env.json, one record per start (a run stopped and resumed has several); runs on different revisions or engines train the same recipe with different float rounding, which moves a 120-epoch trajectory as another seed would.', '',
     sam.best !== null && asam.best !== null ? `Best of each over ρ, final-epoch test accuracy: ASAM ${(asam.best * s).toFixed(2)} %${bestOf(asam)} vs SAM ${(sam.best * s).toFixed(2)} %${bestOf(sam)} (${nSeeds === 1 ? 'one seed' : `mean over ${nSeeds} seeds per ρ`}, among the ρ values whose counted runs have all finished; differences below about a point are within the seed-to-seed spread measured in the clean experiment).` : '', '',
     ...files.map(([f]) => `![${f}](${p}${f})`), '',
   ].join('\n');
