@@ -6,7 +6,8 @@
  * counts the updates of an epoch and a validation pass); else the cell counts as not measured. Printed before a sweep
  * starts; the runner's ETA refines it as cells finish.
  * Rates come from the epochs that ran on this machine when any did (another machine's cores may be faster or
- * slower; a cell resumed here after starting elsewhere counts only its epochs here), else from all epochs.
+ * slower; a cell resumed here after starting elsewhere counts only its epochs here), else from the epochs of other
+ * machines on the same kernel tier, else from all epochs.
  * A cell's seconds per epoch is the median over all its epochs: the last few alone follow whatever else the
  * machine was doing at the time (a test run beside the sweep doubled them), and the first epoch after a resume
  * also pays for loading the data.
@@ -50,6 +51,12 @@ function perEpochOf(t: ReadonlyArray<{ seconds: number }>): number | null {
  * native tier trains several times faster than the SIMD kernels on the same cores) and the fused BatchNorm training
  * kernels where its engine had them (`wasm:BatchNormTraining` in env.json's kernel list; about 1.5× faster again).
  */
+/** The kernel-tier part of a {@link kernelTierLabel} (`' + native kernels + fused BatchNorm'`; '' for the SIMD kernels). */
+function tierOf(label: string): string {
+  const i = label.indexOf(' + ');
+  return i < 0 ? '' : label.slice(i);
+}
+
 export function kernelTierLabel(machine: string | null, native: boolean, fusedBatchNorm = false): string | null {
   if (machine === null) return null;
   return `${machine}${native ? ' + native kernels' : ''}${fusedBatchNorm ? ' + fused BatchNorm' : ''}`;
@@ -80,7 +87,7 @@ function plannedEpochs(c: Cell): number | null {
 /**
  * Estimate for the unfinished cells of a sweep run `jobs` at a time on `machine` (default: this one, SIMD kernels; the CLI
  * adds the kernel tier its cells will use, {@link kernelTierLabel}). Rates measured
- * on that machine (env.json's last start) are preferred; rates from other machines count only where it has none.
+ * on that machine (env.json's last start) are preferred; then rates of its kernel tier on other machines; then all.
  * Rates are looked up among `measuredFrom` (default: `cells`): the whole profile's cells when `--only` or
  * `--experiment` narrows the sweep, so a translation cell run alone still finds the profile's update-time cell.
  */
@@ -96,15 +103,21 @@ export function estimateSweep(cells: Cell[], runsDir: string, jobs: number, mach
   const measuredWork = new Map<string, { experiment: string; perEpoch: number[] }>();
   const known = new Set(measuredFrom.map((c) => cellDir(runsDir, c)));
   const lookup = [...measuredFrom, ...cells.filter((c) => !known.has(cellDir(runsDir, c)))];
-  // A cell resumed on another machine has epochs from both: its rate here counts only the epochs that ran here.
+  // A cell resumed on another machine has epochs from both: its rate here counts only the epochs that ran here. Without
+  // epochs from this machine, epochs of the same kernel tier on other machines come next (the tiers differ several-fold
+  // on the same cores), then all epochs.
+  const tier = machine === null ? null : tierOf(machine);
   const rates = lookup.map((c) => {
     const t = epochTimes(cellDir(runsDir, c));
     const here = machine === null ? null : perEpochOf(t.filter((e) => e.machine === machine));
-    return here !== null ? { c, perEpoch: here, here: true } : { c, perEpoch: perEpochOf(t), here: false };
+    const sameTier = tier === null ? null : perEpochOf(t.filter((e) => e.machine !== null && tierOf(e.machine) === tier));
+    return { c, here, sameTier, any: perEpochOf(t) };
   });
-  const fromHere = rates.some((r) => r.perEpoch !== null && r.here);
-  for (const { c, perEpoch, here } of rates) {
-    if (perEpoch === null || (fromHere && !here)) continue;
+  const level = rates.some((r) => r.here !== null) ? 'here' : rates.some((r) => r.sameTier !== null) ? 'sameTier' : 'any';
+  for (const r of rates) {
+    const { c } = r;
+    const perEpoch = r[level];
+    if (perEpoch === null) continue;
     measured.set(kind(c), [...(measured.get(kind(c)) ?? []), perEpoch]);
     const w = measuredWork.get(work(c)) ?? { experiment: c.experiment, perEpoch: [] };
     w.perEpoch.push(perEpoch);

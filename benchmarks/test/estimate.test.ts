@@ -80,6 +80,10 @@ describe('the sweep estimate', () => {
     // 110 + 110 epochs left
     expect(estimateSweep(sgd, runs, 1, kernelTierLabel('Small (2 cores)', true)).cellSeconds).toBe(220 * 20);
     expect(estimateSweep(sgd, runs, 1, kernelTierLabel('Small (2 cores)', false)).cellSeconds).toBe(220 * 48);
+    // a machine that has run nothing yet takes the rates of its own kernel tier from the others, not the mean of all tiers
+    expect(estimateSweep(sgd, runs, 1, kernelTierLabel('Fresh (2 cores)', true)).cellSeconds).toBe(220 * 20);
+    expect(estimateSweep(sgd, runs, 1, kernelTierLabel('Fresh (2 cores)', false)).cellSeconds).toBe(220 * 48);
+    expect(estimateSweep(sgd, runs, 1, kernelTierLabel('Fresh (2 cores)', true, true)).cellSeconds).toBe(220 * 34); // no fused-BatchNorm epochs: all
   });
 
   it('pools epoch times of engines with the fused BatchNorm training kernels apart from those without', () => {
