@@ -161,6 +161,18 @@ describe.skipIf(!redisOk)('queued sweep on a real Redis', () => {
       const badJob = (await q.getJob(jobIdOf('smoke', badCell)))!;
       expect(await badJob.getState()).toBe('failed');
       expect(badJob.attemptsMade).toBe(1);
+      // A job delivered again for a cell that has its result (as BullMQ does with a job it took for stalled) returns
+      // that result's status: the diverged cell stays diverged, nothing runs.
+      const nanJob = (await q.getJob(jobIdOf('smoke', nanCell)))!;
+      await nanJob.remove();
+      await q.add(nanJob.name, nanJob.data, { jobId: nanJob.id });
+      let again = await q.getJob(nanJob.id!);
+      for (const t0 = Date.now(); (await again!.getState()) !== 'completed'; again = await q.getJob(nanJob.id!)) {
+        if (Date.now() - t0 > 40_000) throw new Error('timed out waiting for the job delivered again to complete');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(again!.returnvalue).toMatchObject({ status: 'diverged', earlier: true });
+      expect(fs.readFileSync(path.join(runsDir, 'stand_in_nan', nanCell.id, 'log.txt'), 'utf8').match(/ start pid /g)).toHaveLength(1);
     } finally {
       await q.close();
     }

@@ -71,9 +71,12 @@ export interface CellProgress {
 
 /** What a finished job returns. */
 export interface CellJobResult {
-  status: 'completed' | 'diverged' | 'skipped';
+  /** The cell's result: completed, or diverged (a result too). */
+  status: 'completed' | 'diverged';
   worker: string;
   wallS: number;
+  /** The result existed when the job came (written by an earlier delivery or another worker): nothing ran. */
+  earlier?: boolean;
 }
 
 /** The job id of a cell: `<runsName>/<experiment>/<cell-id>` (stable, so enqueuing twice adds nothing). */

@@ -111,7 +111,7 @@ export async function runQueuedSweep(o: QueuedSweepOptions): Promise<SweepSummar
           durations.push(wallS);
           const status = job.returnvalue?.status === 'diverged' ? 'diverged' : 'completed';
           records.set(id, { cell: c, dir, status, wallS });
-          log(`[bench] ${id}: ${status} on ${job.returnvalue?.worker ?? '?'} in ${fmtDuration(wallS)} (${records.size}/${o.cells.length} done)`);
+          log(`[bench] ${id}: ${status} ${job.returnvalue?.earlier ? `earlier (its result was there when ${job.returnvalue.worker} took the job again)` : `on ${job.returnvalue?.worker ?? '?'} in ${fmtDuration(wallS)}`} (${records.size}/${o.cells.length} done)`);
         } else if (state === 'failed') {
           const error = job.failedReason || 'failed';
           records.set(id, { cell: c, dir, status: 'failed', wallS: ((job.finishedOn ?? 0) - (job.processedOn ?? 0)) / 1000, error });

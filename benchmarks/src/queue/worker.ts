@@ -86,10 +86,14 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       log(`[worker ${name}] ${label}: FAILED (deterministic): ${error}`);
       throw new UnrecoverableError(error);
     }
-    const finished = () => isFinishedStatus(readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json'))?.status);
+    const finishedStatus = () => readJsonIfExists<Record<string, unknown>>(path.join(dir, 'result.json'))?.status;
+    const finished = () => isFinishedStatus(finishedStatus());
+    // A job delivered again for a cell that has its result (a stalled job BullMQ moved back after the run ended) returns
+    // that result's status, so a diverged cell is not counted as completed.
+    const earlier = (wallS: number): CellJobResult => ({ status: finishedStatus() === 'diverged' ? 'diverged' : 'completed', worker: name, wallS, earlier: true });
     if (finished()) {
       log(`[worker ${name}] ${label}: result exists, nothing to do`);
-      return { status: 'skipped', worker: name, wallS: 0 };
+      return earlier(0);
     }
 
     // The lease: wait while another live worker holds the folder (BullMQ keeps renewing this job's lock meanwhile).
@@ -102,7 +106,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       if (got.ok) { lease = got.lease; break; }
       if (finished()) {
         log(`[worker ${name}] ${label}: finished by ${got.holder.worker} while waiting for its lease`);
-        return { status: 'skipped', worker: name, wallS: (Date.now() - t0) / 1000 };
+        return earlier((Date.now() - t0) / 1000);
       }
       if (waitingSaid !== got.holder.token) {
         waitingSaid = got.holder.token;
@@ -114,7 +118,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
 
     let runLock: RunLock | null = null;
     try {
-      if (finished()) return { status: 'skipped', worker: name, wallS: 0 };
+      if (finished()) return earlier(0);
       // Under the lease no other worker's child can be alive, so a run.lock another machine left is taken over; a live
       // one of this machine (a `pnpm bench` run on the same folder outside the queue) is not: this attempt fails
       // without writing anything, and BullMQ retries the job later.
