@@ -51,15 +51,15 @@ function perEpochOf(t: ReadonlyArray<{ seconds: number }>): number | null {
  * native tier trains several times faster than the SIMD kernels on the same cores) and the fused BatchNorm training
  * kernels where its engine had them (`wasm:BatchNormTraining` in env.json's kernel list; about 1.5× faster again).
  */
+export function kernelTierLabel(machine: string | null, native: boolean, fusedBatchNorm = false): string | null {
+  if (machine === null) return null;
+  return `${machine}${native ? ' + native kernels' : ''}${fusedBatchNorm ? ' + fused BatchNorm' : ''}`;
+}
+
 /** The kernel-tier part of a {@link kernelTierLabel} (`' + native kernels + fused BatchNorm'`; '' for the SIMD kernels). */
 function tierOf(label: string): string {
   const i = label.indexOf(' + ');
   return i < 0 ? '' : label.slice(i);
-}
-
-export function kernelTierLabel(machine: string | null, native: boolean, fusedBatchNorm = false): string | null {
-  if (machine === null) return null;
-  return `${machine}${native ? ' + native kernels' : ''}${fusedBatchNorm ? ' + fused BatchNorm' : ''}`;
 }
 
 /**

@@ -287,19 +287,21 @@ export function expandGrid(def: ExperimentDef, profile: ProfileName): Cell[] {
   } else {
     points.push({ optimizer: null, rho: null });
   }
-  for (const pt of points) {
-    for (const seed of seeds) {
-      const parts: string[] = [];
-      if (pt.optimizer) parts.push(pt.optimizer === 'sgd' ? def.baseOptimizer ?? 'sgd' : pt.optimizer);
-      if (pt.optimizer && pt.optimizer !== 'sgd') parts.push(`rho${fmtRho(pt.rho!)}`);
-      parts.push(`seed${seed}`);
-      let config: TaskConfig = { ...base, seed };
-      if (pt.optimizer) {
-        const prev = isPlainObject(base.optimizer) ? base.optimizer : {};
-        config = { ...config, optimizer: { ...prev, method: methodOf(pt.optimizer), rho: pt.rho } };
-      }
-      cells.push({ experiment: def.id, profile, task: def.task, id: parts.join('-'), optimizer: pt.optimizer, rho: pt.rho, seed, config });
+  // One grid point at one seed: its id and config.
+  const cellAt = (pt: { optimizer: OptimizerName | null; rho: number | null }, seed: number): Cell => {
+    const parts: string[] = [];
+    if (pt.optimizer) parts.push(pt.optimizer === 'sgd' ? def.baseOptimizer ?? 'sgd' : pt.optimizer);
+    if (pt.optimizer && pt.optimizer !== 'sgd') parts.push(`rho${fmtRho(pt.rho!)}`);
+    parts.push(`seed${seed}`);
+    let config: TaskConfig = { ...base, seed };
+    if (pt.optimizer) {
+      const prev = isPlainObject(base.optimizer) ? base.optimizer : {};
+      config = { ...config, optimizer: { ...prev, method: methodOf(pt.optimizer), rho: pt.rho } };
     }
+    return { experiment: def.id, profile, task: def.task, id: parts.join('-'), optimizer: pt.optimizer, rho: pt.rho, seed, config };
+  };
+  for (const pt of points) {
+    for (const seed of seeds) cells.push(cellAt(pt, seed));
   }
   // The labelled longer schedule of a ρ sweep: the same grid points again, config patched, ids suffixed; outside
   // `standardSeeds` the longer run replaces the standard one.
@@ -307,14 +309,11 @@ export function expandGrid(def: ExperimentDef, profile: ProfileName): Cell[] {
   if (!longer) return cells;
   const isLonger = (c: Cell) => !!c.optimizer && c.rho !== null && (longer.rho[c.optimizer] ?? []).includes(c.rho);
   const keepsStandard = (c: Cell) => !isLonger(c) || (longer.standardSeeds ?? [c.seed]).includes(c.seed);
-  const extra = cells.filter(isLonger).map((c): Cell => ({ ...c, id: `${c.id}-${longer.label}`, config: deepMerge(c.config, longer.patch), schedule: longer.label }));
+  const onLonger = (c: Cell): Cell => ({ ...c, id: `${c.id}-${longer.label}`, config: deepMerge(c.config, longer.patch), schedule: longer.label });
   // Controls: the reference experiment's grid points (same base, the control ρ) on the longer schedule, every seed.
-  const controls = (Object.entries(longer.controls ?? {}) as Array<[OptimizerName, number[]]>).flatMap(([o, rhos]) => rhos.flatMap((r) => seeds.map((seed): Cell => {
-    const prev = isPlainObject(base.optimizer) ? base.optimizer : {};
-    const config = deepMerge({ ...base, seed, optimizer: { ...prev, method: methodOf(o), rho: r } }, longer.patch);
-    return { experiment: def.id, profile, task: def.task, id: `${o}-rho${fmtRho(r)}-seed${seed}-${longer.label}`, optimizer: o, rho: r, seed, config, schedule: longer.label };
-  })));
-  return [...cells.filter(keepsStandard), ...extra, ...controls];
+  const controls = (Object.entries(longer.controls ?? {}) as Array<[OptimizerName, number[]]>)
+    .flatMap(([o, rhos]) => rhos.flatMap((r) => seeds.map((seed) => onLonger(cellAt({ optimizer: o, rho: r }, seed)))));
+  return [...cells.filter(keepsStandard), ...cells.filter(isLonger).map(onLonger), ...controls];
 }
 
 /**

@@ -12,7 +12,7 @@ import type { CellOutcome } from './outcome.ts';
 import type { ClaimRow, RenderedSection, SectionModel, TrainingModel } from './report-model.ts';
 import { computeTraining, convergence, mdTable, renderTraining } from './report-training.ts';
 import { resolveVocabulary } from './report-vocabulary.ts';
-import { kendallTau } from './stats.ts';
+import { kendallTau, mean } from './stats.ts';
 import { engineLabel, envRecords } from './env-info.ts';
 
 const OPT_LABEL: Record<string, string> = { sgd: 'SGD', sam: 'SAM', asam: 'ASAM' };
@@ -97,8 +97,6 @@ interface RhoModel extends SectionModel {
 
 const epochsOf = (c: Cell): number | null => (typeof c.config.epochs === 'number' ? c.config.epochs : null);
 
-const meanOf = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
-
 type RhoPoint = { c: Cell; o: CellOutcome };
 
 /** A count over the runs `counted` picks (one per seed per ρ): see {@link computeRho}. */
@@ -113,8 +111,8 @@ function countRange(pts: RhoPoint[], counted: (c: Cell) => boolean, window: numb
     const usable = ended && !diverged && ok.length > 0;
     return {
       rho, ended, diverged, schedule: rs.find(({ c }) => c.schedule)?.c.schedule ?? null,
-      value: usable ? meanOf(ok.map(({ o }) => o.final!)) : null,
-      bestValue: usable && ok.every(({ o }) => o.best !== null) ? meanOf(ok.map(({ o }) => o.best!)) : null,
+      value: usable ? mean(ok.map(({ o }) => o.final!)) : null,
+      bestValue: usable && ok.every(({ o }) => o.best !== null) ? mean(ok.map(({ o }) => o.best!)) : null,
     };
   });
   const vals = rhos.filter((r) => r.value !== null);

@@ -108,7 +108,7 @@ export async function runQueuedSweep(o: QueuedSweepOptions): Promise<SweepSummar
           log(`[bench] ${id}: FAILED: the job was removed from the queue`);
         } else if (state === 'completed') {
           const wallS = job.returnvalue?.wallS ?? ((job.finishedOn ?? 0) - (job.processedOn ?? 0)) / 1000;
-          durations.push(wallS);
+          if (!job.returnvalue?.earlier) durations.push(wallS); // a result found, not made, says nothing of a cell's time
           const status = job.returnvalue?.status === 'diverged' ? 'diverged' : 'completed';
           records.set(id, { cell: c, dir, status, wallS });
           log(`[bench] ${id}: ${status} ${job.returnvalue?.earlier ? `earlier (its result was there when ${job.returnvalue.worker} took the job again)` : `on ${job.returnvalue?.worker ?? '?'} in ${fmtDuration(wallS)}`} (${records.size}/${o.cells.length} done)`);
